@@ -1,0 +1,47 @@
+# cemon: make demo runs the main job, make test runs every check.
+GO        ?= go
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+STATICCHECK ?= $(GOBIN)/staticcheck
+BIN       := bin/cemon
+PKGS      := ./...
+
+.PHONY: all setup build demo test vet staticcheck unit e2e fuzz bench clean
+
+all: build
+
+setup:
+	bash scripts/setup.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/cemon
+
+demo: setup build
+	bash scripts/demo.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(STATICCHECK) $(PKGS)
+
+# unit: every package's tests under the race detector (Mininet end-to-end tests skip
+# themselves unless CEMON_E2E=1).
+unit:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# e2e: tests against the real Open vSwitch, Mininet, tshark and cbc.
+e2e: build
+	CEMON_E2E=1 CEMON_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 20m -p 1 -run '^TestE2E' $(PKGS)
+
+test: setup vet staticcheck unit e2e
+
+FUZZTIME ?= 2m
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin out
