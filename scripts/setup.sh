@@ -8,6 +8,11 @@ need_pkgs=(openvswitch-switch openvswitch-common mininet tshark iperf3 iputils-p
 # Commands that prove the packages are there; checked before touching apt.
 need_cmds=(ovs-vsctl ovs-ofctl mn tshark iperf3 ping ethtool nc cbc ip promtool curl)
 
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: Go 1.26 or newer is needed on PATH (cemon is built from source)" >&2
+  exit 1
+fi
+
 missing=()
 for c in "${need_cmds[@]}"; do
   command -v "$c" >/dev/null 2>&1 || missing+=("$c")
@@ -53,7 +58,7 @@ fi
 # Go tools used by make test (staticcheck); installed into GOBIN.
 if ! command -v staticcheck >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/staticcheck" ]; then
   echo "setup: installing staticcheck"
-  go install honnef.co/go/tools/cmd/staticcheck@latest
+  go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi
 
-echo "setup: ok ($(ovs-vswitchd --version | head -1), $(mn --version 2>/dev/null), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3))"
+echo "setup: ok ($(ovs-vswitchd --version | head -1), mininet $(mn --version 2>&1 | tail -1), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3))"
