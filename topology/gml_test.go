@@ -1,0 +1,156 @@
+package topology
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func readGML(t testing.TB, name string) *Graph {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := ParseGML(data)
+	if err != nil {
+		t.Fatalf("ParseGML(%s): %v", name, err)
+	}
+	return g
+}
+
+// TestParseGMLZoo reads the Topology Zoo files in testdata; the counts were taken by
+// reading each file (edges counted once per unordered pair).
+func TestParseGMLZoo(t *testing.T) {
+	tests := []struct {
+		file      string
+		nodes     int
+		edges     int
+		connected bool
+		node0     string
+	}{
+		{"Abilene.gml", 11, 14, true, "New York"},
+		{"Heanet.gml", 7, 11, true, "Galway"},
+		{"Arpanet196912.gml", 4, 4, true, "SRI"},
+		{"Nsfcnet.gml", 10, 10, false, "Peking University"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			g := readGML(t, tc.file)
+			if g.NumNodes() != tc.nodes || g.NumEdges() != tc.edges {
+				t.Errorf("got %d nodes %d edges, want %d %d", g.NumNodes(), g.NumEdges(), tc.nodes, tc.edges)
+			}
+			if g.Connected() != tc.connected {
+				t.Errorf("Connected = %v, want %v", g.Connected(), tc.connected)
+			}
+			if g.Name(0) != tc.node0 {
+				t.Errorf("Name(0) = %q, want %q", g.Name(0), tc.node0)
+			}
+		})
+	}
+}
+
+func TestParseGMLAbileneShape(t *testing.T) {
+	g := readGML(t, "Abilene.gml")
+	// Abilene: New York (0) - Chicago (1) and New York - Washington DC (2) are links.
+	if !g.HasEdge(0, 1) || !g.HasEdge(0, 2) {
+		t.Errorf("missing New York links: %v", g.Neighbors(0))
+	}
+	hops := g.AllPairsHops()
+	maxHops := 0
+	for _, row := range hops {
+		maxHops = max(maxHops, slices.Max(row))
+	}
+	if maxHops != 5 {
+		t.Errorf("Abilene diameter = %d, want 5", maxHops)
+	}
+}
+
+func TestParseGML(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		err   error
+		names []string
+		edges [][2]int
+	}{
+		{
+			name:  "minimal",
+			in:    `graph [ node [ id 0 label "a" ] node [ id 1 label "b" ] edge [ source 0 target 1 ] ]`,
+			names: []string{"a", "b"},
+			edges: [][2]int{{0, 1}},
+		},
+		{
+			name: "multigraph, duplicates both ways, self loop, directed",
+			in: `graph [ directed 1 multigraph 1
+				node [ id 0 label "a" ] node [ id 1 label "b" ] node [ id 2 label "c" ]
+				edge [ source 0 target 1 key 0 ] edge [ source 0 target 1 key 1 ]
+				edge [ source 1 target 0 ] edge [ source 2 target 2 ] edge [ source 2 target 1 ] ]`,
+			names: []string{"a", "b", "c"},
+			edges: [][2]int{{0, 1}, {1, 2}},
+		},
+		{
+			name:  "missing labels, sparse ids, comments, entities, nested lists",
+			in:    "# comment\ngraph [\n node [ id 10 graphics [ x 1.5 y -2e3 ] ]\n node [ id 3 label \"AT&amp;T [x]\" ]\n edge [ source 3 target 10 LinkLabel \"< 10 Gbps\" ] ]\n",
+			names: []string{"n10", "AT&T [x]"},
+			edges: [][2]int{{0, 1}},
+		},
+		{
+			name:  "integral real ids",
+			in:    `graph [ node [ id 0.0 ] node [ id 1 ] edge [ source 1.0 target 0 ] ]`,
+			names: []string{"n0", "n1"},
+			edges: [][2]int{{0, 1}},
+		},
+		{name: "empty graph", in: `graph [ ]`, names: nil},
+		{name: "empty input", in: ``, err: ErrGML},
+		{name: "no graph", in: `Creator "x"`, err: ErrGML},
+		{name: "graph not a list", in: `graph 3`, err: ErrGML},
+		{name: "two graphs", in: `graph [ ] graph [ ]`, err: ErrGML},
+		{name: "unclosed", in: `graph [ node [ id 0 ]`, err: ErrGML},
+		{name: "stray bracket", in: `graph [ ] ]`, err: ErrGML},
+		{name: "unterminated string", in: `graph [ node [ id 0 label "a ] ]`, err: ErrGML},
+		{name: "missing value", in: `graph [ node`, err: ErrGML},
+		{name: "bad number", in: `graph [ node [ id 1-2 ] ]`, err: ErrGML},
+		{name: "bad key", in: `graph [ 7 node ]`, err: ErrGML},
+		{name: "node without id", in: `graph [ node [ label "a" ] ]`, err: ErrGML},
+		{name: "string id", in: `graph [ node [ id "0" ] ]`, err: ErrGML},
+		{name: "fractional id", in: `graph [ node [ id 0.5 ] ]`, err: ErrGML},
+		{name: "repeated id", in: `graph [ node [ id 0 ] node [ id 0 ] ]`, err: ErrGML},
+		{name: "node not a list", in: `graph [ node 4 ]`, err: ErrGML},
+		{name: "edge not a list", in: `graph [ edge "x" ]`, err: ErrGML},
+		{name: "edge to unknown node", in: `graph [ node [ id 0 ] edge [ source 0 target 1 ] ]`, err: ErrGML},
+		{name: "edge without target", in: `graph [ node [ id 0 ] edge [ source 0 ] ]`, err: ErrGML},
+		{name: "too deep", in: "graph " + repeat("a [ ", 40) + repeat("] ", 40) + "]", err: ErrGML},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := ParseGML([]byte(tc.in))
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				return
+			}
+			var names []string
+			for i := 0; i < g.NumNodes(); i++ {
+				names = append(names, g.Name(i))
+			}
+			if !slices.Equal(names, tc.names) {
+				t.Errorf("names = %q, want %q", names, tc.names)
+			}
+			if got := g.Edges(); !slices.Equal(got, tc.edges) && !(len(got) == 0 && len(tc.edges) == 0) {
+				t.Errorf("edges = %v, want %v", got, tc.edges)
+			}
+		})
+	}
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for i := 0; i < n; i++ {
+		out += s
+	}
+	return out
+}
