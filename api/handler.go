@@ -1,0 +1,321 @@
+package api
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// maxRequestBody bounds what a request may carry; every endpoint is a GET and reads
+// no body, so anything larger is refused as soon as a handler would read it.
+const maxRequestBody = 4 << 10
+
+// extension mounts additional endpoints when the Backend offers a capability. Files
+// of this package that add optional interfaces (statistics, say) append one to
+// extensions from init; it receives the route table and the Backend, and registers
+// routes only when the type assertion succeeds.
+type extension func(r *routes, b Backend)
+
+var extensions []extension
+
+// routes collects GET endpoints so that each path also answers other methods with
+// a JSON 405.
+type routes struct {
+	mux *http.ServeMux
+}
+
+// get registers h for GET (and HEAD) on path, allowing only the query parameters
+// listed; any other method is answered 405.
+func (r *routes) get(path string, allowed []string, h http.HandlerFunc) {
+	r.mux.Handle("GET "+path, checkQuery(allowed, h))
+	r.mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+	})
+}
+
+// NewHandler returns the HTTP handler of the REST API over b. When reg is not nil
+// the handler also serves /metrics from it. A nil b serves empty lists and reports
+// itself unhealthy on /healthz.
+func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
+	if b == nil {
+		b = noBackend{}
+	}
+	r := &routes{mux: http.NewServeMux()}
+	s := server{b: b}
+	r.get("/api/v1/switches", nil, s.switches)
+	r.get("/api/v1/links", []string{"dpid"}, s.links)
+	r.get("/api/v1/hosts", []string{"dpid"}, s.hosts)
+	r.get("/api/v1/flows", []string{"state", "dpid"}, s.flows)
+	r.get("/api/v1/flows/{id}", nil, s.flow)
+	r.get("/healthz", nil, s.healthz)
+	if reg != nil {
+		m := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+		r.mux.Handle("GET /metrics", m)
+		r.mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		})
+	}
+	for _, ext := range extensions {
+		ext(r, b)
+	}
+	r.mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+req.URL.Path)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		req.Body = http.MaxBytesReader(w, req.Body, maxRequestBody)
+		r.mux.ServeHTTP(w, req)
+	})
+}
+
+// ErrNoBackend is what /healthz reports when NewHandler was given no Backend.
+var ErrNoBackend = errors.New("api: no backend")
+
+// noBackend stands in for a nil Backend.
+type noBackend struct{}
+
+func (noBackend) Switches() []Switch       { return nil }
+func (noBackend) Links() []Link            { return nil }
+func (noBackend) Hosts() []Host            { return nil }
+func (noBackend) Flows() []Flow            { return nil }
+func (noBackend) Flow(uint64) (Flow, bool) { return Flow{}, false }
+func (noBackend) Health() error            { return ErrNoBackend }
+
+// server answers the endpoints from a Backend.
+type server struct {
+	b Backend
+}
+
+func (s server) switches(w http.ResponseWriter, _ *http.Request) {
+	sw := slices.Clone(s.b.Switches())
+	slices.SortFunc(sw, func(x, y Switch) int { return cmp.Compare(x.DPID, y.DPID) })
+	for i := range sw {
+		if sw[i].Ports == nil {
+			sw[i].Ports = []Port{}
+		}
+	}
+	writeJSON(w, http.StatusOK, nonNil(sw))
+}
+
+func (s server) links(w http.ResponseWriter, req *http.Request) {
+	dpid, ok := dpidParam(w, req.URL.Query())
+	if !ok {
+		return
+	}
+	var out []Link
+	for _, l := range s.b.Links() {
+		if dpid == "" || l.SrcDPID == dpid || l.DstDPID == dpid {
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(x, y Link) int {
+		return cmp.Or(cmp.Compare(x.SrcDPID, y.SrcDPID), cmp.Compare(x.SrcPort, y.SrcPort),
+			cmp.Compare(x.DstDPID, y.DstDPID), cmp.Compare(x.DstPort, y.DstPort))
+	})
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+func (s server) hosts(w http.ResponseWriter, req *http.Request) {
+	dpid, ok := dpidParam(w, req.URL.Query())
+	if !ok {
+		return
+	}
+	var out []Host
+	for _, h := range s.b.Hosts() {
+		if dpid == "" || h.DPID == dpid {
+			out = append(out, h)
+		}
+	}
+	slices.SortFunc(out, func(x, y Host) int {
+		return cmp.Or(cmp.Compare(x.MAC, y.MAC), cmp.Compare(x.IP, y.IP))
+	})
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+func (s server) flows(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	dpid, ok := dpidParam(w, q)
+	if !ok {
+		return
+	}
+	state := q.Get("state")
+	if len(q["state"]) > 1 {
+		writeError(w, http.StatusBadRequest, "state: given more than once")
+		return
+	}
+	switch state {
+	case "", StateActive, StateExpired:
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("state: %q is not %q or %q", state, StateActive, StateExpired))
+		return
+	}
+	var out []Flow
+	for _, f := range s.b.Flows() {
+		if state != "" && f.State != state {
+			continue
+		}
+		if dpid != "" && !slices.Contains(f.Path, dpid) {
+			continue
+		}
+		out = append(out, normalizeFlow(f))
+	}
+	slices.SortFunc(out, func(x, y Flow) int { return cmp.Compare(x.ID, y.ID) })
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+func (s server) flow(w http.ResponseWriter, req *http.Request) {
+	raw := req.PathValue("id")
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("flow id %q is not a decimal unsigned 64-bit integer", raw))
+		return
+	}
+	f, ok := s.b.Flow(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no flow with id %d", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, normalizeFlow(f))
+}
+
+func (s server) healthz(w http.ResponseWriter, _ *http.Request) {
+	if hc, ok := s.b.(HealthChecker); ok {
+		if err := hc.Health(); err != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// normalizeFlow makes empty lists encode as [] rather than null.
+func normalizeFlow(f Flow) Flow {
+	if f.Path == nil {
+		f.Path = []string{}
+	}
+	if f.Entries == nil {
+		f.Entries = []FlowEntry{}
+	}
+	return f
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// checkQuery refuses requests carrying query parameters outside allowed, and
+// requests whose query string does not parse.
+func checkQuery(allowed []string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		q, err := url.ParseQuery(req.URL.RawQuery)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "malformed query string: "+err.Error())
+			return
+		}
+		for name := range q {
+			if !slices.Contains(allowed, name) {
+				msg := fmt.Sprintf("unknown query parameter %q", name)
+				if len(allowed) > 0 {
+					msg += " (allowed: " + strings.Join(allowed, ", ") + ")"
+				}
+				writeError(w, http.StatusBadRequest, msg)
+				return
+			}
+		}
+		h(w, req)
+	})
+}
+
+// dpidParam reads the optional dpid filter; on a bad value it answers 400 and
+// returns false.
+func dpidParam(w http.ResponseWriter, q url.Values) (string, bool) {
+	vs := q["dpid"]
+	switch {
+	case len(vs) == 0:
+		return "", true
+	case len(vs) > 1:
+		writeError(w, http.StatusBadRequest, "dpid: given more than once")
+		return "", false
+	}
+	d, err := ParseDPID(vs[0])
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return "", false
+	}
+	return d, true
+}
+
+// ParseDPID accepts a datapath id as 16 hex digits, optionally separated by colons
+// in pairs ("00:00:00:00:00:00:00:0a"), and returns the canonical form used in every
+// answer: 16 lower-case hex digits.
+func ParseDPID(s string) (string, error) {
+	h := s
+	if strings.Contains(s, ":") {
+		parts := strings.Split(s, ":")
+		if len(parts) != 8 {
+			return "", fmt.Errorf("api: dpid %q: want 16 hex digits or 8 colon-separated pairs", s)
+		}
+		for _, p := range parts {
+			if len(p) != 2 {
+				return "", fmt.Errorf("api: dpid %q: want 16 hex digits or 8 colon-separated pairs", s)
+			}
+		}
+		h = strings.Join(parts, "")
+	}
+	if len(h) != 16 {
+		return "", fmt.Errorf("api: dpid %q: want 16 hex digits", s)
+	}
+	if _, err := strconv.ParseUint(h, 16, 64); err != nil {
+		return "", fmt.Errorf("api: dpid %q: not hexadecimal", s)
+	}
+	return strings.ToLower(h), nil
+}
+
+// FormatDPID formats a datapath id as the API writes it: 16 lower-case hex digits.
+func FormatDPID(dpid uint64) string {
+	return fmt.Sprintf("%016x", dpid)
+}
+
+// FormatCookie formats a flow cookie as the API writes it: "0x" and 16 hex digits.
+func FormatCookie(cookie uint64) string {
+	return fmt.Sprintf("0x%016x", cookie)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encoding the answer: "+err.Error())
+		return
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func writeError(w http.ResponseWriter, status int, reason string) {
+	body, _ := json.Marshal(Error{Error: reason, Status: status}) // cannot fail: two plain fields
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

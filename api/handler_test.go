@@ -1,0 +1,353 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// fakeBackend serves fixed views; it records nothing and is safe for concurrent use.
+type fakeBackend struct {
+	switches []Switch
+	links    []Link
+	hosts    []Host
+	flows    []Flow
+}
+
+func (f *fakeBackend) Switches() []Switch { return append([]Switch(nil), f.switches...) }
+func (f *fakeBackend) Links() []Link      { return append([]Link(nil), f.links...) }
+func (f *fakeBackend) Hosts() []Host      { return append([]Host(nil), f.hosts...) }
+func (f *fakeBackend) Flows() []Flow      { return append([]Flow(nil), f.flows...) }
+func (f *fakeBackend) Flow(id uint64) (Flow, bool) {
+	for _, fl := range f.flows {
+		if fl.ID == id {
+			return fl, true
+		}
+	}
+	return Flow{}, false
+}
+
+// sickBackend is a fakeBackend that reports a health problem.
+type sickBackend struct {
+	fakeBackend
+	err error
+}
+
+func (s *sickBackend) Health() error { return s.err }
+
+var t0 = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+
+func u64(v uint64) *uint64 { return &v }
+
+func testBackend() *fakeBackend {
+	end := t0.Add(9 * time.Second)
+	return &fakeBackend{
+		switches: []Switch{
+			{DPID: "0000000000000002", Address: "127.0.0.1:40002", ConnectedSince: t0,
+				Ports: []Port{{PortNo: 1, Name: "s2-eth1", HWAddr: "aa:00:00:00:02:01", Up: true}}},
+			{DPID: "0000000000000001", Address: "127.0.0.1:40001", ConnectedSince: t0}, // nil ports
+		},
+		links: []Link{
+			{SrcDPID: "0000000000000002", SrcPort: 2, DstDPID: "0000000000000001", DstPort: 2},
+			{SrcDPID: "0000000000000001", SrcPort: 2, DstDPID: "0000000000000002", DstPort: 2},
+			{SrcDPID: "0000000000000002", SrcPort: 3, DstDPID: "0000000000000003", DstPort: 2},
+		},
+		hosts: []Host{
+			{MAC: "00:00:00:00:00:02", IP: "10.0.0.2", DPID: "0000000000000002", Port: 1},
+			{MAC: "00:00:00:00:00:01", IP: "10.0.0.1", DPID: "0000000000000001", Port: 1},
+		},
+		flows: []Flow{
+			{ID: 7, Cookie: "0x0000000000000007", State: StateExpired, Start: t0, End: &end,
+				Path:           []string{"0000000000000001", "0000000000000002"},
+				Entries:        []FlowEntry{{DPID: "0000000000000001", InPort: 1, OutPort: 2, Removed: true}},
+				Match:          Match{DlType: 0x0800, NwProto: 17, NwSrc: "10.0.0.1", NwDst: "10.0.0.2", TpSrc: 5000, TpDst: 5201},
+				FinalByteCount: u64(1500), FinalPacketCount: u64(1)},
+			{ID: 3, Cookie: "0x0000000000000003", State: StateActive, Start: t0,
+				Path:  []string{"0000000000000002", "0000000000000003"},
+				Match: Match{DlSrc: "00:00:00:00:00:02", DlDst: "00:00:00:00:00:03", DlType: 0x0806}},
+		},
+	}
+}
+
+func do(t *testing.T, h http.Handler, method, target string) (int, http.Header, string) {
+	t.Helper()
+	req := httptest.NewRequest(method, target, nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	res := rec.Result()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, string(body)
+}
+
+func TestEndpoints(t *testing.T) {
+	h := NewHandler(testBackend(), nil)
+	tests := []struct {
+		name   string
+		target string
+		want   string // exact JSON body, without the trailing newline
+	}{
+		{"switches sorted, nil ports as []", "/api/v1/switches",
+			`[{"dpid":"0000000000000001","address":"127.0.0.1:40001","ports":[],"connected_since":"2026-11-21T08:00:00Z"},` +
+				`{"dpid":"0000000000000002","address":"127.0.0.1:40002","ports":[{"port_no":1,"name":"s2-eth1","hw_addr":"aa:00:00:00:02:01","up":true}],"connected_since":"2026-11-21T08:00:00Z"}]`},
+		{"links sorted", "/api/v1/links",
+			`[{"src_dpid":"0000000000000001","src_port":2,"dst_dpid":"0000000000000002","dst_port":2},` +
+				`{"src_dpid":"0000000000000002","src_port":2,"dst_dpid":"0000000000000001","dst_port":2},` +
+				`{"src_dpid":"0000000000000002","src_port":3,"dst_dpid":"0000000000000003","dst_port":2}]`},
+		{"links touching a dpid", "/api/v1/links?dpid=0000000000000003",
+			`[{"src_dpid":"0000000000000002","src_port":3,"dst_dpid":"0000000000000003","dst_port":2}]`},
+		{"links, colon dpid, upper case", "/api/v1/links?dpid=00:00:00:00:00:00:00:0A", `[]`},
+		{"hosts sorted", "/api/v1/hosts",
+			`[{"mac":"00:00:00:00:00:01","ip":"10.0.0.1","dpid":"0000000000000001","port":1},` +
+				`{"mac":"00:00:00:00:00:02","ip":"10.0.0.2","dpid":"0000000000000002","port":1}]`},
+		{"hosts on a dpid", "/api/v1/hosts?dpid=0000000000000002",
+			`[{"mac":"00:00:00:00:00:02","ip":"10.0.0.2","dpid":"0000000000000002","port":1}]`},
+		{"active flows", "/api/v1/flows?state=active",
+			`[{"id":3,"cookie":"0x0000000000000003","match":{"dl_src":"00:00:00:00:00:02","dl_dst":"00:00:00:00:00:03","dl_vlan":0,"dl_vlan_pcp":0,"dl_type":2054,"nw_tos":0,"nw_proto":0,"nw_src":"","nw_dst":"","tp_src":0,"tp_dst":0},` +
+				`"path":["0000000000000002","0000000000000003"],"entries":[],"state":"active","start":"2026-11-21T08:00:00Z"}]`},
+		{"expired flow by id", "/api/v1/flows/7",
+			`{"id":7,"cookie":"0x0000000000000007","match":{"dl_src":"","dl_dst":"","dl_vlan":0,"dl_vlan_pcp":0,"dl_type":2048,"nw_tos":0,"nw_proto":17,"nw_src":"10.0.0.1","nw_dst":"10.0.0.2","tp_src":5000,"tp_dst":5201},` +
+				`"path":["0000000000000001","0000000000000002"],"entries":[{"dpid":"0000000000000001","in_port":1,"out_port":2,"removed":true}],"state":"expired","start":"2026-11-21T08:00:00Z","end":"2026-11-21T08:00:09Z","final_byte_count":1500,"final_packet_count":1}`},
+		{"flows through a dpid: none", "/api/v1/flows?dpid=0000000000000009", `[]`},
+		{"healthz", "/healthz", `{"status":"ok"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, hdr, body := do(t, h, http.MethodGet, tt.target)
+			if code != http.StatusOK {
+				t.Fatalf("status %d, body %s", code, body)
+			}
+			if ct := hdr.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if got := strings.TrimSuffix(body, "\n"); got != tt.want {
+				t.Errorf("body\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFlowsOrderAndFilter(t *testing.T) {
+	h := NewHandler(testBackend(), nil)
+	tests := []struct {
+		target string
+		want   []uint64
+	}{
+		{"/api/v1/flows", []uint64{3, 7}},
+		{"/api/v1/flows?state=expired", []uint64{7}},
+		{"/api/v1/flows?dpid=0000000000000002", []uint64{3, 7}},
+		{"/api/v1/flows?dpid=0000000000000001&state=active", []uint64{}},
+		{"/api/v1/flows?dpid=0000000000000001&state=expired", []uint64{7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			code, _, body := do(t, h, http.MethodGet, tt.target)
+			if code != http.StatusOK {
+				t.Fatalf("status %d: %s", code, body)
+			}
+			var flows []Flow
+			if err := json.Unmarshal([]byte(body), &flows); err != nil {
+				t.Fatal(err)
+			}
+			got := []uint64{}
+			for _, f := range flows {
+				got = append(got, f.ID)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("ids %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	h := NewHandler(testBackend(), nil)
+	tests := []struct {
+		name     string
+		method   string
+		target   string
+		status   int
+		contains string
+	}{
+		{"unknown flow id", "GET", "/api/v1/flows/42", 404, "no flow with id 42"},
+		{"flow id not a number", "GET", "/api/v1/flows/abc", 400, "not a decimal"},
+		{"flow id negative", "GET", "/api/v1/flows/-1", 400, "not a decimal"},
+		{"flow id overflows", "GET", "/api/v1/flows/18446744073709551616", 400, "not a decimal"},
+		{"bad state", "GET", "/api/v1/flows?state=gone", 400, `state: "gone"`},
+		{"state twice", "GET", "/api/v1/flows?state=active&state=expired", 400, "more than once"},
+		{"dpid too short", "GET", "/api/v1/flows?dpid=12", 400, "want 16 hex digits"},
+		{"dpid not hex", "GET", "/api/v1/hosts?dpid=000000000000000g", 400, "not hexadecimal"},
+		{"dpid bad pairs", "GET", "/api/v1/links?dpid=0:00:00:00:00:00:00:001", 400, "colon-separated"},
+		{"dpid twice", "GET", "/api/v1/links?dpid=0000000000000001&dpid=0000000000000002", 400, "more than once"},
+		{"unknown parameter", "GET", "/api/v1/flows?stat=active", 400, `unknown query parameter "stat"`},
+		{"parameter where none allowed", "GET", "/api/v1/switches?x=1", 400, `unknown query parameter "x"`},
+		{"malformed query", "GET", "/api/v1/switches?a=%zz", 400, "malformed query"},
+		{"unknown path", "GET", "/api/v1/nothing", 404, "no such endpoint"},
+		{"root", "GET", "/", 404, "no such endpoint"},
+		{"post", "POST", "/api/v1/flows", 405, "method not allowed"},
+		{"delete one flow", "DELETE", "/api/v1/flows/7", 405, "method not allowed"},
+		{"put healthz", "PUT", "/healthz", 405, "method not allowed"},
+		{"metrics absent without gatherer", "GET", "/metrics", 404, "no such endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, hdr, body := do(t, h, tt.method, tt.target)
+			if code != tt.status {
+				t.Fatalf("status %d, want %d; body %s", code, tt.status, body)
+			}
+			if ct := hdr.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var e Error
+			if err := json.Unmarshal([]byte(body), &e); err != nil {
+				t.Fatalf("error body is not JSON: %v: %s", err, body)
+			}
+			if e.Status != tt.status || !strings.Contains(e.Error, tt.contains) {
+				t.Errorf("error %+v, want status %d and reason containing %q", e, tt.status, tt.contains)
+			}
+			if code == 405 && hdr.Get("Allow") != "GET, HEAD" {
+				t.Errorf("Allow %q", hdr.Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestHead(t *testing.T) {
+	srv := httptest.NewServer(NewHandler(testBackend(), nil))
+	defer srv.Close()
+	res, err := srv.Client().Head(srv.URL + "/api/v1/switches")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || len(body) != 0 || res.Header.Get("Content-Length") != "288" {
+		t.Errorf("HEAD: status %d, body %q, Content-Length %q", res.StatusCode, body, res.Header.Get("Content-Length"))
+	}
+}
+
+func TestEmptyBackendListsAreArrays(t *testing.T) {
+	h := NewHandler(&fakeBackend{}, nil)
+	for _, p := range []string{"/api/v1/switches", "/api/v1/links", "/api/v1/hosts", "/api/v1/flows"} {
+		code, _, body := do(t, h, "GET", p)
+		if code != 200 || body != "[]\n" {
+			t.Errorf("%s: status %d body %q, want 200 []", p, code, body)
+		}
+	}
+}
+
+func TestHealth(t *testing.T) {
+	tests := []struct {
+		name     string
+		b        Backend
+		status   int
+		contains string
+	}{
+		{"plain backend", &fakeBackend{}, 200, `"ok"`},
+		{"healthy checker", &sickBackend{}, 200, `"ok"`},
+		{"sick checker", &sickBackend{err: errors.New("controller: listener down")}, 503, "listener down"},
+		{"nil backend", nil, 503, ErrNoBackend.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, body := do(t, NewHandler(tt.b, nil), "GET", "/healthz")
+			if code != tt.status || !strings.Contains(body, tt.contains) {
+				t.Errorf("status %d body %s; want %d containing %q", code, body, tt.status, tt.contains)
+			}
+		})
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "cemon_test_events_total", Help: "Test events."})
+	reg.MustRegister(c)
+	c.Add(3)
+	h := NewHandler(&fakeBackend{}, reg)
+	code, hdr, body := do(t, h, "GET", "/metrics")
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	if !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") {
+		t.Errorf("Content-Type %q", hdr.Get("Content-Type"))
+	}
+	if !strings.Contains(body, "cemon_test_events_total 3") {
+		t.Errorf("metrics body lacks the counter:\n%s", body)
+	}
+	if code, _, _ := do(t, h, "POST", "/metrics"); code != 405 {
+		t.Errorf("POST /metrics: status %d, want 405", code)
+	}
+}
+
+func TestParseDPID(t *testing.T) {
+	tests := []struct {
+		in, want string
+		err      bool
+	}{
+		{"000000000000000a", "000000000000000a", false},
+		{"000000000000000A", "000000000000000a", false},
+		{"00:00:00:00:00:00:00:0a", "000000000000000a", false},
+		{"ffffffffffffffff", "ffffffffffffffff", false},
+		{"", "", true},
+		{"a", "", true},
+		{"0000000000000000a", "", true},
+		{"+00000000000000a", "", true},
+		{"00:00:00:00:00:00:0a", "", true},
+		{"00:00:00:00:00:00:00:0g", "", true},
+		{"0000:0000:0000:000a", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseDPID(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseDPID(%q) = %q, %v; want %q, err %v", tt.in, got, err, tt.want, tt.err)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "api: ") {
+			t.Errorf("ParseDPID(%q) error %q lacks the package prefix", tt.in, err)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	if got := FormatDPID(0xa); got != "000000000000000a" {
+		t.Errorf("FormatDPID = %q", got)
+	}
+	if got := FormatCookie(0xdeadbeef); got != "0x00000000deadbeef" {
+		t.Errorf("FormatCookie = %q", got)
+	}
+	if d, err := ParseDPID(FormatDPID(1<<63 + 5)); err != nil || d != "8000000000000005" {
+		t.Errorf("round trip: %q, %v", d, err)
+	}
+}
+
+// TestConcurrentRequests runs readers in parallel under the race detector.
+func TestConcurrentRequests(t *testing.T) {
+	h := NewHandler(testBackend(), nil)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				paths := []string{"/api/v1/flows", "/api/v1/switches", "/api/v1/flows/7", "/api/v1/hosts"}
+				req := httptest.NewRequest("GET", paths[(i+j)%len(paths)], nil)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					t.Errorf("status %d", rec.Code)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
