@@ -1,0 +1,74 @@
+package stats
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// setupBench registers n flows over 4-hop paths among 64 hosts on 32 switches.
+func setupBench(b *testing.B, n int) *Store {
+	b.Helper()
+	s, err := New(Config{History: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		path := make([]Hop, 4)
+		for j := range path {
+			path[j] = Hop{DPID: uint64((i + j*7) % 32), InPort: uint16(j), OutPort: uint16(j + 1)}
+		}
+		if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: fmt.Sprint("h", i%64), Dst: fmt.Sprint("h", (i*13+1)%64), Path: path, Start: t0}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// BenchmarkObserve measures one reading's update (flow counters, rate,
+// history, and the sums of its 3 links, its matrix cell and its 2 hosts).
+func BenchmarkObserve(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupBench(b, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				round := uint64(i/n + 1)
+				r := Reading{Flow: uint64(i % n), DPID: uint64(i % 32), Bytes: round * 1000, Packets: round,
+					Duration: time.Duration(round) * time.Second, At: t0.Add(time.Duration(round) * time.Second), Source: SourcePollAll}
+				if err := s.Observe(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLinkLoads measures a full read of the link loads.
+func BenchmarkLinkLoads(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupBench(b, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_ = s.LinkLoads()
+			}
+		})
+	}
+}
+
+// BenchmarkFlows measures a full read of every flow's statistics.
+func BenchmarkFlows(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupBench(b, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_ = s.Flows()
+			}
+		})
+	}
+}

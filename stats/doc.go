@@ -1,0 +1,53 @@
+// Package stats holds cemon's flow statistics: per-flow byte and packet
+// counters and their rates, the load of every directed link, the host-to-host
+// traffic matrix and per-host sent and received traffic, each with a bounded
+// history.
+//
+// It owns state and arithmetic only. It does no I/O and reads no clock: every
+// input carries the time at which it was observed, and the collector (package
+// collector) is what turns stats replies, FLOW_REMOVED messages and port stats
+// into calls on a Store. Prometheus metrics and REST views are built at the
+// edge from the Reader interface; this package imports neither.
+//
+// # Readings and rates
+//
+// A flow is registered with AddFlow (its endpoint hosts and the switches of
+// its path, each with the entry's in and out port). A Reading is one counter
+// sample of one of the flow's entries. The rate comes from two consecutive
+// readings:
+//
+//   - same switch, counters not decreasing: (Δbytes·8)/Δt, with Δt taken from
+//     the entry's own duration (duration_sec/nsec) when both readings carry
+//     one, else from the observation times;
+//   - same switch, bytes or duration decreasing: the entry was re-installed
+//     (a counter reset). The new counter starts a new baseline, its bytes are
+//     all new traffic, and the rate is bytes·8/duration when the duration is
+//     known;
+//   - another switch of the path (the polling scheme moved the flow): the
+//     difference is taken as is when it is not negative; when it is, the new
+//     counter becomes the baseline without adding bytes and the previous rate
+//     stands, since the two entries count the same packets from slightly
+//     different instants.
+//
+// A flow's Bytes and Packets are cumulative over its lifetime, across resets;
+// with no reset they equal the polled entry's counter. FLOW_REMOVED gives the
+// final counters through Remove, so a flow that starts and ends between two
+// polls is still counted.
+//
+// # Links, matrix and hosts
+//
+// The directed link between consecutive hops i and i+1 of a path goes from
+// (dpid_i, out_port_i) to (dpid_{i+1}, in_port_{i+1}). A link's rate is the
+// sum of the current rates of the active flows that cross it; its
+// utilization divides that by Config.LinkCapacityBps. Port statistics
+// (ObservePort) give an independent rate for the same link, from the
+// transmit counter of its source port, reported beside it as a cross-check.
+// The matrix and per-host figures sum the same flow rates by endpoint, and
+// keep cumulative byte totals that survive flow expiry and pruning.
+//
+// EndRound appends the current link, matrix and host rates to their
+// histories; a flow's history grows with each of its readings. Every history
+// is a ring of Config.History samples.
+//
+// A Store is safe for concurrent use.
+package stats
