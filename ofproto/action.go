@@ -123,19 +123,19 @@ func (*SetTPDstAction) Type() ActionType   { return ActionSetTPDst }
 func (*EnqueueAction) Type() ActionType    { return ActionEnqueue }
 func (*VendorAction) Type() ActionType     { return ActionVendor }
 
-func (*OutputAction) Len() int       { return 8 }
-func (*SetVLANVIDAction) Len() int   { return 8 }
-func (*SetVLANPCPAction) Len() int   { return 8 }
-func (*StripVLANAction) Len() int    { return 8 }
-func (*SetDLSrcAction) Len() int     { return 16 }
-func (*SetDLDstAction) Len() int     { return 16 }
-func (*SetNWSrcAction) Len() int     { return 8 }
-func (*SetNWDstAction) Len() int     { return 8 }
-func (*SetNWTOSAction) Len() int     { return 8 }
-func (*SetTPSrcAction) Len() int     { return 8 }
-func (*SetTPDstAction) Len() int     { return 8 }
-func (*EnqueueAction) Len() int      { return 16 }
-func (a *VendorAction) Len() int     { return 8 + len(a.Data) }
+func (*OutputAction) Len() int     { return 8 }
+func (*SetVLANVIDAction) Len() int { return 8 }
+func (*SetVLANPCPAction) Len() int { return 8 }
+func (*StripVLANAction) Len() int  { return 8 }
+func (*SetDLSrcAction) Len() int   { return 16 }
+func (*SetDLDstAction) Len() int   { return 16 }
+func (*SetNWSrcAction) Len() int   { return 8 }
+func (*SetNWDstAction) Len() int   { return 8 }
+func (*SetNWTOSAction) Len() int   { return 8 }
+func (*SetTPSrcAction) Len() int   { return 8 }
+func (*SetTPDstAction) Len() int   { return 8 }
+func (*EnqueueAction) Len() int    { return 16 }
+func (a *VendorAction) Len() int   { return 8 + len(a.Data) }
 func (a *OutputAction) String() string {
 	switch a.Port {
 	case PortController:

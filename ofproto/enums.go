@@ -358,14 +358,14 @@ type Capabilities uint32
 
 // Capability bits.
 const (
-	CapFlowStats   Capabilities = 1 << 0
-	CapTableStats  Capabilities = 1 << 1
-	CapPortStats   Capabilities = 1 << 2
-	CapSTP         Capabilities = 1 << 3
-	CapReserved    Capabilities = 1 << 4
-	CapIPReasm     Capabilities = 1 << 5
-	CapQueueStats  Capabilities = 1 << 6
-	CapARPMatchIP  Capabilities = 1 << 7
+	CapFlowStats  Capabilities = 1 << 0
+	CapTableStats Capabilities = 1 << 1
+	CapPortStats  Capabilities = 1 << 2
+	CapSTP        Capabilities = 1 << 3
+	CapReserved   Capabilities = 1 << 4
+	CapIPReasm    Capabilities = 1 << 5
+	CapQueueStats Capabilities = 1 << 6
+	CapARPMatchIP Capabilities = 1 << 7
 )
 
 var capNames = []string{"OFPC_FLOW_STATS", "OFPC_TABLE_STATS", "OFPC_PORT_STATS", "OFPC_STP",

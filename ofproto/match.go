@@ -58,15 +58,15 @@ const (
 	WildDLVLANPCP Wildcards = 1 << 20
 	WildNWTOS     Wildcards = 1 << 21
 
-	NWSrcShift           = 8
-	NWSrcBits            = 6
-	WildNWSrcMask        = Wildcards((1<<NWSrcBits - 1) << NWSrcShift)
-	WildNWSrcAll         = Wildcards(32 << NWSrcShift)
-	NWDstShift           = 14
-	NWDstBits            = 6
-	WildNWDstMask        = Wildcards((1<<NWDstBits - 1) << NWDstShift)
-	WildNWDstAll         = Wildcards(32 << NWDstShift)
-	WildAll    Wildcards = 1<<22 - 1
+	NWSrcShift              = 8
+	NWSrcBits               = 6
+	WildNWSrcMask           = Wildcards((1<<NWSrcBits - 1) << NWSrcShift)
+	WildNWSrcAll            = Wildcards(32 << NWSrcShift)
+	NWDstShift              = 14
+	NWDstBits               = 6
+	WildNWDstMask           = Wildcards((1<<NWDstBits - 1) << NWDstShift)
+	WildNWDstAll            = Wildcards(32 << NWDstShift)
+	WildAll       Wildcards = 1<<22 - 1
 )
 
 // VLANNone is the dl_vlan value meaning "no 802.1Q header".
