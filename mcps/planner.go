@@ -1,0 +1,492 @@
+package mcps
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// RebuildReason says why a Planner's scheme should be, or was, rebuilt.
+type RebuildReason uint8
+
+// Rebuild reasons, in the order NeedsRebuild checks them.
+const (
+	ReasonNone      RebuildReason = iota
+	ReasonInitial                 // never built and flows are active
+	ReasonVariance                // flow variance rate r fell below θ (ARI)
+	ReasonCostDrift               // patched cost per flow exceeds the rebuilt one by more than CostRatio
+	ReasonInterval                // MaxInterval elapsed since the last rebuild
+	ReasonForced                  // the caller asked
+)
+
+// String names the reason as reports and logs show it.
+func (r RebuildReason) String() string {
+	switch r {
+	case ReasonNone:
+		return "none"
+	case ReasonInitial:
+		return "initial"
+	case ReasonVariance:
+		return "variance"
+	case ReasonCostDrift:
+		return "cost-drift"
+	case ReasonInterval:
+		return "interval"
+	case ReasonForced:
+		return "forced"
+	}
+	return fmt.Sprintf("RebuildReason(%d)", uint8(r))
+}
+
+// PlannerConfig configures DAPR and ARI (algorithms.md section 3). The zero value of
+// every field but Network is a usable default.
+type PlannerConfig struct {
+	Network Network
+	// Strategy used by Rebuild; "" means mcps.
+	Strategy string
+	Options  Options
+	// Theta is ARI's threshold: rebuild when the flow variance rate r falls below it.
+	// 0 means 0.7; it must lie in (0, 1].
+	Theta float64
+	// CostRatio: rebuild when the patched cost per active flow exceeds the cost per flow
+	// of the last rebuild by more than this factor. 0 means 1.25; negative disables.
+	CostRatio float64
+	// MaxInterval: rebuild at least this often. 0 means one minute; negative disables
+	// (pure ARI). A fixed-interval policy is Theta = tiny, CostRatio < 0, MaxInterval = T.
+	MaxInterval time.Duration
+}
+
+func (c PlannerConfig) withDefaults() PlannerConfig {
+	if c.Strategy == "" {
+		c.Strategy = StrategyMCPS
+	}
+	if c.Theta == 0 {
+		c.Theta = 0.7
+	}
+	if c.CostRatio == 0 {
+		c.CostRatio = 1.25
+	}
+	if c.MaxInterval == 0 {
+		c.MaxInterval = time.Minute
+	}
+	return c
+}
+
+// Validate names every bad field.
+func (c PlannerConfig) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if err := c.Network.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if !ValidStrategy(c.Strategy) {
+		errs = append(errs, fmt.Errorf("%w: Strategy %q", ErrBadConfig, c.Strategy))
+	}
+	if !(c.Theta > 0 && c.Theta <= 1) {
+		errs = append(errs, fmt.Errorf("%w: Theta = %v, want in (0, 1]", ErrBadConfig, c.Theta))
+	}
+	if c.CostRatio > 0 && c.CostRatio < 1 {
+		errs = append(errs, fmt.Errorf("%w: CostRatio = %v, want >= 1 (or negative to disable)", ErrBadConfig, c.CostRatio))
+	}
+	return errors.Join(errs...)
+}
+
+// PlannedSingle is a poll-single request of the live scheme.
+type PlannedSingle struct {
+	ID         uint64
+	Switch     int32
+	Controller int32
+}
+
+// RebuildReport describes one rebuild.
+type RebuildReport struct {
+	Reason       RebuildReason
+	At           time.Time
+	Flows        int
+	VarianceRate float64 // r just before the rebuild
+	PatchedCost  int64   // cost of the patched scheme just before
+	Cost         int64   // cost of the rebuilt scheme
+	LowerBound   int64
+	PollAll      int
+	PollSingle   int
+}
+
+type planRecord struct {
+	id     uint64
+	off    int32 // path in arena[off:off+n]
+	n      int32
+	single int32 // index in singles, or -1
+	active bool
+	inF0   bool // active when the scheme was last rebuilt
+}
+
+// Planner keeps a polling scheme up to date while flows come and go: DAPR patches it on
+// every arrival and expiry in constant time per switch of the path, and ARI says when to
+// rebuild it from scratch. Flow ids are opaque uint64 keys (the tracker's flow key).
+//
+// A Planner is not safe for concurrent use; the controller owns it from one goroutine.
+type Planner struct {
+	cfg  PlannerConfig
+	tmpl *Instance // cost model, multipliers, controllers, path checking
+
+	ids     map[uint64]int32
+	recs    []planRecord
+	free    []int32
+	arena   []int32
+	garbage int
+
+	load    []int32
+	polled  []bool
+	allMult []int64 // hops multiplier of each polled switch's request
+	all     []AllRequest
+	singles []PlannedSingle
+	sRec    []int32 // record of each single
+	cost    int64
+
+	n0, inter, active int
+	built             bool
+	lastBuild         time.Time
+	builtCost         int64
+	builtFlows        int
+	rebuilds          int
+}
+
+// NewPlanner returns a planner with no flows and an empty scheme.
+func NewPlanner(cfg PlannerConfig) (*Planner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	tmpl, err := NewInstance(cfg.Network)
+	if err != nil {
+		return nil, err
+	}
+	ns := cfg.Network.Switches
+	return &Planner{
+		cfg: cfg, tmpl: tmpl, ids: make(map[uint64]int32),
+		load: make([]int32, ns), polled: make([]bool, ns), allMult: make([]int64, ns),
+	}, nil
+}
+
+// Flows is the number of active flows.
+func (p *Planner) Flows() int { return p.active }
+
+// Cost is the current scheme's cost in bytes per polling round under the cost model.
+func (p *Planner) Cost() int64 { return p.cost }
+
+// Rebuilds counts the rebuilds so far.
+func (p *Planner) Rebuilds() int { return p.rebuilds }
+
+// PollAll returns the poll-all requests of the current scheme (a copy).
+func (p *Planner) PollAll() []AllRequest { return append([]AllRequest(nil), p.all...) }
+
+// Singles returns the poll-single requests of the current scheme (a copy).
+func (p *Planner) Singles() []PlannedSingle { return append([]PlannedSingle(nil), p.singles...) }
+
+// NumSingles is the number of poll-single requests.
+func (p *Planner) NumSingles() int { return len(p.singles) }
+
+// PolledAt reports how flow id is collected: by a poll-all (single false) at some
+// switch of its path, or by a poll-single at sw. ok is false for an unknown flow.
+func (p *Planner) PolledAt(id uint64) (sw int32, single bool, ok bool) {
+	i, found := p.ids[id]
+	if !found || !p.recs[i].active {
+		return 0, false, false
+	}
+	r := &p.recs[i]
+	if r.single >= 0 {
+		return p.singles[r.single].Switch, true, true
+	}
+	for _, s := range p.arena[r.off : r.off+r.n] {
+		if p.polled[s] {
+			return s, false, true
+		}
+	}
+	return 0, false, false // unreachable while the scheme is a cover
+}
+
+// VarianceRate is ARI's r = |F_0 ∩ F_t| / |F_0 ∪ F_t|, with F_0 the active flows at the
+// last rebuild and F_t those now; 1 when both are empty.
+func (p *Planner) VarianceRate() float64 {
+	union := p.n0 + p.active - p.inter
+	if union == 0 {
+		return 1
+	}
+	return float64(p.inter) / float64(union)
+}
+
+// AddFlow is DAPR's arrival rule: if a poll-all switch already sees the flow nothing is
+// requested, otherwise a poll-single at its cheapest switch is added.
+func (p *Planner) AddFlow(id uint64, path []int32) error {
+	if err := p.tmpl.checkPath(path); err != nil {
+		return fmt.Errorf("flow %#x: %w", id, err)
+	}
+	i, found := p.ids[id]
+	if found && p.recs[i].active {
+		return fmt.Errorf("%w: %#x is already active", ErrDuplicate, id)
+	}
+	if !found {
+		if n := len(p.free); n > 0 {
+			i = p.free[n-1]
+			p.free = p.free[:n-1]
+		} else {
+			i = int32(len(p.recs))
+			p.recs = append(p.recs, planRecord{})
+		}
+		p.recs[i] = planRecord{id: id}
+		p.ids[id] = i
+	} else {
+		p.inter++ // a flow of F_0 is back
+	}
+	r := &p.recs[i]
+	r.active = true
+	r.off, r.n = int32(len(p.arena)), int32(len(path))
+	p.arena = append(p.arena, path...)
+	p.active++
+
+	cm := p.tmpl.cost
+	covered := false
+	best := path[0]
+	for _, s := range path {
+		if p.polled[s] {
+			covered = true
+			p.cost += p.allMult[s] * (cm.PollAll(int(p.load[s])+1) - cm.PollAll(int(p.load[s])))
+		}
+		p.load[s]++
+		if p.tmpl.mult[s] < p.tmpl.mult[best] {
+			best = s
+		}
+	}
+	r.single = -1
+	if !covered {
+		r.single = int32(len(p.singles))
+		p.singles = append(p.singles, PlannedSingle{ID: id, Switch: best, Controller: p.tmpl.ctrl[best]})
+		p.sRec = append(p.sRec, i)
+		p.cost += p.tmpl.mult[best] * cm.PollSingle()
+	}
+	return nil
+}
+
+// RemoveFlow is DAPR's expiry rule: a poll-single of the flow is withdrawn; a flow
+// collected by a poll-all needs nothing (the entry simply stops appearing).
+func (p *Planner) RemoveFlow(id uint64) error {
+	i, found := p.ids[id]
+	if !found || !p.recs[i].active {
+		return fmt.Errorf("%w: %#x", ErrUnknownFlow, id)
+	}
+	r := &p.recs[i]
+	cm := p.tmpl.cost
+	for _, s := range p.arena[r.off : r.off+r.n] {
+		p.load[s]--
+		if p.polled[s] {
+			p.cost -= p.allMult[s] * (cm.PollAll(int(p.load[s])+1) - cm.PollAll(int(p.load[s])))
+		}
+	}
+	if j := r.single; j >= 0 {
+		p.cost -= p.hops(p.singles[j].Switch, p.singles[j].Controller) * cm.PollSingle()
+		last := int32(len(p.singles) - 1)
+		if j != last {
+			p.singles[j] = p.singles[last]
+			p.sRec[j] = p.sRec[last]
+			p.recs[p.sRec[j]].single = j
+		}
+		p.singles = p.singles[:last]
+		p.sRec = p.sRec[:last]
+		r.single = -1
+	}
+	p.garbage += int(r.n)
+	r.active = false
+	p.active--
+	if r.inF0 {
+		p.inter-- // keep the record: the flow still counts in F_0 ∪ F_t
+	} else {
+		delete(p.ids, id)
+		p.free = append(p.free, i)
+	}
+	return nil
+}
+
+// NeedsRebuild applies ARI at time now and returns why the scheme should be rebuilt,
+// or ReasonNone.
+func (p *Planner) NeedsRebuild(now time.Time) RebuildReason {
+	if !p.built {
+		if p.active > 0 {
+			return ReasonInitial
+		}
+		return ReasonNone
+	}
+	if p.VarianceRate() < p.cfg.Theta {
+		return ReasonVariance
+	}
+	if p.cfg.CostRatio > 0 && p.builtFlows > 0 && p.active > 0 &&
+		float64(p.cost)*float64(p.builtFlows) > p.cfg.CostRatio*float64(p.builtCost)*float64(p.active) {
+		return ReasonCostDrift
+	}
+	if p.cfg.MaxInterval > 0 && now.Sub(p.lastBuild) >= p.cfg.MaxInterval {
+		return ReasonInterval
+	}
+	return ReasonNone
+}
+
+// MaybeRebuild rebuilds when NeedsRebuild says so.
+func (p *Planner) MaybeRebuild(now time.Time) (RebuildReport, bool, error) {
+	reason := p.NeedsRebuild(now)
+	if reason == ReasonNone {
+		return RebuildReport{}, false, nil
+	}
+	rep, err := p.Rebuild(now, reason)
+	return rep, err == nil, err
+}
+
+// Rebuild recomputes the scheme from scratch over the active flows with the configured
+// strategy, makes them the new F_0 and records reason (ReasonForced if none is given).
+func (p *Planner) Rebuild(now time.Time, reason RebuildReason) (RebuildReport, error) {
+	if reason == ReasonNone {
+		reason = ReasonForced
+	}
+	rep := RebuildReport{Reason: reason, At: now, Flows: p.active, VarianceRate: p.VarianceRate(), PatchedCost: p.cost}
+
+	in, err := NewInstance(p.cfg.Network)
+	if err != nil {
+		return rep, err
+	}
+	in.Grow(p.active, 0)
+	in.nodes = make([]int32, 0, len(p.arena)-p.garbage)
+	order := make([]int32, 0, p.active) // instance flow index -> record
+	arena := make([]int32, 0, len(p.arena)-p.garbage)
+	for i := range p.recs {
+		r := &p.recs[i]
+		if !r.active {
+			if r.inF0 { // an expired member of the old F_0
+				delete(p.ids, r.id)
+				*r = planRecord{single: -1}
+				p.free = append(p.free, int32(i))
+			}
+			continue
+		}
+		path := p.arena[r.off : r.off+r.n]
+		r.off = int32(len(arena))
+		arena = append(arena, path...)
+		in.nodes = append(in.nodes, path...)
+		in.start = append(in.start, int32(len(in.nodes)))
+		order = append(order, int32(i))
+		r.inF0 = true
+	}
+	p.arena, p.garbage = arena, 0
+
+	sol, err := Solve(in, p.cfg.Strategy, p.cfg.Options)
+	if err != nil {
+		return rep, err
+	}
+	clear(p.polled)
+	p.all = append(p.all[:0], sol.PollAll...)
+	for _, a := range sol.PollAll {
+		p.polled[a.Switch] = true
+		p.allMult[a.Switch] = p.hops(a.Switch, a.Controller)
+	}
+	for _, i := range order {
+		p.recs[i].single = -1
+	}
+	p.singles, p.sRec = p.singles[:0], p.sRec[:0]
+	for _, s := range sol.PollSingle {
+		i := order[s.Flow]
+		r := &p.recs[i]
+		if r.single >= 0 { // a strategy may poll a flow twice; keep one
+			continue
+		}
+		covered := false
+		for _, sw := range p.arena[r.off : r.off+r.n] {
+			if p.polled[sw] {
+				covered = true
+				break
+			}
+		}
+		if covered { // the greedy may keep a redundant single; DAPR's scheme does not
+			continue
+		}
+		r.single = int32(len(p.singles))
+		p.singles = append(p.singles, PlannedSingle{ID: r.id, Switch: s.Switch, Controller: s.Controller})
+		p.sRec = append(p.sRec, i)
+	}
+	p.cost = p.recomputeCost()
+	p.n0, p.inter = p.active, p.active
+	p.built, p.lastBuild = true, now
+	p.builtCost, p.builtFlows = p.cost, p.active
+	p.rebuilds++
+
+	rep.Cost, rep.LowerBound = p.cost, sol.LowerBound
+	rep.PollAll, rep.PollSingle = len(p.all), len(p.singles)
+	return rep, nil
+}
+
+// recomputeCost is the cost of the current scheme from scratch.
+func (p *Planner) recomputeCost() int64 {
+	var c int64
+	for _, a := range p.all {
+		c += p.hops(a.Switch, a.Controller) * p.tmpl.cost.PollAll(int(p.load[a.Switch]))
+	}
+	for _, s := range p.singles {
+		c += p.hops(s.Switch, s.Controller) * p.tmpl.cost.PollSingle()
+	}
+	return c
+}
+
+func (p *Planner) hops(s, k int32) int64 {
+	if p.cfg.Network.Deployment != InBand {
+		return 1
+	}
+	return int64(p.cfg.Network.Hops[k][s])
+}
+
+// Check verifies the planner's invariants from scratch: every active flow is polled
+// (by a poll-all on its path or by exactly one poll-single on its path), no poll-single
+// is left for an inactive flow, the switch loads and the cost match. Tests and debug
+// builds call it; it costs a pass over every flow.
+func (p *Planner) Check() error {
+	load := make([]int32, len(p.load))
+	active := 0
+	for i := range p.recs {
+		r := &p.recs[i]
+		if !r.active {
+			if r.single >= 0 {
+				return fmt.Errorf("mcps: planner: inactive flow %#x keeps a poll-single", r.id)
+			}
+			continue
+		}
+		active++
+		path := p.arena[r.off : r.off+r.n]
+		covered := false
+		for _, s := range path {
+			load[s]++
+			covered = covered || p.polled[s]
+		}
+		if r.single >= 0 {
+			if int(r.single) >= len(p.singles) || p.singles[r.single].ID != r.id {
+				return fmt.Errorf("mcps: planner: flow %#x has a stale poll-single index", r.id)
+			}
+			on := false
+			for _, s := range path {
+				on = on || s == p.singles[r.single].Switch
+			}
+			if !on {
+				return fmt.Errorf("mcps: planner: flow %#x polled off its path", r.id)
+			}
+			covered = true
+		}
+		if !covered {
+			return fmt.Errorf("mcps: planner: flow %#x is not polled", r.id)
+		}
+	}
+	if active != p.active {
+		return fmt.Errorf("mcps: planner: %d active records, counter says %d", active, p.active)
+	}
+	for s := range load {
+		if load[s] != p.load[s] {
+			return fmt.Errorf("mcps: planner: switch %d load %d, counter says %d", s, load[s], p.load[s])
+		}
+	}
+	if c := p.recomputeCost(); c != p.cost {
+		return fmt.Errorf("mcps: planner: cost %d, recomputed %d", p.cost, c)
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+package mcps
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestPlannerRandomEvents drives DAPR (section 3) through random arrival, expiry and
+// rebuild sequences and checks after every event that the scheme is a valid cover with
+// the right cost, and that r matches |F0 ∩ Ft| / |F0 ∪ Ft| computed from the sets.
+func TestPlannerRandomEvents(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	seqs := 300
+	if testing.Short() {
+		seqs = 40
+	}
+	t0 := time.Unix(1_800_000_000, 0)
+	for c := 0; c < seqs; c++ {
+		ns := 2 + r.IntN(10)
+		dep := Deployment(r.IntN(2))
+		net := Network{Switches: ns, Deployment: dep}
+		if dep == InBand {
+			for k := 0; k < 1+r.IntN(3); k++ {
+				row := make([]int32, ns)
+				for s := range row {
+					row[s] = int32(1 + r.IntN(4))
+				}
+				net.Hops = append(net.Hops, row)
+			}
+		}
+		strategies := []string{StrategyMCPS, StrategyGreedy, StrategyExact, StrategyPollAll, StrategyPerFlowRandom}
+		pl, err := NewPlanner(PlannerConfig{Network: net, Strategy: strategies[c%len(strategies)]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		active := map[uint64]bool{}
+		f0 := map[uint64]bool{}
+		ids := []uint64{}
+		now := t0
+		for ev := 0; ev < 200; ev++ {
+			now = now.Add(100 * time.Millisecond)
+			switch x := r.IntN(10); {
+			case x < 5 || len(active) == 0: // arrival; ids may come back
+				id := uint64(r.IntN(60))
+				l := 1 + r.IntN(min(4, ns))
+				path := make([]int32, l)
+				for i, s := range r.Perm(ns)[:l] {
+					path[i] = int32(s)
+				}
+				err := pl.AddFlow(id, path)
+				if active[id] {
+					if !errors.Is(err, ErrDuplicate) {
+						t.Fatalf("seq %d: duplicate add: %v", c, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				active[id] = true
+				ids = append(ids, id)
+			case x < 9: // expiry
+				id := ids[r.IntN(len(ids))]
+				err := pl.RemoveFlow(id)
+				if !active[id] {
+					if !errors.Is(err, ErrUnknownFlow) {
+						t.Fatalf("seq %d: removing inactive flow: %v", c, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				delete(active, id)
+			default:
+				_, rebuilt, err := pl.MaybeRebuild(now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pl.NeedsRebuild(now) != ReasonNone && len(active) > 0 {
+					t.Fatalf("seq %d: still needs a rebuild right after one: %v", c, pl.NeedsRebuild(now))
+				}
+				if rebuilt {
+					f0 = map[uint64]bool{}
+					for id := range active {
+						f0[id] = true
+					}
+				}
+			}
+			if err := pl.Check(); err != nil {
+				t.Fatalf("seq %d event %d: %v", c, ev, err)
+			}
+			if pl.Flows() != len(active) {
+				t.Fatalf("seq %d: %d flows, want %d", c, pl.Flows(), len(active))
+			}
+			inter, union := 0, len(active)
+			for id := range f0 {
+				if active[id] {
+					inter++
+				} else {
+					union++
+				}
+			}
+			want := 1.0
+			if union > 0 {
+				want = float64(inter) / float64(union)
+			}
+			if got := pl.VarianceRate(); got != want {
+				t.Fatalf("seq %d event %d: r = %v, want %v", c, ev, got, want)
+			}
+		}
+	}
+}
+
+// TestPlannerReasons checks ARI's rules one by one (section 3).
+func TestPlannerReasons(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	path := []int32{0, 1, 2}
+	tests := []struct {
+		name  string
+		cfg   PlannerConfig
+		setup func(p *Planner)
+		at    time.Duration
+		want  RebuildReason
+	}{
+		{"empty needs nothing", PlannerConfig{}, func(p *Planner) {}, 0, ReasonNone},
+		{"first flows", PlannerConfig{}, func(p *Planner) { p.AddFlow(1, path) }, 0, ReasonInitial},
+		{"steady", PlannerConfig{}, func(p *Planner) {
+			for i := uint64(0); i < 10; i++ {
+				p.AddFlow(i, path)
+			}
+			p.Rebuild(t0, ReasonNone)
+			p.RemoveFlow(0)
+		}, time.Second, ReasonNone},
+		{"variance", PlannerConfig{}, func(p *Planner) {
+			for i := uint64(0); i < 10; i++ {
+				p.AddFlow(i, path)
+			}
+			p.Rebuild(t0, ReasonNone)
+			for i := uint64(0); i < 4; i++ { // r = 6/10
+				p.RemoveFlow(i)
+			}
+		}, time.Second, ReasonVariance},
+		{"cost drift", PlannerConfig{Theta: 0.01}, func(p *Planner) {
+			for i := uint64(0); i < 10; i++ {
+				p.AddFlow(i, path) // one poll-all covers all ten
+			}
+			p.Rebuild(t0, ReasonNone)
+			for i := uint64(10); i < 14; i++ {
+				p.AddFlow(i, []int32{3}) // each needs its own poll-single
+			}
+		}, time.Second, ReasonCostDrift},
+		{"interval", PlannerConfig{MaxInterval: 10 * time.Second}, func(p *Planner) {
+			p.AddFlow(1, path)
+			p.Rebuild(t0, ReasonNone)
+		}, 10 * time.Second, ReasonInterval},
+		{"interval disabled", PlannerConfig{MaxInterval: -1}, func(p *Planner) {
+			p.AddFlow(1, path)
+			p.Rebuild(t0, ReasonNone)
+		}, time.Hour, ReasonNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Network = Network{Switches: 4}
+			p, err := NewPlanner(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.setup(p)
+			if got := p.NeedsRebuild(t0.Add(tt.at)); got != tt.want {
+				t.Fatalf("got %v, want %v (r=%v cost=%d)", got, tt.want, p.VarianceRate(), p.Cost())
+			}
+			if err := p.Check(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestPlannerConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  PlannerConfig
+	}{
+		{"no network", PlannerConfig{}},
+		{"theta", PlannerConfig{Network: Network{Switches: 1}, Theta: 1.5}},
+		{"ratio", PlannerConfig{Network: Network{Switches: 1}, CostRatio: 0.5}},
+		{"strategy", PlannerConfig{Network: Network{Switches: 1}, Strategy: "best"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewPlanner(tt.cfg); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+// TestPlannerRebuildMatchesSolve checks that a rebuild yields the strategy's cost on the
+// same flows (mcps never keeps redundant poll-singles).
+func TestPlannerRebuildMatchesSolve(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for c := 0; c < 50; c++ {
+		in := randomInstance(t, r, 8, 1, 60, 4, OutOfBand)
+		pl, _ := NewPlanner(PlannerConfig{Network: in.Network()})
+		for f := 0; f < in.NumFlows(); f++ {
+			if err := pl.AddFlow(uint64(f)*7919, in.Path(f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := pl.Rebuild(time.Time{}, ReasonNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sol, _ := Solve(in, StrategyMCPS, Options{})
+		if rep.Cost != sol.Cost || pl.Cost() != sol.Cost || rep.Reason != ReasonForced {
+			t.Fatalf("case %d: rebuilt %d (%v), solve %d", c, rep.Cost, rep.Reason, sol.Cost)
+		}
+	}
+}
