@@ -262,7 +262,7 @@ func (b *bnb) improve(pi []float64, L float64, rounds int) float64 {
 			break
 		}
 		t := lambda * (float64(b.best) - L) / norm
-		if saved == nil || len(saved) == 0 {
+		if len(saved) == 0 {
 			saved = append(saved[:0], pi...)
 		}
 		for i, gi := range b.g {
