@@ -1,0 +1,38 @@
+// Package flowtracker holds the set of active flows of a cemon controller: for each, its
+// key (the exact match without in_port), its path with every switch's entry, the cookie
+// all those entries carry, its start time and state, and the final counters each entry
+// reported when it went. It publishes flow arrivals and expiries to subscribers (the
+// polling optimizer is one) and keeps a bounded ring of recently expired flows.
+//
+// It does not speak OpenFlow: the controller converts an ofp_match into a Key and a
+// FLOW_REMOVED into EntryRemoved, and it installs the entries itself. It does no I/O and
+// reads no clock; every mutating call takes now.
+//
+// Life cycle. Add creates a flow (StateActive) and returns its Handle: the ID (what MCPS
+// keys flows by) and the cookie to set on every entry, CookieTag<<48 | ID. EntryRemoved
+// marks one switch's entry gone with its final counters (StateDraining while others
+// remain); when the last entry goes the flow is StateExpired, leaves the active set and
+// an EventExpired goes out. The flow's final counters are its ingress entry's.
+// RemoveSwitch drops a departed switch's entries; Remove expires a flow outright.
+//
+// Identity. A stats entry or FLOW_REMOVED maps back with Resolve: by cookie first, then
+// by key among the active flows, as the architecture's "Flow identity" section says.
+//
+// Concurrency and size. Every method is safe for concurrent use. Flows are spread over
+// Config.Shards shards by Key.Hash (xxhash); a flow's ID encodes its shard, so each call
+// locks one shard. Events are sent under the shard lock with non-blocking sends, so a
+// slow subscriber loses events (counted) instead of stalling the tracker; see
+// Subscription. A flow with a 3-hop path costs about 300 bytes (see BENCHMARKS.md).
+//
+// Example:
+//
+//	t, _ := flowtracker.New(flowtracker.Config{})
+//	sub := t.Subscribe(4096)
+//	h, created, err := t.Add(key, []flowtracker.Hop{{DPID: 1, InPort: 1, OutPort: 2}}, now)
+//	// install the entries with cookie h.Cookie and OFPFF_SEND_FLOW_REM ...
+//	// on FLOW_REMOVED from dpid 1:
+//	if fh, ok := t.Resolve(fr.Cookie, key); ok {
+//		t.EntryRemoved(1, fh.Cookie, counters, flowtracker.ReasonIdleTimeout, now)
+//	}
+//	ev := <-sub.C // EventArrived, then EventExpired
+package flowtracker
