@@ -1,0 +1,618 @@
+#!/usr/bin/python3
+"""End-to-end harness: a Mininet network of Open vSwitch switches driven by cemon.
+
+    python3 mininet/harness.py --topo abilene --controller 127.0.0.1:PORT [--script FILE]
+
+Brings the topology up (Open vSwitch userspace datapath, OpenFlow 1.0, fail-secure,
+remote controller at --controller), then reads commands, one JSON object per line,
+from --script (or standard input) and answers each with one JSON line on standard
+output:
+
+    {"cmd": NAME, "ok": true, "result": ...}   or   {"cmd": NAME, "ok": false, "error": "..."}
+
+The first line written, before any command is read, is {"cmd": "ready", "ok": true,
+"result": INFO} (INFO as the "info" command returns), or an error line if the network
+could not start. Mininet's own messages go to standard error.
+
+Commands ({"cmd": NAME, ...arguments}):
+
+    info                      ground truth: switches (name, dpid, ports), links (one
+                              per direction, switch ports), hosts (name, mac, ip,
+                              dpid, port)
+    wait_connected  timeout   wait until every switch is connected to its controller
+                    switches  (optional list of names)
+    pingall         timeout   ping every ordered host pair once (ping -c1 -W timeout),
+                    hosts     sequentially; result: sent, received, lost pairs
+    iperf_start     pairs     start iperf3 transfers; each pair {src, dst, udp, duration,
+                              bandwidth, port, cport}; result: {"id": N}
+    iperf_wait      id        wait for them; result: per pair the sender's totals
+                    timeout   (bytes, packets for UDP, ports) parsed from iperf3 -J
+    iperf           pairs     iperf_start then iperf_wait
+    dump_flows      switches  ovs-ofctl -O OpenFlow10 -F openflow10 dump-flows of each
+                              switch (default all); result: {name: [entry, ...]}
+    del_controller  switch    ovs-vsctl del-controller SWITCH
+    set_controller  switch    ovs-vsctl set-controller SWITCH tcp:CONTROLLER
+    host_cmd        host run  run a shell command in a host; result: its output
+    sleep           seconds   pause (at most 60 s)
+    quit                      tear down and exit 0
+
+Teardown (net.stop and removal of exactly this network's bridges, interfaces and
+processes) happens on quit, end of input, SIGINT, SIGTERM, SIGHUP or any failure.
+Runs are serialized machine-wide with flock on /tmp/cemon-mininet.lock.
+"""
+
+import argparse
+import errno
+import fcntl
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+LOCK_PATH = '/tmp/cemon-mininet.lock'
+OWNER_KEY = 'cemon-harness'
+
+
+class HarnessError(Exception):
+    """A command that could not be carried out."""
+
+
+class Interrupted(BaseException):
+    """A terminating signal arrived."""
+
+
+def _on_signal(signum, _frame):
+    raise Interrupted('signal %d' % signum)
+
+
+def log(msg):
+    sys.stderr.write('harness: %s\n' % msg)
+    sys.stderr.flush()
+
+
+def run(argv, timeout=30, check=True):
+    """Runs a command in the root namespace; returns its standard output."""
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout, universal_newlines=True)
+    except subprocess.TimeoutExpired:
+        raise HarnessError('%s: timed out after %ss' % (' '.join(argv), timeout))
+    if check and p.returncode != 0:
+        raise HarnessError('%s: exit %d: %s' % (' '.join(argv), p.returncode, p.stderr.strip()))
+    return p.stdout
+
+
+# ---------------------------------------------------------------- dump-flows parsing
+
+_STAT_KEYS = {'cookie', 'duration', 'table', 'n_packets', 'n_bytes', 'idle_timeout',
+              'hard_timeout', 'idle_age', 'hard_age', 'priority', 'send_flow_rem',
+              'check_overlap', 'reset_counts', 'no_packet_counts', 'no_byte_counts',
+              'importance'}
+_PROTOS = {'ip', 'ipv6', 'tcp', 'udp', 'icmp', 'arp', 'rarp', 'sctp', 'tcp6', 'udp6',
+           'icmp6', 'sctp6', 'mpls', 'mplsm'}
+
+
+def parse_flow_line(line):
+    """Parses one line of ovs-ofctl dump-flows (with --no-names) into a dict:
+    cookie, duration (s), table, n_packets, n_bytes, priority, idle_timeout,
+    hard_timeout (ints, 0 when absent), match (dict of match fields, protocol
+    shorthands as 'proto'), in_port, actions (text) and outputs (list of ports)."""
+    line = line.strip()
+    if ' actions=' not in line:
+        raise HarnessError('dump-flows line without actions: %r' % line)
+    head, actions = line.split(' actions=', 1)
+    entry = {'cookie': 0, 'duration': 0.0, 'table': 0, 'n_packets': 0, 'n_bytes': 0,
+             'priority': 32768, 'idle_timeout': 0, 'hard_timeout': 0, 'match': {},
+             'in_port': None, 'actions': actions, 'outputs': []}
+    for field in re.split(r'[,\s]+', head):
+        if not field:
+            continue
+        key, _, val = field.partition('=')
+        if key in _STAT_KEYS:
+            if key == 'cookie':
+                entry['cookie'] = int(val, 16)
+            elif key == 'duration':
+                entry['duration'] = float(val.rstrip('s'))
+            elif key in ('idle_age', 'hard_age'):
+                continue
+            elif val:
+                entry[key] = int(val)
+        elif not val and key in _PROTOS:
+            entry['match']['proto'] = key
+        else:
+            entry['match'][key] = val
+    if 'in_port' in entry['match']:
+        entry['in_port'] = int(entry['match']['in_port'])
+    for act in re.findall(r'output:(\d+)', actions):
+        entry['outputs'].append(int(act))
+    return entry
+
+
+def parse_dump_flows(text):
+    """Parses ovs-ofctl dump-flows output (reply header line skipped)."""
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith('OFPST_FLOW') or s.startswith('NXST_FLOW'):
+            continue
+        out.append(parse_flow_line(s))
+    return out
+
+
+# ---------------------------------------------------------------- iperf3 results
+
+def iperf_summary(doc, udp):
+    """The sender's totals from an iperf3 -J client document."""
+    if 'error' in doc and doc['error']:
+        raise HarnessError('iperf3: %s' % doc['error'])
+    conn = (doc.get('start', {}).get('connected') or [{}])[0]
+    end = doc.get('end', {})
+    res = {
+        'src_ip': conn.get('local_host'), 'src_port': conn.get('local_port'),
+        'dst_ip': conn.get('remote_host'), 'dst_port': conn.get('remote_port'),
+        'protocol': 'udp' if udp else 'tcp',
+    }
+    if udp:
+        s = end.get('sum', {})
+        res.update({'bytes_sent': s.get('bytes'), 'packets_sent': s.get('packets'),
+                    'seconds': s.get('seconds'), 'bits_per_second': s.get('bits_per_second'),
+                    'lost_packets': s.get('lost_packets')})
+    else:
+        s = end.get('sum_sent', {})
+        res.update({'bytes_sent': s.get('bytes'), 'seconds': s.get('seconds'),
+                    'bits_per_second': s.get('bits_per_second'),
+                    'retransmits': s.get('retransmits'),
+                    'bytes_received': end.get('sum_received', {}).get('bytes')})
+    return res
+
+
+# ---------------------------------------------------------------- the harness
+
+class Harness(object):
+    def __init__(self, topo_spec, controller):
+        self.topo_spec = topo_spec
+        host, _, port = controller.rpartition(':')
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise HarnessError('--controller %r: want HOST:PORT' % controller)
+        if int(port) == 6653:
+            raise HarnessError('--controller: port 6653 is reserved; use a free port')
+        self.ctl_ip, self.ctl_port = host, int(port)
+        self.net = None
+        self.topo = None
+        self.procs = []        # every Popen this harness started in a host
+        self.iperfs = {}       # id -> list of running transfers
+        self.next_iperf = 1
+
+    # -- setup and teardown
+
+    def build_topo(self):
+        import topos
+        name, _, rest = self.topo_spec.partition(',')
+        if name not in topos.topos:
+            raise HarnessError('unknown topology %r (have %s)' % (name, ', '.join(sorted(topos.topos))))
+        args = [a for a in rest.split(',') if a] if rest else []
+        return topos.topos[name](*args)
+
+    def preflight(self, switch_names):
+        """Refuses to touch bridges this harness did not create; removes leftovers
+        of an earlier harness run whose process is gone."""
+        existing = set(run(['ovs-vsctl', '--timeout=10', 'list-br']).split())
+        for sw in switch_names:
+            if sw not in existing:
+                continue
+            owner = run(['ovs-vsctl', '--timeout=10', '--if-exists', 'get', 'Bridge', sw,
+                         'external_ids:%s' % OWNER_KEY], check=False).strip().strip('"')
+            if owner.isdigit() and not _alive(int(owner)):
+                log('removing bridge %s left by harness pid %s' % (sw, owner))
+                run(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', sw])
+                continue
+            raise HarnessError('bridge %s already exists and is not a leftover of this harness '
+                               '(another Mininet network?); not touching it' % sw)
+
+    def start(self):
+        from mininet.net import Mininet
+        from mininet.node import OVSSwitch, RemoteController
+        from mininet.log import setLogLevel
+
+        class Controller(RemoteController):
+            """cemon: skip Mininet's telnet probe, which a binary HELLO upsets."""
+
+            def checkListening(self):
+                pass
+
+        setLogLevel('warning')
+        self.topo = self.build_topo()
+        self.preflight(self.topo.switches())
+        self.net = Mininet(topo=self.topo, switch=OVSSwitch, controller=None, build=False,
+                           autoSetMacs=False, autoStaticArp=False, waitConnected=False)
+        self.net.addController(Controller('c0', ip=self.ctl_ip, port=self.ctl_port))
+        self.net.build()
+        for sw in self.net.switches:
+            # Mark our bridges, so a later run can tell its leftovers from others'.
+            run(['ovs-vsctl', '--timeout=10', 'set', 'Bridge', sw.name,
+                 'external_ids:%s=%d' % (OWNER_KEY, os.getpid())], check=False)
+        self.net.start()
+        for sw in self.net.switches:
+            for intf in sw.intfList():
+                _disable_ipv6('/proc/sys/net/ipv6/conf/%s/disable_ipv6' % intf.name)
+        for h in self.net.hosts:
+            h.cmd('sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1')
+            for intf in h.intfList():
+                # TCP through the userspace datapath fails on checksums otherwise.
+                h.cmd('ethtool -K %s tx off >/dev/null 2>&1' % intf.name)
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    p.kill()
+                    p.wait(timeout=5)
+                except Exception as e:  # keep tearing down
+                    log('killing pid %d: %s' % (p.pid, e))
+        self.procs = []
+        names, intfs = [], []
+        if self.net is not None:
+            names = [s.name for s in self.net.switches]
+            for s in self.net.switches:
+                intfs += [i.name for i in s.intfList() if i.name != 'lo']
+            try:
+                self.net.stop()
+            except Exception as e:
+                log('net.stop: %s' % e)
+            self.net = None
+        elif self.topo is not None:
+            names = list(self.topo.switches())
+        # Exactly our own leftovers, if net.stop left any.
+        if names:
+            existing = set(run(['ovs-vsctl', '--timeout=10', 'list-br'], check=False).split())
+            for sw in names:
+                if sw in existing:
+                    owner = run(['ovs-vsctl', '--timeout=10', '--if-exists', 'get', 'Bridge', sw,
+                                 'external_ids:%s' % OWNER_KEY], check=False).strip().strip('"')
+                    if owner == str(os.getpid()):
+                        run(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', sw], check=False)
+        for i in intfs:
+            if os.path.exists('/sys/class/net/%s' % i):
+                run(['ip', 'link', 'del', i], check=False)
+
+    # -- helpers
+
+    def node(self, name, kind):
+        try:
+            n = self.net.get(name)
+        except KeyError:
+            raise HarnessError('no %s named %r' % (kind, name))
+        if kind == 'host' and n not in self.net.hosts:
+            raise HarnessError('%r is not a host' % name)
+        if kind == 'switch' and n not in self.net.switches:
+            raise HarnessError('%r is not a switch' % name)
+        return n
+
+    def switch_names(self, arg):
+        if arg is None:
+            return [s.name for s in self.net.switches]
+        if not isinstance(arg, list):
+            raise HarnessError('switches: want a list of names')
+        for n in arg:
+            self.node(n, 'switch')
+        return arg
+
+    # -- commands
+
+    def cmd_info(self, _args):
+        sws, links, hosts = [], [], []
+        dpid = {s.name: '%016x' % int(s.dpid, 16) for s in self.net.switches}
+        for s in self.net.switches:
+            ports = []
+            for intf in s.intfList():
+                if intf.name == 'lo':
+                    continue
+                ports.append({'port_no': s.ports[intf], 'name': intf.name})
+            sws.append({'name': s.name, 'dpid': dpid[s.name], 'ports': ports})
+        for link in self.net.links:
+            a, b = link.intf1, link.intf2
+            na, nb = a.node, b.node
+            if na.name in dpid and nb.name in dpid:
+                pa, pb = na.ports[a], nb.ports[b]
+                links.append({'src_dpid': dpid[na.name], 'src_port': pa, 'dst_dpid': dpid[nb.name], 'dst_port': pb})
+                links.append({'src_dpid': dpid[nb.name], 'src_port': pb, 'dst_dpid': dpid[na.name], 'dst_port': pa})
+            else:
+                h, hi, s, si = (na, a, nb, b) if nb.name in dpid else (nb, b, na, a)
+                hosts.append({'name': h.name, 'mac': hi.MAC(), 'ip': hi.IP(),
+                              'dpid': dpid[s.name], 'port': s.ports[si], 'switch': s.name})
+        return {'topo': self.topo_spec, 'switches': sws, 'links': links, 'hosts': hosts,
+                'controller': '%s:%d' % (self.ctl_ip, self.ctl_port)}
+
+    def connected_switches(self):
+        out = run(['ovs-vsctl', '--timeout=10', '--format=json', '--columns=name,controller',
+                   'list', 'Bridge'])
+        bridges = json.loads(out)
+        ctl = json.loads(run(['ovs-vsctl', '--timeout=10', '--format=json',
+                              '--columns=_uuid,is_connected', 'list', 'Controller']))
+        connected = {row[0][1] for row in ctl['data'] if row[1] is True}
+        res = set()
+        for name, ctlref in bridges['data']:
+            uuids = []
+            if ctlref[0] == 'uuid':
+                uuids = [ctlref[1]]
+            elif ctlref[0] == 'set':
+                uuids = [u[1] for u in ctlref[1]]
+            if any(u in connected for u in uuids):
+                res.add(name)
+        return res
+
+    def cmd_wait_connected(self, args):
+        names = self.switch_names(args.get('switches'))
+        deadline = time.time() + _bounded(args.get('timeout', 30), 120)
+        while True:
+            up = self.connected_switches()
+            missing = [n for n in names if n not in up]
+            if not missing:
+                return {'connected': names}
+            if time.time() > deadline:
+                raise HarnessError('switches not connected: %s' % ' '.join(missing))
+            time.sleep(0.1)
+
+    def cmd_pingall(self, args):
+        timeout = int(_bounded(args.get('timeout', 2), 10))
+        hosts = [self.node(n, 'host') for n in args.get('hosts') or [h.name for h in self.net.hosts]]
+        sent, received, lost = 0, 0, []
+        for src in hosts:
+            for dst in hosts:
+                if src is dst:
+                    continue
+                sent += 1
+                out = src.cmd('ping -c1 -W%d %s' % (timeout, dst.IP()))
+                m = re.search(r'(\d+) received', out)
+                if m and int(m.group(1)) >= 1:
+                    received += 1
+                else:
+                    lost.append([src.name, dst.name])
+        return {'sent': sent, 'received': received, 'lost': lost}
+
+    def cmd_iperf_start(self, args):
+        pairs = args.get('pairs')
+        if not isinstance(pairs, list) or not pairs:
+            raise HarnessError('iperf_start: want a non-empty list of pairs')
+        transfers, used = [], set()
+        for i, p in enumerate(pairs):
+            src, dst = self.node(p.get('src'), 'host'), self.node(p.get('dst'), 'host')
+            if src is dst:
+                raise HarnessError('iperf pair %d: src and dst are the same host' % i)
+            port = int(p.get('port', 5201 + i))
+            if (dst.name, port) in used:
+                raise HarnessError('iperf pair %d: %s port %d used twice' % (i, dst.name, port))
+            used.add((dst.name, port))
+            udp = bool(p.get('udp', False))
+            duration = _bounded(p.get('duration', 3), 60)
+            server = dst.popen(['iperf3', '-s', '-1', '-p', str(port), '-J'],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.procs.append(server)
+            transfers.append({'src': src, 'dst': dst, 'port': port, 'udp': udp,
+                              'duration': duration, 'bandwidth': p.get('bandwidth'),
+                              'cport': p.get('cport'), 'server': server})
+        for t in transfers:
+            _wait_listening(t['dst'], t['port'], 5)
+        for t in transfers:
+            argv = ['iperf3', '-c', t['dst'].IP(), '-p', str(t['port']), '-t', str(t['duration']), '-J']
+            if t['udp']:
+                argv += ['-u', '-b', str(t['bandwidth'] or '1M')]
+            elif t['bandwidth']:
+                argv += ['-b', str(t['bandwidth'])]
+            if t['cport']:
+                argv += ['--cport', str(int(t['cport']))]
+            t['client'] = t['src'].popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.procs.append(t['client'])
+            t['started'] = time.time()
+        ident = self.next_iperf
+        self.next_iperf += 1
+        self.iperfs[ident] = transfers
+        return {'id': ident}
+
+    def cmd_iperf_wait(self, args):
+        ident = args.get('id')
+        if ident not in self.iperfs:
+            raise HarnessError('iperf_wait: no transfers with id %r' % ident)
+        transfers = self.iperfs.pop(ident)
+        limit = _bounded(args.get('timeout', 0) or max(t['duration'] for t in transfers) + 15, 120)
+        deadline = time.time() + limit
+        results = []
+        for t in transfers:
+            res = {'src': t['src'].name, 'dst': t['dst'].name}
+            try:
+                out, err = t['client'].communicate(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                t['client'].kill()
+                t['client'].communicate()
+                res['error'] = 'client did not finish within %ss' % limit
+                results.append(res)
+                continue
+            finally:
+                if t['server'].poll() is None:
+                    try:
+                        t['server'].wait(timeout=2)
+                    except subprocess.TimeoutExpired:
+                        t['server'].kill()
+                        t['server'].wait()
+            try:
+                res.update(iperf_summary(json.loads(out.decode() or '{}'), t['udp']))
+            except (ValueError, HarnessError) as e:
+                res['error'] = '%s (stderr: %s)' % (e, err.decode().strip()[:200])
+            results.append(res)
+        return {'transfers': results}
+
+    def cmd_iperf(self, args):
+        started = self.cmd_iperf_start(args)
+        return self.cmd_iperf_wait({'id': started['id'], 'timeout': args.get('timeout', 0)})
+
+    def cmd_dump_flows(self, args):
+        res = {}
+        for n in self.switch_names(args.get('switches')):
+            out = run(['ovs-ofctl', '-O', 'OpenFlow10', '-F', 'openflow10', '--no-names',
+                       'dump-flows', n], timeout=15)
+            res[n] = parse_dump_flows(out)
+        return res
+
+    def cmd_del_controller(self, args):
+        sw = self.node(args.get('switch'), 'switch')
+        run(['ovs-vsctl', '--timeout=10', 'del-controller', sw.name])
+        return {'switch': sw.name}
+
+    def cmd_set_controller(self, args):
+        sw = self.node(args.get('switch'), 'switch')
+        run(['ovs-vsctl', '--timeout=10', 'set-controller', sw.name,
+             'tcp:%s:%d' % (self.ctl_ip, self.ctl_port)])
+        return {'switch': sw.name}
+
+    def cmd_host_cmd(self, args):
+        h = self.node(args.get('host'), 'host')
+        c = args.get('run')
+        if not isinstance(c, str) or not c:
+            raise HarnessError('host_cmd: want a command string')
+        return {'output': h.cmd(c)}
+
+    def cmd_sleep(self, args):
+        time.sleep(_bounded(args.get('seconds', 1), 60))
+        return {}
+
+
+def _bounded(v, limit):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise HarnessError('want a number, got %r' % (v,))
+    if not 0 <= v <= limit:
+        raise HarnessError('%s is outside 0..%s' % (v, limit))
+    return v
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError as e:
+        return e.errno == errno.EPERM
+    return True
+
+
+def _disable_ipv6(path):
+    try:
+        with open(path, 'w') as f:
+            f.write('1')
+    except OSError:
+        pass
+
+
+def _wait_listening(host, port, limit):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if host.cmd('ss -Hltn sport = :%d' % port).strip():
+            return
+        time.sleep(0.05)
+    raise HarnessError('iperf3 server on %s port %d did not start' % (host.name, port))
+
+
+def take_lock(limit):
+    f = open(LOCK_PATH, 'a+')
+    deadline = time.time() + limit
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        if time.time() > deadline:
+            raise HarnessError('another Mininet run holds %s for more than %ss' % (LOCK_PATH, limit))
+        time.sleep(0.2)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--topo', required=True, help='abilene | gml,FILE | linear,N | fattree,K')
+    ap.add_argument('--controller', required=True, help='controller HOST:PORT (not 6653)')
+    ap.add_argument('--script', help='file of JSON commands, one a line (default: standard input)')
+    ap.add_argument('--lock-timeout', type=float, default=300, help='seconds to wait for the machine-wide lock')
+    opts = ap.parse_args(argv)
+
+    # Answers go to the real standard output; anything else printed goes to stderr.
+    out = os.fdopen(os.dup(1), 'w', buffering=1)
+    os.dup2(2, 1)
+
+    def answer(obj):
+        out.write(json.dumps(obj, sort_keys=True) + '\n')
+        out.flush()
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+
+    if os.geteuid() != 0:
+        answer({'cmd': 'ready', 'ok': False, 'error': 'harness: must run as root (Mininet)'})
+        return 1
+    status, h, lock, ready = 1, None, None, False
+    try:
+        script = open(opts.script) if opts.script else sys.stdin
+        lock = take_lock(opts.lock_timeout)
+        h = Harness(opts.topo, opts.controller)
+        t0 = time.time()
+        h.start()
+        info = h.cmd_info({})
+        info['startup_seconds'] = round(time.time() - t0, 3)
+        answer({'cmd': 'ready', 'ok': True, 'result': info})
+        ready = True
+        for line in script:
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            try:
+                req = json.loads(line)
+                if not isinstance(req, dict) or not isinstance(req.get('cmd'), str):
+                    raise HarnessError('want {"cmd": NAME, ...}')
+            except ValueError as e:
+                answer({'cmd': None, 'ok': False, 'error': 'bad JSON: %s' % e})
+                continue
+            except HarnessError as e:
+                answer({'cmd': None, 'ok': False, 'error': str(e)})
+                continue
+            name = req['cmd']
+            if name == 'quit':
+                answer({'cmd': 'quit', 'ok': True, 'result': {}})
+                break
+            fn = getattr(h, 'cmd_' + name, None)
+            if fn is None:
+                answer({'cmd': name, 'ok': False, 'error': 'unknown command %r' % name})
+                continue
+            t = time.time()
+            try:
+                res = fn(req)
+                answer({'cmd': name, 'ok': True, 'result': res, 'seconds': round(time.time() - t, 3)})
+            except HarnessError as e:
+                answer({'cmd': name, 'ok': False, 'error': str(e), 'seconds': round(time.time() - t, 3)})
+        status = 0
+    except Interrupted as e:
+        log('interrupted (%s): tearing down' % e)
+        status = 130
+    except Exception as e:
+        log('failed: %s: %s' % (type(e).__name__, e))
+        try:
+            answer({'cmd': 'fatal' if ready else 'ready', 'ok': False, 'error': str(e)})
+        except Exception:
+            pass
+        status = 1
+    finally:
+        # Signals during teardown must not cut it short.
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+        if h is not None:
+            h.stop()
+        if lock is not None:
+            lock.close()
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
