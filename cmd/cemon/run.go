@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/controller"
+)
+
+func init() {
+	register(command{
+		name:    "run",
+		summary: "run the OpenFlow 1.0 controller and its REST API",
+		run:     runController,
+	})
+}
+
+// runFlags are the flags of cemon run.
+type runFlags struct {
+	ofListen    string
+	apiListen   string
+	idleTimeout time.Duration
+	logLevel    string
+	logFormat   string
+	tlsCert     string
+	tlsKey      string
+	tlsCA       string
+	lldp        time.Duration
+	echo        time.Duration
+}
+
+func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cemon run [flags]")
+		fmt.Fprintln(stderr, "\nRuns the controller until SIGINT or SIGTERM.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.ofListen, "of-listen", ":6653", "OpenFlow listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&f.apiListen, "api-listen", "127.0.0.1:8080", "REST API and /metrics listen `address`; empty disables it")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", controller.DefaultIdleTimeout, "idle timeout of installed flow entries (whole seconds)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.tlsCert, "of-tls-cert", "", "PEM certificate `file`: serve OpenFlow over TLS (with -of-tls-key)")
+	fs.StringVar(&f.tlsKey, "of-tls-key", "", "PEM private key `file` for -of-tls-cert")
+	fs.StringVar(&f.tlsCA, "of-tls-ca", "", "PEM CA `file`: require switch certificates signed by it")
+	fs.DurationVar(&f.lldp, "lldp-interval", controller.DefaultLLDPInterval, "spacing of LLDP link-discovery probes")
+	fs.DurationVar(&f.echo, "echo-interval", controller.DefaultEchoInterval, "idle time before an ECHO_REQUEST keepalive")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("run: unexpected arguments %q", fs.Args())
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return f, errors.New("run: -of-tls-cert and -of-tls-key go together")
+	}
+	if f.tlsCA != "" && f.tlsCert == "" {
+		return f, errors.New("run: -of-tls-ca needs -of-tls-cert and -of-tls-key")
+	}
+	return f, nil
+}
+
+// newLogger builds the structured logger the flags ask for.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("run: -log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("run: -log-format %q: want text or json", format)
+}
+
+// ofListener opens the OpenFlow listener, wrapped in TLS when the flags ask for it.
+func ofListener(f runFlags) (net.Listener, error) {
+	ln, err := net.Listen("tcp", f.ofListen)
+	if err != nil {
+		return nil, fmt.Errorf("run: OpenFlow listener: %w", err)
+	}
+	if f.tlsCert == "" {
+		return ln, nil
+	}
+	cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("run: TLS key pair: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if f.tlsCA != "" {
+		pem, err := os.ReadFile(f.tlsCA)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("run: TLS CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			ln.Close()
+			return nil, fmt.Errorf("run: TLS CA %s: no certificate found", f.tlsCA)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tls.NewListener(ln, tc), nil
+}
+
+func runController(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseRunFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	logger, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg := controller.Config{IdleTimeout: f.idleTimeout, LLDPInterval: f.lldp, EchoInterval: f.echo}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "run: %v\n", err)
+		return 2
+	}
+	apiCfg := api.Config{Addr: f.apiListen}
+	if f.apiListen != "" {
+		if err := apiCfg.Validate(); err != nil {
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 2
+		}
+	}
+	ln, err := ofListener(f)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	ctl := controller.New(cfg, logger)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := reg.Register(controller.NewCollector(ctl)); err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "run: metrics: %v\n", err)
+		return 1
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	var apiLn net.Listener
+	if f.apiListen != "" {
+		apiLn, err = net.Listen("tcp", f.apiListen)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "run: REST API listener: %v\n", err)
+			return 1
+		}
+		h := api.NewHandler(controller.NewBackend(ctl), reg)
+		go func() { errc <- api.ServeListener(ctx, apiCfg, apiLn, h, logger) }()
+	}
+	scheme := "tcp"
+	if f.tlsCert != "" {
+		scheme = "ssl"
+	}
+	fmt.Fprintf(stdout, "cemon: OpenFlow 1.0 on %s:%s\n", scheme, ln.Addr())
+	if apiLn != nil {
+		fmt.Fprintf(stdout, "cemon: REST API on http://%s/api/v1/ (metrics at /metrics)\n", apiLn.Addr())
+	}
+	logger.Info("controller starting", "of_listen", ln.Addr().String(), "tls", f.tlsCert != "",
+		"idle_timeout", cfg.IdleTimeout)
+	go func() { errc <- ctl.Serve(ctx, ln) }()
+
+	// The first error (or the end of ctx) stops everything; then wait for the rest.
+	running := 1
+	if apiLn != nil {
+		running++
+	}
+	status := 0
+	for running > 0 {
+		err := <-errc
+		running--
+		if err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("stopping", "err", err)
+			status = 1
+		}
+		cancel()
+	}
+	logger.Info("controller stopped")
+	return status
+}

@@ -1,0 +1,122 @@
+package controller
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// Backend serves a Controller's views to the REST API: it implements api.Backend and
+// api.HealthChecker. Every call takes a fresh snapshot.
+type Backend struct{ c *Controller }
+
+var (
+	_ api.Backend       = (*Backend)(nil)
+	_ api.HealthChecker = (*Backend)(nil)
+)
+
+// NewBackend returns the API view of c.
+func NewBackend(c *Controller) *Backend { return &Backend{c: c} }
+
+// Switches implements api.Backend.
+func (b *Backend) Switches() []api.Switch {
+	sws := b.c.Switches()
+	out := make([]api.Switch, 0, len(sws))
+	for _, s := range sws {
+		as := api.Switch{DPID: api.FormatDPID(s.DPID), Address: s.Addr, ConnectedSince: s.Since,
+			Ports: make([]api.Port, 0, len(s.Ports))}
+		for _, p := range s.Ports {
+			as.Ports = append(as.Ports, api.Port{PortNo: uint16(p.PortNo), Name: p.Name,
+				HWAddr: p.HWAddr.String(), Up: portUp(p)})
+		}
+		out = append(out, as)
+	}
+	return out
+}
+
+// Links implements api.Backend.
+func (b *Backend) Links() []api.Link {
+	ls := b.c.Links()
+	out := make([]api.Link, len(ls))
+	for i, l := range ls {
+		out[i] = api.Link{SrcDPID: api.FormatDPID(l.Src.DPID), SrcPort: l.Src.Port,
+			DstDPID: api.FormatDPID(l.Dst.DPID), DstPort: l.Dst.Port}
+	}
+	return out
+}
+
+// Hosts implements api.Backend.
+func (b *Backend) Hosts() []api.Host {
+	hs := b.c.Hosts()
+	out := make([]api.Host, len(hs))
+	for i, h := range hs {
+		out[i] = api.Host{MAC: h.MAC.String(), DPID: api.FormatDPID(h.At.DPID), Port: h.At.Port}
+		if h.IP.IsValid() {
+			out[i].IP = h.IP.String()
+		}
+	}
+	return out
+}
+
+// Flows implements api.Backend: the active (and draining) flows and the recently
+// expired ones the tracker retains, by ID.
+func (b *Backend) Flows() []api.Flow {
+	fs := b.c.Tracker().Snapshot()
+	out := make([]api.Flow, len(fs))
+	for i := range fs {
+		out[i] = apiFlow(&fs[i])
+	}
+	return out
+}
+
+// Flow implements api.Backend.
+func (b *Backend) Flow(id uint64) (api.Flow, bool) {
+	f, ok := b.c.Tracker().Get(id)
+	if !ok {
+		return api.Flow{}, false
+	}
+	return apiFlow(&f), true
+}
+
+// Health implements api.HealthChecker: healthy while the controller serves.
+func (b *Backend) Health() error {
+	b.c.mu.Lock()
+	defer b.c.mu.Unlock()
+	if !b.c.serving {
+		return errors.New("controller: not serving")
+	}
+	return nil
+}
+
+func apiFlow(f *flowtracker.Flow) api.Flow {
+	k := f.Key
+	af := api.Flow{
+		ID:     f.ID,
+		Cookie: api.FormatCookie(f.Cookie),
+		Match: api.Match{DlSrc: ofproto.MAC(k.DLSrc).String(), DlDst: ofproto.MAC(k.DLDst).String(),
+			DlVlan: k.DLVLAN, DlVlanPcp: k.DLVLANPCP, DlType: k.DLType, NwTos: k.NWTos, NwProto: k.NWProto,
+			NwSrc: netip.AddrFrom4(k.NWSrc).String(), NwDst: netip.AddrFrom4(k.NWDst).String(),
+			TpSrc: k.TPSrc, TpDst: k.TPDst},
+		Path:    make([]string, len(f.Entries)),
+		Entries: make([]api.FlowEntry, len(f.Entries)),
+		State:   api.StateActive,
+		Start:   f.Start,
+	}
+	for i, e := range f.Entries {
+		af.Path[i] = api.FormatDPID(e.DPID)
+		af.Entries[i] = api.FlowEntry{DPID: af.Path[i], InPort: e.InPort, OutPort: e.OutPort, Removed: e.Gone}
+	}
+	if f.State == flowtracker.StateExpired {
+		af.State = api.StateExpired
+		end := f.End
+		af.End = &end
+	}
+	if c, ok := f.Final(); ok {
+		bytes, pkts := c.Bytes, c.Packets
+		af.FinalByteCount, af.FinalPacketCount = &bytes, &pkts
+	}
+	return af
+}

@@ -1,0 +1,184 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cemon-sdn/cemon/flowtracker"
+)
+
+// Config holds the controller's settings. The zero value is usable: every zero field
+// takes the default named in its comment. Validate reports every bad field at once.
+type Config struct {
+	// IdleTimeout is the idle timeout of every forwarding entry the controller installs,
+	// a whole number of seconds from 1 s to 65535 s. Default 10 s.
+	IdleTimeout time.Duration
+	// HardTimeout is the hard timeout of installed entries, whole seconds up to 65535 s;
+	// zero means none.
+	HardTimeout time.Duration
+	// FlowPriority is the priority of installed entries; must be above zero so that the
+	// entries never tie with a table-miss entry. Default 100.
+	FlowPriority uint16
+	// MissSendLen is the miss_send_len sent in SET_CONFIG. Default 0xffff (whole frames).
+	MissSendLen uint16
+
+	// HandshakeTimeout bounds HELLO to FEATURES_REPLY. Default 5 s.
+	HandshakeTimeout time.Duration
+	// EchoInterval is how long a connection may stay silent before the controller sends
+	// an ECHO_REQUEST, and the spacing of further ones. Default 5 s.
+	EchoInterval time.Duration
+	// EchoMissed is how many ECHO_REQUESTs may go unanswered before the connection is
+	// closed. Default 3.
+	EchoMissed int
+	// RequestTimeout is the default time Request waits for a whole reply when its context
+	// has no earlier deadline. Default 5 s.
+	RequestTimeout time.Duration
+
+	// LLDPInterval is the spacing of link-discovery probes on every port. Default 1 s.
+	LLDPInterval time.Duration
+	// LinkTimeout removes a link whose LLDP has not been seen for this long. Default
+	// 3.5 × LLDPInterval.
+	LinkTimeout time.Duration
+	// FloodGuard is how long a flooded frame is remembered: the same frame coming back
+	// within it (through a switch-to-switch port not discovered yet) is dropped instead
+	// of flooded again. Default 200 ms.
+	FloodGuard time.Duration
+
+	// TickInterval is the spacing of the timer that drives keepalives, request timeouts
+	// and discovery. Default 100 ms.
+	TickInterval time.Duration
+	// SendQueue is the number of messages that may wait for one connection's writer; a
+	// connection whose queue overflows is closed. Default 4096.
+	SendQueue int
+	// MaxMessageLen is the largest OpenFlow message accepted. Default 65535.
+	MaxMessageLen int
+	// SubscriberBuffer is the default channel capacity of Subscribe. Default 1024.
+	SubscriberBuffer int
+
+	// Tracker sizes the flow tracker (zero value: its defaults).
+	Tracker flowtracker.Config
+}
+
+// Defaults of Config.
+const (
+	DefaultIdleTimeout      = 10 * time.Second
+	DefaultFlowPriority     = 100
+	DefaultMissSendLen      = 0xffff
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultEchoInterval     = 5 * time.Second
+	DefaultEchoMissed       = 3
+	DefaultRequestTimeout   = 5 * time.Second
+	DefaultLLDPInterval     = time.Second
+	DefaultFloodGuard       = 200 * time.Millisecond
+	DefaultTickInterval     = 100 * time.Millisecond
+	DefaultSendQueue        = 4096
+	DefaultMaxMessageLen    = 65535
+	DefaultSubscriberBuffer = 1024
+)
+
+// ErrConfig is wrapped by every error Validate returns.
+var ErrConfig = errors.New("controller: bad config")
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.FlowPriority == 0 {
+		c.FlowPriority = DefaultFlowPriority
+	}
+	if c.MissSendLen == 0 {
+		c.MissSendLen = DefaultMissSendLen
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.EchoInterval == 0 {
+		c.EchoInterval = DefaultEchoInterval
+	}
+	if c.EchoMissed == 0 {
+		c.EchoMissed = DefaultEchoMissed
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.LLDPInterval == 0 {
+		c.LLDPInterval = DefaultLLDPInterval
+	}
+	if c.LinkTimeout == 0 {
+		c.LinkTimeout = c.LLDPInterval * 7 / 2
+	}
+	if c.FloodGuard == 0 {
+		c.FloodGuard = DefaultFloodGuard
+	}
+	if c.TickInterval == 0 {
+		c.TickInterval = DefaultTickInterval
+	}
+	if c.SendQueue == 0 {
+		c.SendQueue = DefaultSendQueue
+	}
+	if c.MaxMessageLen == 0 {
+		c.MaxMessageLen = DefaultMaxMessageLen
+	}
+	if c.SubscriberBuffer == 0 {
+		c.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	return c
+}
+
+// Validate reports every field of c (after defaults) that is out of range, joined into
+// one error that wraps ErrConfig.
+func (c Config) Validate() error {
+	d := c.withDefaults()
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, args...)))
+	}
+	wholeSeconds := func(field string, v time.Duration, zeroOK bool) {
+		switch {
+		case v < 0:
+			bad(field, "negative (%v)", v)
+		case v == 0 && !zeroOK:
+			bad(field, "must be at least 1s")
+		case v%time.Second != 0:
+			bad(field, "%v is not a whole number of seconds", v)
+		case v/time.Second > math.MaxUint16:
+			bad(field, "%v is above 65535s", v)
+		}
+	}
+	positive := func(field string, v time.Duration) {
+		if v < 0 {
+			bad(field, "negative (%v)", v)
+		}
+	}
+	wholeSeconds("IdleTimeout", d.IdleTimeout, false)
+	wholeSeconds("HardTimeout", d.HardTimeout, true)
+	positive("HandshakeTimeout", d.HandshakeTimeout)
+	positive("EchoInterval", d.EchoInterval)
+	positive("RequestTimeout", d.RequestTimeout)
+	positive("LLDPInterval", d.LLDPInterval)
+	positive("LinkTimeout", d.LinkTimeout)
+	positive("FloodGuard", d.FloodGuard)
+	positive("TickInterval", d.TickInterval)
+	if d.LinkTimeout > 0 && d.LLDPInterval > 0 && d.LinkTimeout <= d.LLDPInterval {
+		bad("LinkTimeout", "%v must exceed LLDPInterval %v", d.LinkTimeout, d.LLDPInterval)
+	}
+	if d.EchoMissed < 0 {
+		bad("EchoMissed", "negative (%d)", d.EchoMissed)
+	}
+	if d.SendQueue < 0 {
+		bad("SendQueue", "negative (%d)", d.SendQueue)
+	}
+	if d.SubscriberBuffer < 0 {
+		bad("SubscriberBuffer", "negative (%d)", d.SubscriberBuffer)
+	}
+	if d.MaxMessageLen < 8 || d.MaxMessageLen > 65535 {
+		bad("MaxMessageLen", "%d outside 8..65535", d.MaxMessageLen)
+	}
+	if err := d.Tracker.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: Tracker: %w", ErrConfig, err))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,603 @@
+package controller
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/topology"
+)
+
+// writeTimeout bounds one write to a switch; a switch that does not read for this long
+// loses its connection.
+const writeTimeout = 10 * time.Second
+
+// Controller is an OpenFlow 1.0 controller: it accepts switch connections, runs the
+// handshake and keepalives, discovers links and hosts, installs a shortest path for
+// every new IPv4 flow, tracks every installed flow and lets the rest of the program send
+// requests to switches and subscribe to their events. All methods are safe for
+// concurrent use.
+type Controller struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time // the clock; time.Now outside tests
+
+	mu      sync.Mutex // guards core and conns
+	core    *core
+	conns   map[*conn]struct{}
+	serving bool
+
+	hub hub
+	wg  sync.WaitGroup
+}
+
+// New returns a controller with cfg (zero fields take their defaults). It panics if
+// cfg does not pass Validate: check it first when it comes from a user. A nil logger
+// discards.
+func New(cfg Config, logger *slog.Logger) *Controller {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	return &Controller{
+		cfg:   cfg,
+		log:   logger,
+		now:   time.Now,
+		core:  newCore(cfg, logger),
+		conns: make(map[*conn]struct{}),
+	}
+}
+
+// Config returns the controller's configuration with defaults filled in.
+func (c *Controller) Config() Config { return c.cfg }
+
+// conn is the I/O edge of one switch connection: the socket, the send queue and the
+// writer. The core's session holds the protocol state.
+type conn struct {
+	nc    net.Conn
+	s     *session
+	sendq chan ofproto.Message // a nil message means "flush, then close"
+	done  chan struct{}        // closed when the connection closes
+	once  sync.Once
+
+	mu     sync.Mutex
+	err    error // why it closed
+	errSet bool
+}
+
+// setErr records the first reason given for closing.
+func (cn *conn) setErr(err error) {
+	cn.mu.Lock()
+	if !cn.errSet {
+		cn.err, cn.errSet = err, true
+	}
+	cn.mu.Unlock()
+}
+
+// reason returns why the connection closed.
+func (cn *conn) reason() error {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.err
+}
+
+// closeNow closes the connection at once.
+func (cn *conn) closeNow(err error) {
+	cn.setErr(err)
+	cn.once.Do(func() {
+		close(cn.done)
+		cn.nc.Close()
+	})
+}
+
+// enqueue queues m for the writer without blocking; a full queue closes the connection.
+func (cn *conn) enqueue(m ofproto.Message) error {
+	select {
+	case <-cn.done:
+		return ErrDisconnected
+	default:
+	}
+	select {
+	case cn.sendq <- m:
+		return nil
+	default:
+		cn.closeNow(ErrQueueFull)
+		return ErrQueueFull
+	}
+}
+
+// closeAfterFlush lets the writer send what is queued (an ERROR, say) and then close.
+func (cn *conn) closeAfterFlush(err error) {
+	cn.setErr(err)
+	select {
+	case cn.sendq <- nil:
+	default:
+		cn.closeNow(err)
+	}
+}
+
+// apply carries out effects; the caller holds c.mu.
+func (c *Controller) apply(fx *effects) {
+	for _, e := range fx.out {
+		if e.s.conn == nil {
+			continue
+		}
+		if err := e.s.conn.enqueue(e.msg); err != nil {
+			c.log.Warn("dropping message", "dpid", dpidString(e.s.dpid), "type", e.msg.Type(), "err", err)
+		}
+	}
+	c.hub.publish(fx.events)
+	for _, r := range fx.close {
+		if r.s.conn != nil {
+			c.log.Info("closing connection", "dpid", dpidString(r.s.dpid), "addr", r.s.addr, "reason", errString(r.err))
+			r.s.conn.closeAfterFlush(r.err)
+		}
+	}
+}
+
+// Serve accepts switch connections on ln until ctx ends, then closes ln and every
+// connection, waits for their goroutines and returns nil. It returns an error if ln
+// fails or if Serve is already running. Pass a tls.Listener for OpenFlow over TLS.
+func (c *Controller) Serve(ctx context.Context, ln net.Listener) error {
+	c.mu.Lock()
+	if c.serving {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: Serve is already running", ErrClosed)
+	}
+	c.serving = true
+	c.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		c.ticker(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		ln.Close()
+	}()
+
+	var serveErr error
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			serveErr = fmt.Errorf("controller: accept: %w", err)
+			break
+		}
+		backoff = 5 * time.Millisecond
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.handle(ctx, nc)
+		}()
+	}
+	cancel()
+	c.mu.Lock()
+	for cn := range c.conns {
+		cn.closeNow(ErrClosed)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+	wg.Wait()
+	c.mu.Lock()
+	c.serving = false
+	c.mu.Unlock()
+	return serveErr
+}
+
+func (c *Controller) ticker(ctx context.Context) {
+	t := time.NewTicker(c.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.mu.Lock()
+			c.apply(c.core.tick(c.now()))
+			c.mu.Unlock()
+		}
+	}
+}
+
+// handle runs one connection: it starts the writer, reads until the connection ends,
+// then tears the switch down.
+func (c *Controller) handle(ctx context.Context, nc net.Conn) {
+	cn := &conn{nc: nc, sendq: make(chan ofproto.Message, c.cfg.SendQueue), done: make(chan struct{})}
+	c.mu.Lock()
+	if ctx.Err() != nil {
+		c.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s, fx := c.core.open(nc.RemoteAddr().String(), c.now())
+	s.conn = cn
+	cn.s = s
+	c.conns[cn] = struct{}{}
+	c.apply(fx)
+	c.mu.Unlock()
+	c.log.Debug("connection", "addr", s.addr, "conn", s.id)
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writer(cn)
+	}()
+	err := c.reader(cn)
+	cn.closeNow(err)
+	<-writerDone
+
+	c.mu.Lock()
+	delete(c.conns, cn)
+	c.apply(c.core.closed(s, cn.reason(), c.now()))
+	c.mu.Unlock()
+}
+
+// reader reads and handles messages until the connection fails or closes.
+func (c *Controller) reader(cn *conn) error {
+	fr := ofproto.NewFramer(cn.nc, c.cfg.MaxMessageLen)
+	for {
+		b, err := fr.Next()
+		if err != nil {
+			select {
+			case <-cn.done:
+				return cn.reason()
+			default:
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if errors.Is(err, ofproto.ErrTooLong) || errors.Is(err, ofproto.ErrBadLength) {
+				return fmt.Errorf("%w: %v", ErrProtocol, err)
+			}
+			return err
+		}
+		cn.s.meter.count(Received, b)
+		m, err := ofproto.Decode(b)
+		if err != nil {
+			if rerr := c.undecodable(cn, b, err); rerr != nil {
+				return rerr
+			}
+			continue
+		}
+		c.mu.Lock()
+		c.apply(c.core.receive(cn.s, m, c.now()))
+		c.mu.Unlock()
+	}
+}
+
+// undecodable answers a message that did not decode. A HELLO of a later version is
+// accepted as a HELLO (OpenFlow version negotiation: both sides use the lower
+// version, 1.0) unless its version bitmap leaves 1.0 out; anything else gets an
+// OFPT_ERROR and closes the connection. It returns the error that ends the connection,
+// or nil to go on.
+func (c *Controller) undecodable(cn *conn, b []byte, derr error) error {
+	h, _ := ofproto.ParseHeader(b)
+	data := b[:min(len(b), 64)]
+	errMsg := &ofproto.ErrorMsg{Xid: h.Xid, ErrType: ofproto.ErrTypeBadRequest, Data: append([]byte(nil), data...)}
+	var reason error
+	switch {
+	case h.Version != ofproto.Version && h.Type == ofproto.TypeHello:
+		if h.Version > ofproto.Version && helloAllows10(b) {
+			c.mu.Lock()
+			c.apply(c.core.receive(cn.s, &ofproto.Hello{Xid: h.Xid}, c.now()))
+			c.mu.Unlock()
+			return nil
+		}
+		errMsg.ErrType, errMsg.Code = ofproto.ErrTypeHelloFailed, ofproto.HelloIncompatible
+		errMsg.Data = []byte(fmt.Sprintf("cemon speaks OpenFlow 1.0 (0x01) only; got version 0x%02x", h.Version))
+		reason = fmt.Errorf("%w: HELLO version 0x%02x", ErrVersion, h.Version)
+	case errors.Is(derr, ofproto.ErrBadVersion):
+		errMsg.Code = ofproto.BadRequestBadVersion
+		reason = fmt.Errorf("%w: message version 0x%02x", ErrVersion, h.Version)
+	case errors.Is(derr, ofproto.ErrBadType):
+		errMsg.Code = ofproto.BadRequestBadType
+		reason = fmt.Errorf("%w: %v", ErrProtocol, derr)
+	case errors.Is(derr, ofproto.ErrBadStatsType):
+		errMsg.Code = ofproto.BadRequestBadStat
+		reason = fmt.Errorf("%w: %v", ErrProtocol, derr)
+	default:
+		errMsg.Code = ofproto.BadRequestBadLen
+		reason = fmt.Errorf("%w: %v", ErrProtocol, derr)
+	}
+	c.log.Warn("bad message from switch", "addr", cn.s.addr, "dpid", dpidString(cn.s.dpid), "err", derr)
+	if cn.enqueue(errMsg) == nil {
+		cn.closeAfterFlush(reason)
+		return nil // the writer closes the connection after the ERROR; keep reading till then
+	}
+	return reason
+}
+
+// helloAllows10 reports whether a HELLO of a later version may be answered with 1.0:
+// true unless it carries a version bitmap (OFPHET_VERSIONBITMAP, OpenFlow 1.3.1+)
+// without bit 1.
+func helloAllows10(b []byte) bool {
+	rest := b[ofproto.HeaderLen:]
+	for len(rest) >= 4 {
+		typ := binary.BigEndian.Uint16(rest[0:2])
+		l := int(binary.BigEndian.Uint16(rest[2:4]))
+		if l < 4 || l > len(rest) {
+			return true // malformed elements: fall back to plain negotiation
+		}
+		if typ == 1 && l >= 8 {
+			return binary.BigEndian.Uint32(rest[4:8])&(1<<ofproto.Version) != 0
+		}
+		pad := (l + 7) / 8 * 8 // elements are padded to 8 bytes
+		if pad > len(rest) {
+			return true
+		}
+		rest = rest[pad:]
+	}
+	return true
+}
+
+// writer marshals queued messages and writes them, batching what is already queued
+// into one write.
+func (c *Controller) writer(cn *conn) {
+	buf := make([]byte, 0, 64<<10)
+	for {
+		var m ofproto.Message
+		select {
+		case <-cn.done:
+			return
+		case m = <-cn.sendq:
+		}
+		buf = buf[:0]
+		closing := false
+		for {
+			if m == nil {
+				closing = true
+				break
+			}
+			start := len(buf)
+			var err error
+			buf, err = ofproto.AppendMarshal(buf, m)
+			if err != nil {
+				c.log.Error("cannot encode message", "type", m.Type(), "err", err)
+			} else {
+				cn.s.meter.count(Sent, buf[start:])
+			}
+			if len(buf) >= 48<<10 {
+				break
+			}
+			select {
+			case m = <-cn.sendq:
+				continue
+			default:
+			}
+			break
+		}
+		if len(buf) > 0 {
+			cn.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if _, err := cn.nc.Write(buf); err != nil {
+				cn.closeNow(fmt.Errorf("controller: write: %w", err))
+				return
+			}
+		}
+		if closing {
+			cn.closeNow(nil)
+			return
+		}
+	}
+}
+
+// Subscribe returns a subscription to the events of the given kinds (all kinds when
+// none is given), with a channel of capacity buffer (Config.SubscriberBuffer when 0).
+// Events are never waited for: when the channel is full the event is dropped for that
+// subscriber and counted in Dropped. Close the subscription when done.
+func (c *Controller) Subscribe(buffer int, kinds ...EventKind) *Subscription {
+	if buffer <= 0 {
+		buffer = c.cfg.SubscriberBuffer
+	}
+	s := &subscriber{ch: make(chan Event, buffer)}
+	for _, k := range kinds {
+		s.kinds |= 1 << k
+	}
+	c.hub.add(s)
+	return &Subscription{C: s.ch, s: s, hub: &c.hub}
+}
+
+// Request sends msg to the switch dpid and waits for its whole reply: every part of a
+// multipart statistics reply (OFPSF_REPLY_MORE), in arrival order, or the one reply
+// message of other requests (BARRIER_REPLY, GET_CONFIG_REPLY, ...). Request sets msg's
+// xid. It waits until ctx ends or Config.RequestTimeout passes, whichever is first
+// (ErrTimeout); a reply that arrives later is counted in Traffic.LateReplies and
+// dropped. An OFPT_ERROR answer returns a *SwitchError (errors.Is ErrSwitchError).
+func (c *Controller) Request(ctx context.Context, dpid uint64, msg ofproto.Message) ([]ofproto.Message, error) {
+	if msg == nil {
+		return nil, fmt.Errorf("%w: nil message", ErrBadRequest)
+	}
+	switch msg.Type() {
+	case ofproto.TypeHello, ofproto.TypeEchoRequest, ofproto.TypeEchoReply:
+		return nil, fmt.Errorf("%w: %v is the controller's own", ErrBadRequest, msg.Type())
+	}
+	deadline := c.now().Add(c.cfg.RequestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.mu.Lock()
+	s, ok := c.core.switches[dpid]
+	if !ok || s.conn == nil {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s", ErrNoSwitch, dpidString(dpid))
+	}
+	xid := s.xids.allocate()
+	msg.SetXID(xid)
+	ch := s.xids.add(xid, deadline)
+	err := s.conn.enqueue(msg)
+	if err != nil {
+		s.xids.cancel(xid)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		return r.msgs, r.err
+	case <-ctx.Done():
+		c.mu.Lock()
+		s.xids.cancel(xid)
+		c.mu.Unlock()
+		select {
+		case r := <-ch: // the reply won the race
+			return r.msgs, r.err
+		default:
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// Send queues msg for the switch dpid without waiting for any answer (fire and
+// forget). An xid of 0 is replaced by a fresh one. Replies to it, if any, count as late.
+func (c *Controller) Send(dpid uint64, msg ofproto.Message) error {
+	if msg == nil {
+		return fmt.Errorf("%w: nil message", ErrBadRequest)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.core.switches[dpid]
+	if !ok || s.conn == nil {
+		return fmt.Errorf("%w: %s", ErrNoSwitch, dpidString(dpid))
+	}
+	if msg.XID() == 0 {
+		msg.SetXID(s.xids.allocate())
+	}
+	return s.conn.enqueue(msg)
+}
+
+// SwitchInfo describes a connected switch.
+type SwitchInfo struct {
+	DPID     uint64
+	Addr     string
+	Since    time.Time
+	Features *ofproto.FeaturesReply // as received; do not modify
+	Ports    []ofproto.PhyPort      // current, by port number
+}
+
+// Switches returns the switches that finished their handshake, by datapath id.
+func (c *Controller) Switches() []SwitchInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]SwitchInfo, 0, len(c.core.switches))
+	for dpid, s := range c.core.switches {
+		out = append(out, SwitchInfo{DPID: dpid, Addr: s.addr, Since: s.upSince, Features: s.features,
+			Ports: c.core.net.ports(dpid)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].DPID < out[j].DPID })
+	return out
+}
+
+// Traffic returns the OpenFlow traffic counters of the connected switch dpid.
+func (c *Controller) Traffic(dpid uint64) (Traffic, bool) {
+	c.mu.Lock()
+	s, ok := c.core.switches[dpid]
+	c.mu.Unlock()
+	if !ok {
+		return Traffic{}, false
+	}
+	return s.meter.snapshot(dpid), true
+}
+
+// AllTraffic returns the traffic counters of every connected switch, by datapath id.
+func (c *Controller) AllTraffic() []Traffic {
+	c.mu.Lock()
+	ms := make([]Traffic, 0, len(c.core.switches))
+	type pair struct {
+		dpid uint64
+		m    *meter
+	}
+	ps := make([]pair, 0, len(c.core.switches))
+	for dpid, s := range c.core.switches {
+		ps = append(ps, pair{dpid, s.meter})
+	}
+	c.mu.Unlock()
+	for _, p := range ps {
+		ms = append(ms, p.m.snapshot(p.dpid))
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].DPID < ms[j].DPID })
+	return ms
+}
+
+// Tracker returns the flow tracker that holds every flow the controller installed.
+// It is safe for concurrent use.
+func (c *Controller) Tracker() *flowtracker.Tracker { return c.core.net.tracker }
+
+// Links returns every discovered link, one per direction, by source port.
+func (c *Controller) Links() []Link {
+	c.mu.Lock()
+	out := make([]Link, 0, len(c.core.net.links))
+	for _, l := range c.core.net.links {
+		out = append(out, *l)
+	}
+	c.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return portLess(out[i].Src, out[j].Src) })
+	return out
+}
+
+// Hosts returns every located host, by switch and port.
+func (c *Controller) Hosts() []Host {
+	c.mu.Lock()
+	out := make([]Host, 0, len(c.core.net.hosts))
+	for _, h := range c.core.net.hosts {
+		out = append(out, *h)
+	}
+	c.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].At != out[j].At {
+			return portLess(out[i].At, out[j].At)
+		}
+		return string(out[i].MAC[:]) < string(out[j].MAC[:])
+	})
+	return out
+}
+
+// Graph returns a copy of the current switch graph (node i is switch DPIDs[i], named by
+// its 16-digit dpid), with an edge wherever a link was discovered in either direction.
+func (c *Controller) Graph() (g *topology.Graph, dpids []uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.core.net.rebuild()
+	return c.core.net.graph.Clone(), slices.Clone(c.core.net.dpids)
+}
+
+// NetStats returns the counters of the forwarding logic.
+func (c *Controller) NetStats() NetStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.core.net.stats
+}
+
+func portLess(a, b PortRef) bool {
+	if a.DPID != b.DPID {
+		return a.DPID < b.DPID
+	}
+	return a.Port < b.Port
+}

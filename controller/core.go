@@ -1,0 +1,324 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// Reasons a connection ends, reported in SwitchDown events and logs.
+var (
+	// ErrHandshakeTimeout: no FEATURES_REPLY within Config.HandshakeTimeout.
+	ErrHandshakeTimeout = errors.New("controller: handshake timed out")
+	// ErrEchoTimeout: Config.EchoMissed keepalives went unanswered.
+	ErrEchoTimeout = errors.New("controller: echo keepalive missed")
+	// ErrVersion: the switch does not speak OpenFlow 1.0.
+	ErrVersion = errors.New("controller: unsupported OpenFlow version")
+	// ErrProtocol: the switch sent a message that cannot be decoded or is out of place.
+	ErrProtocol = errors.New("controller: protocol error")
+	// ErrReplaced: another connection completed a handshake with the same datapath id.
+	ErrReplaced = errors.New("controller: replaced by a newer connection of the same switch")
+)
+
+// sessionState is where a connection is in its life.
+type sessionState uint8
+
+const (
+	stateHello    sessionState = iota // HELLO sent, waiting for the switch's HELLO
+	stateFeatures                     // FEATURES_REQUEST sent
+	stateUp                           // handshake done; the switch is in the network
+	stateClosed                       // torn down
+)
+
+func (s sessionState) String() string {
+	return [...]string{"hello", "features", "up", "closed"}[s]
+}
+
+// session is the deterministic state of one switch connection. The core owns it; the
+// I/O edge keeps the socket and the queues in conn and never touches the fields.
+type session struct {
+	id       uint64 // connection serial number, for logs
+	addr     string // remote address
+	state    sessionState
+	opened   time.Time
+	upSince  time.Time
+	lastRecv time.Time
+	lastEcho time.Time
+	echoOut  int // ECHO_REQUESTs sent since the last message received
+
+	helloXid    uint32
+	featuresXid uint32
+	dpid        uint64
+	features    *ofproto.FeaturesReply
+	xids        *xidTable
+	meter       *meter
+
+	conn *conn // the I/O edge; nil in deterministic tests
+}
+
+// envelope is one message for one session.
+type envelope struct {
+	s   *session
+	msg ofproto.Message
+}
+
+// closeReq asks the edge to close a session's connection.
+type closeReq struct {
+	s   *session
+	err error
+}
+
+// effects is what handling one input produced: messages to send, events to publish and
+// connections to close, in that order. The core reuses the slices between calls.
+type effects struct {
+	out    []envelope
+	events []Event
+	close  []closeReq
+}
+
+func (e *effects) reset() {
+	clear(e.out)
+	e.out = e.out[:0]
+	clear(e.events)
+	e.events = e.events[:0]
+	clear(e.close)
+	e.close = e.close[:0]
+}
+
+func (e *effects) send(s *session, m ofproto.Message) {
+	if m.XID() == 0 {
+		m.SetXID(s.xids.allocate())
+	}
+	e.out = append(e.out, envelope{s, m})
+}
+
+// core is the controller's deterministic heart: it takes messages, ticks and the
+// current time and returns effects. It does no I/O, starts no goroutine and reads no
+// clock; the Controller serialises calls to it under its lock.
+type core struct {
+	cfg      Config
+	log      *slog.Logger
+	nextID   uint64
+	sessions map[*session]struct{}
+	switches map[uint64]*session // sessions in stateUp, by datapath id
+	net      *netState
+	lastLLDP time.Time
+	fx       effects
+}
+
+func newCore(cfg Config, logger *slog.Logger) *core {
+	c := &core{
+		cfg:      cfg,
+		log:      logger,
+		sessions: make(map[*session]struct{}),
+		switches: make(map[uint64]*session),
+	}
+	c.net = newNetState(c)
+	return c
+}
+
+// open starts a session for a new connection: it sends HELLO.
+func (c *core) open(addr string, now time.Time) (*session, *effects) {
+	c.fx.reset()
+	c.nextID++
+	s := &session{id: c.nextID, addr: addr, opened: now, lastRecv: now, xids: newXidTable(), meter: &meter{}}
+	c.sessions[s] = struct{}{}
+	s.helloXid = s.xids.allocate()
+	c.fx.send(s, &ofproto.Hello{Xid: s.helloXid})
+	return s, &c.fx
+}
+
+// receive handles one decoded message from a session.
+func (c *core) receive(s *session, m ofproto.Message, now time.Time) *effects {
+	c.fx.reset()
+	if s.state == stateClosed {
+		return &c.fx
+	}
+	s.lastRecv = now
+	s.echoOut = 0
+	switch m := m.(type) {
+	case *ofproto.EchoRequest:
+		c.fx.send(s, &ofproto.EchoReply{Xid: m.Xid, Data: m.Data})
+		return &c.fx
+	case *ofproto.EchoReply:
+		return &c.fx // any message proves the peer alive; nothing else to do
+	}
+	switch s.state {
+	case stateHello:
+		c.receiveHello(s, m)
+	case stateFeatures:
+		c.receiveFeatures(s, m, now)
+	case stateUp:
+		c.receiveUp(s, m, now)
+	}
+	return &c.fx
+}
+
+func (c *core) fail(s *session, err error) {
+	c.fx.close = append(c.fx.close, closeReq{s, err})
+}
+
+func (c *core) receiveHello(s *session, m ofproto.Message) {
+	switch m := m.(type) {
+	case *ofproto.Hello:
+		s.state = stateFeatures
+		s.featuresXid = s.xids.allocate()
+		c.fx.send(s, &ofproto.FeaturesRequest{Xid: s.featuresXid})
+	case *ofproto.ErrorMsg:
+		c.fail(s, fmt.Errorf("%w: switch refused the handshake: %v", ErrVersion, m))
+	default:
+		c.fail(s, fmt.Errorf("%w: %v before HELLO", ErrProtocol, m.Type()))
+	}
+}
+
+func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
+	switch m := m.(type) {
+	case *ofproto.FeaturesReply:
+		if m.Xid != s.featuresXid {
+			c.fail(s, fmt.Errorf("%w: FEATURES_REPLY xid %d, want %d", ErrProtocol, m.Xid, s.featuresXid))
+			return
+		}
+		if old, ok := c.switches[m.DatapathID]; ok {
+			c.teardown(old, ErrReplaced, now)
+			c.fail(old, ErrReplaced)
+		}
+		s.state = stateUp
+		s.dpid = m.DatapathID
+		s.features = m
+		s.upSince = now
+		c.switches[s.dpid] = s
+		c.fx.send(s, &ofproto.SetConfig{SwitchConfig: ofproto.SwitchConfig{MissSendLen: c.cfg.MissSendLen}})
+		// Start from an empty table: entries left from an earlier connection are
+		// unknown to the tracker.
+		c.fx.send(s, &ofproto.FlowMod{Match: ofproto.MatchAll(), Command: ofproto.FlowDelete,
+			BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
+		c.log.Info("switch up", "dpid", dpidString(s.dpid), "addr", s.addr, "ports", len(m.Ports))
+		c.net.switchUp(s, now)
+		c.fx.events = append(c.fx.events, Event{Kind: SwitchUp, DPID: s.dpid, Time: now, Features: m})
+	case *ofproto.ErrorMsg:
+		c.fail(s, fmt.Errorf("%w: switch answered the handshake with %v", ErrProtocol, m))
+	case *ofproto.Hello:
+		// A second HELLO is harmless.
+	default:
+		// Asynchronous messages may race the handshake; they are dropped until the
+		// switch is known.
+	}
+}
+
+// isReply reports whether a message type answers a request.
+func isReply(t ofproto.Type) bool {
+	switch t {
+	case ofproto.TypeStatsReply, ofproto.TypeBarrierReply, ofproto.TypeGetConfigReply,
+		ofproto.TypeFeaturesReply, ofproto.TypeQueueGetConfigReply, ofproto.TypeVendor:
+		return true
+	}
+	return false
+}
+
+func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
+	switch m := m.(type) {
+	case *ofproto.PacketIn:
+		c.net.packetIn(s, m, now)
+		c.fx.events = append(c.fx.events, Event{Kind: PacketIn, DPID: s.dpid, Time: now, PacketIn: m})
+		return
+	case *ofproto.FlowRemoved:
+		c.net.flowRemoved(s, m, now)
+		c.fx.events = append(c.fx.events, Event{Kind: FlowRemoved, DPID: s.dpid, Time: now, FlowRemoved: m})
+		return
+	case *ofproto.PortStatus:
+		c.net.portStatus(s, m, now)
+		c.fx.events = append(c.fx.events, Event{Kind: PortStatus, DPID: s.dpid, Time: now, PortStatus: m})
+		return
+	case *ofproto.ErrorMsg:
+		if s.xids.deliver(m.Xid, nil, false, &SwitchError{DPID: s.dpid, Msg: m}) {
+			return
+		}
+		c.log.Warn("switch error", "dpid", dpidString(s.dpid), "xid", m.Xid, "error", m.Error())
+		return
+	case *ofproto.StatsReply:
+		if !s.xids.deliver(m.Xid, m, m.Flags&ofproto.StatsReplyMore != 0, nil) {
+			s.meter.late.Add(1)
+		}
+		return
+	}
+	if isReply(m.Type()) {
+		if !s.xids.deliver(m.XID(), m, false, nil) {
+			s.meter.late.Add(1)
+		}
+		return
+	}
+	c.log.Debug("ignored message", "dpid", dpidString(s.dpid), "type", m.Type())
+}
+
+// closed tears down everything a session owned; the edge calls it once the connection
+// is gone. It is idempotent.
+func (c *core) closed(s *session, err error, now time.Time) *effects {
+	c.fx.reset()
+	c.teardown(s, err, now)
+	delete(c.sessions, s)
+	return &c.fx
+}
+
+// teardown removes a session's switch from the network and fails its requests.
+func (c *core) teardown(s *session, err error, now time.Time) {
+	if s.state == stateClosed {
+		return
+	}
+	wasUp := s.state == stateUp
+	s.state = stateClosed
+	s.xids.failAll(ErrDisconnected)
+	if !wasUp {
+		return
+	}
+	if c.switches[s.dpid] == s {
+		delete(c.switches, s.dpid)
+	}
+	c.log.Info("switch down", "dpid", dpidString(s.dpid), "addr", s.addr, "reason", errString(err))
+	c.net.switchDown(s, now)
+	c.fx.events = append(c.fx.events, Event{Kind: SwitchDown, DPID: s.dpid, Time: now, Err: err})
+}
+
+// tick runs the timers: handshake and request timeouts, echo keepalives, LLDP probes
+// and link expiry.
+func (c *core) tick(now time.Time) *effects {
+	c.fx.reset()
+	for s := range c.sessions {
+		if s.state == stateClosed {
+			continue
+		}
+		s.xids.expire(now)
+		if s.state != stateUp {
+			if now.Sub(s.opened) >= c.cfg.HandshakeTimeout {
+				c.fail(s, ErrHandshakeTimeout)
+			}
+			continue
+		}
+		if now.Sub(s.lastRecv) >= c.cfg.EchoInterval && now.Sub(s.lastEcho) >= c.cfg.EchoInterval {
+			if s.echoOut >= c.cfg.EchoMissed {
+				c.fail(s, ErrEchoTimeout)
+				continue
+			}
+			s.echoOut++
+			s.lastEcho = now
+			c.fx.send(s, &ofproto.EchoRequest{})
+		}
+	}
+	if now.Sub(c.lastLLDP) >= c.cfg.LLDPInterval {
+		c.lastLLDP = now
+		c.net.probeAll(now)
+	}
+	c.net.expire(now)
+	return &c.fx
+}
+
+func dpidString(d uint64) string { return fmt.Sprintf("%016x", d) }
+
+func errString(err error) string {
+	if err == nil {
+		return "closed"
+	}
+	return err.Error()
+}

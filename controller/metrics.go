@@ -1,0 +1,88 @@
+package controller
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// Collector exposes a Controller's state and OpenFlow traffic as Prometheus metrics.
+// Register it on a registry of your own: reg.MustRegister(controller.NewCollector(c)).
+type Collector struct {
+	c *Controller
+
+	switches, links, hosts, flows *prometheus.Desc
+	msgs, bytes, late             *prometheus.Desc
+	packetIns, installed, dropped *prometheus.Desc
+}
+
+// NewCollector returns a Collector for c.
+func NewCollector(c *Controller) *Collector {
+	return &Collector{
+		c:         c,
+		switches:  prometheus.NewDesc("cemon_switches", "Switches connected (handshake done).", nil, nil),
+		links:     prometheus.NewDesc("cemon_links", "Switch-to-switch links discovered, one per direction.", nil, nil),
+		hosts:     prometheus.NewDesc("cemon_hosts", "Hosts located.", nil, nil),
+		flows:     prometheus.NewDesc("cemon_flows", "Flows known to the tracker, by state.", []string{"state"}, nil),
+		msgs:      prometheus.NewDesc("cemon_openflow_messages_total", "OpenFlow messages by switch, direction and type.", []string{"dpid", "direction", "type"}, nil),
+		bytes:     prometheus.NewDesc("cemon_openflow_bytes_total", "OpenFlow bytes (headers included) by switch, direction and type.", []string{"dpid", "direction", "type"}, nil),
+		late:      prometheus.NewDesc("cemon_openflow_late_replies_total", "Replies that arrived after their request ended.", []string{"dpid"}, nil),
+		packetIns: prometheus.NewDesc("cemon_packet_ins_total", "PACKET_INs handled by the forwarding logic.", nil, nil),
+		installed: prometheus.NewDesc("cemon_flows_installed_total", "Flows installed along a shortest path.", nil, nil),
+		dropped:   prometheus.NewDesc("cemon_frames_dropped_total", "Frames the forwarding logic dropped, by reason.", []string{"reason"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.switches, m.links, m.hosts, m.flows, m.msgs, m.bytes, m.late,
+		m.packetIns, m.installed, m.dropped} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *Collector) Collect(ch chan<- prometheus.Metric) {
+	c := m.c
+	c.mu.Lock()
+	nsw, nlinks, nhosts := len(c.core.switches), len(c.core.net.links), len(c.core.net.hosts)
+	st := c.core.net.stats
+	c.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(m.switches, prometheus.GaugeValue, float64(nsw))
+	ch <- prometheus.MustNewConstMetric(m.links, prometheus.GaugeValue, float64(nlinks))
+	ch <- prometheus.MustNewConstMetric(m.hosts, prometheus.GaugeValue, float64(nhosts))
+	var byState [4]int
+	c.Tracker().Range(func(f flowtracker.Flow) bool {
+		if int(f.State) < len(byState) {
+			byState[f.State]++
+		}
+		return true
+	})
+	for _, s := range []flowtracker.State{flowtracker.StateActive, flowtracker.StateDraining, flowtracker.StateExpired} {
+		ch <- prometheus.MustNewConstMetric(m.flows, prometheus.GaugeValue, float64(byState[s]), s.String())
+	}
+	for _, t := range c.AllTraffic() {
+		dpid := dpidString(t.DPID)
+		for d, arr := range [2]*[numTypes]Count{&t.Sent, &t.Received} {
+			dir := Direction(d).String()
+			for typ, cnt := range arr {
+				if cnt.Messages == 0 {
+					continue
+				}
+				name := ofproto.Type(typ).String()
+				ch <- prometheus.MustNewConstMetric(m.msgs, prometheus.CounterValue, float64(cnt.Messages), dpid, dir, name)
+				ch <- prometheus.MustNewConstMetric(m.bytes, prometheus.CounterValue, float64(cnt.Bytes), dpid, dir, name)
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(m.late, prometheus.CounterValue, float64(t.LateReplies), dpid)
+	}
+	ch <- prometheus.MustNewConstMetric(m.packetIns, prometheus.CounterValue, float64(st.PacketIns))
+	ch <- prometheus.MustNewConstMetric(m.installed, prometheus.CounterValue, float64(st.FlowsInstalled))
+	for _, r := range []struct {
+		reason string
+		n      uint64
+	}{{"guard", st.GuardDrops}, {"other", st.Dropped}} {
+		ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(r.n), r.reason)
+	}
+}
