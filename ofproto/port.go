@@ -31,10 +31,13 @@ func putString(b []byte, s string) bool {
 	return true
 }
 
-// getString reads a NUL-terminated string from a fixed-size field.
+// getString reads a NUL-terminated string from a fixed-size field. Like Open
+// vSwitch it keeps at most len(b)-1 bytes when the terminator is missing.
 func getString(b []byte) string {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
+	} else if len(b) > 0 {
+		b = b[:len(b)-1]
 	}
 	return string(b)
 }
