@@ -32,34 +32,42 @@ func (q *coverLP) count(i int) float64 {
 // add up to at most c_all(s)), then, in item order, is raised as far as the remaining
 // slack of its switches allows.
 func (q *coverLP) dualAscent(pi []float64) float64 {
-	N := make([]float64, q.ns)
+	share := make([]float64, q.ns) // c_all(s) / N_s, N_s the flows s sees
 	for i := 0; i < q.items(); i++ {
 		for _, s := range q.nodes[q.start[i]:q.start[i+1]] {
-			N[s] += q.count(i)
+			share[s] += q.count(i)
+		}
+	}
+	for s := range share {
+		if share[s] > 0 {
+			share[s] = q.cAll[s] / share[s]
 		}
 	}
 	slack := make([]float64, q.ns)
 	copy(slack, q.cAll)
 	for i := 0; i < q.items(); i++ {
+		path := q.nodes[q.start[i]:q.start[i+1]]
 		v := q.c1[i]
-		for _, s := range q.nodes[q.start[i]:q.start[i+1]] {
-			v = min(v, q.cAll[s]/N[s])
+		for _, s := range path {
+			v = min(v, share[s])
 		}
 		pi[i] = v
-		for _, s := range q.nodes[q.start[i]:q.start[i+1]] {
-			slack[s] -= q.count(i) * v
+		n := q.count(i) * v
+		for _, s := range path {
+			slack[s] -= n
 		}
 	}
 	var total float64
 	for i := 0; i < q.items(); i++ {
+		path := q.nodes[q.start[i]:q.start[i+1]]
 		n := q.count(i)
 		inc := q.c1[i] - pi[i]
-		for _, s := range q.nodes[q.start[i]:q.start[i+1]] {
+		for _, s := range path {
 			inc = min(inc, slack[s]/n)
 		}
 		if inc > 0 {
 			pi[i] += inc
-			for _, s := range q.nodes[q.start[i]:q.start[i+1]] {
+			for _, s := range path {
 				slack[s] -= n * inc
 			}
 		}

@@ -1,7 +1,6 @@
 package mcps
 
 import (
-	"encoding/binary"
 	"math"
 	"slices"
 	"sort"
@@ -22,36 +21,51 @@ type elements struct {
 
 func (p *prepared) elements() *elements {
 	e := &elements{start: []int32{0}}
-	index := make(map[string]int32)
-	var key []byte
+	// Open addressing on a 64-bit hash of the sorted switch list; a hit is confirmed by
+	// comparing the lists, so collisions cost time, never correctness.
+	index := make(map[uint64]int32, min(p.nf, 1<<16))
 	var sorted []int32
 	for f := int32(0); int(f) < p.nf; f++ {
 		sorted = append(sorted[:0], p.path(f)...)
 		slices.Sort(sorted)
-		key = key[:0]
+		h := uint64(len(sorted)) * 0x9e3779b97f4a7c15
 		for _, s := range sorted {
-			key = binary.LittleEndian.AppendUint32(key, uint32(s))
+			h = (h ^ uint64(s)) * 0xbf58476d1ce4e5b9
+			h ^= h >> 31
 		}
-		i, ok := index[string(key)]
-		if !ok {
-			i = int32(len(e.n))
-			index[string(key)] = i
-			e.nodes = append(e.nodes, sorted...)
-			e.start = append(e.start, int32(len(e.nodes)))
-			e.n = append(e.n, 0)
-			e.c1 = append(e.c1, p.cOne[f])
+		for {
+			i, ok := index[h]
+			if !ok {
+				i = int32(len(e.n))
+				index[h] = i
+				e.nodes = append(e.nodes, sorted...)
+				e.start = append(e.start, int32(len(e.nodes)))
+				e.n = append(e.n, 1)
+				e.c1 = append(e.c1, p.cOne[f])
+				break
+			}
+			if slices.Equal(e.sw(i), sorted) {
+				e.n[i]++
+				break
+			}
+			h++
 		}
-		e.n[i]++
 	}
 	e.w = make([]int64, len(e.n))
-	e.of = make([][]int32, p.ns)
 	for i := range e.n {
 		e.w[i] = e.n[i] * e.c1[i]
+	}
+	return e
+}
+
+// index fills of: the elements of each switch.
+func (e *elements) index(ns int) {
+	e.of = make([][]int32, ns)
+	for i := range e.n {
 		for _, s := range e.sw(int32(i)) {
 			e.of[s] = append(e.of[s], int32(i))
 		}
 	}
-	return e
 }
 
 func (e *elements) sw(i int32) []int32 { return e.nodes[e.start[i]:e.start[i+1]] }
@@ -97,6 +111,7 @@ func (p *prepared) exact(opt Options) *Solution {
 		return &Solution{}
 	}
 	e := p.elements()
+	e.index(p.ns)
 	b := &bnb{p: p, e: e, status: make([]int8, p.ns), cov: make([]int32, len(e.n)), limit: opt.nodeLimit(), openLB: math.Inf(1)}
 
 	// Incumbents.
@@ -296,7 +311,7 @@ func (b *bnb) tryRounding() {
 		b.trial[s] = b.status[s] == statusIn ||
 			(b.status[s] == statusFree && b.U[s] > float64(p.cAll[s]))
 	}
-	p.localSearch(b.trial)
+	p.localSearch(b.trial, 4*len(p.in.nodes))
 	if c := p.setCost(b.trial); c < b.best {
 		b.best = c
 		copy(b.bestSet, b.trial)

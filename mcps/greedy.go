@@ -2,6 +2,7 @@ package mcps
 
 import (
 	"math/bits"
+	"math/rand/v2"
 	"slices"
 )
 
@@ -191,94 +192,270 @@ func (p *prepared) singleOrder() (order []int32, bucketStart []int, bucketCost [
 }
 
 // mcps is the greedy followed by the clean-up pass (algorithms.md section 2, "beyond the
-// paper"): a local search over the set of poll-all switches that drops a switch when
-// re-polling its uniquely covered flows singly is cheaper, and adds one when polling it
-// is cheaper than the single polls of the flows only it would cover, best move first, to
-// a fixed point. Every move lowers the cost, so the result is never worse than greedy.
+// paper"): a local search over the set of poll-all switches with drop, add and swap
+// moves to a fixed point, then an iterated local search (a few random switches toggled,
+// local search again, kept if cheaper) while the work budget lasts. Every accepted step
+// lowers the cost, so the result is never worse than greedy. When flows outnumber the
+// distinct switch sets, the search runs on flows grouped by switch set, which changes
+// nothing in the costs and makes it much cheaper.
 func (p *prepared) mcps() *Solution {
 	g := p.greedy()
 	inA := make([]bool, p.ns)
 	for _, r := range g.PollAll {
 		inA[r.Switch] = true
 	}
-	p.localSearch(inA)
+	work := p.searchBudget()
+	q := p
+	if p.nf <= 20_000 || 2*p.ns*p.ns <= p.nf {
+		q = p.grouped()
+	}
+	ls := q.improve(inA, work)
 	sol := &Solution{}
-	p.schemeFromSet(inA, sol)
-	if sol.Cost > g.Cost { // cannot happen: local search only lowers the cost
+	if q == p {
+		p.schemeFromCounts(inA, ls.cnt, sol)
+	} else {
+		p.schemeFromSet(inA, sol)
+	}
+	if sol.Cost > g.Cost { // cannot happen: every step lowers the cost
 		return g
 	}
 	return sol
 }
 
-// localSearch improves a set of poll-all switches in place with drop and add moves.
-func (p *prepared) localSearch(inA []bool) {
-	cnt := make([]int32, p.nf) // chosen switches on each flow's path
-	zero := make([]int64, p.ns)
-	one := make([]int64, p.ns)
+// searchBudget is the clean-up's work budget in path entries visited: enough for
+// hundreds of restarts on small networks; on the largest instances it is spent by the
+// first drop/add pass, so no swap or restart runs there.
+func (p *prepared) searchBudget() int {
+	return 4_000_000 + len(p.in.nodes)/2
+}
+
+// improve runs local search and then iterated local search on inA within work. The
+// returned search state describes the final inA.
+func (p *prepared) improve(inA []bool, work int) *localSearch {
+	ls := p.newLocalSearch(inA, &work)
+	ls.run()
+	best := ls.cost()
+	bestSet := append([]bool(nil), inA...)
+	var cand []int
+	for s := 0; s < p.ns; s++ {
+		if p.fsStart[s+1] > p.fsStart[s] {
+			cand = append(cand, s)
+		}
+	}
+	if len(cand) < 2 {
+		return ls
+	}
+	r := rand.New(rand.NewPCG(0x63656d6f6e, uint64(p.nf)))
+	for iter := 0; work > 0 && iter < 1000; iter++ {
+		k := 1 + r.IntN(min(3, len(cand)))
+		for i := 0; i < k; i++ {
+			ls.toggle(cand[r.IntN(len(cand))])
+		}
+		ls.run()
+		if c := ls.cost(); c < best {
+			best = c
+			copy(bestSet, inA)
+		} else {
+			for s := range inA {
+				if inA[s] != bestSet[s] {
+					ls.toggle(s)
+				}
+			}
+		}
+	}
+	copy(inA, bestSet) // the search state was reverted to bestSet already
+	return ls
+}
+
+// grouped returns the same problem with one item per distinct switch set, its
+// poll-single cost the sum over its flows; poll-all costs stay those of p.
+func (p *prepared) grouped() *prepared {
+	e := p.elements()
+	in := &Instance{net: p.in.net, cost: p.in.cost, start: e.start, nodes: e.nodes, mult: p.in.mult, ctrl: p.in.ctrl}
+	q := &prepared{in: in, nf: len(e.n), ns: p.ns, cAll: p.cAll, cOne: e.w}
+	q.fsStart = make([]int32, p.ns+1)
+	for _, s := range e.nodes {
+		q.fsStart[s+1]++
+	}
+	for s := 0; s < p.ns; s++ {
+		q.fsStart[s+1] += q.fsStart[s]
+	}
+	q.fsFlows = make([]int32, len(e.nodes))
+	fill := append([]int32(nil), q.fsStart[:p.ns]...)
+	for i := 0; i+1 < len(e.start); i++ {
+		for _, s := range e.nodes[e.start[i]:e.start[i+1]] {
+			q.fsFlows[fill[s]] = int32(i)
+			fill[s]++
+		}
+	}
+	return q
+}
+
+// localSearch improves a set of poll-all switches in place with drop, add and swap
+// moves, to a fixed point or until the work budget (in path entries visited) runs out.
+func (p *prepared) localSearch(inA []bool, work int) {
+	p.newLocalSearch(inA, &work).run()
+}
+
+// newLocalSearch sets up the running sums for inA. Drop and add moves are then
+// evaluated in O(1) per switch; a swap (drop a, add b) also needs the flows a alone
+// covers that b would cover again, collected per a.
+func (p *prepared) newLocalSearch(inA []bool, work *int) *localSearch {
+	ls := &localSearch{p: p, inA: inA, work: work, cnt: make([]int32, p.nf), zero: make([]int64, p.ns), one: make([]int64, p.ns)}
 	for f := int32(0); int(f) < p.nf; f++ {
 		var c int32
-		path := p.path(f)
-		for _, s := range path {
+		for _, s := range p.path(f) {
 			if inA[s] {
 				c++
 			}
 		}
-		cnt[f] = c
-		switch c {
+		ls.cnt[f] = c
+		ls.shift(f, -1, c)
+	}
+	*work -= len(p.in.nodes)
+	for s := 0; s < p.ns; s++ {
+		if inA[s] {
+			ls.total += p.cAll[s]
+		}
+	}
+	for f := 0; f < p.nf; f++ {
+		if ls.cnt[f] == 0 {
+			ls.total += p.cOne[f]
+		}
+	}
+	return ls
+}
+
+func (ls *localSearch) run() {
+	for {
+		ls.dropAdd()
+		// A swap round visits about every path entry once; start one only if it fits.
+		if *ls.work < len(ls.p.in.nodes) || !ls.swap() {
+			return
+		}
+	}
+}
+
+func (ls *localSearch) cost() int64 { return ls.total }
+
+type localSearch struct {
+	p         *prepared
+	work      *int
+	total     int64 // cost of the current set
+	inA       []bool
+	cnt       []int32 // chosen switches on each flow's path
+	zero, one []int64 // per switch: Σ c_one over its flows covered 0 / 1 times
+	inter     []int64
+	touched   []int32
+}
+
+// shift moves flow f's contribution from coverage count from to count to (-1: none).
+func (ls *localSearch) shift(f int32, from, to int32) {
+	c := ls.p.cOne[f]
+	for _, s := range ls.p.path(f) {
+		switch from {
 		case 0:
-			for _, s := range path {
-				zero[s] += p.cOne[f]
-			}
+			ls.zero[s] -= c
 		case 1:
-			for _, s := range path {
-				one[s] += p.cOne[f]
-			}
+			ls.one[s] -= c
+		}
+		switch to {
+		case 0:
+			ls.zero[s] += c
+		case 1:
+			ls.one[s] += c
 		}
 	}
-	shift := func(f int32, from, to int32) {
-		c := p.cOne[f]
-		for _, s := range p.path(f) {
-			switch from {
-			case 0:
-				zero[s] -= c
-			case 1:
-				one[s] -= c
-			}
-			switch to {
-			case 0:
-				zero[s] += c
-			case 1:
-				one[s] += c
-			}
+}
+
+func (ls *localSearch) toggle(s int) {
+	ls.total -= ls.saving(s)
+	*ls.work -= int(ls.p.fsStart[s+1] - ls.p.fsStart[s])
+	d := int32(1)
+	if ls.inA[s] {
+		d = -1
+	}
+	ls.inA[s] = !ls.inA[s]
+	for _, f := range ls.p.flowsOf(s) {
+		c := ls.cnt[f]
+		ls.cnt[f] = c + d
+		if c <= 1 || c+d <= 1 {
+			ls.shift(f, c, c+d)
 		}
 	}
+}
+
+// saving of toggling s: positive means the cost falls.
+func (ls *localSearch) saving(s int) int64 {
+	if ls.inA[s] {
+		return ls.p.cAll[s] - ls.one[s] // drop s: its unique flows go single
+	}
+	return ls.zero[s] - ls.p.cAll[s] // add s: its uncovered flows stop being single
+}
+
+func (ls *localSearch) dropAdd() {
 	for {
 		best, bs := int64(0), -1
-		for s := 0; s < p.ns; s++ {
-			var save int64
-			if inA[s] {
-				save = p.cAll[s] - one[s] // drop s: its unique flows go single
-			} else {
-				save = zero[s] - p.cAll[s] // add s: its uncovered flows stop being single
-			}
-			if save > best {
-				best, bs = save, s
+		for s := 0; s < ls.p.ns; s++ {
+			if v := ls.saving(s); v > best {
+				best, bs = v, s
 			}
 		}
 		if bs < 0 {
 			return
 		}
-		d := int32(1)
-		if inA[bs] {
-			d = -1
-		}
-		inA[bs] = !inA[bs]
-		for _, f := range p.flowsOf(bs) {
-			c := cnt[f]
-			cnt[f] = c + d
-			if c <= 1 || c+d <= 1 {
-				shift(f, c, c+d)
-			}
-		}
+		ls.toggle(bs)
 	}
 }
+
+// swap applies the best improving (drop a, add b) pair, if any.
+func (ls *localSearch) swap() bool {
+	budget := ls.work
+	p := ls.p
+	if ls.inter == nil {
+		ls.inter = make([]int64, p.ns)
+	}
+	best, ba, bb := int64(0), -1, -1
+	for a := 0; a < p.ns; a++ {
+		if !ls.inA[a] {
+			continue
+		}
+		// inter[b] = Σ c_one of flows only a covers that b also sees.
+		for _, f := range p.flowsOf(a) {
+			if ls.cnt[f] != 1 {
+				continue
+			}
+			path := p.path(f)
+			*budget -= len(path)
+			for _, b := range path {
+				if ls.inter[b] == 0 {
+					ls.touched = append(ls.touched, b)
+				}
+				ls.inter[b] += p.cOne[f]
+			}
+		}
+		dropA := ls.saving(a) // ≤ 0 at a drop/add fixed point
+		for _, b := range ls.touched {
+			if ls.inA[b] {
+				continue
+			}
+			if v := dropA + ls.saving(int(b)) + ls.inter[b]; v > best {
+				best, ba, bb = v, a, int(b)
+			}
+		}
+		for _, b := range ls.touched {
+			ls.inter[b] = 0
+		}
+		ls.touched = ls.touched[:0]
+		if *budget <= 0 {
+			break
+		}
+	}
+	if ba < 0 {
+		return false
+	}
+	ls.toggle(ba)
+	ls.toggle(bb)
+	return true
+}
+

@@ -132,6 +132,28 @@ func (p *prepared) schemeFromSet(inA []bool, sol *Solution) {
 	sol.Model = in.cost.Name()
 }
 
+// schemeFromCounts is schemeFromSet when the number of chosen switches on every
+// flow's path is already known.
+func (p *prepared) schemeFromCounts(inA []bool, cnt []int32, sol *Solution) {
+	in := p.in
+	var cost int64
+	for s := 0; s < p.ns; s++ {
+		if inA[s] {
+			sol.PollAll = append(sol.PollAll, AllRequest{Switch: int32(s), Controller: in.ctrl[s]})
+			cost += p.cAll[s]
+		}
+	}
+	for f, c := range cnt {
+		if c == 0 {
+			s := p.oneSw[f]
+			sol.PollSingle = append(sol.PollSingle, SingleRequest{Flow: int32(f), Switch: s, Controller: in.ctrl[s]})
+			cost += p.cOne[f]
+		}
+	}
+	sol.Cost = cost
+	sol.Model = in.cost.Name()
+}
+
 // setCost is the cost of the scheme schemeFromSet would build, without building it.
 func (p *prepared) setCost(inA []bool) int64 {
 	var cost int64

@@ -53,9 +53,9 @@ func (o Options) boundRounds(entries int) int {
 	if o.BoundRounds > 0 {
 		return o.BoundRounds
 	}
-	// About 4 million path entries' worth of work, between 2 and 50 rounds.
+	// About 4 million path entries' worth of work, at most 50 rounds.
 	r := 4_000_000 / max(entries, 1)
-	return min(max(r, 2), 50)
+	return min(r, 50)
 }
 
 // Solver computes a polling scheme for an instance.
