@@ -458,4 +458,3 @@ func (ls *localSearch) swap() bool {
 	ls.toggle(bb)
 	return true
 }
-
