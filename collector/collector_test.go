@@ -1,0 +1,490 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/mcps"
+	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/stats"
+)
+
+var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+type env struct {
+	tr    *flowtracker.Tracker
+	net   *fakeNet
+	store *stats.Store
+	c     *Collector
+	now   time.Time
+	flows []flowtracker.Handle
+}
+
+// newEnv builds a line s1-s2-s3-s4 (dpids 1..4; port 1 towards s1's side, port 2
+// towards s4's side, hosts on port 3).
+func newEnv(t *testing.T, cfg Config) *env {
+	t.Helper()
+	tr, err := flowtracker.New(flowtracker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := stats.New(stats.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{tr: tr, net: newFakeNet(), store: st, now: t0}
+	e.c, err = New(cfg, Deps{Requester: e.net, Tracker: tr, Store: st,
+		Switches: func() []uint64 { return []uint64{1, 2, 3, 4} },
+		Hops:     func() map[uint64]int { return map[uint64]int{1: 1, 2: 2, 3: 3, 4: 4} },
+		Clock:    func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.c.Close)
+	return e
+}
+
+func key(i int) flowtracker.Key {
+	return flowtracker.Key{DLType: 0x0800, NWProto: 6, DLVLAN: 0xffff,
+		NWSrc: [4]byte{10, 0, 0, byte(1 + i%4)}, NWDst: [4]byte{10, 0, 1, byte(1 + i%3)},
+		TPSrc: uint16(40000 + i), TPDst: 5001}
+}
+
+// addFlow installs a flow from switch a to switch b (a < b) on the line.
+func (e *env) addFlow(t *testing.T, i int, a, b uint64) flowtracker.Handle {
+	t.Helper()
+	var hops []flowtracker.Hop
+	for d := a; d <= b; d++ {
+		h := flowtracker.Hop{DPID: d, InPort: 1, OutPort: 2}
+		if d == a {
+			h.InPort = 3
+		}
+		if d == b {
+			h.OutPort = 3
+		}
+		hops = append(hops, h)
+	}
+	k := key(i)
+	h, _, err := e.tr.Add(k, hops, e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hp := range hops {
+		e.net.install(hp.DPID, matchOfKey(k, hp.InPort), h.Cookie)
+	}
+	e.flows = append(e.flows, h)
+	return h
+}
+
+// loadLine adds six flows that all cross s2 and s3, and one on s4 alone.
+func (e *env) loadLine(t *testing.T) {
+	t.Helper()
+	for i := 0; i < 3; i++ {
+		e.addFlow(t, i, 1, 4)
+	}
+	for i := 3; i < 6; i++ {
+		e.addFlow(t, i, 2, 3)
+	}
+	e.addFlow(t, 6, 4, 4)
+	e.c.Drain()
+}
+
+// TestStrategies checks each strategy's requests (algorithms.md section 2: poll-all
+// is all wildcards, table 0xff, OFPP_NONE; poll-single is the entry's exact match) and
+// that every flow is read with its counters.
+func TestStrategies(t *testing.T) {
+	tests := []struct {
+		strategy  string
+		wantAll   []uint64
+		wantSingl int
+	}{
+		{StrategyMCPS, []uint64{2}, 1},
+		{StrategyPollAll, []uint64{1, 2, 3, 4}, 0},
+		{StrategyPerFlowMin, nil, 7},
+		{StrategyPerFlowRandom, nil, 7},
+		{StrategyOff, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.strategy, func(t *testing.T) {
+			e := newEnv(t, Config{Strategy: tt.strategy})
+			e.loadLine(t)
+			for i, h := range e.flows {
+				e.net.count(h.Cookie, uint64(1000*(i+1)), uint64(i+1), 1)
+			}
+			e.now = t0.Add(time.Second)
+			res := e.c.Round(context.Background())
+
+			var all []uint64
+			singles := 0
+			for _, r := range e.net.requests() {
+				b, ok := r.body.(*ofproto.FlowStatsRequest)
+				if !ok {
+					t.Fatalf("unexpected request %T", r.body)
+				}
+				if b.TableID != 0xff || b.OutPort != ofproto.PortNone {
+					t.Errorf("request to %d: table %#x out_port %v", r.dpid, b.TableID, b.OutPort)
+				}
+				if b.Match.Wildcards == ofproto.WildAll {
+					all = append(all, r.dpid)
+				} else {
+					singles++
+					if b.Match.Wildcards != 0 {
+						t.Errorf("poll-single with wildcards %v", b.Match.Wildcards)
+					}
+				}
+			}
+			if !sameSet(all, tt.wantAll) || singles != tt.wantSingl {
+				t.Errorf("poll-all at %v and %d singles, want %v and %d", all, singles, tt.wantAll, tt.wantSingl)
+			}
+			sch := e.c.Scheme()
+			if sch.Strategy != tt.strategy || !sameSet(sch.PollAll, tt.wantAll) || len(sch.PollSingle) != tt.wantSingl {
+				t.Errorf("Scheme() = %+v", sch)
+			}
+			wantReadings := len(e.flows)
+			if tt.strategy == StrategyOff {
+				wantReadings = 0
+			}
+			if res.Readings != wantReadings || res.Failed != 0 || res.Requests != len(tt.wantAll)+tt.wantSingl {
+				t.Errorf("round = %+v", res)
+			}
+			for i, h := range e.flows {
+				f, ok := e.store.Flow(h.ID)
+				if !ok {
+					t.Fatalf("flow %d not in the store", h.ID)
+				}
+				if tt.strategy == StrategyOff {
+					if f.Readings != 0 {
+						t.Errorf("off: flow %d read", h.ID)
+					}
+					continue
+				}
+				if f.Bytes != uint64(1000*(i+1)) || !near(f.RateBps, float64(8000*(i+1))) {
+					t.Errorf("flow %d: %d bytes at %v bps", i, f.Bytes, f.RateBps)
+				}
+			}
+			u := e.c.Total(tt.strategy)
+			if u.Requests != uint64(res.Requests) {
+				t.Errorf("accounted %d requests, sent %d", u.Requests, res.Requests)
+			}
+		})
+	}
+}
+
+// TestMCPSCheapest: on the same flows, mcps's accounted wire bytes are the lowest.
+func TestMCPSCheapest(t *testing.T) {
+	cost := map[string]uint64{}
+	for _, s := range []string{StrategyMCPS, StrategyPollAll, StrategyPerFlowMin, StrategyPerFlowRandom} {
+		e := newEnv(t, Config{Strategy: s})
+		e.loadLine(t)
+		e.now = t0.Add(time.Second)
+		e.c.Round(context.Background())
+		u := e.c.Total(s)
+		cost[s] = u.WireBytesSent + u.WireBytesRecv
+		// The linear model predicts the measured bytes exactly when every reply fits
+		// one segment.
+		if sch := e.c.Scheme(); int64(cost[s]) != sch.Cost {
+			t.Errorf("%s: accounted %d B, scheme cost %d B", s, cost[s], sch.Cost)
+		}
+	}
+	for s, c := range cost {
+		if s != StrategyMCPS && c <= cost[StrategyMCPS] {
+			t.Errorf("%s costs %d B, mcps %d B", s, c, cost[StrategyMCPS])
+		}
+	}
+}
+
+func TestAccountingMultipart(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPollAll, MSS: 500})
+	e.net.perPart = 2
+	e.loadLine(t) // s2 and s3 hold 6 entries each: three parts
+	e.now = t0.Add(time.Second)
+	e.c.Round(context.Background())
+	var s2 Usage
+	for _, r := range e.c.Usage() {
+		if r.DPID == 2 && r.Strategy == StrategyPollAll {
+			s2 = r.Usage
+		}
+	}
+	recv := 3*12 + 6*96
+	want := Usage{Requests: 1, Replies: 3, Entries: 6, OpenFlowBytesSent: 56, OpenFlowBytesRecv: uint64(recv),
+		WireBytesSent: 56 + 66, WireBytesRecv: uint64(recv + 2*66)}
+	if s2 != want {
+		t.Errorf("s2 usage = %+v, want %+v", s2, want)
+	}
+}
+
+func TestWireBytes(t *testing.T) {
+	tests := []struct {
+		of, mss, over int
+		want          int64
+	}{
+		{0, 1448, 66, 0},
+		{56, 1448, 66, 122},
+		{108, 1448, 66, 174},
+		{1448, 1448, 66, 1514},
+		{1449, 1448, 66, 1449 + 132},
+		{65484 + 30540, 65483, 66, 96024 + 132},
+		{100, 0, 66, 166}, // default MSS
+	}
+	for _, tt := range tests {
+		if got := WireBytes(tt.of, tt.mss, tt.over); got != tt.want {
+			t.Errorf("WireBytes(%d, %d, %d) = %d, want %d", tt.of, tt.mss, tt.over, got, tt.want)
+		}
+	}
+}
+
+// TestFlowRemovedBetweenPolls: a flow that comes and goes between two rounds is
+// counted from its final counters.
+func TestFlowRemovedBetweenPolls(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.loadLine(t)
+	e.now = t0.Add(time.Second)
+	e.c.Round(context.Background())
+
+	h := e.addFlow(t, 9, 1, 2)
+	e.c.Drain()
+	e.now = t0.Add(1500 * time.Millisecond)
+	for _, d := range []uint64{1, 2} {
+		if _, err := e.tr.EntryRemoved(d, h.Cookie, flowtracker.Counters{Bytes: 7777, Packets: 7, DurationNsec: 4e8}, flowtracker.ReasonIdleTimeout, e.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.net.remove(h.Cookie)
+	e.c.Drain()
+	e.now = t0.Add(2 * time.Second)
+	e.c.Round(context.Background())
+	f, ok := e.store.Flow(h.ID)
+	if !ok || f.Active || f.Bytes != 7777 || f.Source != stats.SourceFlowRemoved {
+		t.Fatalf("flow = %+v, %v", f, ok)
+	}
+	var found bool
+	for _, m := range e.store.Matrix() {
+		if m.Src == "10.0.0.2" && m.Dst == "10.0.1.1" && m.Bytes >= 7777 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("matrix misses the short flow: %+v", e.store.Matrix())
+	}
+	if sch := e.c.Scheme(); sch.Flows != len(e.flows)-1 {
+		t.Errorf("scheme still counts the expired flow: %d flows", sch.Flows)
+	}
+}
+
+func TestTimeoutsAndErrors(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPollAll})
+	e.net.fail[2] = context.DeadlineExceeded
+	e.net.fail[3] = errors.New("switch said no")
+	e.loadLine(t)
+	res := e.c.Round(context.Background())
+	if res.Failed != 2 {
+		t.Errorf("failed = %d, want 2", res.Failed)
+	}
+	tot := e.c.Total("")
+	if tot.Timeouts != 1 || tot.Errors != 1 || tot.Requests != 4 {
+		t.Errorf("total = %+v", tot)
+	}
+	// Flows through s1 or s4 are still read; the three on s2-s3 alone are not.
+	if res.Readings != 4 {
+		t.Errorf("readings = %d, want 4", res.Readings)
+	}
+}
+
+func TestSetStrategyRebuilds(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.loadLine(t)
+	e.c.Round(context.Background())
+	if l := e.c.Scheme().Last; l == nil || l.Reason != "initial" {
+		t.Fatalf("first rebuild = %+v", l)
+	}
+	if err := e.c.SetStrategy("bogus"); !errors.Is(err, ErrBadStrategy) {
+		t.Errorf("SetStrategy(bogus) = %v", err)
+	}
+	if err := e.c.SetStrategy(StrategyPollAll); err != nil {
+		t.Fatal(err)
+	}
+	e.now = t0.Add(time.Second)
+	e.c.Round(context.Background())
+	sch := e.c.Scheme()
+	if sch.Last == nil || sch.Last.Reason != "strategy" || sch.Last.Strategy != StrategyPollAll || len(sch.PollAll) != 4 {
+		t.Errorf("after switch: %+v, last %+v", sch, sch.Last)
+	}
+	if sch.Rebuilds != 2 {
+		t.Errorf("rebuilds = %d", sch.Rebuilds)
+	}
+	rows := e.c.Usage()
+	strategies := map[string]bool{}
+	for _, r := range rows {
+		strategies[r.Strategy] = true
+	}
+	if !strategies[StrategyMCPS] || !strategies[StrategyPollAll] {
+		t.Errorf("accounting not kept per strategy: %+v", rows)
+	}
+}
+
+// TestARIVariance: replacing most flows makes the next round rebuild for variance.
+func TestARIVariance(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.loadLine(t)
+	e.c.Round(context.Background())
+	for _, h := range e.flows[:5] {
+		if !e.tr.Remove(h.ID, e.now) {
+			t.Fatal("remove failed")
+		}
+	}
+	for i := 20; i < 25; i++ {
+		e.addFlow(t, i, 1, 3)
+	}
+	e.c.Drain()
+	e.now = t0.Add(time.Second)
+	e.c.Round(context.Background())
+	if l := e.c.Scheme().Last; l == nil || l.Reason != mcps.ReasonVariance.String() || l.VarianceRate >= 0.7 {
+		t.Errorf("last rebuild = %+v", l)
+	}
+}
+
+// TestLostEventsResync: with a one-event buffer most events are lost; the round
+// notices and rebuilds its view from the tracker.
+func TestLostEventsResync(t *testing.T) {
+	tr, _ := flowtracker.New(flowtracker.Config{})
+	st, _ := stats.New(stats.Config{})
+	e := &env{tr: tr, net: newFakeNet(), store: st, now: t0}
+	c, err := New(Config{Strategy: StrategyPerFlowMin}, Deps{Requester: e.net, Tracker: tr, Store: st, EventBuffer: 1,
+		Switches: func() []uint64 { return []uint64{1, 2, 3, 4} }, Clock: func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e.c = c
+	e.loadLine(t)
+	res := c.Round(context.Background())
+	if res.Requests != 7 || res.Readings != 7 {
+		t.Errorf("after resync: %+v", res)
+	}
+	if l := c.Scheme().Last; l == nil || l.Reason != "resync" {
+		t.Errorf("last rebuild = %+v", l)
+	}
+}
+
+func TestPortRound(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.net.ports[1] = []ofproto.PortStats{{PortNo: 2, TxBytes: 1000}}
+	e.c.PortRound(context.Background())
+	e.net.ports[1] = []ofproto.PortStats{{PortNo: 2, TxBytes: 126000}}
+	e.now = t0.Add(time.Second)
+	e.c.PortRound(context.Background())
+	pr, ok := e.store.PortRate(stats.PortKey{DPID: 1, Port: 2})
+	if !ok || !near(pr.TxBps, 1e6) {
+		t.Errorf("port rate = %+v, %v", pr, ok)
+	}
+	if u := e.c.Total(StrategyPortStats); u.Requests != 8 || u.Entries != 2 {
+		t.Errorf("port-stats usage = %+v", u)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	if _, err := New(Config{}, Deps{}); !errors.Is(err, ErrMissingDeps) ||
+		!strings.Contains(err.Error(), "Requester") || !strings.Contains(err.Error(), "Switches") {
+		t.Errorf("New without deps: %v", err)
+	}
+	bad := []struct {
+		cfg   Config
+		field string
+	}{
+		{Config{Strategy: "all"}, "Strategy"},
+		{Config{Interval: -1}, "Interval"},
+		{Config{Deployment: 7}, "Deployment"},
+		{Config{LinkCapacityBps: math.Inf(1)}, "LinkCapacityBps"},
+		{Config{Theta: 2}, "Theta"},
+		{Config{CostRatio: 0.5}, "CostRatio"},
+		{Config{MSS: -1}, "MSS"},
+		{Config{PortStatsInterval: -time.Second}, "PortStatsInterval"},
+	}
+	for _, b := range bad {
+		err := b.cfg.Validate()
+		if !errors.Is(err, ErrBadConfig) || !strings.Contains(err.Error(), b.field) {
+			t.Errorf("Validate(%+v) = %v, want it to name %s", b.cfg, err, b.field)
+		}
+	}
+	tr, _ := flowtracker.New(flowtracker.Config{})
+	st, _ := stats.New(stats.Config{})
+	_, err := New(Config{Deployment: mcps.InBand}, Deps{Requester: newFakeNet(), Tracker: tr, Store: st, Switches: func() []uint64 { return nil }})
+	if !errors.Is(err, ErrMissingDeps) || !strings.Contains(err.Error(), "Hops") {
+		t.Errorf("in-band without hops: %v", err)
+	}
+}
+
+// TestInBand: in-band costs scale with hops, so mcps avoids far switches.
+func TestInBand(t *testing.T) {
+	e := newEnv(t, Config{Deployment: mcps.InBand})
+	e.loadLine(t)
+	e.c.Round(context.Background())
+	sch := e.c.Scheme()
+	if sch.Deployment != "in-band" || sch.Cost <= 0 {
+		t.Fatalf("scheme = %+v", sch)
+	}
+	// The flow on s4 alone must be polled at s4 (4 hops): 4 × 296 of the cost.
+	found := false
+	for _, s := range sch.PollSingle {
+		if s.DPID == 4 {
+			found = true
+		}
+	}
+	if !found && !contains(sch.PollAll, 4) {
+		t.Errorf("s4's flow not polled: %+v", sch)
+	}
+}
+
+// TestRunStops: Run handles events and rounds until its context ends.
+func TestRunStops(t *testing.T) {
+	e := newEnv(t, Config{Interval: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.c.Run(ctx) }()
+	e.addFlow(t, 1, 1, 2)
+	deadline := time.After(5 * time.Second)
+	for e.c.Counters().Rounds < 2 || e.c.Counters().ActiveFlows != 1 {
+		select {
+		case <-deadline:
+			t.Fatal("no rounds")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+}
+
+func sameSet(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(s []uint64, x uint64) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-6*math.Max(1, math.Abs(b)) }

@@ -1,0 +1,158 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cemon-sdn/cemon/mcps"
+)
+
+// Strategy names accepted by Config.Strategy and SetStrategy.
+const (
+	StrategyMCPS          = mcps.StrategyMCPS
+	StrategyPerFlowRandom = mcps.StrategyPerFlowRandom
+	StrategyPerFlowMin    = mcps.StrategyPerFlowMin
+	StrategyPollAll       = mcps.StrategyPollAll
+	StrategyOff           = "off"
+	// StrategyPortStats labels the accounting of port statistics requests.
+	StrategyPortStats = "port-stats"
+)
+
+// Strategies lists the polling strategies, default first.
+func Strategies() []string {
+	return []string{StrategyMCPS, StrategyPerFlowRandom, StrategyPerFlowMin, StrategyPollAll, StrategyOff}
+}
+
+// ValidStrategy reports whether name is a polling strategy.
+func ValidStrategy(name string) bool { return slices.Contains(Strategies(), name) }
+
+// Errors of this package.
+var (
+	ErrBadConfig   = errors.New("collector: bad config")
+	ErrBadStrategy = errors.New("collector: unknown strategy")
+	ErrMissingDeps = errors.New("collector: missing dependency")
+)
+
+// Config configures a Collector. The zero value is usable.
+type Config struct {
+	// Strategy is the polling strategy; default mcps.
+	Strategy string
+	// Interval is the spacing of polling rounds; default 1 s.
+	Interval time.Duration
+	// Deployment is out-of-band (default) or in-band: in-band costs scale with the
+	// hops from each switch to the controller (Deps.Hops).
+	Deployment mcps.Deployment
+	// LinkCapacityBps is only reported (the Store owns utilization); default 1e9.
+	LinkCapacityBps float64
+	// RequestTimeout bounds each request; default Interval.
+	RequestTimeout time.Duration
+	// PortStatsInterval is the spacing of port statistics rounds (all ports of every
+	// switch), the cross-check of link loads; 0 disables them.
+	PortStatsInterval time.Duration
+	// Theta, CostRatio and MaxInterval configure ARI (see mcps.PlannerConfig); zero
+	// values take mcps's defaults.
+	Theta       float64
+	CostRatio   float64
+	MaxInterval time.Duration
+	// Seed seeds per-flow-random; 0 means 1.
+	Seed uint64
+	// MSS is the TCP payload per segment of the wire model; default 65483 (loopback,
+	// MTU 65536, with timestamps). Use 1448 for Ethernet.
+	MSS int
+	// FrameOverhead is the per-segment overhead of the wire model; default 66.
+	FrameOverhead int
+	// PruneEvery is how many rounds pass between two Store.Prune calls; default 10.
+	PruneEvery int
+}
+
+// Defaults of Config.
+const (
+	DefaultInterval      = time.Second
+	DefaultMSS           = 65483
+	DefaultFrameOverhead = 66
+	DefaultPruneEvery    = 10
+)
+
+// Validate names every bad field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Strategy != "" && !ValidStrategy(c.Strategy) {
+		errs = append(errs, fmt.Errorf("%w: Strategy %q (want one of %s)", ErrBadConfig, c.Strategy, strings.Join(Strategies(), ", ")))
+	}
+	if c.Interval < 0 {
+		errs = append(errs, fmt.Errorf("%w: Interval %v is negative", ErrBadConfig, c.Interval))
+	}
+	if c.Deployment != mcps.OutOfBand && c.Deployment != mcps.InBand {
+		errs = append(errs, fmt.Errorf("%w: Deployment %d", ErrBadConfig, c.Deployment))
+	}
+	if c.LinkCapacityBps < 0 || math.IsNaN(c.LinkCapacityBps) || math.IsInf(c.LinkCapacityBps, 0) {
+		errs = append(errs, fmt.Errorf("%w: LinkCapacityBps %v", ErrBadConfig, c.LinkCapacityBps))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%w: RequestTimeout %v is negative", ErrBadConfig, c.RequestTimeout))
+	}
+	if c.PortStatsInterval < 0 {
+		errs = append(errs, fmt.Errorf("%w: PortStatsInterval %v is negative", ErrBadConfig, c.PortStatsInterval))
+	}
+	if c.Theta < 0 || c.Theta > 1 || math.IsNaN(c.Theta) {
+		errs = append(errs, fmt.Errorf("%w: Theta %v, want in (0, 1]", ErrBadConfig, c.Theta))
+	}
+	if c.CostRatio > 0 && c.CostRatio < 1 || math.IsNaN(c.CostRatio) {
+		errs = append(errs, fmt.Errorf("%w: CostRatio %v, want >= 1 or negative", ErrBadConfig, c.CostRatio))
+	}
+	if c.MSS < 0 {
+		errs = append(errs, fmt.Errorf("%w: MSS %d is negative", ErrBadConfig, c.MSS))
+	}
+	if c.FrameOverhead < 0 {
+		errs = append(errs, fmt.Errorf("%w: FrameOverhead %d is negative", ErrBadConfig, c.FrameOverhead))
+	}
+	if c.PruneEvery < 0 {
+		errs = append(errs, fmt.Errorf("%w: PruneEvery %d is negative", ErrBadConfig, c.PruneEvery))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Strategy == "" {
+		c.Strategy = StrategyMCPS
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.LinkCapacityBps == 0 {
+		c.LinkCapacityBps = 1e9
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = c.Interval
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.MSS == 0 {
+		c.MSS = DefaultMSS
+	}
+	if c.FrameOverhead == 0 {
+		c.FrameOverhead = DefaultFrameOverhead
+	}
+	if c.PruneEvery == 0 {
+		c.PruneEvery = DefaultPruneEvery
+	}
+	return c
+}
+
+// WireBytes models the bytes one direction of an exchange puts on the wire: the
+// OpenFlow bytes plus overhead for every segment of at most mss bytes.
+func WireBytes(openflowBytes, mss, overhead int) int64 {
+	if openflowBytes <= 0 {
+		return 0
+	}
+	if mss <= 0 {
+		mss = DefaultMSS
+	}
+	segs := (openflowBytes + mss - 1) / mss
+	return int64(openflowBytes) + int64(segs)*int64(overhead)
+}
