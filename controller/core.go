@@ -43,6 +43,7 @@ type session struct {
 	id       uint64 // connection serial number, for logs
 	addr     string // remote address
 	state    sessionState
+	closing  bool // the edge was asked to close the connection
 	opened   time.Time
 	upSince  time.Time
 	lastRecv time.Time
@@ -157,7 +158,12 @@ func (c *core) receive(s *session, m ofproto.Message, now time.Time) *effects {
 	return &c.fx
 }
 
+// fail asks the edge to close a session's connection (once).
 func (c *core) fail(s *session, err error) {
+	if s.closing {
+		return
+	}
+	s.closing = true
 	c.fx.close = append(c.fx.close, closeReq{s, err})
 }
 
@@ -286,7 +292,7 @@ func (c *core) teardown(s *session, err error, now time.Time) {
 func (c *core) tick(now time.Time) *effects {
 	c.fx.reset()
 	for s := range c.sessions {
-		if s.state == stateClosed {
+		if s.state == stateClosed || s.closing {
 			continue
 		}
 		s.xids.expire(now)

@@ -15,6 +15,7 @@ type Collector struct {
 	switches, links, hosts, flows *prometheus.Desc
 	msgs, bytes, late             *prometheus.Desc
 	packetIns, installed, dropped *prometheus.Desc
+	evDropped                     *prometheus.Desc
 }
 
 // NewCollector returns a Collector for c.
@@ -31,13 +32,14 @@ func NewCollector(c *Controller) *Collector {
 		packetIns: prometheus.NewDesc("cemon_packet_ins_total", "PACKET_INs handled by the forwarding logic.", nil, nil),
 		installed: prometheus.NewDesc("cemon_flows_installed_total", "Flows installed along a shortest path.", nil, nil),
 		dropped:   prometheus.NewDesc("cemon_frames_dropped_total", "Frames the forwarding logic dropped, by reason.", []string{"reason"}, nil),
+		evDropped: prometheus.NewDesc("cemon_events_dropped_total", "Events lost by subscribers whose channel was full.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.switches, m.links, m.hosts, m.flows, m.msgs, m.bytes, m.late,
-		m.packetIns, m.installed, m.dropped} {
+		m.packetIns, m.installed, m.dropped, m.evDropped} {
 		ch <- d
 	}
 }
@@ -77,6 +79,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(m.late, prometheus.CounterValue, float64(t.LateReplies), dpid)
 	}
+	ch <- prometheus.MustNewConstMetric(m.evDropped, prometheus.CounterValue, float64(c.hub.dropped()))
 	ch <- prometheus.MustNewConstMetric(m.packetIns, prometheus.CounterValue, float64(st.PacketIns))
 	ch <- prometheus.MustNewConstMetric(m.installed, prometheus.CounterValue, float64(st.FlowsInstalled))
 	for _, r := range []struct {

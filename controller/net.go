@@ -52,7 +52,7 @@ type netState struct {
 	tracker *flowtracker.Tracker
 
 	sw    map[uint64]*swState
-	links map[PortRef]*Link  // by source port
+	links map[PortRef]*Link   // by source port
 	rev   map[PortRef]PortRef // destination port -> source port
 	hosts map[ofproto.MAC]*Host
 
@@ -67,9 +67,8 @@ type netState struct {
 	guard     map[uint64]time.Time // hashes of frames the controller sent out itself
 	lastGuard time.Time
 
-	fr      frame // scratch
-	stats   NetStats
-	scratch []ofproto.Action
+	fr    frame // scratch
+	stats NetStats
 }
 
 // NetStats counts what the network logic did.
@@ -254,27 +253,33 @@ func (n *netState) ports(dpid uint64) []ofproto.PhyPort {
 	if !ok {
 		return nil
 	}
-	out := make([]ofproto.PhyPort, 0, len(st.ports))
-	for _, p := range st.ports {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].PortNo < out[j].PortNo })
-	return out
+	return sortedPorts(st.ports)
 }
 
 // probeAll sends an LLDP probe out of every up port of every switch.
 func (n *netState) probeAll(now time.Time) {
-	for _, st := range n.sw {
-		n.probeSwitch(st)
+	n.rebuild()
+	for _, dpid := range n.dpids {
+		n.probeSwitch(n.sw[dpid])
 	}
 }
 
 func (n *netState) probeSwitch(st *swState) {
-	for _, p := range st.ports {
+	for _, p := range sortedPorts(st.ports) {
 		if p.PortNo < ofproto.PortMax && portUp(p) {
 			n.probePort(st, p)
 		}
 	}
+}
+
+// sortedPorts returns the ports by number, so that the core's output is deterministic.
+func sortedPorts(m map[ofproto.PortNo]ofproto.PhyPort) []ofproto.PhyPort {
+	out := make([]ofproto.PhyPort, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PortNo < out[j].PortNo })
+	return out
 }
 
 func (n *netState) probePort(st *swState, p ofproto.PhyPort) {
@@ -529,9 +534,11 @@ func (n *netState) remember(data []byte, now time.Time) {
 func (n *netState) flood(pi *ofproto.PacketIn, in PortRef, now time.Time) {
 	n.stats.Flooded++
 	n.remember(pi.Data, now)
-	for dpid, st := range n.sw {
+	n.rebuild()
+	for _, dpid := range n.dpids {
+		st := n.sw[dpid]
 		var acts []ofproto.Action
-		for _, p := range st.ports {
+		for _, p := range sortedPorts(st.ports) {
 			ref := PortRef{dpid, uint16(p.PortNo)}
 			if p.PortNo >= ofproto.PortMax || ref == in || !portUp(p) || n.isLinkPort(ref) ||
 				p.Config&ofproto.PortConfigNoFlood != 0 {
@@ -542,9 +549,6 @@ func (n *netState) flood(pi *ofproto.PacketIn, in PortRef, now time.Time) {
 		if len(acts) == 0 {
 			continue
 		}
-		slices.SortFunc(acts, func(a, b ofproto.Action) int {
-			return int(a.(*ofproto.OutputAction).Port) - int(b.(*ofproto.OutputAction).Port)
-		})
 		po := &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone, Actions: acts, Data: pi.Data}
 		if dpid == in.DPID {
 			po.InPort = ofproto.PortNo(in.Port)

@@ -1,0 +1,94 @@
+// Package controller is cemon's OpenFlow 1.0 controller core: it accepts switch
+// connections (TCP, or TLS through a tls.Listener), runs the handshake and the echo
+// keepalive, matches requests to replies by xid, discovers the topology with LLDP,
+// learns hosts from ARP and IPv4, installs a shortest path for every new IPv4 flow,
+// tracks every installed flow in a flowtracker.Tracker, and hands events and traffic
+// counters to the rest of cemon.
+//
+// It owns the sockets and the forwarding decisions. It does not own the wire format
+// (package ofproto), the graph algorithms (package topology), the flow records (package
+// flowtracker), statistics collection (the collector uses Request) or the REST server
+// (package api; NewBackend adapts a Controller to api.Backend).
+//
+// # Structure
+//
+// A deterministic core with I/O at the edge. The core takes one input at a time (a
+// decoded message of one connection, a timer tick, a closed connection) together with
+// the current time, and returns effects: messages to send, events to publish and
+// connections to close. It reads no clock, starts no goroutine and touches no socket,
+// so tests drive it message by message (see the scenario files in testdata). The edge
+// (Controller.Serve) runs one reader and one writer goroutine per connection and one
+// ticker, and serialises calls into the core under one lock.
+//
+// # Connections
+//
+//   - Handshake: both sides send HELLO; then FEATURES_REQUEST, and on FEATURES_REPLY a
+//     SET_CONFIG (miss_send_len Config.MissSendLen, 0xffff by default) and a FLOW_MOD
+//     that deletes every entry, so the table holds only what the tracker knows. The
+//     switch is then up (event SwitchUp). A HELLO of a later version is answered in
+//     1.0, as version negotiation prescribes, unless its version bitmap leaves 1.0 out;
+//     a HELLO of an earlier version, or one whose bitmap excludes 1.0, gets
+//     OFPT_ERROR HELLO_FAILED/INCOMPATIBLE and the connection closes. Any other message
+//     of another version gets BAD_REQUEST/BAD_VERSION and closes the connection.
+//   - A message that does not decode gets an OFPT_ERROR (BAD_REQUEST with the
+//     offending bytes) and closes that connection only; a framing error (a length below
+//     8) closes it at once.
+//   - Keepalive: a connection silent for Config.EchoInterval gets an ECHO_REQUEST, and
+//     further ones at that spacing; after Config.EchoMissed unanswered ones it is
+//     closed. Switch ECHO_REQUESTs are answered at once. A handshake not done within
+//     Config.HandshakeTimeout closes the connection.
+//   - A second connection from the same datapath id replaces the first.
+//   - Teardown: when a switch leaves, its pending requests fail with ErrDisconnected,
+//     its links and hosts go, every flow through it is deleted from the other switches
+//     (their FLOW_REMOVED answers give the tracker final counters) and the tracker drops
+//     its entries (flowtracker.ReasonSwitchLeft). PORT_STATUS with a port down or
+//     deleted does the same for that port.
+//
+// # Forwarding
+//
+//   - LLDP probes (chassis "dpid:<16 hex digits>", port ID the port number) go out of
+//     every up port when a switch comes up, when a port comes up and every
+//     Config.LLDPInterval. A probe received is a directed link; a link whose probes stop
+//     for Config.LinkTimeout is removed, and the flows over it are deleted. LLDP frames
+//     are never forwarded and never learned.
+//   - Hosts are learned from ARP (sender) and IPv4 (source) frames that enter on a port
+//     that is not a switch-to-switch link.
+//   - An IPv4 PACKET_IN towards a known host gets a shortest path over the discovered
+//     links (BFS, deterministic, from topology.Graph) and one exact-match entry per
+//     switch (every OpenFlow 1.0 field, wildcards 0, in_port per switch, dl_vlan 0xffff
+//     without a tag, nw_tos the DSCP bits), installed from the last switch back to the
+//     first, with Config.IdleTimeout, OFPFF_SEND_FLOW_REM, priority Config.FlowPriority
+//     and the cookie the tracker gives the flow. The packet then goes out of the first
+//     switch with PACKET_OUT (from the switch's buffer when it has one). A PACKET_IN of
+//     a flow already installed through that switch (packets that raced the FLOW_MODs)
+//     is only sent on along its entry.
+//   - Flooding (ARP broadcasts, unknown destinations) is done by the controller: one
+//     PACKET_OUT per switch sends the frame out of every up edge port (ports that are
+//     not switch-to-switch links), except the port it came in on. This is the spanning
+//     tree of the network of switches rooted at the controller: no flooded frame ever
+//     crosses a switch-to-switch link, so topologies with cycles (Abilene) cannot
+//     storm, and traffic flows before any link is discovered. A frame the controller
+//     sent that comes back within Config.FloodGuard (through a link not discovered yet)
+//     is dropped. ARP requests for a known host are delivered to it directly.
+//   - IPv6, link-local multicast (01:80:c2:00:00:0x) and other EtherTypes are dropped.
+//
+// # Using it from the rest of cemon
+//
+//	c := controller.New(controller.Config{IdleTimeout: 10 * time.Second}, logger)
+//	go c.Serve(ctx, ln) // ln from net.Listen("tcp", ":6653") or tls.NewListener
+//
+//	sub := c.Subscribe(0, controller.SwitchUp, controller.SwitchDown)
+//	defer sub.Close()
+//	for ev := range sub.C { ... }
+//
+//	// A flow statistics request; the reply's parts come back reassembled, in order.
+//	replies, err := c.Request(ctx, dpid, &ofproto.StatsRequest{...})
+//
+//	t, _ := c.Traffic(dpid) // OpenFlow messages and bytes by type and direction
+//	flows := c.Tracker()    // every installed flow, with cookies and paths
+//
+// Request waits for the whole reply; Send is fire-and-forget. Traffic and AllTraffic
+// count every OpenFlow message and byte per switch, by message type and (for
+// STATS_REQUEST and STATS_REPLY) by statistics type; Collector exports them to
+// Prometheus. Links, Hosts, Graph and Switches are snapshots of the live view.
+package controller
