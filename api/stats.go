@@ -1,0 +1,291 @@
+package api
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Statistics endpoints, mounted when the Backend also implements [StatsBackend]:
+//
+//	/api/v1/polling            the live polling scheme, its cost and lower bound, the
+//	                           last rebuild and why, and what polling has cost so far
+//	                           (PUT {"strategy": "..."} switches strategy when the
+//	                           Backend implements [PollingSwitcher])
+//	/api/v1/stats/flows        per-flow bytes, packets, rate_bps, last_polled, source
+//	                           (?state=active|expired)
+//	/api/v1/stats/flows/{id}   one flow's statistics; 404 when unknown
+//	/api/v1/stats/links        each directed link's rate_bps and utilization, from
+//	                           flow rates, with the port-counter rate beside it
+//	/api/v1/stats/matrix       the host-to-host traffic matrix
+//	/api/v1/stats/hosts        each host's sent and received traffic
+
+// StatsBackend is the optional Backend capability behind the statistics endpoints.
+type StatsBackend interface {
+	Polling() Polling
+	FlowStats() []FlowStats
+	FlowStat(id uint64) (FlowStats, bool)
+	LinkStats() []LinkStats
+	MatrixStats() []MatrixEntry
+	HostStats() []HostStats
+}
+
+// PollingSwitcher is an optional capability: PUT /api/v1/polling changes the
+// polling strategy at run time.
+type PollingSwitcher interface {
+	SetPollingStrategy(name string) error
+}
+
+// ErrBadStrategy is wrapped by a PollingSwitcher that refuses a strategy name;
+// the API answers 400 with its text.
+var ErrBadStrategy = errors.New("api: unknown polling strategy")
+
+// PollingUsage is what polling cost: requests and replies, and bytes each way.
+type PollingUsage struct {
+	Strategy              string `json:"strategy,omitempty"`
+	Requests              uint64 `json:"requests"`
+	Replies               uint64 `json:"replies"`
+	Entries               uint64 `json:"entries"`
+	Timeouts              uint64 `json:"timeouts"`
+	Errors                uint64 `json:"errors"`
+	OpenFlowBytesSent     uint64 `json:"openflow_bytes_sent"`
+	OpenFlowBytesReceived uint64 `json:"openflow_bytes_received"`
+	WireBytesSent         uint64 `json:"wire_bytes_sent"`
+	WireBytesReceived     uint64 `json:"wire_bytes_received"`
+}
+
+// PollSingle is one poll-single of the scheme: flow FlowID read at switch DPID.
+type PollSingle struct {
+	FlowID uint64 `json:"flow_id"`
+	DPID   string `json:"dpid"`
+}
+
+// Rebuild is one rebuild of the polling scheme.
+type Rebuild struct {
+	At               time.Time `json:"at"`
+	Reason           string    `json:"reason"`
+	Strategy         string    `json:"strategy"`
+	Flows            int       `json:"flows"`
+	VarianceRate     float64   `json:"variance_rate"`
+	PatchedCostBytes int64     `json:"patched_cost_bytes"`
+	CostBytes        int64     `json:"cost_bytes"`
+	LowerBoundBytes  int64     `json:"lower_bound_bytes"`
+	PollAll          int       `json:"poll_all"`
+	PollSingle       int       `json:"poll_single"`
+}
+
+// Polling is the live polling scheme and what polling has cost.
+type Polling struct {
+	Strategy        string         `json:"strategy"`
+	Deployment      string         `json:"deployment"`
+	IntervalSeconds float64        `json:"interval_seconds"`
+	CostModel       string         `json:"cost_model"`
+	PollAll         []string       `json:"poll_all"` // dpids
+	PollSingle      []PollSingle   `json:"poll_single"`
+	CostBytes       int64          `json:"cost_bytes"`
+	LowerBoundBytes int64          `json:"lower_bound_bytes"`
+	Flows           int            `json:"flows"`
+	Rounds          uint64         `json:"rounds"`
+	Rebuilds        int            `json:"rebuilds"`
+	LastRebuild     *Rebuild       `json:"last_rebuild"`
+	Totals          PollingUsage   `json:"totals"`      // every strategy, port statistics included
+	ByStrategy      []PollingUsage `json:"by_strategy"` // one row per strategy used so far
+}
+
+// FlowStats is one flow's statistics.
+type FlowStats struct {
+	ID         uint64     `json:"id"`
+	Src        string     `json:"src"`
+	Dst        string     `json:"dst"`
+	Bytes      uint64     `json:"bytes"`
+	Packets    uint64     `json:"packets"`
+	RateBps    float64    `json:"rate_bps"`
+	PacketRate float64    `json:"packet_rate"`
+	LastPolled *time.Time `json:"last_polled"` // null before the first reading
+	Source     string     `json:"source"`      // poll-all, poll-single, flow-removed; "" before the first reading
+	DPID       string     `json:"dpid"`        // switch of the last reading
+	Readings   int        `json:"readings"`
+	Active     bool       `json:"active"`
+	Start      time.Time  `json:"start"`
+	End        *time.Time `json:"end,omitempty"`
+}
+
+// LinkStats is one directed link's load.
+type LinkStats struct {
+	SrcDPID         string   `json:"src_dpid"`
+	SrcPort         uint16   `json:"src_port"`
+	DstDPID         string   `json:"dst_dpid"`
+	DstPort         uint16   `json:"dst_port"`
+	RateBps         float64  `json:"rate_bps"`
+	Utilization     float64  `json:"utilization"`
+	Bytes           uint64   `json:"bytes"`
+	Flows           int      `json:"flows"`
+	PortRateBps     *float64 `json:"port_rate_bps"` // from port counters; null when unknown
+	PortUtilization *float64 `json:"port_utilization"`
+}
+
+// MatrixEntry is one cell of the traffic matrix.
+type MatrixEntry struct {
+	Src     string  `json:"src"`
+	Dst     string  `json:"dst"`
+	RateBps float64 `json:"rate_bps"`
+	Bytes   uint64  `json:"bytes"`
+	Flows   int     `json:"flows"`
+}
+
+// HostStats is one host's traffic.
+type HostStats struct {
+	Host          string  `json:"host"`
+	SentBps       float64 `json:"sent_bps"`
+	ReceivedBps   float64 `json:"received_bps"`
+	SentBytes     uint64  `json:"sent_bytes"`
+	ReceivedBytes uint64  `json:"received_bytes"`
+	FlowsOut      int     `json:"flows_out"`
+	FlowsIn       int     `json:"flows_in"`
+}
+
+func init() { extensions = append(extensions, mountStats) }
+
+// mountStats registers the statistics endpoints when b implements StatsBackend.
+func mountStats(r *routes, b Backend) {
+	sb, ok := b.(StatsBackend)
+	if !ok {
+		return
+	}
+	s := statsServer{sb: sb}
+	if ps, ok := b.(PollingSwitcher); ok {
+		r.mux.HandleFunc("PUT /api/v1/polling", func(w http.ResponseWriter, req *http.Request) { s.setPolling(w, req, ps) })
+	}
+	r.get("/api/v1/polling", nil, s.polling)
+	r.get("/api/v1/stats/flows", []string{"state"}, s.flows)
+	r.get("/api/v1/stats/flows/{id}", nil, s.flow)
+	r.get("/api/v1/stats/links", nil, s.links)
+	r.get("/api/v1/stats/matrix", nil, s.matrix)
+	r.get("/api/v1/stats/hosts", nil, s.hosts)
+}
+
+type statsServer struct{ sb StatsBackend }
+
+func (s statsServer) pollingView() Polling {
+	p := s.sb.Polling()
+	p.PollAll = nonNil(slices.Clone(p.PollAll))
+	p.PollSingle = nonNil(slices.Clone(p.PollSingle))
+	p.ByStrategy = nonNil(slices.Clone(p.ByStrategy))
+	slices.Sort(p.PollAll)
+	slices.SortFunc(p.PollSingle, func(x, y PollSingle) int { return cmp.Compare(x.FlowID, y.FlowID) })
+	slices.SortFunc(p.ByStrategy, func(x, y PollingUsage) int { return cmp.Compare(x.Strategy, y.Strategy) })
+	return p
+}
+
+func (s statsServer) polling(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.pollingView())
+}
+
+func (s statsServer) setPolling(w http.ResponseWriter, req *http.Request, ps PollingSwitcher) {
+	var body struct {
+		Strategy string `json:"strategy"`
+	}
+	dec := json.NewDecoder(req.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "body must be {\"strategy\": NAME}: "+err.Error())
+		return
+	}
+	if err := ps.SetPollingStrategy(body.Strategy); err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, ErrBadStrategy) {
+			status = http.StatusBadRequest
+		}
+		writeError(w, status, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, s.pollingView())
+}
+
+func (s statsServer) flows(w http.ResponseWriter, req *http.Request) {
+	state := req.URL.Query().Get("state")
+	if state != "" && state != "active" && state != "expired" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q: want active or expired", state))
+		return
+	}
+	var out []FlowStats
+	for _, f := range s.sb.FlowStats() {
+		if state == "" || (state == "active") == f.Active {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(x, y FlowStats) int { return cmp.Compare(x.ID, y.ID) })
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+func (s statsServer) flow(w http.ResponseWriter, req *http.Request) {
+	raw := req.PathValue("id")
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("flow id %q is not a decimal unsigned 64-bit integer", raw))
+		return
+	}
+	f, ok := s.sb.FlowStat(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no statistics for flow %d", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+func (s statsServer) links(w http.ResponseWriter, _ *http.Request) {
+	out := slices.Clone(s.sb.LinkStats())
+	slices.SortFunc(out, func(x, y LinkStats) int {
+		return cmp.Or(cmp.Compare(x.SrcDPID, y.SrcDPID), cmp.Compare(x.SrcPort, y.SrcPort),
+			cmp.Compare(x.DstDPID, y.DstDPID), cmp.Compare(x.DstPort, y.DstPort))
+	})
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+func (s statsServer) matrix(w http.ResponseWriter, _ *http.Request) {
+	out := slices.Clone(s.sb.MatrixStats())
+	slices.SortFunc(out, func(x, y MatrixEntry) int { return cmp.Or(cmp.Compare(x.Src, y.Src), cmp.Compare(x.Dst, y.Dst)) })
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+func (s statsServer) hosts(w http.ResponseWriter, _ *http.Request) {
+	out := slices.Clone(s.sb.HostStats())
+	slices.SortFunc(out, func(x, y HostStats) int { return cmp.Compare(x.Host, y.Host) })
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
+// WithStats returns a Backend that serves b's views, b's optional capabilities
+// (HealthChecker), and the statistics endpoints from s; s may also implement
+// PollingSwitcher.
+func WithStats(b Backend, s StatsBackend) Backend {
+	if b == nil {
+		b = noBackend{}
+	}
+	if ps, ok := s.(PollingSwitcher); ok {
+		return statsSwitchBackend{statsBackend{b, s}, ps}
+	}
+	return statsBackend{b, s}
+}
+
+type statsBackend struct {
+	Backend
+	StatsBackend
+}
+
+// Health forwards to the wrapped Backend when it is a HealthChecker.
+func (s statsBackend) Health() error {
+	if hc, ok := s.Backend.(HealthChecker); ok {
+		return hc.Health()
+	}
+	return nil
+}
+
+type statsSwitchBackend struct {
+	statsBackend
+	PollingSwitcher
+}
