@@ -2,7 +2,6 @@ package controller
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -81,13 +80,14 @@ type fakeNet struct {
 		sw *fakeSwitch
 		m  ofproto.Message
 	}
-	frames  []frameAt
-	toClose []closeReq
-	events  []Event
-	closed []closeReq
-	trace  []string
-	record bool // record every message in trace
-	steps  int
+	frames   []frameAt
+	toClose  []closeReq
+	events   []Event
+	closed   []closeReq
+	trace    []string
+	record   bool // record every message in trace
+	dropLLDP bool // links lose LLDP frames
+	steps    int
 }
 
 func newFakeNet(t testing.TB, cfg Config) *fakeNet {
@@ -96,7 +96,7 @@ func newFakeNet(t testing.TB, cfg Config) *fakeNet {
 		t: t, c: newCore(cfg, slog.New(slog.DiscardHandler)), now: t0,
 		sw: map[uint64]*fakeSwitch{}, byName: map[string]*fakeSwitch{}, bySess: map[*session]*fakeSwitch{},
 		names: map[*session]string{},
-		wire: map[PortRef]PortRef{}, hosts: map[string]*fakeHost{}, hostAt: map[PortRef]*fakeHost{},
+		wire:  map[PortRef]PortRef{}, hosts: map[string]*fakeHost{}, hostAt: map[PortRef]*fakeHost{},
 	}
 }
 
@@ -390,6 +390,9 @@ func (n *fakeNet) output(sw *fakeSwitch, data []byte, in ofproto.PortNo, acts []
 func (n *fakeNet) emit(sw *fakeSwitch, port ofproto.PortNo, data []byte) {
 	from := PortRef{sw.dpid, uint16(port)}
 	if peer, ok := n.wire[from]; ok {
+		if n.dropLLDP && len(data) >= 14 && data[12] == 0x88 && data[13] == 0xcc {
+			return
+		}
 		if n.sw[peer.DPID].s == nil {
 			return // a switch without a controller connection drops everything here
 		}
@@ -615,4 +618,4 @@ func actionsString(as []ofproto.Action) string {
 	return strings.Join(s, ",")
 }
 
-var _ = io.Discard
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

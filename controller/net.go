@@ -590,7 +590,9 @@ func (n *netState) route(s *session, pi *ofproto.PacketIn, f *frame, dst *Host, 
 	}
 	p := n.path(s.dpid, dst.At.DPID)
 	if p == nil {
-		n.stats.Dropped++
+		// No discovered path yet (links are still being probed, or the network is
+		// split): deliver this packet directly and install nothing.
+		n.deliver(pi, dst, now)
 		return
 	}
 	hops := make([]flowtracker.Hop, len(p))

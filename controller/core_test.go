@@ -1,0 +1,404 @@
+package controller
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   Config
+		field string // "" means valid
+	}{
+		{"zero value", Config{}, ""},
+		{"idle timeout not whole seconds", Config{IdleTimeout: 1500 * time.Millisecond}, "IdleTimeout"},
+		{"idle timeout too long", Config{IdleTimeout: 70000 * time.Second}, "IdleTimeout"},
+		{"negative hard timeout", Config{HardTimeout: -time.Second}, "HardTimeout"},
+		{"negative echo interval", Config{EchoInterval: -1}, "EchoInterval"},
+		{"link timeout below lldp interval", Config{LLDPInterval: 2 * time.Second, LinkTimeout: time.Second}, "LinkTimeout"},
+		{"message limit below a header", Config{MaxMessageLen: 4}, "MaxMessageLen"},
+		{"negative queue", Config{SendQueue: -1}, "SendQueue"},
+		{"bad tracker", Config{Tracker: flowtracker.Config{Shards: -1}}, "Tracker"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.field) {
+				t.Fatalf("Validate() = %v, want ErrConfig naming %s", err, tt.field)
+			}
+		})
+	}
+	// Several bad fields are all named.
+	err := Config{IdleTimeout: -1, EchoMissed: -1}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "IdleTimeout") || !strings.Contains(err.Error(), "EchoMissed") {
+		t.Fatalf("Validate() = %v, want both fields named", err)
+	}
+}
+
+func TestXidTable(t *testing.T) {
+	x := newXidTable()
+	a := x.allocate()
+	b := x.allocate()
+	if a == 0 || a == b {
+		t.Fatalf("allocate gave %d then %d", a, b)
+	}
+	// Multipart: parts accumulate in order until a part without "more".
+	done := x.add(a, t0.Add(time.Second))
+	p1 := &ofproto.StatsReply{Xid: a}
+	p2 := &ofproto.StatsReply{Xid: a}
+	if !x.deliver(a, p1, true, nil) || !x.deliver(a, p2, false, nil) {
+		t.Fatal("deliver did not match a pending request")
+	}
+	r := <-done
+	if r.err != nil || len(r.msgs) != 2 || r.msgs[0] != p1 || r.msgs[1] != p2 {
+		t.Fatalf("result = %+v, want both parts in order", r)
+	}
+	if x.deliver(a, p1, false, nil) {
+		t.Fatal("a reply after completion matched")
+	}
+	// Timeout: expire at the deadline, not before.
+	done = x.add(b, t0.Add(time.Second))
+	if n := x.expire(t0.Add(999 * time.Millisecond)); n != 0 {
+		t.Fatalf("expired %d before the deadline", n)
+	}
+	if n := x.expire(t0.Add(time.Second)); n != 1 {
+		t.Fatalf("expired %d at the deadline, want 1", n)
+	}
+	if r := <-done; !errors.Is(r.err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", r.err)
+	}
+	// Errors and teardown.
+	c := x.allocate()
+	done = x.add(c, t0.Add(time.Second))
+	swErr := &SwitchError{DPID: 1, Msg: &ofproto.ErrorMsg{ErrType: ofproto.ErrTypeBadRequest, Code: ofproto.BadRequestBadStat}}
+	x.deliver(c, nil, false, swErr)
+	if r := <-done; !errors.Is(r.err, ErrSwitchError) {
+		t.Fatalf("err = %v, want ErrSwitchError", r.err)
+	}
+	d := x.allocate()
+	done = x.add(d, t0.Add(time.Second))
+	x.failAll(ErrDisconnected)
+	if r := <-done; !errors.Is(r.err, ErrDisconnected) || x.len() != 0 {
+		t.Fatalf("err = %v, pending %d; want ErrDisconnected and none", r.err, x.len())
+	}
+	// Cancelled requests are forgotten: their reply counts as late.
+	e := x.allocate()
+	x.add(e, t0.Add(time.Second))
+	x.cancel(e)
+	if x.deliver(e, p1, false, nil) {
+		t.Fatal("a reply to a cancelled request matched")
+	}
+}
+
+func TestXidAllocateSkipsZeroAndBusy(t *testing.T) {
+	x := newXidTable()
+	x.next = 0xffffffff
+	busy := x.allocate() // 0xffffffff
+	x.add(busy, t0)
+	x.add(1, t0)
+	if got := x.allocate(); got != 2 {
+		t.Fatalf("allocate after wrap = %d, want 2 (0 is never used, 1 is busy)", got)
+	}
+}
+
+// TestParseFrame checks the controller's header parser against gopacket's.
+func TestParseFrame(t *testing.T) {
+	h1 := ofproto.MAC{0, 0, 0, 0, 0, 1}
+	h2 := ofproto.MAC{0, 0, 0, 0, 0, 2}
+	ip1, ip2 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	udpIP := &layers.IPv4{Version: 4, IHL: 5, TTL: 1, TOS: 0xb9, Protocol: layers.IPProtocolUDP, SrcIP: ip1.AsSlice(), DstIP: ip2.AsSlice()}
+	udpL := &layers.UDP{SrcPort: 1, DstPort: 2}
+	udpL.SetNetworkLayerForChecksum(udpIP)
+	vlanUDP := serialize(t,
+		&layers.Ethernet{SrcMAC: h1[:], DstMAC: h2[:], EthernetType: layers.EthernetTypeDot1Q},
+		&layers.Dot1Q{Priority: 5, VLANIdentifier: 42, Type: layers.EthernetTypeIPv4}, udpIP, udpL)
+	tcpIP := &layers.IPv4{Version: 4, IHL: 5, TTL: 1, Protocol: layers.IPProtocolTCP, SrcIP: ip1.AsSlice(), DstIP: ip2.AsSlice()}
+	tcpL := &layers.TCP{SrcPort: 40000, DstPort: 5201, SYN: true}
+	tcpL.SetNetworkLayerForChecksum(tcpIP)
+	tcp := serialize(t, &layers.Ethernet{SrcMAC: h1[:], DstMAC: h2[:], EthernetType: layers.EthernetTypeIPv4}, tcpIP, tcpL)
+	frag := serialize(t,
+		&layers.Ethernet{SrcMAC: h1[:], DstMAC: h2[:], EthernetType: layers.EthernetTypeIPv4},
+		&layers.IPv4{Version: 4, IHL: 5, TTL: 1, Protocol: layers.IPProtocolUDP, FragOffset: 100, SrcIP: ip1.AsSlice(), DstIP: ip2.AsSlice()},
+		gopacket.Payload([]byte{1, 2, 3, 4, 5, 6, 7, 8}))
+	tests := []struct {
+		name string
+		in   []byte
+		want frame
+		err  error
+	}{
+		{"arp request", arpFrame(layers.ARPRequest, h1, ip1, ofproto.MAC{}, ip2),
+			frame{dlSrc: h1, dlDst: broadcast, dlVLAN: vlanNone, dlType: etherARP, nwProto: 1, nwSrc: ip1, nwDst: ip2, arpSHA: h1}, nil},
+		{"icmp echo", icmpFrame(h1, h2, ip1, ip2, 8, 1, 1),
+			frame{dlSrc: h1, dlDst: h2, dlVLAN: vlanNone, dlType: etherIPv4, nwProto: protoICMP, nwSrc: ip1, nwDst: ip2, tpSrc: 8}, nil},
+		{"udp with a vlan tag and tos", vlanUDP,
+			frame{dlSrc: h1, dlDst: h2, dlVLAN: 42, dlVLANPCP: 5, dlType: etherIPv4, nwTOS: 0xb8, nwProto: protoUDP, nwSrc: ip1, nwDst: ip2, tpSrc: 1, tpDst: 2}, nil},
+		{"tcp", tcp,
+			frame{dlSrc: h1, dlDst: h2, dlVLAN: vlanNone, dlType: etherIPv4, nwProto: protoTCP, nwSrc: ip1, nwDst: ip2, tpSrc: 40000, tpDst: 5201}, nil},
+		{"later fragment has no ports", frag,
+			frame{dlSrc: h1, dlDst: h2, dlVLAN: vlanNone, dlType: etherIPv4, nwProto: protoUDP, nwSrc: ip1, nwDst: ip2}, nil},
+		{"truncated ethernet", []byte{1, 2, 3}, frame{}, errShortFrame},
+		{"truncated vlan", append(make([]byte, 12), 0x81, 0x00, 0), frame{}, errShortFrame},
+		{"truncated ipv4 keeps l2", append(append(append([]byte{}, h2[:]...), h1[:]...), 0x08, 0x00, 0x45),
+			frame{dlSrc: h1, dlDst: h2, dlVLAN: vlanNone, dlType: etherIPv4}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f frame
+			err := parseFrame(tt.in, &f)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			if err != nil {
+				return
+			}
+			f.payload = nil
+			if !equalFrames(&f, &tt.want) {
+				t.Fatalf("got  %+v\nwant %+v", f, tt.want)
+			}
+			if f.dlType == etherIPv4 && f.nwSrc.IsValid() && f.tpSrc != 0 {
+				// The match the controller installs is the one a switch extracts.
+				if m, ok := fakeMatch(tt.in, 3); ok && f.dlVLAN == vlanNone && exactMatch(&f, 3) != m {
+					t.Fatalf("exactMatch = %v, switch would match %v", exactMatch(&f, 3), m)
+				}
+			}
+		})
+	}
+}
+
+func TestLLDPProbeRoundTrip(t *testing.T) {
+	for _, tt := range []struct {
+		dpid uint64
+		port uint16
+	}{{1, 1}, {0x0123456789abcdef, 0xfeff}, {0, 0}} {
+		b, err := buildProbe(tt.dpid, tt.port, []byte{2, 0, 0, 0, 0, 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f frame
+		if err := parseFrame(b, &f); err != nil || f.dlType != etherLLDP || !isLinkLocalMulticast(f.dlDst) {
+			t.Fatalf("probe frame: %v %+v", err, f)
+		}
+		d, p, err := parseProbe(f.payload)
+		if err != nil || d != tt.dpid || p != tt.port {
+			t.Fatalf("parseProbe = %x, %d, %v; want %x, %d", d, p, err, tt.dpid, tt.port)
+		}
+	}
+	// Somebody else's LLDP is not ours.
+	other := serialize(t, &layers.LinkLayerDiscovery{
+		ChassisID: layers.LLDPChassisID{Subtype: layers.LLDPChassisIDSubTypeMACAddr, ID: []byte{1, 2, 3, 4, 5, 6}},
+		PortID:    layers.LLDPPortID{Subtype: layers.LLDPPortIDSubtypeIfaceName, ID: []byte("eth0")}, TTL: 120})
+	for _, in := range [][]byte{other, nil, {1, 2, 3}} {
+		if _, _, err := parseProbe(in); !errors.Is(err, ErrNotProbe) {
+			t.Fatalf("parseProbe(%x) err = %v, want ErrNotProbe", in, err)
+		}
+	}
+}
+
+// TestFloodBeforeDiscovery: with LLDP lost, every port looks like an edge port, yet
+// ARP and pings still get through Abilene's cycles without a storm (the flood guard
+// stops frames that come back over undiscovered links).
+func TestFloodBeforeDiscovery(t *testing.T) {
+	n := newFakeNet(t, Config{LLDPInterval: time.Hour})
+	buildGML(t, n, "Abilene.gml")
+	n.dropLLDP = true
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	if len(n.c.net.links) != 0 {
+		t.Fatalf("%d links discovered with LLDP dropped", len(n.c.net.links))
+	}
+	h1, h9 := n.hosts["h1"], n.hosts["h9"]
+	if got := n.ping(h1, h9); !strings.HasSuffix(got, ": ok") {
+		t.Fatalf("ping before discovery: %s", got)
+	}
+	if n.c.net.stats.GuardDrops == 0 {
+		t.Fatal("no frame came back over an undiscovered link; the test does not test the guard")
+	}
+	// Hosts are where they are, not where echoes of flooded frames came from.
+	for _, h := range []*fakeHost{h1, h9} {
+		if got := n.c.net.hosts[h.mac]; got == nil || got.At != h.at {
+			t.Fatalf("host %s learned at %+v, want %v", h.name, got, h.at)
+		}
+	}
+}
+
+// TestNoiseIsDropped: IPv6 multicast, LLDP of others and link-local frames are neither
+// forwarded nor learned.
+func TestNoiseIsDropped(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(2)
+	n.connect(1)
+	n.connect(2)
+	h1 := n.hosts["h1"]
+	src := h1.mac
+	ipv6 := serialize(t,
+		&layers.Ethernet{SrcMAC: src[:], DstMAC: []byte{0x33, 0x33, 0, 0, 0, 0x16}, EthernetType: layers.EthernetTypeIPv6},
+		&layers.IPv6{Version: 6, NextHeader: layers.IPProtocolNoNextHeader, HopLimit: 1,
+			SrcIP: netip.MustParseAddr("fe80::1").AsSlice(), DstIP: netip.MustParseAddr("ff02::16").AsSlice()})
+	stp := serialize(t, &layers.Ethernet{SrcMAC: src[:], DstMAC: []byte{0x01, 0x80, 0xc2, 0, 0, 0}, EthernetType: 0x0026},
+		gopacket.Payload(make([]byte, 38)))
+	lldp := serialize(t, &layers.Ethernet{SrcMAC: src[:], DstMAC: lldpMulticast, EthernetType: layers.EthernetTypeLinkLayerDiscovery},
+		&layers.LinkLayerDiscovery{
+			ChassisID: layers.LLDPChassisID{Subtype: layers.LLDPChassisIDSubTypeMACAddr, ID: src[:]},
+			PortID:    layers.LLDPPortID{Subtype: layers.LLDPPortIDSubtypeIfaceName, ID: []byte("eth0")}, TTL: 120})
+	for _, f := range [][]byte{ipv6, stp, lldp} {
+		before := len(n.hosts["h2"].got)
+		n.hostSend(h1, f)
+		n.run()
+		if got := n.hosts["h2"].got[before:]; len(got) != 0 {
+			t.Errorf("h2 received %v", got)
+		}
+	}
+	if len(n.c.net.hosts) != 0 {
+		t.Errorf("hosts learned from noise: %d", len(n.c.net.hosts))
+	}
+	if n.c.net.stats.Dropped != 3 {
+		t.Errorf("dropped %d frames, want 3", n.c.net.stats.Dropped)
+	}
+}
+
+// TestRacingPacketIns: packets of a flow that reach the controller before its entries
+// do are sent on along the flow's entries, and no second flow is installed.
+func TestRacingPacketIns(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	n.advance(time.Second)
+	h1, h3 := n.hosts["h1"], n.hosts["h3"]
+	if got := n.ping(h3, h1); !strings.HasSuffix(got, ": ok") { // locate both hosts
+		t.Fatal(got)
+	}
+	f := udpFrame(h1.mac, h3.mac, h1.ip, h3.ip, 1000, 2000, 0, 10)
+	// Two PACKET_INs of the same flow from s1 before any FLOW_MOD is applied, and one
+	// from s2 (the packet overtook its entry).
+	s1, s2 := n.sw[1], n.sw[2]
+	pin := func(sw *fakeSwitch, port uint16) {
+		n.take(n.c.receive(sw.s, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)),
+			InPort: ofproto.PortNo(port), Data: f}, n.now))
+	}
+	pin(s1, 1)
+	pin(s1, 1)
+	pin(s2, 2)
+	before := len(h3.got)
+	n.run()
+	if got := len(h3.got) - before; got != 3 {
+		t.Fatalf("h3 received %d datagrams, want 3", got)
+	}
+	if st := n.c.net.stats; st.FlowsInstalled != 3 || st.Forwarded != 2 { // two for the pings, one UDP
+		t.Fatalf("installed %d flows, forwarded %d packets; want 3 and 2", st.FlowsInstalled, st.Forwarded)
+	}
+	if out := n.check(); len(out) != 1 {
+		t.Fatalf("check: %v", out)
+	}
+}
+
+// TestSwitchReplaced: a second connection with the same datapath id replaces the first.
+func TestSwitchReplaced(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(1)
+	n.connect(1)
+	old := n.sw[1].s
+	n.connect(1)
+	if n.c.switches[1] != n.sw[1].s || n.c.switches[1] == old {
+		t.Fatal("the new connection does not own the switch")
+	}
+	var down, up int
+	for _, e := range n.events {
+		switch e.Kind {
+		case SwitchDown:
+			down++
+			if !errors.Is(e.Err, ErrReplaced) {
+				t.Errorf("switch-down err = %v, want ErrReplaced", e.Err)
+			}
+		case SwitchUp:
+			up++
+		}
+	}
+	if up != 2 || down != 1 {
+		t.Fatalf("events: %d up, %d down; want 2 and 1", up, down)
+	}
+}
+
+// TestHandshakeTimeout: a peer that never answers FEATURES_REQUEST is closed.
+func TestHandshakeTimeout(t *testing.T) {
+	c := newCore(Config{}.withDefaults(), discardLogger())
+	s, _ := c.open("peer", t0)
+	c.receive(s, &ofproto.Hello{}, t0)
+	if fx := c.tick(t0.Add(DefaultHandshakeTimeout - time.Millisecond)); len(fx.close) != 0 {
+		t.Fatal("closed before the handshake timeout")
+	}
+	fx := c.tick(t0.Add(DefaultHandshakeTimeout))
+	if len(fx.close) != 1 || !errors.Is(fx.close[0].err, ErrHandshakeTimeout) {
+		t.Fatalf("close = %+v, want ErrHandshakeTimeout", fx.close)
+	}
+}
+
+// TestOutOfPlaceMessages: a peer that skips HELLO loses its connection; asynchronous
+// messages racing the handshake are ignored.
+func TestOutOfPlaceMessages(t *testing.T) {
+	c := newCore(Config{}.withDefaults(), discardLogger())
+	s, _ := c.open("peer", t0)
+	fx := c.receive(s, &ofproto.FeaturesReply{DatapathID: 1}, t0)
+	if len(fx.close) != 1 || !errors.Is(fx.close[0].err, ErrProtocol) {
+		t.Fatalf("close = %+v, want ErrProtocol", fx.close)
+	}
+	s2, _ := c.open("peer2", t0)
+	c.receive(s2, &ofproto.Hello{}, t0)
+	fx = c.receive(s2, &ofproto.PacketIn{Data: []byte{1}}, t0)
+	if len(fx.close) != 0 || len(fx.out) != 0 {
+		t.Fatalf("PACKET_IN during the handshake: %+v", fx)
+	}
+	fx = c.receive(s2, &ofproto.FeaturesReply{Xid: s2.featuresXid + 7, DatapathID: 1}, t0)
+	if len(fx.close) != 1 {
+		t.Fatal("a FEATURES_REPLY with a foreign xid was accepted")
+	}
+}
+
+func TestHelloAllows10(t *testing.T) {
+	hello := func(elems ...byte) []byte {
+		return append([]byte{4, 0, 0, byte(8 + len(elems)), 0, 0, 0, 1}, elems...)
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		want bool
+	}{
+		{"no elements", hello(), true},
+		{"bitmap with 1.0 and 1.3", hello(0, 1, 0, 8, 0, 0, 0, 0x12), true},
+		{"bitmap with 1.3 only", hello(0, 1, 0, 8, 0, 0, 0, 0x10), false},
+		{"unknown element then bitmap without 1.0", hello(0, 9, 0, 4, 0, 0, 0, 0, 0, 1, 0, 8, 0, 0, 0, 0x10), false},
+		{"malformed element length", hello(0, 1, 0, 2), true},
+		{"element longer than the message", hello(0, 1, 0, 40, 0, 0, 0, 0x10), true},
+	}
+	for _, tt := range tests {
+		if got := helloAllows10(tt.in); got != tt.want {
+			t.Errorf("%s: helloAllows10 = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func equalFrames(a, b *frame) bool {
+	x, y := *a, *b
+	x.payload, y.payload = nil, nil
+	return x.dlSrc == y.dlSrc && x.dlDst == y.dlDst && x.dlVLAN == y.dlVLAN && x.dlVLANPCP == y.dlVLANPCP &&
+		x.dlType == y.dlType && x.nwTOS == y.nwTOS && x.nwProto == y.nwProto && x.nwSrc == y.nwSrc &&
+		x.nwDst == y.nwDst && x.tpSrc == y.tpSrc && x.tpDst == y.tpDst && x.arpSHA == y.arpSHA
+}
