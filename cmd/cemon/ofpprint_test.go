@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+func encodeHex(t *testing.T, m ofproto.Message) string {
+	t.Helper()
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func runOfp(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	if stdin != "" {
+		old := ofpPrintStdin
+		ofpPrintStdin = strings.NewReader(stdin)
+		defer func() { ofpPrintStdin = old }()
+	}
+	var out, errb bytes.Buffer
+	code := runOfpPrint(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func sampleFlowStatsReply() *ofproto.StatsReply {
+	m := ofproto.Match{
+		Wildcards: ofproto.WildAll &^ (ofproto.WildDLType | ofproto.WildNWProto | ofproto.WildNWSrcMask | ofproto.WildTPDst),
+		DLType:    0x0800, NWProto: 17, NWSrc: netip.MustParseAddr("10.0.0.1"), TPDst: 53,
+	}
+	return &ofproto.StatsReply{Xid: 0x42, Flags: ofproto.StatsReplyMore, Body: &ofproto.FlowStatsReply{Entries: []ofproto.FlowStats{
+		{Match: m, DurationSec: 3, Priority: 10, IdleTimeout: 5, Cookie: 0xabc, PacketCount: 7, ByteCount: 700,
+			Actions: []ofproto.Action{&ofproto.OutputAction{Port: 2}}},
+		{Match: ofproto.MatchAll(), Cookie: 0xdef, PacketCount: 1, ByteCount: 60},
+	}}}
+}
+
+func sampleFlowRemoved() *ofproto.FlowRemoved {
+	return &ofproto.FlowRemoved{Xid: 9, Match: ofproto.MatchAll(), Cookie: 0x1f, Priority: 100,
+		Reason: ofproto.RemovedIdleTimeout, DurationSec: 12, IdleTimeout: 10, PacketCount: 3, ByteCount: 180}
+}
+
+func samplePacketIn() *ofproto.PacketIn {
+	return &ofproto.PacketIn{Xid: 5, BufferID: ofproto.BufferNone, TotalLen: 4, InPort: 3,
+		Reason: ofproto.ReasonNoMatch, Data: []byte{0xde, 0xad, 0xbe, 0xef}}
+}
+
+func TestOfpPrintText(t *testing.T) {
+	hello := "01 00 00 08 00 00 00 01" // OFPT_HELLO, xid 1, as a switch sends it
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  []string
+	}{
+		{"one message per line", []string{hello + "\n" + encodeHex(t, sampleFlowRemoved())},
+			"", []string{"OFPT_HELLO (xid=0x1)", "OFPT_FLOW_REMOVED (xid=0x9): priority=100 reason=OFPRR_IDLE_TIMEOUT cookie:0x1f duration:12.000s idle_timeout:10 packet_count:3 byte_count:180"}},
+		{"stream of several messages with 0x and spaces", []string{"0x" + strings.ReplaceAll(hello, " ", "") + " 0x" + encodeHex(t, samplePacketIn())},
+			"", []string{"OFPT_HELLO (xid=0x1)", "OFPT_PACKET_IN (xid=0x5): total_len=4 in_port=3 reason=OFPR_NO_MATCH data_len=4 (unbuffered)", "de ad be ef"}},
+		{"stdin with comments and a wrapped stream", []string{"-"}, "# captured\n" + encodeHex(t, sampleFlowStatsReply())[:50] + "\n" + encodeHex(t, sampleFlowStatsReply())[50:] + "\n",
+			[]string{"OFPT_STATS_REPLY (xid=0x42): OFPST_FLOW reply flags=OFPSF_REPLY_MORE 2 flows",
+				" cookie=0xabc, duration=3.000s, table=0, n_packets=7, n_bytes=700, idle_timeout=5, hard_timeout=0, priority=10,udp,nw_src=10.0.0.1,tp_dst=53 actions=output:2",
+				" cookie=0xdef, duration=0.000s, table=0, n_packets=1, n_bytes=60, idle_timeout=0, hard_timeout=0, priority=0 actions=drop"}},
+		{"stats request", []string{encodeHex(t, &ofproto.StatsRequest{Xid: 3, Body: &ofproto.FlowStatsRequest{Match: ofproto.MatchAll(), TableID: 0xff, OutPort: ofproto.PortNone}})},
+			"", []string{"OFPT_STATS_REQUEST (xid=0x3): OFPST_FLOW request table_id=255 out_port=NONE match=any"}},
+		{"error message", []string{"010100140000000700010006" + "0100000800000007"},
+			"", []string{"OFPT_ERROR (xid=0x7): OFPET_BAD_REQUEST OFPBRC_BAD_LEN"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runOfp(t, tc.stdin, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr %s", code, errs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestOfpPrintJSON(t *testing.T) {
+	in := encodeHex(t, sampleFlowStatsReply()) + "\n" + encodeHex(t, sampleFlowRemoved()) + "\n" + encodeHex(t, samplePacketIn())
+	code, out, errs := runOfp(t, "", "--json", in)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d JSON lines, want 3:\n%s", len(lines), out)
+	}
+	var msgs []map[string]any
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("bad JSON %q: %v", l, err)
+		}
+		msgs = append(msgs, m)
+	}
+	sr := msgs[0]
+	if sr["type"] != "OFPT_STATS_REPLY" || sr["stats_type"] != "OFPST_FLOW" || sr["xid"] != float64(0x42) {
+		t.Errorf("stats reply header %v", sr)
+	}
+	body, _ := sr["body"].([]any)
+	if len(body) != 2 {
+		t.Fatalf("body has %d entries, want 2: %v", len(body), sr["body"])
+	}
+	e := body[0].(map[string]any)
+	match := e["match"].(map[string]any)
+	acts := e["actions"].([]any)
+	checks := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"cookie", e["cookie"], float64(0xabc)},
+		{"packet_count", e["packet_count"], float64(7)},
+		{"byte_count", e["byte_count"], float64(700)},
+		{"duration_sec", e["duration_sec"], float64(3)},
+		{"idle_timeout", e["idle_timeout"], float64(5)},
+		{"match.nw_src", match["nw_src"], "10.0.0.1"},
+		{"match.tp_dst", match["tp_dst"], float64(53)},
+		{"match.dl_type", match["dl_type"], float64(0x800)},
+		{"actions[0].type", acts[0].(map[string]any)["type"], "OFPAT_OUTPUT"},
+		{"actions[0].port", acts[0].(map[string]any)["port"], float64(2)},
+		{"flags", sr["flags"].([]any)[0], "OFPSF_REPLY_MORE"},
+		{"flow removed type", msgs[1]["type"], "OFPT_FLOW_REMOVED"},
+		{"flow removed reason", msgs[1]["reason"], "OFPRR_IDLE_TIMEOUT"},
+		{"flow removed cookie", msgs[1]["cookie"], float64(0x1f)},
+		{"packet in type", msgs[2]["type"], "OFPT_PACKET_IN"},
+		{"packet in reason", msgs[2]["reason"], "OFPR_NO_MATCH"},
+		{"packet in total_len", msgs[2]["total_len"], float64(4)},
+		{"packet in buffer_id", msgs[2]["buffer_id"], float64(0xffffffff)},
+		{"packet in in_port", msgs[2]["in_port"], float64(3)},
+		{"packet in data", msgs[2]["data"], "deadbeef"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestOfpPrintErrors(t *testing.T) {
+	fr := encodeHex(t, sampleFlowStatsReply())
+	// The first entry's length field (bytes 12-13 of the message) says 0x0100.
+	lyingEntry := fr[:24] + "0100" + fr[28:]
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no input", nil, 2, "usage"},
+		{"bad hex", []string{"0100000z"}, 1, "input line 1, column 8"},
+		{"odd digits", []string{"0100000800000001\n010"}, 1, "input line 2"},
+		{"truncated", []string{"01000010000000010000"}, 1, "message 1 at byte offset 0: ofproto: short message"},
+		{"length below 8", []string{"0100000800000001 0100000400000002"}, 1, "message 2 at byte offset 8: ofproto: bad length at offset 10"},
+		{"bad version", []string{"0400000800000001"}, 1, "ofproto: bad version at offset 0"},
+		{"unknown type", []string{"0117000800000001"}, 1, "ofproto: bad message type at offset 1"},
+		{"entry length lies", []string{lyingEntry}, 1, "byte offset 12: ofproto: bad length at offset 12 in OFPT_STATS_REPLY"},
+		{"bad action length", []string{"010e005000000001" + strings.Repeat("00", 64) + "0000000900000000"}, 1, "ofproto: bad action at offset 74 in OFPT_FLOW_MOD"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := runOfp(t, "", tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tc.code, errs)
+			}
+			if !strings.Contains(errs, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, errs)
+			}
+		})
+	}
+}
+
+func TestOfpPrintKeepsGoodMessagesBeforeABadOne(t *testing.T) {
+	code, out, errs := runOfp(t, "", "0100000800000001\n0100000400000002")
+	if code != 1 || !strings.Contains(out, "OFPT_HELLO (xid=0x1)") || !strings.Contains(errs, "message 2") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
