@@ -257,3 +257,26 @@ func (p *gmlParser) value(depth int) (gmlValue, error) {
 func isNumByte(c byte) bool {
 	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
+
+// FormatGML writes g in the Topology Zoo GML dialect ParseGML reads: node i has id i and
+// its name as label (HTML-escaped, so any name survives), and each edge appears once.
+// ParseGML(FormatGML(g)) has the same names and edges as g.
+func FormatGML(g *Graph) []byte {
+	var b []byte
+	b = append(b, "graph [\n  directed 0\n"...)
+	for i, name := range g.names {
+		b = append(b, "  node [\n    id "...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, "\n    label \""...)
+		b = append(b, html.EscapeString(name)...)
+		b = append(b, "\"\n  ]\n"...)
+	}
+	for _, e := range g.Edges() {
+		b = append(b, "  edge [\n    source "...)
+		b = strconv.AppendInt(b, int64(e[0]), 10)
+		b = append(b, "\n    target "...)
+		b = strconv.AppendInt(b, int64(e[1]), 10)
+		b = append(b, "\n  ]\n"...)
+	}
+	return append(b, "]\n"...)
+}

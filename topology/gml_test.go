@@ -154,3 +154,76 @@ func repeat(s string, n int) string {
 	}
 	return out
 }
+
+func TestFormatGMLRoundTrip(t *testing.T) {
+	odd := NewGraph()
+	for _, name := range []string{`quote "q"`, "amp & lt <", "", "[brackets]", "# not a comment", "日本"} {
+		odd.AddNode(name)
+	}
+	_ = odd.AddEdge(0, 5)
+	_ = odd.AddEdge(2, 3)
+	tests := []struct {
+		name string
+		g    *Graph
+	}{
+		{"Abilene", readGML(t, "Abilene.gml")},
+		{"Nsfcnet", readGML(t, "Nsfcnet.gml")},
+		{"fat-tree", FatTree(4)},
+		{"empty", NewGraph()},
+		{"odd names", odd},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			back, err := ParseGML(FormatGML(tc.g))
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertSameGraph(t, back, tc.g)
+		})
+	}
+}
+
+func assertSameGraph(t *testing.T, got, want *Graph) {
+	t.Helper()
+	if got.NumNodes() != want.NumNodes() || !slices.Equal(got.Edges(), want.Edges()) {
+		t.Fatalf("got %d nodes %v, want %d nodes %v", got.NumNodes(), got.Edges(), want.NumNodes(), want.Edges())
+	}
+	for i := 0; i < want.NumNodes(); i++ {
+		if got.Name(i) != want.Name(i) {
+			t.Fatalf("node %d named %q, want %q", i, got.Name(i), want.Name(i))
+		}
+	}
+}
+
+// FuzzParseGML checks that ParseGML never panics, that what it accepts is a valid simple
+// graph, and that it survives FormatGML and a second parse unchanged.
+func FuzzParseGML(f *testing.F) {
+	for _, name := range []string{"Abilene.gml", "Heanet.gml", "Arpanet196912.gml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`graph [ node [ id 3 label "a&amp;b" ] node [ id 1 ] edge [ source 3 target 1 ] edge [ source 1 target 1 ] ]`))
+	f.Add([]byte("# c\ngraph [ directed 1 node [ id -2 ] ]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := ParseGML(data)
+		if err != nil {
+			if !errors.Is(err, ErrGML) {
+				t.Fatalf("error %v does not wrap ErrGML", err)
+			}
+			return
+		}
+		for _, e := range g.Edges() {
+			if e[0] >= e[1] || e[1] >= g.NumNodes() {
+				t.Fatalf("bad edge %v in %d nodes", e, g.NumNodes())
+			}
+		}
+		back, err := ParseGML(FormatGML(g))
+		if err != nil {
+			t.Fatalf("FormatGML output does not parse: %v", err)
+		}
+		assertSameGraph(t, back, g)
+	})
+}
