@@ -24,7 +24,7 @@ type wireSwitch struct {
 	t     testing.TB
 	dpid  uint64
 	conn  net.Conn
-	parts int           // STATS_REPLY parts per request
+	parts int          // STATS_REPLY parts per request
 	delay atomic.Int64 // nanoseconds to wait before answering a BARRIER_REQUEST
 	got   chan ofproto.Message
 	done  chan struct{}
