@@ -41,6 +41,7 @@ type runFlags struct {
 	tlsCA       string
 	lldp        time.Duration
 	echo        time.Duration
+	polling     *pollingFlags // statistics collection (polling.go)
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
@@ -63,6 +64,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.StringVar(&f.tlsCA, "of-tls-ca", "", "PEM CA `file`: require switch certificates signed by it")
 	fs.DurationVar(&f.lldp, "lldp-interval", controller.DefaultLLDPInterval, "spacing of LLDP link-discovery probes")
 	fs.DurationVar(&f.echo, "echo-interval", controller.DefaultEchoInterval, "idle time before an ECHO_REQUEST keepalive")
+	f.polling = addPollingFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -169,6 +171,13 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The collector subscribes to the tracker before any switch can connect.
+	backend, err := f.polling.start(ctx, ctl, controller.NewBackend(ctl), reg, logger)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "run: %v\n", err)
+		return 2
+	}
 	errc := make(chan error, 2)
 	var apiLn net.Listener
 	if f.apiListen != "" {
@@ -178,7 +187,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "run: REST API listener: %v\n", err)
 			return 1
 		}
-		h := api.NewHandler(controller.NewBackend(ctl), reg)
+		h := api.NewHandler(backend, reg)
 		go func() { errc <- api.ServeListener(ctx, apiCfg, apiLn, h, logger) }()
 	}
 	scheme := "tcp"

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+func TestRunFlagErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad log level", []string{"-log-level", "loud"}, "-log-level"},
+		{"bad log format", []string{"-log-format", "xml"}, "-log-format"},
+		{"extra argument", []string{"now"}, "unexpected arguments"},
+		{"cert without key", []string{"-of-tls-cert", "c.pem"}, "go together"},
+		{"ca without cert", []string{"-of-tls-ca", "ca.pem"}, "needs"},
+		{"idle timeout not whole seconds", []string{"-idle-timeout", "1500ms", "-of-listen", "127.0.0.1:0"}, "IdleTimeout"},
+		{"unknown flag", []string{"-nope"}, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := runController(context.Background(), tt.args, &out, &errb)
+			if code != 2 || !strings.Contains(errb.String(), tt.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errb.String(), tt.want)
+			}
+		})
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRunServesAndStops starts cemon run on loopback ports, checks that it prints
+// where it listens, speaks OpenFlow and REST there, and stops cleanly when its context
+// ends (as on SIGINT or SIGTERM).
+func TestRunServesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runController(ctx, []string{"-of-listen", "127.0.0.1:0", "-api-listen", "127.0.0.1:0",
+			"-log-level", "debug", "-log-format", "json"}, &stdout, &stderr)
+	}()
+	ofRe := regexp.MustCompile(`OpenFlow 1\.0 on tcp:(\S+)`)
+	apiRe := regexp.MustCompile(`REST API on http://([^/]+)/`)
+	var ofAddr, apiAddr string
+	for i := 0; i < 500 && (ofAddr == "" || apiAddr == ""); i++ {
+		if m := ofRe.FindStringSubmatch(stdout.String()); m != nil {
+			ofAddr = m[1]
+		}
+		if m := apiRe.FindStringSubmatch(stdout.String()); m != nil {
+			apiAddr = m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ofAddr == "" || apiAddr == "" {
+		t.Fatalf("cemon run did not print its addresses; stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+
+	c, err := net.Dial("tcp", ofAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hello, _ := (&ofproto.Hello{Xid: 1}).MarshalBinary()
+	c.Write(hello)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := ofproto.NewFramer(c, 0).Next()
+	if err != nil || ofproto.Type(b[1]) != ofproto.TypeHello {
+		t.Fatalf("first message %x, %v; want HELLO", b, err)
+	}
+
+	resp, err := http.Get("http://" + apiAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.Get("http://" + apiAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "cemon_switches") {
+		t.Fatalf("/metrics lacks cemon_switches")
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d after the context ended; stderr %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("cemon run did not stop")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"controller stopped"`) {
+		t.Fatalf("no structured stop log: %s", stderr.String())
+	}
+}
