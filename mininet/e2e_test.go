@@ -431,8 +431,13 @@ func TestE2EAbilene(t *testing.T) {
 				return err.Error()
 			}
 			for _, tr := range transfers {
-				if _, ok := dataFlow(before, tr); !ok {
+				f, ok := dataFlow(before, tr)
+				if !ok {
 					return fmt.Sprintf("no active flow for the transfer %s -> %s port %d", tr.Src, tr.Dst, tr.Port)
+				}
+				// Give the transfers' entries time to reach every switch.
+				if time.Since(f.Start) < 1500*time.Millisecond {
+					return fmt.Sprintf("the transfer %s -> %s has just started", tr.Src, tr.Dst)
 				}
 			}
 			return ""
@@ -544,6 +549,16 @@ func TestE2EAbilene(t *testing.T) {
 			if _, ok := onSwitch[k]; !ok {
 				t.Errorf("flow %d (%s): cemon lists an entry on %s (%s) in_port %d -> %d that the switch does not hold",
 					f.ID, f.Cookie, k.dpid, nameOf[k.dpid], k.in, k.out)
+			}
+		}
+		for _, tr := range transfers {
+			f, _ := dataFlow(after, tr)
+			ck, _ := parseCookie(f.Cookie)
+			for _, en := range f.Entries {
+				if _, ok := stable[entryKey{en.DPID, ck, en.InPort, en.OutPort}]; !ok {
+					t.Errorf("transfer %s -> %s: flow %d's entry on %s was not stable across the dump: nothing compared",
+						tr.Src, tr.Dst, f.ID, en.DPID)
+				}
 			}
 		}
 		t.Logf("%d entries on the switches, %d stable flow entries in cemon, %d flows listed", len(onSwitch), len(stable), len(after))
