@@ -17,4 +17,16 @@
 //	if err != nil { ... }
 //	hops := g.AllPairsHops()      // hops[s][t], -1 if unreachable
 //	path := g.ShortestPath(0, 7)  // nodes 0..7, deterministic
+//
+// The controller drives a Network from OpenFlow events:
+//
+//	nw := topology.NewNetwork()
+//	nw.AddSwitch(dpid, ports)                        // features reply
+//	frame := topology.BuildLLDP(dpid, port, mac)     // PACKET_OUT on each port
+//	src, sport, err := topology.ParseLLDP(pktIn.Data) // PACKET_IN on (dpid, inPort)
+//	nw.AddLink(topology.Link{src, sport, dpid, inPort}, now)
+//	nw.LearnHost(ethSrc, ipSrc, dpid, inPort, now)    // other PACKET_INs
+//	hops, ok := nw.HostPath(ethSrc, ethDst)          // install one entry per hop
+//	ports := nw.FloodPorts(dpid, inPort)             // unknown destination
+//	nw.Expire(now, 3*lldpInterval)                   // on a timer
 package topology
