@@ -3,6 +3,7 @@ package ofproto
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strconv"
 )
 
@@ -242,20 +243,32 @@ func actionFixedLen(t ActionType) (int, bool) {
 	return 0, false
 }
 
-// ActionsLen is the encoded length of an action list.
+// ActionsLen is the encoded length of an action list (nil actions, which
+// do not encode, count as 0).
 func ActionsLen(acts []Action) int {
 	n := 0
 	for _, a := range acts {
-		n += a.Len()
+		if !isNilAction(a) {
+			n += a.Len()
+		}
 	}
 	return n
+}
+
+// isNilAction reports a nil interface or a nil pointer inside one.
+func isNilAction(a Action) bool {
+	if a == nil {
+		return true
+	}
+	v := reflect.ValueOf(a)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // putActions writes acts into b, which is exactly ActionsLen(acts) long.
 func putActions(b []byte, acts []Action, t Type) error {
 	off := 0
 	for i, a := range acts {
-		if a == nil {
+		if isNilAction(a) {
 			return encErr(t, ErrBadAction, "action %d is nil", i)
 		}
 		n := a.Len()

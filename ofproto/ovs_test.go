@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -23,6 +24,10 @@ import (
 	"testing"
 	"time"
 )
+
+// -capture FILE appends every message TestOVSLive receives to FILE as
+// "TYPE HEX" lines; testdata/ovs-capture.txt was made that way.
+var captureFile = flag.String("capture", "", "append the messages TestOVSLive receives, in hex, to this file")
 
 func requireOVSOfctl(t *testing.T) {
 	t.Helper()
@@ -222,6 +227,9 @@ func (oc *ofConn) recv(timeout time.Duration, want func(Message) bool) ([]byte, 
 		if err != nil {
 			oc.t.Fatalf("decoding % x: %v", b[:min(len(b), 64)], err)
 		}
+		if *captureFile != "" {
+			oc.capture(m, b)
+		}
 		if e, ok := m.(*EchoRequest); ok {
 			oc.send(&EchoReply{Xid: e.Xid, Data: e.Data})
 			continue
@@ -236,6 +244,17 @@ func (oc *ofConn) recv(timeout time.Duration, want func(Message) bool) ([]byte, 
 	}
 	oc.t.Fatal("too many messages")
 	return nil, nil
+}
+
+func (oc *ofConn) capture(m Message, b []byte) {
+	f, err := os.OpenFile(*captureFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		oc.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "%v %x\n", m.Type(), b); err != nil {
+		oc.t.Fatal(err)
+	}
 }
 
 func isType[T Message](xid uint32) func(Message) bool {
