@@ -770,3 +770,49 @@ func matchAgrees(m api.Match, d map[string]string) string {
 	}
 	return ""
 }
+
+// TestE2EFatTree runs cemon against the k=4 fat-tree (20 switches, 32 links, 16
+// hosts): discovery, pingall over a topology rich in equal-cost paths and loops,
+// and every flow on a shortest path.
+func TestE2EFatTree(t *testing.T) {
+	skipUnlessE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	e := startEnv(t, ctx, "fattree,4")
+	c, h, info := e.c, e.h, e.h.Info
+	if len(info.Switches) != 20 || len(info.Links) != 64 || len(info.Hosts) != 16 {
+		t.Fatalf("fat-tree came up with %d switches, %d directed links, %d hosts; want 20, 64, 16",
+			len(info.Switches), len(info.Links), len(info.Hosts))
+	}
+	if err := h.WaitConnected(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if why := poll(30*time.Second, func() string { return checkTopology(c, info, "", false) }); why != "" {
+		t.Fatal(why)
+	}
+	start := time.Now()
+	res, err := h.PingAll(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 240 || res.Received != res.Sent {
+		t.Errorf("pingall: %d of %d received; lost %v", res.Received, res.Sent, res.Lost)
+	}
+	if why := poll(10*time.Second, func() string { return checkTopology(c, info, "", true) }); why != "" {
+		t.Error(why)
+	}
+	var fs []api.Flow
+	if err := c.Get("/api/v1/flows", &fs); err != nil {
+		t.Fatal(err)
+	}
+	g := newGraph(info)
+	for _, f := range fs {
+		if why := g.checkPath(f); why != "" {
+			t.Errorf("flow %d (%s, %+v): %s", f.ID, f.Cookie, f.Match, why)
+		}
+	}
+	if len(fs) < res.Received {
+		t.Errorf("cemon lists %d flows after %d answered pings", len(fs), res.Received)
+	}
+	t.Logf("%d pings answered in %.1fs, %d flows listed", res.Received, time.Since(start).Seconds(), len(fs))
+}
