@@ -8,7 +8,7 @@ import (
 
 // Usage is what polling cost, for one strategy and switch or summed.
 type Usage struct {
-	Requests          uint64 // requests sent
+	Requests          uint64 // requests sent (those that never left are only counted in Errors)
 	Replies           uint64 // reply messages received (each part of a multipart reply)
 	Entries           uint64 // flow (or port) entries received
 	Timeouts          uint64 // requests whose reply did not arrive in time

@@ -44,6 +44,9 @@ type Deps struct {
 	// IsTimeout says whether a Request error is a timeout (the rest count as
 	// errors); context.DeadlineExceeded always is.
 	IsTimeout func(error) bool
+	// Unsent says whether a Request error means the request never left (no such
+	// switch, say): its bytes are then not accounted. Default: every request left.
+	Unsent func(error) bool
 	// Clock gives the time; default time.Now.
 	Clock func() time.Time
 	// Logger receives rebuilds (info) and DAPR patches (debug); default discards.
@@ -565,6 +568,9 @@ func (c *Collector) exchange(ctx context.Context, strategy string, dpid uint64, 
 			u.Timeouts = 1
 		} else {
 			u.Errors = 1
+		}
+		if c.deps.Unsent != nil && c.deps.Unsent(err) {
+			u.Requests, u.OpenFlowBytesSent, u.WireBytesSent = 0, 0, 0
 		}
 	}
 	recv := 0

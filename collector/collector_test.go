@@ -286,8 +286,14 @@ func TestTimeoutsAndErrors(t *testing.T) {
 		t.Errorf("failed = %d, want 2", res.Failed)
 	}
 	tot := e.c.Total("")
-	if tot.Timeouts != 1 || tot.Errors != 1 || tot.Requests != 4 {
+	if tot.Timeouts != 1 || tot.Errors != 1 || tot.Requests != 4 || tot.WireBytesSent != 4*122 {
 		t.Errorf("total = %+v", tot)
+	}
+	// A request that never left costs nothing on the wire.
+	e.c.deps.Unsent = func(err error) bool { return err.Error() == "switch said no" }
+	e.c.Round(context.Background())
+	if tot2 := e.c.Total(""); tot2.Requests != tot.Requests+3 || tot2.Errors != 2 || tot2.WireBytesSent != tot.WireBytesSent+3*122 {
+		t.Errorf("after an unsent request: %+v", tot2)
 	}
 	// Flows through s1 or s4 are still read; the three on s2-s3 alone are not.
 	if res.Readings != 4 {

@@ -159,7 +159,11 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller, b 
 			return out
 		},
 		IsTimeout: func(err error) bool { return errors.Is(err, controller.ErrTimeout) },
-		Logger:    logger.With("component", "collector"),
+		Unsent: func(err error) bool {
+			return errors.Is(err, controller.ErrNoSwitch) || errors.Is(err, controller.ErrBadRequest) ||
+				errors.Is(err, controller.ErrClosed) || errors.Is(err, controller.ErrQueueFull)
+		},
+		Logger: logger.With("component", "collector"),
 	}
 	if cc.Deployment == mcps.InBand {
 		d.Hops = func() map[uint64]int { return hopsToController(ctl, p.controllerAt) }
