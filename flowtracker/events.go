@@ -37,6 +37,8 @@ type Event struct {
 	// DPIDs are the switches of the path, ingress first. The slice is shared by every
 	// subscriber of the event: read it, do not modify it.
 	DPIDs []uint64
+	// Path is the path with ports, ingress first; shared and read-only like DPIDs.
+	Path []Hop
 	// Time is the now passed to the call that caused the event: the flow's start for
 	// Arrived, its end for Expired.
 	Time time.Time
@@ -99,8 +101,10 @@ func (t *Tracker) publish(kind EventKind, r *record, now time.Time) {
 	}
 	ev := Event{Kind: kind, ID: r.id, Cookie: t.Cookie(r.id), Key: r.key, Time: now}
 	ev.DPIDs = make([]uint64, len(r.entries))
+	ev.Path = make([]Hop, len(r.entries))
 	for i := range r.entries {
 		ev.DPIDs[i] = r.entries[i].hop.DPID
+		ev.Path[i] = r.entries[i].hop
 	}
 	if kind == EventExpired && r.entries[0].hasCounters {
 		ev.Final, ev.HasFinal = r.entries[0].final, true

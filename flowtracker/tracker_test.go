@@ -195,7 +195,7 @@ func TestLifeCycle(t *testing.T) {
 		t.Errorf("Len %d", tr.Len())
 	}
 	arr, exp := <-sub.C, <-sub.C
-	if arr.Kind != EventArrived || arr.ID != h.ID || !slices.Equal(arr.DPIDs, []uint64{1, 2, 3}) || !arr.Time.Equal(at(0)) {
+	if arr.Kind != EventArrived || arr.ID != h.ID || !slices.Equal(arr.DPIDs, []uint64{1, 2, 3}) || !slices.Equal(arr.Path, line3) || !arr.Time.Equal(at(0)) {
 		t.Errorf("arrival %+v", arr)
 	}
 	if exp.Kind != EventExpired || !exp.HasFinal || exp.Final.Packets != 10 || !exp.Time.Equal(at(14)) || exp.Cookie != h.Cookie {
