@@ -3,7 +3,6 @@ package ofproto
 import (
 	"fmt"
 	"net/netip"
-	"reflect"
 	"strconv"
 )
 
@@ -255,13 +254,40 @@ func ActionsLen(acts []Action) int {
 	return n
 }
 
-// isNilAction reports a nil interface or a nil pointer inside one.
+// isNilAction reports a nil interface or a nil pointer inside one. Only this
+// package's types implement Action (it has unexported methods).
 func isNilAction(a Action) bool {
-	if a == nil {
+	switch a := a.(type) {
+	case nil:
 		return true
+	case *OutputAction:
+		return a == nil
+	case *SetVLANVIDAction:
+		return a == nil
+	case *SetVLANPCPAction:
+		return a == nil
+	case *StripVLANAction:
+		return a == nil
+	case *SetDLSrcAction:
+		return a == nil
+	case *SetDLDstAction:
+		return a == nil
+	case *SetNWSrcAction:
+		return a == nil
+	case *SetNWDstAction:
+		return a == nil
+	case *SetNWTOSAction:
+		return a == nil
+	case *SetTPSrcAction:
+		return a == nil
+	case *SetTPDstAction:
+		return a == nil
+	case *EnqueueAction:
+		return a == nil
+	case *VendorAction:
+		return a == nil
 	}
-	v := reflect.ValueOf(a)
-	return v.Kind() == reflect.Pointer && v.IsNil()
+	return false
 }
 
 // putActions writes acts into b, which is exactly ActionsLen(acts) long.
@@ -304,10 +330,15 @@ type actionArena struct {
 	tpDst   []SetTPDstAction
 	enqueue []EnqueueAction
 	vendor  []VendorAction
+	mixed   bool // a slice other than output is in use
 }
 
 func (a *actionArena) reset() {
 	a.output = a.output[:0]
+	if !a.mixed {
+		return
+	}
+	a.mixed = false
 	a.vid = a.vid[:0]
 	a.pcp = a.pcp[:0]
 	a.strip = a.strip[:0]
@@ -334,6 +365,9 @@ func take[T any](s *[]T) *T {
 }
 
 func newAction(t ActionType, arena *actionArena) Action {
+	if arena != nil && t != ActionOutput {
+		arena.mixed = true
+	}
 	if arena == nil {
 		switch t {
 		case ActionOutput:
@@ -410,6 +444,16 @@ func decodeActions(dst []Action, b []byte, base int, t Type, arena *actionArena)
 		}
 		at := ActionType(be.Uint16(b[off:]))
 		n := int(be.Uint16(b[off+2:]))
+		if at == ActionOutput && n == 8 && arena != nil {
+			// The common case on the hot path, without the generic
+			// dispatch below.
+			o := take(&arena.output)
+			o.Port = PortNo(be.Uint16(b[off+4:]))
+			o.MaxLen = be.Uint16(b[off+6:])
+			dst = append(dst, o)
+			off += 8
+			continue
+		}
 		want, ok := actionFixedLen(at)
 		if !ok {
 			return dst, errAt(t, base+off, ErrBadAction, "unknown action type %d", uint16(at))

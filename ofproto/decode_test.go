@@ -231,11 +231,13 @@ func TestDecodeWrongType(t *testing.T) {
 	}
 }
 
-// flowStatsReplyBytes encodes an OFPST_FLOW reply of n entries, each with an
-// output action (and every tenth with a vendor action too).
-func flowStatsReplyBytes(tb testing.TB, n int) []byte {
+// flowStatsReplyParts encodes an OFPST_FLOW reply of n entries, each with an
+// output action (and every tenth with a vendor action too), split into
+// messages of at most 64 KiB as a switch does, all but the last flagged
+// OFPSF_REPLY_MORE.
+func flowStatsReplyParts(tb testing.TB, n int) [][]byte {
 	tb.Helper()
-	r := &FlowStatsReply{}
+	var entries []FlowStats
 	for i := 0; i < n; i++ {
 		m := testMatch()
 		m.TPSrc = uint16(i)
@@ -244,27 +246,37 @@ func flowStatsReplyBytes(tb testing.TB, n int) []byte {
 		if i%10 == 0 {
 			e.Actions = append(e.Actions, &VendorAction{Vendor: 0x2320, Data: make([]byte, 8)})
 		}
-		r.Entries = append(r.Entries, e)
+		entries = append(entries, e)
 	}
-	var out []byte
-	for len(r.Entries) > 0 {
-		// Split as a switch does, at 64 KiB.
+	var parts [][]byte
+	for len(entries) > 0 || parts == nil {
 		k, size := 0, statsHeaderLen
-		for k < len(r.Entries) && size+r.Entries[k].Len() <= MaxMessageLen {
-			size += r.Entries[k].Len()
+		for k < len(entries) && size+entries[k].Len() <= MaxMessageLen {
+			size += entries[k].Len()
 			k++
 		}
-		if k < len(r.Entries) {
-			tb.Fatalf("%d entries do not fit one message; use fewer", n)
+		r := &StatsReply{Xid: 1, Body: &FlowStatsReply{Entries: entries[:k]}}
+		if k < len(entries) {
+			r.Flags = StatsReplyMore
 		}
-		b, err := (&StatsReply{Xid: 1, Body: &FlowStatsReply{Entries: r.Entries[:k]}}).MarshalBinary()
+		b, err := r.MarshalBinary()
 		if err != nil {
 			tb.Fatal(err)
 		}
-		out = append(out, b...)
-		r.Entries = r.Entries[k:]
+		parts = append(parts, b)
+		entries = entries[k:]
 	}
-	return out
+	return parts
+}
+
+// flowStatsReplyBytes is a single-message flow stats reply of n entries.
+func flowStatsReplyBytes(tb testing.TB, n int) []byte {
+	tb.Helper()
+	parts := flowStatsReplyParts(tb, n)
+	if len(parts) != 1 {
+		tb.Fatalf("%d entries need %d messages", n, len(parts))
+	}
+	return parts[0]
 }
 
 func TestHotPathsDoNotAllocate(t *testing.T) {
