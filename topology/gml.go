@@ -73,6 +73,7 @@ func ParseGML(data []byte) (*Graph, error) {
 		}
 		index[id] = g.AddNode(name)
 	}
+	var pairs [][2]int
 	for _, kv := range graph {
 		if kv.key != "edge" {
 			continue
@@ -98,10 +99,9 @@ func ParseGML(data []byte) (*Graph, error) {
 		if ends[0] == ends[1] {
 			continue // self loop: meaningless for forwarding
 		}
-		if err := g.AddEdge(ends[0], ends[1]); err != nil {
-			return nil, err // unreachable: both ends are known nodes
-		}
+		pairs = append(pairs, ends)
 	}
+	g.addEdges(pairs)
 	return g, nil
 }
 

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,4 +227,26 @@ func FuzzParseGML(f *testing.F) {
 		}
 		assertSameGraph(t, back, g)
 	})
+}
+
+// TestParseGMLLargeStar reads a star of 5,000 edges (each listed twice) through the bulk
+// edge insertion ParseGML uses.
+func TestParseGMLLargeStar(t *testing.T) {
+	const n = 5000
+	var b []byte
+	b = append(b, "graph [\n"...)
+	for i := 0; i <= n; i++ {
+		b = fmt.Appendf(b, "node [ id %d ]\n", i)
+	}
+	for i := 1; i <= n; i++ {
+		b = fmt.Appendf(b, "edge [ source 0 target %d ] edge [ source %d target 0 ]\n", i, i)
+	}
+	b = append(b, "]\n"...)
+	g, err := ParseGML(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.NumEdges() != n || g.Degree(0) != n || !g.Connected() {
+		t.Errorf("%d edges, hub degree %d", g.NumEdges(), g.Degree(0))
+	}
 }

@@ -53,6 +53,22 @@ func (g *Graph) AddEdge(a, b int) error {
 	return nil
 }
 
+// addEdges adds many valid edges (distinct in-range ends) at once in O(m log m), where
+// AddEdge one by one is quadratic on a high-degree node.
+func (g *Graph) addEdges(pairs [][2]int) {
+	for _, e := range pairs {
+		g.adj[e[0]] = append(g.adj[e[0]], e[1])
+		g.adj[e[1]] = append(g.adj[e[1]], e[0])
+	}
+	total := 0
+	for i := range g.adj {
+		slices.Sort(g.adj[i])
+		g.adj[i] = slices.Compact(g.adj[i])
+		total += len(g.adj[i])
+	}
+	g.edges = total / 2
+}
+
 // insertSorted inserts v into the sorted slice *s and reports whether it was absent.
 func insertSorted(s *[]int, v int) bool {
 	i, found := slices.BinarySearch(*s, v)
