@@ -25,6 +25,7 @@
 // Example:
 //
 //	fr := ofproto.NewFramer(conn, ofproto.MaxMessageLen)
+//	var out []byte // reused for every reply
 //	for {
 //		b, err := fr.Next()
 //		if err != nil {
@@ -36,9 +37,13 @@
 //		}
 //		switch m := m.(type) {
 //		case *ofproto.EchoRequest:
-//			reply := &ofproto.EchoReply{Xid: m.Xid, Data: m.Data}
-//			out, _ = ofproto.AppendMarshal(out[:0], reply)
-//			conn.Write(out)
+//			out, err = ofproto.AppendMarshal(out[:0], &ofproto.EchoReply{Xid: m.Xid, Data: m.Data})
+//			if err != nil {
+//				return err
+//			}
+//			if _, err := conn.Write(out); err != nil {
+//				return err
+//			}
 //		}
 //	}
 //

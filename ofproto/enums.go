@@ -106,8 +106,6 @@ const (
 	ErrTypeFlowModFailed   ErrorType = 3
 	ErrTypePortModFailed   ErrorType = 4
 	ErrTypeQueueOpFailed   ErrorType = 5
-	errTypeCount                     = 6
-	errorTypeUnknownPrefix           = "OFPET_UNKNOWN("
 )
 
 var errorTypeNames = [...]string{
@@ -119,10 +117,10 @@ func (t ErrorType) String() string {
 	if int(t) < len(errorTypeNames) {
 		return errorTypeNames[t]
 	}
-	return errorTypeUnknownPrefix + strconv.Itoa(int(t)) + ")"
+	return "OFPET_UNKNOWN(" + strconv.Itoa(int(t)) + ")"
 }
 
-var errorCodeNames = [errTypeCount][]string{
+var errorCodeNames = [len(errorTypeNames)][]string{
 	{"OFPHFC_INCOMPATIBLE", "OFPHFC_EPERM"},
 	{"OFPBRC_BAD_VERSION", "OFPBRC_BAD_TYPE", "OFPBRC_BAD_STAT", "OFPBRC_BAD_VENDOR",
 		"OFPBRC_BAD_SUBTYPE", "OFPBRC_EPERM", "OFPBRC_BAD_LEN", "OFPBRC_BUFFER_EMPTY",

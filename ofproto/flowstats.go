@@ -17,7 +17,7 @@ type FlowStats struct {
 	ByteCount    uint64
 	Actions      []Action
 
-	arena actionArena // reused by DecodeFromBytes
+	arena *actionArena // reused by DecodeFromBytes; nil until first needed
 }
 
 // Len is the encoded length of the entry.
@@ -66,7 +66,10 @@ func (e *FlowStats) decode(b []byte, base int, copyOut bool) error {
 	}
 	var arena *actionArena
 	if !copyOut {
-		arena = &e.arena
+		if e.arena == nil {
+			e.arena = new(actionArena)
+		}
+		arena = e.arena
 		arena.reset()
 	}
 	acts, err := decodeActions(e.Actions[:0], b[FlowStatsLen:], base+FlowStatsLen, TypeStatsReply, arena)

@@ -140,7 +140,7 @@ func FuzzFlowStatsIter(f *testing.F) {
 		if err := it.Reset(b); err == nil {
 			for it.Next() {
 				e := *it.Entry()
-				e.arena = actionArena{}
+				e.arena = nil
 				e.Actions = cloneActions(e.Actions)
 				got = append(got, e)
 			}

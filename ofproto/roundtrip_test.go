@@ -128,7 +128,7 @@ func normalize(m Message) {
 	if r, ok := m.(*StatsReply); ok {
 		if f, ok := r.Body.(*FlowStatsReply); ok {
 			for i := range f.Entries {
-				f.Entries[i].arena = actionArena{}
+				f.Entries[i].arena = nil
 			}
 		}
 	}
