@@ -100,12 +100,12 @@ type ErrorType uint16
 
 // Error types.
 const (
-	ErrTypeHelloFailed     ErrorType = 0
-	ErrTypeBadRequest      ErrorType = 1
-	ErrTypeBadAction       ErrorType = 2
-	ErrTypeFlowModFailed   ErrorType = 3
-	ErrTypePortModFailed   ErrorType = 4
-	ErrTypeQueueOpFailed   ErrorType = 5
+	ErrTypeHelloFailed   ErrorType = 0
+	ErrTypeBadRequest    ErrorType = 1
+	ErrTypeBadAction     ErrorType = 2
+	ErrTypeFlowModFailed ErrorType = 3
+	ErrTypePortModFailed ErrorType = 4
+	ErrTypeQueueOpFailed ErrorType = 5
 )
 
 var errorTypeNames = [...]string{
