@@ -281,12 +281,7 @@ func TestOVSLive(t *testing.T) {
 
 	br := fmt.Sprintf("cmof%x", os.Getpid()&0xffffff)
 	p1, p2 := br+"p1", br+"p2"
-	const dpid = 0x0000c0ffee000001
-	run(t, "ovs-vsctl", "--timeout=10", "add-br", br,
-		"--", "set", "bridge", br, "datapath_type=netdev", "protocols=OpenFlow10", "fail_mode=secure",
-		fmt.Sprintf("other-config:datapath-id=%016x", dpid), "other-config:disable-in-band=true",
-		"--", "add-port", br, p1, "--", "set", "interface", p1, "type=internal", "ofport_request=1",
-		"--", "set-controller", br, fmt.Sprintf("tcp:127.0.0.1:%d", port))
+	dpid := uint64(0xc0ffee000000) | uint64(os.Getpid()&0xffffff) // unique per test process
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -294,6 +289,11 @@ func TestOVSLive(t *testing.T) {
 			t.Errorf("deleting bridge %s: %v: %s", br, err, out)
 		}
 	})
+	run(t, "ovs-vsctl", "--timeout=10", "add-br", br,
+		"--", "set", "bridge", br, "datapath_type=netdev", "protocols=OpenFlow10", "fail_mode=secure",
+		fmt.Sprintf("other-config:datapath-id=%016x", dpid), "other-config:disable-in-band=true",
+		"--", "add-port", br, p1, "--", "set", "interface", p1, "type=internal", "ofport_request=1",
+		"--", "set-controller", br, fmt.Sprintf("tcp:127.0.0.1:%d", port))
 
 	if tl, ok := ln.(*net.TCPListener); ok {
 		_ = tl.SetDeadline(time.Now().Add(15 * time.Second))
