@@ -28,9 +28,10 @@ const writeTimeout = 10 * time.Second
 // requests to switches and subscribe to their events. All methods are safe for
 // concurrent use.
 type Controller struct {
-	cfg Config
-	log *slog.Logger
-	now func() time.Time // the clock; time.Now outside tests
+	cfg    Config
+	cfgErr error // from Validate; Serve returns it
+	log    *slog.Logger
+	now    func() time.Time // the clock; time.Now outside tests
 
 	mu      sync.Mutex // guards core and conns
 	core    *core
@@ -41,23 +42,25 @@ type Controller struct {
 	wg  sync.WaitGroup
 }
 
-// New returns a controller with cfg (zero fields take their defaults). It panics if
-// cfg does not pass Validate: check it first when it comes from a user. A nil logger
-// discards.
+// New returns a controller with cfg (zero fields take their defaults). A cfg that does
+// not pass Validate makes Serve return that error (and the controller runs nothing);
+// check it first when it comes from a user. A nil logger discards.
 func New(cfg Config, logger *slog.Logger) *Controller {
-	if err := cfg.Validate(); err != nil {
-		panic(err)
-	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	cfgErr := cfg.Validate()
+	if cfgErr != nil {
+		cfg = Config{}
+	}
 	cfg = cfg.withDefaults()
 	return &Controller{
-		cfg:   cfg,
-		log:   logger,
-		now:   time.Now,
-		core:  newCore(cfg, logger),
-		conns: make(map[*conn]struct{}),
+		cfg:    cfg,
+		cfgErr: cfgErr,
+		log:    logger,
+		now:    time.Now,
+		core:   newCore(cfg, logger),
+		conns:  make(map[*conn]struct{}),
 	}
 }
 
@@ -150,8 +153,13 @@ func (c *Controller) apply(fx *effects) {
 
 // Serve accepts switch connections on ln until ctx ends, then closes ln and every
 // connection, waits for their goroutines and returns nil. It returns an error if ln
-// fails or if Serve is already running. Pass a tls.Listener for OpenFlow over TLS.
+// fails, if the Config given to New was invalid (ErrConfig) or if Serve is already
+// running. Pass a tls.Listener for OpenFlow over TLS.
 func (c *Controller) Serve(ctx context.Context, ln net.Listener) error {
+	if c.cfgErr != nil {
+		ln.Close()
+		return c.cfgErr
+	}
 	c.mu.Lock()
 	if c.serving {
 		c.mu.Unlock()

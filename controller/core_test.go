@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -401,4 +403,102 @@ func equalFrames(a, b *frame) bool {
 	return x.dlSrc == y.dlSrc && x.dlDst == y.dlDst && x.dlVLAN == y.dlVLAN && x.dlVLANPCP == y.dlVLANPCP &&
 		x.dlType == y.dlType && x.nwTOS == y.nwTOS && x.nwProto == y.nwProto && x.nwSrc == y.nwSrc &&
 		x.nwDst == y.nwDst && x.tpSrc == y.tpSrc && x.tpDst == y.tpDst && x.arpSHA == y.arpSHA
+}
+
+// TestBufferedPacketIn: a switch that buffered the packet gets a PACKET_OUT that names
+// the buffer and carries no data.
+func TestBufferedPacketIn(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(2)
+	n.connect(1)
+	n.connect(2)
+	n.advance(time.Second)
+	h1, h2 := n.hosts["h1"], n.hosts["h2"]
+	if got := n.ping(h1, h2); !strings.HasSuffix(got, ": ok") {
+		t.Fatal(got)
+	}
+	f := udpFrame(h1.mac, h2.mac, h1.ip, h2.ip, 7, 9, 0, 10)
+	fx := n.c.receive(n.sw[1].s, &ofproto.PacketIn{BufferID: 42, TotalLen: uint16(len(f)), InPort: 1, Data: f[:50]}, n.now)
+	var po *ofproto.PacketOut
+	mods := 0
+	for _, e := range fx.out {
+		switch m := e.msg.(type) {
+		case *ofproto.PacketOut:
+			po = m
+		case *ofproto.FlowMod:
+			mods++
+		}
+	}
+	if mods != 2 || po == nil || po.BufferID != 42 || po.Data != nil || po.InPort != 1 {
+		t.Fatalf("%d FLOW_MODs, PACKET_OUT %+v; want 2 and one from buffer 42 without data", mods, po)
+	}
+}
+
+// TestLinkTimeout: a link whose LLDP stops is removed after Config.LinkTimeout, with the
+// flows over it.
+func TestLinkTimeout(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(2)
+	n.connect(1)
+	n.connect(2)
+	n.advance(time.Second)
+	if len(n.c.net.links) != 2 {
+		t.Fatalf("%d links, want 2", len(n.c.net.links))
+	}
+	if got := n.ping(n.hosts["h1"], n.hosts["h2"]); !strings.HasSuffix(got, ": ok") {
+		t.Fatal(got)
+	}
+	// The last probes arrived within the last second; the timeout is 3.5 s.
+	n.dropLLDP = true
+	n.advance(2 * time.Second)
+	if len(n.c.net.links) != 2 {
+		t.Fatal("links removed before the link timeout")
+	}
+	n.advance(2 * time.Second)
+	if len(n.c.net.links) != 0 {
+		t.Fatalf("%d links after 4 s of silence, want 0", len(n.c.net.links))
+	}
+	if out := n.check(); out[len(out)-1] != "0 entries in tables, 0 in the tracker, 0 live flows" {
+		t.Fatalf("flows over the dead link remain: %v", out)
+	}
+}
+
+func TestServeBadConfig(t *testing.T) {
+	c := New(Config{IdleTimeout: -time.Second}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Serve(context.Background(), ln); !errors.Is(err, ErrConfig) {
+		t.Fatalf("Serve = %v, want ErrConfig", err)
+	}
+	if _, err := ln.Accept(); err == nil {
+		t.Fatal("Serve left the listener open")
+	}
+}
+
+// FuzzPacketIn feeds arbitrary frames to a connected switch: the controller must never
+// panic, and whatever it sends must encode.
+func FuzzPacketIn(f *testing.F) {
+	h1, h2 := ofproto.MAC{0, 0, 0, 0, 0, 1}, ofproto.MAC{0, 0, 0, 0, 0, 2}
+	ip1, ip2 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	f.Add(uint16(1), arpFrame(layers.ARPRequest, h1, ip1, ofproto.MAC{}, ip2))
+	f.Add(uint16(1), icmpFrame(h1, h2, ip1, ip2, 8, 1, 1))
+	f.Add(uint16(2), udpFrame(h2, h1, ip2, ip1, 1, 2, 4, 3))
+	probe, _ := buildProbe(2, 2, []byte{2, 0, 0, 0, 0, 2})
+	f.Add(uint16(3), probe)
+	f.Add(uint16(0xfffe), []byte{})
+	f.Fuzz(func(t *testing.T, port uint16, data []byte) {
+		n := newFakeNet(t, Config{})
+		n.linear(2)
+		n.connect(1)
+		n.connect(2)
+		fx := n.c.receive(n.sw[1].s, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)),
+			InPort: ofproto.PortNo(port), Data: data}, n.now)
+		for _, e := range fx.out {
+			if _, err := e.msg.MarshalBinary(); err != nil && len(data) < 60000 {
+				t.Fatalf("controller produced an unencodable %v: %v", e.msg.Type(), err)
+			}
+		}
+	})
 }

@@ -55,6 +55,7 @@ type netState struct {
 	links map[PortRef]*Link   // by source port
 	rev   map[PortRef]PortRef // destination port -> source port
 	hosts map[ofproto.MAC]*Host
+	byIP  map[netip.Addr]ofproto.MAC
 
 	// Derived from sw and links; rebuilt when dirty.
 	dirty  bool
@@ -99,6 +100,7 @@ func newNetState(c *core) *netState {
 		links: make(map[PortRef]*Link),
 		rev:   make(map[PortRef]PortRef),
 		hosts: make(map[ofproto.MAC]*Host),
+		byIP:  make(map[netip.Addr]ofproto.MAC),
 		guard: make(map[uint64]time.Time),
 		dirty: true,
 	}
@@ -141,7 +143,7 @@ func (n *netState) switchDown(s *session, now time.Time) {
 	}
 	for mac, h := range n.hosts {
 		if h.At.DPID == dpid {
-			delete(n.hosts, mac)
+			n.forgetHost(mac)
 		}
 	}
 	n.dirty = true
@@ -234,7 +236,7 @@ func (n *netState) portGone(ref PortRef, now time.Time) {
 	}
 	for mac, h := range n.hosts {
 		if h.At == ref {
-			delete(n.hosts, mac)
+			n.forgetHost(mac)
 		}
 	}
 	n.tearDown(func(f *flowtracker.Flow) bool {
@@ -473,7 +475,7 @@ func (n *netState) lldp(in PortRef, payload []byte, now time.Time) {
 	// A port behind a link is no host's.
 	for mac, h := range n.hosts {
 		if h.At == in || h.At == src {
-			delete(n.hosts, mac)
+			n.forgetHost(mac)
 		}
 	}
 	n.c.log.Info("link up", "src", src.String(), "dst", in.String())
@@ -505,21 +507,33 @@ func (n *netState) learn(f *frame, at PortRef, now time.Time) {
 	}
 	h.At = at
 	h.LastSeen = now
-	if ip.IsValid() {
+	if ip.IsValid() && h.IP != ip {
+		if n.byIP[h.IP] == h.MAC {
+			delete(n.byIP, h.IP)
+		}
 		h.IP = ip
+		n.byIP[ip] = h.MAC
 	}
 }
 
+// forgetHost removes a host and its address.
+func (n *netState) forgetHost(mac ofproto.MAC) {
+	h, ok := n.hosts[mac]
+	if !ok {
+		return
+	}
+	if n.byIP[h.IP] == mac {
+		delete(n.byIP, h.IP)
+	}
+	delete(n.hosts, mac)
+}
+
 func (n *netState) hostByIP(ip netip.Addr) *Host {
-	if !ip.IsValid() {
+	mac, ok := n.byIP[ip]
+	if !ip.IsValid() || !ok {
 		return nil
 	}
-	for _, h := range n.hosts {
-		if h.IP == ip {
-			return h
-		}
-	}
-	return nil
+	return n.hosts[mac]
 }
 
 // remember puts a frame the controller sends out into the flood guard.

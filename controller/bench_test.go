@@ -1,0 +1,142 @@
+package controller
+
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket/layers"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/topology"
+)
+
+// benchNet builds a fake network of graph g (host on port 1 of every switch), connects
+// every switch, discovers the links and lets every host announce itself.
+func benchNet(b *testing.B, g *topology.Graph) *fakeNet {
+	n := newFakeNet(b, Config{})
+	next := make([]uint16, g.NumNodes())
+	ports := make([][]uint16, g.NumNodes())
+	for i := range next {
+		next[i] = 2
+		ports[i] = []uint16{1}
+	}
+	type wire struct{ a, b PortRef }
+	var wires []wire
+	for _, e := range g.Edges() {
+		a, c := e[0], e[1]
+		wires = append(wires, wire{PortRef{uint64(a + 1), next[a]}, PortRef{uint64(c + 1), next[c]}})
+		ports[a] = append(ports[a], next[a])
+		ports[c] = append(ports[c], next[c])
+		next[a]++
+		next[c]++
+	}
+	for i := 0; i < g.NumNodes(); i++ {
+		n.addSwitch(uint64(i+1), ports[i]...)
+		n.addHost(fmt.Sprintf("h%d", i+1), byte(i+1), PortRef{uint64(i + 1), 1})
+	}
+	for _, w := range wires {
+		n.connectWire(w.a, w.b)
+	}
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	n.advance(time.Second) // every link in both directions
+	for _, name := range hostNames(n) {
+		h := n.hosts[name]
+		n.hostSend(h, arpFrame(layers.ARPRequest, h.mac, h.ip, ofproto.MAC{}, h.ip))
+		n.run()
+	}
+	if want := 2 * g.NumEdges(); len(n.c.net.links) != want || len(n.c.net.hosts) != g.NumNodes() {
+		b.Fatalf("%d links, %d hosts; want %d and %d", len(n.c.net.links), len(n.c.net.hosts), want, g.NumNodes())
+	}
+	return n
+}
+
+// BenchmarkPacketInToFlowMod measures the controller's work for the first packet of a
+// new flow on one core: decode the PACKET_IN, parse the frame, compute the path, record
+// the flow in the tracker, build one FLOW_MOD per switch and the PACKET_OUT, and encode
+// them all, as the reader and writer goroutines do. Every iteration is a new UDP flow
+// between a rotating pair of hosts. Reported: flows/s and FLOW_MODs per flow.
+func BenchmarkPacketInToFlowMod(b *testing.B) {
+	rng := func(spec string) *topology.Graph {
+		g, err := topology.ParseSpec(spec, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return g
+	}
+	abilene := func() *topology.Graph {
+		n := newFakeNet(b, Config{})
+		return buildGML(b, n, "Abilene.gml")
+	}
+	for _, tc := range []struct {
+		name string
+		g    func() *topology.Graph
+	}{
+		{"linear3", func() *topology.Graph { return rng("linear:3") }},
+		{"abilene11", abilene},
+		{"fattree-k4-20sw", func() *topology.Graph { return rng("fattree:4") }},
+		{"fattree-k8-80sw", func() *topology.Graph { return rng("fattree:8") }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			n := benchNet(b, tc.g())
+			names := hostNames(n)
+			// One PACKET_IN template per ordered host pair; the UDP ports are patched
+			// per iteration so that every packet starts a new flow.
+			type tmpl struct {
+				s   *session
+				msg []byte
+			}
+			var ts []tmpl
+			for _, a := range names {
+				for _, c := range names {
+					if a == c {
+						continue
+					}
+					ha, hc := n.hosts[a], n.hosts[c]
+					f := udpFrame(ha.mac, hc.mac, ha.ip, hc.ip, 1, 1, 0, 64)
+					pi := &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)), InPort: 1, Data: f}
+					raw, err := pi.MarshalBinary()
+					if err != nil {
+						b.Fatal(err)
+					}
+					ts = append(ts, tmpl{n.sw[ha.at.DPID].s, raw})
+				}
+			}
+			const udpPorts = 18 + 14 + 20 // PACKET_IN header + Ethernet + IPv4
+			out := make([]byte, 0, 64<<10)
+			flowMods := 0
+			now := n.now
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t := &ts[i%len(ts)]
+				k := uint32(i / len(ts))
+				binary.BigEndian.PutUint16(t.msg[udpPorts:], uint16(k))
+				binary.BigEndian.PutUint16(t.msg[udpPorts+2:], uint16(k>>16)|0x8000)
+				m, err := ofproto.Decode(t.msg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				fx := n.c.receive(t.s, m, now)
+				out = out[:0]
+				for _, e := range fx.out {
+					if e.msg.Type() == ofproto.TypeFlowMod {
+						flowMods++
+					}
+					if out, err = ofproto.AppendMarshal(out, e.msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			if n.c.net.stats.FlowsInstalled < uint64(b.N) {
+				b.Fatalf("installed %d flows for %d packets", n.c.net.stats.FlowsInstalled, b.N)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "flows/s")
+			b.ReportMetric(float64(flowMods)/float64(b.N), "flowmods/flow")
+		})
+	}
+}
