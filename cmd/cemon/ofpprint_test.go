@@ -192,3 +192,33 @@ func TestOfpPrintKeepsGoodMessagesBeforeABadOne(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// FuzzOfpPrint: any bytes, given as hex, print as text and as JSON or fail
+// with an error; the printers never panic, and JSON output is valid.
+func FuzzOfpPrint(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 8, 0, 0, 0, 1})
+	for _, m := range []ofproto.Message{sampleFlowStatsReply(), sampleFlowRemoved(), samplePacketIn(),
+		&ofproto.FeaturesReply{Ports: []ofproto.PhyPort{{Name: "eth0"}}},
+		&ofproto.QueueGetConfigReply{Queues: []ofproto.PacketQueue{{QueueID: 1, Properties: []ofproto.QueueProperty{{Property: 1, Rate: 5}}}}}} {
+		b, err := m.MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in := hex.EncodeToString(b)
+		var text bytes.Buffer
+		terr := ofpPrint(in, false, &text)
+		var js bytes.Buffer
+		jerr := ofpPrint(in, true, &js)
+		if (terr == nil) != (jerr == nil) {
+			t.Fatalf("text error %v, JSON error %v", terr, jerr)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(js.String()), "\n") {
+			if line != "" && !json.Valid([]byte(line)) {
+				t.Fatalf("invalid JSON %q", line)
+			}
+		}
+	})
+}
