@@ -88,6 +88,8 @@ type bnb struct {
 	openLB  float64 // smallest bound among subtrees left unexplored
 	nodes   int64
 	limit   int64
+	work    int64 // path entries visited by bounding
+	wlimit  int64
 	aborted bool
 
 	pis   [][]float64 // multipliers per depth
@@ -112,7 +114,7 @@ func (p *prepared) exact(opt Options) *Solution {
 	}
 	e := p.elements()
 	e.index(p.ns)
-	b := &bnb{p: p, e: e, status: make([]int8, p.ns), cov: make([]int32, len(e.n)), limit: opt.nodeLimit(), openLB: math.Inf(1)}
+	b := &bnb{p: p, e: e, status: make([]int8, p.ns), cov: make([]int32, len(e.n)), limit: opt.nodeLimit(), wlimit: opt.workLimit(), openLB: math.Inf(1)}
 
 	// Incumbents.
 	m := p.mcps()
@@ -207,6 +209,7 @@ func (b *bnb) lp() *coverLP {
 // Elements with no free switch left must be polled singly, so they count in full.
 func (b *bnb) nodeBound(pi []float64) float64 {
 	e := b.e
+	b.work += int64(len(e.nodes))
 	clear(b.U)
 	total := float64(b.costIn)
 	for i := range e.n {
@@ -339,7 +342,7 @@ func (b *bnb) unset(s int32) {
 }
 
 func (b *bnb) dfs(k int, parentBound float64) {
-	if b.aborted || b.nodes >= b.limit {
+	if b.aborted || b.nodes >= b.limit || b.work >= b.wlimit {
 		b.aborted = true
 		b.openLB = min(b.openLB, parentBound)
 		return

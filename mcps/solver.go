@@ -31,7 +31,9 @@ type Options struct {
 	// Rand drives per-flow-random; nil means a source seeded with 1, so results repeat.
 	Rand *rand.Rand
 	// NodeLimit is the exact solver's proof budget in branch-and-bound nodes; past it the
-	// solver returns its best scheme and a proven lower bound. 0 means 200,000.
+	// solver returns its best scheme and a proven lower bound. 0 means 200,000 nodes or
+	// 300 million path entries of bounding work, whichever comes first (a few seconds on
+	// one core).
 	NodeLimit int64
 	// BoundRounds is the number of subgradient rounds spent on the Lagrangian lower bound
 	// on top of the dual-ascent bound. 0 picks a number that keeps the bound below the
@@ -44,6 +46,14 @@ func (o Options) nodeLimit() int64 {
 		return 200_000
 	}
 	return o.NodeLimit
+}
+
+// workLimit caps the exact solver's bounding work when no node limit is given.
+func (o Options) workLimit() int64 {
+	if o.NodeLimit <= 0 {
+		return 300_000_000
+	}
+	return 1 << 62
 }
 
 func (o Options) boundRounds(entries int) int {
