@@ -28,7 +28,8 @@ type extension func(r *routes, b Backend)
 var extensions []extension
 
 // routes collects GET endpoints so that each path also answers other methods with
-// a JSON 405.
+// a JSON 405. Extensions may register other methods on the same paths directly on
+// mux ("PUT /api/v1/..."); the 405 answer's Allow header lists them too.
 type routes struct {
 	mux *http.ServeMux
 }
@@ -37,10 +38,23 @@ type routes struct {
 // listed; any other method is answered 405.
 func (r *routes) get(path string, allowed []string, h http.HandlerFunc) {
 	r.mux.Handle("GET "+path, checkQuery(allowed, h))
-	r.mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
-	})
+	r.mux.HandleFunc(path, r.methodNotAllowed)
+}
+
+// methodNotAllowed answers 405 with the methods the mux serves for the request's
+// path in Allow.
+func (r *routes) methodNotAllowed(w http.ResponseWriter, req *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: req.URL, Host: req.Host, Header: http.Header{}}
+		if _, pattern := r.mux.Handler(probe); strings.HasPrefix(pattern, m+" ") ||
+			(m == http.MethodHead && strings.HasPrefix(pattern, "GET ")) {
+			allow = append(allow, m)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, http.StatusMethodNotAllowed, req.Method+" not allowed here")
 }
 
 // NewHandler returns the HTTP handler of the REST API over b. When reg is not nil
@@ -61,10 +75,7 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 	if reg != nil {
 		m := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 		r.mux.Handle("GET /metrics", m)
-		r.mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
-		})
+		r.mux.HandleFunc("/metrics", r.methodNotAllowed)
 	}
 	for _, ext := range extensions {
 		ext(r, b)
