@@ -42,8 +42,8 @@ func (b *Backend) Links() []api.Link {
 	ls := b.c.Links()
 	out := make([]api.Link, len(ls))
 	for i, l := range ls {
-		out[i] = api.Link{SrcDPID: api.FormatDPID(l.Src.DPID), SrcPort: l.Src.Port,
-			DstDPID: api.FormatDPID(l.Dst.DPID), DstPort: l.Dst.Port}
+		out[i] = api.Link{SrcDPID: api.FormatDPID(l.SrcDPID), SrcPort: l.SrcPort,
+			DstDPID: api.FormatDPID(l.DstDPID), DstPort: l.DstPort}
 	}
 	return out
 }
@@ -53,7 +53,7 @@ func (b *Backend) Hosts() []api.Host {
 	hs := b.c.Hosts()
 	out := make([]api.Host, len(hs))
 	for i, h := range hs {
-		out[i] = api.Host{MAC: h.MAC.String(), DPID: api.FormatDPID(h.At.DPID), Port: h.At.Port}
+		out[i] = api.Host{MAC: ofproto.MAC(h.MAC).String(), DPID: api.FormatDPID(h.DPID), Port: h.Port}
 		if h.IP.IsValid() {
 			out[i].IP = h.IP.String()
 		}

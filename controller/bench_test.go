@@ -48,8 +48,8 @@ func benchNet(b *testing.B, g *topology.Graph) *fakeNet {
 		n.hostSend(h, arpFrame(layers.ARPRequest, h.mac, h.ip, ofproto.MAC{}, h.ip))
 		n.run()
 	}
-	if want := 2 * g.NumEdges(); len(n.c.net.links) != want || len(n.c.net.hosts) != g.NumNodes() {
-		b.Fatalf("%d links, %d hosts; want %d and %d", len(n.c.net.links), len(n.c.net.hosts), want, g.NumNodes())
+	if want, ls, hs := 2*g.NumEdges(), n.c.net.topo.Links(), n.c.net.topo.Hosts(); len(ls) != want || len(hs) != g.NumNodes() {
+		b.Fatalf("%d links, %d hosts; want %d and %d", len(ls), len(hs), want, g.NumNodes())
 	}
 	return n
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -558,54 +557,25 @@ func (c *Controller) AllTraffic() []Traffic {
 // It is safe for concurrent use.
 func (c *Controller) Tracker() *flowtracker.Tracker { return c.core.net.tracker }
 
-// Links returns every discovered link, one per direction, by source port.
-func (c *Controller) Links() []Link {
-	c.mu.Lock()
-	out := make([]Link, 0, len(c.core.net.links))
-	for _, l := range c.core.net.links {
-		out = append(out, *l)
-	}
-	c.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return portLess(out[i].Src, out[j].Src) })
-	return out
-}
+// Network returns the live topology view: switches and their up ports, links
+// discovered with LLDP (one per direction), located hosts, shortest paths and the
+// spanning tree. It is safe for concurrent use; treat it as read-only, since the
+// controller feeds it.
+func (c *Controller) Network() *topology.Network { return c.core.net.topo }
 
-// Hosts returns every located host, by switch and port.
-func (c *Controller) Hosts() []Host {
-	c.mu.Lock()
-	out := make([]Host, 0, len(c.core.net.hosts))
-	for _, h := range c.core.net.hosts {
-		out = append(out, *h)
-	}
-	c.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].At != out[j].At {
-			return portLess(out[i].At, out[j].At)
-		}
-		return string(out[i].MAC[:]) < string(out[j].MAC[:])
-	})
-	return out
-}
+// Links returns every discovered link, one per direction, sorted.
+func (c *Controller) Links() []topology.Link { return c.core.net.topo.Links() }
 
-// Graph returns a copy of the current switch graph (node i is switch DPIDs[i], named by
-// its 16-digit dpid), with an edge wherever a link was discovered in either direction.
-func (c *Controller) Graph() (g *topology.Graph, dpids []uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.core.net.rebuild()
-	return c.core.net.graph.Clone(), slices.Clone(c.core.net.dpids)
-}
+// Hosts returns every located host, sorted by MAC.
+func (c *Controller) Hosts() []topology.Host { return c.core.net.topo.Hosts() }
+
+// Graph returns the current switch graph (node i is switch dpids[i], named by its
+// 16-digit dpid), with an edge wherever a link was discovered in either direction.
+func (c *Controller) Graph() (g *topology.Graph, dpids []uint64) { return c.core.net.topo.Graph() }
 
 // NetStats returns the counters of the forwarding logic.
 func (c *Controller) NetStats() NetStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.core.net.stats
-}
-
-func portLess(a, b PortRef) bool {
-	if a.DPID != b.DPID {
-		return a.DPID < b.DPID
-	}
-	return a.Port < b.Port
 }

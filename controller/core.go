@@ -314,7 +314,7 @@ func (c *core) tick(now time.Time) *effects {
 	}
 	if now.Sub(c.lastLLDP) >= c.cfg.LLDPInterval {
 		c.lastLLDP = now
-		c.net.probeAll(now)
+		c.net.probeAll()
 	}
 	c.net.expire(now)
 	return &c.fx

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/topology"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -183,35 +184,6 @@ func TestParseFrame(t *testing.T) {
 	}
 }
 
-func TestLLDPProbeRoundTrip(t *testing.T) {
-	for _, tt := range []struct {
-		dpid uint64
-		port uint16
-	}{{1, 1}, {0x0123456789abcdef, 0xfeff}, {0, 0}} {
-		b, err := buildProbe(tt.dpid, tt.port, []byte{2, 0, 0, 0, 0, 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var f frame
-		if err := parseFrame(b, &f); err != nil || f.dlType != etherLLDP || !isLinkLocalMulticast(f.dlDst) {
-			t.Fatalf("probe frame: %v %+v", err, f)
-		}
-		d, p, err := parseProbe(f.payload)
-		if err != nil || d != tt.dpid || p != tt.port {
-			t.Fatalf("parseProbe = %x, %d, %v; want %x, %d", d, p, err, tt.dpid, tt.port)
-		}
-	}
-	// Somebody else's LLDP is not ours.
-	other := serialize(t, &layers.LinkLayerDiscovery{
-		ChassisID: layers.LLDPChassisID{Subtype: layers.LLDPChassisIDSubTypeMACAddr, ID: []byte{1, 2, 3, 4, 5, 6}},
-		PortID:    layers.LLDPPortID{Subtype: layers.LLDPPortIDSubtypeIfaceName, ID: []byte("eth0")}, TTL: 120})
-	for _, in := range [][]byte{other, nil, {1, 2, 3}} {
-		if _, _, err := parseProbe(in); !errors.Is(err, ErrNotProbe) {
-			t.Fatalf("parseProbe(%x) err = %v, want ErrNotProbe", in, err)
-		}
-	}
-}
-
 // TestFloodBeforeDiscovery: with LLDP lost, every port looks like an edge port, yet
 // ARP and pings still get through Abilene's cycles without a storm (the flood guard
 // stops frames that come back over undiscovered links).
@@ -222,8 +194,8 @@ func TestFloodBeforeDiscovery(t *testing.T) {
 	for _, d := range sortedDPIDs(n.sw) {
 		n.connect(d)
 	}
-	if len(n.c.net.links) != 0 {
-		t.Fatalf("%d links discovered with LLDP dropped", len(n.c.net.links))
+	if ls := n.c.net.topo.Links(); len(ls) != 0 {
+		t.Fatalf("%d links discovered with LLDP dropped", len(ls))
 	}
 	h1, h9 := n.hosts["h1"], n.hosts["h9"]
 	if got := n.ping(h1, h9); !strings.HasSuffix(got, ": ok") {
@@ -234,7 +206,7 @@ func TestFloodBeforeDiscovery(t *testing.T) {
 	}
 	// Hosts are where they are, not where echoes of flooded frames came from.
 	for _, h := range []*fakeHost{h1, h9} {
-		if got := n.c.net.hosts[h.mac]; got == nil || got.At != h.at {
+		if got, ok := n.c.net.topo.Host(h.mac); !ok || (PortRef{got.DPID, got.Port}) != h.at {
 			t.Fatalf("host %s learned at %+v, want %v", h.name, got, h.at)
 		}
 	}
@@ -255,7 +227,7 @@ func TestNoiseIsDropped(t *testing.T) {
 			SrcIP: netip.MustParseAddr("fe80::1").AsSlice(), DstIP: netip.MustParseAddr("ff02::16").AsSlice()})
 	stp := serialize(t, &layers.Ethernet{SrcMAC: src[:], DstMAC: []byte{0x01, 0x80, 0xc2, 0, 0, 0}, EthernetType: 0x0026},
 		gopacket.Payload(make([]byte, 38)))
-	lldp := serialize(t, &layers.Ethernet{SrcMAC: src[:], DstMAC: lldpMulticast, EthernetType: layers.EthernetTypeLinkLayerDiscovery},
+	lldp := serialize(t, &layers.Ethernet{SrcMAC: src[:], DstMAC: topology.LLDPMulticast, EthernetType: layers.EthernetTypeLinkLayerDiscovery},
 		&layers.LinkLayerDiscovery{
 			ChassisID: layers.LLDPChassisID{Subtype: layers.LLDPChassisIDSubTypeMACAddr, ID: src[:]},
 			PortID:    layers.LLDPPortID{Subtype: layers.LLDPPortIDSubtypeIfaceName, ID: []byte("eth0")}, TTL: 120})
@@ -267,8 +239,8 @@ func TestNoiseIsDropped(t *testing.T) {
 			t.Errorf("h2 received %v", got)
 		}
 	}
-	if len(n.c.net.hosts) != 0 {
-		t.Errorf("hosts learned from noise: %d", len(n.c.net.hosts))
+	if hs := n.c.net.topo.Hosts(); len(hs) != 0 {
+		t.Errorf("hosts learned from noise: %v", hs)
 	}
 	if n.c.net.stats.Dropped != 3 {
 		t.Errorf("dropped %d frames, want 3", n.c.net.stats.Dropped)
@@ -442,8 +414,8 @@ func TestLinkTimeout(t *testing.T) {
 	n.connect(1)
 	n.connect(2)
 	n.advance(time.Second)
-	if len(n.c.net.links) != 2 {
-		t.Fatalf("%d links, want 2", len(n.c.net.links))
+	if len(n.c.net.topo.Links()) != 2 {
+		t.Fatalf("%d links, want 2", len(n.c.net.topo.Links()))
 	}
 	if got := n.ping(n.hosts["h1"], n.hosts["h2"]); !strings.HasSuffix(got, ": ok") {
 		t.Fatal(got)
@@ -451,12 +423,12 @@ func TestLinkTimeout(t *testing.T) {
 	// The last probes arrived within the last second; the timeout is 3.5 s.
 	n.dropLLDP = true
 	n.advance(2 * time.Second)
-	if len(n.c.net.links) != 2 {
+	if len(n.c.net.topo.Links()) != 2 {
 		t.Fatal("links removed before the link timeout")
 	}
 	n.advance(2 * time.Second)
-	if len(n.c.net.links) != 0 {
-		t.Fatalf("%d links after 4 s of silence, want 0", len(n.c.net.links))
+	if len(n.c.net.topo.Links()) != 0 {
+		t.Fatalf("%d links after 4 s of silence, want 0", len(n.c.net.topo.Links()))
 	}
 	if out := n.check(); out[len(out)-1] != "0 entries in tables, 0 in the tracker, 0 live flows" {
 		t.Fatalf("flows over the dead link remain: %v", out)
@@ -485,7 +457,7 @@ func FuzzPacketIn(f *testing.F) {
 	f.Add(uint16(1), arpFrame(layers.ARPRequest, h1, ip1, ofproto.MAC{}, ip2))
 	f.Add(uint16(1), icmpFrame(h1, h2, ip1, ip2, 8, 1, 1))
 	f.Add(uint16(2), udpFrame(h2, h1, ip2, ip1, 1, 2, 4, 3))
-	probe, _ := buildProbe(2, 2, []byte{2, 0, 0, 0, 0, 2})
+	probe := topology.BuildLLDP(2, 2, [6]byte{2, 0, 0, 0, 0, 2})
 	f.Add(uint16(3), probe)
 	f.Add(uint16(0xfffe), []byte{})
 	f.Fuzz(func(t *testing.T, port uint16, data []byte) {

@@ -27,6 +27,14 @@ import (
 
 var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
+// PortRef names one port of one fake switch.
+type PortRef struct {
+	DPID uint64
+	Port uint16
+}
+
+func (p PortRef) String() string { return fmt.Sprintf("%016x:%d", p.DPID, p.Port) }
+
 type fakeEntry struct {
 	match          ofproto.Match
 	cookie         uint64

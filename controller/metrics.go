@@ -48,9 +48,10 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	c := m.c
 	c.mu.Lock()
-	nsw, nlinks, nhosts := len(c.core.switches), len(c.core.net.links), len(c.core.net.hosts)
+	nsw := len(c.core.switches)
 	st := c.core.net.stats
 	c.mu.Unlock()
+	nlinks, nhosts := len(c.Links()), len(c.Hosts())
 	ch <- prometheus.MustNewConstMetric(m.switches, prometheus.GaugeValue, float64(nsw))
 	ch <- prometheus.MustNewConstMetric(m.links, prometheus.GaugeValue, float64(nlinks))
 	ch <- prometheus.MustNewConstMetric(m.hosts, prometheus.GaugeValue, float64(nhosts))

@@ -1,11 +1,9 @@
 package controller
 
 import (
-	"net"
+	"errors"
 	"net/netip"
-	"slices"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -15,55 +13,22 @@ import (
 	"github.com/cemon-sdn/cemon/topology"
 )
 
-// PortRef names one port of one switch.
-type PortRef struct {
-	DPID uint64
-	Port uint16
-}
-
-func (p PortRef) String() string { return dpidString(p.DPID) + ":" + strconv.Itoa(int(p.Port)) }
-
-// Link is one direction of a switch-to-switch link: an LLDP probe sent out of Src
-// arrived at Dst.
-type Link struct {
-	Src, Dst PortRef
-	LastSeen time.Time
-}
-
-// Host is an end host the controller located from its ARP or IPv4 traffic.
-type Host struct {
-	MAC      ofproto.MAC
-	IP       netip.Addr // the last IPv4 address seen; invalid if none yet
-	At       PortRef
-	LastSeen time.Time
-}
-
-// swState is the network's record of one connected switch.
+// swState is the controller's record of one connected switch: its session and its
+// ports as the switch describes them (names, addresses, configuration).
 type swState struct {
 	s     *session
 	ports map[ofproto.PortNo]ofproto.PhyPort
 }
 
-// netState is the live network: switches and ports, links learned from LLDP, hosts
-// learned from ARP and IPv4, the graph and shortest paths over the links, the flood
-// guard, and the flow tracker. It belongs to the core and shares its lock.
+// netState is the forwarding logic: it feeds discovery into the live topology view
+// (topology.Network: switches, ports, LLDP links, hosts, paths), routes IPv4 flows
+// and records them in the flow tracker, floods, and keeps the flood guard. It belongs
+// to the core and runs under its lock.
 type netState struct {
 	c       *core
 	tracker *flowtracker.Tracker
-
-	sw    map[uint64]*swState
-	links map[PortRef]*Link   // by source port
-	rev   map[PortRef]PortRef // destination port -> source port
-	hosts map[ofproto.MAC]*Host
-	byIP  map[netip.Addr]ofproto.MAC
-
-	// Derived from sw and links; rebuilt when dirty.
-	dirty  bool
-	graph  *topology.Graph
-	index  map[uint64]int // dpid -> node
-	dpids  []uint64       // node -> dpid
-	portTo map[[2]int]ofproto.PortNo
-	toward map[int][]int // BFS parents towards a destination node, cached
+	topo    *topology.Network
+	sw      map[uint64]*swState
 
 	guard     map[uint64]time.Time // hashes of frames the controller sent out itself
 	lastGuard time.Time
@@ -72,7 +37,7 @@ type netState struct {
 	stats NetStats
 }
 
-// NetStats counts what the network logic did.
+// NetStats counts what the forwarding logic did.
 type NetStats struct {
 	PacketIns       uint64 // PACKET_INs handled
 	FlowsInstalled  uint64 // flows installed (one FLOW_MOD per switch of the path)
@@ -81,7 +46,7 @@ type NetStats struct {
 	Flooded         uint64 // frames delivered out of every edge port
 	Delivered       uint64 // frames delivered straight to a known host's port
 	GuardDrops      uint64 // frames of ours that came back through an undiscovered link
-	Dropped         uint64 // frames dropped for other reasons (IPv6, link-local, no path, ...)
+	Dropped         uint64 // frames dropped for other reasons (IPv6, link-local, ...)
 	LLDPReceived    uint64 // LLDP probes received
 	LinksAdded      uint64
 	LinksRemoved    uint64
@@ -92,17 +57,14 @@ type NetStats struct {
 func newNetState(c *core) *netState {
 	t, err := flowtracker.New(c.cfg.Tracker)
 	if err != nil {
-		panic(err) // Config.Validate checked the tracker config
+		// Controller.New validated the tracker config, and falls back to the defaults
+		// when it is bad; reaching this is a bug.
+		panic(err)
 	}
 	return &netState{
-		c: c, tracker: t,
+		c: c, tracker: t, topo: topology.NewNetwork(),
 		sw:    make(map[uint64]*swState),
-		links: make(map[PortRef]*Link),
-		rev:   make(map[PortRef]PortRef),
-		hosts: make(map[ofproto.MAC]*Host),
-		byIP:  make(map[netip.Addr]ofproto.MAC),
 		guard: make(map[uint64]time.Time),
-		dirty: true,
 	}
 }
 
@@ -111,22 +73,27 @@ func portUp(p ofproto.PhyPort) bool {
 	return p.Config&ofproto.PortConfigDown == 0 && p.State&ofproto.PortStateLinkDown == 0
 }
 
-// isLinkPort reports whether a port is one end of a discovered switch-to-switch link.
-func (n *netState) isLinkPort(p PortRef) bool {
-	if _, ok := n.links[p]; ok {
-		return true
+// sortedPorts returns the ports by number, so that the core's output is deterministic.
+func sortedPorts(m map[ofproto.PortNo]ofproto.PhyPort) []ofproto.PhyPort {
+	out := make([]ofproto.PhyPort, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
 	}
-	_, ok := n.rev[p]
-	return ok
+	sort.Slice(out, func(i, j int) bool { return out[i].PortNo < out[j].PortNo })
+	return out
 }
 
 func (n *netState) switchUp(s *session, now time.Time) {
 	st := &swState{s: s, ports: make(map[ofproto.PortNo]ofproto.PhyPort, len(s.features.Ports))}
+	var up []uint16
 	for _, p := range s.features.Ports {
 		st.ports[p.PortNo] = p
+		if portUp(p) {
+			up = append(up, uint16(p.PortNo))
+		}
 	}
 	n.sw[s.dpid] = st
-	n.dirty = true
+	n.linksGone(n.topo.AddSwitch(s.dpid, up), now)
 	n.probeSwitch(st) // discover its links at once
 }
 
@@ -136,17 +103,10 @@ func (n *netState) switchDown(s *session, now time.Time) {
 		return
 	}
 	delete(n.sw, dpid)
-	for src, l := range n.links {
-		if src.DPID == dpid || l.Dst.DPID == dpid {
-			n.removeLink(src)
-		}
+	for _, l := range n.topo.RemoveSwitch(dpid) {
+		n.stats.LinksRemoved++
+		n.c.log.Info("link down", "link", l.String(), "reason", "switch left")
 	}
-	for mac, h := range n.hosts {
-		if h.At.DPID == dpid {
-			n.forgetHost(mac)
-		}
-	}
-	n.dirty = true
 	// Every flow through the switch lost a hop: delete its entries elsewhere so that
 	// its next packet takes a fresh path, then drop the switch's entries.
 	n.tearDown(func(f *flowtracker.Flow) bool {
@@ -156,14 +116,14 @@ func (n *netState) switchDown(s *session, now time.Time) {
 			}
 		}
 		return false
-	}, now)
+	})
 	n.tracker.RemoveSwitch(dpid, now)
 }
 
 // tearDown deletes, on every connected switch, the live entries of the active flows
 // that sel picks. The switches answer with FLOW_REMOVED (reason DELETE), which the
 // tracker records with final counters.
-func (n *netState) tearDown(sel func(f *flowtracker.Flow) bool, now time.Time) {
+func (n *netState) tearDown(sel func(f *flowtracker.Flow) bool) {
 	type del struct {
 		dpid uint64
 		fm   *ofproto.FlowMod
@@ -188,23 +148,34 @@ func (n *netState) tearDown(sel func(f *flowtracker.Flow) bool, now time.Time) {
 		}
 		return true
 	})
+	sort.SliceStable(dels, func(i, j int) bool { return dels[i].dpid < dels[j].dpid })
 	for _, d := range dels {
 		n.c.fx.send(n.sw[d.dpid].s, d.fm)
 	}
 }
 
-func (n *netState) removeLink(src PortRef) {
-	l, ok := n.links[src]
-	if !ok {
+// linksGone deletes the flows that crossed links that went away.
+func (n *netState) linksGone(ls []topology.Link, now time.Time) {
+	if len(ls) == 0 {
 		return
 	}
-	delete(n.links, src)
-	if n.rev[l.Dst] == src {
-		delete(n.rev, l.Dst)
+	for _, l := range ls {
+		n.stats.LinksRemoved++
+		n.c.log.Info("link down", "link", l.String())
 	}
-	n.stats.LinksRemoved++
-	n.dirty = true
-	n.c.log.Info("link down", "src", src.String(), "dst", l.Dst.String())
+	n.tearDown(func(f *flowtracker.Flow) bool {
+		for _, e := range f.Entries {
+			if e.Gone {
+				continue
+			}
+			for _, l := range ls {
+				if (e.DPID == l.SrcDPID && e.OutPort == l.SrcPort) || (e.DPID == l.DstDPID && e.InPort == l.DstPort) {
+					return true
+				}
+			}
+		}
+		return false
+	})
 }
 
 func (n *netState) portStatus(s *session, m *ofproto.PortStatus, now time.Time) {
@@ -213,40 +184,32 @@ func (n *netState) portStatus(s *session, m *ofproto.PortStatus, now time.Time) 
 		return
 	}
 	p := m.Desc
-	ref := PortRef{s.dpid, uint16(p.PortNo)}
 	if m.Reason == ofproto.PortDeleted {
 		delete(st.ports, p.PortNo)
 	} else {
 		st.ports[p.PortNo] = p
 	}
+	if p.PortNo >= ofproto.PortMax || p.PortNo == 0 {
+		return
+	}
 	if m.Reason != ofproto.PortDeleted && portUp(p) {
-		if p.PortNo < ofproto.PortMax {
-			n.probePort(st, p) // a port that came up: look for a link behind it
+		if err := n.topo.PortUp(s.dpid, uint16(p.PortNo)); err != nil {
+			n.c.log.Warn("port up", "dpid", dpidString(s.dpid), "port", p.PortNo, "err", err)
 		}
+		n.probePort(st, p) // look for a link behind it
 		return
 	}
 	// The port is gone or down: its links, its hosts and the flows through it go too.
-	n.portGone(ref, now)
-}
-
-func (n *netState) portGone(ref PortRef, now time.Time) {
-	n.removeLink(ref)
-	if src, ok := n.rev[ref]; ok {
-		n.removeLink(src)
-	}
-	for mac, h := range n.hosts {
-		if h.At == ref {
-			n.forgetHost(mac)
-		}
-	}
+	port := uint16(p.PortNo)
+	n.linksGone(n.topo.PortDown(s.dpid, port), now)
 	n.tearDown(func(f *flowtracker.Flow) bool {
 		for _, e := range f.Entries {
-			if e.DPID == ref.DPID && !e.Gone && (e.InPort == ref.Port || e.OutPort == ref.Port) {
+			if e.DPID == s.dpid && !e.Gone && (e.InPort == port || e.OutPort == port) {
 				return true
 			}
 		}
 		return false
-	}, now)
+	})
 }
 
 // ports returns the ports of switch dpid by number.
@@ -259,49 +222,36 @@ func (n *netState) ports(dpid uint64) []ofproto.PhyPort {
 }
 
 // probeAll sends an LLDP probe out of every up port of every switch.
-func (n *netState) probeAll(now time.Time) {
-	n.rebuild()
-	for _, dpid := range n.dpids {
-		n.probeSwitch(n.sw[dpid])
+func (n *netState) probeAll() {
+	for _, dpid := range n.topo.Switches() {
+		if st, ok := n.sw[dpid]; ok {
+			n.probeSwitch(st)
+		}
 	}
 }
 
 func (n *netState) probeSwitch(st *swState) {
 	for _, p := range sortedPorts(st.ports) {
-		if p.PortNo < ofproto.PortMax && portUp(p) {
+		if p.PortNo < ofproto.PortMax && p.PortNo != 0 && portUp(p) {
 			n.probePort(st, p)
 		}
 	}
 }
 
-// sortedPorts returns the ports by number, so that the core's output is deterministic.
-func sortedPorts(m map[ofproto.PortNo]ofproto.PhyPort) []ofproto.PhyPort {
-	out := make([]ofproto.PhyPort, 0, len(m))
-	for _, p := range m {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].PortNo < out[j].PortNo })
-	return out
-}
-
 func (n *netState) probePort(st *swState, p ofproto.PhyPort) {
-	b, err := buildProbe(st.s.dpid, uint16(p.PortNo), net.HardwareAddr(p.HWAddr[:]))
-	if err != nil {
-		n.c.log.Error("LLDP probe", "err", err)
+	b := topology.BuildLLDP(st.s.dpid, uint16(p.PortNo), p.HWAddr)
+	if b == nil {
+		n.c.log.Error("cannot build an LLDP probe", "dpid", dpidString(st.s.dpid), "port", p.PortNo)
 		return
 	}
 	n.c.fx.send(st.s, &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone,
 		Actions: []ofproto.Action{&ofproto.OutputAction{Port: p.PortNo}}, Data: b})
 }
 
-// expire removes links whose LLDP stopped and forgets old flood-guard entries.
+// expire removes links whose LLDP stopped (and the flows over them) and forgets old
+// flood-guard entries.
 func (n *netState) expire(now time.Time) {
-	for src, l := range n.links {
-		if now.Sub(l.LastSeen) > n.c.cfg.LinkTimeout {
-			n.removeLink(src)
-			n.tearDownLink(src, l.Dst, now)
-		}
-	}
+	n.linksGone(n.topo.Expire(now, n.c.cfg.LinkTimeout), now)
 	if now.Sub(n.lastGuard) >= n.c.cfg.FloodGuard {
 		n.lastGuard = now
 		for h, t := range n.guard {
@@ -312,93 +262,6 @@ func (n *netState) expire(now time.Time) {
 	}
 }
 
-// tearDownLink deletes the flows that cross the link src->dst.
-func (n *netState) tearDownLink(src, dst PortRef, now time.Time) {
-	n.tearDown(func(f *flowtracker.Flow) bool {
-		for _, e := range f.Entries {
-			if (e.DPID == src.DPID && e.OutPort == src.Port) || (e.DPID == dst.DPID && e.InPort == dst.Port) {
-				return true
-			}
-		}
-		return false
-	}, now)
-}
-
-// rebuild recomputes the graph of connected switches and discovered links.
-func (n *netState) rebuild() {
-	if !n.dirty {
-		return
-	}
-	n.dirty = false
-	n.dpids = n.dpids[:0]
-	for d := range n.sw {
-		n.dpids = append(n.dpids, d)
-	}
-	slices.Sort(n.dpids)
-	n.graph = topology.NewGraph()
-	n.index = make(map[uint64]int, len(n.dpids))
-	for _, d := range n.dpids {
-		n.index[d] = n.graph.AddNode(dpidString(d))
-	}
-	n.portTo = make(map[[2]int]ofproto.PortNo, 2*len(n.links))
-	n.toward = make(map[int][]int)
-	srcs := make([]PortRef, 0, len(n.links))
-	for src := range n.links {
-		srcs = append(srcs, src)
-	}
-	// Lowest port first, so that parallel links resolve the same way every time.
-	sort.Slice(srcs, func(i, j int) bool {
-		if srcs[i].DPID != srcs[j].DPID {
-			return srcs[i].DPID < srcs[j].DPID
-		}
-		return srcs[i].Port < srcs[j].Port
-	})
-	for _, src := range srcs {
-		l := n.links[src]
-		a, okA := n.index[src.DPID]
-		b, okB := n.index[l.Dst.DPID]
-		if !okA || !okB || a == b {
-			continue
-		}
-		if n.graph.AddEdge(a, b) != nil {
-			continue
-		}
-		if _, ok := n.portTo[[2]int{a, b}]; !ok {
-			n.portTo[[2]int{a, b}] = ofproto.PortNo(src.Port)
-		}
-		if _, ok := n.portTo[[2]int{b, a}]; !ok {
-			n.portTo[[2]int{b, a}] = ofproto.PortNo(l.Dst.Port)
-		}
-	}
-}
-
-// path returns the switches from src to dst along a shortest path of discovered
-// links (src and dst included), or nil when dst cannot be reached.
-func (n *netState) path(src, dst uint64) []int {
-	n.rebuild()
-	a, okA := n.index[src]
-	b, okB := n.index[dst]
-	if !okA || !okB {
-		return nil
-	}
-	parent, ok := n.toward[b]
-	if !ok {
-		var dist []int
-		dist, parent = n.graph.BFS(b)
-		_ = dist
-		n.toward[b] = parent
-	}
-	p := []int{a}
-	for v := a; v != b; {
-		v = parent[v]
-		if v < 0 {
-			return nil
-		}
-		p = append(p, v)
-	}
-	return p
-}
-
 // packetIn handles one PACKET_IN: discovery, learning, routing or flooding.
 func (n *netState) packetIn(s *session, pi *ofproto.PacketIn, now time.Time) {
 	n.stats.PacketIns++
@@ -407,9 +270,9 @@ func (n *netState) packetIn(s *session, pi *ofproto.PacketIn, now time.Time) {
 		n.stats.Dropped++
 		return
 	}
-	in := PortRef{s.dpid, uint16(pi.InPort)}
+	in := uint16(pi.InPort)
 	if f.dlType == etherLLDP {
-		n.lldp(in, f.payload, now)
+		n.lldp(s.dpid, in, pi.Data, now)
 		return
 	}
 	if pi.InPort >= ofproto.PortMax || isLinkLocalMulticast(f.dlDst) || f.dlType == etherIPv6 ||
@@ -423,23 +286,20 @@ func (n *netState) packetIn(s *session, pi *ofproto.PacketIn, now time.Time) {
 			return
 		}
 	}
-	edge := !n.isLinkPort(in)
-	if edge && !isMulticast(f.dlSrc) {
-		n.learn(f, in, now)
-	}
+	n.learn(f, s.dpid, in, now)
 	if isMulticast(f.dlDst) {
 		if f.dlType == etherARP && f.nwProto == 1 { // ARP request: deliver to the target
-			if h := n.hostByIP(f.nwDst); h != nil {
+			if h, ok := n.topo.HostByIP(f.nwDst); ok {
 				n.deliver(pi, h, now)
 				return
 			}
 		}
-		n.flood(pi, in, now)
+		n.flood(pi, s.dpid, in, now)
 		return
 	}
-	dst, known := n.hosts[f.dlDst]
+	dst, known := n.topo.Host(f.dlDst)
 	if !known {
-		n.flood(pi, in, now)
+		n.flood(pi, s.dpid, in, now)
 		return
 	}
 	if f.dlType == etherIPv4 {
@@ -449,91 +309,55 @@ func (n *netState) packetIn(s *session, pi *ofproto.PacketIn, now time.Time) {
 	n.deliver(pi, dst, now)
 }
 
-func (n *netState) lldp(in PortRef, payload []byte, now time.Time) {
-	dpid, port, err := parseProbe(payload)
+func (n *netState) lldp(dpid uint64, in uint16, data []byte, now time.Time) {
+	src, port, err := topology.ParseLLDP(data)
 	if err != nil {
 		n.stats.Dropped++
 		return
 	}
 	n.stats.LLDPReceived++
-	src := PortRef{dpid, port}
-	if _, ok := n.sw[dpid]; !ok || src == in {
+	l := topology.Link{SrcDPID: src, SrcPort: port, DstDPID: dpid, DstPort: in}
+	added, err := n.topo.AddLink(l, now)
+	if err != nil {
+		if !errors.Is(err, topology.ErrUnknownSwitch) {
+			n.c.log.Debug("LLDP ignored", "link", l.String(), "err", err)
+		}
 		return
 	}
-	if l, ok := n.links[src]; ok && l.Dst == in {
-		l.LastSeen = now
-		return
-	}
-	if old, ok := n.links[src]; ok { // the cable moved
-		n.removeLink(src)
-		n.tearDownLink(src, old.Dst, now)
-	}
-	n.links[src] = &Link{Src: src, Dst: in, LastSeen: now}
-	n.rev[in] = src
-	n.stats.LinksAdded++
-	n.dirty = true
-	// A port behind a link is no host's.
-	for mac, h := range n.hosts {
-		if h.At == in || h.At == src {
-			n.forgetHost(mac)
+	if added {
+		n.stats.LinksAdded++
+		n.c.log.Info("link up", "link", l.String())
+		// Probe back at once, so that the other direction is known within a round
+		// trip rather than at the next LLDP round. (A probe that only refreshes a known
+		// link adds nothing, so this stops after one exchange.)
+		if st, ok := n.sw[dpid]; ok {
+			if p, ok := st.ports[ofproto.PortNo(in)]; ok {
+				n.probePort(st, p)
+			}
 		}
 	}
-	n.c.log.Info("link up", "src", src.String(), "dst", in.String())
 }
 
-func (n *netState) learn(f *frame, at PortRef, now time.Time) {
+func (n *netState) learn(f *frame, dpid uint64, port uint16, now time.Time) {
 	var ip netip.Addr
 	switch f.dlType {
 	case etherARP:
-		if f.arpSHA != f.dlSrc || !f.nwSrc.IsValid() {
-			return
+		if f.arpSHA != f.dlSrc {
+			return // a proxy's or a forger's ARP: the frame does not say where the sender is
 		}
 		ip = f.nwSrc
 	case etherIPv4:
 		ip = f.nwSrc
 	}
-	if ip.IsValid() && (ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
+	if ip.IsValid() && (ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
 		ip = netip.Addr{}
 	}
-	h, ok := n.hosts[f.dlSrc]
-	if !ok {
-		h = &Host{MAC: f.dlSrc}
-		n.hosts[f.dlSrc] = h
+	switch n.topo.LearnHost(f.dlSrc, ip, dpid, port, now) {
+	case topology.LearnNew:
+		n.c.log.Debug("host learned", "mac", f.dlSrc.String(), "ip", ip, "dpid", dpidString(dpid), "port", port)
+	case topology.LearnMoved:
+		n.c.log.Info("host moved", "mac", f.dlSrc.String(), "dpid", dpidString(dpid), "port", port)
 	}
-	if h.At != at && ok {
-		n.c.log.Info("host moved", "mac", f.dlSrc.String(), "from", h.At.String(), "to", at.String())
-	} else if !ok {
-		n.c.log.Debug("host learned", "mac", f.dlSrc.String(), "at", at.String(), "ip", ip)
-	}
-	h.At = at
-	h.LastSeen = now
-	if ip.IsValid() && h.IP != ip {
-		if n.byIP[h.IP] == h.MAC {
-			delete(n.byIP, h.IP)
-		}
-		h.IP = ip
-		n.byIP[ip] = h.MAC
-	}
-}
-
-// forgetHost removes a host and its address.
-func (n *netState) forgetHost(mac ofproto.MAC) {
-	h, ok := n.hosts[mac]
-	if !ok {
-		return
-	}
-	if n.byIP[h.IP] == mac {
-		delete(n.byIP, h.IP)
-	}
-	delete(n.hosts, mac)
-}
-
-func (n *netState) hostByIP(ip netip.Addr) *Host {
-	mac, ok := n.byIP[ip]
-	if !ip.IsValid() || !ok {
-		return nil
-	}
-	return n.hosts[mac]
 }
 
 // remember puts a frame the controller sends out into the flood guard.
@@ -545,27 +369,28 @@ func (n *netState) remember(data []byte, now time.Time) {
 // came in on. Flooded frames never cross a switch-to-switch link, so no topology can
 // make them loop; a frame that comes back through a link not discovered yet is caught
 // by the flood guard.
-func (n *netState) flood(pi *ofproto.PacketIn, in PortRef, now time.Time) {
+func (n *netState) flood(pi *ofproto.PacketIn, inDPID uint64, inPort uint16, now time.Time) {
 	n.stats.Flooded++
 	n.remember(pi.Data, now)
-	n.rebuild()
-	for _, dpid := range n.dpids {
-		st := n.sw[dpid]
+	for _, dpid := range n.topo.Switches() {
+		st, ok := n.sw[dpid]
+		if !ok {
+			continue
+		}
 		var acts []ofproto.Action
-		for _, p := range sortedPorts(st.ports) {
-			ref := PortRef{dpid, uint16(p.PortNo)}
-			if p.PortNo >= ofproto.PortMax || ref == in || !portUp(p) || n.isLinkPort(ref) ||
-				p.Config&ofproto.PortConfigNoFlood != 0 {
+		for _, p := range n.topo.Ports(dpid) {
+			if (dpid == inDPID && p == inPort) || n.topo.IsTrunk(dpid, p) ||
+				st.ports[ofproto.PortNo(p)].Config&ofproto.PortConfigNoFlood != 0 {
 				continue
 			}
-			acts = append(acts, &ofproto.OutputAction{Port: p.PortNo})
+			acts = append(acts, &ofproto.OutputAction{Port: ofproto.PortNo(p)})
 		}
 		if len(acts) == 0 {
 			continue
 		}
 		po := &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone, Actions: acts, Data: pi.Data}
-		if dpid == in.DPID {
-			po.InPort = ofproto.PortNo(in.Port)
+		if dpid == inDPID {
+			po.InPort = ofproto.PortNo(inPort)
 			if pi.BufferID != ofproto.BufferNone {
 				po.BufferID, po.Data = pi.BufferID, nil
 			}
@@ -575,8 +400,8 @@ func (n *netState) flood(pi *ofproto.PacketIn, in PortRef, now time.Time) {
 }
 
 // deliver sends a frame straight out of a known host's port.
-func (n *netState) deliver(pi *ofproto.PacketIn, h *Host, now time.Time) {
-	st, ok := n.sw[h.At.DPID]
+func (n *netState) deliver(pi *ofproto.PacketIn, h topology.Host, now time.Time) {
+	st, ok := n.sw[h.DPID]
 	if !ok {
 		n.stats.Dropped++
 		return
@@ -584,13 +409,13 @@ func (n *netState) deliver(pi *ofproto.PacketIn, h *Host, now time.Time) {
 	n.stats.Delivered++
 	n.remember(pi.Data, now)
 	n.c.fx.send(st.s, &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone,
-		Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(h.At.Port)}}, Data: pi.Data})
+		Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(h.Port)}}, Data: pi.Data})
 }
 
 // route installs a shortest path for an IPv4 flow towards a known host (one exact
 // entry per switch, last switch first) and sends the packet on from the switch that
 // asked. A packet of a flow already installed through this switch is only sent on.
-func (n *netState) route(s *session, pi *ofproto.PacketIn, f *frame, dst *Host, now time.Time) {
+func (n *netState) route(s *session, pi *ofproto.PacketIn, f *frame, dst topology.Host, now time.Time) {
 	m := exactMatch(f, pi.InPort)
 	key := keyOfMatch(&m)
 	if fl, ok := n.tracker.ByKey(key); ok {
@@ -602,26 +427,20 @@ func (n *netState) route(s *session, pi *ofproto.PacketIn, f *frame, dst *Host, 
 			}
 		}
 	}
-	p := n.path(s.dpid, dst.At.DPID)
-	if p == nil {
+	path, ok := n.topo.Path(s.dpid, dst.DPID)
+	if !ok {
 		// No discovered path yet (links are still being probed, or the network is
 		// split): deliver this packet directly and install nothing.
 		n.deliver(pi, dst, now)
 		return
 	}
-	hops := make([]flowtracker.Hop, len(p))
-	inPort := pi.InPort
-	for i, v := range p {
-		out := ofproto.PortNo(dst.At.Port)
-		if i+1 < len(p) {
-			out = n.portTo[[2]int{v, p[i+1]}]
-		}
-		hops[i] = flowtracker.Hop{DPID: n.dpids[v], InPort: uint16(inPort), OutPort: uint16(out)}
-		if i+1 < len(p) {
-			inPort = n.portTo[[2]int{p[i+1], v}]
-		}
+	hops := make([]flowtracker.Hop, len(path))
+	for i, h := range path {
+		hops[i] = flowtracker.Hop{DPID: h.DPID, InPort: h.InPort, OutPort: h.OutPort}
 	}
-	if hops[0].InPort == hops[0].OutPort && len(hops) == 1 {
+	hops[0].InPort = uint16(pi.InPort)
+	hops[len(hops)-1].OutPort = dst.Port
+	if len(hops) == 1 && hops[0].InPort == hops[0].OutPort {
 		n.stats.Dropped++ // the destination is behind the port the packet came from
 		return
 	}

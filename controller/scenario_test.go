@@ -226,14 +226,15 @@ func (sr *scenario) do(cmd string) []string {
 		n.run()
 		out = n.flushTrace()
 	case "links":
-		for _, l := range sortedLinks(sr.net().c.net.links) {
-			out = append(out, fmt.Sprintf("%s -> %s", l.Src, l.Dst))
+		ls := sr.net().c.net.topo.Links()
+		for _, l := range ls {
+			out = append(out, fmt.Sprintf("%s -> %s", PortRef{l.SrcDPID, l.SrcPort}, PortRef{l.DstDPID, l.DstPort}))
 		}
-		out = append(out, fmt.Sprintf("%d links", len(sr.net().c.net.links)))
+		out = append(out, fmt.Sprintf("%d links", len(ls)))
 	case "hosts":
 		var hs []string
-		for _, h := range sr.net().c.net.hosts {
-			hs = append(hs, fmt.Sprintf("%s %v at %s", h.MAC, h.IP, h.At))
+		for _, h := range sr.net().c.net.topo.Hosts() {
+			hs = append(hs, fmt.Sprintf("%s %v at %s", ofproto.MAC(h.MAC), h.IP, PortRef{h.DPID, h.Port}))
 		}
 		sort.Strings(hs)
 		out = append(hs, fmt.Sprintf("%d hosts", len(hs)))
@@ -334,15 +335,6 @@ func hostNames(n *fakeNet) []string {
 		return a < b
 	})
 	return names
-}
-
-func sortedLinks(m map[PortRef]*Link) []Link {
-	var ls []Link
-	for _, l := range m {
-		ls = append(ls, *l)
-	}
-	sort.Slice(ls, func(i, j int) bool { return portLess(ls[i].Src, ls[j].Src) })
-	return ls
 }
 
 func fmtFlow(f *flowtracker.Flow) string {
