@@ -1,8 +1,11 @@
 package controller
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -139,4 +142,113 @@ func BenchmarkPacketInToFlowMod(b *testing.B) {
 			b.ReportMetric(float64(flowMods)/float64(b.N), "flowmods/flow")
 		})
 	}
+}
+
+// BenchmarkServePacketIn measures the whole controller over a loopback TCP connection:
+// framing, decoding, the core under its lock, encoding and the writer goroutine. One
+// switch with hosts on ports 1 and 2 sends PACKET_INs of new UDP flows from port 1 to
+// port 2 as fast as it can (window of 256 outstanding) and waits for every FLOW_MOD.
+// The fake switch runs in the same process, so with GOMAXPROCS=1 the figure is the
+// cost of one new flow on one core, switch side included.
+func BenchmarkServePacketIn(b *testing.B) {
+	c := New(Config{SendQueue: 1 << 16}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Serve(ctx, ln)
+	sub := c.Subscribe(16, SwitchUp)
+	defer sub.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	write := func(m ofproto.Message) {
+		buf, err := m.MarshalBinary()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	flowMods := make(chan struct{}, 1<<16)
+	go func() {
+		fr := ofproto.NewFramer(conn, 0)
+		for {
+			raw, err := fr.Next()
+			if err != nil {
+				return
+			}
+			switch ofproto.Type(raw[1]) {
+			case ofproto.TypeFeaturesRequest:
+				write(&ofproto.FeaturesReply{Xid: binary.BigEndian.Uint32(raw[4:8]), DatapathID: 1, NTables: 1,
+					Ports: []ofproto.PhyPort{{PortNo: 1}, {PortNo: 2}}})
+			case ofproto.TypeEchoRequest:
+				write(&ofproto.EchoReply{Xid: binary.BigEndian.Uint32(raw[4:8])})
+			case ofproto.TypeFlowMod:
+				flowMods <- struct{}{}
+			}
+		}
+	}()
+	write(&ofproto.Hello{Xid: 1})
+	select {
+	case <-sub.C:
+	case <-time.After(10 * time.Second):
+		b.Fatal("no handshake")
+	}
+	h1, h2 := ofproto.MAC{0, 0, 0, 0, 0, 1}, ofproto.MAC{0, 0, 0, 0, 0, 2}
+	ip1, ip2 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	for i, h := range []struct {
+		mac ofproto.MAC
+		ip  netip.Addr
+	}{{h1, ip1}, {h2, ip2}} {
+		f := arpFrame(layers.ARPRequest, h.mac, h.ip, ofproto.MAC{}, h.ip)
+		write(&ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)), InPort: ofproto.PortNo(i + 1), Data: f})
+	}
+	for i := 0; ; i++ {
+		if _, ok := c.Network().Host(h2); ok {
+			break
+		}
+		if i == 1000 {
+			b.Fatal("hosts not learned")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	f := udpFrame(h1, h2, ip1, ip2, 1, 1, 0, 64)
+	raw, err := (&ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)), InPort: 1, Data: f}).MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const udpPorts = 18 + 14 + 20
+	const window = 256
+	b.ReportAllocs()
+	b.ResetTimer()
+	sent, got := 0, 0
+	batch := make([]byte, 0, 64*len(raw))
+	for got < b.N {
+		batch = batch[:0]
+		for sent < b.N && sent-got < window && len(batch) < cap(batch) {
+			binary.BigEndian.PutUint16(raw[udpPorts:], uint16(sent))
+			binary.BigEndian.PutUint16(raw[udpPorts+2:], uint16(sent>>16)|0x8000)
+			batch = append(batch, raw...)
+			sent++
+		}
+		if len(batch) > 0 {
+			if _, err := conn.Write(batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		select {
+		case <-flowMods:
+			got++
+		case <-time.After(10 * time.Second):
+			b.Fatalf("only %d of %d FLOW_MODs arrived", got, b.N)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "flows/s")
 }
