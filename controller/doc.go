@@ -46,29 +46,38 @@
 //
 // # Forwarding
 //
-//   - LLDP probes (chassis "dpid:<16 hex digits>", port ID the port number) go out of
-//     every up port when a switch comes up, when a port comes up and every
-//     Config.LLDPInterval. A probe received is a directed link; a link whose probes stop
-//     for Config.LinkTimeout is removed, and the flows over it are deleted. LLDP frames
-//     are never forwarded and never learned.
-//   - Hosts are learned from ARP (sender) and IPv4 (source) frames that enter on a port
-//     that is not a switch-to-switch link.
+// Discovery feeds the live view, a topology.Network: switches and their up ports,
+// directed links, host locations and shortest paths with ports all live there, and
+// Controller.Network hands it to the rest of cemon.
+//
+//   - LLDP probes (topology.BuildLLDP: chassis "dpid:<16 hex digits>", port ID the port
+//     number) go out of every up port when a switch comes up, when a port comes up and
+//     every Config.LLDPInterval. A probe received is a directed link; a new link is
+//     probed back at once, so both directions are known within a round trip. A link
+//     whose probes stop for Config.LinkTimeout is removed, and the flows over it are
+//     deleted. LLDP frames are never forwarded and never learned.
+//   - Hosts are learned from ARP (sender, when it matches the Ethernet source) and IPv4
+//     (source) frames that enter on a port that is not a switch-to-switch link.
 //   - An IPv4 PACKET_IN towards a known host gets a shortest path over the discovered
-//     links (BFS, deterministic, from topology.Graph) and one exact-match entry per
+//     links (topology.Network.Path: BFS, deterministic) and one exact-match entry per
 //     switch (every OpenFlow 1.0 field, wildcards 0, in_port per switch, dl_vlan 0xffff
 //     without a tag, nw_tos the DSCP bits), installed from the last switch back to the
 //     first, with Config.IdleTimeout, OFPFF_SEND_FLOW_REM, priority Config.FlowPriority
 //     and the cookie the tracker gives the flow. The packet then goes out of the first
 //     switch with PACKET_OUT (from the switch's buffer when it has one). A PACKET_IN of
 //     a flow already installed through that switch (packets that raced the FLOW_MODs)
-//     is only sent on along its entry.
+//     is only sent on along its entry. While no path is known yet (discovery still
+//     running, or a split network) the packet is delivered straight to the host's port
+//     and nothing is installed.
 //   - Flooding (ARP broadcasts, unknown destinations) is done by the controller: one
 //     PACKET_OUT per switch sends the frame out of every up edge port (ports that are
-//     not switch-to-switch links), except the port it came in on. This is the spanning
-//     tree of the network of switches rooted at the controller: no flooded frame ever
+//     not switch-to-switch links), except the port it came in on. That is a spanning
+//     tree rooted at the controller, over the control channel: no flooded frame ever
 //     crosses a switch-to-switch link, so topologies with cycles (Abilene) cannot
-//     storm, and traffic flows before any link is discovered. A frame the controller
-//     sent that comes back within Config.FloodGuard (through a link not discovered yet)
+//     storm, each switch is reached once instead of once per tree hop, and traffic
+//     flows before any link is discovered. (topology.Network.FloodPorts, the classic
+//     tree over the discovered links, is not needed for that.) A frame the controller
+//     sent that comes back within Config.FloodGuard, through a link not discovered yet,
 //     is dropped. ARP requests for a known host are delivered to it directly.
 //   - IPv6, link-local multicast (01:80:c2:00:00:0x) and other EtherTypes are dropped.
 //
@@ -90,5 +99,6 @@
 // Request waits for the whole reply; Send is fire-and-forget. Traffic and AllTraffic
 // count every OpenFlow message and byte per switch, by message type and (for
 // STATS_REQUEST and STATS_REPLY) by statistics type; Collector exports them to
-// Prometheus. Links, Hosts, Graph and Switches are snapshots of the live view.
+// Prometheus. Network is the live topology view; Links, Hosts, Graph and Switches are
+// snapshots of it.
 package controller
