@@ -24,7 +24,7 @@ Commands ({"cmd": NAME, ...arguments}):
     pingall         timeout   ping every ordered host pair once (ping -c1 -W timeout),
                     hosts     sequentially; result: sent, received, lost pairs
     iperf_start     pairs     start iperf3 transfers; each pair {src, dst, udp, duration,
-                              bandwidth, port, cport}; result: {"id": N}
+                              bandwidth, port, cport, length}; result: {"id": N}
     iperf_wait      id        wait for them; result: per pair the sender's totals
                     timeout   (bytes, packets for UDP, ports) parsed from iperf3 -J
     iperf           pairs     iperf_start then iperf_wait
@@ -216,21 +216,16 @@ class Harness(object):
 
     def start(self):
         from mininet.net import Mininet
-        from mininet.node import OVSSwitch, RemoteController
+        from mininet.node import OVSSwitch
         from mininet.log import setLogLevel
-
-        class Controller(RemoteController):
-            """cemon: skip Mininet's telnet probe, which a binary HELLO upsets."""
-
-            def checkListening(self):
-                pass
+        from topos import CemonController
 
         setLogLevel('warning')
         self.topo = self.build_topo()
         self.preflight(self.topo.switches())
         self.net = Mininet(topo=self.topo, switch=OVSSwitch, controller=None, build=False,
                            autoSetMacs=False, autoStaticArp=False, waitConnected=False)
-        self.net.addController(Controller('c0', ip=self.ctl_ip, port=self.ctl_port))
+        self.net.addController(CemonController('c0', ip=self.ctl_ip, port=self.ctl_port))
         self.net.build()
         for sw in self.net.switches:
             # Mark our bridges, so a later run can tell its leftovers from others'.
@@ -395,7 +390,7 @@ class Harness(object):
             self.procs.append(server)
             transfers.append({'src': src, 'dst': dst, 'port': port, 'udp': udp,
                               'duration': duration, 'bandwidth': p.get('bandwidth'),
-                              'cport': p.get('cport'), 'server': server})
+                              'cport': p.get('cport'), 'length': p.get('length'), 'server': server})
         for t in transfers:
             _wait_listening(t['dst'], t['port'], 5)
         for t in transfers:
@@ -406,6 +401,7 @@ class Harness(object):
                 argv += ['-b', str(t['bandwidth'])]
             if t['cport']:
                 argv += ['--cport', str(int(t['cport']))]
+            argv += _iperf_length_args(t['length'])
             t['client'] = t['src'].popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             self.procs.append(t['client'])
             t['started'] = time.time()
@@ -479,6 +475,18 @@ class Harness(object):
     def cmd_sleep(self, args):
         time.sleep(_bounded(args.get('seconds', 1), 60))
         return {}
+
+
+def _iperf_length_args(length):
+    """iperf3 -l for a transfer's optional 'length' (bytes per write, e.g. "8K"):
+    small writes keep a rate-limited TCP sender smooth instead of one 128 KB burst
+    at a time, which the statistics tests need."""
+    if not length:
+        return []
+    length = str(length)
+    if not re.match(r'^\d+[KM]?$', length):
+        raise HarnessError('iperf length %r: want bytes such as 1400 or 8K' % length)
+    return ['-l', length]
 
 
 def _bounded(v, limit):

@@ -49,7 +49,8 @@ for spec in ['abilene', 'linear', 'linear,5', 'fattree', 'fattree,6', 'gml,../to
         'user_of10_secure': all(t.nodeInfo(s).get('datapath') == 'user' and
                                 t.nodeInfo(s).get('protocols') == 'OpenFlow10' and
                                 t.nodeInfo(s).get('failMode') == 'secure' for s in sw),
-        'h1': t.nodeInfo('h1'),
+        'h1': {k: t.nodeInfo('h1')[k] for k in ('ip', 'mac')},
+        'host_class': t.nodeInfo('h1')['cls'].__name__,
     }
 print(json.dumps(res))
 `)
@@ -59,6 +60,7 @@ print(json.dumps(res))
 		DPIDsUnique            bool  `json:"dpids_unique"`
 		UserOF10Secure         bool  `json:"user_of10_secure"`
 		H1                     map[string]string
+		HostClass              string `json:"host_class"`
 	}
 	var got map[string]topo
 	if err := json.Unmarshal(out, &got); err != nil {
@@ -91,6 +93,9 @@ print(json.dumps(res))
 		}
 		if !g.DPIDsUnique || !g.UserOF10Secure {
 			t.Errorf("%s: unique dpids %v, userspace OpenFlow 1.0 fail-secure %v", tt.spec, g.DPIDsUnique, g.UserOF10Secure)
+		}
+		if g.HostClass != "CemonHost" {
+			t.Errorf("%s: hosts are %s, want CemonHost", tt.spec, g.HostClass)
 		}
 		if g.H1["ip"] != "10.0.0.1/8" || g.H1["mac"] != "00:00:00:00:00:01" {
 			t.Errorf("%s: h1 %v, want 10.0.0.1/8 and 00:00:00:00:00:01", tt.spec, g.H1)
@@ -245,5 +250,29 @@ func TestStartCemonErrors(t *testing.T) {
 	if _, err := StartCemon(ctx, CemonOptions{Bin: "/bin/false", ReadyTimeout: 5 * time.Second}); !errors.Is(err, ErrCemon) ||
 		!strings.Contains(err.Error(), "exited") {
 		t.Errorf("exiting binary: %v", err)
+	}
+}
+
+// TestMnCustomFile loads topos.py the way `mn --custom` does (exec of the compiled
+// file, no __file__) and builds Abilene from it, without running mn.
+func TestMnCustomFile(t *testing.T) {
+	out := python(t, `
+import json
+customs = {}
+exec(compile(open('topos.py').read(), 'topos.py', 'exec'), customs, customs)
+t = customs['topos']['abilene']()
+print(json.dumps({'topos': sorted(customs['topos']), 'controllers': sorted(customs['controllers']),
+                  'switches': len(t.switches()), 'hosts': len(t.hosts())}))
+`)
+	var got struct {
+		Topos, Controllers []string
+		Switches, Hosts    int
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !slices.Equal(got.Topos, []string{"abilene", "fattree", "gml", "linear"}) ||
+		!slices.Equal(got.Controllers, []string{"cemon"}) || got.Switches != 11 || got.Hosts != 11 {
+		t.Errorf("mn's view of topos.py: %+v", got)
 	}
 }

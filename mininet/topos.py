@@ -2,8 +2,10 @@
 
 Usable as a custom file:
 
-    mn --custom mininet/topos.py --topo abilene --controller remote,port=PORT \
-       --switch ovs,datapath=user,protocols=OpenFlow10
+    mn --custom mininet/topos.py --topo abilene --controller cemon,ip=127.0.0.1,port=PORT
+
+("cemon" is a remote controller without Mininet's telnet probe; hosts come with
+checksum offload and IPv6 off, which TCP through the userspace datapath needs.)
 
 Topologies (every one: one host per edge switch, host hI attached to switch sI on
 port 1, host hI has IP 10.0.0.I/8 and MAC 00:00:00:00:HH:LL with I = 0xHHLL,
@@ -24,16 +26,50 @@ Topology data: The Internet Topology Zoo, Knight et al., IEEE JSAC 2011 (CC BY 4
 the Abilene file is topology/testdata/Abilene.gml in this repository.
 """
 
+import inspect
 import os
 import re
 
+from mininet.node import Host, RemoteController
 from mininet.topo import Topo
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+def _here():
+    """This file's directory; `mn --custom` runs the file with exec, without
+    __file__, but the compiled code keeps the file name."""
+    try:
+        path = __file__
+    except NameError:
+        path = inspect.currentframe().f_code.co_filename
+    return os.path.dirname(os.path.abspath(path))
+
+
+HERE = _here()
 ABILENE_GML = os.path.join(HERE, '..', 'topology', 'testdata', 'Abilene.gml')
 
 # Switch options for Open vSwitch userspace, OpenFlow 1.0, fail-secure.
 SWITCH_OPTS = {'datapath': 'user', 'protocols': 'OpenFlow10', 'failMode': 'secure'}
+
+
+class CemonHost(Host):
+    """A host whose interfaces work through the userspace datapath: transmit
+    checksum offload off (TCP fails on bad checksums otherwise) and IPv6 off (no
+    router solicitations or MLD reports for the controller to chase)."""
+
+    def config(self, **params):
+        r = Host.config(self, **params)
+        self.cmd('sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1')
+        for intf in self.intfList():
+            if intf.name != 'lo':
+                self.cmd('ethtool -K %s tx off >/dev/null 2>&1' % intf.name)
+        return r
+
+
+class CemonController(RemoteController):
+    """cemon as a remote controller; Mininet's telnet probe of the port is skipped,
+    since a binary OpenFlow HELLO can upset it."""
+
+    def checkListening(self):
+        pass
 
 
 class GMLError(ValueError):
@@ -145,7 +181,7 @@ class CemonTopo(Topo):
     def host(self, i, sw):
         """Adds host hI on the next free port of sw; call before sw's other links
         so that the host sits on port 1."""
-        h = self.addHost('h%d' % i, **host_opts(i))
+        h = self.addHost('h%d' % i, cls=CemonHost, **host_opts(i))
         self.addLink(h, sw)
         return h
 
@@ -221,6 +257,8 @@ class FatTreeTopo(CemonTopo):
                 for c in range(half):
                     self.addLink(agg[pod * half + a], core[a * half + c])
 
+
+controllers = {'cemon': CemonController}
 
 topos = {
     'abilene': AbileneTopo,
