@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/cemon-sdn/cemon/mcps/sim"
+)
+
+// simModels are the simulators `cemon sim` runs; each registers itself from init.
+var simModels = map[string]simModel{}
+
+type simModel struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func registerSim(name string, m simModel) {
+	if _, dup := simModels[name]; dup {
+		panic("cemon: simulator registered twice: " + name)
+	}
+	simModels[name] = m
+}
+
+func init() {
+	register(command{
+		name:    "sim",
+		summary: "run a trace-driven simulator and write CSV, plots and a report",
+		run:     runSim,
+	})
+	registerSim("mcps", simModel{summary: "MCPS: cost, controllers, gap to optimal, running time, accuracy, DAPR/ARI", run: runSimMCPS})
+}
+
+func simUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: cemon sim <model> [flags]")
+	fmt.Fprintln(w, "\nmodels:")
+	names := make([]string, 0, len(simModels))
+	for n := range simModels {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-6s %s\n", n, simModels[n].summary)
+	}
+}
+
+func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		simUsage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	m, ok := simModels[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "cemon sim: unknown model %q\n", args[0])
+		simUsage(stderr)
+		return 2
+	}
+	return m.run(ctx, args[1:], stdout, stderr)
+}
+
+func runSimMCPS(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sim mcps", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "docs/mcps", "output `directory` for the CSV files, PNG plots and report.md")
+	size := fs.String("size", "full", "experiment size: full (the committed report, minutes) or tiny (seconds)")
+	seed := fs.Uint64("seed", 0, "random seed (0: the size's default)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cemon sim mcps [--out DIR] [--size full|tiny] [--seed N]")
+		fmt.Fprintln(stderr, "\nReproduces the paper's MCPS experiments as CSV, PNG plots and a Markdown report.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "cemon sim mcps: unexpected arguments: %v\n", fs.Args())
+		return 2
+	}
+	var cfg sim.Config
+	switch *size {
+	case "full":
+		cfg = sim.Full(time.Now)
+	case "tiny":
+		cfg = sim.Tiny(time.Now)
+	default:
+		fmt.Fprintf(stderr, "cemon sim mcps: --size %q, want full or tiny\n", *size)
+		return 2
+	}
+	if *seed != 0 {
+		cfg.Seed = *seed
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintln(stderr, "cemon sim mcps:", err)
+		return 1
+	}
+	start := time.Now()
+	res, err := sim.Run(cfg, func(step string) {
+		fmt.Fprintf(stderr, "sim mcps: %s (%.0f s)\n", step, time.Since(start).Seconds())
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "cemon sim mcps:", err)
+		return 1
+	}
+	if err := ctx.Err(); err != nil {
+		fmt.Fprintln(stderr, "cemon sim mcps:", err)
+		return 1
+	}
+	if err := writeSimResult(*out, res); err != nil {
+		fmt.Fprintln(stderr, "cemon sim mcps:", err)
+		return 1
+	}
+	h := res.Headline
+	fmt.Fprintf(stdout, "mcps / per-flow-random = %.3f, mcps / poll-all = %.3f at %d flows; mean gap to optimum %.3f %%\n",
+		h.FracRandom, h.FracPollAll, h.Flows, h.MeanGapExact)
+	fmt.Fprintf(stdout, "wrote %d tables, plots and report.md to %s\n", len(res.Tables), *out)
+	return 0
+}
+
+func writeSimResult(dir string, res *sim.Result) error {
+	for _, t := range res.Tables {
+		if err := os.WriteFile(filepath.Join(dir, t.Name+".csv"), t.CSV(), 0o644); err != nil {
+			return err
+		}
+		if !t.Plotted() {
+			continue
+		}
+		png, err := renderPlot(t)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", t.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, t.Name+".png"), png, 0o644); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(res.Markdown()), 0o644)
+}
+
+// renderPlot draws one line per column against the first column. Columns that are
+// percentages or flags of another unit than the y label are left out.
+func renderPlot(t sim.Table) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = t.Title
+	p.X.Label.Text = t.XLabel
+	p.Y.Label.Text = t.YLabel
+	if t.LogX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	var lines []any
+	for j := 1; j < len(t.Columns); j++ {
+		name := t.Columns[j]
+		if !plotColumn(t, name) {
+			continue
+		}
+		pts := make(plotter.XYs, 0, len(t.Rows))
+		for _, row := range t.Rows {
+			if t.LogX && row[0] <= 0 {
+				continue
+			}
+			pts = append(pts, plotter.XY{X: row[0], Y: row[j]})
+		}
+		lines = append(lines, name, pts)
+	}
+	if err := plotutil.AddLinePoints(p, lines...); err != nil {
+		return nil, err
+	}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// plotColumn keeps a plot to one unit: gap tables plot the gaps, time tables the times,
+// cost tables every cost, the DAPR trace its costs.
+func plotColumn(t sim.Table, name string) bool {
+	switch {
+	case strings.HasPrefix(t.Name, "gap_"):
+		return strings.HasSuffix(name, "gap %")
+	case strings.HasPrefix(t.Name, "time_"):
+		return strings.HasSuffix(name, " ms")
+	case t.Name == "dapr_cost":
+		return name != "active flows"
+	}
+	return true
+}

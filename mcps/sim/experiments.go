@@ -1,0 +1,743 @@
+package sim
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/cemon-sdn/cemon/mcps"
+	"github.com/cemon-sdn/cemon/topology"
+)
+
+// Table is one experiment's data: the first column is the x axis.
+type Table struct {
+	Name    string // file stem
+	Title   string
+	XLabel  string
+	YLabel  string
+	LogX    bool
+	Columns []string
+	Rows    [][]float64
+	// RowLabels, when set, name the rows and replace the first column; such tables are
+	// not plotted.
+	RowLabels []string
+	Note      string
+}
+
+// Config sizes a simulation run. The zero value is not valid; use Full or Tiny.
+type Config struct {
+	Seed       uint64
+	Switches   int     // graphs of the cost experiments
+	ERDegree   float64 // mean degree of the Erdős–Rényi graphs
+	WaxAlpha   float64
+	WaxBeta    float64
+	FlowCounts []int // cost against flows
+	CtrlFlows  int   // flows of the cost-against-controllers experiment
+	MaxCtrl    int
+	GapSwitch  []int // switches of the gap-to-optimal experiment
+	GapFlows   []int
+	TimeFlows  []int // flows of the running-time experiment (at Switches)
+	TimeSwitch []int // switches of the running-time experiment (at TimeFixed flows)
+	TimeFixed  int
+	AccFlows   int
+	Packets    float64 // mean packets per flow (geometric)
+	LossRates  []float64
+	LossRatios []float64
+	TraceSecs  int     // DAPR trace length
+	ArrivalHz  float64 // flow arrivals per second
+	FixedEvery int     // fixed-interval rebuild period, seconds
+	// Clock times the solvers; the simulator reads no clock itself.
+	Clock func() time.Time
+}
+
+// Full is the configuration of the committed report.
+func Full(clock func() time.Time) Config {
+	return Config{
+		Seed: 2026, Switches: 100, ERDegree: 4, WaxAlpha: 0.4, WaxBeta: 0.15,
+		FlowCounts: []int{1000, 2000, 5000, 10000, 20000, 50000, 100000},
+		CtrlFlows:  20000, MaxCtrl: 8,
+		GapSwitch: []int{10, 15, 20, 25, 30}, GapFlows: []int{100, 200, 500, 1000, 2000, 5000},
+		TimeFlows: []int{10000, 100000, 1000000}, TimeSwitch: []int{50, 100, 200, 500, 1000}, TimeFixed: 100000,
+		AccFlows: 10000, Packets: 100,
+		LossRates:  []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1},
+		LossRatios: []float64{0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5},
+		TraceSecs:  300, ArrivalHz: 400, FixedEvery: 10,
+		Clock: clock,
+	}
+}
+
+// Tiny is a configuration small enough for a unit test.
+func Tiny(clock func() time.Time) Config {
+	return Config{
+		Seed: 1, Switches: 16, ERDegree: 3, WaxAlpha: 0.5, WaxBeta: 0.3,
+		FlowCounts: []int{50, 200}, CtrlFlows: 200, MaxCtrl: 3,
+		GapSwitch: []int{8, 10}, GapFlows: []int{50, 100},
+		TimeFlows: []int{100, 400}, TimeSwitch: []int{10, 20}, TimeFixed: 200,
+		AccFlows: 200, Packets: 20,
+		LossRates: []float64{0.01, 0.1}, LossRatios: []float64{0, 0.3},
+		TraceSecs: 20, ArrivalHz: 20, FixedEvery: 5,
+		Clock: clock,
+	}
+}
+
+// Validate names every bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Switches < 4:
+		return fmt.Errorf("%w: Switches %d < 4", ErrWorkload, c.Switches)
+	case len(c.FlowCounts) == 0 || len(c.GapFlows) == 0 || len(c.GapSwitch) == 0 || len(c.TimeFlows) == 0 || len(c.TimeSwitch) == 0:
+		return fmt.Errorf("%w: empty experiment axis", ErrWorkload)
+	case c.MaxCtrl < 1 || c.MaxCtrl > c.Switches:
+		return fmt.Errorf("%w: MaxCtrl %d", ErrWorkload, c.MaxCtrl)
+	case c.TraceSecs < 2 || c.ArrivalHz <= 0 || c.FixedEvery < 1:
+		return fmt.Errorf("%w: bad DAPR trace settings", ErrWorkload)
+	case c.Packets < 1:
+		return fmt.Errorf("%w: Packets %v < 1", ErrWorkload, c.Packets)
+	case c.Clock == nil:
+		return fmt.Errorf("%w: no Clock", ErrWorkload)
+	}
+	return nil
+}
+
+// Headline is the report's main figure.
+type Headline struct {
+	Flows          int
+	MCPS           int64
+	PerFlowRandom  int64
+	PollAll        int64
+	FracRandom     float64 // mcps / per-flow-random at the largest flow count (ER, out-of-band)
+	FracPollAll    float64
+	MeanFracRandom float64 // over every point of the cost experiments
+	MeanFracPoll   float64
+	MeanGapExact   float64 // mcps vs optimum, mean over the gap experiment, percent
+}
+
+// Result is everything a run produced.
+type Result struct {
+	Config   Config
+	Tables   []Table
+	Headline Headline
+}
+
+// Run executes every experiment. progress, if not nil, is told what runs.
+func Run(cfg Config, progress func(string)) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if progress == nil {
+		progress = func(string) {}
+	}
+	r := &runner{cfg: cfg, res: &Result{Config: cfg}}
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"cost against flows", r.costVsFlows},
+		{"several controllers", r.controllers},
+		{"gap to optimal", r.gap},
+		{"running time", r.runningTime},
+		{"accuracy under loss", r.accuracy},
+		{"DAPR and ARI", r.dapr},
+	}
+	for _, s := range steps {
+		progress(s.name)
+		if err := s.fn(); err != nil {
+			return nil, fmt.Errorf("sim: %s: %w", s.name, err)
+		}
+	}
+	return r.res, nil
+}
+
+type runner struct {
+	cfg      Config
+	res      *Result
+	fracR    []float64
+	fracP    []float64
+	seedStep uint64
+}
+
+func (r *runner) rng() *rand.Rand {
+	r.seedStep++
+	return rand.New(rand.NewPCG(r.cfg.Seed, r.seedStep))
+}
+
+func (r *runner) graph(kind string, n int, rng *rand.Rand) *topology.Graph {
+	if kind == "waxman" {
+		return topology.Waxman(n, r.cfg.WaxAlpha, r.cfg.WaxBeta, rng)
+	}
+	return topology.ErdosRenyi(n, r.cfg.ERDegree/float64(n-1), rng)
+}
+
+func solveCost(in *mcps.Instance, strategy string, seed uint64) (*mcps.Solution, error) {
+	return mcps.Solve(in, strategy, mcps.Options{Rand: rand.New(rand.NewPCG(seed, 99))})
+}
+
+var costColumns = []string{"flows", "mcps", "per-flow-random", "per-flow-min", "poll-all", "lower bound"}
+
+// costRow solves one instance with mcps and the baselines.
+func costRow(in *mcps.Instance, x float64, seed uint64) ([]float64, error) {
+	row := []float64{x}
+	var lb int64
+	for _, st := range []string{mcps.StrategyMCPS, mcps.StrategyPerFlowRandom, mcps.StrategyPerFlowMin, mcps.StrategyPollAll} {
+		sol, err := solveCost(in, st, seed)
+		if err != nil {
+			return nil, err
+		}
+		if st == mcps.StrategyMCPS {
+			lb = sol.LowerBound
+		}
+		row = append(row, float64(sol.Cost))
+	}
+	return append(row, float64(lb)), nil
+}
+
+func (r *runner) costVsFlows() error {
+	maxF := slices.Max(r.cfg.FlowCounts)
+	for _, kind := range []string{"er", "waxman"} {
+		g := r.graph(kind, r.cfg.Switches, r.rng())
+		for _, dep := range []mcps.Deployment{mcps.OutOfBand, mcps.InBand} {
+			gen, err := Generate(g, dep, 1, maxF, r.rng())
+			if err != nil {
+				return err
+			}
+			t := Table{
+				Name:   fmt.Sprintf("cost_flows_%s_%s", kind, dep),
+				Title:  fmt.Sprintf("Cost per polling round, %s graph (%d switches, %d links), %s", graphTitle(kind), g.NumNodes(), g.NumEdges(), dep),
+				XLabel: "active flows", YLabel: "bytes per round", LogX: true, Columns: costColumns,
+			}
+			for _, n := range r.cfg.FlowCounts {
+				in, err := Instance(gen.Instance.Network(), NewRouter(g), gen.Pairs[:n])
+				if err != nil {
+					return err
+				}
+				row, err := costRow(in, float64(n), uint64(n))
+				if err != nil {
+					return err
+				}
+				t.Rows = append(t.Rows, row)
+				r.fracR = append(r.fracR, row[1]/row[2])
+				r.fracP = append(r.fracP, row[1]/row[4])
+				if kind == "er" && dep == mcps.OutOfBand && n == maxF {
+					h := &r.res.Headline
+					h.Flows, h.MCPS, h.PerFlowRandom, h.PollAll = n, int64(row[1]), int64(row[2]), int64(row[4])
+					h.FracRandom, h.FracPollAll = row[1]/row[2], row[1]/row[4]
+				}
+			}
+			r.res.Tables = append(r.res.Tables, t)
+		}
+	}
+	r.res.Headline.MeanFracRandom = mean(r.fracR)
+	r.res.Headline.MeanFracPoll = mean(r.fracP)
+	return nil
+}
+
+func graphTitle(kind string) string {
+	if kind == "waxman" {
+		return "Waxman"
+	}
+	return "Erdős–Rényi"
+}
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func (r *runner) controllers() error {
+	g := r.graph("er", r.cfg.Switches, r.rng())
+	rt := NewRouter(g)
+	pairs, err := RandomPairs(rt, r.cfg.CtrlFlows, r.rng())
+	if err != nil {
+		return err
+	}
+	// Cost against flows with three controllers (or MaxCtrl if smaller).
+	k := min(3, r.cfg.MaxCtrl)
+	ctrls, err := PlaceControllers(g, k)
+	if err != nil {
+		return err
+	}
+	net, err := Network(rt, mcps.InBand, ctrls)
+	if err != nil {
+		return err
+	}
+	t := Table{Name: "cost_flows_controllers", Title: fmt.Sprintf("Cost per round with %d controllers, in-band, Erdős–Rényi (%d switches)", k, g.NumNodes()),
+		XLabel: "active flows", YLabel: "bytes per round", LogX: true, Columns: costColumns}
+	for _, n := range r.cfg.FlowCounts {
+		if n > len(pairs) {
+			continue
+		}
+		in, err := Instance(net, rt, pairs[:n])
+		if err != nil {
+			return err
+		}
+		row, err := costRow(in, float64(n), uint64(n))
+		if err != nil {
+			return err
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	r.res.Tables = append(r.res.Tables, t)
+
+	t2 := Table{Name: "cost_controllers", Title: fmt.Sprintf("Cost per round against the number of controllers, in-band, %d flows", r.cfg.CtrlFlows),
+		XLabel: "controllers", YLabel: "bytes per round", Columns: append([]string{"controllers"}, costColumns[1:]...)}
+	for k := 1; k <= r.cfg.MaxCtrl; k++ {
+		ctrls, err := PlaceControllers(g, k)
+		if err != nil {
+			return err
+		}
+		net, err := Network(rt, mcps.InBand, ctrls)
+		if err != nil {
+			return err
+		}
+		in, err := Instance(net, rt, pairs)
+		if err != nil {
+			return err
+		}
+		row, err := costRow(in, float64(k), uint64(k))
+		if err != nil {
+			return err
+		}
+		t2.Rows = append(t2.Rows, row)
+	}
+	r.res.Tables = append(r.res.Tables, t2)
+	return nil
+}
+
+// timed runs a strategy and returns the solution and its time in seconds.
+func (r *runner) timed(in *mcps.Instance, strategy string) (*mcps.Solution, float64, error) {
+	start := r.cfg.Clock()
+	sol, err := mcps.Solve(in, strategy, mcps.Options{})
+	return sol, r.cfg.Clock().Sub(start).Seconds(), err
+}
+
+func (r *runner) gapRow(ns, nf int, x float64) ([]float64, float64, error) {
+	g := r.graph("er", ns, r.rng())
+	gen, err := Generate(g, mcps.OutOfBand, 1, nf, r.rng())
+	if err != nil {
+		return nil, 0, err
+	}
+	ex, tEx, err := r.timed(gen.Instance, mcps.StrategyExact)
+	if err != nil {
+		return nil, 0, err
+	}
+	m, tM, err := r.timed(gen.Instance, mcps.StrategyMCPS)
+	if err != nil {
+		return nil, 0, err
+	}
+	gr, tG, err := r.timed(gen.Instance, mcps.StrategyGreedy)
+	if err != nil {
+		return nil, 0, err
+	}
+	opt := float64(ex.Cost)
+	gapM := 100 * (float64(m.Cost) - opt) / opt
+	proven := 0.0
+	if ex.Optimal {
+		proven = 1
+	}
+	return []float64{x, gapM, 100 * (float64(gr.Cost) - opt) / opt, 1000 * tM, 1000 * tG, 1000 * tEx, proven}, gapM, nil
+}
+
+var gapColumns = []string{"", "mcps gap %", "greedy gap %", "mcps ms", "greedy ms", "exact ms", "exact proven"}
+
+func (r *runner) gap() error {
+	var gaps []float64
+	midS := r.cfg.GapSwitch[len(r.cfg.GapSwitch)/2]
+	t := Table{Name: "gap_flows", Title: fmt.Sprintf("Gap to the optimum and running time against flows (Erdős–Rényi, %d switches, out-of-band)", midS),
+		XLabel: "active flows", YLabel: "gap to optimum (%)", LogX: true, Columns: append([]string{"flows"}, gapColumns[1:]...)}
+	for _, nf := range r.cfg.GapFlows {
+		row, gm, err := r.gapRow(midS, nf, float64(nf))
+		if err != nil {
+			return err
+		}
+		t.Rows = append(t.Rows, row)
+		gaps = append(gaps, gm)
+	}
+	r.res.Tables = append(r.res.Tables, t)
+	midF := r.cfg.GapFlows[len(r.cfg.GapFlows)/2]
+	t2 := Table{Name: "gap_switches", Title: fmt.Sprintf("Gap to the optimum and running time against switches (Erdős–Rényi, %d flows, out-of-band)", midF),
+		XLabel: "switches", YLabel: "gap to optimum (%)", Columns: append([]string{"switches"}, gapColumns[1:]...)}
+	for _, ns := range r.cfg.GapSwitch {
+		row, gm, err := r.gapRow(ns, midF, float64(ns))
+		if err != nil {
+			return err
+		}
+		t2.Rows = append(t2.Rows, row)
+		gaps = append(gaps, gm)
+	}
+	r.res.Tables = append(r.res.Tables, t2)
+	r.res.Headline.MeanGapExact = mean(gaps)
+	return nil
+}
+
+func (r *runner) runningTime() error {
+	cols := []string{"", "mcps ms", "greedy ms", "mcps certified gap %"}
+	t := Table{Name: "time_flows", Title: fmt.Sprintf("Running time against flows (Erdős–Rényi, %d switches)", r.cfg.Switches),
+		XLabel: "active flows", YLabel: "milliseconds", LogX: true, Columns: append([]string{"flows"}, cols[1:]...),
+		Note: "certified gap: (cost − lower bound) / lower bound, an upper bound on the distance to the optimum"}
+	g := r.graph("er", r.cfg.Switches, r.rng())
+	for _, nf := range r.cfg.TimeFlows {
+		gen, err := Generate(g, mcps.OutOfBand, 1, nf, r.rng())
+		if err != nil {
+			return err
+		}
+		row, err := r.timeRow(gen.Instance, float64(nf))
+		if err != nil {
+			return err
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	r.res.Tables = append(r.res.Tables, t)
+	t2 := Table{Name: "time_switches", Title: fmt.Sprintf("Running time against switches (Erdős–Rényi, %d flows)", r.cfg.TimeFixed),
+		XLabel: "switches", YLabel: "milliseconds", Columns: append([]string{"switches"}, cols[1:]...), Note: t.Note}
+	for _, ns := range r.cfg.TimeSwitch {
+		g := r.graph("er", ns, r.rng())
+		gen, err := Generate(g, mcps.OutOfBand, 1, r.cfg.TimeFixed, r.rng())
+		if err != nil {
+			return err
+		}
+		row, err := r.timeRow(gen.Instance, float64(ns))
+		if err != nil {
+			return err
+		}
+		t2.Rows = append(t2.Rows, row)
+	}
+	r.res.Tables = append(r.res.Tables, t2)
+	return nil
+}
+
+func (r *runner) timeRow(in *mcps.Instance, x float64) ([]float64, error) {
+	m, tM, err := r.timed(in, mcps.StrategyMCPS)
+	if err != nil {
+		return nil, err
+	}
+	_, tG, err := r.timed(in, mcps.StrategyGreedy)
+	if err != nil {
+		return nil, err
+	}
+	return []float64{x, 1000 * tM, 1000 * tG, 100 * m.Gap()}, nil
+}
+
+// accuracy simulates section 4 of algorithms.md: loss switches drop each packet with
+// probability p; a flow's counter is read at the switch the scheme polls it from (the
+// first poll-all switch on its path, or its poll-single switch) and compared with the
+// packets that leave its last switch.
+func (r *runner) accuracy() error {
+	g := r.graph("er", r.cfg.Switches, r.rng())
+	gen, err := Generate(g, mcps.OutOfBand, 1, r.cfg.AccFlows, r.rng())
+	if err != nil {
+		return err
+	}
+	in := gen.Instance
+	schemes := map[string][]int{} // polled position along each path
+	for _, st := range []string{mcps.StrategyMCPS, mcps.StrategyPerFlowRandom} {
+		sol, err := solveCost(in, st, 7)
+		if err != nil {
+			return err
+		}
+		schemes[st] = pollPositions(in, sol)
+	}
+	pktRng := r.rng()
+	packets := make([]int, in.NumFlows())
+	for f := range packets {
+		packets[f] = geometric(pktRng, r.cfg.Packets)
+	}
+	cols := []string{"", "AFR mcps", "TM accuracy mcps", "AFR per-flow-random", "TM accuracy per-flow-random"}
+	point := func(p, rho float64, x float64) []float64 {
+		lr := rand.New(rand.NewPCG(r.cfg.Seed, math.Float64bits(p)^math.Float64bits(rho)))
+		loss := make([]bool, in.NumSwitches())
+		for _, s := range lr.Perm(in.NumSwitches())[:int(math.Round(rho*float64(in.NumSwitches())))] {
+			loss[s] = true
+		}
+		row := []float64{x}
+		counts := make([][]int, in.NumFlows())
+		for f := range counts {
+			counts[f] = forward(lr, in.Path(f), loss, p, packets[f])
+		}
+		for _, st := range []string{mcps.StrategyMCPS, mcps.StrategyPerFlowRandom} {
+			afr, tm := accuracyOf(in, gen.Pairs, counts, schemes[st])
+			row = append(row, afr, tm)
+		}
+		return row
+	}
+	t := Table{Name: "accuracy_loss_rate", Title: "Accuracy against packet loss rate (loss-switch ratio 0.1)",
+		XLabel: "packet loss rate", YLabel: "accuracy", LogX: true, Columns: append([]string{"loss rate"}, cols[1:]...),
+		Note: "AFR: flows whose polled count equals the count leaving the path; TM accuracy: mean over traffic-matrix elements of 1 − |measured − true| / true"}
+	for _, p := range r.cfg.LossRates {
+		t.Rows = append(t.Rows, point(p, 0.1, p))
+	}
+	t2 := Table{Name: "accuracy_loss_ratio", Title: "Accuracy against loss-switch ratio (packet loss rate 0.01)",
+		XLabel: "loss-switch ratio", YLabel: "accuracy", Columns: append([]string{"loss-switch ratio"}, cols[1:]...), Note: t.Note}
+	for _, rho := range r.cfg.LossRatios {
+		t2.Rows = append(t2.Rows, point(0.01, rho, rho))
+	}
+	r.res.Tables = append(r.res.Tables, t, t2)
+	return nil
+}
+
+// pollPositions returns, per flow, the index along its path of the switch it is read at.
+func pollPositions(in *mcps.Instance, sol *mcps.Solution) []int {
+	pos := make([]int, in.NumFlows())
+	for f := range pos {
+		pos[f] = -1
+	}
+	polled := make([]bool, in.NumSwitches())
+	for _, a := range sol.PollAll {
+		polled[a.Switch] = true
+	}
+	for _, s := range sol.PollSingle {
+		pos[s.Flow] = slices.Index(in.Path(int(s.Flow)), s.Switch)
+	}
+	for f := range pos {
+		for i, s := range in.Path(f) {
+			if polled[s] {
+				pos[f] = i
+				break
+			}
+		}
+	}
+	return pos
+}
+
+func geometric(r *rand.Rand, mean float64) int {
+	if mean <= 1 {
+		return 1
+	}
+	p := 1 / mean
+	return 1 + int(math.Floor(math.Log(1-r.Float64())/math.Log(1-p)))
+}
+
+// forward returns the packets each switch of the path counts, then (last element) the
+// packets that leave the path. A loss switch counts a packet, then drops it with
+// probability p.
+func forward(r *rand.Rand, path []int32, loss []bool, p float64, n int) []int {
+	out := make([]int, len(path)+1)
+	for i, s := range path {
+		out[i] = n
+		if loss[s] && p > 0 {
+			kept := 0
+			for j := 0; j < n; j++ {
+				if r.Float64() >= p {
+					kept++
+				}
+			}
+			n = kept
+		}
+	}
+	out[len(path)] = n
+	return out
+}
+
+func accuracyOf(in *mcps.Instance, pairs []Pair, counts [][]int, pos []int) (afr, tm float64) {
+	type key struct{ a, b int32 }
+	meas := map[key]float64{}
+	truth := map[key]float64{}
+	exact := 0
+	for f := range counts {
+		c := counts[f]
+		got, want := c[pos[f]], c[len(c)-1]
+		if got == want {
+			exact++
+		}
+		k := key{pairs[f].Src, pairs[f].Dst}
+		meas[k] += float64(got)
+		truth[k] += float64(want)
+	}
+	var acc float64
+	var n int
+	for k, v := range truth {
+		if v == 0 {
+			continue
+		}
+		acc += math.Max(0, 1-math.Abs(meas[k]-v)/v)
+		n++
+	}
+	if n > 0 {
+		acc /= float64(n)
+	}
+	return float64(exact) / float64(len(counts)), acc
+}
+
+// traceEvent is a flow arrival (add) or expiry in the DAPR trace.
+type traceEvent struct {
+	at   float64
+	add  bool
+	flow int
+}
+
+// dapr replays a synthetic arrival/expiry trace (Poisson arrivals; 80 % short flows with
+// exponential durations of mean 2 s, 20 % long flows with Pareto durations, shape 1.5 and
+// minimum 10 s) and samples every second the cost of: recomputing mcps every second,
+// DAPR with a fixed rebuild interval, DAPR with ARI (θ = 0.7 only) and DAPR with every
+// ARI rule (variance, cost drift 1.25, 60 s maximum interval), against per-flow-min.
+func (r *runner) dapr() error {
+	g := r.graph("er", r.cfg.Switches, r.rng())
+	rt := NewRouter(g)
+	net, err := Network(rt, mcps.OutOfBand, nil)
+	if err != nil {
+		return err
+	}
+	tr := r.rng()
+	var events []traceEvent
+	var paths [][]int32
+	horizon := float64(r.cfg.TraceSecs)
+	// Warm start: flows already active at t=0 (arrivals of the previous 60 s).
+	for t := -60.0; t < horizon; {
+		t += tr.ExpFloat64() / r.cfg.ArrivalHz
+		var d float64
+		if tr.Float64() < 0.8 {
+			d = tr.ExpFloat64() * 2
+		} else {
+			d = 10 / math.Pow(1-tr.Float64(), 1/1.5)
+		}
+		if t+d <= 0 || t >= horizon {
+			continue
+		}
+		a := tr.IntN(g.NumNodes())
+		b := tr.IntN(g.NumNodes() - 1)
+		if b >= a {
+			b++
+		}
+		p := slices.Clone(rt.Path(a, b, nil))
+		if p == nil {
+			continue
+		}
+		id := len(paths)
+		paths = append(paths, p)
+		events = append(events, traceEvent{at: math.Max(t, 0), add: true, flow: id})
+		if t+d < horizon {
+			events = append(events, traceEvent{at: t + d, add: false, flow: id})
+		}
+	}
+	slices.SortStableFunc(events, func(a, b traceEvent) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		if a.add == b.add {
+			return 0
+		}
+		if a.add {
+			return -1
+		}
+		return 1
+	})
+	fixed := time.Duration(r.cfg.FixedEvery) * time.Second
+	policies := []struct {
+		name string
+		cfg  mcps.PlannerConfig
+	}{
+		{fmt.Sprintf("DAPR, rebuild every %d s", r.cfg.FixedEvery), mcps.PlannerConfig{Network: net, Theta: 1e-9, CostRatio: -1, MaxInterval: fixed}},
+		{"DAPR + ARI (θ=0.7)", mcps.PlannerConfig{Network: net, Theta: 0.7, CostRatio: -1, MaxInterval: -1}},
+		{"DAPR + ARI, all rules", mcps.PlannerConfig{Network: net}},
+	}
+	planners := make([]*mcps.Planner, len(policies))
+	for i, p := range policies {
+		if planners[i], err = mcps.NewPlanner(p.cfg); err != nil {
+			return err
+		}
+	}
+	t0 := time.Unix(0, 0)
+	active := map[int]bool{}
+	cols := []string{"second", "active flows", "recompute every second"}
+	for _, p := range policies {
+		cols = append(cols, p.name)
+	}
+	cols = append(cols, "per-flow-min")
+	t := Table{Name: "dapr_cost", Title: "DAPR on a flow arrival/expiry trace: cost per round, sampled every second",
+		XLabel: "time (s)", YLabel: "bytes per round", Columns: cols}
+	reasons := make([]map[mcps.RebuildReason]int, len(policies))
+	for i := range reasons {
+		reasons[i] = map[mcps.RebuildReason]int{}
+	}
+	sum := make([]float64, len(policies)+2)
+	ev := 0
+	for sec := 1; sec <= r.cfg.TraceSecs; sec++ {
+		for ev < len(events) && events[ev].at < float64(sec) {
+			e := events[ev]
+			ev++
+			for _, pl := range planners {
+				var err error
+				if e.add {
+					err = pl.AddFlow(uint64(e.flow), paths[e.flow])
+				} else {
+					err = pl.RemoveFlow(uint64(e.flow))
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if e.add {
+				active[e.flow] = true
+			} else {
+				delete(active, e.flow)
+			}
+		}
+		now := t0.Add(time.Duration(sec) * time.Second)
+		for i, pl := range planners {
+			rep, ok, err := pl.MaybeRebuild(now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				reasons[i][rep.Reason]++
+			}
+		}
+		ids := make([]int, 0, len(active))
+		for id := range active {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		in, err := mcps.NewInstance(net)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := in.AddFlow(paths[id]); err != nil {
+				return err
+			}
+		}
+		re, err := mcps.Solve(in, mcps.StrategyMCPS, mcps.Options{BoundRounds: -1})
+		if err != nil {
+			return err
+		}
+		pf, err := mcps.Solve(in, mcps.StrategyPerFlowMin, mcps.Options{BoundRounds: -1})
+		if err != nil {
+			return err
+		}
+		row := []float64{float64(sec), float64(len(ids)), float64(re.Cost)}
+		sum[0] += float64(re.Cost)
+		for i, pl := range planners {
+			row = append(row, float64(pl.Cost()))
+			sum[i+1] += float64(pl.Cost())
+		}
+		row = append(row, float64(pf.Cost))
+		sum[len(sum)-1] += float64(pf.Cost)
+		t.Rows = append(t.Rows, row)
+	}
+	r.res.Tables = append(r.res.Tables, t)
+	t2 := Table{Name: "dapr_summary", Title: "DAPR policies over the whole trace",
+		Columns:   []string{"policy", "rebuilds", "mean cost / recompute", "variance", "cost-drift", "interval", "initial"},
+		RowLabels: []string{"recompute every second"},
+		Note:      "rebuild counts by reason; recompute rebuilds once per second"}
+	for _, p := range policies {
+		t2.RowLabels = append(t2.RowLabels, p.name)
+	}
+	t2.RowLabels = append(t2.RowLabels, "per-flow-min")
+	t2.Rows = append(t2.Rows, []float64{0, float64(r.cfg.TraceSecs), 1, 0, 0, 0, 0})
+	for i, pl := range planners {
+		rs := reasons[i]
+		t2.Rows = append(t2.Rows, []float64{float64(i + 1), float64(pl.Rebuilds()), sum[i+1] / sum[0],
+			float64(rs[mcps.ReasonVariance]), float64(rs[mcps.ReasonCostDrift]), float64(rs[mcps.ReasonInterval]), float64(rs[mcps.ReasonInitial])})
+	}
+	t2.Rows = append(t2.Rows, []float64{float64(len(planners) + 1), 0, sum[len(sum)-1] / sum[0], 0, 0, 0, 0})
+	r.res.Tables = append(r.res.Tables, t2)
+	return nil
+}
