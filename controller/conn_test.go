@@ -2,8 +2,15 @@ package controller
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"runtime"
 	"sync"
@@ -419,4 +426,62 @@ func readAll(t *testing.T, c net.Conn) []ofproto.Message {
 func isReset(err error) bool {
 	var ne *net.OpError
 	return errors.As(err, &ne) && !ne.Timeout()
+}
+
+// TestServeTLS: the controller speaks OpenFlow over a tls.Listener.
+func TestServeTLS(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cemon test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	pool := x509.NewCertPool()
+	parsed, _ := x509.ParseCertificate(der)
+	pool.AddCert(parsed)
+
+	c := New(Config{}, nil)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := tls.NewListener(inner, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	}()
+	sub := c.Subscribe(8, SwitchUp)
+	defer sub.Close()
+
+	conn, err := tls.Dial("tcp", inner.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write(mustMarshal(t, &ofproto.Hello{Xid: 1}))
+	fr := ofproto.NewFramer(conn, 0)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		b, err := fr.Next()
+		if err != nil {
+			t.Fatalf("reading over TLS: %v", err)
+		}
+		if ofproto.Type(b[1]) == ofproto.TypeFeaturesRequest {
+			h, _ := ofproto.ParseHeader(b)
+			conn.Write(mustMarshal(t, &ofproto.FeaturesReply{Xid: h.Xid, DatapathID: 0x42}))
+			break
+		}
+	}
+	waitEvent(t, sub, SwitchUp, 0x42)
 }

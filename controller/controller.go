@@ -437,6 +437,7 @@ func (c *Controller) Subscribe(buffer int, kinds ...EventKind) *Subscription {
 // xid. It waits until ctx ends or Config.RequestTimeout passes, whichever is first
 // (ErrTimeout); a reply that arrives later is counted in Traffic.LateReplies and
 // dropped. An OFPT_ERROR answer returns a *SwitchError (errors.Is ErrSwitchError).
+// msg is encoded later by the connection's writer: do not modify it after the call.
 func (c *Controller) Request(ctx context.Context, dpid uint64, msg ofproto.Message) ([]ofproto.Message, error) {
 	if msg == nil {
 		return nil, fmt.Errorf("%w: nil message", ErrBadRequest)
@@ -484,6 +485,7 @@ func (c *Controller) Request(ctx context.Context, dpid uint64, msg ofproto.Messa
 
 // Send queues msg for the switch dpid without waiting for any answer (fire and
 // forget). An xid of 0 is replaced by a fresh one. Replies to it, if any, count as late.
+// msg is encoded later by the connection's writer: do not modify it after the call.
 func (c *Controller) Send(dpid uint64, msg ofproto.Message) error {
 	if msg == nil {
 		return fmt.Errorf("%w: nil message", ErrBadRequest)
