@@ -225,6 +225,19 @@ func (sr *scenario) do(cmd string) []string {
 		}
 		n.run()
 		out = n.flushTrace()
+	case "portup": // portup DPID:PORT PEER_DPID:PEER_PORT: the cable is back, the switch reports the port up
+		n := sr.net()
+		ref, peer := parsePortRef(t, args[0]), parsePortRef(t, args[1])
+		n.connectWire(ref, peer)
+		sw := n.sw[ref.DPID]
+		for i := range sw.ports {
+			if sw.ports[i].PortNo == ofproto.PortNo(ref.Port) {
+				sw.ports[i].State &^= ofproto.PortStateLinkDown
+				n.fromSwitch(sw, &ofproto.PortStatus{Reason: ofproto.PortModified, Desc: sw.ports[i]})
+			}
+		}
+		n.run()
+		out = n.flushTrace()
 	case "links":
 		ls := sr.net().c.net.topo.Links()
 		for _, l := range ls {
