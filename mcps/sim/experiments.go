@@ -634,9 +634,9 @@ func (r *runner) dapr() error {
 		name string
 		cfg  mcps.PlannerConfig
 	}{
-		{fmt.Sprintf("DAPR, rebuild every %d s", r.cfg.FixedEvery), mcps.PlannerConfig{Network: net, Theta: 1e-9, CostRatio: -1, MaxInterval: fixed}},
+		{fmt.Sprintf("DAPR + rebuild every %d s", r.cfg.FixedEvery), mcps.PlannerConfig{Network: net, Theta: 1e-9, CostRatio: -1, MaxInterval: fixed}},
 		{"DAPR + ARI (θ=0.7)", mcps.PlannerConfig{Network: net, Theta: 0.7, CostRatio: -1, MaxInterval: -1}},
-		{"DAPR + ARI, all rules", mcps.PlannerConfig{Network: net}},
+		{"DAPR + ARI all rules", mcps.PlannerConfig{Network: net}},
 	}
 	planners := make([]*mcps.Planner, len(policies))
 	for i, p := range policies {
