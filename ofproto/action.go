@@ -57,6 +57,8 @@ type Action interface {
 	marshalAction(b []byte) error
 	// unmarshalAction reads the body; the caller checked type and length.
 	unmarshalAction(b []byte, copyData bool)
+	// isNil reports a nil pointer.
+	isNil() bool
 }
 
 // OutputAction is OFPAT_OUTPUT. MaxLen is how many bytes to send when Port is
@@ -254,41 +256,22 @@ func ActionsLen(acts []Action) int {
 	return n
 }
 
-// isNilAction reports a nil interface or a nil pointer inside one. Only this
-// package's types implement Action (it has unexported methods).
-func isNilAction(a Action) bool {
-	switch a := a.(type) {
-	case nil:
-		return true
-	case *OutputAction:
-		return a == nil
-	case *SetVLANVIDAction:
-		return a == nil
-	case *SetVLANPCPAction:
-		return a == nil
-	case *StripVLANAction:
-		return a == nil
-	case *SetDLSrcAction:
-		return a == nil
-	case *SetDLDstAction:
-		return a == nil
-	case *SetNWSrcAction:
-		return a == nil
-	case *SetNWDstAction:
-		return a == nil
-	case *SetNWTOSAction:
-		return a == nil
-	case *SetTPSrcAction:
-		return a == nil
-	case *SetTPDstAction:
-		return a == nil
-	case *EnqueueAction:
-		return a == nil
-	case *VendorAction:
-		return a == nil
-	}
-	return false
-}
+// isNilAction reports a nil interface or a nil pointer inside one.
+func isNilAction(a Action) bool { return a == nil || a.isNil() }
+
+func (a *OutputAction) isNil() bool     { return a == nil }
+func (a *SetVLANVIDAction) isNil() bool { return a == nil }
+func (a *SetVLANPCPAction) isNil() bool { return a == nil }
+func (a *StripVLANAction) isNil() bool  { return a == nil }
+func (a *SetDLSrcAction) isNil() bool   { return a == nil }
+func (a *SetDLDstAction) isNil() bool   { return a == nil }
+func (a *SetNWSrcAction) isNil() bool   { return a == nil }
+func (a *SetNWDstAction) isNil() bool   { return a == nil }
+func (a *SetNWTOSAction) isNil() bool   { return a == nil }
+func (a *SetTPSrcAction) isNil() bool   { return a == nil }
+func (a *SetTPDstAction) isNil() bool   { return a == nil }
+func (a *EnqueueAction) isNil() bool    { return a == nil }
+func (a *VendorAction) isNil() bool     { return a == nil }
 
 // putActions writes acts into b, which is exactly ActionsLen(acts) long.
 func putActions(b []byte, acts []Action, t Type) error {
