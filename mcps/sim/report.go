@@ -85,13 +85,22 @@ func (r *Result) Markdown() string {
 	fmt.Fprintf(&b, "| this run, largest flow count | %.3f (%.1f %% saved) | %.3f (%.1f %% saved) |\n",
 		h.FracRandom, 100*(1-h.FracRandom), h.FracPollAll, 100*(1-h.FracPollAll))
 	fmt.Fprintf(&b, "| this run, mean over every cost point (ER and Waxman, both deployments) | %.3f | %.3f |\n", h.MeanFracRandom, h.MeanFracPoll)
+	fmt.Fprintf(&b, "| this run, out-of-band points / in-band points | %.3f / %.3f | |\n", h.OOBFracRandom, h.InFracRandom)
+	fmt.Fprintf(&b, "| this run, best and worst point | %.3f and %.3f | |\n", h.MinFracRandom, h.MaxFracRandom)
 	b.WriteString("| the paper's claim | below 0.5 (\"more than 50 %\" saved) | not reported |\n\n")
-	verdict := "holds"
-	if h.MeanFracRandom >= 0.5 {
-		verdict = "does not hold"
+	switch {
+	case h.MaxFracRandom < 0.5:
+		b.WriteString("The paper's claim of more than 50 % lower cost than per-flow querying holds at every\npoint of this simulation.\n")
+	case h.MeanFracRandom < 0.5:
+		fmt.Fprintf(&b, "The paper's claim of more than 50 %% lower cost than per-flow querying holds on average\n"+
+			"(%.1f %% saved) but not at every point: out-of-band, where per-flow querying costs a flat\n"+
+			"296 bytes per flow, the saving is %.1f %% on average and %.1f %% at worst.\n",
+			100*(1-h.MeanFracRandom), 100*(1-h.OOBFracRandom), 100*(1-h.MaxFracRandom))
+	default:
+		fmt.Fprintf(&b, "The paper's claim of more than 50 %% lower cost than per-flow querying does not hold in\n"+
+			"this simulation: %.1f %% saved on average.\n", 100*(1-h.MeanFracRandom))
 	}
-	fmt.Fprintf(&b, "The paper's claim of more than 50 %% lower cost than per-flow querying %s in this\n", verdict)
-	fmt.Fprintf(&b, "simulation. Where the optimum is known (branch and bound, %d–%d switches), `mcps` is on\n",
+	fmt.Fprintf(&b, "Where the optimum is known (branch and bound, %d–%d switches), `mcps` is on\n",
 		c.GapSwitch[0], c.GapSwitch[len(c.GapSwitch)-1])
 	fmt.Fprintf(&b, "average %.3f %% above it.\n\n", h.MeanGapExact)
 	b.WriteString("## Set-up\n\n")
@@ -105,9 +114,10 @@ func (r *Result) Markdown() string {
 	fmt.Fprintf(&b, "- Accuracy: %d flows with geometric packet counts (mean %g); a loss switch counts a packet\n", c.AccFlows, c.Packets)
 	b.WriteString("  and then drops it with the loss rate; a flow is read at the switch the scheme polls it\n")
 	b.WriteString("  from and compared with the packets leaving its path.\n")
-	fmt.Fprintf(&b, "- DAPR trace: synthetic (no public copy of the paper's UNI1 trace is used): %d s, Poisson\n", c.TraceSecs)
-	fmt.Fprintf(&b, "  arrivals at %g flows/s, 80 %% short flows (exponential, mean 2 s) and 20 %% long flows\n", c.ArrivalHz)
-	b.WriteString("  (Pareto, shape 1.5, minimum 10 s), with the flows of the preceding minute active at t = 0.\n")
+	fmt.Fprintf(&b, "- DAPR trace: synthetic (the paper's UNI1 trace is not used): %d s, Poisson arrivals at\n", c.TraceSecs)
+	fmt.Fprintf(&b, "  %g flows/s (four times that from %d s to %d s), 70 %% short flows (exponential, mean\n", c.ArrivalHz, int(0.4*float64(c.TraceSecs)), int(0.6*float64(c.TraceSecs)))
+	b.WriteString("  2 s) and 30 % long flows (Pareto, shape 1.5, minimum 30 s), with the flows of the\n")
+	b.WriteString("  preceding two minutes active at t = 0. Every policy sees the same events.\n")
 	b.WriteString("- Running times are wall-clock on the machine that ran the command, one solve each;\n")
 	b.WriteString("  see BENCHMARKS.md for benchmark-grade figures.\n\n")
 	for _, t := range r.Tables {
