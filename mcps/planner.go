@@ -238,6 +238,9 @@ func (p *Planner) AddFlow(id uint64, path []int32) error {
 	} else {
 		p.inter++ // a flow of F_0 is back
 	}
+	if p.garbage > 1<<16 && p.garbage > len(p.arena)/2 {
+		p.compact()
+	}
 	r := &p.recs[i]
 	r.active = true
 	r.off, r.n = int32(len(p.arena)), int32(len(path))
@@ -304,6 +307,22 @@ func (p *Planner) RemoveFlow(id uint64) error {
 		p.free = append(p.free, i)
 	}
 	return nil
+}
+
+// compact drops the paths of expired flows from the arena (amortised: it runs when
+// more than half the arena is garbage).
+func (p *Planner) compact() {
+	arena := make([]int32, 0, 2*(len(p.arena)-p.garbage))
+	for i := range p.recs {
+		r := &p.recs[i]
+		if !r.active {
+			continue
+		}
+		path := p.arena[r.off : r.off+r.n]
+		r.off = int32(len(arena))
+		arena = append(arena, path...)
+	}
+	p.arena, p.garbage = arena, 0
 }
 
 // NeedsRebuild applies ARI at time now and returns why the scheme should be rebuilt,

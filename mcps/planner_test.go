@@ -220,3 +220,31 @@ func TestPlannerRebuildMatchesSolve(t *testing.T) {
 		}
 	}
 }
+
+// TestPlannerCompacts runs a long churn without rebuilds: the arena must stay bounded
+// and the scheme valid.
+func TestPlannerCompacts(t *testing.T) {
+	pl, err := NewPlanner(PlannerConfig{Network: Network{Switches: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := []int32{1, 2, 3, 4, 5}
+	for id := uint64(0); id < 100; id++ {
+		pl.AddFlow(id, path)
+	}
+	pl.Rebuild(time.Time{}, ReasonNone)
+	for id := uint64(100); id < 200_000; id++ {
+		if err := pl.RemoveFlow(id - 100); err != nil {
+			t.Fatal(err)
+		}
+		if err := pl.AddFlow(id, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pl.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(pl.arena); n > 4<<16 {
+		t.Fatalf("arena holds %d entries for 100 flows", n)
+	}
+}
