@@ -12,7 +12,7 @@ import (
 // the right cost, and that r matches |F0 ∩ Ft| / |F0 ∪ Ft| computed from the sets.
 func TestPlannerRandomEvents(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	seqs := 300
+	seqs := 150
 	if testing.Short() {
 		seqs = 40
 	}
