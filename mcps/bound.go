@@ -16,6 +16,7 @@ type coverLP struct {
 	n     []float64 // flows per item; nil means 1 each
 	c1    []float64 // per-flow poll-single cost of the item
 	cAll  []float64
+	load  []float64 // flows per switch, if known (else counted)
 }
 
 func (q *coverLP) items() int { return len(q.start) - 1 }
@@ -33,9 +34,13 @@ func (q *coverLP) count(i int) float64 {
 // slack of its switches allows.
 func (q *coverLP) dualAscent(pi []float64) float64 {
 	share := make([]float64, q.ns) // c_all(s) / N_s, N_s the flows s sees
-	for i := 0; i < q.items(); i++ {
-		for _, s := range q.nodes[q.start[i]:q.start[i+1]] {
-			share[s] += q.count(i)
+	if q.load != nil {
+		copy(share, q.load)
+	} else {
+		for i := 0; i < q.items(); i++ {
+			for _, s := range q.nodes[q.start[i]:q.start[i+1]] {
+				share[s] += q.count(i)
+			}
 		}
 	}
 	for s := range share {
@@ -167,8 +172,10 @@ func (p *prepared) flowLP() *coverLP {
 		q.c1[f] = float64(c)
 	}
 	q.cAll = make([]float64, p.ns)
+	q.load = make([]float64, p.ns)
 	for s, c := range p.cAll {
 		q.cAll[s] = float64(c)
+		q.load[s] = float64(p.fsStart[s+1] - p.fsStart[s])
 	}
 	return q
 }
