@@ -80,6 +80,7 @@ type Transfer struct {
 	Bandwidth string  `json:"bandwidth,omitempty"` // iperf3 -b, e.g. "10M" (UDP default 1M)
 	Port      int     `json:"port,omitempty"`      // server port; default 5201 + index
 	CPort     int     `json:"cport,omitempty"`     // client data port; default ephemeral
+	Length    string  `json:"length,omitempty"`    // iperf3 -l, bytes per write, e.g. "8K"
 }
 
 // TransferResult is the sender's side of one finished iperf3 run.
