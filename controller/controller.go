@@ -138,7 +138,12 @@ func (c *Controller) apply(fx *effects) {
 			continue
 		}
 		if err := e.s.conn.enqueue(e.msg); err != nil {
-			c.log.Warn("dropping message", "dpid", dpidString(e.s.dpid), "type", e.msg.Type(), "err", err)
+			// A closing connection drops its messages quietly; an overflow is news.
+			lv := slog.LevelDebug
+			if errors.Is(err, ErrQueueFull) {
+				lv = slog.LevelWarn
+			}
+			c.log.Log(context.Background(), lv, "dropping message", "dpid", dpidString(e.s.dpid), "type", e.msg.Type(), "err", err)
 		}
 	}
 	c.hub.publish(fx.events)
