@@ -126,3 +126,23 @@ func BenchmarkPatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExact proves the optimum on the referee's sizes (10 to 30 switches, 5,000
+// flows, out-of-band, mean degree 3 as in cbc_test.go).
+func BenchmarkExact(b *testing.B) {
+	for _, ns := range []int{10, 20, 30} {
+		b.Run(fmt.Sprintf("switches=%d/flows=5000", ns), func(b *testing.B) {
+			in := refereeCase{ns, 5000, 1, mcps.OutOfBand, 1}.build(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			var sol *mcps.Solution
+			for i := 0; i < b.N; i++ {
+				sol, _ = mcps.Solve(in, mcps.StrategyExact, mcps.Options{NodeLimit: 5_000_000})
+			}
+			if !sol.Optimal {
+				b.Fatalf("not proven optimal: %d > %d", sol.Cost, sol.LowerBound)
+			}
+			b.ReportMetric(float64(sol.Nodes), "nodes")
+		})
+	}
+}
