@@ -415,6 +415,13 @@ func (c *Collector) resync(now time.Time) {
 	}
 }
 
+// costModel is the planner's byte model: the wire model with the accounting's MSS
+// and per-segment overhead, so that a scheme's cost predicts what the accounting
+// will measure.
+func (c *Collector) costModel() mcps.WireCost {
+	return mcps.WireCost{MSS: c.cfg.MSS, Overhead: c.cfg.FrameOverhead}
+}
+
 // rebuildPlanner recreates the planner over the known switches and flows (c.mu held).
 func (c *Collector) rebuildPlanner(now time.Time, why string) {
 	set := make(map[uint64]bool)
@@ -440,7 +447,7 @@ func (c *Collector) rebuildPlanner(now time.Time, why string) {
 		c.replan = ""
 		return
 	}
-	nw := mcps.Network{Switches: len(c.dpids), Deployment: c.cfg.Deployment}
+	nw := mcps.Network{Switches: len(c.dpids), Deployment: c.cfg.Deployment, Cost: c.costModel()}
 	if c.cfg.Deployment == mcps.InBand {
 		hops := c.deps.Hops()
 		row := make([]int32, len(c.dpids))
@@ -759,7 +766,7 @@ func (c *Collector) Scheme() Scheme {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := Scheme{Strategy: c.strategy, Deployment: c.cfg.Deployment.String(), Interval: c.cfg.Interval,
-		Model: mcps.PaperCost.Name(), Flows: len(c.flows), Rebuilds: c.rebuilds, Rounds: c.rounds}
+		Model: c.costModel().Name(), Flows: len(c.flows), Rebuilds: c.rebuilds, Rounds: c.rounds}
 	if c.last != nil {
 		l := *c.last
 		s.Last = &l
