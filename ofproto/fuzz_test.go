@@ -52,7 +52,16 @@ func FuzzDecode(f *testing.F) {
 		before := heapAlloc()
 		m, err := Decode(b)
 		if used := heapAlloc() - before; used > allocBound(len(b)) {
-			t.Fatalf("decoding %d bytes allocated %d bytes", len(b), used)
+			// The fuzzing worker's own goroutines allocate too; a decoder
+			// that over-allocates does so every time, so measure again.
+			for i := 0; i < 3 && used > allocBound(len(b)); i++ {
+				before = heapAlloc()
+				_, _ = Decode(b)
+				used = min(used, heapAlloc()-before)
+			}
+			if used > allocBound(len(b)) {
+				t.Fatalf("decoding %d bytes allocated %d bytes", len(b), used)
+			}
 		}
 		if err != nil {
 			var de *DecodeError
