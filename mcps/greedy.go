@@ -246,8 +246,10 @@ func (p *prepared) improve(inA []bool, work int) *localSearch {
 		return ls
 	}
 	r := rand.New(rand.NewPCG(0x63656d6f6e, uint64(p.nf)))
-	// At most 1000 kicks, and no more than 250 in a row that do not improve.
-	for iter, stall := 0, 0; work > 0 && iter < 1000 && stall < 250; iter, stall = iter+1, stall+1 {
+	// At most 1000 kicks, and no more than 40 per candidate switch in a row that do not
+	// improve (small networks have few sets worth trying).
+	maxStall := min(max(40*len(cand), 100), 1000)
+	for iter, stall := 0, 0; work > 0 && iter < 1000 && stall < maxStall; iter, stall = iter+1, stall+1 {
 		k := 1 + r.IntN(min(3, len(cand)))
 		for i := 0; i < k; i++ {
 			ls.toggle(cand[r.IntN(len(cand))])
