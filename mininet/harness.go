@@ -391,7 +391,7 @@ func (h *Harness) Close() error {
 	return h.err
 }
 
-// toolsPresent reports which of the commands are missing from PATH.
+// missingTools reports which of the commands are missing from PATH.
 func missingTools(names ...string) []string {
 	var miss []string
 	for _, n := range names {

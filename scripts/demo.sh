@@ -226,7 +226,7 @@ fs.sort(key=lambda f: (f["match"]["nw_proto"] not in (6, 17), -(f.get("final_byt
 json.dump(fs[:25], sys.stdout)
 print()
 ' | show flows
-echo "  (the 25 largest; all: curl $API/api/v1/flows)"
+echo "  (the 25 largest of $(get '/api/v1/flows?state=expired' | count) expired flows)"
 
 echo
 echo "demo: shutting down"
