@@ -185,7 +185,9 @@ func renderPlot(t sim.Table) ([]byte, error) {
 	if err := plotutil.AddLinePoints(p, lines...); err != nil {
 		return nil, err
 	}
-	p.Legend.Top = true
+	// Costs and times grow to the right and accuracies sit near 1: keep the legend off
+	// the data.
+	p.Legend.Top = !strings.HasPrefix(t.Name, "accuracy_")
 	p.Legend.Left = true
 	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
