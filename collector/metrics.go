@@ -95,14 +95,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.schemeReqs, float64(len(sch.PollSingle)), "poll_single")
 
 	st := m.c.Store()
-	active, expired := 0, 0
-	for _, f := range st.Flows() {
-		if f.Active {
-			active++
-		} else {
-			expired++
-		}
-	}
+	active, expired := st.FlowCounts()
 	gauge(m.flows, float64(active), "active")
 	gauge(m.flows, float64(expired), "expired")
 	for _, l := range st.LinkLoads() {

@@ -498,6 +498,19 @@ func (s *Store) Flows() []FlowStats {
 	return out
 }
 
+// FlowCounts returns how many flows are active and how many expired ones are
+// still held.
+func (s *Store) FlowCounts() (active, expired int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, fs := range s.flows {
+		if fs.active {
+			active++
+		}
+	}
+	return active, len(s.flows) - active
+}
+
 // FlowRate returns a flow's rate in bits per second; 0 once it has expired.
 func (s *Store) FlowRate(id uint64) (float64, bool) {
 	s.mu.RLock()

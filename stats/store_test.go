@@ -276,6 +276,9 @@ func TestAggregates(t *testing.T) {
 	if r, ok := s.FlowRate(2); !ok || r != 0 {
 		t.Errorf("FlowRate(expired) = %v, %v", r, ok)
 	}
+	if a, e := s.FlowCounts(); a != 1 || e != 1 {
+		t.Errorf("FlowCounts() = %d, %d; want 1, 1", a, e)
+	}
 	f2, _ := s.Flow(2)
 	if f2.Active || f2.Source != SourceFlowRemoved || f2.Bytes != 3500 || f2.End != at(1.5) {
 		t.Errorf("expired flow = %+v", f2)
