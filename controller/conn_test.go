@@ -238,7 +238,7 @@ func TestRequestErrors(t *testing.T) {
 		if tr.LateReplies == 2 {
 			break
 		}
-		if i == 200 {
+		if i == 1000 {
 			t.Fatalf("late replies = %d, want 2", tr.LateReplies)
 		}
 		time.Sleep(10 * time.Millisecond)
