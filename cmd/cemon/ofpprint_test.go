@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -221,4 +223,38 @@ func FuzzOfpPrint(f *testing.F) {
 			}
 		}
 	})
+}
+
+var updateOfpPrint = flag.Bool("update-ofp-print", false, "rewrite testdata/ofpprint/*.golden from the current output")
+
+// TestOfpPrintGolden prints messages a live Open vSwitch sent (see the input
+// file's header) as text and as JSON and compares with the golden files;
+// -update-ofp-print rewrites them.
+func TestOfpPrintGolden(t *testing.T) {
+	in, err := os.ReadFile("testdata/ofpprint/ovs.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		golden string
+		json   bool
+	}{{"testdata/ofpprint/ovs.txt.golden", false}, {"testdata/ofpprint/ovs.json.golden", true}} {
+		var out bytes.Buffer
+		if err := ofpPrint(string(in), tc.json, &out); err != nil {
+			t.Fatal(err)
+		}
+		if *updateOfpPrint {
+			if err := os.WriteFile(tc.golden, out.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(tc.golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Errorf("%s differs from the output (rerun with -update-ofp-print to accept):\n%s", tc.golden, out.String())
+		}
+	}
 }
