@@ -164,6 +164,7 @@ func runPollingComparison(t *testing.T, sc pollingScale, out string) {
 	if err := c.Get("/api/v1/polling", &poll); err != nil {
 		t.Fatal(err)
 	}
+	checkMetrics(t, c)
 	for _, r := range results {
 		for _, u := range poll.ByStrategy {
 			if u.Strategy == r.strategy {
@@ -563,6 +564,35 @@ func checkMatrix(t *testing.T, s string, results []TransferResult, before, after
 			t.Errorf("%s: matrix %s -> %s: cemon %.0f bytes, iperf3 senders %.0f with headers (%.1f%% apart)",
 				s, k[0], k[1], got, w, 100*d)
 		}
+	}
+}
+
+// checkMetrics runs promtool check metrics on cemon's /metrics, which by now carries
+// every polling, link, host and matrix series.
+func checkMetrics(t *testing.T, c *Cemon) {
+	t.Helper()
+	if m := missingTools("promtool"); len(m) > 0 {
+		t.Log("promtool not installed: /metrics not checked")
+		return
+	}
+	res, err := c.client.Get("http://" + c.APIAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", res.StatusCode, err)
+	}
+	for _, name := range []string{"cemon_polling_wire_bytes_total", "cemon_stats_link_utilization_ratio", "cemon_stats_matrix_bytes_total"} {
+		if !bytes.Contains(body, []byte(name)) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	cmd := exec.Command("promtool", "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
 
