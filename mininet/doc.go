@@ -5,7 +5,12 @@
 // The network side is Python (Mininet's API): topos.py holds the topologies usable
 // with `mn --custom mininet/topos.py --topo NAME` (abilene, gml,FILE, linear,N,
 // fattree,K), and harness.py brings one up and runs commands on request (pingall,
-// iperf3 transfers, dump-flows, controller disconnects), answering in JSON. This
+// iperf3 transfers, dump-flows, controller disconnects, cemon's REST answers),
+// answering in JSON; with --cemon BIN it also starts and stops cemon itself:
+//
+//	python3 mininet/harness.py --topo abilene --cemon bin/cemon --script steps.jsonl
+//
+// This
 // package holds small Go helpers around them, for this package's tests and for
 // other packages' end-to-end tests:
 //

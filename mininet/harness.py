@@ -2,9 +2,11 @@
 """End-to-end harness: a Mininet network of Open vSwitch switches driven by cemon.
 
     python3 mininet/harness.py --topo abilene --controller 127.0.0.1:PORT [--script FILE]
+    python3 mininet/harness.py --topo abilene --cemon bin/cemon [--cemon-args '--idle-timeout 3s']
 
 Brings the topology up (Open vSwitch userspace datapath, OpenFlow 1.0, fail-secure,
-remote controller at --controller), then reads commands, one JSON object per line,
+remote controller at --controller; or, with --cemon, first starts that cemon binary
+on free loopback ports and uses it), then reads commands, one JSON object per line,
 from --script (or standard input) and answers each with one JSON line on standard
 output:
 
@@ -33,11 +35,14 @@ Commands ({"cmd": NAME, ...arguments}):
     del_controller  switch    ovs-vsctl del-controller SWITCH
     set_controller  switch    ovs-vsctl set-controller SWITCH tcp:CONTROLLER
     host_cmd        host run  run a shell command in a host; result: its output
+    api             path      GET cemon's REST API (with --cemon or --api); result:
+                              {"status": N, "body": the decoded JSON}
     sleep           seconds   pause (at most 60 s)
     quit                      tear down and exit 0
 
 Teardown (net.stop and removal of exactly this network's bridges, interfaces and
-processes) happens on quit, end of input, SIGINT, SIGTERM, SIGHUP or any failure.
+processes, then SIGTERM to the cemon it started) happens on quit, end of input,
+SIGINT, SIGTERM, SIGHUP or any failure.
 Runs are serialized machine-wide with flock on /tmp/cemon-mininet.lock.
 """
 
@@ -47,10 +52,14 @@ import fcntl
 import json
 import os
 import re
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -171,11 +180,77 @@ def iperf_summary(doc, udp):
     return res
 
 
+# ---------------------------------------------------------------- cemon
+
+def free_port():
+    s = socket.socket()
+    try:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def api_get(base, path, timeout=10):
+    """GET base+path; returns (status, decoded JSON body or None)."""
+    if not isinstance(path, str) or not path.startswith('/'):
+        raise HarnessError('api: want a path starting with /')
+    try:
+        with urllib.request.urlopen(base + path, timeout=timeout) as r:
+            status, body = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read()
+    except (urllib.error.URLError, OSError) as e:
+        raise HarnessError('api: GET %s: %s' % (path, e))
+    try:
+        return status, json.loads(body.decode() or 'null')
+    except ValueError:
+        return status, body.decode(errors='replace')
+
+
+class Cemon(object):
+    """A `cemon run` this harness started and stops."""
+
+    def __init__(self, binary, args):
+        if not os.access(binary, os.X_OK):
+            raise HarnessError('--cemon %s: not an executable file' % binary)
+        self.of_addr = '127.0.0.1:%d' % free_port()
+        self.api = 'http://127.0.0.1:%d' % free_port()
+        argv = [binary, 'run', '--of-listen', self.of_addr, '--api-listen', self.api[len('http://'):]] + args
+        log('starting %s' % ' '.join(argv))
+        self.proc = subprocess.Popen(argv, stdout=sys.stderr, stderr=sys.stderr)
+        deadline = time.time() + 15
+        while True:
+            if self.proc.poll() is not None:
+                raise HarnessError('cemon exited with status %d at start' % self.proc.returncode)
+            try:
+                if api_get(self.api, '/healthz', timeout=1)[0] == 200:
+                    return
+            except HarnessError:
+                pass
+            if time.time() > deadline:
+                raise HarnessError('cemon: /healthz did not answer 200 within 15 s')
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                log('cemon did not stop within 15 s of SIGTERM; killing it')
+                self.proc.kill()
+                self.proc.wait()
+        log('cemon exited with status %d' % self.proc.returncode)
+        return self.proc.returncode
+
+
 # ---------------------------------------------------------------- the harness
 
 class Harness(object):
-    def __init__(self, topo_spec, controller):
+    def __init__(self, topo_spec, controller, api=None):
         self.topo_spec = topo_spec
+        self.api = api  # cemon's REST base URL, when known
         host, _, port = controller.rpartition(':')
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise HarnessError('--controller %r: want HOST:PORT' % controller)
@@ -321,7 +396,7 @@ class Harness(object):
                 hosts.append({'name': h.name, 'mac': hi.MAC(), 'ip': hi.IP(),
                               'dpid': dpid[s.name], 'port': s.ports[si], 'switch': s.name})
         return {'topo': self.topo_spec, 'switches': sws, 'links': links, 'hosts': hosts,
-                'controller': '%s:%d' % (self.ctl_ip, self.ctl_port)}
+                'controller': '%s:%d' % (self.ctl_ip, self.ctl_port), 'api': self.api}
 
     def connected_switches(self):
         out = run(['ovs-vsctl', '--timeout=10', '--format=json', '--columns=name,controller',
@@ -472,6 +547,12 @@ class Harness(object):
             raise HarnessError('host_cmd: want a command string')
         return {'output': h.cmd(c)}
 
+    def cmd_api(self, args):
+        if not self.api:
+            raise HarnessError('api: no cemon API known (use --cemon or --api)')
+        status, body = api_get(self.api, args.get('path'))
+        return {'status': status, 'body': body}
+
     def cmd_sleep(self, args):
         time.sleep(_bounded(args.get('seconds', 1), 60))
         return {}
@@ -542,10 +623,15 @@ def take_lock(limit):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--topo', required=True, help='abilene | gml,FILE | linear,N | fattree,K')
-    ap.add_argument('--controller', required=True, help='controller HOST:PORT (not 6653)')
+    ap.add_argument('--controller', help='controller HOST:PORT (not 6653)')
+    ap.add_argument('--cemon', help='start this cemon binary on free loopback ports and use it')
+    ap.add_argument('--cemon-args', default='', help='more flags for `cemon run`, e.g. "--idle-timeout 3s"')
+    ap.add_argument('--api', help="cemon's REST base URL for the api command (set by --cemon)")
     ap.add_argument('--script', help='file of JSON commands, one a line (default: standard input)')
     ap.add_argument('--lock-timeout', type=float, default=300, help='seconds to wait for the machine-wide lock')
     opts = ap.parse_args(argv)
+    if bool(opts.controller) == bool(opts.cemon):
+        ap.error('give exactly one of --controller and --cemon')
 
     # Answers go to the real standard output; anything else printed goes to stderr.
     out = os.fdopen(os.dup(1), 'w', buffering=1)
@@ -561,11 +647,15 @@ def main(argv):
     if os.geteuid() != 0:
         answer({'cmd': 'ready', 'ok': False, 'error': 'harness: must run as root (Mininet)'})
         return 1
-    status, h, lock, ready = 1, None, None, False
+    status, h, lock, ready, cemon = 1, None, None, False, None
     try:
         script = open(opts.script) if opts.script else sys.stdin
         lock = take_lock(opts.lock_timeout)
-        h = Harness(opts.topo, opts.controller)
+        controller, api = opts.controller, opts.api
+        if opts.cemon:
+            cemon = Cemon(opts.cemon, shlex.split(opts.cemon_args))
+            controller, api = cemon.of_addr, cemon.api
+        h = Harness(opts.topo, controller, api)
         t0 = time.time()
         h.start()
         info = h.cmd_info({})
@@ -617,6 +707,8 @@ def main(argv):
             signal.signal(s, signal.SIG_IGN)
         if h is not None:
             h.stop()
+        if cemon is not None and cemon.stop() != 0 and status == 0:
+            status = 1
         if lock is not None:
             lock.close()
     return status
