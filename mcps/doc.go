@@ -36,7 +36,9 @@
 //     up to whole bytes. It can never exceed the LP optimum, and on large random graphs
 //     the LP relaxation itself is weak (spreading x_s = 1/|p(f)| over every path covers
 //     each flow exactly once at about l_e bytes), so the certified gap there is an
-//     honest but loose upper bound; the exact solver closes it on small networks.
+//     honest but loose upper bound. On networks of up to 40 switches mcps also spends a
+//     small branch-and-bound budget on its certificate (its scheme is unchanged), which
+//     usually proves it optimal: Abilene with 2,000 flows in a few milliseconds.
 //   - Exact: branch and bound over the poll-all decision of each switch on flows grouped
 //     by switch set (at most S·(S−1) groups under shortest-path routing, however many
 //     flows), bounded by the Lagrangian relaxation warm-started from the parent node,

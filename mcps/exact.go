@@ -20,7 +20,11 @@ type elements struct {
 }
 
 func (p *prepared) elements() *elements {
+	if p.elems != nil {
+		return p.elems
+	}
 	e := &elements{start: []int32{0}}
+	p.elems = e
 	// Open addressing on a 64-bit hash of the sorted switch list; a hit is confirmed by
 	// comparing the lists, so collisions cost time, never correctness.
 	index := make(map[uint64]int32, min(p.nf, 1<<16))
@@ -112,28 +116,54 @@ func (p *prepared) exact(opt Options) *Solution {
 	if p.nf == 0 {
 		return &Solution{}
 	}
-	e := p.elements()
-	e.index(p.ns)
-	b := &bnb{p: p, e: e, status: make([]int8, p.ns), cov: make([]int32, len(e.n)), limit: opt.nodeLimit(), wlimit: opt.workLimit(), openLB: math.Inf(1)}
-
 	// Incumbents.
 	m := p.mcps()
-	b.best = m.Cost
-	b.bestSet = make([]bool, p.ns)
+	bestSet := make([]bool, p.ns)
 	for _, r := range m.PollAll {
-		b.bestSet[r.Switch] = true
+		bestSet[r.Switch] = true
 	}
+	best := m.Cost
 	none := make([]bool, p.ns)
-	if c := p.setCost(none); c < b.best {
-		b.best, b.bestSet = c, none
+	if c := p.setCost(none); c < best {
+		best, bestSet = c, none
 	}
 	loaded := make([]bool, p.ns)
 	for s := range loaded {
 		loaded[s] = p.fsStart[s+1] > p.fsStart[s]
 	}
-	if c := p.setCost(loaded); c < b.best {
-		b.best, b.bestSet = c, loaded
+	if c := p.setCost(loaded); c < best {
+		best, bestSet = c, loaded
 	}
+	bestSet, _, lb, nodes := p.branchAndBound(bestSet, best, opt.nodeLimit(), opt.workLimit())
+	sol := &Solution{Nodes: nodes}
+	p.schemeFromSet(bestSet, sol)
+	sol.LowerBound = min(lb, sol.Cost)
+	return sol
+}
+
+// certify spends a small branch-and-bound budget on a scheme's certificate: it returns
+// a proven lower bound on the optimum (the scheme itself is not changed). Used for
+// small networks, where it usually proves the mcps scheme optimal in milliseconds.
+func (p *prepared) certify(sol *Solution) int64 {
+	inA := make([]bool, p.ns)
+	for _, r := range sol.PollAll {
+		inA[r.Switch] = true
+	}
+	_, _, lb, _ := p.branchAndBound(inA, p.setCost(inA), 5_000, 8_000_000)
+	return lb
+}
+
+// branchAndBound searches for a cheaper set of poll-all switches than start (of cost
+// startCost) within the budgets and returns the best set found, its cost, a proven
+// lower bound on the optimum and the nodes explored.
+func (p *prepared) branchAndBound(start []bool, startCost int64, nodeLimit, workLimit int64) (best []bool, cost, lb, nodes int64) {
+	e := p.elements()
+	if e.of == nil {
+		e.index(p.ns)
+	}
+	b := &bnb{p: p, e: e, status: make([]int8, p.ns), cov: make([]int32, len(e.n)), limit: nodeLimit, wlimit: workLimit, openLB: math.Inf(1)}
+	b.best = startCost
+	b.bestSet = append([]bool(nil), start...)
 
 	// A switch whose poll-all costs at least the single polls of all its flows is never
 	// needed: swapping it for those single polls never costs more.
@@ -164,7 +194,6 @@ func (p *prepared) exact(opt Options) *Solution {
 		return U[si]-q.cAll[si] > U[sj]-q.cAll[sj]
 	})
 
-	sol := &Solution{}
 	if rootLB < b.best {
 		depth := len(b.order) + 1
 		b.pis = make([][]float64, depth+1)
@@ -177,15 +206,13 @@ func (p *prepared) exact(opt Options) *Solution {
 		b.trial = make([]bool, p.ns)
 		b.dfs(0, root)
 	}
-	p.schemeFromSet(b.bestSet, sol)
-	sol.Nodes = b.nodes
 	switch {
 	case rootLB >= b.best || !b.aborted:
-		sol.LowerBound = sol.Cost
+		lb = b.best
 	default:
-		sol.LowerBound = max(rootLB, integerBound(min(b.openLB, float64(b.best)), b.best))
+		lb = max(rootLB, integerBound(min(b.openLB, float64(b.best)), b.best))
 	}
-	return sol
+	return b.bestSet, b.best, lb, b.nodes
 }
 
 func (b *bnb) lp() *coverLP {

@@ -200,6 +200,7 @@ type prepared struct {
 	cAll    []int64 // per switch
 	cOne    []int64 // per flow: cheapest poll-single
 	oneSw   []int32 // per flow: the switch that gives cOne (first on the path)
+	elems   *elements
 }
 
 func prepare(in *Instance) *prepared {

@@ -37,7 +37,8 @@ type Options struct {
 	NodeLimit int64
 	// BoundRounds is the number of subgradient rounds spent on the Lagrangian lower bound
 	// on top of the dual-ascent bound. 0 picks a number that keeps the bound below the
-	// solve time (fewer rounds for larger instances); negative means none.
+	// solve time (fewer rounds for larger instances); negative means none, and also skips
+	// the branch-and-bound certificate mcps computes on networks of up to 40 switches.
 	BoundRounds int
 }
 
@@ -67,6 +68,10 @@ func (o Options) boundRounds(entries int) int {
 	r := 4_000_000 / max(entries, 1)
 	return min(r, 50)
 }
+
+// certifySwitches is the largest network on which mcps spends a small branch-and-bound
+// budget on its certificate.
+const certifySwitches = 40
 
 // Solver computes a polling scheme for an instance.
 type Solver interface {
@@ -114,6 +119,9 @@ func NewSolver(strategy string, opt Options) (Solver, error) {
 		fn = func(p *prepared, opt Options) *Solution {
 			sol := p.mcps()
 			sol.LowerBound = p.lowerBound(opt, sol.Cost)
+			if p.ns <= certifySwitches && sol.LowerBound < sol.Cost && opt.BoundRounds >= 0 {
+				sol.LowerBound = max(sol.LowerBound, p.certify(sol))
+			}
 			return sol
 		}
 	case StrategyExact:
