@@ -78,7 +78,7 @@ func TestSchemeInstanceJSON(t *testing.T) {
 // file to the same cost.
 func TestSchemeTopologyExport(t *testing.T) {
 	exp := filepath.Join(t.TempDir(), "exported.json")
-	for _, topo := range []string{"er:30:0.1", "waxman:30:0.5:0.3", "../../topology/testdata/Abilene.gml"} {
+	for _, topo := range []string{"er:30:0.1", "waxman:30:0.5:0.3", "../../mcps/sim/testdata/Abilene.gml"} {
 		if strings.HasSuffix(topo, ".gml") {
 			if _, err := os.Stat(topo); err != nil {
 				t.Logf("skipping %s: %v", topo, err)
