@@ -18,6 +18,12 @@ var (
 	ErrTooManyFlows = errors.New("mcps: too many flows")
 )
 
+// Limits that keep costs well inside int64 and allocations sane.
+const (
+	MaxSwitches = 1 << 24
+	MaxHops     = 1 << 16
+)
+
 // Network is what the cost of polling depends on besides the flows: the number of
 // switches (indexed 0..Switches-1), the deployment, the controllers' distances and the
 // byte model.
@@ -44,8 +50,8 @@ func (n Network) Controllers() int {
 // Validate names every problem with the network.
 func (n Network) Validate() error {
 	var errs []error
-	if n.Switches <= 0 {
-		errs = append(errs, fmt.Errorf("%w: Switches = %d, want > 0", ErrBadNetwork, n.Switches))
+	if n.Switches <= 0 || n.Switches > MaxSwitches {
+		errs = append(errs, fmt.Errorf("%w: Switches = %d, want 1..%d", ErrBadNetwork, n.Switches, MaxSwitches))
 	}
 	if n.Deployment != OutOfBand && n.Deployment != InBand {
 		errs = append(errs, fmt.Errorf("%w: unknown deployment %d", ErrBadNetwork, n.Deployment))
@@ -59,8 +65,8 @@ func (n Network) Validate() error {
 			continue
 		}
 		for s, h := range row {
-			if h < 1 {
-				errs = append(errs, fmt.Errorf("%w: Hops[%d][%d] = %d, want >= 1", ErrBadNetwork, k, s, h))
+			if h < 1 || h > MaxHops {
+				errs = append(errs, fmt.Errorf("%w: Hops[%d][%d] = %d, want 1..%d", ErrBadNetwork, k, s, h, MaxHops))
 				break
 			}
 		}

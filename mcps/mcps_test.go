@@ -214,6 +214,8 @@ func TestBadInput(t *testing.T) {
 		{"in-band without hops", Network{Switches: 2, Deployment: InBand}, nil, ErrBadNetwork},
 		{"short hops row", Network{Switches: 2, Hops: [][]int32{{1}}}, nil, ErrBadNetwork},
 		{"zero hops", Network{Switches: 2, Hops: [][]int32{{1, 0}}}, nil, ErrBadNetwork},
+		{"absurd hops", Network{Switches: 2, Hops: [][]int32{{1, 1 << 30}}}, nil, ErrBadNetwork},
+		{"absurd switches", Network{Switches: MaxSwitches + 1}, nil, ErrBadNetwork},
 		{"bad cost", Network{Switches: 2, Cost: LinearCost{Request: -500}}, nil, ErrBadNetwork},
 		{"empty path", Network{Switches: 2}, []int32{}, ErrBadPath},
 		{"out of range", Network{Switches: 2}, []int32{0, 2}, ErrBadPath},

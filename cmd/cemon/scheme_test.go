@@ -127,7 +127,7 @@ func TestSchemeErrors(t *testing.T) {
 		{"bad instance", []string{"scheme", "--instance", bad}, 1, "appears twice"},
 		{"bad spec", []string{"scheme", "--topology", "mesh:5"}, 1, "spec"},
 		{"too many controllers", []string{"scheme", "--topology", "linear:3", "--controllers", "4"}, 1, "--controllers 4"},
-		{"one switch", []string{"scheme", "--topology", "linear:1"}, 1, "at least 2 switches"},
+		{"one switch", []string{"scheme", "--topology", "linear:1"}, 1, "need 2 to"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

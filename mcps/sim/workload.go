@@ -67,15 +67,22 @@ func (r *Router) Path(src, dst int, buf []int32) []int32 {
 	return buf
 }
 
+// MaxSwitches bounds the graphs workloads are generated on: routing keeps one BFS tree
+// per source switch.
+const MaxSwitches = 5000
+
 // PlaceControllers picks k switches for controllers that minimise the total hops from
 // every switch to its nearest controller: the best single switch first, then greedily
 // the switch that lowers the total most (ties to the lower index). It is exact for k=1.
+// It runs one BFS per switch and round, in memory linear in the graph.
 func PlaceControllers(g *topology.Graph, k int) ([]int, error) {
 	n := g.NumNodes()
 	if k < 1 || k > n {
 		return nil, fmt.Errorf("%w: %d controllers on %d switches", ErrWorkload, k, n)
 	}
-	hops := g.AllPairsHops()
+	if n > MaxSwitches {
+		return nil, fmt.Errorf("%w: %d switches, at most %d", ErrWorkload, n, MaxSwitches)
+	}
 	near := make([]int, n)
 	for i := range near {
 		near[i] = 1 << 30
@@ -89,8 +96,9 @@ func PlaceControllers(g *topology.Graph, k int) ([]int, error) {
 				continue
 			}
 			var total int64
+			dist, _ := g.BFS(c)
 			for s := 0; s < n; s++ {
-				d := hops[c][s]
+				d := dist[s]
 				if d < 0 {
 					d = 1 << 20 // unreachable: heavily penalised
 				}
@@ -102,8 +110,9 @@ func PlaceControllers(g *topology.Graph, k int) ([]int, error) {
 		}
 		taken[best] = true
 		chosen = append(chosen, best)
+		dist, _ := g.BFS(best)
 		for s := 0; s < n; s++ {
-			if d := hops[best][s]; d >= 0 {
+			if d := dist[s]; d >= 0 {
 				near[s] = min(near[s], d)
 			}
 		}
@@ -154,8 +163,8 @@ type Pair struct{ Src, Dst int32 }
 // host on every switch), redrawing pairs that cannot reach each other.
 func RandomPairs(r *Router, n int, rng *rand.Rand) ([]Pair, error) {
 	ns := r.g.NumNodes()
-	if ns < 2 {
-		return nil, fmt.Errorf("%w: need at least 2 switches, have %d", ErrWorkload, ns)
+	if ns < 2 || ns > MaxSwitches {
+		return nil, fmt.Errorf("%w: need 2 to %d switches, have %d", ErrWorkload, MaxSwitches, ns)
 	}
 	if n < 0 {
 		return nil, fmt.Errorf("%w: %d flows", ErrWorkload, n)
