@@ -185,7 +185,9 @@ func (p *prepared) branchAndBound(start []bool, startCost int64, nodeLimit, work
 	q := b.lp()
 	pi := make([]float64, len(e.n))
 	root := q.dualAscent(pi)
-	root = q.subgradient(pi, root, float64(b.best), 300)
+	// 300 rounds on small instances, fewer (at least 20) past 60 million entries' work.
+	rounds := min(300, max(20, 60_000_000/max(len(e.nodes), 1)))
+	root = q.subgradient(pi, root, float64(b.best), rounds)
 	rootLB := integerBound(root, b.best)
 	U := make([]float64, p.ns)
 	q.lagrangian(pi, U)
