@@ -474,3 +474,31 @@ func FuzzPacketIn(f *testing.F) {
 		}
 	})
 }
+
+// TestGratuitousARPAndHairpin: a gratuitous ARP reaches the other hosts; a frame for a
+// host behind the very port it came from is dropped, not sent back.
+func TestGratuitousARPAndHairpin(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(2)
+	n.connect(1)
+	n.connect(2)
+	h1, h2 := n.hosts["h1"], n.hosts["h2"]
+	if got := n.ping(h1, h2); !strings.HasSuffix(got, ": ok") {
+		t.Fatal(got)
+	}
+	before1, before2 := len(h1.got), len(h2.got)
+	n.hostSend(h1, arpFrame(layers.ARPRequest, h1.mac, h1.ip, ofproto.MAC{}, h1.ip))
+	n.run()
+	if got := h2.got[before2:]; len(got) != 1 || got[0] != "arp request 10.0.0.1>10.0.0.1" {
+		t.Fatalf("h2 received %v, want the gratuitous ARP", got)
+	}
+	dropped := n.c.net.stats.Dropped
+	n.hostSend(h1, udpFrame(h1.mac, h1.mac, h1.ip, h1.ip, 1, 2, 0, 10))
+	n.run()
+	if got := h1.got[before1:]; len(got) != 0 {
+		t.Fatalf("h1 received %v", got)
+	}
+	if n.c.net.stats.Dropped != dropped+1 {
+		t.Fatal("the hairpin frame was not counted as dropped")
+	}
+}

@@ -288,8 +288,10 @@ func (n *netState) packetIn(s *session, pi *ofproto.PacketIn, now time.Time) {
 	}
 	n.learn(f, s.dpid, in, now)
 	if isMulticast(f.dlDst) {
-		if f.dlType == etherARP && f.nwProto == 1 { // ARP request: deliver to the target
-			if h, ok := n.topo.HostByIP(f.nwDst); ok {
+		// An ARP request for a known host goes to that host only (a gratuitous one,
+		// for the sender's own address, is flooded).
+		if f.dlType == etherARP && f.nwProto == 1 && f.nwSrc != f.nwDst {
+			if h, ok := n.topo.HostByIP(f.nwDst); ok && (h.DPID != s.dpid || h.Port != in) {
 				n.deliver(pi, h, now)
 				return
 			}
@@ -300,6 +302,10 @@ func (n *netState) packetIn(s *session, pi *ofproto.PacketIn, now time.Time) {
 	dst, known := n.topo.Host(f.dlDst)
 	if !known {
 		n.flood(pi, s.dpid, in, now)
+		return
+	}
+	if dst.DPID == s.dpid && dst.Port == in {
+		n.stats.Dropped++ // the destination is behind the port the frame came from
 		return
 	}
 	if f.dlType == etherIPv4 {
@@ -440,9 +446,12 @@ func (n *netState) route(s *session, pi *ofproto.PacketIn, f *frame, dst topolog
 	}
 	hops[0].InPort = uint16(pi.InPort)
 	hops[len(hops)-1].OutPort = dst.Port
-	if len(hops) == 1 && hops[0].InPort == hops[0].OutPort {
-		n.stats.Dropped++ // the destination is behind the port the packet came from
-		return
+	for _, h := range hops {
+		if _, ok := n.sw[h.DPID]; !ok {
+			// The view knows a switch whose connection is gone: never install half a path.
+			n.stats.Dropped++
+			return
+		}
 	}
 	h, created, err := n.tracker.Add(key, hops, now)
 	if err != nil {
