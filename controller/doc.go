@@ -78,7 +78,9 @@
 //     flows before any link is discovered. (topology.Network.FloodPorts, the classic
 //     tree over the discovered links, is not needed for that.) A frame the controller
 //     sent that comes back within Config.FloodGuard, through a link not discovered yet,
-//     is dropped. ARP requests for a known host are delivered to it directly.
+//     is dropped. ARP requests for a known host are delivered to it directly
+//     (gratuitous ones are flooded); a frame for a host behind its own ingress port is
+//     dropped.
 //   - IPv6, link-local multicast (01:80:c2:00:00:0x) and other EtherTypes are dropped.
 //
 // # Using it from the rest of cemon
