@@ -145,24 +145,37 @@ func writeSimResult(dir string, res *sim.Result) error {
 		if !t.Plotted() {
 			continue
 		}
-		png, err := renderPlot(t)
+		png, err := renderPlot(t, false)
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", t.Name, err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, t.Name+".png"), png, 0o644); err != nil {
 			return err
 		}
+		if t.TimeLabel == "" {
+			continue
+		}
+		if png, err = renderPlot(t, true); err != nil {
+			return fmt.Errorf("plot %s: %w", t.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, t.Name+"_time.png"), png, 0o644); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(res.Markdown()), 0o644)
 }
 
-// renderPlot draws one line per column against the first column. Columns that are
-// percentages or flags of another unit than the y label are left out.
-func renderPlot(t sim.Table) ([]byte, error) {
+// renderPlot draws one line per column against the first column, keeping to the
+// columns of one unit; times selects the " ms" columns of a table's time plot.
+func renderPlot(t sim.Table, times bool) ([]byte, error) {
 	p := plot.New()
 	p.Title.Text = t.Title
 	p.X.Label.Text = t.XLabel
 	p.Y.Label.Text = t.YLabel
+	if times {
+		p.Title.Text = t.TimeTitle
+		p.Y.Label.Text = t.TimeLabel
+	}
 	if t.LogX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -170,7 +183,11 @@ func renderPlot(t sim.Table) ([]byte, error) {
 	var lines []any
 	for j := 1; j < len(t.Columns); j++ {
 		name := t.Columns[j]
-		if !plotColumn(t, name) {
+		keep := plotColumn(t, name)
+		if times {
+			keep = strings.HasSuffix(name, " ms")
+		}
+		if !keep {
 			continue
 		}
 		pts := make(plotter.XYs, 0, len(t.Rows))

@@ -125,6 +125,9 @@ func (r *Result) Markdown() string {
 		fmt.Fprintf(&b, "## %s\n\n", t.Title)
 		if t.Plotted() {
 			fmt.Fprintf(&b, "![%s](%s.png)\n\n", t.Title, t.Name)
+			if t.TimeLabel != "" {
+				fmt.Fprintf(&b, "![%s](%s_time.png)\n\n", t.TimeTitle, t.Name)
+			}
 		}
 		b.WriteString(t.markdownTable(16))
 		if t.Note != "" {
