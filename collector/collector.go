@@ -118,6 +118,7 @@ type Collector struct {
 	rounds    uint64
 	unmatched uint64
 	rejected  uint64
+	skipped   uint64
 	rng       *rand.Rand
 }
 
@@ -549,7 +550,8 @@ func (c *Collector) plan(now time.Time) []request {
 type RoundResult struct {
 	At        time.Time
 	Strategy  string
-	Requests  int
+	Requests  int // planned
+	Skipped   int // planned but not sent before Config.RoundTimeout
 	Failed    int
 	Readings  int // readings the Store took
 	Unmatched int // entries that mapped to no active flow
@@ -625,12 +627,20 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 		mu      sync.Mutex
 		replies []reply
 	)
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.RoundTimeout)
+	defer cancel()
 	for dpid, rs := range byDPID {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, r := range rs {
-				msgs, err := c.exchange(ctx, strategy, dpid, r.msg)
+			for i, r := range rs {
+				if rctx.Err() != nil {
+					mu.Lock()
+					res.Skipped += len(rs) - i
+					mu.Unlock()
+					return
+				}
+				msgs, err := c.exchange(rctx, strategy, dpid, r.msg)
 				at := c.deps.Clock()
 				mu.Lock()
 				if err != nil {
@@ -647,6 +657,12 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 		}()
 	}
 	wg.Wait()
+	if res.Skipped > 0 {
+		c.mu.Lock()
+		c.skipped += uint64(res.Skipped)
+		c.mu.Unlock()
+		c.log.Warn("polling round ran out of time", "strategy", strategy, "skipped", res.Skipped, "requests", res.Requests)
+	}
 	c.apply(replies, &res)
 	c.store.EndRound(now)
 	c.mu.Lock()
@@ -807,6 +823,7 @@ type Counters struct {
 	Rounds       uint64
 	Unmatched    uint64 // reply entries that mapped to no active flow
 	Rejected     uint64 // readings the Store refused (flow gone meanwhile, say)
+	Skipped      uint64 // requests a round had no time left to send
 	EventsLost   uint64 // tracker events lost to a full buffer (each triggers a resync)
 	ActiveFlows  int
 	Rebuilds     int
@@ -818,7 +835,7 @@ type Counters struct {
 func (c *Collector) Counters() Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, EventsLost: c.sub.Dropped(),
+	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, EventsLost: c.sub.Dropped(),
 		ActiveFlows: len(c.flows), Rebuilds: c.rebuilds}
 	if c.planner != nil {
 		k.SchemeCost = c.planner.Cost()

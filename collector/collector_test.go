@@ -301,6 +301,24 @@ func TestTimeoutsAndErrors(t *testing.T) {
 	}
 }
 
+// TestRoundTimeout: a switch that never answers costs its first request a timeout
+// and its others are skipped, while the other switches are read.
+func TestRoundTimeout(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: time.Minute})
+	e.net.stall[2] = true
+	e.loadLine(t) // singles at the ingress: three at s1, three at s2, one at s4
+	res := e.c.Round(context.Background())
+	if res.Requests != 7 || res.Skipped != 2 || res.Failed != 1 || res.Readings != 4 {
+		t.Errorf("round = %+v", res)
+	}
+	if k := e.c.Counters(); k.Skipped != 2 {
+		t.Errorf("counters = %+v", k)
+	}
+	if u := e.c.Total(""); u.Requests != 5 || u.Timeouts != 1 {
+		t.Errorf("accounted %+v", u)
+	}
+}
+
 func TestSetStrategyRebuilds(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.loadLine(t)
@@ -410,6 +428,7 @@ func TestNewErrors(t *testing.T) {
 		{Config{CostRatio: 0.5}, "CostRatio"},
 		{Config{MSS: -1}, "MSS"},
 		{Config{PortStatsInterval: -time.Second}, "PortStatsInterval"},
+		{Config{RoundTimeout: -time.Second}, "RoundTimeout"},
 	}
 	for _, b := range bad {
 		err := b.cfg.Validate()

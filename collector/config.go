@@ -50,6 +50,10 @@ type Config struct {
 	LinkCapacityBps float64
 	// RequestTimeout bounds each request; default Interval.
 	RequestTimeout time.Duration
+	// RoundTimeout bounds a whole round; requests it leaves unsent are skipped
+	// (counted, not sent), so that a slow switch delays no later round. Default
+	// Interval.
+	RoundTimeout time.Duration
 	// PortStatsInterval is the spacing of port statistics rounds (all ports of every
 	// switch), the cross-check of link loads; 0 disables them.
 	PortStatsInterval time.Duration
@@ -95,6 +99,9 @@ func (c Config) Validate() error {
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: RequestTimeout %v is negative", ErrBadConfig, c.RequestTimeout))
 	}
+	if c.RoundTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%w: RoundTimeout %v is negative", ErrBadConfig, c.RoundTimeout))
+	}
 	if c.PortStatsInterval < 0 {
 		errs = append(errs, fmt.Errorf("%w: PortStatsInterval %v is negative", ErrBadConfig, c.PortStatsInterval))
 	}
@@ -128,6 +135,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = c.Interval
+	}
+	if c.RoundTimeout == 0 {
+		c.RoundTimeout = c.Interval
 	}
 	if c.Seed == 0 {
 		c.Seed = 1

@@ -24,7 +24,9 @@
 // means a full resync from the tracker), rebuild if ARI asks, send each switch its
 // requests one after another (switches in parallel; one request in flight per switch
 // keeps each request in its own TCP segment, which is what the wire model assumes),
-// each bounded by Config.RequestTimeout. A flow returned by several switches in one
+// each bounded by Config.RequestTimeout and the whole round by Config.RoundTimeout
+// (default the interval): requests a slow switch leaves unsent are skipped and
+// counted, so rounds never pile up. A flow returned by several switches in one
 // round keeps the reading of the switch nearest its ingress. Then the readings go to
 // the Store and the round's link, matrix and host figures to their histories.
 //

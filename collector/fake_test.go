@@ -17,6 +17,7 @@ type fakeNet struct {
 	entries map[uint64][]ofproto.FlowStats
 	ports   map[uint64][]ofproto.PortStats
 	fail    map[uint64]error // dpid -> error every request returns
+	stall   map[uint64]bool  // dpid -> requests hang until their context ends
 	perPart int
 	seen    []seenReq
 }
@@ -28,7 +29,7 @@ type seenReq struct {
 
 func newFakeNet() *fakeNet {
 	return &fakeNet{entries: map[uint64][]ofproto.FlowStats{}, ports: map[uint64][]ofproto.PortStats{},
-		fail: map[uint64]error{}, perPart: 1000}
+		fail: map[uint64]error{}, stall: map[uint64]bool{}, perPart: 1000}
 }
 
 func (n *fakeNet) install(dpid uint64, m ofproto.Match, cookie uint64) {
@@ -81,6 +82,12 @@ func (n *fakeNet) Request(ctx context.Context, dpid uint64, msg ofproto.Message)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.seen = append(n.seen, seenReq{dpid, sr.Body})
+	if n.stall[dpid] {
+		n.mu.Unlock()
+		<-ctx.Done()
+		n.mu.Lock()
+		return nil, ctx.Err()
+	}
 	if err := n.fail[dpid]; err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ type Metrics struct {
 
 	requests, replies, entries, timeouts, errs *prometheus.Desc
 	ofBytes, wireBytes                         *prometheus.Desc
-	rounds, rebuilds, unmatched, lost          *prometheus.Desc
+	rounds, rebuilds, unmatched, lost, skipped *prometheus.Desc
 	cost, bound, schemeReqs, flows             *prometheus.Desc
 	linkBytes, linkUtil, linkPortUtil          *prometheus.Desc
 	hostSent, hostRecv, matrix                 *prometheus.Desc
@@ -39,6 +39,7 @@ func NewMetrics(c *Collector) *Metrics {
 		rebuilds:     prometheus.NewDesc("cemon_polling_rebuilds_total", "Polling scheme rebuilds.", nil, nil),
 		unmatched:    prometheus.NewDesc("cemon_polling_unmatched_entries_total", "Reply entries that mapped to no active flow.", nil, nil),
 		lost:         prometheus.NewDesc("cemon_polling_lost_events_total", "Flow tracker events lost to a full buffer.", nil, nil),
+		skipped:      prometheus.NewDesc("cemon_polling_skipped_requests_total", "Planned requests a round had no time left to send.", nil, nil),
 		cost:         prometheus.NewDesc("cemon_polling_scheme_cost_bytes", "Bytes per round of the current polling scheme under the cost model.", []string{"strategy", "model"}, nil),
 		bound:        prometheus.NewDesc("cemon_polling_scheme_lower_bound_bytes", "Lower bound on the bytes per round of any scheme, at the last rebuild.", []string{"strategy"}, nil),
 		schemeReqs:   prometheus.NewDesc("cemon_polling_scheme_requests", "Requests per round of the current scheme, by kind.", []string{"kind"}, nil),
@@ -55,7 +56,7 @@ func NewMetrics(c *Collector) *Metrics {
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.requests, m.replies, m.entries, m.timeouts, m.errs, m.ofBytes, m.wireBytes,
-		m.rounds, m.rebuilds, m.unmatched, m.lost, m.cost, m.bound, m.schemeReqs, m.flows,
+		m.rounds, m.rebuilds, m.unmatched, m.lost, m.skipped, m.cost, m.bound, m.schemeReqs, m.flows,
 		m.linkBytes, m.linkUtil, m.linkPortUtil, m.hostSent, m.hostRecv, m.matrix} {
 		ch <- d
 	}
@@ -88,6 +89,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.rebuilds, float64(k.Rebuilds))
 	counter(m.unmatched, float64(k.Unmatched))
 	counter(m.lost, float64(k.EventsLost))
+	counter(m.skipped, float64(k.Skipped))
 	sch := m.c.Scheme()
 	gauge(m.cost, float64(sch.Cost), sch.Strategy, sch.Model)
 	gauge(m.bound, float64(sch.LowerBound), sch.Strategy)
