@@ -116,6 +116,16 @@ type FlowDump struct {
 	Outputs     []uint16          `json:"outputs"`
 }
 
+// FlowRemoved is one FLOW_REMOVED message a switch sent its controller, as
+// ovs-ofctl snoop showed it.
+type FlowRemoved struct {
+	Cookie   uint64  `json:"cookie"`
+	Reason   string  `json:"reason"` // idle, hard, delete
+	Duration float64 `json:"duration"`
+	Packets  uint64  `json:"packets"`
+	Bytes    uint64  `json:"bytes"`
+}
+
 // Harness is a running harness.py and its network. Its methods are not safe for
 // concurrent use.
 type Harness struct {
@@ -329,6 +339,28 @@ func (h *Harness) DumpFlows(switches ...string) (map[string][]FlowDump, error) {
 	}
 	var r map[string][]FlowDump
 	err := h.Do("dump_flows", args, &r, time.Minute)
+	return r, err
+}
+
+// SnoopStart starts recording what the named switches (every switch when none is
+// named) send their controller, for FlowRemoved.
+func (h *Harness) SnoopStart(switches ...string) error {
+	args := map[string]any{}
+	if len(switches) > 0 {
+		args["switches"] = switches
+	}
+	return h.Do("snoop_start", args, nil, 30*time.Second)
+}
+
+// FlowRemoved returns the FLOW_REMOVED messages each named switch (every snooped
+// switch when none is named) has sent since SnoopStart, in order, keyed by name.
+func (h *Harness) FlowRemoved(switches ...string) (map[string][]FlowRemoved, error) {
+	args := map[string]any{}
+	if len(switches) > 0 {
+		args["switches"] = switches
+	}
+	var r map[string][]FlowRemoved
+	err := h.Do("flow_removed", args, &r, 30*time.Second)
 	return r, err
 }
 

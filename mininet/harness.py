@@ -32,6 +32,11 @@ Commands ({"cmd": NAME, ...arguments}):
     iperf           pairs     iperf_start then iperf_wait
     dump_flows      switches  ovs-ofctl -O OpenFlow10 -F openflow10 dump-flows of each
                               switch (default all); result: {name: [entry, ...]}
+    snoop_start     switches  start ovs-ofctl snoop on each switch's controller
+                              connection (default all), recording what it says
+    flow_removed    switches  the FLOW_REMOVED messages each snooped switch has sent
+                              since snoop_start; result: {name: [{cookie, reason,
+                              duration, packets, bytes}, ...]}
     del_controller  switch    ovs-vsctl del-controller SWITCH
     set_controller  switch    ovs-vsctl set-controller SWITCH tcp:CONTROLLER
     host_cmd        host run  run a shell command in a host; result: its output
@@ -57,6 +62,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -140,6 +146,20 @@ def parse_flow_line(line):
     for act in re.findall(r'output:(\d+)', actions):
         entry['outputs'].append(int(act))
     return entry
+
+
+_FLOW_REMOVED = re.compile(
+    r'OFPT_FLOW_REMOVED \(xid=0x[0-9a-f]+\): .*? reason=(\S+)(?: cookie:(0x[0-9a-f]+))?'
+    r' duration([\d.]+)s(?: idle\d+)?(?: hard\d+)? pkts(\d+) bytes(\d+)')
+
+
+def parse_flow_removed(line):
+    """Parses one FLOW_REMOVED line of ovs-ofctl snoop; None for other lines."""
+    m = _FLOW_REMOVED.search(line)
+    if not m:
+        return None
+    return {'reason': m.group(1), 'cookie': int(m.group(2) or '0', 16),
+            'duration': float(m.group(3)), 'packets': int(m.group(4)), 'bytes': int(m.group(5))}
 
 
 def parse_dump_flows(text):
@@ -261,6 +281,8 @@ class Harness(object):
         self.topo = None
         self.procs = []        # every Popen this harness started in a host
         self.iperfs = {}       # id -> list of running transfers
+        self.snoops = {}       # switch name -> (ovs-ofctl snoop process, its lines)
+        self.snoop_lock = threading.Lock()
         self.next_iperf = 1
 
     # -- setup and teardown
@@ -529,6 +551,44 @@ class Harness(object):
             res[n] = parse_dump_flows(out)
         return res
 
+    def cmd_snoop_start(self, args):
+        started = []
+        for n in self.switch_names(args.get('switches')):
+            if n in self.snoops:
+                continue
+            # snoop prints the messages on standard error (standard output line-buffered
+            # too, in case that changes).
+            p = subprocess.Popen(['stdbuf', '-oL', 'ovs-ofctl', 'snoop', n], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, universal_newlines=True)
+            self.procs.append(p)
+            lines = []
+            self.snoops[n] = (p, lines)
+            threading.Thread(target=self._snoop_reader, args=(p, lines), daemon=True).start()
+            started.append(n)
+        # ovs-ofctl connects to the snoop socket within moments; wait until each one has.
+        deadline = time.time() + 5
+        for n in started:
+            sock = '/var/run/openvswitch/%s.snoop' % n
+            while time.time() < deadline and not _snoop_connected(self.snoops[n][0].pid, sock):
+                time.sleep(0.05)
+        return {'switches': sorted(self.snoops)}
+
+    def _snoop_reader(self, p, lines):
+        for line in p.stdout:
+            if 'OFPT_FLOW_REMOVED' in line:
+                with self.snoop_lock:
+                    lines.append(line)
+
+    def cmd_flow_removed(self, args):
+        res = {}
+        for n in self.switch_names(args.get('switches') or sorted(self.snoops)):
+            if n not in self.snoops:
+                raise HarnessError('flow_removed: %s is not snooped (snoop_start first)' % n)
+            with self.snoop_lock:
+                lines = list(self.snoops[n][1])
+            res[n] = [fr for fr in (parse_flow_removed(l) for l in lines) if fr]
+        return res
+
     def cmd_del_controller(self, args):
         sw = self.node(args.get('switch'), 'switch')
         run(['ovs-vsctl', '--timeout=10', 'del-controller', sw.name])
@@ -594,6 +654,22 @@ def _disable_ipv6(path):
             f.write('1')
     except OSError:
         pass
+
+
+def _snoop_connected(pid, sock):
+    """Whether process pid holds a connection to the unix socket sock (best effort:
+    true once it has any unix socket open, or when /proc cannot tell)."""
+    try:
+        fds = os.listdir('/proc/%d/fd' % pid)
+    except OSError:
+        return True
+    for fd in fds:
+        try:
+            if os.readlink('/proc/%d/fd/%s' % (pid, fd)).startswith('socket:'):
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def _wait_listening(host, port, limit):

@@ -276,3 +276,30 @@ print(json.dumps({'topos': sorted(customs['topos']), 'controllers': sorted(custo
 		t.Errorf("mn's view of topos.py: %+v", got)
 	}
 }
+
+func TestParseFlowRemoved(t *testing.T) {
+	// Lines of ovs-ofctl snoop (OVS 3.1): with and without a cookie, and another message.
+	lines := []string{
+		"OFPT_FLOW_REMOVED (xid=0x0): priority=100,udp,nw_src=10.0.0.1 reason=idle cookie:0xabc duration1.002s idle1 pkts0 bytes0",
+		"OFPT_FLOW_REMOVED (xid=0x0): priority=65535,tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:01,nw_src=10.0.0.1,tp_src=40001,tp_dst=5201 reason=hard duration7.5s hard9 pkts4191 bytes6305955",
+		"OFPT_ECHO_REQUEST (xid=0x0): 0 bytes of payload",
+	}
+	out := python(t, "import json, sys, harness; print(json.dumps([harness.parse_flow_removed(l) for l in sys.argv[1:]]))", lines...)
+	var got []*FlowRemoved
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := []*FlowRemoved{
+		{Cookie: 0xabc, Reason: "idle", Duration: 1.002},
+		{Reason: "hard", Duration: 7.5, Packets: 4191, Bytes: 6305955},
+		nil,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d results, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if (got[i] == nil) != (want[i] == nil) || (got[i] != nil && *got[i] != *want[i]) {
+			t.Errorf("line %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
