@@ -17,6 +17,7 @@
 //	/api/v1/flows/{id}         one flow; 404 when the id is unknown
 //	/healthz                   {"status":"ok"}, or 503 when the Backend reports trouble
 //	/metrics                   Prometheus exposition, when a gatherer is given
+//	/                          a web page showing the above as tables
 //
 // A bad request (malformed id, unknown query parameter, bad dpid) is answered with a
 // 4xx status and a body {"error": "...", "status": N}; so are unknown paths (404) and

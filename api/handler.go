@@ -72,6 +72,7 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 	r.get("/api/v1/flows", []string{"state", "dpid"}, s.flows)
 	r.get("/api/v1/flows/{id}", nil, s.flow)
 	r.get("/healthz", nil, s.healthz)
+	r.get("/{$}", nil, serveIndex)
 	if reg != nil {
 		m := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 		r.mux.Handle("GET /metrics", m)

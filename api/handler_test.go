@@ -194,7 +194,8 @@ func TestErrors(t *testing.T) {
 		{"parameter where none allowed", "GET", "/api/v1/switches?x=1", 400, `unknown query parameter "x"`},
 		{"malformed query", "GET", "/api/v1/switches?a=%zz", 400, "malformed query"},
 		{"unknown path", "GET", "/api/v1/nothing", 404, "no such endpoint"},
-		{"root", "GET", "/", 404, "no such endpoint"},
+		{"not the root", "GET", "/index.html", 404, "no such endpoint"},
+		{"post the root", "POST", "/", 405, "POST not allowed"},
 		{"post", "POST", "/api/v1/flows", 405, "POST not allowed"},
 		{"delete one flow", "DELETE", "/api/v1/flows/7", 405, "DELETE not allowed"},
 		{"put healthz", "PUT", "/healthz", 405, "PUT not allowed"},
@@ -405,8 +406,31 @@ func FuzzRequest(f *testing.F) {
 		if rec.Code >= 300 && rec.Code < 400 {
 			return // ServeMux's redirect to the cleaned path
 		}
+		if strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+			return // the web page
+		}
 		if rec.Body.Len() > 0 && !json.Valid(rec.Body.Bytes()) {
 			t.Fatalf("%s %q: status %d, body is not JSON: %q", method, target, rec.Code, rec.Body.String())
 		}
 	})
+}
+
+func TestWebPage(t *testing.T) {
+	h := NewHandler(testBackend(), nil)
+	code, hdr, body := do(t, h, "GET", "/")
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: status %d, Content-Type %q", code, hdr.Get("Content-Type"))
+	}
+	// The page reads the endpoints this handler serves, by relative path.
+	for _, p := range []string{"api/v1/switches", "api/v1/links", "api/v1/hosts", "api/v1/flows?state=active", "api/v1/flows?state=expired"} {
+		if !strings.Contains(body, `"`+p+`"`) {
+			t.Errorf("the page does not read %s", p)
+		}
+		if code, _, _ := do(t, h, "GET", "/"+p); code != 200 {
+			t.Errorf("GET /%s: status %d", p, code)
+		}
+	}
+	if strings.Contains(body, "http://") || strings.Contains(body, "https://") {
+		t.Error("the page loads something from elsewhere")
+	}
 }
