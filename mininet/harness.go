@@ -81,6 +81,8 @@ type Transfer struct {
 	Port      int     `json:"port,omitempty"`      // server port; default 5201 + index
 	CPort     int     `json:"cport,omitempty"`     // client data port; default ephemeral
 	Length    string  `json:"length,omitempty"`    // iperf3 -l, bytes per write, e.g. "8K"
+	// PacingTimer is iperf3 --pacing-timer in microseconds (default 1000).
+	PacingTimer int `json:"pacing_timer,omitempty"`
 }
 
 // TransferResult is the sender's side of one finished iperf3 run.

@@ -26,7 +26,8 @@ Commands ({"cmd": NAME, ...arguments}):
     pingall         timeout   ping every ordered host pair once (ping -c1 -W timeout),
                     hosts     sequentially; result: sent, received, lost pairs
     iperf_start     pairs     start iperf3 transfers; each pair {src, dst, udp, duration,
-                              bandwidth, port, cport, length}; result: {"id": N}
+                              bandwidth, port, cport, length, pacing_timer};
+                              result: {"id": N}
     iperf_wait      id        wait for them; result: per pair the sender's totals
                     timeout   (bytes, packets for UDP, ports) parsed from iperf3 -J
     iperf           pairs     iperf_start then iperf_wait
@@ -279,6 +280,8 @@ class Harness(object):
         self.ctl_ip, self.ctl_port = host, int(port)
         self.net = None
         self.topo = None
+        self.owned = set()     # switch and host names checked free before the build
+        self.intfs_before = set()  # interfaces in the root namespace before the build
         self.procs = []        # every Popen this harness started in a host
         self.iperfs = {}       # id -> list of running transfers
         self.snoops = {}       # switch name -> (ovs-ofctl snoop process, its lines)
@@ -320,6 +323,10 @@ class Harness(object):
         setLogLevel('warning')
         self.topo = self.build_topo()
         self.preflight(self.topo.switches())
+        # We hold the lock and none of these bridges exists: whatever appears under
+        # these names from now on is ours to remove.
+        self.owned = set(self.topo.switches()) | set(self.topo.hosts())
+        self.intfs_before = set(os.listdir('/sys/class/net'))
         self.net = Mininet(topo=self.topo, switch=OVSSwitch, controller=None, build=False,
                            autoSetMacs=False, autoStaticArp=False, waitConnected=False)
         self.net.addController(CemonController('c0', ip=self.ctl_ip, port=self.ctl_port))
@@ -359,16 +366,25 @@ class Harness(object):
             self.net = None
         elif self.topo is not None:
             names = list(self.topo.switches())
-        # Exactly our own leftovers, if net.stop left any.
+        # Exactly our own leftovers, if net.stop left any (or the build was cut short):
+        # bridges under our names that did not exist before (or carry our mark), and
+        # veth ends named after our nodes that appeared since.
         if names:
             existing = set(run(['ovs-vsctl', '--timeout=10', 'list-br'], check=False).split())
             for sw in names:
-                if sw in existing:
-                    owner = run(['ovs-vsctl', '--timeout=10', '--if-exists', 'get', 'Bridge', sw,
-                                 'external_ids:%s' % OWNER_KEY], check=False).strip().strip('"')
-                    if owner == str(os.getpid()):
-                        run(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', sw], check=False)
-        for i in intfs:
+                if sw not in existing:
+                    continue
+                owner = run(['ovs-vsctl', '--timeout=10', '--if-exists', 'get', 'Bridge', sw,
+                             'external_ids:%s' % OWNER_KEY], check=False).strip().strip('"')
+                if owner == str(os.getpid()) or (sw in self.owned and owner in ('', '[]')):
+                    log('removing leftover bridge %s' % sw)
+                    run(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', sw], check=False)
+        if self.owned:
+            for i in sorted(set(os.listdir('/sys/class/net')) - self.intfs_before):
+                m = re.match(r'^(.+)-eth\d+$', i)
+                if m and m.group(1) in self.owned:
+                    intfs.append(i)
+        for i in sorted(set(intfs)):
             if os.path.exists('/sys/class/net/%s' % i):
                 run(['ip', 'link', 'del', i], check=False)
 
@@ -487,7 +503,8 @@ class Harness(object):
             self.procs.append(server)
             transfers.append({'src': src, 'dst': dst, 'port': port, 'udp': udp,
                               'duration': duration, 'bandwidth': p.get('bandwidth'),
-                              'cport': p.get('cport'), 'length': p.get('length'), 'server': server})
+                              'cport': p.get('cport'), 'length': p.get('length'),
+                              'pacing_timer': p.get('pacing_timer'), 'server': server})
         for t in transfers:
             _wait_listening(t['dst'], t['port'], 5)
         for t in transfers:
@@ -499,6 +516,7 @@ class Harness(object):
             if t['cport']:
                 argv += ['--cport', str(int(t['cport']))]
             argv += _iperf_length_args(t['length'])
+            argv += _iperf_pacing_args(t['pacing_timer'])
             t['client'] = t['src'].popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             self.procs.append(t['client'])
             t['started'] = time.time()
@@ -630,6 +648,16 @@ def _iperf_length_args(length):
     return ['-l', length]
 
 
+def _iperf_pacing_args(usec):
+    """iperf3 --pacing-timer for a transfer's optional 'pacing_timer' (microseconds).
+    iperf3's default 1 ms timer costs each rate-limited sender about 2 % of a core,
+    which hundreds of concurrent senders cannot afford on a small machine."""
+    if not usec:
+        return []
+    usec = int(_bounded(usec, 1000000))
+    return ['--pacing-timer', str(usec)]
+
+
 def _bounded(v, limit):
     try:
         v = float(v)
@@ -727,6 +755,7 @@ def main(argv):
     try:
         script = open(opts.script) if opts.script else sys.stdin
         lock = take_lock(opts.lock_timeout)
+        log('lock taken; bringing up %s' % opts.topo)
         controller, api = opts.controller, opts.api
         if opts.cemon:
             cemon = Cemon(opts.cemon, shlex.split(opts.cemon_args))
