@@ -14,7 +14,7 @@ type coverLP struct {
 	start []int32 // item i's switches are nodes[start[i]:start[i+1]]
 	nodes []int32
 	n     []float64 // flows per item; nil means 1 each
-	c1    []float64 // per-flow poll-single cost of the item
+	c1    []int64   // per-flow poll-single cost of the item
 	cAll  []float64
 	load  []float64 // flows per switch, if known (else counted)
 }
@@ -52,7 +52,7 @@ func (q *coverLP) dualAscent(pi []float64) float64 {
 	copy(slack, q.cAll)
 	for i := 0; i < q.items(); i++ {
 		path := q.nodes[q.start[i]:q.start[i+1]]
-		v := q.c1[i]
+		v := float64(q.c1[i])
 		for _, s := range path {
 			v = min(v, share[s])
 		}
@@ -66,7 +66,7 @@ func (q *coverLP) dualAscent(pi []float64) float64 {
 	for i := 0; i < q.items(); i++ {
 		path := q.nodes[q.start[i]:q.start[i+1]]
 		n := q.count(i)
-		inc := q.c1[i] - pi[i]
+		inc := float64(q.c1[i]) - pi[i]
 		for _, s := range path {
 			inc = min(inc, slack[s]/n)
 		}
@@ -133,7 +133,7 @@ func (q *coverLP) subgradient(pi []float64, start float64, ub float64, rounds in
 				}
 			}
 			// Projected direction: stay inside [0, c1].
-			if (gi > 0 && pi[i] >= q.c1[i]) || (gi < 0 && pi[i] <= 0) {
+			if (gi > 0 && pi[i] >= float64(q.c1[i])) || (gi < 0 && pi[i] <= 0) {
 				gi = 0
 			}
 			g[i] = gi
@@ -145,7 +145,7 @@ func (q *coverLP) subgradient(pi []float64, start float64, ub float64, rounds in
 		t := lambda * (ub - L) / norm
 		for i, gi := range g {
 			if gi != 0 {
-				pi[i] = min(max(pi[i]+t*gi, 0), q.c1[i])
+				pi[i] = min(max(pi[i]+t*gi, 0), float64(q.c1[i]))
 			}
 		}
 	}
@@ -166,11 +166,7 @@ func integerBound(v float64, ub int64) int64 {
 
 // flowLP is the covering LP with one item per flow.
 func (p *prepared) flowLP() *coverLP {
-	q := &coverLP{ns: p.ns, start: p.in.start, nodes: p.in.nodes}
-	q.c1 = make([]float64, p.nf)
-	for f, c := range p.cOne {
-		q.c1[f] = float64(c)
-	}
+	q := &coverLP{ns: p.ns, start: p.in.start, nodes: p.in.nodes, c1: p.cOne}
 	q.cAll = make([]float64, p.ns)
 	q.load = make([]float64, p.ns)
 	for s, c := range p.cAll {

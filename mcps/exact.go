@@ -221,10 +221,9 @@ func (b *bnb) lp() *coverLP {
 	e, p := b.e, b.p
 	q := &coverLP{ns: p.ns, start: e.start, nodes: e.nodes}
 	q.n = make([]float64, len(e.n))
-	q.c1 = make([]float64, len(e.n))
+	q.c1 = e.c1
 	for i := range e.n {
 		q.n[i] = float64(e.n[i])
-		q.c1[i] = float64(e.c1[i])
 	}
 	q.cAll = make([]float64, p.ns)
 	for s, c := range p.cAll {

@@ -91,7 +91,11 @@ func (g *greedyState) cover(f int32) {
 // only grows as flows get covered, so once the heap's best ratio is no better than the
 // current bucket's cost, the rest of that bucket is polled singly without looking at the
 // heap again. Ties go to the poll-single.
-func (p *prepared) greedy() *Solution {
+func (p *prepared) greedy() *Solution { return p.greedyScheme(true) }
+
+// greedyScheme runs the greedy; without singles it lists only the poll-all requests
+// (and still counts the poll-singles' cost), which is all the clean-up needs.
+func (p *prepared) greedyScheme(singles bool) *Solution {
 	g := &greedyState{p: p, covered: make([]bool, p.nf), u: make([]int32, p.ns), left: p.nf}
 	h := &switchHeap{cost: p.cAll, key: make([]int32, p.ns)}
 	for s := 0; s < p.ns; s++ {
@@ -109,7 +113,11 @@ func (p *prepared) greedy() *Solution {
 	for b := 0; b+1 < len(bucketStart) && g.left > 0; b++ {
 		v := bucketCost[b]
 		heapDone := false
-		for _, f := range order[bucketStart[b]:bucketStart[b+1]] {
+		for i := bucketStart[b]; i < bucketStart[b+1]; i++ {
+			f := int32(i) // one bucket: flows in index order, no order array
+			if order != nil {
+				f = order[i]
+			}
 			if g.covered[f] {
 				continue
 			}
@@ -141,8 +149,10 @@ func (p *prepared) greedy() *Solution {
 			if g.covered[f] {
 				continue
 			}
-			s := p.oneSw[f]
-			sol.PollSingle = append(sol.PollSingle, SingleRequest{Flow: f, Switch: s, Controller: in.ctrl[s]})
+			if singles {
+				s := p.oneSw[f]
+				sol.PollSingle = append(sol.PollSingle, SingleRequest{Flow: f, Switch: s, Controller: in.ctrl[s]})
+			}
 			sol.Cost += p.cOne[f]
 			g.cover(f)
 		}
@@ -151,7 +161,8 @@ func (p *prepared) greedy() *Solution {
 }
 
 // singleOrder buckets the flows by poll-single cost (counting sort over the few
-// distinct per-switch multipliers), each bucket in flow index order.
+// distinct per-switch multipliers), each bucket in flow index order. With a single
+// bucket (out-of-band) order is nil: the flows in index order.
 func (p *prepared) singleOrder() (order []int32, bucketStart []int, bucketCost []int64) {
 	mults := slices.Clone(p.in.mult)
 	slices.Sort(mults)
@@ -168,12 +179,8 @@ func (p *prepared) singleOrder() (order []int32, bucketStart []int, bucketCost [
 	}
 	bucketStart = make([]int, len(mults)+1)
 	if len(mults) == 1 {
-		order = make([]int32, p.nf)
-		for f := range order {
-			order[f] = int32(f)
-		}
 		bucketStart[1] = p.nf
-		return order, bucketStart, bucketCost
+		return nil, bucketStart, bucketCost
 	}
 	for f := 0; f < p.nf; f++ {
 		bucketStart[bucketOf[p.oneSw[f]]+1]++
@@ -199,7 +206,7 @@ func (p *prepared) singleOrder() (order []int32, bucketStart []int, bucketCost [
 // distinct switch sets, the search runs on flows grouped by switch set, which changes
 // nothing in the costs and makes it much cheaper.
 func (p *prepared) mcps() *Solution {
-	g := p.greedy()
+	g := p.greedyScheme(false)
 	inA := make([]bool, p.ns)
 	for _, r := range g.PollAll {
 		inA[r.Switch] = true
@@ -217,7 +224,7 @@ func (p *prepared) mcps() *Solution {
 		p.schemeFromSet(inA, sol)
 	}
 	if sol.Cost > g.Cost { // cannot happen: every step lowers the cost
-		return g
+		return p.greedy()
 	}
 	return sol
 }
