@@ -362,20 +362,34 @@ type localSearch struct {
 // shift moves flow f's contribution from coverage count from to count to (-1: none).
 func (ls *localSearch) shift(f int32, from, to int32) {
 	c := ls.p.cOne[f]
-	for _, s := range ls.p.path(f) {
-		switch from {
-		case 0:
-			ls.zero[s] -= c
-		case 1:
-			ls.one[s] -= c
+	sub, add := ls.sums(from), ls.sums(to)
+	path := ls.p.path(f)
+	switch {
+	case sub != nil && add != nil:
+		for _, s := range path {
+			sub[s] -= c
+			add[s] += c
 		}
-		switch to {
-		case 0:
-			ls.zero[s] += c
-		case 1:
-			ls.one[s] += c
+	case sub != nil:
+		for _, s := range path {
+			sub[s] -= c
+		}
+	case add != nil:
+		for _, s := range path {
+			add[s] += c
 		}
 	}
+}
+
+// sums returns the running sum kept for flows covered n times (0 or 1), else nil.
+func (ls *localSearch) sums(n int32) []int64 {
+	switch n {
+	case 0:
+		return ls.zero
+	case 1:
+		return ls.one
+	}
+	return nil
 }
 
 func (ls *localSearch) toggle(s int) {
