@@ -97,6 +97,7 @@ type bnb struct {
 	aborted bool
 
 	pis   [][]float64 // multipliers per depth
+	saved []float64
 	U     []float64
 	g     []float64
 	trial []bool
@@ -277,7 +278,7 @@ func (b *bnb) improve(pi []float64, L float64, rounds int) float64 {
 	e := b.e
 	best := L
 	lambda := 1.0
-	saved := make([]float64, 0)
+	b.saved = append(b.saved[:0], pi...) // the multipliers of best
 	for r := 0; r < rounds; r++ {
 		if float64(b.best)-best < 1 {
 			break
@@ -304,13 +305,11 @@ func (b *bnb) improve(pi []float64, L float64, rounds int) float64 {
 			b.g[i] = gi
 			norm += float64(e.n[i]) * gi * gi
 		}
+		b.work += int64(len(e.nodes))
 		if norm == 0 {
 			break
 		}
 		t := lambda * (float64(b.best) - L) / norm
-		if len(saved) == 0 {
-			saved = append(saved[:0], pi...)
-		}
 		for i, gi := range b.g {
 			if gi != 0 {
 				pi[i] = min(max(pi[i]+t*gi, 0), float64(e.c1[i]))
@@ -319,13 +318,13 @@ func (b *bnb) improve(pi []float64, L float64, rounds int) float64 {
 		L = b.nodeBound(pi)
 		if L > best {
 			best = L
-			saved = append(saved[:0], pi...)
+			copy(b.saved, pi)
 		} else {
 			lambda /= 2
 		}
 	}
-	if len(saved) > 0 {
-		copy(pi, saved)
+	if L < best {
+		copy(pi, b.saved)
 		b.nodeBound(pi) // restore U for the caller
 	}
 	return best
