@@ -190,7 +190,7 @@ func (in *Instance) checkPath(path []int32) error {
 	return nil
 }
 
-// AllCost is the cost of a poll-all on switch s of an instance whose switch s carries
+// allCost is the cost of a poll-all on switch s when it carries
 // entries flows.
 func (in *Instance) allCost(s int, entries int) int64 {
 	return in.mult[s] * in.cost.PollAll(entries)

@@ -102,7 +102,7 @@ func (in *Instance) Evaluate(all []AllRequest, single []SingleRequest) (int64, e
 }
 
 // schemeFromSet turns a set of poll-all switches into a full scheme: every flow no
-// chosen switch sees is polled singly at its cheapest switch. It returns the cost.
+// chosen switch sees is polled singly at its cheapest switch; sol.Cost is its cost.
 func (p *prepared) schemeFromSet(inA []bool, sol *Solution) {
 	in := p.in
 	sol.PollAll = sol.PollAll[:0]
