@@ -183,6 +183,12 @@ func (p *Planner) PollAll() []AllRequest { return append([]AllRequest(nil), p.al
 // Singles returns the poll-single requests of the current scheme (a copy).
 func (p *Planner) Singles() []PlannedSingle { return append([]PlannedSingle(nil), p.singles...) }
 
+// AppendSingles appends the poll-single requests to dst and returns it, so a caller that
+// polls every round can reuse one buffer instead of copying with Singles.
+func (p *Planner) AppendSingles(dst []PlannedSingle) []PlannedSingle {
+	return append(dst, p.singles...)
+}
+
 // NumSingles is the number of poll-single requests.
 func (p *Planner) NumSingles() int { return len(p.singles) }
 

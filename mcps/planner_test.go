@@ -3,6 +3,7 @@ package mcps
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -91,6 +92,9 @@ func TestPlannerRandomEvents(t *testing.T) {
 			}
 			if err := pl.Check(); err != nil {
 				t.Fatalf("seq %d event %d: %v", c, ev, err)
+			}
+			if got := pl.AppendSingles(nil); !slices.Equal(got, pl.Singles()) || len(got) != pl.NumSingles() {
+				t.Fatalf("seq %d event %d: AppendSingles %v, Singles %v", c, ev, got, pl.Singles())
 			}
 			if pl.Flows() != len(active) {
 				t.Fatalf("seq %d: %d flows, want %d", c, pl.Flows(), len(active))
