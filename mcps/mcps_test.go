@@ -38,6 +38,23 @@ func randomInstance(t testing.TB, r *rand.Rand, ns, nk, nf, maxLen int, dep Depl
 	return in
 }
 
+// withCost returns a copy of in with another cost model.
+func withCost(t testing.TB, in *Instance, c CostModel) *Instance {
+	t.Helper()
+	net := in.Network()
+	net.Cost = c
+	out, err := NewInstance(net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f := 0; f < in.NumFlows(); f++ {
+		if _, err := out.AddFlow(in.Path(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
 // bruteForce is the paper's Algorithm 2 reduced to the poll-all decisions: try every
 // set of poll-all switches, poll every other flow at its cheapest switch and controller.
 // It computes the costs from the network directly, sharing no code with the solvers.
@@ -106,6 +123,10 @@ func TestPropertiesRandomSmall(t *testing.T) {
 		nf := r.IntN(40)
 		dep := Deployment(r.IntN(2))
 		in := randomInstance(t, r, ns, nk, nf, 1+r.IntN(5), dep)
+		if c%3 == 2 {
+			// The calibrated wire model: costs step with segments, not linear in entries.
+			in = withCost(t, in, WireCost{MSS: 1448 / (1 + r.IntN(4))})
+		}
 		opt := bruteForce(in)
 		if nf == 0 {
 			opt = 0

@@ -31,6 +31,9 @@ func TestPlannerRandomEvents(t *testing.T) {
 				net.Hops = append(net.Hops, row)
 			}
 		}
+		if c%4 == 3 {
+			net.Cost = WireCost{MSS: 536}
+		}
 		strategies := []string{StrategyMCPS, StrategyGreedy, StrategyExact, StrategyPollAll, StrategyPerFlowRandom}
 		pl, err := NewPlanner(PlannerConfig{Network: net, Strategy: strategies[c%len(strategies)]})
 		if err != nil {
