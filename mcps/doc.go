@@ -3,8 +3,9 @@
 // (poll-single) so that every active flow's counters are collected at the lowest
 // control-channel cost (algorithms.md sections 1-3; the CeMon paper, section 3).
 //
-// It owns the cost models (the paper's linear byte model, out-of-band, in-band and with
-// several controllers), the solvers behind one interface (greedy, mcps, exact and the
+// It owns the cost models (the paper's linear byte model and the calibrated WireCost;
+// out-of-band, in-band and with several controllers; the solvers only need a poll-all's
+// cost to grow with its entries), the solvers behind one interface (greedy, mcps, exact and the
 // baselines per-flow-random, per-flow-min and poll-all), the lower bound every solution
 // carries, and DAPR/ARI: the Planner patches the scheme on every flow arrival and expiry
 // and says when and why it should be rebuilt. It does no I/O and reads no clock: callers
