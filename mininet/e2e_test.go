@@ -319,7 +319,7 @@ func parseCookie(s string) (uint64, error) {
 func TestE2EAbilene(t *testing.T) {
 	skipUnlessE2E(t)
 	// Cancelled last, after the cleanups have stopped cemon and the harness.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute) // includes waiting for the Mininet lock
 	t.Cleanup(cancel)
 	e := startEnv(t, ctx, "abilene")
 	c, h, info := e.c, e.h, e.h.Info
@@ -808,7 +808,7 @@ func matchAgrees(m api.Match, d map[string]string) string {
 // and every flow on a shortest path.
 func TestE2EFatTree(t *testing.T) {
 	skipUnlessE2E(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute) // includes waiting for the Mininet lock
 	t.Cleanup(cancel)
 	e := startEnv(t, ctx, "fattree,4")
 	c, h, info := e.c, e.h, e.h.Info
