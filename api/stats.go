@@ -88,7 +88,9 @@ type Polling struct {
 	PollAll         []string       `json:"poll_all"` // dpids
 	PollSingle      []PollSingle   `json:"poll_single"`
 	CostBytes       int64          `json:"cost_bytes"`
-	LowerBoundBytes int64          `json:"lower_bound_bytes"`
+	LowerBoundBytes int64          `json:"lower_bound_bytes"` // no scheme for LowerBoundFlows' flow set costs less
+	LowerBoundFlows int            `json:"lower_bound_flows"` // flows of the set the bound was computed for
+	LowerBoundAt    *time.Time     `json:"lower_bound_at"`    // null before the first bound
 	Flows           int            `json:"flows"`
 	Rounds          uint64         `json:"rounds"`
 	Rebuilds        int            `json:"rebuilds"`

@@ -31,7 +31,12 @@ func (v APIView) Polling() api.Polling {
 	s := v.C.Scheme()
 	p := api.Polling{Strategy: s.Strategy, Deployment: s.Deployment, IntervalSeconds: s.Interval.Seconds(),
 		CostModel: s.Model, CostBytes: s.Cost, LowerBoundBytes: s.LowerBound, Flows: s.Flows,
-		Rounds: s.Rounds, Rebuilds: s.Rebuilds, Totals: usageView("", v.C.Total(""))}
+		Rounds: s.Rounds, Rebuilds: s.Rebuilds, Totals: usageView("", v.C.Total("")),
+		LowerBoundFlows: s.LowerBoundFlows}
+	if !s.LowerBoundAt.IsZero() {
+		at := s.LowerBoundAt
+		p.LowerBoundAt = &at
+	}
 	for _, d := range s.PollAll {
 		p.PollAll = append(p.PollAll, dpidLabel(d))
 	}

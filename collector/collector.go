@@ -84,11 +84,16 @@ type Scheme struct {
 	PollAll    []uint64 // switches asked for all their entries
 	PollSingle []Single
 	Cost       int64 // bytes per round
-	LowerBound int64 // of the last rebuild
-	Flows      int
-	Rebuilds   int
-	Rounds     uint64
-	Last       *Rebuild // nil before the first rebuild
+	// LowerBound is a proven lower bound on the cost of any scheme for the flow set
+	// of LowerBoundAt (LowerBoundFlows flows): the last rebuild's, refreshed after
+	// DAPR patches at most every Config.BoundInterval.
+	LowerBound      int64
+	LowerBoundFlows int
+	LowerBoundAt    time.Time
+	Flows           int
+	Rebuilds        int
+	Rounds          uint64
+	Last            *Rebuild // nil before the first rebuild
 }
 
 type flowRec struct {
@@ -119,7 +124,14 @@ type Collector struct {
 	unmatched uint64
 	rejected  uint64
 	skipped   uint64
-	rng       *rand.Rand
+
+	nw           mcps.Network // the planner's network
+	version      uint64       // bumped by every change of the planned flow set
+	bound        int64        // lower bound of the flow set at boundVersion
+	boundFlows   int
+	boundAt      time.Time
+	boundVersion uint64
+	rng          *rand.Rand
 }
 
 // New returns a Collector subscribed to the tracker's events; call Run to poll and
@@ -314,6 +326,7 @@ func (c *Collector) addFlow(id uint64, key flowtracker.Key, path []flowtracker.H
 		return
 	}
 	c.flows[id] = &flowRec{key: key, hops: path}
+	c.version++
 	if c.planner == nil || c.replan != "" {
 		return // the next round builds the planner with this flow
 	}
@@ -350,6 +363,7 @@ func (c *Collector) removeFlow(ev flowtracker.Event) {
 		return
 	}
 	delete(c.flows, ev.ID)
+	c.version++
 	if c.planner == nil || c.replan != "" {
 		return
 	}
@@ -477,7 +491,8 @@ func (c *Collector) rebuildPlanner(now time.Time, why string) {
 			c.log.Warn("planner refused a flow", "flow", id, "err", err)
 		}
 	}
-	c.planner, c.replan = p, ""
+	c.planner, c.replan, c.nw = p, "", nw
+	c.version++
 	if p.Flows() > 0 {
 		rep, err := p.Rebuild(now, mcps.ReasonForced)
 		c.noteRebuild(rep, why, err)
@@ -490,6 +505,7 @@ func (c *Collector) noteRebuild(rep mcps.RebuildReport, reason string, err error
 		return
 	}
 	c.rebuilds++
+	c.bound, c.boundFlows, c.boundAt, c.boundVersion = rep.LowerBound, rep.Flows, rep.At, c.version
 	c.last = &Rebuild{At: rep.At, Reason: reason, Strategy: c.strategy, Flows: rep.Flows,
 		VarianceRate: rep.VarianceRate, PatchedCost: rep.PatchedCost, Cost: rep.Cost,
 		LowerBound: rep.LowerBound, PollAll: rep.PollAll, PollSingle: rep.PollSingle}
@@ -544,6 +560,48 @@ func (c *Collector) plan(now time.Time) []request {
 		}
 	}
 	return reqs
+}
+
+// refreshBound recomputes the lower bound of the current flow set when it changed
+// since the last one and Config.BoundInterval has passed. The instance is built
+// under the lock; the bound is computed outside it.
+func (c *Collector) refreshBound(now time.Time) {
+	c.mu.Lock()
+	if c.planner == nil || c.version == c.boundVersion || now.Sub(c.boundAt) < c.cfg.BoundInterval {
+		c.mu.Unlock()
+		return
+	}
+	version, nw := c.version, c.nw
+	paths := make([][]int32, 0, len(c.flows))
+	for _, f := range c.flows {
+		if p, ok := c.indexPath(f.hops); ok {
+			paths = append(paths, p)
+		}
+	}
+	c.mu.Unlock()
+	in, err := mcps.NewInstance(nw)
+	if err != nil {
+		c.log.Warn("lower bound", "err", err)
+		return
+	}
+	for _, p := range paths {
+		if _, err := in.AddFlow(p); err != nil {
+			c.log.Warn("lower bound", "err", err)
+			return
+		}
+	}
+	// The bound does not depend on the strategy; per-flow-min is the cheapest
+	// solve that carries it.
+	sol, err := mcps.Solve(in, mcps.StrategyPerFlowMin, mcps.Options{})
+	if err != nil {
+		c.log.Warn("lower bound", "err", err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.planner != nil && c.nw.Switches == nw.Switches {
+		c.bound, c.boundFlows, c.boundAt, c.boundVersion = sol.LowerBound, len(paths), now, version
+	}
 }
 
 // RoundResult summarises one polling round.
@@ -616,6 +674,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	strategy := c.strategy
 	c.rounds++
 	c.mu.Unlock()
+	c.refreshBound(now)
 	res := RoundResult{At: now, Strategy: strategy, Requests: len(reqs)}
 
 	byDPID := make(map[uint64][]request)
@@ -786,7 +845,9 @@ func (c *Collector) Scheme() Scheme {
 	if c.last != nil {
 		l := *c.last
 		s.Last = &l
-		s.LowerBound = l.LowerBound
+	}
+	if c.planner != nil {
+		s.LowerBound, s.LowerBoundFlows, s.LowerBoundAt = c.bound, c.boundFlows, c.boundAt
 	}
 	if c.planner == nil {
 		return s
@@ -840,8 +901,8 @@ func (c *Collector) Counters() Counters {
 	if c.planner != nil {
 		k.SchemeCost = c.planner.Cost()
 	}
-	if c.last != nil {
-		k.SchemeLBound = c.last.LowerBound
+	if c.planner != nil {
+		k.SchemeLBound = c.bound
 	}
 	return k
 }

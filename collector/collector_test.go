@@ -372,6 +372,33 @@ func TestARIVariance(t *testing.T) {
 	}
 }
 
+// TestBoundRefresh: after DAPR patches the lower bound is recomputed for the new
+// flow set (at most every BoundInterval) and never exceeds the scheme's cost.
+func TestBoundRefresh(t *testing.T) {
+	e := newEnv(t, Config{BoundInterval: 5 * time.Second, Theta: 0.01, CostRatio: -1, MaxInterval: -1})
+	e.loadLine(t)
+	e.c.Round(context.Background())
+	first := e.c.Scheme()
+	if first.LowerBoundFlows != 7 || first.LowerBound <= 0 || first.LowerBound > first.Cost {
+		t.Fatalf("after the first rebuild: %+v", first)
+	}
+	for _, h := range e.flows[:4] {
+		e.tr.Remove(h.ID, e.now)
+	}
+	e.c.Drain()
+	e.now = t0.Add(time.Second)
+	e.c.Round(context.Background())
+	if s := e.c.Scheme(); s.LowerBoundFlows != 7 || s.Rebuilds != 1 {
+		t.Errorf("bound refreshed before BoundInterval: %+v", s)
+	}
+	e.now = t0.Add(6 * time.Second)
+	e.c.Round(context.Background())
+	s := e.c.Scheme()
+	if s.Rebuilds != 1 || s.LowerBoundFlows != 3 || !s.LowerBoundAt.Equal(e.now) || s.LowerBound > s.Cost || s.LowerBound >= first.LowerBound {
+		t.Errorf("after patches: %+v (first bound %d)", s, first.LowerBound)
+	}
+}
+
 // TestLostEventsResync: with a one-event buffer most events are lost; the round
 // notices and rebuilds its view from the tracker.
 func TestLostEventsResync(t *testing.T) {

@@ -54,6 +54,10 @@ type Config struct {
 	// (counted, not sent), so that a slow switch delays no later round. Default
 	// Interval.
 	RoundTimeout time.Duration
+	// BoundInterval is the least time between two recomputations of the scheme's
+	// lower bound after DAPR patches (a rebuild always brings a fresh one); default
+	// 10 s.
+	BoundInterval time.Duration
 	// PortStatsInterval is the spacing of port statistics rounds (all ports of every
 	// switch), the cross-check of link loads; 0 disables them.
 	PortStatsInterval time.Duration
@@ -99,6 +103,9 @@ func (c Config) Validate() error {
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: RequestTimeout %v is negative", ErrBadConfig, c.RequestTimeout))
 	}
+	if c.BoundInterval < 0 {
+		errs = append(errs, fmt.Errorf("%w: BoundInterval %v is negative", ErrBadConfig, c.BoundInterval))
+	}
 	if c.RoundTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: RoundTimeout %v is negative", ErrBadConfig, c.RoundTimeout))
 	}
@@ -138,6 +145,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RoundTimeout == 0 {
 		c.RoundTimeout = c.Interval
+	}
+	if c.BoundInterval == 0 {
+		c.BoundInterval = 10 * time.Second
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
