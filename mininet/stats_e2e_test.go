@@ -67,6 +67,7 @@ type phaseResult struct {
 	matrixWorst   float64 // worst relative matrix error
 	iperfBytes    uint64
 	scheme        api.Polling // read late in the phase
+	crossWorst    float64     // worst relative error of cemon's port_rate_bps
 }
 
 const (
@@ -103,7 +104,7 @@ func runPollingComparison(t *testing.T, sc pollingScale, out string) {
 	c, err := StartCemon(ctx, CemonOptions{
 		Bin: cemonBin(t),
 		Args: []string{"--idle-timeout", statsIdle.String(), "--poll-interval", statsInterval.String(),
-			"--polling", "off"},
+			"--polling", "off", "--port-stats-interval", statsInterval.String()},
 		Stdout: logFile(t, "cemon.stdout"),
 		Stderr: logFile(t, "cemon.stderr"),
 	})
@@ -516,6 +517,8 @@ func checkLinksAgainstPorts(t *testing.T, c *Cemon, h *Harness, r *phaseResult, 
 	last := nextRound(p.Rounds)
 	p1, t1 := dumpPorts(t, h.Info)
 	sum := map[string]float64{}
+	portSum := map[string]float64{} // cemon's own cross-check from port statistics
+	portN := map[string]int{}
 	samples := map[string][]float64{}
 	n := 0
 	for {
@@ -528,6 +531,10 @@ func checkLinksAgainstPorts(t *testing.T, c *Cemon, h *Harness, r *phaseResult, 
 			k := fmt.Sprintf("%s:%d", l.SrcDPID, l.SrcPort)
 			sum[k] += l.RateBps
 			samples[k] = append(samples[k], math.Round(l.RateBps/1e3))
+			if l.PortRateBps != nil {
+				portSum[k] += *l.PortRateBps
+				portN[k]++
+			}
 		}
 		n++
 		if time.Since(t1) >= window {
@@ -553,6 +560,17 @@ func checkLinksAgainstPorts(t *testing.T, c *Cemon, h *Harness, r *phaseResult, 
 		if d > 0.05 {
 			t.Errorf("%s: link from %s: cemon %.0f bit/s from flow rates (mean of %d rounds: %v kbit/s), port counters %.0f bit/s (%.1f%% apart)",
 				r.strategy, k, cemon, n, samples[k], portRate, 100*d)
+		}
+		if portN[k] == 0 {
+			t.Errorf("%s: link from %s: cemon reports no port_rate_bps", r.strategy, k)
+			continue
+		}
+		cross := portSum[k] / float64(portN[k])
+		dc := math.Abs(cross-portRate) / portRate
+		r.crossWorst = math.Max(r.crossWorst, dc)
+		if dc > 0.05 {
+			t.Errorf("%s: link from %s: cemon's port_rate_bps %.0f bit/s, port counters %.0f bit/s (%.1f%% apart)",
+				r.strategy, k, cross, portRate, 100*dc)
 		}
 	}
 }
@@ -738,7 +756,7 @@ func pollingTable(rs []*phaseResult, sc pollingScale) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Abilene (11 switches), %d iperf3 flows (half TCP, half UDP, %s each) for %v per strategy; poll interval %v, idle timeout %v.\n\n",
 		sc.flows, sc.bandwidth, sc.duration, statsInterval, statsIdle)
-	fmt.Fprintf(&b, "| strategy | stats requests | request+reply bytes on the wire (tshark) | bytes cemon accounted | accounted vs wire | scheme late in the phase: flows, poll-all + poll-single, bytes/round (lower bound, for N flows) | flows checked, worst error / tolerance | loaded links, worst error | host pairs, worst matrix error |\n")
+	fmt.Fprintf(&b, "| strategy | stats requests | request+reply bytes on the wire (tshark) | bytes cemon accounted | accounted vs wire | scheme late in the phase: flows, poll-all + poll-single, bytes/round (lower bound, for N flows) | flows checked, worst error / tolerance | loaded links, worst error of flow rates (of cemon's port-stats rates) | host pairs, worst matrix error |\n")
 	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
 		acct := int64(r.acct.WireBytesSent + r.acct.WireBytesReceived)
@@ -749,7 +767,7 @@ func pollingTable(rs []*phaseResult, sc pollingScale) string {
 		flows, links := "-", "-"
 		if r.strategy != "off" {
 			flows = fmt.Sprintf("%d, %.2f", r.flowsChecked, r.flowWorst)
-			links = fmt.Sprintf("%d, %.2f%%", r.linksChecked, 100*r.linkWorst)
+			links = fmt.Sprintf("%d, %.2f%% (port stats %.2f%%)", r.linksChecked, 100*r.linkWorst, 100*r.crossWorst)
 		}
 		scheme := "-"
 		if r.strategy != "off" {
