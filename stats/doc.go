@@ -50,4 +50,14 @@
 // is a ring of Config.History samples.
 //
 // A Store is safe for concurrent use.
+//
+// Example (ExampleReader runs it):
+//
+//	st, _ := stats.New(stats.Config{LinkCapacityBps: 1e9})
+//	_ = st.AddFlow(stats.FlowInfo{ID: 1, Src: "10.0.0.1", Dst: "10.0.0.2", Path: path, Start: t0})
+//	_ = st.Observe(stats.Reading{Flow: 1, DPID: 1, Bytes: n, Packets: p, Duration: age,
+//		At: now, Source: stats.SourcePollAll})
+//	var r stats.Reader = st // what placement and migration hold
+//	rate, _ := r.FlowRate(1)
+//	free := stats.FreeBps(r, stats.LinksOf(path), 1e9)
 package stats
