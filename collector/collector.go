@@ -230,8 +230,12 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	rounds := make(chan struct{}, 1)
 	ports := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		cancel() // stops the round goroutine however Run ends
+		wg.Wait()
+	}()
 	wg.Add(1)
 	go func() { // rounds run here so that events keep flowing while one waits for replies
 		defer wg.Done()

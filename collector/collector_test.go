@@ -518,6 +518,26 @@ func TestRunStops(t *testing.T) {
 	}
 }
 
+// TestRunEndsWhenUnsubscribed: Close while Run runs ends Run, round goroutine
+// included, without its context ending.
+func TestRunEndsWhenUnsubscribed(t *testing.T) {
+	e := newEnv(t, Config{Interval: 5 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- e.c.Run(context.Background()) }()
+	for e.c.Counters().Rounds == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	e.c.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end after Close")
+	}
+}
+
 func sameSet(a, b []uint64) bool {
 	if len(a) != len(b) {
 		return false
