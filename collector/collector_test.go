@@ -524,7 +524,8 @@ func TestRunEndsWhenUnsubscribed(t *testing.T) {
 	e := newEnv(t, Config{Interval: 5 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- e.c.Run(context.Background()) }()
-	for e.c.Counters().Rounds == 0 {
+	deadline := time.Now().Add(10 * time.Second)
+	for e.c.Counters().Rounds == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	e.c.Close()
