@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -32,6 +33,7 @@ type netState struct {
 
 	guard     map[uint64]time.Time // hashes of frames the controller sent out itself
 	lastGuard time.Time
+	torn      map[uint64]time.Time // flows whose entries were deleted mid-drain, by ID
 
 	fr    frame // scratch
 	stats NetStats
@@ -50,7 +52,7 @@ type NetStats struct {
 	LLDPReceived    uint64 // LLDP probes received
 	LinksAdded      uint64
 	LinksRemoved    uint64
-	FlowsTornDown   uint64 // flows deleted because a switch, port or link went away
+	FlowsTornDown   uint64 // flows deleted because a switch, port or link went away, or their path broke while draining
 	TrackerFailures uint64 // tracker calls that failed (logged)
 }
 
@@ -65,7 +67,23 @@ func newNetState(c *core) *netState {
 		c: c, tracker: t, topo: topology.NewNetwork(),
 		sw:    make(map[uint64]*swState),
 		guard: make(map[uint64]time.Time),
+		torn:  make(map[uint64]time.Time),
 	}
+}
+
+// retearAfter is how long tearDownOnce waits before deleting the same flow's entries
+// again: the packets that raced the first deletes arrive well within it.
+const retearAfter = time.Second
+
+// tearDownOnce deletes the live entries of a draining flow whose path broke, unless
+// it did so less than retearAfter ago.
+func (n *netState) tearDownOnce(f *flowtracker.Flow, now time.Time) {
+	if t, ok := n.torn[f.ID]; ok && now.Sub(t) < retearAfter {
+		return
+	}
+	n.torn[f.ID] = now
+	n.stats.FlowsTornDown++
+	n.deleteLive(f)
 }
 
 // portUp reports whether a port can carry traffic.
@@ -141,16 +159,31 @@ func (n *netState) tearDown(sel func(f *flowtracker.Flow) bool) {
 			if _, ok := n.sw[e.DPID]; !ok {
 				continue
 			}
-			m := matchOfKey(f.Key, ofproto.PortNo(e.InPort))
-			dels = append(dels, del{e.DPID, &ofproto.FlowMod{Match: m, Cookie: f.Cookie,
-				Command: ofproto.FlowDeleteStrict, Priority: n.c.cfg.FlowPriority,
-				BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone}})
+			dels = append(dels, del{e.DPID, n.deleteEntry(f.Key, f.Cookie, e.InPort)})
 		}
 		return true
 	})
 	sort.SliceStable(dels, func(i, j int) bool { return dels[i].dpid < dels[j].dpid })
 	for _, d := range dels {
 		n.c.fx.send(n.sw[d.dpid].s, d.fm)
+	}
+}
+
+// deleteEntry is the FLOW_MOD that deletes exactly one entry of a flow: the switch
+// answers with FLOW_REMOVED (reason DELETE) and the entry's final counters.
+func (n *netState) deleteEntry(k flowtracker.Key, cookie uint64, inPort uint16) *ofproto.FlowMod {
+	return &ofproto.FlowMod{Match: matchOfKey(k, ofproto.PortNo(inPort)), Cookie: cookie,
+		Command: ofproto.FlowDeleteStrict, Priority: n.c.cfg.FlowPriority,
+		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone}
+}
+
+// deleteLive deletes every entry of f that is still on a connected switch, in path
+// order.
+func (n *netState) deleteLive(f *flowtracker.Flow) {
+	for _, e := range f.Entries {
+		if st, ok := n.sw[e.DPID]; ok && !e.Gone {
+			n.c.fx.send(st.s, n.deleteEntry(f.Key, f.Cookie, e.InPort))
+		}
 	}
 }
 
@@ -257,6 +290,11 @@ func (n *netState) expire(now time.Time) {
 		for h, t := range n.guard {
 			if now.Sub(t) > n.c.cfg.FloodGuard {
 				delete(n.guard, h)
+			}
+		}
+		for id, t := range n.torn {
+			if now.Sub(t) >= retearAfter {
+				delete(n.torn, id)
 			}
 		}
 	}
@@ -424,11 +462,29 @@ func (n *netState) deliver(pi *ofproto.PacketIn, h topology.Host, now time.Time)
 func (n *netState) route(s *session, pi *ofproto.PacketIn, f *frame, dst topology.Host, now time.Time) {
 	m := exactMatch(f, pi.InPort)
 	key := keyOfMatch(&m)
-	if fl, ok := n.tracker.ByKey(key); ok {
-		for _, e := range fl.Entries {
-			if e.DPID == s.dpid && !e.Gone && e.InPort == uint16(pi.InPort) {
+	old, exists := n.tracker.ByKey(key)
+	if exists {
+		for i, e := range old.Entries {
+			if e.DPID != s.dpid || e.InPort != uint16(pi.InPort) {
+				continue
+			}
+			if !e.Gone {
+				// The packet raced its entry's FLOW_MOD: send it on along the entry.
 				n.stats.Forwarded++
 				n.packetOut(s, pi, ofproto.PortNo(e.OutPort))
+				return
+			}
+			if i > 0 {
+				// The flow is draining and its entry here went first (switches expire
+				// idle entries on their own schedules), while the switches before this
+				// one still send its packets this way. A flow installed from here would
+				// start mid-path and leave those upstream entries counting traffic
+				// nobody tracks. Delete what is left instead: FLOW_REMOVED brings the
+				// ingress switch's final counters, the flow expires, and its next packet
+				// at the ingress installs a new flow over the whole path. This packet
+				// goes straight to its destination.
+				n.tearDownOnce(&old, now)
+				n.deliver(pi, dst, now)
 				return
 			}
 		}
@@ -464,6 +520,21 @@ func (n *netState) route(s *session, pi *ofproto.PacketIn, f *frame, dst topolog
 		// the packet straight to its destination and leave the flow alone.
 		n.deliver(pi, dst, now)
 		return
+	}
+	if exists && old.ID != h.ID {
+		// A draining flow was superseded: the tracker counts its remaining entries
+		// gone. The new flow's entries replace those on the same switch and in_port;
+		// delete the others, so that every switch holds only entries the tracker
+		// knows. (Their FLOW_REMOVED concerns an expired flow and changes nothing.)
+		for _, e := range old.Entries {
+			st, ok := n.sw[e.DPID]
+			if e.Gone || !ok || slices.ContainsFunc(hops, func(hp flowtracker.Hop) bool {
+				return hp.DPID == e.DPID && hp.InPort == e.InPort
+			}) {
+				continue
+			}
+			n.c.fx.send(st.s, n.deleteEntry(old.Key, old.Cookie, e.InPort))
+		}
 	}
 	n.stats.FlowsInstalled++
 	idle := uint16(n.c.cfg.IdleTimeout / time.Second)

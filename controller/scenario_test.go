@@ -205,6 +205,20 @@ func (sr *scenario) do(cmd string) []string {
 		n := sr.net()
 		n.advance(d)
 		out = n.flushTrace()
+	case "expire": // expire DPID...: these switches remove their idle entries now, as if their
+		// expiry pass came before the others' (Open vSwitch runs one per bridge)
+		n := sr.net()
+		for _, d := range sr.dpids(args) {
+			sw := n.sw[d]
+			for _, e := range sw.table {
+				if e.idle > 0 {
+					n.removed(sw, e, ofproto.RemovedIdleTimeout)
+				}
+			}
+			sw.table = slices.DeleteFunc(sw.table, func(e *fakeEntry) bool { return e.idle > 0 })
+		}
+		n.run()
+		out = n.flushTrace()
 	case "mute":
 		for _, d := range sr.dpids(args) {
 			sr.net().sw[d].mute = true
