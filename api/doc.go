@@ -11,13 +11,19 @@
 //	/api/v1/links              every discovered link, one per direction
 //	                           (?dpid=D keeps links touching switch D)
 //	/api/v1/hosts              every located host (?dpid=D keeps hosts on switch D)
-//	/api/v1/flows              active and recently expired flows, by id
-//	                           (?state=active|expired, ?dpid=D keeps flows whose path
-//	                           crosses switch D)
+//	/api/v1/flows              active, draining and recently expired flows, by id
+//	                           (?state=active|draining|expired, or a comma-separated
+//	                           list such as active,draining; ?dpid=D keeps flows
+//	                           whose path crosses switch D)
 //	/api/v1/flows/{id}         one flow; 404 when the id is unknown
 //	/healthz                   {"status":"ok"}, or 503 when the Backend reports trouble
 //	/metrics                   Prometheus exposition, when a gatherer is given
 //	/                          a web page showing the above as tables
+//
+// A flow is "active" while every switch on its path holds its entry, "draining" once
+// some of them have removed it (idle timeouts fire switch by switch) and "expired"
+// when all have; its final counters, those its ingress switch reported, appear when
+// the ingress entry goes.
 //
 // A bad request (malformed id, unknown query parameter, bad dpid) is answered with a
 // 4xx status and a body {"error": "...", "status": N}; so are unknown paths (404) and

@@ -160,20 +160,24 @@ func (s server) flows(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
-	state := q.Get("state")
 	if len(q["state"]) > 1 {
 		writeError(w, http.StatusBadRequest, "state: given more than once")
 		return
 	}
-	switch state {
-	case "", StateActive, StateExpired:
-	default:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("state: %q is not %q or %q", state, StateActive, StateExpired))
-		return
+	var states []string // nil: every state
+	if v := q.Get("state"); v != "" {
+		states = strings.Split(v, ",")
+		for _, st := range states {
+			if !slices.Contains(flowStates, st) {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("state: %q is not one of %s (or a comma-separated list of them)",
+					st, strings.Join(flowStates, ", ")))
+				return
+			}
+		}
 	}
 	var out []Flow
 	for _, f := range s.b.Flows() {
-		if state != "" && f.State != state {
+		if states != nil && !slices.Contains(states, f.State) {
 			continue
 		}
 		if dpid != "" && !slices.Contains(f.Path, dpid) {

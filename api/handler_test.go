@@ -74,6 +74,12 @@ func testBackend() *fakeBackend {
 			{ID: 3, Cookie: "0x0000000000000003", State: StateActive, Start: t0,
 				Path:  []string{"0000000000000002", "0000000000000003"},
 				Match: Match{DlSrc: "00:00:00:00:00:02", DlDst: "00:00:00:00:00:03", DlType: 0x0806}},
+			{ID: 5, Cookie: "0x0000000000000005", State: StateDraining, Start: t0,
+				Path: []string{"0000000000000003", "0000000000000002"},
+				Entries: []FlowEntry{{DPID: "0000000000000003", InPort: 1, OutPort: 2, Removed: true},
+					{DPID: "0000000000000002", InPort: 3, OutPort: 1}},
+				Match:          Match{DlType: 0x0800, NwProto: 6, NwSrc: "10.0.0.3", NwDst: "10.0.0.2", TpSrc: 40000, TpDst: 5201},
+				FinalByteCount: u64(66), FinalPacketCount: u64(1)},
 		},
 	}
 }
@@ -116,6 +122,9 @@ func TestEndpoints(t *testing.T) {
 		{"active flows", "/api/v1/flows?state=active",
 			`[{"id":3,"cookie":"0x0000000000000003","match":{"dl_src":"00:00:00:00:00:02","dl_dst":"00:00:00:00:00:03","dl_vlan":0,"dl_vlan_pcp":0,"dl_type":2054,"nw_tos":0,"nw_proto":0,"nw_src":"","nw_dst":"","tp_src":0,"tp_dst":0},` +
 				`"path":["0000000000000002","0000000000000003"],"entries":[],"state":"active","start":"2026-11-21T08:00:00Z"}]`},
+		{"draining flow by id", "/api/v1/flows/5",
+			`{"id":5,"cookie":"0x0000000000000005","match":{"dl_src":"","dl_dst":"","dl_vlan":0,"dl_vlan_pcp":0,"dl_type":2048,"nw_tos":0,"nw_proto":6,"nw_src":"10.0.0.3","nw_dst":"10.0.0.2","tp_src":40000,"tp_dst":5201},` +
+				`"path":["0000000000000003","0000000000000002"],"entries":[{"dpid":"0000000000000003","in_port":1,"out_port":2,"removed":true},{"dpid":"0000000000000002","in_port":3,"out_port":1,"removed":false}],"state":"draining","start":"2026-11-21T08:00:00Z","final_byte_count":66,"final_packet_count":1}`},
 		{"expired flow by id", "/api/v1/flows/7",
 			`{"id":7,"cookie":"0x0000000000000007","match":{"dl_src":"","dl_dst":"","dl_vlan":0,"dl_vlan_pcp":0,"dl_type":2048,"nw_tos":0,"nw_proto":17,"nw_src":"10.0.0.1","nw_dst":"10.0.0.2","tp_src":5000,"tp_dst":5201},` +
 				`"path":["0000000000000001","0000000000000002"],"entries":[{"dpid":"0000000000000001","in_port":1,"out_port":2,"removed":true}],"state":"expired","start":"2026-11-21T08:00:00Z","end":"2026-11-21T08:00:09Z","final_byte_count":1500,"final_packet_count":1}`},
@@ -144,11 +153,17 @@ func TestFlowsOrderAndFilter(t *testing.T) {
 		target string
 		want   []uint64
 	}{
-		{"/api/v1/flows", []uint64{3, 7}},
+		{"/api/v1/flows", []uint64{3, 5, 7}},
+		{"/api/v1/flows?state=active", []uint64{3}},
+		{"/api/v1/flows?state=draining", []uint64{5}},
 		{"/api/v1/flows?state=expired", []uint64{7}},
-		{"/api/v1/flows?dpid=0000000000000002", []uint64{3, 7}},
+		{"/api/v1/flows?state=active,draining", []uint64{3, 5}},
+		{"/api/v1/flows?state=expired,active", []uint64{3, 7}},
+		{"/api/v1/flows?state=active,draining,expired", []uint64{3, 5, 7}},
+		{"/api/v1/flows?dpid=0000000000000002", []uint64{3, 5, 7}},
 		{"/api/v1/flows?dpid=0000000000000001&state=active", []uint64{}},
 		{"/api/v1/flows?dpid=0000000000000001&state=expired", []uint64{7}},
+		{"/api/v1/flows?dpid=0000000000000003&state=draining,expired", []uint64{5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
@@ -184,7 +199,9 @@ func TestErrors(t *testing.T) {
 		{"flow id not a number", "GET", "/api/v1/flows/abc", 400, "not a decimal"},
 		{"flow id negative", "GET", "/api/v1/flows/-1", 400, "not a decimal"},
 		{"flow id overflows", "GET", "/api/v1/flows/18446744073709551616", 400, "not a decimal"},
-		{"bad state", "GET", "/api/v1/flows?state=gone", 400, `state: "gone"`},
+		{"bad state", "GET", "/api/v1/flows?state=gone", 400, `state: "gone" is not one of active, draining, expired`},
+		{"bad state in a list", "GET", "/api/v1/flows?state=active,gone", 400, `state: "gone"`},
+		{"empty state in a list", "GET", "/api/v1/flows?state=active,", 400, `state: ""`},
 		{"state twice", "GET", "/api/v1/flows?state=active&state=expired", 400, "more than once"},
 		{"dpid too short", "GET", "/api/v1/flows?dpid=12", 400, "want 16 hex digits"},
 		{"dpid not hex", "GET", "/api/v1/hosts?dpid=000000000000000g", 400, "not hexadecimal"},
@@ -422,7 +439,7 @@ func TestWebPage(t *testing.T) {
 		t.Fatalf("GET /: status %d, Content-Type %q", code, hdr.Get("Content-Type"))
 	}
 	// The page reads the endpoints this handler serves, by relative path.
-	for _, p := range []string{"api/v1/switches", "api/v1/links", "api/v1/hosts", "api/v1/flows?state=active", "api/v1/flows?state=expired"} {
+	for _, p := range []string{"api/v1/switches", "api/v1/links", "api/v1/hosts", "api/v1/flows?state=active,draining", "api/v1/flows?state=expired"} {
 		if !strings.Contains(body, `"`+p+`"`) {
 			t.Errorf("the page does not read %s", p)
 		}

@@ -58,11 +58,20 @@ type FlowEntry struct {
 	Removed bool   `json:"removed"`
 }
 
-// Flow states.
+// Flow states. A flow is active while every switch on its path holds its entry,
+// draining once some of those entries are gone (switches expire idle entries each on
+// its own schedule, so the last packets' entries leave over a second or so) while
+// others remain, and expired when none is left. Its final counters are those its
+// ingress switch reported when its entry there went, so a draining flow may have them
+// already.
 const (
-	StateActive  = "active"
-	StateExpired = "expired"
+	StateActive   = "active"
+	StateDraining = "draining"
+	StateExpired  = "expired"
 )
+
+// flowStates lists the flow states in life-cycle order.
+var flowStates = []string{StateActive, StateDraining, StateExpired}
 
 // Flow is a tracked flow: its match, its path and the entries installed for it.
 type Flow struct {
@@ -71,7 +80,7 @@ type Flow struct {
 	Match            Match       `json:"match"`
 	Path             []string    `json:"path"` // dpids, ingress first
 	Entries          []FlowEntry `json:"entries"`
-	State            string      `json:"state"` // StateActive or StateExpired
+	State            string      `json:"state"` // StateActive, StateDraining or StateExpired
 	Start            time.Time   `json:"start"`
 	End              *time.Time  `json:"end,omitempty"`
 	FinalByteCount   *uint64     `json:"final_byte_count,omitempty"`
@@ -85,7 +94,7 @@ type Backend interface {
 	Switches() []Switch
 	Links() []Link
 	Hosts() []Host
-	Flows() []Flow // active and recently expired
+	Flows() []Flow // active, draining and recently expired
 	Flow(id uint64) (Flow, bool)
 }
 

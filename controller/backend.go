@@ -61,7 +61,7 @@ func (b *Backend) Hosts() []api.Host {
 	return out
 }
 
-// Flows implements api.Backend: the active (and draining) flows and the recently
+// Flows implements api.Backend: the active and draining flows and the recently
 // expired ones the tracker retains, by ID.
 func (b *Backend) Flows() []api.Flow {
 	fs := b.c.Tracker().Snapshot()
@@ -109,7 +109,10 @@ func apiFlow(f *flowtracker.Flow) api.Flow {
 		af.Path[i] = api.FormatDPID(e.DPID)
 		af.Entries[i] = api.FlowEntry{DPID: af.Path[i], InPort: e.InPort, OutPort: e.OutPort, Removed: e.Gone}
 	}
-	if f.State == flowtracker.StateExpired {
+	switch f.State {
+	case flowtracker.StateDraining:
+		af.State = api.StateDraining
+	case flowtracker.StateExpired:
 		af.State = api.StateExpired
 		end := f.End
 		af.End = &end

@@ -54,6 +54,14 @@ func TestBackend(t *testing.T) {
 		f.Entries[1] != (api.FlowEntry{DPID: "0000000000000002", InPort: 2, OutPort: 3}) {
 		t.Fatalf("active flow: %+v", f)
 	}
+	// The egress switch expires its entries first: the flow drains, and has no final
+	// counters until its ingress entry goes.
+	sr := &scenario{t: t, n: n}
+	sr.do("expire s3")
+	if d, ok := b.Flow(f.ID); !ok || d.State != api.StateDraining || d.End != nil || d.FinalByteCount != nil ||
+		!d.Entries[2].Removed || d.Entries[0].Removed {
+		t.Fatalf("draining flow: %+v", d)
+	}
 	n.advance(11 * time.Second)
 	g, ok := b.Flow(f.ID)
 	if !ok || g.State != api.StateExpired || g.End == nil || g.FinalPacketCount == nil || g.FinalByteCount == nil ||
