@@ -239,10 +239,13 @@ func (sr *scenario) do(cmd string) []string {
 		}
 		n.run()
 		out = n.flushTrace()
-	case "portup": // portup DPID:PORT PEER_DPID:PEER_PORT: the cable is back, the switch reports the port up
+	case "portup": // portup DPID:PORT [PEER_DPID:PEER_PORT]: the cable (to a host, or to the
+		// peer switch port) is back, the switch reports the port up
 		n := sr.net()
-		ref, peer := parsePortRef(t, args[0]), parsePortRef(t, args[1])
-		n.connectWire(ref, peer)
+		ref := parsePortRef(t, args[0])
+		if len(args) > 1 {
+			n.connectWire(ref, parsePortRef(t, args[1]))
+		}
 		sw := n.sw[ref.DPID]
 		for i := range sw.ports {
 			if sw.ports[i].PortNo == ofproto.PortNo(ref.Port) {
@@ -250,6 +253,24 @@ func (sr *scenario) do(cmd string) []string {
 				n.fromSwitch(sw, &ofproto.PortStatus{Reason: ofproto.PortModified, Desc: sw.ports[i]})
 			}
 		}
+		n.run()
+		out = n.flushTrace()
+	case "portdelete": // portdelete DPID:PORT: the port is removed from the switch
+		n := sr.net()
+		ref := parsePortRef(t, args[0])
+		sw := n.sw[ref.DPID]
+		for i := range sw.ports {
+			if sw.ports[i].PortNo == ofproto.PortNo(ref.Port) {
+				n.fromSwitch(sw, &ofproto.PortStatus{Reason: ofproto.PortDeleted, Desc: sw.ports[i]})
+				sw.ports = slices.Delete(sw.ports, i, i+1)
+				break
+			}
+		}
+		if peer, ok := n.wire[ref]; ok {
+			delete(n.wire, ref)
+			delete(n.wire, peer)
+		}
+		delete(n.hostAt, ref)
 		n.run()
 		out = n.flushTrace()
 	case "links":
