@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -864,15 +865,7 @@ func (c *Collector) Scheme() Scheme {
 	for _, p := range c.planner.Singles() {
 		s.PollSingle = append(s.PollSingle, Single{Flow: p.ID, DPID: c.dpids[p.Switch]})
 	}
-	slices.SortFunc(s.PollSingle, func(a, b Single) int {
-		if a.Flow != b.Flow {
-			if a.Flow < b.Flow {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(s.PollSingle, func(a, b Single) int { return cmp.Compare(a.Flow, b.Flow) })
 	return s
 }
 
