@@ -502,3 +502,44 @@ func TestGratuitousARPAndHairpin(t *testing.T) {
 		t.Fatal("the hairpin frame was not counted as dropped")
 	}
 }
+
+// TestFlowRemovedOfAnotherEntry: a FLOW_REMOVED whose match is an active flow's but
+// whose cookie is not (an entry of a flow the tracker no longer retains, or another
+// controller's) leaves the flow alone; the flow's own FLOW_REMOVED is recorded.
+func TestFlowRemovedOfAnotherEntry(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(2)
+	n.connect(1)
+	n.connect(2)
+	h1, h2 := n.hosts["h1"], n.hosts["h2"]
+	if got := n.ping(h2, h1); !strings.HasSuffix(got, ": ok") { // locate both hosts
+		t.Fatal(got)
+	}
+	n.hostSend(h1, udpFrame(h1.mac, h2.mac, h1.ip, h2.ip, 1000, 2000, 0, 10))
+	n.run()
+	var fl flowtracker.Flow
+	for _, f := range n.c.net.tracker.Snapshot() {
+		if f.Key.NWProto == 17 {
+			fl = f
+		}
+	}
+	if fl.ID == 0 || fl.State != flowtracker.StateActive {
+		t.Fatalf("no active UDP flow: %+v", fl)
+	}
+	m := matchOfKey(fl.Key, ofproto.PortNo(fl.Entries[0].InPort))
+	for _, cookie := range []uint64{fl.Cookie + 1<<20, 0, 0xdead << 48} {
+		n.fromSwitch(n.sw[1], &ofproto.FlowRemoved{Match: m, Cookie: cookie, Priority: DefaultFlowPriority,
+			Reason: ofproto.RemovedIdleTimeout, PacketCount: 99, ByteCount: 9999})
+		n.run()
+		if f, _ := n.c.net.tracker.Get(fl.ID); f.State != flowtracker.StateActive || f.Entries[0].Gone {
+			t.Fatalf("after a FLOW_REMOVED with cookie %#x: %+v", cookie, f)
+		}
+	}
+	n.fromSwitch(n.sw[1], &ofproto.FlowRemoved{Match: m, Cookie: fl.Cookie, Priority: DefaultFlowPriority,
+		Reason: ofproto.RemovedIdleTimeout, PacketCount: 3, ByteCount: 300})
+	n.run()
+	f, _ := n.c.net.tracker.Get(fl.ID)
+	if c, ok := f.Final(); f.State != flowtracker.StateDraining || !ok || c.Packets != 3 || c.Bytes != 300 {
+		t.Fatalf("after its own FLOW_REMOVED: %+v", f)
+	}
+}

@@ -83,6 +83,7 @@ func (n *netState) tearDownOnce(f *flowtracker.Flow, now time.Time) {
 	}
 	n.torn[f.ID] = now
 	n.stats.FlowsTornDown++
+	n.c.log.Debug("draining flow's path broke; deleting its entries", "flow", f.ID, "cookie", f.Cookie)
 	n.deleteLive(f)
 }
 
@@ -572,6 +573,14 @@ func (n *netState) flowRemoved(s *session, m *ofproto.FlowRemoved, now time.Time
 	h, ok := n.tracker.Resolve(m.Cookie, key)
 	if !ok {
 		return // not ours, or long gone
+	}
+	if h.Cookie != m.Cookie {
+		// Found by its match only: the entry is not the flow's (every entry the
+		// controller installs carries its flow's cookie). It is an entry of a flow the
+		// tracker no longer retains, or one left by another controller; its counters
+		// are not this flow's.
+		n.c.log.Debug("FLOW_REMOVED of an unknown entry", "dpid", dpidString(s.dpid), "cookie", m.Cookie)
+		return
 	}
 	c := flowtracker.Counters{Packets: m.PacketCount, Bytes: m.ByteCount, DurationSec: m.DurationSec,
 		DurationNsec: m.DurationNsec}
