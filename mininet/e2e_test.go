@@ -18,6 +18,11 @@ import (
 // idleTimeout is the idle timeout cemon gives its entries in the end-to-end tests.
 const idleTimeout = 3 * time.Second
 
+// pingTimeout bounds each ping of a pingall. A ping answered takes milliseconds; the
+// bound only matters on a loaded machine, where the first packet of a pair (ARP through
+// the controller, then the path's FLOW_MODs) may take longer than usual.
+const pingTimeout = 5 * time.Second
+
 func skipUnlessE2E(t *testing.T) {
 	t.Helper()
 	if os.Getenv("CEMON_E2E") != "1" {
@@ -361,7 +366,7 @@ func TestE2EAbilene(t *testing.T) {
 	}
 
 	t.Run("pingall loses nothing and hosts are located", func(t *testing.T) {
-		res, err := h.PingAll(2 * time.Second)
+		res, err := h.PingAll(pingTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,18 +378,20 @@ func TestE2EAbilene(t *testing.T) {
 		}
 	})
 
-	// Let the pings' flows expire so the tables hold the transfers' flows only.
+	// Let the pings' flows expire so the tables hold the transfers' flows only: with no
+	// traffic, every flow must be gone from cemon (and its entries from the switches)
+	// soon after the idle timeout.
 	if why := poll(idleTimeout+10*time.Second, func() string {
 		var fs []api.Flow
-		if err := c.Get("/api/v1/flows?state=active", &fs); err != nil {
+		if err := c.Get("/api/v1/flows?state=active,draining", &fs); err != nil {
 			return err.Error()
 		}
 		if len(fs) > 0 {
-			return fmt.Sprintf("%d flows still active", len(fs))
+			return fmt.Sprintf("%d flows still active or draining, the first %+v", len(fs), fs[0])
 		}
 		return ""
 	}); why != "" {
-		t.Logf("before the transfers: %s", why)
+		t.Fatalf("%v after the last ping: %s", idleTimeout+10*time.Second, why)
 	}
 
 	transfers := []Transfer{
@@ -397,10 +404,12 @@ func TestE2EAbilene(t *testing.T) {
 	for _, hi := range info.Hosts {
 		hostByName[hi.Name] = hi
 	}
-	// Record what the switches tell cemon, FLOW_REMOVED messages above all.
+	// Record what the switches tell cemon, FLOW_REMOVED messages above all. Every flow
+	// that starts from now on has all its FLOW_REMOVED messages recorded.
 	if err := h.SnoopStart(); err != nil {
 		t.Fatal(err)
 	}
+	snoopedSince := time.Now()
 	iperfID, err := h.IperfStart(transfers)
 	if err != nil {
 		t.Fatal(err)
@@ -579,17 +588,23 @@ func TestE2EAbilene(t *testing.T) {
 				t.Errorf("iperf3 %s -> %s: %d bytes sent, error %q", r.Src, r.Dst, r.BytesSent, r.Error)
 			}
 		}
+		// Every flow not expired yet: active ones, and draining ones (some entries
+		// already gone, on the ingress switch too, perhaps).
 		var active []api.Flow
-		if err := c.Get("/api/v1/flows?state=active", &active); err != nil {
+		if err := c.Get("/api/v1/flows?state=active,draining", &active); err != nil {
 			t.Fatal(err)
 		}
 		// What the ingress switch last reported is its FLOW_REMOVED (seen on the
 		// control channel with ovs-ofctl snoop); the last dump-flows before the entry
-		// went away can only be lower or equal.
+		// went away can only be lower or equal. The snoop saw the FLOW_REMOVED of every
+		// ingress entry that was still there when the flows were listed, and of every
+		// flow that started after it did; for the others (a draining flow whose ingress
+		// entry went before the snoop started) there is nothing to compare with.
 		type watch struct {
 			f       api.Flow
 			cookie  uint64
 			sw      string
+			must    bool // the snoop must have seen its ingress FLOW_REMOVED
 			last    *FlowDump
 			removed *FlowRemoved
 			gone    bool
@@ -598,7 +613,8 @@ func TestE2EAbilene(t *testing.T) {
 		ingress := map[string]bool{}
 		for _, f := range active {
 			ck, err := parseCookie(f.Cookie)
-			if err != nil || len(f.Path) == 0 {
+			if err != nil || len(f.Path) == 0 || len(f.Entries) == 0 {
+				t.Errorf("flow %d: cookie %q, path %v, %d entries", f.ID, f.Cookie, f.Path, len(f.Entries))
 				continue
 			}
 			sw := ""
@@ -607,7 +623,8 @@ func TestE2EAbilene(t *testing.T) {
 					sw = s.Name
 				}
 			}
-			ws = append(ws, &watch{f: f, cookie: ck, sw: sw})
+			must := !f.Entries[0].Removed || f.Start.After(snoopedSince)
+			ws = append(ws, &watch{f: f, cookie: ck, sw: sw, must: must})
 			ingress[sw] = true
 		}
 		var names []string
@@ -645,56 +662,70 @@ func TestE2EAbilene(t *testing.T) {
 			if err != nil {
 				return err.Error()
 			}
-			missing := 0
+			var missing []string
 			for _, w := range ws {
 				for i := range frs[w.sw] {
 					if frs[w.sw][i].Cookie == w.cookie {
 						w.removed = &frs[w.sw][i] // the last one with this cookie
 					}
 				}
-				if w.removed == nil {
-					missing++
+				if w.removed == nil && w.must {
+					missing = append(missing, fmt.Sprintf("flow %d (%s, %s, ingress %s)", w.f.ID, w.f.Cookie, w.f.State, w.sw))
 				}
 			}
-			if missing > 0 {
-				return fmt.Sprintf("%d ingress FLOW_REMOVED messages not seen", missing)
+			if len(missing) > 0 {
+				return fmt.Sprintf("%d ingress FLOW_REMOVED messages not seen: %s", len(missing), strings.Join(missing, ", "))
 			}
 			return ""
 		}); why != "" {
 			t.Error(why)
 		}
-		checked := 0
-		for _, w := range ws {
-			if w.removed == nil {
-				continue
-			}
-			var f api.Flow
-			if why := poll(idleTimeout+10*time.Second, func() string {
+		// Every flow listed expires once its entries are gone from every switch.
+		final := map[uint64]api.Flow{}
+		if why := poll(idleTimeout+10*time.Second, func() string {
+			for _, w := range ws {
+				if _, done := final[w.f.ID]; done {
+					continue
+				}
+				var f api.Flow
 				code, err := c.GetStatus("/api/v1/flows/"+strconv.FormatUint(w.f.ID, 10), &f)
 				if err != nil {
-					return fmt.Sprintf("status %d: %v", code, err)
+					return fmt.Sprintf("flow %d (%s): status %d: %v", w.f.ID, w.f.Cookie, code, err)
 				}
 				if f.State != api.StateExpired {
-					return "state " + f.State
+					return fmt.Sprintf("flow %d (%s) is still %s: %+v", f.ID, f.Cookie, f.State, f.Entries)
 				}
-				return ""
-			}); why != "" {
-				t.Errorf("flow %d (%s): not expired: %s", w.f.ID, w.f.Cookie, why)
+				final[f.ID] = f
+			}
+			return ""
+		}); why != "" {
+			t.Errorf("not expired after the idle timeout: %s", why)
+		}
+		checked := 0
+		for _, w := range ws {
+			f, ok := final[w.f.ID]
+			if !ok {
+				continue
+			}
+			if f.End == nil || f.End.Before(f.Start) {
+				t.Errorf("flow %d: end %v before start %v", f.ID, f.End, f.Start)
+			}
+			if w.removed == nil {
+				if !w.must {
+					t.Logf("flow %d (%s): its ingress entry went before the snoop started; not compared", w.f.ID, w.f.Cookie)
+				}
 				continue
 			}
 			checked++
 			switch {
 			case f.FinalByteCount == nil || f.FinalPacketCount == nil:
-				t.Errorf("flow %d: expired without final counters", f.ID)
+				t.Errorf("flow %d (%s, ingress %s): expired without final counters: %+v", f.ID, f.Cookie, w.sw, f.Entries)
 			case *f.FinalByteCount != w.removed.Bytes || *f.FinalPacketCount != w.removed.Packets:
 				t.Errorf("flow %d (%s, ingress %s): final %d bytes %d packets; the switch's FLOW_REMOVED said %d bytes %d packets",
 					f.ID, f.Cookie, w.sw, *f.FinalByteCount, *f.FinalPacketCount, w.removed.Bytes, w.removed.Packets)
 			case w.last != nil && (*f.FinalByteCount < w.last.NBytes || *f.FinalPacketCount < w.last.NPackets):
 				t.Errorf("flow %d (%s, ingress %s): final %d bytes %d packets, below the last dump's %d bytes %d packets",
 					f.ID, f.Cookie, w.sw, *f.FinalByteCount, *f.FinalPacketCount, w.last.NBytes, w.last.NPackets)
-			}
-			if f.End == nil || f.End.Before(f.Start) {
-				t.Errorf("flow %d: end %v before start %v", f.ID, f.End, f.Start)
 			}
 		}
 		for _, tr := range transfers {
@@ -761,8 +792,14 @@ func TestE2EAbilene(t *testing.T) {
 			t.Errorf("after set-controller %s: %s", victim, why)
 		}
 		// The host behind the switch reappears once it talks.
-		if out, err := h.HostCmd("h7", "ping -c1 -W2 10.0.0.1", 10*time.Second); err != nil || !strings.Contains(out, " 0% packet loss") {
-			t.Errorf("h7 -> h1 after reconnect: %v\n%s", err, out)
+		if why := poll(20*time.Second, func() string {
+			out, err := h.HostCmd("h7", "ping -c1 -W2 10.0.0.1", 10*time.Second)
+			if err != nil || !strings.Contains(out, " 0% packet loss") {
+				return fmt.Sprintf("%v\n%s", err, out)
+			}
+			return ""
+		}); why != "" {
+			t.Errorf("h7 -> h1 after reconnect: %s", why)
 		}
 		if why := poll(10*time.Second, func() string { return checkTopology(c, info, "", true) }); why != "" {
 			t.Errorf("after set-controller %s: %s", victim, why)
@@ -823,7 +860,7 @@ func TestE2EFatTree(t *testing.T) {
 		t.Fatal(why)
 	}
 	start := time.Now()
-	res, err := h.PingAll(2 * time.Second)
+	res, err := h.PingAll(pingTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
