@@ -174,9 +174,9 @@ sys.exit(0 if r["received"] == r["sent"] else 1)
 # Let the pings' flows expire, so the tables below show the transfers.
 wait_idle() {
   for i in $(seq 1 100); do
-    n=$(get '/api/v1/flows?state=active' | count)
+    n=$(get '/api/v1/flows?state=active,draining' | count)
     [ "$n" -eq 0 ] && return 0
-    [ "$i" -lt 100 ] || { echo "demo: $n flows still active after 20 s"; return 0; }
+    [ "$i" -lt 100 ] || { echo "demo: $n flows still active or draining after 20 s"; return 0; }
     sleep 0.2
   done
 }
