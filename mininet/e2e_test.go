@@ -109,6 +109,31 @@ func startEnv(t *testing.T, ctx context.Context, topo string) env {
 	return env{c: c, h: h}
 }
 
+// waitTopology waits until every switch is connected and cemon knows every link.
+func (e env) waitTopology(t *testing.T, info Info) {
+	t.Helper()
+	if err := e.h.WaitConnected(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if why := poll(30*time.Second, func() string { return checkTopology(e.c, info, "", false) }); why != "" {
+		t.Fatal(why)
+	}
+}
+
+// locateHosts makes sure cemon has located every host, with a pingall if it has not.
+func (e env) locateHosts(t *testing.T, info Info) {
+	t.Helper()
+	if checkTopology(e.c, info, "", true) == "" {
+		return
+	}
+	if _, err := e.h.PingAll(pingTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if why := poll(10*time.Second, func() string { return checkTopology(e.c, info, "", true) }); why != "" {
+		t.Fatal(why)
+	}
+}
+
 // poll calls check until it returns "" or the deadline passes; it returns the last
 // complaint ("" on success).
 func poll(timeout time.Duration, check func() string) string {
@@ -364,6 +389,9 @@ func TestE2EAbilene(t *testing.T) {
 	}) {
 		t.FailNow()
 	}
+	// What follows needs every switch connected and every link known, whether or not
+	// the subtest above ran (go test -run may select a later subtest alone).
+	e.waitTopology(t, info)
 
 	t.Run("pingall loses nothing and hosts are located", func(t *testing.T) {
 		res, err := h.PingAll(pingTimeout)
@@ -750,6 +778,10 @@ func TestE2EAbilene(t *testing.T) {
 		t.Logf("%d expired flows checked against their ingress switches' FLOW_REMOVED", checked)
 	})
 
+	// The next subtest compares the hosts cemon knows with the truth: every host must
+	// be located first (it is, unless -run left the pingall subtest out).
+	e.locateHosts(t, info)
+
 	t.Run("a switch losing its controller leaves the others alone", func(t *testing.T) {
 		const victim = "s7" // Denver: links to Seattle, Sunnyvale and Kansas City
 		vd := dpidOfName(info, victim)
@@ -853,12 +885,7 @@ func TestE2EFatTree(t *testing.T) {
 		t.Fatalf("fat-tree came up with %d switches, %d directed links, %d hosts; want 20, 64, 16",
 			len(info.Switches), len(info.Links), len(info.Hosts))
 	}
-	if err := h.WaitConnected(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if why := poll(30*time.Second, func() string { return checkTopology(c, info, "", false) }); why != "" {
-		t.Fatal(why)
-	}
+	e.waitTopology(t, info)
 	start := time.Now()
 	res, err := h.PingAll(pingTimeout)
 	if err != nil {
