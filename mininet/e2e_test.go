@@ -75,8 +75,16 @@ func logFile(t *testing.T, name string) *os.File {
 
 // env is one running cemon and its Mininet network.
 type env struct {
-	c *Cemon
-	h *Harness
+	c    *Cemon
+	h    *Harness
+	hlog *os.File // the harness's standard error, where the test also notes its steps
+}
+
+// note writes a timestamped step of the test into the harness's log, so that a
+// failure's log tail shows what the test was doing next to what the harness and
+// cemon (whose log lines carry times too) were doing.
+func (e env) note(format string, args ...any) {
+	fmt.Fprintf(e.hlog, "%s test: %s\n", time.Now().UTC().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 }
 
 func startEnv(t *testing.T, ctx context.Context, topo string) env {
@@ -95,7 +103,8 @@ func startEnv(t *testing.T, ctx context.Context, topo string) env {
 			t.Errorf("cemon did not shut down cleanly: %v", err)
 		}
 	})
-	h, err := StartHarness(ctx, HarnessOptions{Topo: topo, Controller: c.OFAddr, Stderr: logFile(t, "harness.stderr")})
+	hlog := logFile(t, "harness.stderr")
+	h, err := StartHarness(ctx, HarnessOptions{Topo: topo, Controller: c.OFAddr, Stderr: hlog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +115,9 @@ func startEnv(t *testing.T, ctx context.Context, topo string) env {
 	})
 	t.Logf("%s up in %.2fs: %d switches, %d directed links, %d hosts; cemon OpenFlow %s, API %s",
 		topo, h.Info.StartupSeconds, len(h.Info.Switches), len(h.Info.Links), len(h.Info.Hosts), c.OFAddr, c.APIAddr)
-	return env{c: c, h: h}
+	e := env{c: c, h: h, hlog: hlog}
+	e.note("%s up; cemon OpenFlow %s, API %s", topo, c.OFAddr, c.APIAddr)
+	return e
 }
 
 // waitTopology waits until every switch is connected and cemon knows every link.
@@ -394,6 +405,7 @@ func TestE2EAbilene(t *testing.T) {
 	e.waitTopology(t, info)
 
 	t.Run("pingall loses nothing and hosts are located", func(t *testing.T) {
+		e.note("pingall")
 		res, err := h.PingAll(pingTimeout)
 		if err != nil {
 			t.Fatal(err)
@@ -409,6 +421,7 @@ func TestE2EAbilene(t *testing.T) {
 	// Let the pings' flows expire so the tables hold the transfers' flows only: with no
 	// traffic, every flow must be gone from cemon (and its entries from the switches)
 	// soon after the idle timeout.
+	e.note("waiting for every flow to expire")
 	if why := poll(idleTimeout+10*time.Second, func() string {
 		var fs []api.Flow
 		if err := c.Get("/api/v1/flows?state=active,draining", &fs); err != nil {
@@ -438,6 +451,7 @@ func TestE2EAbilene(t *testing.T) {
 		t.Fatal(err)
 	}
 	snoopedSince := time.Now()
+	e.note("snoop started; starting %d iperf3 transfers", len(transfers))
 	iperfID, err := h.IperfStart(transfers)
 	if err != nil {
 		t.Fatal(err)
@@ -488,6 +502,7 @@ func TestE2EAbilene(t *testing.T) {
 		if err := c.Get("/api/v1/flows", &before); err != nil {
 			t.Fatal(err)
 		}
+		e.note("dump-flows of every switch, between two GET /api/v1/flows")
 		dumpedAt := time.Now()
 		dumps, err := h.DumpFlows()
 		if err != nil {
@@ -606,8 +621,10 @@ func TestE2EAbilene(t *testing.T) {
 	})
 
 	t.Run("expired flows carry the ingress switch's last counters", func(t *testing.T) {
+		e.note("waiting for the transfers to end")
 		res, err := h.IperfWait(iperfID, 60*time.Second)
 		iperfDone = true
+		e.note("transfers ended; watching the flows expire")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -805,6 +822,7 @@ func TestE2EAbilene(t *testing.T) {
 			}
 			return ""
 		}
+		e.note("del-controller %s", victim)
 		if err := h.DelController(victim); err != nil {
 			t.Fatal(err)
 		}
@@ -814,6 +832,7 @@ func TestE2EAbilene(t *testing.T) {
 		if why := undisturbed(); why != "" {
 			t.Error(why)
 		}
+		e.note("set-controller %s", victim)
 		if err := h.SetController(victim); err != nil {
 			t.Fatal(err)
 		}
@@ -886,6 +905,7 @@ func TestE2EFatTree(t *testing.T) {
 			len(info.Switches), len(info.Links), len(info.Hosts))
 	}
 	e.waitTopology(t, info)
+	e.note("pingall")
 	start := time.Now()
 	res, err := h.PingAll(pingTimeout)
 	if err != nil {
