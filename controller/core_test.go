@@ -526,7 +526,7 @@ func TestFlowRemovedOfAnotherEntry(t *testing.T) {
 	if fl.ID == 0 || fl.State != flowtracker.StateActive {
 		t.Fatalf("no active UDP flow: %+v", fl)
 	}
-	m := matchOfKey(fl.Key, ofproto.PortNo(fl.Entries[0].InPort))
+	m := MatchOfKey(fl.Key, ofproto.PortNo(fl.Entries[0].InPort))
 	for _, cookie := range []uint64{fl.Cookie + 1<<20, 0, 0xdead << 48} {
 		n.fromSwitch(n.sw[1], &ofproto.FlowRemoved{Match: m, Cookie: cookie, Priority: DefaultFlowPriority,
 			Reason: ofproto.RemovedIdleTimeout, PacketCount: 99, ByteCount: 9999})
@@ -541,5 +541,28 @@ func TestFlowRemovedOfAnotherEntry(t *testing.T) {
 	f, _ := n.c.net.tracker.Get(fl.ID)
 	if c, ok := f.Final(); f.State != flowtracker.StateDraining || !ok || c.Packets != 3 || c.Bytes != 300 {
 		t.Fatalf("after its own FLOW_REMOVED: %+v", f)
+	}
+}
+
+// TestKeyOfMatchRoundTrip: MatchOfKey gives the exact match the controller installs and
+// KeyOfMatch recovers the key from it, whatever the in_port.
+func TestKeyOfMatchRoundTrip(t *testing.T) {
+	keys := []flowtracker.Key{
+		{DLSrc: [6]byte{0, 0, 0, 0, 0, 1}, DLDst: [6]byte{0, 0, 0, 0, 0, 2}, DLVLAN: vlanNone, DLType: etherIPv4,
+			NWProto: 6, NWSrc: [4]byte{10, 0, 0, 1}, NWDst: [4]byte{10, 0, 0, 2}, TPSrc: 40001, TPDst: 5201},
+		{DLSrc: [6]byte{2, 0, 0, 0, 0, 9}, DLDst: [6]byte{2, 0, 0, 0, 0, 8}, DLVLAN: 7, DLVLANPCP: 3, DLType: etherIPv4,
+			NWTos: 0xb8, NWProto: 17, NWSrc: [4]byte{192, 168, 1, 1}, NWDst: [4]byte{192, 168, 1, 2}, TPSrc: 53, TPDst: 53},
+		{DLType: etherIPv4, NWProto: 1, NWSrc: [4]byte{10, 0, 0, 3}, NWDst: [4]byte{10, 0, 0, 4}, TPSrc: 8},
+	}
+	for _, k := range keys {
+		for _, in := range []ofproto.PortNo{1, 65279} {
+			m := MatchOfKey(k, in)
+			if m.InPort != in || m.Wildcards != 0 {
+				t.Errorf("MatchOfKey(%v, %d): in_port %d, wildcards %v", k, in, m.InPort, m.Wildcards)
+			}
+			if got := KeyOfMatch(&m); got != k {
+				t.Errorf("KeyOfMatch(MatchOfKey(%v, %d)) = %v", k, in, got)
+			}
+		}
 	}
 }

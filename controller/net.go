@@ -173,7 +173,7 @@ func (n *netState) tearDown(sel func(f *flowtracker.Flow) bool) {
 // deleteEntry is the FLOW_MOD that deletes exactly one entry of a flow: the switch
 // answers with FLOW_REMOVED (reason DELETE) and the entry's final counters.
 func (n *netState) deleteEntry(k flowtracker.Key, cookie uint64, inPort uint16) *ofproto.FlowMod {
-	return &ofproto.FlowMod{Match: matchOfKey(k, ofproto.PortNo(inPort)), Cookie: cookie,
+	return &ofproto.FlowMod{Match: MatchOfKey(k, ofproto.PortNo(inPort)), Cookie: cookie,
 		Command: ofproto.FlowDeleteStrict, Priority: n.c.cfg.FlowPriority,
 		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone}
 }
@@ -462,7 +462,7 @@ func (n *netState) deliver(pi *ofproto.PacketIn, h topology.Host, now time.Time)
 // asked. A packet of a flow already installed through this switch is only sent on.
 func (n *netState) route(s *session, pi *ofproto.PacketIn, f *frame, dst topology.Host, now time.Time) {
 	m := exactMatch(f, pi.InPort)
-	key := keyOfMatch(&m)
+	key := KeyOfMatch(&m)
 	old, exists := n.tracker.ByKey(key)
 	if exists {
 		for i, e := range old.Entries {
@@ -569,7 +569,7 @@ func (n *netState) packetOut(s *session, pi *ofproto.PacketIn, port ofproto.Port
 
 // flowRemoved records a FLOW_REMOVED in the tracker.
 func (n *netState) flowRemoved(s *session, m *ofproto.FlowRemoved, now time.Time) {
-	key := keyOfMatch(&m.Match)
+	key := KeyOfMatch(&m.Match)
 	h, ok := n.tracker.Resolve(m.Cookie, key)
 	if !ok {
 		return // not ours, or long gone
@@ -589,8 +589,9 @@ func (n *netState) flowRemoved(s *session, m *ofproto.FlowRemoved, now time.Time
 	}
 }
 
-// keyOfMatch is the tracker key of an exact match: every field but in_port.
-func keyOfMatch(m *ofproto.Match) flowtracker.Key {
+// KeyOfMatch is the tracker key of an exact match, as the controller installs one and
+// as FLOW_REMOVED and flow statistics report it: every field but in_port.
+func KeyOfMatch(m *ofproto.Match) flowtracker.Key {
 	k := flowtracker.Key{DLSrc: m.DLSrc, DLDst: m.DLDst, DLVLAN: m.DLVLAN, DLType: m.DLType,
 		TPSrc: m.TPSrc, TPDst: m.TPDst, DLVLANPCP: m.DLVLANPCP, NWTos: m.NWTOS, NWProto: m.NWProto}
 	if m.NWSrc.Is4() {
@@ -602,8 +603,9 @@ func keyOfMatch(m *ofproto.Match) flowtracker.Key {
 	return k
 }
 
-// matchOfKey is the exact match of a tracker key entering on inPort.
-func matchOfKey(k flowtracker.Key, inPort ofproto.PortNo) ofproto.Match {
+// MatchOfKey is the exact match the controller installs for a tracker key at a switch
+// whose entry matches inPort (every field, no wildcard). KeyOfMatch undoes it.
+func MatchOfKey(k flowtracker.Key, inPort ofproto.PortNo) ofproto.Match {
 	return ofproto.Match{InPort: inPort, DLSrc: k.DLSrc, DLDst: k.DLDst, DLVLAN: k.DLVLAN,
 		DLVLANPCP: k.DLVLANPCP, DLType: k.DLType, NWTOS: k.NWTos, NWProto: k.NWProto,
 		NWSrc: netip.AddrFrom4(k.NWSrc), NWDst: netip.AddrFrom4(k.NWDst), TPSrc: k.TPSrc, TPDst: k.TPDst}
