@@ -346,13 +346,7 @@ class Harness(object):
                 h.cmd('ethtool -K %s tx off >/dev/null 2>&1' % intf.name)
 
     def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    p.kill()
-                    p.wait(timeout=5)
-                except Exception as e:  # keep tearing down
-                    log('killing pid %d: %s' % (p.pid, e))
+        _stop_procs(self.procs)
         self.procs = []
         names, intfs = [], []
         if self.net is not None:
@@ -634,6 +628,28 @@ class Harness(object):
     def cmd_sleep(self, args):
         time.sleep(_bounded(args.get('seconds', 1), 60))
         return {}
+
+
+def _stop_procs(procs, grace=3.0):
+    """Stops the processes a harness started: SIGTERM to all, then SIGKILL to those
+    still alive after grace seconds. A catchable signal first lets them clean up
+    (ovs-ofctl snoop removes its unixctl socket, iperf3 exits cleanly)."""
+    for p in procs:
+        if p.poll() is None:
+            try:
+                p.terminate()
+            except OSError as e:  # keep tearing down
+                log('terminating pid %d: %s' % (p.pid, e))
+    deadline = time.time() + grace
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            try:
+                p.kill()
+                p.wait(timeout=5)
+            except Exception as e:  # keep tearing down
+                log('killing pid %d: %s' % (p.pid, e))
 
 
 def _iperf_length_args(length):
