@@ -69,6 +69,17 @@
 //     is only sent on along its entry. While no path is known yet (discovery still
 //     running, or a split network) the packet is delivered straight to the host's port
 //     and nothing is installed.
+//   - Switches expire idle entries each on its own schedule, so a flow drains: some of
+//     its entries are gone, others remain (flowtracker.StateDraining, "draining" in the
+//     API). A packet of a draining flow that misses at its ingress switch replaces the
+//     flow with a new one (the tracker's supersede; entries of the old flow the new path
+//     does not overwrite are deleted). One that misses further along the path, while the
+//     switches before still forward it, is delivered straight to its host and what is
+//     left of the flow is deleted: FLOW_REMOVED gives the ingress switch's final counters,
+//     and the next packet installs a new flow from the ingress, never from mid-path.
+//   - A FLOW_REMOVED counts only when its cookie is the flow's: one that matches a flow's
+//     fields but carries another cookie (an entry of a flow no longer retained, another
+//     controller's) is ignored.
 //   - Flooding (ARP broadcasts, unknown destinations) is done by the controller: one
 //     PACKET_OUT per switch sends the frame out of every up edge port (ports that are
 //     not switch-to-switch links), except the port it came in on. That is a spanning
