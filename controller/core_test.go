@@ -566,3 +566,49 @@ func TestKeyOfMatchRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestSupersededLeftoversDeleted: when a packet of a draining flow enters at a switch
+// off the flow's path (its source moved), the new flow replaces the old one and the old
+// flow's remaining entries, which the new path does not overwrite, are deleted: the
+// switches end up holding exactly the entries the tracker knows.
+func TestSupersededLeftoversDeleted(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	h1, h3 := n.hosts["h1"], n.hosts["h3"]
+	if got := n.ping(h3, h1); !strings.HasSuffix(got, ": ok") { // locate both hosts
+		t.Fatal(got)
+	}
+	f := udpFrame(h1.mac, h3.mac, h1.ip, h3.ip, 1000, 2000, 0, 10)
+	n.hostSend(h1, f)
+	n.run()
+	sr := &scenario{t: t, n: n}
+	sr.do("expire s3") // the UDP flow (and the pings') drain
+	var udp flowtracker.Flow
+	for _, fl := range n.c.net.tracker.Snapshot() {
+		if fl.Key.NWProto == 17 {
+			udp = fl
+		}
+	}
+	if udp.State != flowtracker.StateDraining {
+		t.Fatalf("UDP flow not draining: %+v", udp)
+	}
+	// The same datagram enters s2 on port 1, off the flow's path.
+	n.advance(time.Second) // past the flood guard
+	n.take(n.c.receive(n.sw[2].s, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)),
+		InPort: 1, Data: f}, n.now))
+	n.run()
+	got, _ := n.c.net.tracker.Get(udp.ID)
+	if got.State != flowtracker.StateExpired {
+		t.Fatalf("old flow: %+v, want expired", got)
+	}
+	now, ok := n.c.net.tracker.ByKey(udp.Key)
+	if !ok || now.ID == udp.ID || now.Entries[0].DPID != 2 || now.Entries[0].InPort != 1 {
+		t.Fatalf("new flow: %+v", now)
+	}
+	if out := n.check(); len(out) != 1 {
+		t.Fatalf("check: %v", out)
+	}
+}
