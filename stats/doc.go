@@ -30,7 +30,10 @@
 //     different instants.
 //
 // A flow's Bytes and Packets are cumulative over its lifetime, across resets;
-// with no reset they equal the polled entry's counter. FLOW_REMOVED gives the
+// with no reset they equal the highest counter read so far. A reading adds
+// only what it counts beyond that, so polls that move back and forth between
+// switches which count the same packets a little apart never count any of
+// them twice (in the flow, the links, the matrix or the hosts). FLOW_REMOVED gives the
 // final counters through Remove, so a flow that starts and ends between two
 // polls is still counted.
 //

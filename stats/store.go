@@ -69,19 +69,25 @@ func (c Config) withDefaults() Config {
 }
 
 type flowState struct {
-	info       FlowInfo
-	links      []Link
-	bytes      uint64
-	packets    uint64
-	rate       float64
-	pktRate    float64
-	last       Reading // last reading; last.At zero before the first
-	readings   int
-	resets     int
-	active     bool
-	end        time.Time
-	history    ring[Sample]
-	contribute float64 // rate currently added to the aggregates
+	info    FlowInfo
+	links   []Link
+	bytes   uint64
+	packets uint64
+	rate    float64
+	pktRate float64
+	last    Reading // last reading; last.At zero before the first
+	// markBytes and markPkts are the highest counters of the current entry
+	// epoch (since the last reset) already counted in bytes and packets: a
+	// reading adds only what it counts beyond them, so that moving between
+	// switches of the path that count slightly differently never counts the
+	// same packets twice.
+	markBytes, markPkts uint64
+	readings            int
+	resets              int
+	active              bool
+	end                 time.Time
+	history             ring[Sample]
+	contribute          float64 // rate currently added to the aggregates
 }
 
 type linkState struct {
@@ -269,25 +275,26 @@ func (s *Store) check(r Reading) (*flowState, error) {
 
 // apply updates counters and rate from reading r (see the package doc).
 func (s *Store) apply(fs *flowState, r Reading) {
-	var dBytes, dPkts uint64
+	var rBytes, rPkts uint64 // counter differences the rate is taken from
 	var interval time.Duration
 	rateKnown := false
 	p := fs.last
 	switch {
 	case fs.readings == 0:
 		// The entry counted from zero since it was installed.
-		dBytes, dPkts = r.Bytes, r.Packets
+		rBytes, rPkts = r.Bytes, r.Packets
 		interval = r.Duration
 		rateKnown = interval > 0
 	case r.DPID == p.DPID && (r.Bytes < p.Bytes || r.Packets < p.Packets ||
 		(r.Duration > 0 && p.Duration > 0 && r.Duration < p.Duration)):
-		// Counter reset: the entry was re-installed.
+		// Counter reset: the entry was re-installed. A new epoch starts.
 		fs.resets++
-		dBytes, dPkts = r.Bytes, r.Packets
+		fs.markBytes, fs.markPkts = 0, 0
+		rBytes, rPkts = r.Bytes, r.Packets
 		interval = r.Duration
 		rateKnown = interval > 0
 	case r.DPID == p.DPID:
-		dBytes, dPkts = r.Bytes-p.Bytes, r.Packets-p.Packets
+		rBytes, rPkts = r.Bytes-p.Bytes, r.Packets-p.Packets
 		if r.Duration > 0 && p.Duration > 0 {
 			interval = r.Duration - p.Duration
 		} else {
@@ -296,18 +303,27 @@ func (s *Store) apply(fs *flowState, r Reading) {
 		rateKnown = interval > 0
 	case r.Bytes >= p.Bytes && r.Packets >= p.Packets:
 		// Another switch of the path; same packets, counted elsewhere.
-		dBytes, dPkts = r.Bytes-p.Bytes, r.Packets-p.Packets
+		rBytes, rPkts = r.Bytes-p.Bytes, r.Packets-p.Packets
 		interval = r.At.Sub(p.At)
 		rateKnown = interval > 0
 	default:
 		// Another switch that counted less: rebase, keep the rate.
 	}
+	var dBytes, dPkts uint64 // traffic not counted before
+	if r.Bytes > fs.markBytes {
+		dBytes = r.Bytes - fs.markBytes
+		fs.markBytes = r.Bytes
+	}
+	if r.Packets > fs.markPkts {
+		dPkts = r.Packets - fs.markPkts
+		fs.markPkts = r.Packets
+	}
 	fs.bytes += dBytes
 	fs.packets += dPkts
 	if rateKnown {
 		sec := interval.Seconds()
-		fs.rate = float64(dBytes) * 8 / sec
-		fs.pktRate = float64(dPkts) / sec
+		fs.rate = float64(rBytes) * 8 / sec
+		fs.pktRate = float64(rPkts) / sec
 	}
 	fs.last = r
 	fs.readings++

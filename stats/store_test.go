@@ -153,7 +153,28 @@ func TestFlowRates(t *testing.T) {
 				{DPID: 2, Bytes: 900, Packets: 9, Duration: dur(1), At: at(1.5)},
 				{DPID: 2, Bytes: 1900, Packets: 19, Duration: dur(2), At: at(2.5)},
 			},
-			want: want{2000, 20, 8000, 0},
+			// no reset: the total is the polled entry's counter
+			want: want{1900, 19, 8000, 0},
+		},
+		{
+			name: "polls alternating between switches counting differently: no packet counted twice",
+			readings: []Reading{
+				{DPID: 1, Bytes: 1000, Packets: 10, Duration: dur(1), At: at(1)},
+				{DPID: 2, Bytes: 990, Packets: 9, Duration: dur(1), At: at(1.1)},
+				{DPID: 1, Bytes: 2000, Packets: 20, Duration: dur(2), At: at(2)},
+				{DPID: 2, Bytes: 1990, Packets: 19, Duration: dur(2), At: at(2.1)},
+				{DPID: 1, Bytes: 3000, Packets: 30, Duration: dur(3), At: at(3)},
+			},
+			want: want{3000, 30, 1010 * 8 / 0.9, 0},
+		},
+		{
+			name: "reset after another switch's reading: the new epoch counts from zero",
+			readings: []Reading{
+				{DPID: 1, Bytes: 1000, Packets: 10, Duration: dur(5), At: at(5)},
+				{DPID: 1, Bytes: 200, Packets: 2, Duration: dur(1), At: at(6)},
+				{DPID: 1, Bytes: 600, Packets: 6, Duration: dur(2), At: at(7)},
+			},
+			want: want{1600, 16, 3200, 1},
 		},
 		{
 			name: "same time twice: counters move, rate kept",
