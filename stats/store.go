@@ -232,12 +232,21 @@ func (s *Store) Remove(r Reading) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r.Source = SourceFlowRemoved
+	end := r.At
+	if fs, ok := s.flows[r.Flow]; ok && fs.active && fs.readings > 0 && r.At.Before(fs.last.At) {
+		// The final counters were stamped before a poll reply that was applied
+		// first (events and replies travel separately). They are still the
+		// entry's last word, and the flow must end whatever its order: take
+		// them as of the last reading, so that no rate is computed from a
+		// negative interval.
+		r.At = fs.last.At
+	}
 	fs, err := s.check(r)
 	if err != nil {
 		return err
 	}
 	s.apply(fs, r)
-	s.end(fs, r.At)
+	s.end(fs, end)
 	return nil
 }
 

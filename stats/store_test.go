@@ -626,3 +626,88 @@ func sameMatrix(a, b []MatrixEntry) bool {
 	}
 	return true
 }
+
+// TestRemoveOrder checks that final counters end the flow and drop its rate
+// from every aggregate whatever their time stamp says about the last poll, and
+// that they never count traffic twice.
+func TestRemoveOrder(t *testing.T) {
+	tests := []struct {
+		name      string
+		polls     []Reading
+		final     Reading
+		wantBytes uint64
+		wantRate  float64 // the flow's last rate
+	}{
+		{
+			name:      "final after the last poll",
+			polls:     []Reading{{DPID: 1, Bytes: 1000, Packets: 10, Duration: dur(1), At: at(1)}},
+			final:     Reading{DPID: 1, Bytes: 1500, Packets: 15, Duration: dur(2), At: at(2)},
+			wantBytes: 1500, wantRate: 4000,
+		},
+		{
+			name:      "final stamped before a poll applied first",
+			polls:     []Reading{{DPID: 1, Bytes: 1000, Packets: 10, Duration: dur(1), At: at(5)}},
+			final:     Reading{DPID: 1, Bytes: 1500, Packets: 15, Duration: dur(2), At: at(4)},
+			wantBytes: 1500, wantRate: 4000,
+		},
+		{
+			name:      "final equal to the polled counters, stamped earlier",
+			polls:     []Reading{{DPID: 1, Bytes: 1000, Packets: 10, Duration: dur(1), At: at(5)}},
+			final:     Reading{DPID: 1, Bytes: 1000, Packets: 10, Duration: dur(1), At: at(4)},
+			wantBytes: 1000, wantRate: 8000,
+		},
+		{
+			name:      "final from the ingress after polls at the egress that counted more",
+			polls:     []Reading{{DPID: 3, Bytes: 1000, Packets: 10, Duration: dur(1), At: at(5)}},
+			final:     Reading{DPID: 1, Bytes: 990, Packets: 9, Duration: dur(1.5), At: at(4)},
+			wantBytes: 1000, wantRate: 8000,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t, Config{})
+			if err := s.AddFlow(FlowInfo{ID: 7, Src: "h1", Dst: "h2", Path: line3, Start: t0}); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range tt.polls {
+				r.Flow = 7
+				if err := s.Observe(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fin := tt.final
+			fin.Flow = 7
+			if err := s.Remove(fin); err != nil {
+				t.Fatalf("Remove = %v", err)
+			}
+			f, _ := s.Flow(7)
+			if f.Active || !f.End.Equal(tt.final.At) {
+				t.Errorf("flow active=%v end=%v, want ended at %v", f.Active, f.End, tt.final.At)
+			}
+			if f.Bytes != tt.wantBytes || math.Abs(f.RateBps-tt.wantRate) > 1e-6 || math.IsNaN(f.RateBps) || f.RateBps < 0 {
+				t.Errorf("bytes %d rate %v, want %d %v", f.Bytes, f.RateBps, tt.wantBytes, tt.wantRate)
+			}
+			for _, ll := range s.LinkLoads() {
+				if ll.RateBps != 0 || ll.Flows != 0 || ll.Bytes != tt.wantBytes {
+					t.Errorf("link %v: %+v, want no rate, no flow, %d bytes", ll.Link, ll, tt.wantBytes)
+				}
+			}
+			for _, m := range s.Matrix() {
+				if m.RateBps != 0 || m.Flows != 0 || m.Bytes != tt.wantBytes {
+					t.Errorf("matrix %+v, want no rate, no flow, %d bytes", m, tt.wantBytes)
+				}
+			}
+			for _, h := range s.Hosts() {
+				if h.SentBps != 0 || h.ReceivedBps != 0 {
+					t.Errorf("host %+v still has a rate", h)
+				}
+			}
+			if err := s.Remove(fin); !errors.Is(err, ErrNotActive) {
+				t.Errorf("second Remove = %v, want ErrNotActive", err)
+			}
+			if n := s.Prune(tt.final.At.Add(s.Config().Retain + time.Second)); n != 1 {
+				t.Errorf("Prune dropped %d flows, want 1", n)
+			}
+		})
+	}
+}
