@@ -137,6 +137,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"vendor without vendor id", "0104000a000000010000", ErrBadLength, 2},
 		{"queue reply, queue length 4", "01150018000000010001000000000000" + "0000000100040000", ErrBadLength, 20},
 		{"queue reply, min rate length 8", "01150020000000010001000000000000" + "0000000100100000" + "0001000800000000", ErrBadLength, 26},
+		// ofp_queue_prop_header: properties are 64-bit aligned, so a
+		// length of 12 could never be re-encoded.
+		{"queue reply, property length 12", "01150024000000010001000000000000" + "0000000100140000" + "0002000c00000000deadbeef", ErrBadLength, 26},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -169,6 +169,9 @@ func (m *QueueGetConfigReply) UnmarshalBinary(b []byte) error {
 			if pn < 8 || pn > off+n-poff {
 				return errAt(t, poff+2, ErrBadLength, "queue property length %d, %d bytes left", pn, off+n-poff)
 			}
+			if pn%8 != 0 {
+				return errAt(t, poff+2, ErrBadLength, "queue property length %d is not a multiple of 8", pn)
+			}
 			if p.Property == QueuePropMinRate {
 				if pn != 16 {
 					return errAt(t, poff+2, ErrBadLength, "OFPQT_MIN_RATE length %d, want 16", pn)
