@@ -301,6 +301,10 @@ func (c *Collector) HandleEvent(ev flowtracker.Event) {
 		var path []flowtracker.Hop
 		if f, ok := c.deps.Tracker.Get(ev.ID); ok {
 			path = f.Path()
+		} else if len(ev.Path) == len(ev.DPIDs) && len(ev.Path) > 0 {
+			// Gone from the tracker already (expired and not retained): the
+			// event's own path still has the ports links are keyed by.
+			path = slices.Clone(ev.Path)
 		} else {
 			path = make([]flowtracker.Hop, len(ev.DPIDs))
 			for i, d := range ev.DPIDs {
