@@ -2,6 +2,9 @@ package collector
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -69,5 +72,122 @@ func TestArrivalOfAGoneFlowKeepsPorts(t *testing.T) {
 	e.now = t0.Add(2 * time.Second)
 	if res := e.c.Round(context.Background()); res.Requests != 0 {
 		t.Errorf("round sent %d requests for no active flow", res.Requests)
+	}
+}
+
+// TestRandomChurn drives the collector with random arrivals, expiries (with
+// and without final counters), strategy switches at run time and rounds, on a
+// fake network whose switches all count a flow's packets alike, and checks
+// after every round: every active flow was read (DAPR and ARI keep the scheme
+// a cover whatever the strategy), the Store's totals are the true counters
+// (none counted twice, none lost), expired flows no longer load links, the
+// matrix or hosts, and the link, matrix and host sums agree with the flows.
+func TestRandomChurn(t *testing.T) {
+	strategies := []string{StrategyMCPS, StrategyPerFlowRandom, StrategyPerFlowMin, StrategyPollAll, StrategyOff}
+	for seed := uint64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			e := newEnv(t, Config{Theta: 0.5})
+			type live struct {
+				h    flowtracker.Handle
+				a, b uint64
+			}
+			var active []live
+			truth := map[uint64]uint64{} // flow id -> bytes every entry counted
+			next := 100
+			strategy := StrategyMCPS
+			for step := 0; step < 120; step++ {
+				e.now = e.now.Add(time.Second)
+				switch op := rng.IntN(10); {
+				case op < 4 || len(active) == 0:
+					a := uint64(1 + rng.IntN(4))
+					b := a + uint64(rng.IntN(int(5-a)))
+					h := e.addFlow(t, next, a, b)
+					next++
+					active = append(active, live{h, a, b})
+					truth[h.ID] = 0
+				case op < 6:
+					i := rng.IntN(len(active))
+					f := active[i]
+					active = append(active[:i], active[i+1:]...)
+					if rng.IntN(2) == 0 {
+						e.tr.Remove(f.h.ID, e.now)
+						truth[f.h.ID] = math.MaxUint64 // known only up to the last poll
+					} else {
+						fin := flowtracker.Counters{Bytes: truth[f.h.ID], Packets: truth[f.h.ID] / 100, DurationSec: uint32(step)}
+						at := e.now
+						if rng.IntN(2) == 0 {
+							// stamped before the last round's replies, as a
+							// FLOW_REMOVED handled late can be
+							at = at.Add(-1500 * time.Millisecond)
+						}
+						for d := f.a; d <= f.b; d++ {
+							if _, err := e.tr.EntryRemoved(d, f.h.Cookie, fin, flowtracker.ReasonIdleTimeout, at); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					e.net.remove(f.h.Cookie)
+				case op < 7:
+					strategy = strategies[rng.IntN(len(strategies))]
+					if err := e.c.SetStrategy(strategy); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, f := range active {
+					n := uint64(100 * (1 + rng.IntN(50)))
+					e.net.count(f.h.Cookie, n, n/100, 1)
+					truth[f.h.ID] += n
+				}
+				e.c.Drain()
+				res := e.c.Round(context.Background())
+				if strategy != StrategyOff && res.Readings != len(active) {
+					t.Fatalf("step %d (%s): %d readings for %d active flows: %+v", step, strategy, res.Readings, len(active), res)
+				}
+				checkStore(t, e, step, truth, len(active))
+			}
+		})
+	}
+}
+
+func checkStore(t *testing.T, e *env, step int, truth map[uint64]uint64, nActive int) {
+	t.Helper()
+	flows := e.store.Flows()
+	linkRate, linkFlows := map[stats.Link]float64{}, map[stats.Link]int{}
+	var matrixBytes, flowBytes uint64
+	active := 0
+	for _, f := range flows {
+		flowBytes += f.Bytes
+		if w := truth[f.ID]; w != math.MaxUint64 && (f.LastPolled.Equal(e.now) || !f.Active) && f.Bytes != w {
+			t.Fatalf("step %d: flow %d has %d bytes, its entries counted %d", step, f.ID, f.Bytes, w)
+		}
+		if f.RateBps < 0 || math.IsNaN(f.RateBps) || math.IsInf(f.RateBps, 0) {
+			t.Fatalf("step %d: flow %d rate %v", step, f.ID, f.RateBps)
+		}
+		if !f.Active {
+			continue
+		}
+		active++
+		for _, l := range stats.LinksOf(f.Path) {
+			linkRate[l] += f.RateBps
+			linkFlows[l]++
+		}
+	}
+	if active != nActive {
+		t.Fatalf("step %d: store has %d active flows, want %d", step, active, nActive)
+	}
+	for _, ll := range e.store.LinkLoads() {
+		if ll.Flows != linkFlows[ll.Link] || math.Abs(ll.RateBps-linkRate[ll.Link]) > 1e-6*(1+linkRate[ll.Link]) {
+			t.Fatalf("step %d: link %v: %d flows %v bps, flows say %d, %v", step, ll.Link, ll.Flows, ll.RateBps, linkFlows[ll.Link], linkRate[ll.Link])
+		}
+		if ll.Link.SrcPort == 0 || ll.Link.DstPort == 0 {
+			t.Fatalf("step %d: link %v has no port", step, ll.Link)
+		}
+	}
+	for _, m := range e.store.Matrix() {
+		matrixBytes += m.Bytes
+	}
+	if matrixBytes != flowBytes {
+		t.Fatalf("step %d: matrix holds %d bytes, flows %d", step, matrixBytes, flowBytes)
 	}
 }
