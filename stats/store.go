@@ -167,12 +167,12 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	}
 	p := s.pair(Pair{f.Src, f.Dst})
 	p.flows++
-	p.touched = f.Start
+	touch(&p.touched, f.Start)
 	src, dst := s.host(f.Src), s.host(f.Dst)
 	src.out++
-	src.touched = f.Start
+	touch(&src.touched, f.Start)
 	dst.in++
-	dst.touched = f.Start
+	touch(&dst.touched, f.Start)
 	return nil
 }
 
@@ -344,12 +344,12 @@ func (s *Store) apply(fs *flowState, r Reading) {
 		}
 		pr := s.pairs[Pair{fs.info.Src, fs.info.Dst}]
 		pr.bytes += dBytes
-		pr.touched = r.At
+		touch(&pr.touched, r.At)
 		src, dst := s.hosts[fs.info.Src], s.hosts[fs.info.Dst]
 		src.sentBytes += dBytes
-		src.touched = r.At
+		touch(&src.touched, r.At)
 		dst.recvBytes += dBytes
-		dst.touched = r.At
+		touch(&dst.touched, r.At)
 	}
 	s.contribute(fs, fs.rate)
 }
@@ -372,6 +372,15 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 	dst.recv = settle(dst.recv+d, dst.in)
 }
 
+// touch moves a last-touched time forward, never back: events reach the
+// store a little out of order (final counters stamped before the last poll),
+// and a cell or host must stay as long as the latest flow that touched it.
+func touch(t *time.Time, at time.Time) {
+	if at.After(*t) {
+		*t = at
+	}
+}
+
 // settle clears the rounding residue an incrementally kept sum gathers: with
 // no contributing flow it is exactly zero, and it is never negative.
 func settle(v float64, flows int) float64 {
@@ -389,12 +398,12 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	}
 	pr := s.pairs[Pair{fs.info.Src, fs.info.Dst}]
 	pr.flows--
-	pr.touched = at
+	touch(&pr.touched, at)
 	src, dst := s.hosts[fs.info.Src], s.hosts[fs.info.Dst]
 	src.out--
-	src.touched = at
+	touch(&src.touched, at)
 	dst.in--
-	dst.touched = at
+	touch(&dst.touched, at)
 	s.contribute(fs, 0)
 	// contribute skips a zero change; make sure emptied sums are exactly zero.
 	for _, l := range fs.links {

@@ -711,3 +711,54 @@ func TestRemoveOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestPruneKeepsCellsOfRetainedFlows: a matrix cell and its hosts stay as
+// long as the latest flow that touched them, even when the last flow to end
+// was stamped earlier than another one's end.
+func TestPruneKeepsCellsOfRetainedFlows(t *testing.T) {
+	s := newStore(t, Config{Retain: 10 * time.Second})
+	for id := uint64(1); id <= 2; id++ {
+		if err := s.AddFlow(FlowInfo{ID: id, Src: "h1", Dst: "h2", Path: line3, Start: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []error{
+		s.Observe(Reading{Flow: 1, DPID: 1, Bytes: 100, Packets: 1, Duration: dur(1), At: at(1)}),
+		s.Remove(Reading{Flow: 2, DPID: 1, Bytes: 200, Packets: 2, Duration: dur(20), At: at(20)}),
+		s.Remove(Reading{Flow: 1, DPID: 1, Bytes: 100, Packets: 1, Duration: dur(2), At: at(2)}),
+	}
+	for i, err := range steps {
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	tests := []struct {
+		name      string
+		now       time.Time
+		flows     int
+		cellBytes uint64 // 0: no cell
+		hosts     int
+	}{
+		{"before any retention ends", at(5), 2, 300, 2},
+		{"flow 1 dropped, flow 2 and its cell kept", at(25), 1, 300, 2},
+		{"all dropped", at(31), 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.Prune(tt.now)
+			if n := len(s.Flows()); n != tt.flows {
+				t.Errorf("%d flows, want %d", n, tt.flows)
+			}
+			m := s.Matrix()
+			switch {
+			case tt.cellBytes == 0 && len(m) != 0:
+				t.Errorf("matrix = %+v, want empty", m)
+			case tt.cellBytes != 0 && (len(m) != 1 || m[0].Bytes != tt.cellBytes):
+				t.Errorf("matrix = %+v, want one cell of %d bytes", m, tt.cellBytes)
+			}
+			if n := len(s.Hosts()); n != tt.hosts {
+				t.Errorf("%d hosts, want %d", n, tt.hosts)
+			}
+		})
+	}
+}
