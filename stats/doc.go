@@ -23,6 +23,10 @@
 //     (a counter reset). The new counter starts a new baseline, its bytes are
 //     all new traffic, and the rate is bytes·8/duration when the duration is
 //     known;
+//   - another switch of the path whose entry is younger, by more than
+//     ReinstallSlack, than the last entry read would be by now (both
+//     durations known): that entry was re-installed, and its counter starts
+//     a new baseline as a reset does;
 //   - another switch of the path (the polling scheme moved the flow): the
 //     difference is taken as is when it is not negative; when it is, the new
 //     counter becomes the baseline without adding bytes and the previous rate

@@ -33,6 +33,12 @@ type Config struct {
 	Retain time.Duration
 }
 
+// ReinstallSlack is how much younger than expected an entry read at another
+// switch of the path may be and still count as installed with the flow's
+// other entries: the entries of one flow are installed together, so an entry
+// younger by more than this was re-installed and its counter restarted.
+const ReinstallSlack = time.Second
+
 // Defaults of Config.
 const (
 	DefaultHistory         = 64
@@ -310,6 +316,15 @@ func (s *Store) apply(fs *flowState, r Reading) {
 			interval = r.At.Sub(p.At)
 		}
 		rateKnown = interval > 0
+	case r.Duration > 0 && p.Duration > 0 &&
+		r.Duration+ReinstallSlack < p.Duration+r.At.Sub(p.At):
+		// Another switch whose entry is younger than the last one read: it
+		// was re-installed. Its counter starts a new epoch, as a reset does.
+		fs.resets++
+		fs.markBytes, fs.markPkts = 0, 0
+		rBytes, rPkts = r.Bytes, r.Packets
+		interval = r.Duration
+		rateKnown = true
 	case r.Bytes >= p.Bytes && r.Packets >= p.Packets:
 		// Another switch of the path; same packets, counted elsewhere.
 		rBytes, rPkts = r.Bytes-p.Bytes, r.Packets-p.Packets

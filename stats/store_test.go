@@ -168,7 +168,24 @@ func TestFlowRates(t *testing.T) {
 			want: want{3000, 30, 1010 * 8 / 0.9, 0},
 		},
 		{
-			name: "reset after another switch's reading: the new epoch counts from zero",
+			name: "entry re-installed at a switch other than the last one read: new epoch",
+			readings: []Reading{
+				{DPID: 2, Bytes: 5000, Packets: 50, Duration: dur(5), At: at(5)},
+				{DPID: 1, Bytes: 100, Packets: 1, Duration: dur(0.5), At: at(6)},
+				{DPID: 1, Bytes: 600, Packets: 6, Duration: dur(1.5), At: at(7)},
+			},
+			want: want{5600, 56, 4000, 1},
+		},
+		{
+			name: "younger entry at another switch counting more: new epoch, not a difference",
+			readings: []Reading{
+				{DPID: 2, Bytes: 100, Packets: 1, Duration: dur(10), At: at(10)},
+				{DPID: 1, Bytes: 200, Packets: 2, Duration: dur(1), At: at(11)},
+			},
+			want: want{300, 3, 1600, 1},
+		},
+		{
+			name: "reset then more traffic: the new epoch counts from its own counter",
 			readings: []Reading{
 				{DPID: 1, Bytes: 1000, Packets: 10, Duration: dur(5), At: at(5)},
 				{DPID: 1, Bytes: 200, Packets: 2, Duration: dur(1), At: at(6)},
