@@ -779,3 +779,56 @@ func TestPruneKeepsCellsOfRetainedFlows(t *testing.T) {
 		})
 	}
 }
+
+// TestCountsAcrossSwitchesProperty reads one flow at random switches of its
+// path, each of which counts the flow's packets a little after the previous
+// one (packets in flight), in random order of switches over increasing
+// times. However the reads move along the path, the flow's total never goes
+// down, never exceeds what the ingress counted, never lags it by more than
+// the in-flight bound, and the link, matrix and host totals equal it.
+func TestCountsAcrossSwitchesProperty(t *testing.T) {
+	const lagMax = 3000 // bytes in flight between two consecutive switches
+	for seed := uint64(1); seed <= 50; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		s := newStore(t, Config{})
+		if err := s.AddFlow(FlowInfo{ID: 1, Src: "h1", Dst: "h2", Path: line3, Start: t0}); err != nil {
+			t.Fatal(err)
+		}
+		var lastTotal uint64
+		counters := make([]uint64, len(line3)) // never decrease; each at most its upstream's
+		for step := 1; step <= 60; step++ {
+			counters[0] += uint64(rng.IntN(10_000))
+			for h := 1; h < len(counters); h++ { // each hop lags its upstream a little
+				lag := min(uint64(rng.IntN(lagMax/len(line3))), counters[h-1])
+				counters[h] = max(counters[h], counters[h-1]-lag)
+			}
+			ingress := counters[0]
+			hop := rng.IntN(len(line3))
+			counted := counters[hop]
+			r := Reading{Flow: 1, DPID: line3[hop].DPID, Bytes: counted, Packets: counted / 100,
+				Duration: dur(float64(step)), At: at(float64(step) + 0.01*float64(hop)), Source: SourcePollAll}
+			if err := s.Observe(r); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+			f, _ := s.Flow(1)
+			if f.Bytes < lastTotal || f.Bytes > ingress || ingress-f.Bytes > lagMax {
+				t.Fatalf("seed %d step %d: total %d (was %d), ingress counted %d", seed, step, f.Bytes, lastTotal, ingress)
+			}
+			if f.RateBps < 0 || math.IsNaN(f.RateBps) || math.IsInf(f.RateBps, 0) || f.Resets != 0 {
+				t.Fatalf("seed %d step %d: rate %v resets %d", seed, step, f.RateBps, f.Resets)
+			}
+			lastTotal = f.Bytes
+			for _, ll := range s.LinkLoads() {
+				if ll.Bytes != f.Bytes {
+					t.Fatalf("seed %d step %d: link %v has %d bytes, flow %d", seed, step, ll.Link, ll.Bytes, f.Bytes)
+				}
+			}
+			if m := s.Matrix(); len(m) != 1 || m[0].Bytes != f.Bytes {
+				t.Fatalf("seed %d step %d: matrix %+v, flow %d", seed, step, m, f.Bytes)
+			}
+			if h, _ := s.HostTraffic("h1"); h.SentBytes != f.Bytes {
+				t.Fatalf("seed %d step %d: h1 sent %d, flow %d", seed, step, h.SentBytes, f.Bytes)
+			}
+		}
+	}
+}
