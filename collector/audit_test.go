@@ -191,3 +191,56 @@ func checkStore(t *testing.T, e *env, step int, truth map[uint64]uint64, nActive
 		t.Fatalf("step %d: matrix holds %d bytes, flows %d", step, matrixBytes, flowBytes)
 	}
 }
+
+// TestFlowBeforeItsSwitches: a flow whose path crosses switches the
+// collector has not been told about yet is still planned and read, before
+// and after they become known (DAPR patching, then a rebuild for the new
+// switches), and never twice in one round.
+func TestFlowBeforeItsSwitches(t *testing.T) {
+	tr, err := flowtracker.New(flowtracker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := stats.New(stats.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := []uint64{1}
+	e := &env{tr: tr, net: newFakeNet(), store: st, now: t0}
+	e.c, err = New(Config{}, Deps{Requester: e.net, Tracker: tr, Store: st,
+		Switches: func() []uint64 { return known }, Clock: func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.c.Close)
+	e.addFlow(t, 0, 1, 1)
+	e.c.Drain()
+	e.c.Round(context.Background()) // the planner exists, over switch 1 only
+	steps := []struct {
+		name  string
+		do    func()
+		flows int
+	}{
+		{"flow over unknown switches 2 and 3", func() { e.addFlow(t, 1, 1, 3) }, 2},
+		{"flow on unknown switch 4 alone", func() { e.addFlow(t, 2, 4, 4) }, 3},
+		{"switches become known", func() { known = []uint64{1, 2, 3, 4} }, 3},
+		{"one more flow, now by DAPR", func() { e.addFlow(t, 3, 2, 4) }, 4},
+	}
+	for i, s := range steps {
+		s.do()
+		e.c.Drain()
+		e.now = t0.Add(time.Duration(i+1) * time.Second)
+		for _, h := range e.flows {
+			e.net.count(h.Cookie, 1000, 10, 1)
+		}
+		res := e.c.Round(context.Background())
+		if res.Readings != s.flows || res.Failed != 0 {
+			t.Errorf("%s: %+v, want %d readings", s.name, res, s.flows)
+		}
+		for _, h := range e.flows {
+			if f, ok := e.store.Flow(h.ID); !ok || !f.LastPolled.Equal(e.now) {
+				t.Errorf("%s: flow %d not read this round: %+v", s.name, h.ID, f)
+			}
+		}
+	}
+}
