@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/stats"
 )
 
@@ -241,6 +243,50 @@ func TestFlowBeforeItsSwitches(t *testing.T) {
 			if f, ok := e.store.Flow(h.ID); !ok || !f.LastPolled.Equal(e.now) {
 				t.Errorf("%s: flow %d not read this round: %+v", s.name, h.ID, f)
 			}
+		}
+	}
+}
+
+// TestPortRoundForgetsGonePorts: a port that its switch no longer lists, and
+// the ports of a switch no longer connected, lose their rate (no link keeps a
+// stale cross-check); a switch that does not answer keeps its ports.
+func TestPortRoundForgetsGonePorts(t *testing.T) {
+	tr, err := flowtracker.New(flowtracker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := stats.New(stats.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := []uint64{1, 2, 3}
+	e := &env{tr: tr, net: newFakeNet(), store: st, now: t0}
+	e.c, err = New(Config{}, Deps{Requester: e.net, Tracker: tr, Store: st,
+		Switches: func() []uint64 { return known }, Clock: func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.c.Close)
+	ports := func(tx uint64) {
+		for _, d := range []uint64{1, 2, 3} {
+			e.net.ports[d] = []ofproto.PortStats{{PortNo: 1, TxBytes: tx}, {PortNo: 2, TxBytes: tx}}
+		}
+	}
+	for i, tx := range []uint64{1000, 2000} {
+		ports(tx)
+		e.now = t0.Add(time.Duration(i) * time.Second)
+		e.c.PortRound(context.Background())
+	}
+	e.net.ports[1] = e.net.ports[1][:1]          // port 1:2 deleted
+	known = []uint64{1, 3}                       // switch 2 gone
+	e.net.fail[3] = errors.New("fake: no reply") // switch 3 silent
+	e.now = t0.Add(2 * time.Second)
+	e.c.PortRound(context.Background())
+	want := map[stats.PortKey]bool{{DPID: 1, Port: 1}: true, {DPID: 1, Port: 2}: false,
+		{DPID: 2, Port: 1}: false, {DPID: 2, Port: 2}: false, {DPID: 3, Port: 1}: true, {DPID: 3, Port: 2}: true}
+	for k, w := range want {
+		if _, ok := e.store.PortRate(k); ok != w {
+			t.Errorf("port %v has a rate: %v, want %v", k, ok, w)
 		}
 	}
 }

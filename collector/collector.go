@@ -818,13 +818,34 @@ func (c *Collector) apply(replies []reply, res *RoundResult) {
 // PortRound asks every connected switch for the statistics of all its ports and feeds
 // them to the Store.
 func (c *Collector) PortRound(ctx context.Context) {
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		switches = make(map[uint64]bool)
+		answered = make(map[uint64]bool)        // switches whose full reply arrived
+		listed   = make(map[stats.PortKey]bool) // ports those replies list
+	)
 	for _, dpid := range c.deps.Switches() {
+		switches[dpid] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			msgs, _ := c.exchange(ctx, StrategyPortStats, dpid, &ofproto.StatsRequest{Body: &ofproto.PortStatsRequest{PortNo: ofproto.PortNone}})
+			msgs, err := c.exchange(ctx, StrategyPortStats, dpid, &ofproto.StatsRequest{Body: &ofproto.PortStatsRequest{PortNo: ofproto.PortNone}})
 			at := c.deps.Clock()
+			if err == nil {
+				mu.Lock()
+				answered[dpid] = true
+				for _, m := range msgs {
+					if sr, ok := m.(*ofproto.StatsReply); ok {
+						if body, ok := sr.Body.(*ofproto.PortStatsReply); ok {
+							for _, p := range body.Entries {
+								listed[stats.PortKey{DPID: dpid, Port: uint16(p.PortNo)}] = true
+							}
+						}
+					}
+				}
+				mu.Unlock()
+			}
 			for _, m := range msgs {
 				sr, ok := m.(*ofproto.StatsReply)
 				if !ok {
@@ -844,6 +865,11 @@ func (c *Collector) PortRound(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	// Ports of switches gone, and ports a switch no longer lists, keep no
+	// stale rate; a switch that did not answer keeps its ports until it does.
+	c.store.ForgetPorts(func(k stats.PortKey) bool {
+		return switches[k.DPID] && (!answered[k.DPID] || listed[k])
+	})
 }
 
 // Scheme returns the live polling scheme.

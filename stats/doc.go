@@ -49,6 +49,9 @@
 // utilization divides that by Config.LinkCapacityBps. Port statistics
 // (ObservePort) give an independent rate for the same link, from the
 // transmit counter of its source port, reported beside it as a cross-check.
+// ForgetPorts drops the ports nobody measures any more (the collector calls
+// it for switches gone and ports no longer listed), so that no link keeps a
+// stale cross-check.
 // The matrix and per-host figures sum the same flow rates by endpoint, and
 // keep cumulative byte totals that survive flow expiry and pruning.
 //

@@ -468,6 +468,23 @@ func (s *Store) ObservePort(r PortReading) error {
 	return nil
 }
 
+// ForgetPorts drops the port statistics of every port for which keep
+// returns false (its switch went away, or it is no longer in the switch's
+// port list), so that no link shows a port rate nobody measures any more. It
+// returns the number of ports dropped.
+func (s *Store) ForgetPorts(keep func(PortKey) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k := range s.ports {
+		if !keep(k) {
+			delete(s.ports, k)
+			n++
+		}
+	}
+	return n
+}
+
 // EndRound appends the current link, matrix and host figures to their
 // histories, stamped at.
 func (s *Store) EndRound(at time.Time) {

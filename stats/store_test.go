@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -830,5 +831,47 @@ func TestCountsAcrossSwitchesProperty(t *testing.T) {
 				t.Fatalf("seed %d step %d: h1 sent %d, flow %d", seed, step, h.SentBytes, f.Bytes)
 			}
 		}
+	}
+}
+
+func TestForgetPorts(t *testing.T) {
+	s := newStore(t, Config{})
+	keys := []PortKey{{1, 1}, {1, 2}, {2, 1}}
+	for _, k := range keys {
+		for i, tx := range []uint64{0, 1000} {
+			if err := s.ObservePort(PortReading{DPID: k.DPID, Port: k.Port, TxBytes: tx, At: at(float64(i + 1))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.AddLinks(Link{SrcDPID: 2, SrcPort: 1, DstDPID: 1, DstPort: 1})
+	tests := []struct {
+		name    string
+		keep    func(PortKey) bool
+		dropped int
+		left    []PortKey
+	}{
+		{"keep all", func(PortKey) bool { return true }, 0, keys},
+		{"switch 2 gone", func(k PortKey) bool { return k.DPID != 2 }, 1, keys[:2]},
+		{"port 1:2 no longer listed", func(k PortKey) bool { return k != PortKey{1, 2} }, 1, keys[:1]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if n := s.ForgetPorts(tt.keep); n != tt.dropped {
+				t.Errorf("dropped %d, want %d", n, tt.dropped)
+			}
+			for _, k := range keys {
+				_, ok := s.PortRate(k)
+				if want := slices.Contains(tt.left, k); ok != want {
+					t.Errorf("port %v known = %v, want %v", k, ok, want)
+				}
+			}
+		})
+	}
+	// The link's source port is gone: its cross-check falls back to the
+	// destination port's receive rate, which is zero here but measured.
+	ll, _ := s.LinkLoad(Link{SrcDPID: 2, SrcPort: 1, DstDPID: 1, DstPort: 1})
+	if !ll.HasPortRate || ll.PortRateBps != 0 {
+		t.Errorf("link load %+v, want the destination port's rate", ll)
 	}
 }
