@@ -46,6 +46,9 @@ func heapAlloc() uint64 {
 // the same value.
 func FuzzDecode(f *testing.F) {
 	seedMessages(f)
+	for _, b := range readVectors(f, "testdata/ovs-ofp-print.txt") {
+		f.Add(b)
+	}
 	f.Add([]byte{1, 0, 0, 7, 0, 0, 0, 0})
 	f.Add([]byte{1, 17, 0, 12, 0, 0, 0, 0, 0xff, 0xff, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -11,7 +11,7 @@ import (
 )
 
 // readVectors reads NAME HEX lines from a testdata file.
-func readVectors(t *testing.T, path string) map[string][]byte {
+func readVectors(t testing.TB, path string) map[string][]byte {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
