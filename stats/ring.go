@@ -1,25 +1,26 @@
 package stats
 
-// ring is a bounded history: it keeps the last cap samples in order.
+// ring is a bounded history: it keeps the last limit samples in order. Its
+// buffer grows with the samples pushed, up to limit, so that a series read
+// only a few times (most flows are short) holds only those few.
 type ring[T any] struct {
-	buf  []T
-	next int // index the next push writes when full
-	full bool
+	buf   []T
+	limit int
+	next  int // index the next push writes when full
 }
 
 func newRing[T any](n int) ring[T] {
-	return ring[T]{buf: make([]T, 0, n)}
+	return ring[T]{limit: n}
 }
 
+func (r *ring[T]) full() bool { return len(r.buf) >= r.limit }
+
 func (r *ring[T]) push(v T) {
-	if cap(r.buf) == 0 {
+	if r.limit <= 0 {
 		return
 	}
-	if !r.full {
+	if !r.full() {
 		r.buf = append(r.buf, v)
-		if len(r.buf) == cap(r.buf) {
-			r.full = true
-		}
 		return
 	}
 	r.buf[r.next] = v
@@ -32,7 +33,7 @@ func (r *ring[T]) push(v T) {
 // slice returns a copy of the samples, oldest first.
 func (r *ring[T]) slice() []T {
 	out := make([]T, 0, len(r.buf))
-	if !r.full {
+	if !r.full() {
 		return append(out, r.buf...)
 	}
 	out = append(out, r.buf[r.next:]...)
@@ -45,7 +46,7 @@ func (r *ring[T]) last() (T, bool) {
 	if len(r.buf) == 0 {
 		return zero, false
 	}
-	if !r.full || r.next == 0 {
+	if !r.full() || r.next == 0 {
 		return r.buf[len(r.buf)-1], true
 	}
 	return r.buf[r.next-1], true

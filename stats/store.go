@@ -23,7 +23,7 @@ var (
 // Config sets up a Store. The zero value is usable.
 type Config struct {
 	// History is the number of samples kept per series (flow, link, matrix
-	// cell, host). Default 64.
+	// cell, host), at most MaxHistory. Default 64.
 	History int
 	// LinkCapacityBps is the capacity every link's utilization is relative
 	// to. OpenFlow 1.0 ports do not report their speed reliably. Default 1e9.
@@ -44,13 +44,16 @@ const (
 	DefaultHistory         = 64
 	DefaultLinkCapacityBps = 1e9
 	DefaultRetain          = 5 * time.Minute
+	// MaxHistory bounds Config.History: every flow, link, matrix cell and
+	// host may hold that many samples.
+	MaxHistory = 1 << 16
 )
 
 // Validate names every bad field.
 func (c Config) Validate() error {
 	var errs []error
-	if c.History < 0 {
-		errs = append(errs, fmt.Errorf("%w: History %d is negative", ErrBadConfig, c.History))
+	if c.History < 0 || c.History > MaxHistory {
+		errs = append(errs, fmt.Errorf("%w: History %d is not in [0, %d]", ErrBadConfig, c.History, MaxHistory))
 	}
 	if c.LinkCapacityBps < 0 || math.IsNaN(c.LinkCapacityBps) || math.IsInf(c.LinkCapacityBps, 0) {
 		errs = append(errs, fmt.Errorf("%w: LinkCapacityBps %v is not a finite non-negative number", ErrBadConfig, c.LinkCapacityBps))

@@ -38,6 +38,8 @@ func TestConfigValidate(t *testing.T) {
 		{"zero value", Config{}, nil},
 		{"all set", Config{History: 3, LinkCapacityBps: 1e8, Retain: time.Second}, nil},
 		{"negative history", Config{History: -1}, []string{"History"}},
+		{"history beyond MaxHistory", Config{History: MaxHistory + 1}, []string{"History"}},
+		{"history at MaxHistory", Config{History: MaxHistory}, nil},
 		{"NaN capacity", Config{LinkCapacityBps: math.NaN()}, []string{"LinkCapacityBps"}},
 		{"everything wrong", Config{History: -1, LinkCapacityBps: -5, Retain: -time.Second}, []string{"History", "LinkCapacityBps", "Retain"}},
 	}
@@ -431,6 +433,8 @@ func TestRing(t *testing.T) {
 		{3, 3, []int{0, 1, 2}},
 		{3, 4, []int{1, 2, 3}},
 		{3, 7, []int{4, 5, 6}},
+		{MaxHistory, 1, []int{0}},
+		{1, 5, []int{4}},
 	}
 	for _, tt := range tests {
 		r := newRing[int](tt.cap)
@@ -451,6 +455,9 @@ func TestRing(t *testing.T) {
 		last, ok := r.last()
 		if ok != (len(tt.want) > 0) || ok && last != tt.want[len(tt.want)-1] {
 			t.Errorf("cap %d push %d: last = %d, %v", tt.cap, tt.push, last, ok)
+		}
+		if cap(r.buf) > 2*min(tt.push, tt.cap)+1 {
+			t.Errorf("cap %d push %d: buffer of %d holds more than it needs", tt.cap, tt.push, cap(r.buf))
 		}
 	}
 }
