@@ -25,8 +25,9 @@
 //     known;
 //   - another switch of the path whose entry is younger, by more than
 //     ReinstallSlack, than the last entry read would be by now (both
-//     durations known): that entry was re-installed, and its counter starts
-//     a new baseline as a reset does;
+//     durations known; not for FLOW_REMOVED, whose duration stops when its
+//     entry went): that entry was re-installed, and its counter starts a new
+//     baseline as a reset does;
 //   - another switch of the path (the polling scheme moved the flow): the
 //     difference is taken as is when it is not negative; when it is, the new
 //     counter becomes the baseline without adding bytes and the previous rate

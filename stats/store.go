@@ -319,10 +319,12 @@ func (s *Store) apply(fs *flowState, r Reading) {
 			interval = r.At.Sub(p.At)
 		}
 		rateKnown = interval > 0
-	case r.Duration > 0 && p.Duration > 0 &&
+	case r.Source != SourceFlowRemoved && r.Duration > 0 && p.Duration > 0 &&
 		r.Duration+ReinstallSlack < p.Duration+r.At.Sub(p.At):
 		// Another switch whose entry is younger than the last one read: it
 		// was re-installed. Its counter starts a new epoch, as a reset does.
+		// (Not for final counters: their duration stops when their entry
+		// went, which may be well before the flow's end that stamps them.)
 		fs.resets++
 		fs.markBytes, fs.markPkts = 0, 0
 		rBytes, rPkts = r.Bytes, r.Packets

@@ -682,6 +682,14 @@ func TestRemoveOrder(t *testing.T) {
 			wantBytes: 1000, wantRate: 8000,
 		},
 		{
+			// the ingress entry went long before the flow's last entry: its
+			// duration stops at its removal, not at the flow's end
+			name:      "final of an ingress entry removed early, after polls at the egress",
+			polls:     []Reading{{DPID: 3, Bytes: 1000, Packets: 10, Duration: dur(10), At: at(10)}},
+			final:     Reading{DPID: 1, Bytes: 1010, Packets: 11, Duration: dur(5), At: at(20)},
+			wantBytes: 1010, wantRate: 10 * 8 / 10.0,
+		},
+		{
 			name:      "final from the ingress after polls at the egress that counted more",
 			polls:     []Reading{{DPID: 3, Bytes: 1000, Packets: 10, Duration: dur(1), At: at(5)}},
 			final:     Reading{DPID: 1, Bytes: 990, Packets: 9, Duration: dur(1.5), At: at(4)},
