@@ -30,24 +30,7 @@ type env struct {
 // towards s4's side, hosts on port 3).
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
-	tr, err := flowtracker.New(flowtracker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := stats.New(stats.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{tr: tr, net: newFakeNet(), store: st, now: t0}
-	e.c, err = New(cfg, Deps{Requester: e.net, Tracker: tr, Store: st,
-		Switches: func() []uint64 { return []uint64{1, 2, 3, 4} },
-		Hops:     func() map[uint64]int { return map[uint64]int{1: 1, 2: 2, 3: 3, 4: 4} },
-		Clock:    func() time.Time { return e.now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.c.Close)
-	return e
+	return newEnvTracker(t, cfg, flowtracker.Config{})
 }
 
 func key(i int) flowtracker.Key {
