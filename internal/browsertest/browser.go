@@ -113,4 +113,3 @@ func (b *Browser) WaitRefreshes(t *testing.T, n int, d time.Duration) {
 	t.Helper()
 	b.Run(t, d, chromedp.Poll(fmt.Sprintf("window.cemon && window.cemon.refreshes >= %d", n), nil, chromedp.WithPollingInterval(50*time.Millisecond)))
 }
-
