@@ -262,7 +262,7 @@ func (s server) flow(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s server) healthz(w http.ResponseWriter, _ *http.Request) {
-	if hc, ok := s.b.(HealthChecker); ok {
+	if hc, ok := capability[HealthChecker](s.b); ok {
 		if err := hc.Health(); err != nil {
 			writeError(w, http.StatusServiceUnavailable, err.Error())
 			return

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -454,4 +456,18 @@ func TestWebPage(t *testing.T) {
 			t.Errorf("the page loads something from elsewhere (%s)", bad)
 		}
 	}
+}
+
+// TestLayoutThroughWrappers: a layout given to WithLayout is served, and wrapping the
+// Backend in WithStats afterwards hides neither the layout nor the statistics.
+func TestLayoutThroughWrappers(t *testing.T) {
+	l := map[string]Point{"0000000000000001": {X: -73.99, Y: 40.71}}
+	h := NewHandler(WithStats(WithLayout(testBackend(), l), &fakeStats{}), nil)
+	code, _, body := do(t, h, "GET", "/api/v1/topology/layout")
+	require.Equal(t, 200, code)
+	require.JSONEq(t, `{"0000000000000001": {"x": -73.99, "y": 40.71}}`, body)
+	code, _, _ = do(t, h, "GET", "/api/v1/polling")
+	require.Equal(t, 200, code)
+	code, _, _ = do(t, NewHandler(testBackend(), nil), "GET", "/api/v1/topology/layout")
+	require.Equal(t, 404, code)
 }

@@ -160,12 +160,12 @@ func init() { extensions = append(extensions, mountStats) }
 
 // mountStats registers the statistics endpoints when b implements StatsBackend.
 func mountStats(r *routes, b Backend) {
-	sb, ok := b.(StatsBackend)
+	sb, ok := capability[StatsBackend](b)
 	if !ok {
 		return
 	}
 	s := statsServer{sb: sb}
-	if ps, ok := b.(PollingSwitcher); ok {
+	if ps, ok := capability[PollingSwitcher](b); ok {
 		r.handle(http.MethodPut, "/api/v1/polling", Op{Summary: "switch the polling strategy", Body: StrategyRequest{},
 			Response: Polling{}, Auth: true}, func(w http.ResponseWriter, req *http.Request) { s.setPolling(w, req, ps) })
 	}
@@ -285,9 +285,12 @@ type statsBackend struct {
 	StatsBackend
 }
 
+// Unwrap returns the wrapped Backend, whose other capabilities stay visible.
+func (s statsBackend) Unwrap() Backend { return s.Backend }
+
 // Health forwards to the wrapped Backend when it is a HealthChecker.
 func (s statsBackend) Health() error {
-	if hc, ok := s.Backend.(HealthChecker); ok {
+	if hc, ok := capability[HealthChecker](s.Backend); ok {
 		return hc.Health()
 	}
 	return nil

@@ -3,6 +3,7 @@ package mininet
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestE2EConsole(t *testing.T) {
 	c, err := StartCemon(ctx, CemonOptions{
 		Bin: cemonBin(t),
 		Args: []string{"--idle-timeout", "5s", "--poll-interval", "1s", "--polling", "mcps",
-			"--link-capacity", "20Mbit/s"},
+			"--link-capacity", "20Mbit/s", "--layout-gml", filepath.Join(sourceDir(), "..", "topology", "testdata", "Abilene.gml")},
 		Stdout: logFile(t, "cemon.stdout"),
 		Stderr: logFile(t, "cemon.stderr"),
 	})
@@ -73,6 +74,27 @@ func TestE2EConsole(t *testing.T) {
 		}
 		return ""
 	}), "the page draws the topology")
+
+	// The switches stand where the Topology Zoo file puts them: east of each other in
+	// the drawing as in longitude, north as in latitude.
+	var lay map[string]api.Point
+	require.NoError(t, c.Get("/api/v1/topology/layout", &lay))
+	var drawn map[string]api.Point
+	b.Run(t, 5*time.Second, chromedp.Evaluate(`Object.fromEntries([...document.querySelectorAll("#topo .sw")].map(g => {
+		const m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute("transform"));
+		return [g.dataset.dpid, {x: +m[1], y: -m[2]}];
+	}))`, &drawn))
+	require.Len(t, drawn, 11)
+	for a, pa := range lay {
+		for c, pc := range lay {
+			if pa.X > pc.X+3 {
+				require.Greater(t, drawn[a].X, drawn[c].X, "%s lies east of %s", a, c)
+			}
+			if pa.Y > pc.Y+3 {
+				require.Greater(t, drawn[a].Y, drawn[c].Y, "%s lies north of %s", a, c)
+			}
+		}
+	}
 
 	// Every link is idle before the load.
 	var before map[string]string
