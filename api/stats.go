@@ -2,7 +2,6 @@ package api
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -171,12 +170,12 @@ func mountStats(r *routes, b Backend) {
 	}
 	r.get("/api/v1/polling", Op{Summary: "the live polling scheme, its cost and lower bound, and what polling has cost",
 		Response: Polling{}}, s.polling)
-	r.get("/api/v1/stats/flows", Op{Summary: "per-flow statistics", Query: []Param{{Name: "state", Description: "active or expired"}},
-		Response: []FlowStats{}}, s.flows)
+	r.get("/api/v1/stats/flows", listOp(Op{Summary: "per-flow statistics", Query: []Param{{Name: "state", Description: "active or expired"}},
+		Response: []FlowStats{}}), s.flows)
 	r.get("/api/v1/stats/flows/{id}", Op{Summary: "one flow's statistics", Response: FlowStats{}}, s.flow)
-	r.get("/api/v1/stats/links", Op{Summary: "each directed link's load", Response: []LinkStats{}}, s.links)
-	r.get("/api/v1/stats/matrix", Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}, s.matrix)
-	r.get("/api/v1/stats/hosts", Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}, s.hosts)
+	r.get("/api/v1/stats/links", listOp(Op{Summary: "each directed link's load", Response: []LinkStats{}}), s.links)
+	r.get("/api/v1/stats/matrix", listOp(Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}), s.matrix)
+	r.get("/api/v1/stats/hosts", listOp(Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}), s.hosts)
 }
 
 type statsServer struct{ sb StatsBackend }
@@ -198,9 +197,7 @@ func (s statsServer) polling(w http.ResponseWriter, _ *http.Request) {
 
 func (s statsServer) setPolling(w http.ResponseWriter, req *http.Request, ps PollingSwitcher) {
 	var body StrategyRequest
-	dec := json.NewDecoder(req.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	if err := decodeBody(req, &body); err != nil {
 		writeError(w, http.StatusBadRequest, "body must be {\"strategy\": NAME}: "+err.Error())
 		return
 	}
@@ -227,8 +224,7 @@ func (s statsServer) flows(w http.ResponseWriter, req *http.Request) {
 			out = append(out, f)
 		}
 	}
-	slices.SortFunc(out, func(x, y FlowStats) int { return cmp.Compare(x.ID, y.ID) })
-	writeJSON(w, http.StatusOK, nonNil(out))
+	writeList(w, req, out, func(x *FlowStats) string { return idKey(x.ID) })
 }
 
 func (s statsServer) flow(w http.ResponseWriter, req *http.Request) {
@@ -246,25 +242,16 @@ func (s statsServer) flow(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s statsServer) links(w http.ResponseWriter, _ *http.Request) {
-	out := slices.Clone(s.sb.LinkStats())
-	slices.SortFunc(out, func(x, y LinkStats) int {
-		return cmp.Or(cmp.Compare(x.SrcDPID, y.SrcDPID), cmp.Compare(x.SrcPort, y.SrcPort),
-			cmp.Compare(x.DstDPID, y.DstDPID), cmp.Compare(x.DstPort, y.DstPort))
-	})
-	writeJSON(w, http.StatusOK, nonNil(out))
+func (s statsServer) links(w http.ResponseWriter, req *http.Request) {
+	writeList(w, req, s.sb.LinkStats(), func(x *LinkStats) string { return linkKey(x.SrcDPID, x.SrcPort, x.DstDPID, x.DstPort) })
 }
 
-func (s statsServer) matrix(w http.ResponseWriter, _ *http.Request) {
-	out := slices.Clone(s.sb.MatrixStats())
-	slices.SortFunc(out, func(x, y MatrixEntry) int { return cmp.Or(cmp.Compare(x.Src, y.Src), cmp.Compare(x.Dst, y.Dst)) })
-	writeJSON(w, http.StatusOK, nonNil(out))
+func (s statsServer) matrix(w http.ResponseWriter, req *http.Request) {
+	writeList(w, req, s.sb.MatrixStats(), func(x *MatrixEntry) string { return x.Src + "\x00" + x.Dst })
 }
 
-func (s statsServer) hosts(w http.ResponseWriter, _ *http.Request) {
-	out := slices.Clone(s.sb.HostStats())
-	slices.SortFunc(out, func(x, y HostStats) int { return cmp.Compare(x.Host, y.Host) })
-	writeJSON(w, http.StatusOK, nonNil(out))
+func (s statsServer) hosts(w http.ResponseWriter, req *http.Request) {
+	writeList(w, req, s.sb.HostStats(), func(x *HostStats) string { return x.Host })
 }
 
 // WithStats returns a Backend that serves b's views, b's optional capabilities
