@@ -29,8 +29,10 @@ const (
 	MaxPageLimit     = 10000
 )
 
-// MaxConcurrentLists bounds the list requests served at once.
-var MaxConcurrentLists = max(16, 8*runtime.GOMAXPROCS(0))
+// MaxConcurrentLists bounds the list requests served at once: building and encoding a
+// list is CPU work, and a few per core keep the cores busy without starving the
+// controller and the health checks.
+var MaxConcurrentLists = max(4, 2*runtime.GOMAXPROCS(0))
 
 // pageParams are the query parameters every list accepts.
 var pageParams = []Param{

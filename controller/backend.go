@@ -83,9 +83,7 @@ func (b *Backend) Flow(id uint64) (api.Flow, bool) {
 
 // Health implements api.HealthChecker: healthy while the controller serves.
 func (b *Backend) Health() error {
-	b.c.mu.Lock()
-	defer b.c.mu.Unlock()
-	if !b.c.serving {
+	if !b.c.Serving() {
 		return errors.New("controller: not serving")
 	}
 	return nil

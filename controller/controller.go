@@ -10,6 +10,7 @@ import (
 	"net"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowtracker"
@@ -36,6 +37,7 @@ type Controller struct {
 	core    *core
 	conns   map[*conn]struct{}
 	serving bool
+	up      atomic.Bool // serving, readable without mu (health checks)
 
 	hub hub
 	wg  sync.WaitGroup
@@ -170,6 +172,7 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("%w: Serve is already running", ErrClosed)
 	}
 	c.serving = true
+	c.up.Store(true)
 	c.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -220,6 +223,7 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	c.mu.Lock()
 	c.serving = false
+	c.up.Store(false)
 	c.mu.Unlock()
 	return serveErr
 }
@@ -528,6 +532,10 @@ func (c *Controller) Switches() []SwitchInfo {
 	sort.Slice(out, func(i, j int) bool { return out[i].DPID < out[j].DPID })
 	return out
 }
+
+// Serving reports whether Serve is running. It takes no lock, so that a health check
+// answers at once however busy the controller is.
+func (c *Controller) Serving() bool { return c.up.Load() }
 
 // Traffic returns the OpenFlow traffic counters of the connected switch dpid.
 func (c *Controller) Traffic(dpid uint64) (Traffic, bool) {
