@@ -139,7 +139,8 @@ type Context struct {
 }
 
 // Send queues m for switch sw, to go out once the handler returns; an xid of 0 is
-// replaced by a fresh one. It reports false, and drops m, when sw is not connected.
+// replaced by a fresh one. It reports false, and drops m, when sw is not connected
+// (it left, or sw is the zero Switch).
 // m is encoded later: do not modify it after the call.
 func (x *Context) Send(sw Switch, m ofproto.Message) bool {
 	if sw.s == nil || sw.s.state != stateUp {
@@ -165,8 +166,9 @@ func (x *Context) Emit(ev Event) {
 	}
 }
 
-// Switch returns the connected switch dpid.
-func (x *Context) Switch(dpid uint64) (Switch, bool) {
+// Switch returns the connected switch dpid; when there is none, ok is false and the
+// zero Switch (which only Send accepts, and drops) is returned.
+func (x *Context) Switch(dpid uint64) (sw Switch, ok bool) {
 	s, ok := x.c.switches[dpid]
 	return Switch{s}, ok
 }
