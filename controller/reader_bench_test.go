@@ -84,8 +84,12 @@ func (sc *streamConn) Close() error {
 	return nil
 }
 
-func (sc *streamConn) LocalAddr() net.Addr                { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 6653} }
-func (sc *streamConn) RemoteAddr() net.Addr               { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000} }
+func (sc *streamConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 6653}
+}
+func (sc *streamConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+}
 func (sc *streamConn) SetDeadline(t time.Time) error      { return nil }
 func (sc *streamConn) SetReadDeadline(t time.Time) error  { return nil }
 func (sc *streamConn) SetWriteDeadline(t time.Time) error { return nil }
