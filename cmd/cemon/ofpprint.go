@@ -65,4 +65,3 @@ func runOfpPrint(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	return 0
 }
-
