@@ -172,7 +172,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The collector subscribes to the tracker before any switch can connect.
-	backend, err := f.polling.start(ctx, ctl, controller.NewBackend(ctl), reg, logger)
+	backend, collectorStopped, err := f.polling.start(ctx, ctl, controller.NewBackend(ctl), reg, logger)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "run: %v\n", err)
@@ -217,6 +217,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		cancel()
 	}
+	<-collectorStopped
 	logger.Info("controller stopped")
 	return status
 }
