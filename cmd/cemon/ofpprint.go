@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,17 +25,11 @@ var ofpPrintStdin io.Reader = os.Stdin
 const maxOfpPrintInput = 64 << 20
 
 func runOfpPrint(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ofp-print", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("ofp-print", "ofp-print [--json] HEX... | -", stderr,
+		"Decodes OpenFlow 1.0 messages given in hex: one message per line, or a",
+		"continuous stream of several; whitespace and 0x prefixes are ignored, as",
+		"are lines starting with '#'. '-' reads the hex from standard input.")
 	asJSON := fs.Bool("json", false, "print one JSON object per message (OpenFlow 1.0 field names)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon ofp-print [--json] HEX... | -")
-		fmt.Fprintln(stderr, "\nDecodes OpenFlow 1.0 messages given in hex: one message per line, or a")
-		fmt.Fprintln(stderr, "continuous stream of several; whitespace and 0x prefixes are ignored, as")
-		fmt.Fprintln(stderr, "are lines starting with '#'. '-' reads the hex from standard input.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
