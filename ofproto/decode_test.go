@@ -9,14 +9,14 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
@@ -24,9 +24,7 @@ func mustHex(t testing.TB, s string) []byte {
 // header) and re-encodes each to the very same bytes.
 func TestOVSCapture(t *testing.T) {
 	f, err := os.Open("testdata/ovs-capture.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
@@ -39,9 +37,7 @@ func TestOVSCapture(t *testing.T) {
 		name, hx, _ := strings.Cut(line, " ")
 		b := mustHex(t, hx)
 		m, err := Decode(b)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		require.NoError(t, err, "%s", name)
 		if m.Type().String() != name {
 			t.Fatalf("decoded %v, capture says %s", m.Type(), name)
 		}
@@ -81,9 +77,7 @@ func TestOVSCapture(t *testing.T) {
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sc.Err())
 	for _, typ := range []Type{TypeHello, TypeFeaturesReply, TypePortStatus, TypePacketIn, TypeFlowRemoved, TypeStatsReply, TypeError} {
 		if seen[typ] == 0 {
 			t.Errorf("capture has no %v", typ)
@@ -94,9 +88,7 @@ func TestOVSCapture(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	enc := func(m Message) string {
 		b, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return hex.EncodeToString(b)
 	}
 	fr := enc(&FlowRemoved{Match: testMatch()})
@@ -144,9 +136,7 @@ func TestDecodeErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode(mustHex(t, tc.in))
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("Decode: %v, want %v", err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			var de *DecodeError
 			if !errors.As(err, &de) {
 				t.Fatalf("%v is not a *DecodeError", err)
@@ -169,9 +159,7 @@ func TestFuzzRegressions(t *testing.T) {
 	b := mustHex(t, "0106005000000000"+strings.Repeat("00", 24)+ // features reply header
 		"0001"+"000000000000"+strings.Repeat("30", 16)+strings.Repeat("00", 24)) // port 1, name "0000000000000000"
 	m, err := Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if name := m.(*FeaturesReply).Ports[0].Name; name != "000000000000000" {
 		t.Errorf("name %q, want 15 zeros", name)
 	}
@@ -263,9 +251,7 @@ func flowStatsReplyParts(tb testing.TB, n int) [][]byte {
 			r.Flags = StatsReplyMore
 		}
 		b, err := r.MarshalBinary()
-		if err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
 		parts = append(parts, b)
 		entries = entries[k:]
 	}
@@ -293,9 +279,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	)
 	n := 0
 	walk := func() {
-		if err := it.Reset(fs); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, it.Reset(fs))
 		for it.Next() {
 			n++
 		}
@@ -309,14 +293,10 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		f    func()
 	}{
 		{"PacketIn.DecodeFromBytes", func() {
-			if err := p.DecodeFromBytes(pi); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, p.DecodeFromBytes(pi))
 		}},
 		{"FlowRemoved.DecodeFromBytes", func() {
-			if err := r.DecodeFromBytes(fr); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, r.DecodeFromBytes(fr))
 		}},
 		{"FlowStatsIter over 500 entries", walk},
 	}
@@ -336,9 +316,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 func TestFlowStatsIterEntries(t *testing.T) {
 	b := flowStatsReplyBytes(t, 30)
 	var it FlowStatsIter
-	if err := it.Reset(b); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, it.Reset(b))
 	i := 0
 	for ; it.Next(); i++ {
 		e := it.Entry()

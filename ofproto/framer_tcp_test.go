@@ -240,9 +240,7 @@ func BenchmarkFramerTCP(b *testing.B) {
 					if err == io.EOF {
 						break
 					}
-					if err != nil {
-						b.Fatal(err)
-					}
+					require.NoError(b, err)
 					n++
 				}
 				if n != msgs {

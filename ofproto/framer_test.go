@@ -6,6 +6,8 @@ import (
 	"io"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // chunkReader returns the stream in reads of the given sizes (cycling).
@@ -32,9 +34,7 @@ func testStream(t *testing.T) ([]byte, [][]byte) {
 	var msgs [][]byte
 	for _, tc := range allMessages() {
 		b, err := tc.m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		msgs = append(msgs, b)
 		stream = append(stream, b...)
 	}
@@ -58,9 +58,7 @@ func TestFramerSplitsStreams(t *testing.T) {
 			fr := NewFramer(rd.r(), maxLen)
 			for i, want := range msgs {
 				got, err := fr.Next()
-				if err != nil {
-					t.Fatalf("%s, max %d: message %d: %v", rd.name, maxLen, i, err)
-				}
+				require.NoError(t, err, "%s, max %d: message %d", rd.name, maxLen, i)
 				if !bytes.Equal(got, want) {
 					t.Fatalf("%s: message %d differs", rd.name, i)
 				}
@@ -104,9 +102,7 @@ func TestFramerErrors(t *testing.T) {
 				}
 			}
 			_, err := fr.Next()
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("got %v, want %v", err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			var de *DecodeError
 			if errors.As(err, &de) && de.Offset != tc.offset {
 				t.Errorf("error names offset %d, want %d: %v", de.Offset, tc.offset, err)

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -141,9 +143,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("Len() = %d, want %d", got, tc.n)
 			}
 			b, err := tc.m.MarshalBinary()
-			if err != nil {
-				t.Fatalf("MarshalBinary: %v", err)
-			}
+			require.NoError(t, err, "MarshalBinary")
 			if len(b) != tc.n {
 				t.Fatalf("encoded %d bytes, want %d", len(b), tc.n)
 			}
@@ -151,9 +151,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("bad header % x", b[:8])
 			}
 			got, err := Decode(b)
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
+			require.NoError(t, err, "Decode")
 			normalize(got)
 			if !reflect.DeepEqual(got, tc.m) {
 				t.Fatalf("round trip:\n got %#v\nwant %#v", got, tc.m)
@@ -162,9 +160,7 @@ func TestRoundTrip(t *testing.T) {
 			b2 := append([]byte(nil), b...)
 			clear(b[8:])
 			again, err := got.MarshalBinary()
-			if err != nil {
-				t.Fatalf("re-encode: %v", err)
-			}
+			require.NoError(t, err, "re-encode")
 			if !bytes.Equal(again, b2) {
 				t.Fatalf("re-encode differs (decode aliased its input?)\n got % x\nwant % x", again, b2)
 			}
@@ -190,9 +186,7 @@ func TestDecodeTruncated(t *testing.T) {
 	// match, must decode or fail with a sentinel, never panic.
 	for _, tc := range allMessages() {
 		b, err := tc.m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for n := 0; n < len(b); n++ {
 			p := append([]byte(nil), b[:n]...)
 			if _, err := Decode(p); err == nil {

@@ -1,24 +1,21 @@
 package topology
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func readGML(t testing.TB, name string) *Graph {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	g, err := ParseGML(data)
-	if err != nil {
-		t.Fatalf("ParseGML(%s): %v", name, err)
-	}
+	require.NoError(t, err, "ParseGML(%s)", name)
 	return g
 }
 
@@ -128,9 +125,7 @@ func TestParseGML(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := ParseGML([]byte(tc.in))
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("err = %v, want %v", err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			if err != nil {
 				return
 			}
@@ -176,9 +171,7 @@ func TestFormatGMLRoundTrip(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			back, err := ParseGML(FormatGML(tc.g))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			assertSameGraph(t, back, tc.g)
 		})
 	}
@@ -201,9 +194,7 @@ func assertSameGraph(t *testing.T, got, want *Graph) {
 func FuzzParseGML(f *testing.F) {
 	for _, name := range []string{"Abilene.gml", "Heanet.gml", "Arpanet196912.gml"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(data)
 	}
 	f.Add([]byte(`graph [ node [ id 3 label "a&amp;b" ] node [ id 1 ] edge [ source 3 target 1 ] edge [ source 1 target 1 ] ]`))
@@ -211,9 +202,7 @@ func FuzzParseGML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := ParseGML(data)
 		if err != nil {
-			if !errors.Is(err, ErrGML) {
-				t.Fatalf("error %v does not wrap ErrGML", err)
-			}
+			require.ErrorIs(t, err, ErrGML)
 			return
 		}
 		for _, e := range g.Edges() {
@@ -222,9 +211,7 @@ func FuzzParseGML(f *testing.F) {
 			}
 		}
 		back, err := ParseGML(FormatGML(g))
-		if err != nil {
-			t.Fatalf("FormatGML output does not parse: %v", err)
-		}
+		require.NoError(t, err, "FormatGML output does not parse")
 		assertSameGraph(t, back, g)
 	})
 }
@@ -243,9 +230,7 @@ func TestParseGMLLargeStar(t *testing.T) {
 	}
 	b = append(b, "]\n"...)
 	g, err := ParseGML(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if g.NumEdges() != n || g.Degree(0) != n || !g.Connected() {
 		t.Errorf("%d edges, hub degree %d", g.NumEdges(), g.Degree(0))
 	}

@@ -1,10 +1,11 @@
 package topology
 
 import (
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func build(t testing.TB, n int, edges [][2]int) *Graph {
@@ -37,9 +38,7 @@ func TestAddEdge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, 3, [][2]int{{1, 2}})
 			err := g.AddEdge(tc.a, tc.b)
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("AddEdge(%d, %d) = %v, want %v", tc.a, tc.b, err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			if g.NumEdges() != tc.wantEdges {
 				t.Errorf("NumEdges = %d, want %d", g.NumEdges(), tc.wantEdges)
 			}
