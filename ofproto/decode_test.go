@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -138,15 +139,9 @@ func TestDecodeErrors(t *testing.T) {
 			_, err := Decode(mustHex(t, tc.in))
 			require.ErrorIs(t, err, tc.err)
 			var de *DecodeError
-			if !errors.As(err, &de) {
-				t.Fatalf("%v is not a *DecodeError", err)
-			}
-			if de.Offset != tc.offset {
-				t.Errorf("offset %d, want %d (%v)", de.Offset, tc.offset, err)
-			}
-			if !strings.HasPrefix(err.Error(), "ofproto: ") {
-				t.Errorf("error %q lacks the package prefix", err)
-			}
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, tc.offset, de.Offset, "offset of %v", err)
+			assert.True(t, strings.HasPrefix(err.Error(), "ofproto: "), "error %q lacks the package prefix", err)
 		})
 	}
 }
@@ -160,12 +155,9 @@ func TestFuzzRegressions(t *testing.T) {
 		"0001"+"000000000000"+strings.Repeat("30", 16)+strings.Repeat("00", 24)) // port 1, name "0000000000000000"
 	m, err := Decode(b)
 	require.NoError(t, err)
-	if name := m.(*FeaturesReply).Ports[0].Name; name != "000000000000000" {
-		t.Errorf("name %q, want 15 zeros", name)
-	}
-	if _, err := m.MarshalBinary(); err != nil {
-		t.Errorf("re-encoding: %v", err)
-	}
+	assert.Equal(t, "000000000000000", m.(*FeaturesReply).Ports[0].Name)
+	_, err = m.MarshalBinary()
+	assert.NoError(t, err, "re-encoding")
 }
 
 func TestEncodeErrors(t *testing.T) {
@@ -187,14 +179,11 @@ func TestEncodeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := tc.m.MarshalBinary(); !errors.Is(err, tc.err) {
-				t.Fatalf("MarshalBinary: %v, want %v", err, tc.err)
-			}
-			buf := []byte("keep")
-			out, err := AppendMarshal(buf, tc.m)
-			if err == nil || string(out) != "keep" {
-				t.Fatalf("AppendMarshal after an error: %q, %v; want the input back", out, err)
-			}
+			_, err := tc.m.MarshalBinary()
+			require.ErrorIs(t, err, tc.err, "MarshalBinary")
+			out, err := AppendMarshal([]byte("keep"), tc.m)
+			require.Error(t, err, "AppendMarshal")
+			require.Equal(t, "keep", string(out), "AppendMarshal after an error gives the input back")
 		})
 	}
 }
@@ -202,24 +191,18 @@ func TestEncodeErrors(t *testing.T) {
 func TestDecodeWrongType(t *testing.T) {
 	b, _ := (&Hello{Xid: 1}).MarshalBinary()
 	for _, m := range []Message{&PacketIn{}, &FlowRemoved{}, &StatsReply{}, &RoleRequest{}} {
-		if err := m.UnmarshalBinary(b); !errors.Is(err, ErrBadType) {
-			t.Errorf("%T.UnmarshalBinary(hello) = %v, want ErrBadType", m, err)
-		}
+		assert.ErrorIs(t, m.UnmarshalBinary(b), ErrBadType, "%T.UnmarshalBinary(hello)", m)
 	}
 	var it FlowStatsIter
 	port, _ := (&StatsReply{Body: &PortStatsReply{}}).MarshalBinary()
-	if err := it.Reset(port); !errors.Is(err, ErrBadStatsType) || it.Next() {
-		t.Errorf("FlowStatsIter on a port stats reply: %v", err)
-	}
+	assert.ErrorIs(t, it.Reset(port), ErrBadStatsType, "FlowStatsIter on a port stats reply")
+	assert.False(t, it.Next(), "FlowStatsIter on a port stats reply")
 	role, _ := (&RoleReply{Role: RolePrimary}).MarshalBinary()
-	if err := new(RoleRequest).UnmarshalBinary(role); !errors.Is(err, ErrBadType) {
-		t.Errorf("RoleRequest from a role reply: %v", err)
-	}
+	assert.ErrorIs(t, new(RoleRequest).UnmarshalBinary(role), ErrBadType, "RoleRequest from a role reply")
 	// A vendor message that is not a role message stays raw.
 	m, err := Decode(mustHex(t, "01040014000000010000232000000009000000000"[:40]))
-	if _, ok := m.(*Vendor); err != nil || !ok {
-		t.Errorf("Nicira subtype 9: %T, %v; want *Vendor", m, err)
-	}
+	require.NoError(t, err)
+	assert.IsType(t, &Vendor{}, m, "Nicira subtype 9")
 }
 
 // flowStatsReplyParts encodes an OFPST_FLOW reply of n entries, each with an
