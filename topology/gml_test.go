@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -37,15 +38,10 @@ func TestParseGMLZoo(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			g := readGML(t, tc.file)
-			if g.NumNodes() != tc.nodes || g.NumEdges() != tc.edges {
-				t.Errorf("got %d nodes %d edges, want %d %d", g.NumNodes(), g.NumEdges(), tc.nodes, tc.edges)
-			}
-			if g.Connected() != tc.connected {
-				t.Errorf("Connected = %v, want %v", g.Connected(), tc.connected)
-			}
-			if g.Name(0) != tc.node0 {
-				t.Errorf("Name(0) = %q, want %q", g.Name(0), tc.node0)
-			}
+			assert.Equal(t, tc.nodes, g.NumNodes(), "nodes")
+			assert.Equal(t, tc.edges, g.NumEdges(), "edges")
+			assert.Equal(t, tc.connected, g.Connected(), "Connected")
+			assert.Equal(t, tc.node0, g.Name(0), "Name(0)")
 		})
 	}
 }
@@ -53,17 +49,14 @@ func TestParseGMLZoo(t *testing.T) {
 func TestParseGMLAbileneShape(t *testing.T) {
 	g := readGML(t, "Abilene.gml")
 	// Abilene: New York (0) - Chicago (1) and New York - Washington DC (2) are links.
-	if !g.HasEdge(0, 1) || !g.HasEdge(0, 2) {
-		t.Errorf("missing New York links: %v", g.Neighbors(0))
-	}
+	assert.True(t, g.HasEdge(0, 1), "New York - Chicago")
+	assert.True(t, g.HasEdge(0, 2), "New York - Washington DC")
 	hops := g.AllPairsHops()
 	maxHops := 0
 	for _, row := range hops {
 		maxHops = max(maxHops, slices.Max(row))
 	}
-	if maxHops != 5 {
-		t.Errorf("Abilene diameter = %d, want 5", maxHops)
-	}
+	assert.Equal(t, 5, maxHops, "Abilene diameter")
 }
 
 func TestParseGML(t *testing.T) {
@@ -133,9 +126,7 @@ func TestParseGML(t *testing.T) {
 			for i := 0; i < g.NumNodes(); i++ {
 				names = append(names, g.Name(i))
 			}
-			if !slices.Equal(names, tc.names) {
-				t.Errorf("names = %q, want %q", names, tc.names)
-			}
+			assert.Equal(t, tc.names, names, "names")
 			if got := g.Edges(); !slices.Equal(got, tc.edges) && !(len(got) == 0 && len(tc.edges) == 0) {
 				t.Errorf("edges = %v, want %v", got, tc.edges)
 			}
