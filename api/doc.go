@@ -8,7 +8,7 @@
 // builds its views: every request asks a [Backend].
 //
 // Endpoints. Every one answers GET and HEAD; only /api/v1/polling also takes PUT.
-// Answers are JSON except the web page at / and /metrics:
+// Answers are JSON except the console at / and /metrics:
 //
 //	/api/v1/switches           every connected switch, by dpid
 //	/api/v1/links              every discovered link, one per direction
@@ -22,7 +22,12 @@
 //	/healthz                   {"status":"ok"}, or 503 when the Backend reports trouble
 //	/metrics                   Prometheus exposition, when NewHandler is given a
 //	                           gatherer
-//	/                          a web page (HTML) showing the views as tables
+//	/api/v1/openapi.json       the OpenAPI 3 document of every route this handler
+//	                           serves, built from each route's [Op] at registration
+//	/                          the operator console (HTML): live topology with link
+//	                           load, the polling scheme and its cost, flows, traffic
+//	                           matrix, hosts, and the placement and task views when
+//	                           served
 //
 // When the Backend also implements [StatsBackend] (cemon run wraps its views with
 // [WithStats], so it serves all of these):
@@ -42,6 +47,11 @@
 //	/api/v1/stats/matrix       the host-to-host traffic matrix
 //	/api/v1/stats/hosts        each host's sent and received traffic
 //
+// When the Backend also implements [LayoutProvider] (cemon run with --layout-gml,
+// through [WithLayout]):
+//
+//	/api/v1/topology/layout    fixed switch positions for the console, by dpid
+//
 // A flow is "active" while every switch on its path holds its entry, "draining" once
 // some of them have removed it (idle timeouts fire switch by switch) and "expired"
 // when all have; its final counters, those its ingress switch reported, appear when
@@ -52,8 +62,9 @@
 // paths (404) and other methods (405, with the methods the path takes in Allow).
 // Request bodies are limited to 4 KiB.
 //
-// Optional capabilities are discovered on the Backend with type assertions, so that
-// a richer backend gains endpoints without changing [NewHandler]'s signature:
+// Optional capabilities are discovered on the Backend, and on the Backends it wraps
+// ([Unwrapper]), with type assertions, so that a richer backend gains endpoints
+// without changing [NewHandler]'s signature:
 // [HealthChecker] drives /healthz, and further endpoints are mounted by files of this
 // package that append to the unexported extensions list.
 //
