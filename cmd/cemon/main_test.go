@@ -49,10 +49,10 @@ func TestDispatch(t *testing.T) {
 func TestMainUsageAndFlagSets(t *testing.T) {
 	var out, errb bytes.Buffer
 	require.Equal(t, 2, mainWithArgs(nil, &out, &errb))
-	for _, c := range []string{"ofp-print", "run", "scheme", "sim"} {
+	for _, c := range []string{"cbench", "ofp-print", "run", "scheme", "sim"} {
 		assert.Contains(t, errb.String(), "  "+c+" ")
 	}
-	for _, args := range [][]string{{"run", "-h"}, {"scheme", "-h"}, {"ofp-print", "-h"}, {"sim", "mcps", "-h"}} {
+	for _, args := range [][]string{{"run", "-h"}, {"scheme", "-h"}, {"ofp-print", "-h"}, {"cbench", "-h"}, {"sim", "mcps", "-h"}} {
 		errb.Reset()
 		require.Equal(t, 0, mainWithArgs(args, &out, &errb), args)
 		assert.Contains(t, errb.String(), "usage: cemon "+args[0], args)
