@@ -245,10 +245,8 @@ func (s server) flows(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s server) flow(w http.ResponseWriter, req *http.Request) {
-	raw := req.PathValue("id")
-	id, err := strconv.ParseUint(raw, 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("flow id %q is not a decimal unsigned 64-bit integer", raw))
+	id, ok := flowIDParam(w, req)
+	if !ok {
 		return
 	}
 	f, ok := s.b.Flow(id)
@@ -322,6 +320,18 @@ func checkQuery(allowed []string, h http.HandlerFunc) http.Handler {
 		}
 		h(w, req)
 	})
+}
+
+// flowIDParam reads the {id} of a flow path (a decimal unsigned 64-bit integer); on
+// a bad value it answers 400 and returns false.
+func flowIDParam(w http.ResponseWriter, req *http.Request) (uint64, bool) {
+	raw := req.PathValue("id")
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("flow id %q is not a decimal unsigned 64-bit integer", raw))
+		return 0, false
+	}
+	return id, true
 }
 
 // dpidParam reads the optional dpid filter; on a bad value it answers 400 and

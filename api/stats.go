@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -228,10 +227,8 @@ func (s statsServer) flows(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s statsServer) flow(w http.ResponseWriter, req *http.Request) {
-	raw := req.PathValue("id")
-	id, err := strconv.ParseUint(raw, 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("flow id %q is not a decimal unsigned 64-bit integer", raw))
+	id, ok := flowIDParam(w, req)
+	if !ok {
 		return
 	}
 	f, ok := s.sb.FlowStat(id)

@@ -278,6 +278,7 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 // reader reads and handles messages until the connection fails or closes.
 func (c *Controller) reader(cn *conn) error {
 	fr := ofproto.NewFramer(cn.nc, c.cfg.MaxMessageLen)
+	var d decoder
 	for {
 		b, err := fr.Next()
 		if err != nil {
@@ -295,7 +296,7 @@ func (c *Controller) reader(cn *conn) error {
 			return err
 		}
 		cn.s.meter.count(Received, b)
-		m, err := ofproto.Decode(b)
+		m, borrowed, err := d.decode(b)
 		if err != nil {
 			if rerr := c.undecodable(cn, b, err); rerr != nil {
 				return rerr
@@ -303,7 +304,12 @@ func (c *Controller) reader(cn *conn) error {
 			continue
 		}
 		c.mu.Lock()
-		c.apply(c.core.receive(cn.s, m, c.now()))
+		fx := c.core.receive(cn.s, m, c.now())
+		if borrowed {
+			// m points into b, which the next fr.Next overwrites.
+			ownOutput(fx, b)
+		}
+		c.apply(fx)
 		c.mu.Unlock()
 	}
 }

@@ -133,18 +133,23 @@ func hopsToController(ctl *controller.Controller, at string) map[uint64]int {
 	return out
 }
 
+// collectorExit runs as the collector's goroutine ends; tests slow it down to see
+// that cemon run waits for it.
+var collectorExit = func() {}
+
 // start validates the flags, starts the collector on ctl until ctx ends, registers
-// its metrics on reg and returns b extended with the statistics endpoints. Call it
-// before ctl.Serve so that no flow event is missed.
+// its metrics on reg and returns b extended with the statistics endpoints, and a
+// channel closed once the collector has stopped (after ctx ends). Call it before
+// ctl.Serve so that no flow event is missed.
 func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller, b api.Backend,
-	reg prometheus.Registerer, logger *slog.Logger) (api.Backend, error) {
+	reg prometheus.Registerer, logger *slog.Logger) (api.Backend, <-chan struct{}, error) {
 	cc, sc, err := p.config()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	store, err := stats.New(sc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d := collector.Deps{
 		Requester: ctl,
@@ -170,20 +175,26 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller, b 
 	}
 	c, err := collector.New(cc, d)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if reg != nil {
 		if err := reg.Register(collector.NewMetrics(c)); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("polling metrics: %w", err)
+			return nil, nil, fmt.Errorf("polling metrics: %w", err)
 		}
 	}
+	stopped := make(chan struct{})
 	go func() {
-		if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		defer close(stopped)
+		err := c.Run(ctx)
+		collectorExit()
+		if err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("collector stopped", "err", err)
+			return
 		}
+		logger.Info("collector stopped")
 	}()
 	logger.Info("flow statistics collection", "strategy", cc.Strategy, "interval", cc.Interval,
 		"deployment", cc.Deployment.String(), "link_capacity_bps", cc.LinkCapacityBps, "port_stats_interval", cc.PortStatsInterval)
-	return api.WithStats(b, collector.APIView{C: c}), nil
+	return api.WithStats(b, collector.APIView{C: c}), stopped, nil
 }

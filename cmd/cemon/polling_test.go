@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -85,7 +86,7 @@ func TestPollingStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, err := p.start(ctx, ctl, newBackend(ctl), reg, logger)
+	b, stopped, err := p.start(ctx, ctl, newBackend(ctl), reg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +112,17 @@ func TestPollingStart(t *testing.T) {
 		t.Error("collector metrics not registered")
 	}
 	// A second start on the same registry collides.
-	if _, err := p.start(ctx, ctl, nil, reg, logger); err == nil || !strings.Contains(err.Error(), "metrics") {
+	if _, _, err := p.start(ctx, ctl, nil, reg, logger); err == nil || !strings.Contains(err.Error(), "metrics") {
 		t.Errorf("second registration: %v", err)
 	}
 	bad := &pollingFlags{strategy: "x", interval: 1, linkCapacity: "1G", deployment: "in-band"}
-	if _, err := bad.start(ctx, ctl, nil, reg, logger); err == nil || errors.Is(err, context.Canceled) {
+	if _, _, err := bad.start(ctx, ctl, nil, reg, logger); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("bad flags: %v", err)
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the collector did not stop after its context ended")
 	}
 }

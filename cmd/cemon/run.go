@@ -48,14 +48,7 @@ type runFlags struct {
 
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	var f runFlags
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon run [flags]")
-		fmt.Fprintln(stderr, "\nRuns the controller until SIGINT or SIGTERM.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("run", "run [flags]", stderr, "Runs the controller until SIGINT or SIGTERM.")
 	fs.StringVar(&f.ofListen, "of-listen", ":6653", "OpenFlow listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&f.apiListen, "api-listen", "127.0.0.1:8080", "REST API and /metrics listen `address`; empty disables it")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", controller.DefaultIdleTimeout, "idle timeout of installed flow entries (whole seconds)")
@@ -198,7 +191,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The collector subscribes to the tracker before any switch can connect.
-	backend, err := f.polling.start(ctx, ctl, newBackend(ctl), reg, logger)
+	backend, collectorStopped, err := f.polling.start(ctx, ctl, newBackend(ctl), reg, logger)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "run: %v\n", err)
@@ -252,6 +245,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		cancel()
 	}
+	<-collectorStopped
 	logger.Info("controller stopped")
 	return status
 }
