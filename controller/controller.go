@@ -598,4 +598,3 @@ func (c *Controller) NetStats() NetStats {
 	defer c.mu.Unlock()
 	return c.core.stats
 }
-
