@@ -57,23 +57,6 @@ type InventoryStore interface {
 
 var _ InventoryStore = (*store.Store)(nil)
 
-// Find returns the capability T of b or of a Backend it wraps (wrappers such
-// as WithStats and WithPlacement expose the wrapped one through Unwrap).
-func Find[T any](b Backend) (T, bool) {
-	for b != nil {
-		if t, ok := b.(T); ok {
-			return t, true
-		}
-		u, ok := b.(interface{ Unwrap() Backend })
-		if !ok {
-			break
-		}
-		b = u.Unwrap()
-	}
-	var zero T
-	return zero, false
-}
-
 // WithPlacement returns a Backend that serves b's views and capabilities and
 // the placement endpoints from p.
 func WithPlacement(b Backend, p PlacementBackend) Backend {
@@ -92,7 +75,7 @@ func (p placementBackend) Unwrap() Backend { return p.Backend }
 
 // Health forwards to the wrapped Backend when it is a HealthChecker.
 func (p placementBackend) Health() error {
-	if hc, ok := Find[HealthChecker](p.Backend); ok {
+	if hc, ok := capability[HealthChecker](p.Backend); ok {
 		return hc.Health()
 	}
 	return nil
@@ -127,22 +110,32 @@ type PlacementView struct {
 func init() { extensions = append(extensions, mountPlacement) }
 
 func mountPlacement(r *routes, b Backend) {
-	pb, ok := Find[PlacementBackend](b)
+	pb, ok := capability[PlacementBackend](b)
 	if !ok {
 		return
 	}
 	s := placementServer{pb: pb}
-	r.get("/api/v1/servers", nil, s.servers)
-	r.get("/api/v1/servers/{id}", nil, s.server)
-	r.mux.HandleFunc("PUT /api/v1/servers/{id}", s.putServer)
-	r.mux.HandleFunc("DELETE /api/v1/servers/{id}", s.deleteServer)
-	r.get("/api/v1/vms", nil, s.vms)
-	r.get("/api/v1/vms/{id}", nil, s.vm)
-	r.mux.HandleFunc("PUT /api/v1/vms/{id}", s.putVM)
-	r.mux.HandleFunc("DELETE /api/v1/vms/{id}", s.deleteVM)
-	r.get("/api/v1/placement", nil, s.placement)
-	r.mux.HandleFunc("POST /api/v1/placement/plan", s.plan)
-	r.mux.HandleFunc("/api/v1/placement/plan", r.methodNotAllowed)
+	r.get("/api/v1/servers", Op{Summary: "every server of the inventory, by id", Response: []placement.Server{}}, s.servers)
+	r.get("/api/v1/servers/{id}", Op{Summary: "one server", Response: placement.Server{}}, s.server)
+	r.handle(http.MethodPut, "/api/v1/servers/{id}", Op{Summary: "add or replace a server", Body: placement.Server{},
+		Response: placement.Server{}, Auth: true}, s.putServer)
+	r.handle(http.MethodDelete, "/api/v1/servers/{id}", Op{Summary: "remove a server (409 while VMs are on it)",
+		Status: http.StatusNoContent, Auth: true}, s.deleteServer)
+	r.get("/api/v1/vms", Op{Summary: "every VM with its measured rates and the network host it was matched to, or why none",
+		Response: []VMView{}}, s.vms)
+	r.get("/api/v1/vms/{id}", Op{Summary: "one VM", Response: placement.VM{}}, s.vm)
+	r.handle(http.MethodPut, "/api/v1/vms/{id}", Op{Summary: "add or replace a VM", Body: placement.VM{},
+		Response: placement.VM{}, Auth: true}, s.putVM)
+	r.handle(http.MethodDelete, "/api/v1/vms/{id}", Op{Summary: "remove a VM", Status: http.StatusNoContent, Auth: true}, s.deleteVM)
+	r.get("/api/v1/placement", Op{Summary: "each server's current load in every dimension, its NIC load from the measured traffic",
+		Response: PlacementView{}}, s.placement)
+	r.handle(http.MethodPost, "/api/v1/placement/plan", Op{Summary: "a placement plan from scratch by a policy, over the measured traffic",
+		Body: PlanRequest{}, Response: placement.Plan{}, Auth: true}, s.plan)
+}
+
+// PlanRequest is the body of POST /api/v1/placement/plan.
+type PlanRequest struct {
+	Policy string `json:"policy"` // consolidate, balance, traffic-aware, cpu-best-fit or cpu-balance
 }
 
 type placementServer struct{ pb PlacementBackend }
@@ -359,9 +352,7 @@ func (s placementServer) placement(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s placementServer) plan(w http.ResponseWriter, req *http.Request) {
-	var body struct {
-		Policy string `json:"policy"`
-	}
+	var body PlanRequest
 	if !decodeBody(w, req, &body) {
 		return
 	}
