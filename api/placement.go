@@ -85,6 +85,9 @@ func (p placementBackend) Health() error {
 type VMView struct {
 	placement.VM
 	Network placement.HostMatch `json:"network"`
+	// Host is where discovery located the host with the VM's MAC or IP;
+	// null when it has not been seen.
+	Host *Host `json:"host"`
 }
 
 // ServerPlacement is one server's current load.
@@ -114,7 +117,7 @@ func mountPlacement(r *routes, b Backend) {
 	if !ok {
 		return
 	}
-	s := placementServer{pb: pb}
+	s := placementServer{pb: pb, b: b}
 	r.get("/api/v1/servers", Op{Summary: "every server of the inventory, by id", Response: []placement.Server{}}, s.servers)
 	r.get("/api/v1/servers/{id}", Op{Summary: "one server", Response: placement.Server{}}, s.server)
 	r.handle(http.MethodPut, "/api/v1/servers/{id}", Op{Summary: "add or replace a server", Body: placement.Server{},
@@ -138,7 +141,10 @@ type PlanRequest struct {
 	Policy string `json:"policy"` // consolidate, balance, traffic-aware, cpu-best-fit or cpu-balance
 }
 
-type placementServer struct{ pb PlacementBackend }
+type placementServer struct {
+	pb PlacementBackend
+	b  Backend // for the located hosts
+}
 
 // storeError answers a store error with the status it deserves.
 func storeError(w http.ResponseWriter, what string, err error) {
@@ -261,9 +267,28 @@ func (s placementServer) vms(w http.ResponseWriter, _ *http.Request) {
 		storeError(w, "VM", err)
 		return
 	}
+	byMAC, byIP := map[string]Host{}, map[string]Host{}
+	for _, h := range s.b.Hosts() {
+		if mac := placement.NormalMAC(h.MAC); mac != "" {
+			byMAC[mac] = h
+		}
+		if ip := placement.NormalIP(h.IP); ip != "" {
+			byIP[ip] = h
+		}
+	}
 	out := make([]VMView, len(m.Inventory.VMs))
 	for i, v := range m.Inventory.VMs {
 		out[i] = VMView{VM: v, Network: m.Hosts[i]}
+		h, ok := byMAC[placement.NormalMAC(v.MAC)]
+		if !ok {
+			h, ok = byIP[placement.NormalIP(v.IP)]
+		}
+		if ok {
+			out[i].Host = &h
+			if !out[i].Network.Matched {
+				out[i].Network.Reason = fmt.Sprintf("located at %s port %d, but no traffic counted yet", h.DPID, h.Port)
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
