@@ -66,7 +66,13 @@
 // ([Unwrapper]), with type assertions, so that a richer backend gains endpoints
 // without changing [NewHandler]'s signature:
 // [HealthChecker] drives /healthz, and further endpoints are mounted by files of this
-// package that append to the unexported extensions list.
+// package that append to the unexported extensions list. [PlacementBackend] (see
+// WithPlacement) adds the inventory of servers and VMs and the placement views,
+// whose writes take a JSON body validated field by field.
+//
+// Writes (any method but GET, HEAD and OPTIONS) need "Authorization: Bearer
+// TOKEN" when [Config].Token is set; without a token, [Serve] and
+// [ServeListener] refuse to listen beyond loopback.
 //
 // Example:
 //

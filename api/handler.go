@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -276,20 +275,6 @@ func normalizeFlow(f Flow) Flow {
 		f.Entries = []FlowEntry{}
 	}
 	return f
-}
-
-// decodeBody decodes the request body, one JSON value, into v: unknown fields and
-// anything after the value are errors.
-func decodeBody(req *http.Request, v any) error {
-	dec := json.NewDecoder(req.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
 }
 
 func nonNil[T any](s []T) []T {

@@ -196,8 +196,7 @@ func (s statsServer) polling(w http.ResponseWriter, _ *http.Request) {
 
 func (s statsServer) setPolling(w http.ResponseWriter, req *http.Request, ps PollingSwitcher) {
 	var body StrategyRequest
-	if err := decodeBody(req, &body); err != nil {
-		writeError(w, http.StatusBadRequest, "body must be {\"strategy\": NAME}: "+err.Error())
+	if !decodeBody(w, req, &body) {
 		return
 	}
 	if err := ps.SetPollingStrategy(body.Strategy); err != nil {
