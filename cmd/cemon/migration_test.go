@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMigrationPredict(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := mainWithArgs([]string{"migration", "predict", "--ram", "800MB", "--dirty-rate", "40MB/s", "--rate", "100MB/s",
+		"--profile", "xen", "--model", "base", "--json"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+	for _, k := range []string{"rounds", "total_time_s", "downtime_s", "traffic_mb", "energy_j", "converged"} {
+		assert.Contains(t, got, k)
+	}
+	// λ = 0.4, V_thd = 50 pages: n = ⌈log_0.4(0.2048/800)⌉ = 10; V_mig = 800·(1−0.4^11)/0.6.
+	assert.Equal(t, 10.0, got["rounds"])
+	assert.InDelta(t, 800*(1-math.Pow(0.4, 11))/0.6, got["traffic_mb"], 1e-9)
+	assert.Equal(t, true, got["converged"])
+
+	// Bit rates and binary sizes read by the same parser: 1GiB at 800 Mbit/s.
+	out.Reset()
+	code = mainWithArgs([]string{"migration", "predict", "--ram", "1GiB", "--dirty-rate", "80Mbit/s", "--rate", "800Mbit/s",
+		"--profile", "qemu", "--json"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+	assert.Equal(t, 100.0, got["rate_mb_s"])
+	assert.Equal(t, "qemu", got["profile"])
+}
+
+func TestMigrationPredictBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--ram", "0", "--dirty-rate", "1MB/s", "--rate", "1MB/s"}, []string{"--ram"}},
+		{[]string{"--ram", "800MB", "--dirty-rate", "40", "--rate", "fast"}, []string{"--dirty-rate", "--rate"}},
+		{[]string{"--ram", "800MB", "--dirty-rate", "4MB/s", "--rate", "1MB/s", "--profile", "vmware", "--model", "x"}, []string{"--profile", "--model"}},
+		{[]string{"--ram", "800MB", "--dirty-rate", "4MB/s", "--rate", "1MB/s", "--downtime-limit", "1s"}, []string{"--downtime-limit"}},
+		{[]string{"--ram", "800MB", "--dirty-rate", "4MB/s", "--rate", "0MB/s"}, []string{"--rate"}},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		code := mainWithArgs(append([]string{"migration", "predict"}, tt.args...), &out, &errb)
+		assert.Equal(t, 2, code, tt.args)
+		for _, w := range tt.want {
+			assert.True(t, strings.Contains(errb.String(), w), "%v: %q lacks %s", tt.args, errb.String(), w)
+		}
+	}
+}
