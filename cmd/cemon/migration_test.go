@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,4 +57,19 @@ func TestMigrationPredictBadFlags(t *testing.T) {
 			assert.True(t, strings.Contains(errb.String(), w), "%v: %q lacks %s", tt.args, errb.String(), w)
 		}
 	}
+}
+
+func TestSimMigration(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := mainWithArgs([]string{"sim", "migration", "--out", dir, "--trials", "5"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	assert.Contains(t, out.String(), "paper 72.9")
+	for _, f := range []string{"decision.csv", "report.md", "sensitivity_memory.png", "sensitivity_dirty_rate.csv", "sensitivity_rate.png"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err, f)
+		assert.Greater(t, st.Size(), int64(50), f)
+	}
+	code = mainWithArgs([]string{"sim", "migration", "--out", dir, "--trials", "0"}, &out, &errb)
+	assert.Equal(t, 2, code)
 }
