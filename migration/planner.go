@@ -27,7 +27,7 @@ type ServerInput struct {
 	// the server's current NIC load unless NICBps is set.
 	History []LoadSample `json:"load_history,omitempty"`
 	// NICBps, when set, is the NIC load measured now (bit/s).
-	NICBps *float64 `json:"nic_bps,omitempty"`
+	NICBps *float64 `json:"nic_load_bps,omitempty"`
 }
 
 // ServiceSample is a service's load at an offset from the plan's start.

@@ -3,6 +3,7 @@ package migration
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -254,4 +255,56 @@ func TestStatsNetwork(t *testing.T) {
 	assert.LessOrEqual(t, MBsToBps(plan.Moves[0].RateMBs), free)
 	_, _, ok = StatsNetwork{}.Path(server("a"), server("b"))
 	assert.False(t, ok)
+}
+
+func TestParsePlanFile(t *testing.T) {
+	data, err := os.ReadFile("testdata/plan.json")
+	require.NoError(t, err)
+	in, cfg, err := ParsePlanFile(data)
+	require.NoError(t, err)
+	assert.Equal(t, 0.7, in.Servers["a"].NICThreshold)
+	assert.Len(t, in.Servers["a"].History, 3)
+	assert.Equal(t, placement.Balance, cfg.Policy)
+	plan, err := MakePlan(in, cfg)
+	require.NoError(t, err)
+	require.NotEmpty(t, plan.Moves)
+	for _, m := range plan.Moves {
+		assert.Equal(t, "a", m.From)
+	}
+	// The three VMs are one service: two moves are at least 300 s apart.
+	if len(plan.Moves) > 1 {
+		assert.GreaterOrEqual(t, plan.Moves[1].StartS, plan.Moves[0].EndS+300)
+	}
+	for _, bad := range []string{
+		`{"servers":[{"id":"a","dpid":"1","port":1,"cpu_cores":1,"ram_mb":1,"nic_bps":1,"colour":"red"}],"vms":[]}`,
+		`{"servers":[],"vms":[],"options":{"detector":"x"}}`,
+		`{"servers":[],"vms":[],"options":{"policy":"x"}}`,
+		`{"servers":[],"vms":[],"options":{"profile":"x"}}`,
+		`{"servers":[],"vms":[],"options":{"sla_window_s":-1}}`,
+		`{"servers":[{"id":"a","dpid":"1","port":1,"cpu_cores":0,"ram_mb":1,"nic_bps":1}],"vms":[]}`,
+		`{"servers":[]`,
+	} {
+		_, _, err := ParsePlanFile([]byte(bad))
+		assert.Error(t, err, bad)
+	}
+}
+
+func FuzzParsePlanFile(f *testing.F) {
+	data, err := os.ReadFile("testdata/plan.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"servers":[],"vms":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in, cfg, err := ParsePlanFile(b)
+		if err != nil {
+			return
+		}
+		if len(in.Inventory.VMs) > 64 || len(in.Inventory.Servers) > 32 {
+			return
+		}
+		// A file that parses plans without panicking (it may still be refused).
+		_, _ = MakePlan(in, cfg)
+	})
 }

@@ -7,10 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
+	"text/tabwriter"
 	"time"
 
 	"github.com/cemon-sdn/cemon/migration"
+	"github.com/cemon-sdn/cemon/placement"
 	"github.com/cemon-sdn/cemon/units"
 )
 
@@ -30,6 +33,10 @@ func init() {
 		summary string
 		run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}{"predict one migration's rounds, time, downtime, traffic and energy", runMigrationPredict}
+	migrationSubs["plan"] = struct {
+		summary string
+		run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	}{"find hotspots and plan SLA-aware migrations off them", runMigrationPlan}
 }
 
 func migrationUsage(w io.Writer) {
@@ -170,4 +177,112 @@ func parseSeconds(s string) (float64, error) {
 		return 0, err
 	}
 	return d.Seconds(), nil
+}
+
+func runMigrationPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("migration plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cemon migration plan --inventory FILE [flags] [--json]")
+		fmt.Fprintln(stderr, "\nFinds the servers whose NIC or CPU load is above its threshold, chooses the VMs to")
+		fmt.Fprintln(stderr, "move by predicted migration cost and their destinations by a placement policy, and")
+		fmt.Fprintln(stderr, "schedules the migrations (one service's at least an SLA window apart). FILE is the")
+		fmt.Fprintln(stderr, "placement inventory, with optional per-server nic_threshold, cpu_threshold,")
+		fmt.Fprintln(stderr, "load_history ([{t, cpu, nic_bps}]) and nic_load_bps, services ([{name, safe_load,")
+		fmt.Fprintln(stderr, "load: [{t, load}]}]) and options. Flags override the file's options.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	file := fs.String("inventory", "", "plan `file` (JSON); - reads standard input")
+	detector := fs.String("detector", "", "hotspot rule: static, mad or iqr (default the file's, else static)")
+	policy := fs.String("policy", "", "destination policy: "+policyNames()+" (default the file's, else balance)")
+	window := fs.Duration("sla-window", 0, "least spacing of one service's migrations (default the file's, else 5m)")
+	perLink := fs.Int("max-per-link", 0, "most migrations at once over one link (default the file's, else 1)")
+	profile := fs.String("profile", "", "stop rule: xen or qemu (default the file's, else xen)")
+	model := fs.String("model", "", "model: base or wws (default the file's, else wws)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 || *file == "" {
+		fmt.Fprintln(stderr, "cemon migration plan: give --inventory FILE and no other arguments")
+		return 2
+	}
+	var data []byte
+	var err error
+	if *file == "-" {
+		data, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
+	} else {
+		data, err = os.ReadFile(*file)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cemon migration plan: --inventory: %v\n", err)
+		return 1
+	}
+	var f migration.PlanFile
+	if err := placement.DecodeStrict(data, &f); err != nil {
+		fmt.Fprintf(stderr, "cemon migration plan: %s: %v\n", *file, err)
+		return 1
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["detector"] {
+		f.Options.Detector = *detector
+	}
+	if set["policy"] {
+		f.Options.Policy = *policy
+	}
+	if set["sla-window"] {
+		if *window <= 0 {
+			fmt.Fprintf(stderr, "cemon migration plan: --sla-window %v: must be positive\n", *window)
+			return 2
+		}
+		f.Options.SLAWindowS = window.Seconds()
+	}
+	if set["max-per-link"] {
+		if *perLink < 1 {
+			fmt.Fprintf(stderr, "cemon migration plan: --max-per-link %d: must be at least 1\n", *perLink)
+			return 2
+		}
+		f.Options.MaxPerLink = *perLink
+	}
+	if set["profile"] {
+		f.Options.Profile = *profile
+	}
+	if set["model"] {
+		f.Options.Model = *model
+	}
+	in, cfg, err := f.Input()
+	if err != nil {
+		fmt.Fprintf(stderr, "cemon migration plan: %v\n", err)
+		return 2
+	}
+	plan, err := migration.MakePlan(in, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "cemon migration plan: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(plan, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+		return 0
+	}
+	if len(plan.Hotspots) == 0 {
+		fmt.Fprintln(stdout, "no hotspots: nothing to move")
+		return 0
+	}
+	for _, h := range plan.Hotspots {
+		fmt.Fprintf(stdout, "hotspot %s %s: load %.2f > threshold %.2f (%s), relieved %v\n", h.Server, h.Resource, h.Load, h.Threshold, h.Detector, h.Relieved)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VM\tfrom\tto\tstart s\trounds\ttime s\tdowntime s\ttraffic MB\tenergy J\tC(VM)\tR MB/s\tfree MB/s")
+	for _, m := range plan.Moves {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%d\t%.2f\t%.3f\t%.0f\t%.0f\t%.3f\t%.1f\t%.1f\n", m.VM, m.From, m.To, m.StartS,
+			m.Rounds, m.TotalTimeS, m.DowntimeS, m.TrafficMB, m.EnergyJ, m.Cost, m.RateMBs, m.FreeMBs)
+	}
+	tw.Flush()
+	for _, d := range plan.Deferred {
+		fmt.Fprintf(stdout, "deferred %s on %s: %s\n", d.VM, d.From, d.Reason)
+	}
+	return 0
 }

@@ -73,3 +73,43 @@ func TestSimMigration(t *testing.T) {
 	code = mainWithArgs([]string{"sim", "migration", "--out", dir, "--trials", "0"}, &out, &errb)
 	assert.Equal(t, 2, code)
 }
+
+func TestMigrationPlan(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := mainWithArgs([]string{"migration", "plan", "--inventory", "../../migration/testdata/plan.json", "--json"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	var plan struct {
+		Hotspots []struct{ Server, Resource string }
+		Moves    []struct {
+			VM, From, To string
+			RateMBs      float64 `json:"rate_mb_s"`
+			FreeMBs      float64 `json:"free_mb_s"`
+			Rounds       int
+			TotalTimeS   float64 `json:"total_time_s"`
+			Cost         float64
+		}
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &plan))
+	require.Len(t, plan.Hotspots, 1)
+	assert.Equal(t, "nic", plan.Hotspots[0].Resource)
+	require.NotEmpty(t, plan.Moves)
+	assert.Equal(t, "a", plan.Moves[0].From)
+	assert.LessOrEqual(t, plan.Moves[0].RateMBs, plan.Moves[0].FreeMBs)
+
+	out.Reset()
+	code = mainWithArgs([]string{"migration", "plan", "--inventory", "../../migration/testdata/plan.json", "--detector", "mad", "--policy", "consolidate", "--sla-window", "10m"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	assert.Contains(t, out.String(), "hotspot a nic")
+
+	for _, args := range [][]string{
+		{"--inventory", "../../migration/testdata/plan.json", "--detector", "psychic"},
+		{"--inventory", "../../migration/testdata/plan.json", "--max-per-link", "0"},
+		{},
+	} {
+		errb.Reset()
+		code = mainWithArgs(append([]string{"migration", "plan"}, args...), &out, &errb)
+		assert.Equal(t, 2, code, args)
+	}
+	code = mainWithArgs([]string{"migration", "plan", "--inventory", "/nonexistent.json"}, &out, &errb)
+	assert.Equal(t, 1, code)
+}
