@@ -155,12 +155,12 @@ func init() { extensions = append(extensions, mountStats) }
 
 // mountStats registers the statistics endpoints when b implements StatsBackend.
 func mountStats(r *routes, b Backend) {
-	sb, ok := b.(StatsBackend)
+	sb, ok := Find[StatsBackend](b)
 	if !ok {
 		return
 	}
 	s := statsServer{sb: sb}
-	if ps, ok := b.(PollingSwitcher); ok {
+	if ps, ok := Find[PollingSwitcher](b); ok {
 		r.mux.HandleFunc("PUT /api/v1/polling", func(w http.ResponseWriter, req *http.Request) { s.setPolling(w, req, ps) })
 	}
 	r.get("/api/v1/polling", nil, s.polling)

@@ -188,18 +188,28 @@ func Dominant(inv Inventory) (map[string]Resource, error) {
 }
 
 // state is a partial assignment with each server's load, kept up to date as
-// VMs are placed and removed. Traffic with a VM not yet placed counts as
-// crossing the NIC.
+// VMs are placed and removed. A server's NIC load counts its VMs' external
+// traffic and their traffic with VMs placed on other servers. Traffic with a
+// VM not yet placed is, by default (reserve), counted as crossing the NIC
+// already: placing a VM then only changes its own server's load, so a server
+// that fits stays fitting. Without reserve (optimistic) it counts once the
+// peer is placed, and placing a VM is checked against every NIC it adds load
+// to; this places a VM whose traffic alone exceeds a NIC next to its peers,
+// but may paint itself into a corner, so Place tries it only when reserving
+// fails.
 type state struct {
 	p                 *problem
+	optimistic        bool
 	at                []int
 	cpu, ram, out, in []float64
 	n                 []int
 	kinds             [][4]int
 	lat, latCPU       []int
-	// scratch, per server: traffic v sends to and receives from the server's VMs
-	sent, recv []float64
-	touched    []int
+	// scratch, per server: traffic v sends to and receives from the server's
+	// VMs, and the totals over every placed peer
+	sent, recv       []float64
+	touched          []int
+	sentAll, recvAll float64
 }
 
 func newState(p *problem) *state {
@@ -219,6 +229,7 @@ func (s *state) gather(v int) {
 		s.sent[j], s.recv[j] = 0, 0
 	}
 	s.touched = s.touched[:0]
+	s.sentAll, s.recvAll = 0, 0
 	for _, e := range s.p.adj[v] {
 		j := s.at[e.peer]
 		if j < 0 {
@@ -229,23 +240,40 @@ func (s *state) gather(v int) {
 		}
 		s.sent[j] += e.out
 		s.recv[j] += e.in
+		s.sentAll += e.out
+		s.recvAll += e.in
 	}
 }
 
 // nicDelta is how v joining server j (after gather(v)) changes j's NIC load:
-// v's own traffic leaves except what goes to j's VMs, and j's traffic to v no
-// longer leaves.
+// its external traffic and its traffic with peers placed on other servers
+// cross it.
 func (s *state) nicDelta(v, j int) (dOut, dIn float64) {
 	p := s.p
-	dOut = p.extOut[v] + p.trafOut[v] - s.sent[j] - s.recv[j]
-	dIn = p.extIn[v] + p.trafIn[v] - s.recv[j] - s.sent[j]
-	return dOut, dIn
+	if s.optimistic {
+		return p.extOut[v] + s.sentAll - s.sent[j], p.extIn[v] + s.recvAll - s.recv[j]
+	}
+	return p.extOut[v] + p.trafOut[v] - s.sent[j] - s.recv[j], p.extIn[v] + p.trafIn[v] - s.recv[j] - s.sent[j]
+}
+
+// others applies v's load on the servers of its placed peers, other than j,
+// in optimistic mode: sign +1 when v is placed, -1 when removed.
+func (s *state) others(j int, sign float64) {
+	if !s.optimistic {
+		return
+	}
+	for _, k := range s.touched {
+		if k != j {
+			s.out[k] += sign * s.recv[k]
+			s.in[k] += sign * s.sent[k]
+		}
+	}
 }
 
 const eps = 1e-9
 
 // fits reports whether v fits on j (after gather(v)); nic says whether the NIC
-// counts as a capacity.
+// counts as a capacity, on j and on every server whose VMs talk with v.
 func (s *state) fits(v, j int, nic bool) bool {
 	p := s.p
 	if s.cpu[j]+p.cpu[v] > p.capCPU[j]*(1+eps) || s.ram[j]+p.ram[v] > p.capRAM[j]*(1+eps) {
@@ -255,7 +283,15 @@ func (s *state) fits(v, j int, nic bool) bool {
 		return true
 	}
 	dOut, dIn := s.nicDelta(v, j)
-	return s.out[j]+dOut <= p.capNIC[j]*(1+eps) && s.in[j]+dIn <= p.capNIC[j]*(1+eps)
+	if s.out[j]+dOut > p.capNIC[j]*(1+eps) || s.in[j]+dIn > p.capNIC[j]*(1+eps) {
+		return false
+	}
+	for _, k := range s.touched {
+		if s.optimistic && k != j && (s.out[k]+s.recv[k] > p.capNIC[k]*(1+eps) || s.in[k]+s.sent[k] > p.capNIC[k]*(1+eps)) {
+			return false
+		}
+	}
+	return true
 }
 
 // peakAfter is j's highest utilization over CPU, RAM and both NIC directions
@@ -293,6 +329,7 @@ func (s *state) place(v, j int) {
 	dOut, dIn := s.nicDelta(v, j)
 	s.out[j] += dOut
 	s.in[j] += dIn
+	s.others(j, 1)
 	s.cpu[j] += p.cpu[v]
 	s.ram[j] += p.ram[v]
 	s.n[j]++
@@ -306,7 +343,7 @@ func (s *state) place(v, j int) {
 	s.at[v] = j
 }
 
-// remove takes v off its server; its traffic then counts as crossing.
+// remove takes v off its server (leaving v's peers gathered by server).
 func (s *state) remove(v int) {
 	p := s.p
 	j := s.at[v]
@@ -315,6 +352,7 @@ func (s *state) remove(v int) {
 	dOut, dIn := s.nicDelta(v, j)
 	s.out[j] -= dOut
 	s.in[j] -= dIn
+	s.others(j, -1)
 	s.cpu[j] -= p.cpu[v]
 	s.ram[j] -= p.ram[v]
 	s.n[j]--

@@ -192,11 +192,10 @@ func TestNoFitNamesVM(t *testing.T) {
 		require.ErrorAs(t, err, &nf, pol)
 		assert.Equal(t, "huge", nf.VM)
 	}
-	// The NIC alone: web needs 1100 bit/s out of a 1000 bit/s NIC wherever
-	// it goes, so only the CPU-only baselines place it.
+	// The NIC alone: web sends 1500 bit/s out of the data centre through a
+	// 1000 bit/s NIC wherever it goes, so only the CPU-only baselines place it.
 	inv = twoServers()
-	inv.Traffic = append(inv.Traffic, Traffic{Src: "web", Dst: "calc", Bps: 5000})
-	inv.Traffic = append(inv.Traffic, Traffic{Src: "calc", Dst: "db", Bps: 5000})
+	inv.External[0].Bps = 1500
 	for _, pol := range Policies() {
 		_, err := Place(inv, pol)
 		if pol.NetworkAware() {
@@ -351,4 +350,21 @@ func TestParsePolicy(t *testing.T) {
 	}
 	_, err := ParsePolicy("x")
 	assert.True(t, errors.Is(err, ErrPolicy))
+}
+
+// A VM whose traffic alone exceeds any NIC still fits beside the peer it
+// talks to: reserving capacity for unplaced peers refuses it, the optimistic
+// pass places the two together.
+func TestPlaceBesidePeers(t *testing.T) {
+	inv := twoServers()
+	inv.Traffic = []Traffic{{Src: "web", Dst: "db", Bps: 5000}, {Src: "db", Dst: "web", Bps: 5000}}
+	inv.External = nil
+	for _, pol := range Policies() {
+		plan, err := Place(inv, pol)
+		require.NoError(t, err, pol)
+		if pol.NetworkAware() {
+			assert.Equal(t, plan.Assignment["web"], plan.Assignment["db"], pol)
+			checkCapacities(t, inv, plan)
+		}
+	}
 }

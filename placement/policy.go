@@ -112,18 +112,29 @@ func Place(inv Inventory, policy Policy) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	run := func(s *state) error {
+		switch policy {
+		case Consolidate:
+			return s.consolidate()
+		case Balance:
+			return s.balance()
+		case TrafficAware:
+			return s.trafficAware()
+		case CPUBestFit:
+			return s.cpuBestFit()
+		}
+		return s.cpuBalance()
+	}
 	s := newState(p)
-	switch policy {
-	case Consolidate:
-		err = s.consolidate()
-	case Balance:
-		err = s.balance()
-	case TrafficAware:
-		err = s.trafficAware()
-	case CPUBestFit:
-		err = s.cpuBestFit()
-	case CPUBalance:
-		err = s.cpuBalance()
+	err = run(s)
+	if errors.Is(err, ErrNoFit) && policy.NetworkAware() {
+		// Reserving NIC capacity for traffic with VMs not yet placed
+		// can refuse a VM that fits beside its peers: try without.
+		o := newState(p)
+		o.optimistic = true
+		if run(o) == nil {
+			s, err = o, nil
+		}
 	}
 	if err != nil {
 		var nf *NoFitError

@@ -29,6 +29,7 @@ type pollingFlags struct {
 	portStats    time.Duration
 	history      int
 	controllerAt string
+	store        *stats.Store // set by start: the counters placement reads
 }
 
 // addPollingFlags registers the statistics-collection flags on fs.
@@ -130,6 +131,7 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller, b 
 	if err != nil {
 		return nil, err
 	}
+	p.store = store
 	d := collector.Deps{
 		Requester: ctl,
 		Tracker:   ctl.Tracker(),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cemon-sdn/cemon/api"
 	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/store"
 )
 
 func init() {
@@ -42,6 +43,7 @@ type runFlags struct {
 	lldp        time.Duration
 	echo        time.Duration
 	polling     *pollingFlags // statistics collection (polling.go)
+	placing     *placingFlags // inventory store and API token (placing.go)
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
@@ -65,6 +67,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.DurationVar(&f.lldp, "lldp-interval", controller.DefaultLLDPInterval, "spacing of LLDP link-discovery probes")
 	fs.DurationVar(&f.echo, "echo-interval", controller.DefaultEchoInterval, "idle time before an ECHO_REQUEST keepalive")
 	f.polling = addPollingFlags(fs)
+	f.placing = addPlacingFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -147,7 +150,12 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
-	apiCfg := api.Config{Addr: f.apiListen}
+	token, err := f.placing.token()
+	if err != nil {
+		fmt.Fprintf(stderr, "run: %v\n", err)
+		return 2
+	}
+	apiCfg := api.Config{Addr: f.apiListen, Token: token}
 	if f.apiListen != "" {
 		if err := apiCfg.Validate(); err != nil {
 			fmt.Fprintf(stderr, "run: %v\n", err)
@@ -187,6 +195,15 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "run: REST API listener: %v\n", err)
 			return 1
 		}
+		st, err := store.Open(f.placing.dataDir)
+		if err != nil {
+			ln.Close()
+			apiLn.Close()
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 1
+		}
+		defer st.Close()
+		backend = api.WithPlacement(backend, placementBackend{st: st, counter: f.polling.reader(), ctl: ctl})
 		h := api.NewHandler(backend, reg)
 		go func() { errc <- api.ServeListener(ctx, apiCfg, apiLn, h, logger) }()
 	}
