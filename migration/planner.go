@@ -389,10 +389,9 @@ func (p *planner) hot(j int) bool {
 
 // vmNIC is a VM's NIC demand under the current assignment, larger direction.
 func (p *planner) vmNIC(id string) float64 {
-	for _, s := range p.rep.VMs {
-		if s.ID == id {
-			return math.Max(s.DemandOut, s.DemandIn)
-		}
+	// Evaluate reports the VMs in the inventory's order.
+	if i, ok := p.vmIdx[id]; ok && i < len(p.rep.VMs) && p.rep.VMs[i].ID == id {
+		return math.Max(p.rep.VMs[i].DemandOut, p.rep.VMs[i].DemandIn)
 	}
 	return 0
 }
