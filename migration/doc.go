@@ -38,6 +38,26 @@
 // energy coefficients from recorded migrations (FitGamma, FitEnergy); the
 // normalised decision cost C(VM) (DecisionCosts); the migration Record.
 //
+// # Planner
+//
+// MakePlan finds hotspots on each server's NIC load (measured: the last
+// load_history sample or nic_load_bps, else the inventory's traffic) and CPU
+// load (the inventory's), by a static threshold or CloudSim's adaptive ones,
+// 1 − 2.5·MAD and 1 − 1.5·IQR over the load history (static below MinHistory
+// samples). For each hotspot, worst first, it moves VMs until the server is
+// no longer hot: each time the one of lowest C(VM) among those whose move
+// alone relieves it (the lowest of all when none does), to the destination a
+// placement policy prefers among the servers that stay within their own
+// thresholds and RAM. R is min(D + δ, R_max, free), free being what the two
+// NICs and, with a Network, the path between their switches have left.
+// Section 7 (Voorsluys et al.): migrations of one service are kept at least
+// the SLA window (5 min) apart, end to start; a migration starts only where
+// its service's expected load is at most its safe level; at most MaxPerLink
+// migrations share a link at once, and those that do share its free
+// bandwidth. A move that cannot be scheduled is reported as deferred, with
+// the reason. Plans are advisory: loads after a deferred move are not
+// recomputed.
+//
 // The package is pure: no clock, no I/O.
 //
 // Example:
