@@ -68,7 +68,7 @@ func TestRunServesAndStops(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- runController(ctx, []string{"-of-listen", "127.0.0.1:0", "-api-listen", "127.0.0.1:0",
-			"-log-level", "debug", "-log-format", "json"}, &stdout, &stderr)
+			"-log-level", "debug", "-log-format", "json", "-data-dir", t.TempDir()}, &stdout, &stderr)
 	}()
 	ofRe := regexp.MustCompile(`OpenFlow 1\.0 on tcp:(\S+)`)
 	apiRe := regexp.MustCompile(`REST API on http://([^/]+)/`)
