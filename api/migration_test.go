@@ -165,3 +165,15 @@ func TestMigrationWritesNeedToken(t *testing.T) {
 	h.ServeHTTP(w, req)
 	assert.Equal(t, 201, w.Code, w.Body.String())
 }
+
+// A QEMU migration's record may carry hundreds of rounds.
+func TestMigrationRecordWithManyRounds(t *testing.T) {
+	h := migrationHandler(t)
+	res, err := migration.Predict(migration.Input{MemMB: 4000, DirtyMBs: 99, RateMBs: 100}, migration.Config{Kind: migration.WWS, Profile: migration.QEMU()})
+	require.NoError(t, err)
+	require.Greater(t, len(res.Trace), 100)
+	b, _ := json.Marshal(migration.RecordOf("web1", migration.Input{MemMB: 4000, DirtyMBs: 99, RateMBs: 100}, res, true))
+	require.Greater(t, len(b), 8<<10)
+	code, body := send(t, h, "POST", "/api/v1/migration/records", string(b))
+	assert.Equal(t, 201, code, body)
+}
