@@ -48,7 +48,8 @@ func (c GenConfig) withDefaults() GenConfig {
 // matrix (service weights from a Pareto law, most traffic inside a service,
 // some between services and with the outside). It is built around a hidden
 // placement, returned as the second value, under which no server exceeds
-// cfg.Headroom of its CPU, RAM or NIC in either direction; each VM's current
+// cfg.Headroom of its CPU, RAM or NIC in either direction, and no VM's traffic
+// exceeds half a NIC in either direction; each VM's current
 // server is another VM's hidden one, so the inventory starts as a shuffle.
 func Generate(rng *rand.Rand, cfg GenConfig) (Inventory, map[string]string) {
 	cfg = cfg.withDefaults()
@@ -142,6 +143,27 @@ func Generate(rng *rand.Rand, cfg GenConfig) (Inventory, map[string]string) {
 	}
 	for i := range inv.External {
 		inv.External[i].Bps = math.Round(inv.External[i].Bps * f)
+	}
+	// No VM's traffic alone may exceed half a NIC in either direction (a
+	// vNIC's share): a VM's rows shrink until it holds.
+	vmOut := make(map[string]float64, cfg.VMs)
+	vmIn := make(map[string]float64, cfg.VMs)
+	for _, t := range inv.Traffic {
+		vmOut[t.Src] += t.Bps
+		vmIn[t.Dst] += t.Bps
+	}
+	for _, e := range inv.External {
+		vmOut[e.VM] += e.Bps
+		vmIn[e.VM] += e.Bps
+	}
+	shrink := func(id string) float64 {
+		return math.Min(1, 0.5*cfg.NICBps/math.Max(math.Max(vmOut[id], vmIn[id]), 1))
+	}
+	for i, t := range inv.Traffic {
+		inv.Traffic[i].Bps = math.Floor(t.Bps * math.Min(shrink(t.Src), shrink(t.Dst)))
+	}
+	for i, e := range inv.External {
+		inv.External[i].Bps = math.Floor(e.Bps * shrink(e.VM))
 	}
 	for j, s := range rep.Servers {
 		if c := s.CPU / cfg.CPUCores; c > cfg.Headroom {

@@ -237,8 +237,8 @@ func TestPlaceSmall(t *testing.T) {
 // leave no NIC over capacity; traffic-aware carries at most 60 % of the
 // cross-server traffic of the better CPU-only baseline.
 func TestGeneratedDataCentres(t *testing.T) {
-	for seed := uint64(1); seed <= 5; seed++ {
-		inv, hidden := Generate(rand.New(rand.NewPCG(seed, 7)), GenConfig{})
+	for seed := uint64(1); seed <= 20; seed++ {
+		inv, hidden := Generate(rand.New(rand.NewPCG(seed, seed%3+1)), GenConfig{})
 		require.Len(t, inv.Servers, 40)
 		require.Len(t, inv.VMs, 400)
 		require.NoError(t, inv.Validate())
