@@ -94,12 +94,13 @@ func mountMigration(r *routes, b Backend) {
 		s.records = StoreRecords{Store: st}
 	}
 	s.network = findNetwork(b)
-	r.mux.HandleFunc("POST /api/v1/migration/predict", s.predict)
-	r.mux.HandleFunc("/api/v1/migration/predict", r.methodNotAllowed)
-	r.mux.HandleFunc("POST /api/v1/migration/plan", s.plan)
-	r.mux.HandleFunc("/api/v1/migration/plan", r.methodNotAllowed)
-	r.get("/api/v1/migration/records", nil, s.listRecords)
-	r.mux.HandleFunc("POST /api/v1/migration/records", s.addRecord)
+	r.handle(http.MethodPost, "/api/v1/migration/predict", Op{Summary: "predict a live migration: of a VM to a server (R from the free bandwidth measured between them) or from explicit inputs",
+		Body: predictRequest{}, Response: PredictAnswer{}, Auth: true}, s.predict)
+	r.handle(http.MethodPost, "/api/v1/migration/plan", Op{Summary: "hotspots and an SLA-aware migration plan over the stored inventory and the measured traffic",
+		Body: planRequest{}, Response: PlanAnswer{}, Auth: true}, s.plan)
+	r.get("/api/v1/migration/records", Op{Summary: "recorded migrations, oldest first", Response: []StoredRecord{}}, s.listRecords)
+	r.handle(http.MethodPost, "/api/v1/migration/records", Op{Summary: "record a measured migration: refines its VM's dirty rate and refits the γ and energy coefficients",
+		Body: migration.Record{}, Response: RecordAnswer{}, Status: http.StatusCreated, Auth: true}, s.addRecord)
 }
 
 // findNetwork looks for a MigrationNetworker among b, the Backends it wraps

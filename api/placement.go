@@ -132,17 +132,22 @@ func mountPlacement(r *routes, b Backend) {
 		return
 	}
 	s := placementServer{pb: pb}
-	r.get("/api/v1/servers", nil, s.servers)
-	r.get("/api/v1/servers/{id}", nil, s.server)
-	r.mux.HandleFunc("PUT /api/v1/servers/{id}", s.putServer)
-	r.mux.HandleFunc("DELETE /api/v1/servers/{id}", s.deleteServer)
-	r.get("/api/v1/vms", nil, s.vms)
-	r.get("/api/v1/vms/{id}", nil, s.vm)
-	r.mux.HandleFunc("PUT /api/v1/vms/{id}", s.putVM)
-	r.mux.HandleFunc("DELETE /api/v1/vms/{id}", s.deleteVM)
-	r.get("/api/v1/placement", nil, s.placement)
-	r.mux.HandleFunc("POST /api/v1/placement/plan", s.plan)
-	r.mux.HandleFunc("/api/v1/placement/plan", r.methodNotAllowed)
+	r.get("/api/v1/servers", Op{Summary: "every server", Response: []placement.Server{}}, s.servers)
+	r.get("/api/v1/servers/{id}", Op{Summary: "one server", Response: placement.Server{}}, s.server)
+	r.handle(http.MethodPut, "/api/v1/servers/{id}", Op{Summary: "add or replace a server", Body: placement.Server{},
+		Response: placement.Server{}, Auth: true}, s.putServer)
+	r.handle(http.MethodDelete, "/api/v1/servers/{id}", Op{Summary: "remove a server (409 while VMs are on it)",
+		Status: http.StatusNoContent, Auth: true}, s.deleteServer)
+	r.get("/api/v1/vms", Op{Summary: "every VM with the network host it was matched to", Response: []VMView{}}, s.vms)
+	r.get("/api/v1/vms/{id}", Op{Summary: "one VM", Response: placement.VM{}}, s.vm)
+	r.handle(http.MethodPut, "/api/v1/vms/{id}", Op{Summary: "add or replace a VM", Body: placement.VM{},
+		Response: placement.VM{}, Auth: true}, s.putVM)
+	r.handle(http.MethodDelete, "/api/v1/vms/{id}", Op{Summary: "remove a VM", Status: http.StatusNoContent, Auth: true}, s.deleteVM)
+	r.get("/api/v1/placement", Op{Summary: "each server's current load, its NIC load from measured traffic", Response: PlacementView{}}, s.placement)
+	r.handle(http.MethodPost, "/api/v1/placement/plan", Op{Summary: "a placement plan from scratch by a policy",
+		Body: struct {
+			Policy string `json:"policy"`
+		}{}, Response: placement.Plan{}, Auth: true}, s.plan)
 }
 
 type placementServer struct{ pb PlacementBackend }
