@@ -1,4 +1,4 @@
-// Package api serves cemon's read-only REST interface and its Prometheus metrics.
+// Package api serves cemon's REST interface and its Prometheus metrics.
 //
 // It owns the HTTP edge only: JSON views of the switches, links, hosts and flows the
 // controller knows (types [Switch], [Link], [Host], [Flow]), the error format, the
@@ -36,7 +36,13 @@
 // Optional capabilities are discovered on the Backend with type assertions, so that
 // a richer backend gains endpoints without changing [NewHandler]'s signature:
 // [HealthChecker] drives /healthz, and further endpoints are mounted by files of this
-// package that append to the unexported extensions list.
+// package that append to the unexported extensions list. [PlacementBackend] (see
+// WithPlacement) adds the inventory of servers and VMs and the placement views,
+// whose writes take a JSON body validated field by field.
+//
+// Writes (any method but GET, HEAD and OPTIONS) need "Authorization: Bearer
+// TOKEN" when [Config].Token is set; without a token, [Serve] and
+// [ServeListener] refuse to listen beyond loopback.
 //
 // Example:
 //

@@ -85,7 +85,7 @@ type MigrationNetworker interface {
 func init() { extensions = append(extensions, mountMigration) }
 
 func mountMigration(r *routes, b Backend) {
-	pb, ok := Find[PlacementBackend](b)
+	pb, ok := capability[PlacementBackend](b)
 	if !ok {
 		return
 	}
@@ -115,7 +115,7 @@ func findNetwork(b Backend) migration.Network {
 				return mn.MigrationNetwork()
 			}
 		}
-		u, ok := b.(interface{ Unwrap() Backend })
+		u, ok := b.(Unwrapper)
 		if !ok {
 			break
 		}

@@ -57,23 +57,6 @@ type InventoryStore interface {
 
 var _ InventoryStore = (*store.Store)(nil)
 
-// Find returns the capability T of b or of a Backend it wraps (wrappers such
-// as WithStats and WithPlacement expose the wrapped one through Unwrap).
-func Find[T any](b Backend) (T, bool) {
-	for b != nil {
-		if t, ok := b.(T); ok {
-			return t, true
-		}
-		u, ok := b.(interface{ Unwrap() Backend })
-		if !ok {
-			break
-		}
-		b = u.Unwrap()
-	}
-	var zero T
-	return zero, false
-}
-
 // WithPlacement returns a Backend that serves b's views and capabilities and
 // the placement endpoints from p.
 func WithPlacement(b Backend, p PlacementBackend) Backend {
@@ -92,7 +75,7 @@ func (p placementBackend) Unwrap() Backend { return p.Backend }
 
 // Health forwards to the wrapped Backend when it is a HealthChecker.
 func (p placementBackend) Health() error {
-	if hc, ok := Find[HealthChecker](p.Backend); ok {
+	if hc, ok := capability[HealthChecker](p.Backend); ok {
 		return hc.Health()
 	}
 	return nil
@@ -102,6 +85,9 @@ func (p placementBackend) Health() error {
 type VMView struct {
 	placement.VM
 	Network placement.HostMatch `json:"network"`
+	// Host is where discovery located the host with the VM's MAC or IP;
+	// null when it has not been seen.
+	Host *Host `json:"host"`
 }
 
 // ServerPlacement is one server's current load.
@@ -127,30 +113,38 @@ type PlacementView struct {
 func init() { extensions = append(extensions, mountPlacement) }
 
 func mountPlacement(r *routes, b Backend) {
-	pb, ok := Find[PlacementBackend](b)
+	pb, ok := capability[PlacementBackend](b)
 	if !ok {
 		return
 	}
-	s := placementServer{pb: pb}
-	r.get("/api/v1/servers", Op{Summary: "every server", Response: []placement.Server{}}, s.servers)
+	s := placementServer{pb: pb, b: b}
+	r.get("/api/v1/servers", Op{Summary: "every server of the inventory, by id", Response: []placement.Server{}}, s.servers)
 	r.get("/api/v1/servers/{id}", Op{Summary: "one server", Response: placement.Server{}}, s.server)
 	r.handle(http.MethodPut, "/api/v1/servers/{id}", Op{Summary: "add or replace a server", Body: placement.Server{},
 		Response: placement.Server{}, Auth: true}, s.putServer)
 	r.handle(http.MethodDelete, "/api/v1/servers/{id}", Op{Summary: "remove a server (409 while VMs are on it)",
 		Status: http.StatusNoContent, Auth: true}, s.deleteServer)
-	r.get("/api/v1/vms", Op{Summary: "every VM with the network host it was matched to", Response: []VMView{}}, s.vms)
+	r.get("/api/v1/vms", Op{Summary: "every VM with its measured rates and the network host it was matched to, or why none",
+		Response: []VMView{}}, s.vms)
 	r.get("/api/v1/vms/{id}", Op{Summary: "one VM", Response: placement.VM{}}, s.vm)
 	r.handle(http.MethodPut, "/api/v1/vms/{id}", Op{Summary: "add or replace a VM", Body: placement.VM{},
 		Response: placement.VM{}, Auth: true}, s.putVM)
 	r.handle(http.MethodDelete, "/api/v1/vms/{id}", Op{Summary: "remove a VM", Status: http.StatusNoContent, Auth: true}, s.deleteVM)
-	r.get("/api/v1/placement", Op{Summary: "each server's current load, its NIC load from measured traffic", Response: PlacementView{}}, s.placement)
-	r.handle(http.MethodPost, "/api/v1/placement/plan", Op{Summary: "a placement plan from scratch by a policy",
-		Body: struct {
-			Policy string `json:"policy"`
-		}{}, Response: placement.Plan{}, Auth: true}, s.plan)
+	r.get("/api/v1/placement", Op{Summary: "each server's current load in every dimension, its NIC load from the measured traffic",
+		Response: PlacementView{}}, s.placement)
+	r.handle(http.MethodPost, "/api/v1/placement/plan", Op{Summary: "a placement plan from scratch by a policy, over the measured traffic",
+		Body: PlanRequest{}, Response: placement.Plan{}, Auth: true}, s.plan)
 }
 
-type placementServer struct{ pb PlacementBackend }
+// PlanRequest is the body of POST /api/v1/placement/plan.
+type PlanRequest struct {
+	Policy string `json:"policy"` // consolidate, balance, traffic-aware, cpu-best-fit or cpu-balance
+}
+
+type placementServer struct {
+	pb PlacementBackend
+	b  Backend // for the located hosts
+}
 
 // storeError answers a store error with the status it deserves.
 func storeError(w http.ResponseWriter, what string, err error) {
@@ -273,9 +267,28 @@ func (s placementServer) vms(w http.ResponseWriter, _ *http.Request) {
 		storeError(w, "VM", err)
 		return
 	}
+	byMAC, byIP := map[string]Host{}, map[string]Host{}
+	for _, h := range s.b.Hosts() {
+		if mac := placement.NormalMAC(h.MAC); mac != "" {
+			byMAC[mac] = h
+		}
+		if ip := placement.NormalIP(h.IP); ip != "" {
+			byIP[ip] = h
+		}
+	}
 	out := make([]VMView, len(m.Inventory.VMs))
 	for i, v := range m.Inventory.VMs {
 		out[i] = VMView{VM: v, Network: m.Hosts[i]}
+		h, ok := byMAC[placement.NormalMAC(v.MAC)]
+		if !ok {
+			h, ok = byIP[placement.NormalIP(v.IP)]
+		}
+		if ok {
+			out[i].Host = &h
+			if !out[i].Network.Matched {
+				out[i].Network.Reason = fmt.Sprintf("located at %s port %d, but no traffic counted yet", h.DPID, h.Port)
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -364,9 +377,7 @@ func (s placementServer) placement(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s placementServer) plan(w http.ResponseWriter, req *http.Request) {
-	var body struct {
-		Policy string `json:"policy"`
-	}
+	var body PlanRequest
 	if !decodeBody(w, req, &body) {
 		return
 	}

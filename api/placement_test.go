@@ -104,6 +104,11 @@ func TestPlacementEndpoints(t *testing.T) {
 	assert.InDelta(t, 2000, vms[0].Network.SentBps, 1e-9)
 	assert.False(t, vms[2].Network.Matched) // spare
 	assert.Contains(t, vms[2].Network.Reason, "10.0.0.9")
+	assert.Nil(t, vms[2].Host)
+	// db (10.0.0.2) is a located host: on switch 2, port 1.
+	require.NotNil(t, vms[1].Host)
+	assert.Equal(t, "0000000000000002", vms[1].Host.DPID)
+	assert.Equal(t, uint16(1), vms[1].Host.Port)
 
 	// Server a holds web and db: web→db (8 kbit/s) stays off its NIC;
 	// web→cache (4 kbit/s) leaves it, cache→web (2 kbit/s) enters it.

@@ -111,6 +111,15 @@ func TestE2EPlacement(t *testing.T) {
 	if err := e.c.Get("/api/v1/vms", &vms); err != nil || len(vms) != 6 {
 		t.Fatalf("GET /api/v1/vms: %v, %d VMs", err, len(vms))
 	}
+	dpidOf := map[string]string{}
+	for _, s := range servers {
+		dpidOf[s.id] = s.dpid
+	}
+	for _, v := range vms {
+		if v.Host == nil || v.Host.DPID != dpidOf[v.Server] {
+			t.Errorf("VM %s on %s: matched to host %+v, want one on switch %s", v.ID, v.Server, v.Host, dpidOf[v.Server])
+		}
+	}
 
 	// Counters before the traffic: both sides start from here.
 	type counts struct{ out, in uint64 }
