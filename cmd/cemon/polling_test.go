@@ -85,7 +85,7 @@ func TestPollingStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, err := p.start(ctx, ctl, controller.NewBackend(ctl), reg, logger)
+	b, err := p.start(ctx, ctl, newBackend(ctl), reg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -206,7 +206,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The collector subscribes to the tracker before any switch can connect.
-	backend, err := f.polling.start(ctx, ctl, controller.NewBackend(ctl), reg, logger)
+	backend, err := f.polling.start(ctx, ctl, newBackend(ctl), reg, logger)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "run: %v\n", err)
