@@ -22,8 +22,9 @@ import (
 // registered over REST; iperf3 sends traffic between VMs of one server and of
 // different servers. GET /api/v1/placement must show each server's NIC load,
 // from cemon's own flow counters, within 5 % of what the uplink port counted
-// (bytes over the whole run, each direction), and the traffic inside a server
-// must stay off its NIC (it appears as the server's local traffic instead).
+// (the rate over a window of steady traffic, and the bytes over the whole run,
+// each direction), and the traffic inside a server must stay off its NIC (it
+// appears as the server's local traffic instead).
 
 // uplinkPortLine parses one port of ovs-ofctl dump-ports.
 var uplinkPortLine = regexp.MustCompile(`port\s+"?(\w+)"?:\s+rx pkts=\d+, bytes=(\d+)[^\n]*\n\s+tx pkts=\d+, bytes=(\d+)`)
@@ -148,20 +149,57 @@ func TestE2EPlacement(t *testing.T) {
 	// h1, h2 on s2; h3, h4 on s3; h5, h6 on s4. Two transfers cross servers,
 	// two stay inside one.
 	transfers := []Transfer{
-		{Src: "h1", Dst: "h3", UDP: true, Duration: 8, Bandwidth: "8M"},
-		{Src: "h5", Dst: "h2", UDP: true, Duration: 8, Bandwidth: "5M"},
-		{Src: "h3", Dst: "h4", UDP: true, Duration: 8, Bandwidth: "12M"},
-		{Src: "h6", Dst: "h5", UDP: true, Duration: 8, Bandwidth: "6M"},
+		{Src: "h1", Dst: "h3", UDP: true, Duration: 10, Bandwidth: "8M"},
+		{Src: "h5", Dst: "h2", UDP: true, Duration: 10, Bandwidth: "5M"},
+		{Src: "h3", Dst: "h4", UDP: true, Duration: 10, Bandwidth: "12M"},
+		{Src: "h6", Dst: "h5", UDP: true, Duration: 10, Bandwidth: "6M"},
 	}
 	id, err := e.h.IperfStart(transfers)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.note("iperf3 started")
-	// Mid-run: the NIC rates exclude the traffic inside a server, which
-	// shows as local traffic instead.
-	time.Sleep(5 * time.Second)
-	mid, _ := readCemon()
+	// Mid-run, over a 3 s window of steady traffic: each server's NIC rate as
+	// GET /api/v1/placement shows it (the mean of its readings) against the
+	// uplink port's byte counters over the window; the NIC rates exclude the
+	// traffic inside a server, which shows as local traffic instead.
+	time.Sleep(3 * time.Second)
+	p1, t1 := readPorts(), time.Now()
+	sumOut, sumIn := map[string]float64{}, map[string]float64{}
+	var mid api.PlacementView
+	n := 0
+	for time.Since(t1) < 3*time.Second {
+		time.Sleep(250 * time.Millisecond)
+		mid, _ = readCemon()
+		for _, s := range mid.Servers {
+			sumOut[s.ID] += s.NICOutBps
+			sumIn[s.ID] += s.NICInBps
+		}
+		n++
+	}
+	p2, t2 := readPorts(), time.Now()
+	secs := t2.Sub(t1).Seconds()
+	for _, s := range servers {
+		for _, d := range []struct {
+			dir        string
+			ours, port float64
+		}{
+			{"out", sumOut[s.id] / float64(n), float64(p2[s.id].out-p1[s.id].out) * 8 / secs},
+			{"in", sumIn[s.id] / float64(n), float64(p2[s.id].in-p1[s.id].in) * 8 / secs},
+		} {
+			t.Logf("mid-run %s NIC %s: cemon %.3f Mbit/s, uplink port %.3f Mbit/s", s.id, d.dir, d.ours/1e6, d.port/1e6)
+			if d.port < 1e6 {
+				if d.ours > 1e6 {
+					t.Errorf("%s NIC %s: idle at the port, yet cemon shows %.0f bit/s", s.id, d.dir, d.ours)
+				}
+				continue
+			}
+			if rel := math.Abs(d.ours-d.port) / d.port; rel > 0.05 {
+				t.Errorf("%s NIC %s: cemon %.0f bit/s, uplink port %.0f bit/s: %.1f%% apart (want within 5%%)",
+					s.id, d.dir, d.ours, d.port, 100*rel)
+			}
+		}
+	}
 	for _, s := range mid.Servers {
 		t.Logf("mid-run %s: NIC out %.2f Mbit/s, in %.2f Mbit/s, local %.2f Mbit/s, NIC utilization %.3f",
 			s.ID, s.NICOutBps/1e6, s.NICInBps/1e6, s.LocalBps/1e6, s.NICUtil)
