@@ -18,6 +18,17 @@ import (
 // no body, so anything larger is refused as soon as a handler would read it.
 const maxRequestBody = 4 << 10
 
+// maxMigrationBody bounds the migration endpoints' bodies: records carry their
+// rounds and plan requests load histories.
+const maxMigrationBody = 1 << 20
+
+func bodyLimit(path string) int64 {
+	if strings.HasPrefix(path, "/api/v1/migration/") {
+		return maxMigrationBody
+	}
+	return maxRequestBody
+}
+
 // extension mounts additional endpoints when the Backend offers a capability. Files
 // of this package that add optional interfaces (statistics, say) append one to
 // extensions from init; it receives the route table and the Backend, and registers
@@ -144,7 +155,7 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+req.URL.Path)
 	})
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		req.Body = http.MaxBytesReader(w, req.Body, maxRequestBody)
+		req.Body = http.MaxBytesReader(w, req.Body, bodyLimit(req.URL.Path))
 		r.mux.ServeHTTP(w, req)
 	})
 	if wrapHandler != nil {

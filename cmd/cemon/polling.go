@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/cemon-sdn/cemon/controller"
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/stats"
+	"github.com/cemon-sdn/cemon/units"
 )
 
 // pollingFlags are cemon run's statistics-collection flags.
@@ -45,30 +45,14 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	return p
 }
 
-// parseRate reads a bit rate such as 1Gbit/s, 100Mbps, 10G, 2.5e9 or 1000000.
+// parseRate reads a bit rate such as 1Gbit/s, 100Mbps, 10G, 2.5e9, 1000000 or
+// 125MB/s (bytes) with package units, and wants it positive.
 func parseRate(s string) (float64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	for _, suf := range []string{"bit/s", "bps", "b/s"} {
-		t = strings.TrimSuffix(t, suf)
-	}
-	mult := 1.0
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult, t = 1e3, t[:n-1]
-		case 'm':
-			mult, t = 1e6, t[:n-1]
-		case 'g':
-			mult, t = 1e9, t[:n-1]
-		case 't':
-			mult, t = 1e12, t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+	v, err := units.ParseBitRate(s)
+	if err != nil || v <= 0 {
 		return 0, fmt.Errorf("bad rate %q: want a positive number of bit/s such as 1Gbit/s or 1e9", s)
 	}
-	return v * mult, nil
+	return v, nil
 }
 
 // config turns the flags into the collector's and the store's configuration.
