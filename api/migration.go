@@ -98,7 +98,7 @@ func mountMigration(r *routes, b Backend) {
 		Body: predictRequest{}, Response: PredictAnswer{}, Auth: true}, s.predict)
 	r.handle(http.MethodPost, "/api/v1/migration/plan", Op{Summary: "hotspots and an SLA-aware migration plan over the stored inventory and the measured traffic",
 		Body: planRequest{}, Response: PlanAnswer{}, Auth: true}, s.plan)
-	r.get("/api/v1/migration/records", Op{Summary: "recorded migrations, oldest first", Response: []StoredRecord{}}, s.listRecords)
+	r.get("/api/v1/migration/records", listOp(Op{Summary: "recorded migrations, oldest first", Response: []StoredRecord{}}), s.listRecords)
 	r.handle(http.MethodPost, "/api/v1/migration/records", Op{Summary: "record a measured migration: refines its VM's dirty rate and refits the γ and energy coefficients",
 		Body: migration.Record{}, Response: RecordAnswer{}, Status: http.StatusCreated, Auth: true}, s.addRecord)
 }
@@ -392,7 +392,7 @@ func (s migrationServer) plan(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, PlanAnswer{Plan: plan, Learned: l})
 }
 
-func (s migrationServer) listRecords(w http.ResponseWriter, _ *http.Request) {
+func (s migrationServer) listRecords(w http.ResponseWriter, req *http.Request) {
 	if s.records == nil {
 		writeError(w, http.StatusServiceUnavailable, "migration records need the bbolt store")
 		return
@@ -402,7 +402,7 @@ func (s migrationServer) listRecords(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, nonNil(recs))
+	writeList(w, req, recs, func(x *StoredRecord) string { return idKey(x.Seq) })
 }
 
 // RecordAnswer is the answer of POST /api/v1/migration/records: the stored

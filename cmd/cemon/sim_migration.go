@@ -23,7 +23,7 @@ import (
 )
 
 func init() {
-	registerSim("migration", simModel{summary: "live migration: the model-guided choice against a random one, and the model's sensitivity", run: runSimMigration})
+	registerSim("migration", command{name: "migration", summary: "live migration: the model-guided choice against a random one, and the model's sensitivity", run: runSimMigration})
 }
 
 // sweepSpec is one sensitivity figure: the input swept and its values.
