@@ -57,6 +57,24 @@ type Config struct {
 	// SubscriberBuffer is the default channel capacity of Subscribe. Default 1024.
 	SubscriberBuffer int
 
+	// DuplicateProbe is how long a live connection has to answer the ECHO_REQUEST sent
+	// when a second connection announces its datapath id: if it answers, the second
+	// connection is refused (ErrDuplicateDPID); if not, it is replaced. Default 1 s.
+	DuplicateProbe time.Duration
+	// SwitchAllowed, when set, admits only the datapath ids it returns true for;
+	// others are refused after FEATURES_REPLY (ErrNotAllowed). Nil admits every switch.
+	SwitchAllowed func(dpid uint64) bool
+	// BindCertDPID refuses a TLS switch whose certificate does not name its datapath
+	// id (ErrCertificate; see CertNamesDPID for the rule).
+	BindCertDPID bool
+	// MoveProbe is how long a host claimed at a new place has to answer at its old
+	// place (an ARP probe is sent there) before it is moved. Default 300 ms.
+	MoveProbe time.Duration
+	// LinkPortMemory is how long a port that was one end of a switch-to-switch link
+	// is still refused as a host location after the link went (a switch flap, say):
+	// frames a disconnected switch still forwards arrive there. Default 10 s.
+	LinkPortMemory time.Duration
+
 	// Tracker sizes the flow tracker (zero value: its defaults).
 	Tracker flowtracker.Config
 
@@ -84,6 +102,9 @@ const (
 	DefaultSendQueue        = 4096
 	DefaultMaxMessageLen    = 65535
 	DefaultSubscriberBuffer = 1024
+	DefaultDuplicateProbe   = time.Second
+	DefaultMoveProbe        = 300 * time.Millisecond
+	DefaultLinkPortMemory   = 10 * time.Second
 )
 
 // ErrConfig is wrapped by every error Validate returns.
@@ -133,6 +154,15 @@ func (c Config) withDefaults() Config {
 	if c.SubscriberBuffer == 0 {
 		c.SubscriberBuffer = DefaultSubscriberBuffer
 	}
+	if c.DuplicateProbe == 0 {
+		c.DuplicateProbe = DefaultDuplicateProbe
+	}
+	if c.MoveProbe == 0 {
+		c.MoveProbe = DefaultMoveProbe
+	}
+	if c.LinkPortMemory == 0 {
+		c.LinkPortMemory = DefaultLinkPortMemory
+	}
 	return c
 }
 
@@ -170,6 +200,9 @@ func (c Config) Validate() error {
 	positive("LinkTimeout", d.LinkTimeout)
 	positive("FloodGuard", d.FloodGuard)
 	positive("TickInterval", d.TickInterval)
+	positive("DuplicateProbe", d.DuplicateProbe)
+	positive("MoveProbe", d.MoveProbe)
+	positive("LinkPortMemory", d.LinkPortMemory)
 	if d.LinkTimeout > 0 && d.LLDPInterval > 0 && d.LinkTimeout <= d.LLDPInterval {
 		bad("LinkTimeout", "%v must exceed LLDPInterval %v", d.LinkTimeout, d.LLDPInterval)
 	}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,9 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/topology"
@@ -40,6 +44,12 @@ type Controller struct {
 
 	hub hub
 	wg  sync.WaitGroup
+
+	// handling is the time from a PACKET_IN read to the FLOW_MODs it caused handed to
+	// the writer (cemon_packet_in_handling_seconds).
+	handling prometheus.Histogram
+	refMu    sync.Mutex
+	refused  map[string]uint64 // connections refused before their switch came up, by kind
 }
 
 // New returns a controller with cfg (zero fields take their defaults). A cfg that does
@@ -61,6 +71,13 @@ func New(cfg Config, logger *slog.Logger) *Controller {
 		now:    time.Now,
 		core:   newCore(cfg, logger),
 		conns:  make(map[*conn]struct{}),
+		handling: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "cemon_packet_in_handling_seconds",
+			Help: "Time from a PACKET_IN read from the socket to the FLOW_MODs it caused handed to the writer.",
+			Buckets: []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3,
+				250e-3, 1},
+		}),
+		refused: make(map[string]uint64),
 	}
 }
 
@@ -245,6 +262,25 @@ func (c *Controller) ticker(ctx context.Context) {
 // handle runs one connection: it starts the writer, reads until the connection ends,
 // then tears the switch down.
 func (c *Controller) handle(ctx context.Context, nc net.Conn) {
+	addr := nc.RemoteAddr().String()
+	var names []string
+	var hasCert bool
+	if tc, ok := nc.(*tls.Conn); ok {
+		hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			nc.Close()
+			if ctx.Err() == nil {
+				c.refuse(addr, "tls", fmt.Errorf("TLS handshake: %w", err))
+			}
+			return
+		}
+		if pc := tc.ConnectionState().PeerCertificates; len(pc) > 0 {
+			hasCert = true
+			names = append([]string{pc[0].Subject.CommonName}, pc[0].DNSNames...)
+		}
+	}
 	cn := &conn{nc: nc, sendq: make(chan ofproto.Message, c.cfg.SendQueue), done: make(chan struct{})}
 	c.mu.Lock()
 	if ctx.Err() != nil {
@@ -252,7 +288,8 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 		nc.Close()
 		return
 	}
-	s, fx := c.core.open(nc.RemoteAddr().String(), c.now())
+	s, fx := c.core.open(addr, c.now())
+	s.certNames, s.certTLS = names, hasCert
 	s.conn = cn
 	cn.s = s
 	c.conns[cn] = struct{}{}
@@ -271,13 +308,120 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 
 	c.mu.Lock()
 	delete(c.conns, cn)
+	wasUp := !s.upSince.IsZero()
 	c.apply(c.core.closed(s, cn.reason(), c.now()))
 	c.mu.Unlock()
+	if !wasUp && ctx.Err() == nil {
+		reason := cn.reason()
+		if reason == nil {
+			reason = errors.New("closed by the peer before the handshake ended")
+		}
+		c.refuse(addr, refusalKind(reason), reason)
+	}
+}
+
+// refuse logs and counts a connection that ended before its switch came up.
+func (c *Controller) refuse(addr, kind string, reason error) {
+	c.refMu.Lock()
+	c.refused[kind]++
+	c.refMu.Unlock()
+	c.log.Warn("connection refused", "addr", addr, "kind", kind, "reason", reason.Error())
+}
+
+// Refused returns the number of connections refused before their switch came up, by
+// kind (tls, not_openflow, bad_header, version, duplicate_dpid, not_allowed,
+// certificate, handshake_timeout, peer_closed, protocol, other).
+func (c *Controller) Refused() map[string]uint64 {
+	c.refMu.Lock()
+	defer c.refMu.Unlock()
+	out := make(map[string]uint64, len(c.refused))
+	for k, v := range c.refused {
+		out[k] = v
+	}
+	return out
+}
+
+// refusalKind names the reason a connection was refused, for metrics.
+func refusalKind(err error) string {
+	switch {
+	case errors.Is(err, ErrNotOpenFlow):
+		return "not_openflow"
+	case errors.Is(err, ofproto.ErrBadLength), errors.Is(err, ofproto.ErrTooLong):
+		return "bad_header"
+	case errors.Is(err, ErrVersion):
+		return "version"
+	case errors.Is(err, ErrDuplicateDPID):
+		return "duplicate_dpid"
+	case errors.Is(err, ErrNotAllowed):
+		return "not_allowed"
+	case errors.Is(err, ErrCertificate):
+		return "certificate"
+	case errors.Is(err, ErrHandshakeTimeout):
+		return "handshake_timeout"
+	case errors.Is(err, ErrProtocol):
+		return "protocol"
+	case strings.Contains(err.Error(), "closed by the peer"):
+		return "peer_closed"
+	}
+	return "other"
+}
+
+// ErrNotOpenFlow: the first bytes of a connection cannot be OpenFlow (an HTTP request,
+// a TLS handshake on a plaintext port, a version or type no OpenFlow has).
+var ErrNotOpenFlow = errors.New("controller: not OpenFlow")
+
+// sniffer checks the first bytes of a connection as they are read, so that a peer
+// that does not speak OpenFlow is refused at once rather than at the handshake
+// timeout.
+type sniffer struct {
+	r    io.Reader
+	head [ofproto.HeaderLen]byte
+	n    int
+}
+
+func (s *sniffer) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if s.n == len(s.head) || n == 0 {
+		return n, err
+	}
+	s.n += copy(s.head[s.n:], p[:n])
+	if why := notOpenFlow(s.head[:s.n]); why != "" {
+		return 0, fmt.Errorf("%w: %s (first bytes % x)", ErrNotOpenFlow, why, s.head[:s.n])
+	}
+	return n, err
+}
+
+// notOpenFlow says why the first bytes b (up to a header's worth) cannot start an
+// OpenFlow stream, or "" when they can.
+func notOpenFlow(b []byte) string {
+	if len(b) >= 4 {
+		for _, m := range []string{"GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "CONN", "PATC", "PRI ", "TRAC"} {
+			if string(b[:4]) == m {
+				return "an HTTP request"
+			}
+		}
+	}
+	if len(b) >= 2 && b[0] == 0x16 && b[1] == 0x03 {
+		return "a TLS handshake on the plaintext OpenFlow port"
+	}
+	// Version 0 is left to the HELLO negotiation, which answers HELLO_FAILED.
+	if len(b) >= 1 && (b[0] > 0x06 || (b[0] == 0 && len(b) >= 2 && b[1] != 0)) {
+		return fmt.Sprintf("version byte 0x%02x is no OpenFlow version", b[0])
+	}
+	if len(b) >= 2 && b[1] > 35 {
+		return fmt.Sprintf("message type %d is no OpenFlow type", b[1])
+	}
+	if len(b) >= 4 {
+		if l := binary.BigEndian.Uint16(b[2:4]); l < ofproto.HeaderLen {
+			return fmt.Sprintf("header length %d is under 8", l)
+		}
+	}
+	return ""
 }
 
 // reader reads and handles messages until the connection fails or closes.
 func (c *Controller) reader(cn *conn) error {
-	fr := ofproto.NewFramer(cn.nc, c.cfg.MaxMessageLen)
+	fr := ofproto.NewFramer(&sniffer{r: cn.nc}, c.cfg.MaxMessageLen)
 	var d decoder
 	for {
 		b, err := fr.Next()
@@ -291,9 +435,13 @@ func (c *Controller) reader(cn *conn) error {
 				return nil
 			}
 			if errors.Is(err, ofproto.ErrTooLong) || errors.Is(err, ofproto.ErrBadLength) {
-				return fmt.Errorf("%w: %v", ErrProtocol, err)
+				return fmt.Errorf("%w: %w", ErrProtocol, err)
 			}
 			return err
+		}
+		var t0 time.Time
+		if len(b) > 1 && ofproto.Type(b[1]) == ofproto.TypePacketIn {
+			t0 = time.Now()
 		}
 		cn.s.meter.count(Received, b)
 		m, borrowed, err := d.decode(b)
@@ -310,8 +458,22 @@ func (c *Controller) reader(cn *conn) error {
 			ownOutput(fx, b)
 		}
 		c.apply(fx)
+		installed := !t0.IsZero() && hasFlowMod(fx)
 		c.mu.Unlock()
+		if installed {
+			c.handling.Observe(time.Since(t0).Seconds())
+		}
 	}
+}
+
+// hasFlowMod reports whether fx sends a FLOW_MOD.
+func hasFlowMod(fx *effects) bool {
+	for _, e := range fx.out {
+		if e.msg.Type() == ofproto.TypeFlowMod {
+			return true
+		}
+	}
+	return false
 }
 
 // undecodable answers a message that did not decode. A HELLO of a later version is

@@ -23,6 +23,14 @@ var (
 	ErrProtocol = errors.New("controller: protocol error")
 	// ErrReplaced: another connection completed a handshake with the same datapath id.
 	ErrReplaced = errors.New("controller: replaced by a newer connection of the same switch")
+	// ErrDuplicateDPID: a connection announced the datapath id of a switch whose live
+	// connection still answers (it answered the echo probe sent to check it).
+	ErrDuplicateDPID = errors.New("controller: datapath id already connected and answering")
+	// ErrNotAllowed: the datapath id is not in Config.SwitchAllowed.
+	ErrNotAllowed = errors.New("controller: datapath id not allowed")
+	// ErrCertificate: the switch's TLS certificate does not name its datapath id
+	// (Config.BindCertDPID).
+	ErrCertificate = errors.New("controller: certificate does not name the datapath id")
 )
 
 // sessionState is where a connection is in its life.
@@ -59,6 +67,17 @@ type session struct {
 	ports       map[ofproto.PortNo]ofproto.PhyPort // as last described: FEATURES_REPLY, then PORT_STATUS
 	xids        *xidTable
 	meter       *meter
+
+	// certNames are the names of the peer's TLS certificate (its CN and DNS SANs),
+	// set by the edge before the first message; certTLS says the peer presented one.
+	certNames []string
+	certTLS   bool
+	// A second connection for a live datapath id waits (contest) while the live one
+	// (whose challenger points back) is probed with an ECHO_REQUEST.
+	contest         *session
+	contestUntil    time.Time
+	contestFeatures *ofproto.FeaturesReply
+	challenger      *session
 
 	conn *conn // the I/O edge; nil in deterministic tests
 }
@@ -190,6 +209,9 @@ func (c *core) receive(s *session, m ofproto.Message, now time.Time) *effects {
 	}
 	s.lastRecv = now
 	s.echoOut = 0
+	if s.challenger != nil {
+		c.refuseChallenger(s)
+	}
 	switch m := m.(type) {
 	case *ofproto.EchoRequest:
 		c.fx.send(s, &ofproto.EchoReply{Xid: m.Xid, Data: m.Data})
@@ -237,9 +259,30 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 			c.fail(s, fmt.Errorf("%w: FEATURES_REPLY xid %d, want %d", ErrProtocol, m.Xid, s.featuresXid))
 			return
 		}
+		if s.contest != nil {
+			return // a repeated FEATURES_REPLY while the live connection is probed
+		}
+		if err := c.admit(s, m.DatapathID); err != nil {
+			c.fail(s, err)
+			return
+		}
+		if old, ok := c.switches[m.DatapathID]; ok && !old.closing {
+			if old.challenger != nil {
+				c.fail(s, fmt.Errorf("%w: %s (another connection is already being checked)", ErrDuplicateDPID, dpidString(m.DatapathID)))
+				return
+			}
+			// Probe the live connection: if it answers within DuplicateProbe, the
+			// newcomer is refused; if not, it is dead and the newcomer takes over.
+			s.contest, s.contestFeatures = old, m
+			s.contestUntil = now.Add(c.cfg.DuplicateProbe)
+			old.challenger = s
+			c.fx.send(old, &ofproto.EchoRequest{})
+			c.log.Warn("second connection for a connected datapath id: probing the live one",
+				"dpid", dpidString(m.DatapathID), "addr", s.addr, "live_addr", old.addr)
+			return
+		}
 		if old, ok := c.switches[m.DatapathID]; ok {
-			c.teardown(old, ErrReplaced, now)
-			c.fail(old, ErrReplaced)
+			c.teardown(old, ErrReplaced, now) // already closing
 		}
 		s.state = stateUp
 		s.dpid = m.DatapathID
@@ -268,6 +311,50 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 	default:
 		// Asynchronous messages may race the handshake; they are dropped until the
 		// switch is known.
+	}
+}
+
+// admit checks a datapath id against Config.SwitchAllowed and, with
+// Config.BindCertDPID on a TLS connection, against the peer's certificate.
+func (c *core) admit(s *session, dpid uint64) error {
+	if c.cfg.SwitchAllowed != nil && !c.cfg.SwitchAllowed(dpid) {
+		return fmt.Errorf("%w: %s", ErrNotAllowed, dpidString(dpid))
+	}
+	if c.cfg.BindCertDPID && s.certTLS && !CertNamesDPID(s.certNames, dpid) {
+		return fmt.Errorf("%w: %s (certificate names %q)", ErrCertificate, dpidString(dpid), s.certNames)
+	}
+	return nil
+}
+
+// refuseChallenger: the live session s answered, so the connection that claimed its
+// datapath id is refused.
+func (c *core) refuseChallenger(s *session) {
+	ch := s.challenger
+	s.challenger = nil
+	if ch.contest != s || ch.state == stateClosed {
+		return
+	}
+	ch.contest, ch.contestFeatures = nil, nil
+	c.fail(ch, fmt.Errorf("%w: %s (live connection from %s)", ErrDuplicateDPID, dpidString(s.dpid), s.addr))
+}
+
+// settleContest ends the wait of a session whose live rival did not answer the echo
+// probe in time, or went away: the rival is replaced, and the session's
+// FEATURES_REPLY is taken again.
+func (c *core) settleContest(s *session, now time.Time) {
+	old, m := s.contest, s.contestFeatures
+	s.contest, s.contestFeatures = nil, nil
+	if old != nil && old.challenger == s {
+		old.challenger = nil
+		if old.state != stateClosed {
+			c.log.Warn("live connection failed the echo probe: replaced", "dpid", dpidString(old.dpid),
+				"addr", old.addr, "new_addr", s.addr)
+			c.teardown(old, ErrReplaced, now)
+			c.fail(old, ErrReplaced)
+		}
+	}
+	if s.state == stateFeatures && !s.closing && m != nil {
+		c.receiveFeatures(s, m, now)
 	}
 }
 
@@ -337,6 +424,9 @@ func (c *core) closed(s *session, err error, now time.Time) *effects {
 	c.fx.reset()
 	c.teardown(s, err, now)
 	delete(c.sessions, s)
+	if ch := s.challenger; ch != nil && ch.contest == s {
+		c.settleContest(ch, now) // the live connection went: the waiting one takes over
+	}
 	return &c.fx
 }
 
@@ -347,6 +437,10 @@ func (c *core) teardown(s *session, err error, now time.Time) {
 	}
 	wasUp := s.state == stateUp
 	s.state = stateClosed
+	if s.contest != nil && s.contest.challenger == s {
+		s.contest.challenger = nil
+	}
+	s.contest, s.contestFeatures = nil, nil
 	s.xids.failAll(ErrDisconnected)
 	if !wasUp {
 		return
@@ -373,6 +467,9 @@ func (c *core) tick(now time.Time) *effects {
 			continue
 		}
 		s.xids.expire(now)
+		if s.contest != nil && !now.Before(s.contestUntil) {
+			c.settleContest(s, now)
+		}
 		if s.state != stateUp {
 			if now.Sub(s.opened) >= c.cfg.HandshakeTimeout {
 				c.fail(s, ErrHandshakeTimeout)

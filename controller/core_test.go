@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
@@ -285,13 +287,20 @@ func TestRacingPacketIns(t *testing.T) {
 	}
 }
 
-// TestSwitchReplaced: a second connection with the same datapath id replaces the first.
+// TestSwitchReplaced: a second connection with the datapath id of a live switch waits
+// while the live one is probed with an ECHO_REQUEST; the live one does not answer
+// within DuplicateProbe, so the second replaces it.
 func TestSwitchReplaced(t *testing.T) {
 	n := newFakeNet(t, Config{})
 	n.linear(1)
 	n.connect(1)
 	old := n.sw[1].s
+	delete(n.bySess, old) // the old connection is dead: nothing answers on it
 	n.connect(1)
+	if n.c.switches[1] != old {
+		t.Fatal("the new connection took the switch before the probe's deadline")
+	}
+	n.advance(DefaultDuplicateProbe + DefaultTickInterval)
 	if n.c.switches[1] != n.sw[1].s || n.c.switches[1] == old {
 		t.Fatal("the new connection does not own the switch")
 	}
@@ -309,6 +318,77 @@ func TestSwitchReplaced(t *testing.T) {
 	}
 	if up != 2 || down != 1 {
 		t.Fatalf("events: %d up, %d down; want 2 and 1", up, down)
+	}
+}
+
+// TestDuplicateDPIDRefused: a second connection announcing the datapath id of a live
+// switch that answers the echo probe is refused, and the live switch keeps its place.
+func TestDuplicateDPIDRefused(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(1)
+	n.connect(1)
+	live := n.sw[1].s
+	n.connect(1)
+	rogue := n.sw[1].s
+	// The live connection answers the probe (the fake network models one connection
+	// per switch, so its answer is fed in here).
+	n.take(n.c.receive(live, &ofproto.EchoReply{}, n.now))
+	n.run()
+	require.Same(t, live, n.c.switches[1], "the live connection lost its switch")
+	var refused bool
+	for _, r := range n.closed {
+		if r.s == rogue && errors.Is(r.err, ErrDuplicateDPID) {
+			refused = true
+		}
+		require.NotSame(t, live, r.s, "the live connection was closed: %v", r.err)
+	}
+	require.True(t, refused, "the second connection was not refused")
+	for _, e := range n.events {
+		require.NotEqual(t, SwitchDown, e.Kind, "switch went down: %v", e.Err)
+	}
+}
+
+// TestSwitchAllowAndCertificate: SwitchAllowed refuses unknown datapath ids, and
+// BindCertDPID refuses a TLS switch whose certificate names another one.
+func TestSwitchAllowAndCertificate(t *testing.T) {
+	c := newCore(Config{SwitchAllowed: func(d uint64) bool { return d == 1 }, BindCertDPID: true}.withDefaults(), discardLogger())
+	handshake := func(s *session, dpid uint64) *effects {
+		c.receive(s, &ofproto.Hello{}, t0)
+		return c.receive(s, &ofproto.FeaturesReply{Xid: s.featuresXid, DatapathID: dpid}, t0)
+	}
+	s, _ := c.open("a", t0)
+	fx := handshake(s, 2)
+	require.Len(t, fx.close, 1)
+	require.ErrorIs(t, fx.close[0].err, ErrNotAllowed)
+
+	s, _ = c.open("b", t0)
+	s.certTLS, s.certNames = true, []string{"0000000000000002 id:1234", "0000000000000002 id:1234"}
+	fx = handshake(s, 1)
+	require.Len(t, fx.close, 1)
+	require.ErrorIs(t, fx.close[0].err, ErrCertificate)
+
+	s, _ = c.open("c", t0)
+	s.certTLS, s.certNames = true, []string{"0000000000000001 id:1234"}
+	fx = handshake(s, 1)
+	require.Empty(t, fx.close)
+	require.Contains(t, c.switches, uint64(1))
+}
+
+func TestCertNamesDPID(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		dpid uint64
+		ok   bool
+	}{
+		{"0000000000000001 id:8f1e", 1, true},
+		{"dpid:00:00:00:00:00:00:00:2a", 0x2a, true},
+		{"2A", 0x2a, true},
+		{"sw1 id:8f1e", 1, false},
+		{"00000000000000001", 1, false}, // 17 digits
+		{"", 0, false},
+	} {
+		d, ok := NameDPID(tt.name)
+		assert.Equal(t, tt.ok, ok && d == tt.dpid, "%q", tt.name)
 	}
 }
 
@@ -546,9 +626,9 @@ func TestFlowRemovedOfAnotherEntry(t *testing.T) {
 }
 
 // TestSupersededLeftoversDeleted: when a packet of a draining flow enters at a switch
-// off the flow's path (its source moved), the new flow replaces the old one and the old
-// flow's remaining entries, which the new path does not overwrite, are deleted: the
-// switches end up holding exactly the entries the tracker knows.
+// off the flow's path (its source moved), the old flow's remaining entries are deleted
+// once the move is verified and a new flow starts at the new place: the switches end up
+// holding exactly the entries the tracker knows.
 func TestSupersededLeftoversDeleted(t *testing.T) {
 	n := newFakeNet(t, Config{})
 	n.linear(3)
@@ -573,11 +653,25 @@ func TestSupersededLeftoversDeleted(t *testing.T) {
 	if udp.State != flowtracker.StateDraining {
 		t.Fatalf("UDP flow not draining: %+v", udp)
 	}
-	// The same datagram enters s2 on port 1, off the flow's path.
+	// h1 leaves s1 silently; the same datagram enters s2 on port 1, off the flow's
+	// path. The move is verified first (h1 does not answer at s1 any more): the
+	// datagram is held, and h1 moves after Config.MoveProbe, which deletes its flows.
+	delete(n.hostAt, PortRef{1, 1})
 	n.advance(time.Second) // past the flood guard
-	n.take(n.c.receive(n.sw[2].s, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)),
-		InPort: 1, Data: f}, n.now))
-	n.run()
+	pin := func() {
+		n.take(n.c.receive(n.sw[2].s, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)),
+			InPort: 1, Data: f}, n.now))
+		n.run()
+	}
+	pin()
+	if h, _ := n.c.topo.Host(h1.mac); h.DPID != 1 {
+		t.Fatalf("h1 moved before verification: %+v", h)
+	}
+	n.advance(DefaultMoveProbe + DefaultTickInterval)
+	if h, _ := n.c.topo.Host(h1.mac); h.DPID != 2 || h.Port != 1 {
+		t.Fatalf("h1 not moved after an unanswered probe: %+v", h)
+	}
+	pin()
 	got, _ := n.c.tracker.Get(udp.ID)
 	if got.State != flowtracker.StateExpired {
 		t.Fatalf("old flow: %+v, want expired", got)

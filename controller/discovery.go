@@ -15,6 +15,9 @@ import (
 type discovery struct {
 	c        *core
 	lastLLDP time.Time
+	// Host-location verification (hostguard.go).
+	claims  map[[6]byte]*moveClaim // hosts claimed at a new place, being verified
+	wasLink map[Location]time.Time // ports that were link ends, and when the link went
 }
 
 var _ App = (*discovery)(nil)
@@ -34,8 +37,9 @@ func (d *discovery) SwitchUp(x *Context, sw Switch, now time.Time) {
 
 // SwitchDown removes the switch and its links from the view. No LinkDown is emitted
 // for them: SwitchDown says it, and Routing deletes every flow through the switch.
-func (d *discovery) SwitchDown(_ *Context, sw Switch, _ time.Time) {
+func (d *discovery) SwitchDown(_ *Context, sw Switch, now time.Time) {
 	for _, l := range d.c.topo.RemoveSwitch(sw.s.dpid) {
+		d.rememberLink(l, now)
 		d.c.stats.LinksRemoved++
 		d.c.log.Info("link down", "link", l.String(), "reason", "switch left")
 	}
@@ -71,6 +75,7 @@ func (d *discovery) Tick(x *Context, now time.Time) {
 		}
 	}
 	d.linksGone(x, 0, d.c.topo.Expire(now, d.c.cfg.LinkTimeout), now)
+	d.tickGuard(x, now)
 }
 
 // linksGone reports links that went away (LinkDown), so that Routing deletes the flows
@@ -80,6 +85,7 @@ func (d *discovery) linksGone(x *Context, dpid uint64, ls []topology.Link, now t
 		return
 	}
 	for _, l := range ls {
+		d.rememberLink(l, now)
 		d.c.stats.LinksRemoved++
 		d.c.log.Info("link down", "link", l.String())
 	}
@@ -126,7 +132,9 @@ func (d *discovery) PacketIn(x *Context, sw Switch, pi *ofproto.PacketIn, now ti
 		d.c.stats.GuardDrops++
 		return Stop
 	}
-	d.learn(f, sw.s.dpid, in, now)
+	if !d.learn(x, f, sw.s.dpid, in, now) {
+		return Stop
+	}
 	return Continue
 }
 
@@ -158,12 +166,15 @@ func (d *discovery) lldp(x *Context, sw Switch, in uint16, data []byte, now time
 	}
 }
 
-func (d *discovery) learn(f *frame, dpid uint64, port uint16, now time.Time) {
+// learn learns the sender of a frame; it reports false when the frame must go no
+// further (an answer to a probe of ours, or a frame of a host whose claimed move is
+// being verified).
+func (d *discovery) learn(x *Context, f *frame, dpid uint64, port uint16, now time.Time) bool {
 	var ip netip.Addr
 	switch f.dlType {
 	case etherARP:
 		if f.arpSHA != f.dlSrc {
-			return // a proxy's or a forger's ARP: the frame does not say where the sender is
+			return true // a proxy's or a forger's ARP: the frame does not say where the sender is
 		}
 		ip = f.nwSrc
 	case etherIPv4:
@@ -172,10 +183,21 @@ func (d *discovery) learn(f *frame, dpid uint64, port uint16, now time.Time) {
 	if ip.IsValid() && (ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
 		ip = netip.Addr{}
 	}
+	switch d.verify(x, f, ip, Location{dpid, port}, now) {
+	case holdFrame:
+		return false
+	case skipLearn:
+		return f.dlDst != probeMAC
+	}
+	old, known := d.c.topo.Host(f.dlSrc)
 	switch d.c.topo.LearnHost(f.dlSrc, ip, dpid, port, now) {
 	case topology.LearnNew:
 		d.c.log.Debug("host learned", "mac", f.dlSrc.String(), "ip", ip, "dpid", dpidString(dpid), "port", port)
 	case topology.LearnMoved:
-		d.c.log.Info("host moved", "mac", f.dlSrc.String(), "dpid", dpidString(dpid), "port", port)
+		// verify let it through: the old place is gone
+		if known {
+			d.moved(x, old, Location{dpid, port}, "old place gone", now)
+		}
 	}
+	return f.dlDst != probeMAC
 }

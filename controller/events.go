@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,10 +32,13 @@ const (
 	// stopped). Event.Links holds them; DPID is the switch whose port changed, 0 when
 	// the links expired. The links of a switch that leaves go with its SwitchDown.
 	LinkDown
+	// HostMoved: Discovery moved a host to a new place (Event.Host, with the old place
+	// in Event.From); Routing deletes the flows to and from it.
+	HostMoved
 )
 
 var eventNames = [...]string{"", "switch-up", "switch-down", "packet-in", "flow-removed", "port-status",
-	"link-up", "link-down"}
+	"link-up", "link-down", "host-moved"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k > 0 {
@@ -56,6 +60,8 @@ type Event struct {
 	FlowRemoved *ofproto.FlowRemoved
 	PortStatus  *ofproto.PortStatus
 	Links       []topology.Link // LinkUp, LinkDown
+	Host        topology.Host   // HostMoved: the host at its new place
+	From        Location        // HostMoved: where it was
 	Err         error           // SwitchDown: why the connection ended (nil for a clean close)
 }
 
@@ -167,3 +173,11 @@ func (s *Subscription) Dropped() uint64 { return s.s.dropped.Load() }
 
 // Close stops delivery and closes C. It is safe to call more than once.
 func (s *Subscription) Close() { s.hub.remove(s.s) }
+
+// Location is a switch port.
+type Location struct {
+	DPID uint64
+	Port uint16
+}
+
+func (l Location) String() string { return fmt.Sprintf("%016x/%d", l.DPID, l.Port) }

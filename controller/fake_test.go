@@ -281,6 +281,10 @@ func (n *fakeNet) expireIdle(sw *fakeSwitch) {
 			n.removed(sw, e, ofproto.RemovedIdleTimeout)
 			continue
 		}
+		if e.hard > 0 && n.now.Sub(e.installed) >= time.Duration(e.hard)*time.Second {
+			n.removed(sw, e, ofproto.RemovedHardTimeout)
+			continue
+		}
 		keep = append(keep, e)
 	}
 	sw.table = keep
@@ -325,7 +329,7 @@ func (n *fakeNet) switchGot(sw *fakeSwitch, m ofproto.Message) {
 func (n *fakeNet) flowMod(sw *fakeSwitch, m *ofproto.FlowMod) {
 	switch m.Command {
 	case ofproto.FlowAdd:
-		if m.Match.Wildcards != 0 {
+		if m.Match.Wildcards != 0 && len(m.Actions) != 0 {
 			n.t.Errorf("%s: FLOW_MOD add with wildcards %v; the controller installs exact matches", sw.name, m.Match.Wildcards)
 		}
 		var outs []ofproto.PortNo
@@ -417,6 +421,14 @@ func (n *fakeNet) arrive(f frameAt) {
 	sw := n.sw[f.at.DPID]
 	m, ok := fakeMatch(f.data, ofproto.PortNo(f.at.Port))
 	if ok {
+		// Drop entries (the PACKET_IN budget's) match on in_port and dl_src only.
+		for _, e := range sw.table {
+			if e.match.Wildcards == ofproto.WildAll&^(ofproto.WildInPort|ofproto.WildDLSrc) &&
+				e.match.InPort == m.InPort && e.match.DLSrc == m.DLSrc {
+				e.packets++
+				return
+			}
+		}
 		for _, e := range sw.table {
 			if e.match == m {
 				e.packets++

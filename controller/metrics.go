@@ -16,6 +16,7 @@ type Collector struct {
 	msgs, bytes, late             *prometheus.Desc
 	packetIns, installed, dropped *prometheus.Desc
 	evDropped                     *prometheus.Desc
+	hostMoves, refused, budget    *prometheus.Desc
 }
 
 // NewCollector returns a Collector for c.
@@ -33,15 +34,19 @@ func NewCollector(c *Controller) *Collector {
 		installed: prometheus.NewDesc("cemon_flows_installed_total", "Flows installed along a shortest path.", nil, nil),
 		dropped:   prometheus.NewDesc("cemon_frames_dropped_total", "Frames the forwarding logic dropped, by reason.", []string{"reason"}, nil),
 		evDropped: prometheus.NewDesc("cemon_events_dropped_total", "Events lost by subscribers whose channel was full.", nil, nil),
+		hostMoves: prometheus.NewDesc("cemon_host_moves_total", "Host moves by outcome: moved (verified, or the old place gone), refused (the host answered at its old place), link_port (a frame on a port that is or just was switch-to-switch, not learned from).", []string{"outcome"}, nil),
+		refused:   prometheus.NewDesc("cemon_connections_refused_total", "Switch connections that ended before their switch came up, by kind.", []string{"kind"}, nil),
+		budget:    prometheus.NewDesc("cemon_packet_in_budget_total", "PACKET_IN budget actions: dropped (PACKET_INs stopped), blocked (drop entries installed).", []string{"action"}, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.switches, m.links, m.hosts, m.flows, m.msgs, m.bytes, m.late,
-		m.packetIns, m.installed, m.dropped, m.evDropped} {
+		m.packetIns, m.installed, m.dropped, m.evDropped, m.hostMoves, m.refused, m.budget} {
 		ch <- d
 	}
+	m.c.handling.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -89,4 +94,16 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	}{{"guard", st.GuardDrops}, {"other", st.Dropped}} {
 		ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(r.n), r.reason)
 	}
+	for _, r := range []struct {
+		outcome string
+		n       uint64
+	}{{"moved", st.HostMoves}, {"refused", st.HostMovesRefused}, {"link_port", st.HostsOnLinkPort}} {
+		ch <- prometheus.MustNewConstMetric(m.hostMoves, prometheus.CounterValue, float64(r.n), r.outcome)
+	}
+	ch <- prometheus.MustNewConstMetric(m.budget, prometheus.CounterValue, float64(st.BudgetDrops), "dropped")
+	ch <- prometheus.MustNewConstMetric(m.budget, prometheus.CounterValue, float64(st.BudgetBlocks), "blocked")
+	for kind, n := range c.Refused() {
+		ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(n), kind)
+	}
+	c.handling.Collect(ch)
 }

@@ -24,6 +24,12 @@ type NetStats struct {
 	LinksRemoved    uint64
 	FlowsTornDown   uint64 // flows deleted because a switch, port or link went away, or their path broke while draining
 	TrackerFailures uint64 // tracker calls that failed (logged)
+
+	HostMoves        uint64 // hosts moved to a new place (verified, or their old port gone)
+	HostMovesRefused uint64 // move claims refused: the host answered at its old place
+	HostsOnLinkPort  uint64 // frames not learned from: their port is or just was switch-to-switch
+	BudgetDrops      uint64 // PACKET_INs stopped by the PACKET_IN budget
+	BudgetBlocks     uint64 // drop entries the PACKET_IN budget installed
 }
 
 // floodGuard remembers the frames Routing sent out itself (flooded or delivered to a

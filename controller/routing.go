@@ -64,8 +64,14 @@ func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, _ tim
 	})
 }
 
-// HandleEvent deletes the flows over links that went away (LinkDown).
+// HandleEvent deletes the flows over links that went away (LinkDown) and those to
+// and from a host that moved (HostMoved).
 func (n *routing) HandleEvent(x *Context, ev Event) {
+	if ev.Kind == HostMoved {
+		mac := ev.Host.MAC
+		n.tearDown(x, func(f *flowtracker.Flow) bool { return f.Key.DLSrc == mac || f.Key.DLDst == mac })
+		return
+	}
 	if ev.Kind != LinkDown || len(ev.Links) == 0 {
 		return
 	}
