@@ -4,9 +4,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrNoToken is wrapped when the API would listen beyond loopback without a
@@ -52,3 +54,48 @@ func requireToken(token string, h http.Handler) http.Handler {
 		h.ServeHTTP(w, req)
 	})
 }
+
+// auditWrites logs every request other than GET, HEAD and OPTIONS (the writes, and
+// attempts at them) with the client's address, the method, the path and the answer's
+// status, once it is answered.
+func auditWrites(logger *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch req.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			h.ServeHTTP(w, req)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		h.ServeHTTP(sw, req)
+		lv := slog.LevelInfo
+		if sw.status >= 400 {
+			lv = slog.LevelWarn
+		}
+		logger.Log(req.Context(), lv, "api write", "client", req.RemoteAddr, "method", req.Method,
+			"path", req.URL.Path, "status", sw.status, "authorized", req.Header.Get("Authorization") != "",
+			"duration", time.Since(start))
+	})
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wroteHeader = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -138,6 +138,7 @@ func ServeListener(ctx context.Context, cfg Config, ln net.Listener, h http.Hand
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	h = auditWrites(logger, h)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

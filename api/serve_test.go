@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -200,3 +201,62 @@ func TestServeListenerFailure(t *testing.T) {
 		t.Fatal("ServeListener did not return after its listener closed")
 	}
 }
+
+// TestWritesAudited: every write through the API, allowed or not, is logged with the
+// client's address, method, path and status; reads are not.
+func TestWritesAudited(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeListener(ctx, Config{Token: "s3cret"}, ln, h, logger) }()
+	defer func() { cancel(); <-done }()
+	base := "http://" + ln.Addr().String()
+	do := func(method, token string) int {
+		req, _ := http.NewRequest(method, base+"/api/v1/polling", strings.NewReader("{}"))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := do(http.MethodPut, "s3cret"); got != http.StatusNoContent {
+		t.Fatalf("PUT with token: %d", got)
+	}
+	if got := do(http.MethodPost, ""); got != http.StatusUnauthorized {
+		t.Fatalf("POST without token: %d", got)
+	}
+	do(http.MethodGet, "")
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	for _, want := range []string{
+		`msg="api write" client=127.0.0.1:`, `method=PUT path=/api/v1/polling status=204 authorized=true`,
+		`method=POST path=/api/v1/polling status=401 authorized=false`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "method=GET") {
+		t.Errorf("a read was logged as a write:\n%s", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

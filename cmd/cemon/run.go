@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,9 @@ type runFlags struct {
 	lldp        time.Duration
 	echo        time.Duration
 	layoutGML   string
+	switchAllow string
+	bindDPID    bool
+	budget      float64
 	polling     *pollingFlags // statistics collection (polling.go)
 	placing     *placingFlags // inventory store and API token (placing.go)
 }
@@ -62,6 +66,9 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.DurationVar(&f.lldp, "lldp-interval", controller.DefaultLLDPInterval, "spacing of LLDP link-discovery probes")
 	fs.DurationVar(&f.echo, "echo-interval", controller.DefaultEchoInterval, "idle time before an ECHO_REQUEST keepalive")
 	fs.StringVar(&f.layoutGML, "layout-gml", "", "Topology Zoo GML `file` whose node coordinates place the switches in the console (the i-th node is the switch with dpid i, as mininet/topos.py numbers them)")
+	fs.StringVar(&f.switchAllow, "switch-allow", "", "admit only these datapath ids: comma-separated hex `dpids`, or @FILE with one a line (# comments)")
+	fs.BoolVar(&f.bindDPID, "of-tls-bind-dpid", false, "with -of-tls-ca: refuse a switch whose certificate does not name its dpid (first word of the CN or a DNS SAN, in hex, as `ovs-pki req+sign <16-hex-dpid> switch` writes it)")
+	fs.Float64Var(&f.budget, "packet-in-budget", 1000, "PACKET_INs a second allowed per source (switch port and MAC), with a burst of twice that; past it the source gets a 5 s drop entry; 0 disables")
 	f.polling = addPollingFlags(fs)
 	f.placing = addPlacingFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -76,7 +83,45 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	if f.tlsCA != "" && f.tlsCert == "" {
 		return f, errors.New("run: -of-tls-ca needs -of-tls-cert and -of-tls-key")
 	}
+	if f.bindDPID && f.tlsCA == "" {
+		return f, errors.New("run: -of-tls-bind-dpid needs -of-tls-ca (switch certificates)")
+	}
+	if f.budget < 0 {
+		return f, fmt.Errorf("run: -packet-in-budget %v is negative", f.budget)
+	}
 	return f, nil
+}
+
+// parseSwitchAllow reads the datapath ids of -switch-allow: comma-separated hex
+// numbers (an optional 0x, colons allowed), or @FILE with ids separated by commas,
+// blanks or lines, # starting a comment.
+func parseSwitchAllow(v string) (map[uint64]bool, error) {
+	text := v
+	if name, ok := strings.CutPrefix(v, "@"); ok {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		var lines []string
+		for _, l := range strings.Split(string(b), "\n") {
+			l, _, _ = strings.Cut(l, "#")
+			lines = append(lines, l)
+		}
+		text = strings.Join(lines, ",")
+	}
+	out := map[uint64]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' }) {
+		h := strings.ReplaceAll(strings.TrimPrefix(strings.ToLower(w), "0x"), ":", "")
+		d, err := strconv.ParseUint(h, 16, 64)
+		if err != nil || len(h) > 16 {
+			return nil, fmt.Errorf("%q is not a datapath id (up to 16 hex digits)", w)
+		}
+		out[d] = true
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no datapath id in %q", v)
+	}
+	return out, nil
 }
 
 // layoutFromGML reads switch positions from a Topology Zoo GML file: node i (in file
@@ -164,7 +209,19 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	cfg := controller.Config{IdleTimeout: f.idleTimeout, LLDPInterval: f.lldp, EchoInterval: f.echo}
+	cfg := controller.Config{IdleTimeout: f.idleTimeout, LLDPInterval: f.lldp, EchoInterval: f.echo,
+		BindCertDPID: f.bindDPID}
+	if f.switchAllow != "" {
+		allow, err := parseSwitchAllow(f.switchAllow)
+		if err != nil {
+			fmt.Fprintf(stderr, "run: -switch-allow: %v\n", err)
+			return 2
+		}
+		cfg.SwitchAllowed = func(d uint64) bool { return allow[d] }
+	}
+	if f.budget > 0 {
+		cfg.Apps = []controller.App{controller.Discovery, controller.NewPacketInBudget(f.budget), controller.Routing}
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
@@ -244,7 +301,8 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "cemon: REST API on http://%s/api/v1/ (metrics at /metrics)\n", apiLn.Addr())
 	}
 	logger.Info("controller starting", "of_listen", ln.Addr().String(), "tls", f.tlsCert != "",
-		"idle_timeout", cfg.IdleTimeout)
+		"idle_timeout", cfg.IdleTimeout, "switch_allow", f.switchAllow != "", "tls_bind_dpid", f.bindDPID,
+		"packet_in_budget", f.budget)
 	go func() { errc <- ctl.Serve(ctx, ln) }()
 
 	// The first error (or the end of ctx) stops everything; then wait for the rest.

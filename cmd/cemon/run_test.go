@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -183,5 +184,25 @@ func TestLayoutFromGML(t *testing.T) {
 	}
 	if _, err := layoutFromGML(filepath.Join(t.TempDir(), "none.gml")); err == nil {
 		t.Error("a missing file is not an error")
+	}
+}
+
+func TestParseSwitchAllow(t *testing.T) {
+	got, err := parseSwitchAllow("1, 0x2a,00:00:00:00:00:00:00:03")
+	if err != nil || len(got) != 3 || !got[1] || !got[0x2a] || !got[3] {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	file := filepath.Join(t.TempDir(), "allow")
+	if err := os.WriteFile(file, []byte("# switches\n0000000000000001\n00000000000000ff # core\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = parseSwitchAllow("@" + file)
+	if err != nil || len(got) != 2 || !got[1] || !got[0xff] {
+		t.Fatalf("file: got %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "xyz", "12345678901234567", "@/nonexistent"} {
+		if _, err := parseSwitchAllow(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
