@@ -190,7 +190,7 @@ func cemonHost(c *Cemon, mac string) (api.Host, bool) {
 func TestE2ERogueSwitch(t *testing.T) {
 	skipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	e, logPath := guardEnv(t, ctx, "linear,3")
 	e.waitTopology(t, e.h.Info)
 	e.locateHosts(t, e.h.Info)
@@ -333,7 +333,7 @@ func TestE2ERefusedTLS(t *testing.T) {
 	caFile := writePEM("ca.pem", "CERTIFICATE", caDER)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	stderr := logFile(t, "cemon.stderr")
 	c, err := StartCemon(ctx, CemonOptions{Bin: cemonBin(t), Stderr: stderr, Stdout: logFile(t, "cemon.stdout"),
 		Args: []string{"--polling", "off", "--of-tls-cert", certFile, "--of-tls-key", keyFile, "--of-tls-ca", caFile,
@@ -416,7 +416,7 @@ func TestE2EFlapsNoHostOnLinkPort(t *testing.T) {
 	skipUnlessE2E(t)
 	const flapCount = 50
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	e, logPath := guardEnv(t, ctx, "linear,3")
 	e.waitTopology(t, e.h.Info)
 	e.locateHosts(t, e.h.Info)
@@ -561,7 +561,7 @@ func TestE2EPacketInFlood(t *testing.T) {
 		t.Skip("hping3 is not installed (make setup)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	e, logPath := guardEnv(t, ctx, "linear,3")
 	e.waitTopology(t, e.h.Info)
 	e.locateHosts(t, e.h.Info)
@@ -597,4 +597,12 @@ func TestE2EPacketInFlood(t *testing.T) {
 		}
 	}
 	require.True(t, drop, "no drop entry for h1 on s1: %+v", flows["s1"])
+	b, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "PACKET_IN budget exceeded") {
+			t.Log(line)
+			require.NotContains(t, line, hostByName(t, e.h.Info, "h2").MAC, "h2 was blocked")
+		}
+	}
 }
