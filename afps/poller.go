@@ -71,8 +71,8 @@ type flowState struct {
 	path    []int32
 	idx     []int32 // position of this flow in onSwitch[path[i]]
 	sampler Sampler
-	last    uint64 // bytes at the last reading
-	lastAt  int64  // unix ns of the last reading (the flow's start before any)
+	last    uint64  // bytes at the last reading
+	lastAt  int64   // unix ns of the last reading (the flow's start before any)
 	rate    float64 // bytes/s between the last two readings
 	reads   int32
 	used    bool

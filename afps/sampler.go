@@ -297,9 +297,8 @@ type swtSampler struct {
 
 func (s *swtSampler) Interval() time.Duration { return time.Duration(s.tau) }
 
-// significant reports |x − mean(W)| > 2·stddev(W) (population deviation). With fewer
-// than two readings in the window nothing is significant yet. Differences within
-// 1e-9 of the mean (float noise) are not significant.
+// significant reports |x − mean(W)| > 2·stddev(W) (population deviation).
+// Differences within 1e-9 of the mean (float noise) are not significant.
 func significant(win []float64, x float64) bool {
 	if len(win) < 2 {
 		return false

@@ -7,8 +7,9 @@
 //   - Every flow of the trace crosses the one watched switch (a link task without a
 //     topology). A flow starts at its first packet with zero bytes and ends Idle after
 //     its last packet, when its final counters arrive in FLOW_REMOVED without a poll.
-//   - The true value at each instant t_i (every Step, 100 ms) is the task's value over
-//     the Window (1 s) before t_i, computed from the packets.
+//   - The true value at each instant t_i (every Step, 100 ms, from one Window after the
+//     first packet to the last packet, so that every window lies inside the trace) is
+//     the task's value over the Window (1 s) before t_i, computed from the packets.
 //   - The reported value at t_i is the task's value over the watched flows' rates, each
 //     from its last two readings (the first from its start at zero bytes); a flow not
 //     yet read, or ended, counts for nothing.
@@ -37,13 +38,17 @@ var ErrBadConfig = errors.New("sim: bad configuration")
 // Config says what to replay. Zero fields take their defaults.
 type Config struct {
 	Task       afps.Task
-	Algorithms []afps.Kind  // default every sampler
-	Sampler    afps.Config  // bounds and parameters shared by the samplers (Kind ignored)
+	Algorithms []afps.Kind   // default every sampler
+	Sampler    afps.Config   // bounds and parameters shared by the samplers (Kind ignored)
 	Idle       time.Duration // flow idle timeout, default 2 s
 	Step       time.Duration // ground-truth instants, default 100 ms
 	Window     time.Duration // ground-truth window, default 1 s
-	Cost       mcps.CostModel
-	NoBatched  bool // skip the batched runs
+	// Tick is the controller's polling loop: polls go out at multiples of Tick after
+	// the first packet, the flows due by then together (what batching works on).
+	// Default 10 ms.
+	Tick      time.Duration
+	Cost      mcps.CostModel
+	NoBatched bool // skip the batched runs
 	// Progress, if set, is called now and then with the work done and the total.
 	Progress func(done, total int64)
 }
@@ -61,6 +66,9 @@ func (c Config) withDefaults() Config {
 	if c.Window == 0 {
 		c.Window = time.Second
 	}
+	if c.Tick == 0 {
+		c.Tick = 10 * time.Millisecond
+	}
 	if c.Cost == nil {
 		c.Cost = mcps.PaperCost
 	}
@@ -71,8 +79,8 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	d := c.withDefaults()
 	var errs []error
-	if d.Idle < 0 || d.Step <= 0 || d.Window <= 0 {
-		errs = append(errs, fmt.Errorf("%w: idle %v, step %v, window %v must be positive", ErrBadConfig, d.Idle, d.Step, d.Window))
+	if d.Idle < 0 || d.Step <= 0 || d.Window <= 0 || d.Tick <= 0 {
+		errs = append(errs, fmt.Errorf("%w: idle %v, step %v, window %v, tick %v must be positive", ErrBadConfig, d.Idle, d.Step, d.Window, d.Tick))
 	}
 	for _, k := range d.Algorithms {
 		s := d.Sampler
@@ -174,6 +182,9 @@ func Replay(t *trace.Trace, cfg Config) (*Report, error) {
 	sort.SliceStable(in.ends, func(a, b int) bool { return in.flows[in.ends[a]].Last < in.flows[in.ends[b]].Last })
 	in.start = t.Packets[0].Time
 	in.groundTruth()
+	if len(in.truth.times) == 0 {
+		return nil, fmt.Errorf("%w: the trace is shorter than one window (%v)", ErrBadConfig, cfg.Window)
+	}
 
 	runs := len(cfg.Algorithms)
 	if !cfg.NoBatched {
@@ -224,7 +235,8 @@ func (in *input) groundTruth() {
 	if k == 0 {
 		k = afps.DefaultK
 	}
-	for at := in.start + step; at <= last+win; at += step {
+	// Instants whose whole window lies inside the trace.
+	for at := in.start + win; at <= last; at += step {
 		for hi < len(pk) && pk[hi].Time <= at {
 			f := in.of[hi]
 			perFlow[f] += uint64(pk[hi].Bytes)
@@ -289,7 +301,7 @@ func (in *input) replay(kind afps.Kind, batch bool, done *int64, total int64) (*
 	cellSum := make([]float64, in.ncell)
 	var sum float64
 	run := &Run{}
-	secs := int(in.truth.times[len(in.truth.times)-1]-in.start)/1e9 + 1
+	secs := int((pk[len(pk)-1].Time+int64(cfg.Idle)-in.start)/1e9) + 1
 	run.PerSecond = make([]int64, secs)
 	k := cfg.Task.K
 	if k <= 0 {
@@ -318,9 +330,10 @@ func (in *input) replay(kind afps.Kind, batch bool, done *int64, total int64) (*
 	var ids []uint64
 	var liveList []int32
 	idle := int64(cfg.Idle)
+	tick := int64(cfg.Tick)
 	const never = math.MaxInt64
-	for ti < len(in.truth.times) {
-		tPk, tEnd, tPoll := int64(never), int64(never), int64(never)
+	for ti < len(in.truth.times) || pi < len(pk) || ei < len(in.ends) {
+		tPk, tEnd, tPoll, tInst := int64(never), int64(never), int64(never), int64(never)
 		if pi < len(pk) {
 			tPk = pk[pi].Time
 		}
@@ -328,9 +341,12 @@ func (in *input) replay(kind afps.Kind, batch bool, done *int64, total int64) (*
 			tEnd = in.flows[in.ends[ei]].Last + idle
 		}
 		if nx, ok := p.Next(); ok {
-			tPoll = nx.UnixNano()
+			// the first loop tick at or after the due time
+			tPoll = in.start + (nx.UnixNano()-in.start+tick-1)/tick*tick
 		}
-		tInst := in.truth.times[ti]
+		if ti < len(in.truth.times) {
+			tInst = in.truth.times[ti]
+		}
 		now := min(tPk, tEnd, tPoll, tInst)
 		switch now {
 		case tPk:

@@ -284,3 +284,10 @@ func Shift(t *Trace, d int64) {
 		t.Packets[i].Time += d
 	}
 }
+
+// Sort puts t's packets in time order (stable).
+func Sort(t *Trace) {
+	if !slices.IsSortedFunc(t.Packets, cmpTime) {
+		slices.SortStableFunc(t.Packets, cmpTime)
+	}
+}

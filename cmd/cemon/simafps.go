@@ -48,7 +48,7 @@ func runSimAFPS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	tracePath := fs.String("trace", "", "packet trace: CSV time_ns,flow_id,bytes (.csv or .csv.gz) or pcap/pcapng")
 	taskName := fs.String("task", "link", "task: link, matrix or heavy")
 	algs := fs.String("algorithms", "fixed,pt,ewmat,swt,payless", "comma-separated samplers")
-	k := fs.Int("k", afps.DefaultK, "heavy hitters: top k")
+	k := fs.Int("k", 4, "heavy hitters: top k (the committed traces have four long senders)")
 	idle := fs.Duration("idle", trace.DefaultIdle, "a flow ends after this long without a packet")
 	minI := fs.Duration("min", afps.DefaultMin, "τ_min")
 	maxI := fs.Duration("max", afps.DefaultMax, "τ_max")

@@ -7,8 +7,8 @@
 // It starts cemon (reactive forwarding) and a linear,4 Mininet network (hosts h1..h4 on
 // switches s1..s4 in a line), captures with dumpcap every packet that arrives at h3
 // and h4 (so every captured flow crossed the link s2→s3), and plays a timeline of
-// iperf3 transfers from h1 and h2: long transfers whose rate steps up and down, idle
-// gaps, and many short transfers. --kind tcp uses TCP for the long transfers, --kind
+// iperf3 transfers from h1 and h2 to h3 and h4: on each of the four host pairs long
+// transfers whose rate steps up and down with idle gaps, and many short transfers. --kind tcp uses TCP for the long transfers, --kind
 // udp uses UDP (reusing the client port across steps, so one 5-tuple changes rate).
 // Times are shifted so that the first packet is at 0.
 package main
@@ -37,13 +37,14 @@ type step struct {
 	tr mininet.Transfer
 }
 
-// timeline returns the long transfers: two senders with rate steps and idle gaps.
+// timeline returns the long transfers: four host pairs, each with rate steps and idle
+// gaps.
 func timeline(kind string, total time.Duration, r *rand.Rand) []step {
 	udp := kind == "udp"
-	rates := []string{"2M", "6M", "12M", "4M", "1M", "8M", "16M", "3M"}
+	rates := []string{"1M", "3M", "6M", "2M", "500K", "4M", "8M", "1500K"}
 	var out []step
-	for i, pair := range [][2]string{{"h1", "h3"}, {"h2", "h4"}} {
-		at := time.Duration(i) * 3 * time.Second
+	for i, pair := range [][2]string{{"h1", "h3"}, {"h2", "h4"}, {"h1", "h4"}, {"h2", "h3"}} {
+		at := time.Duration(i) * 2 * time.Second
 		port := 5301 + i
 		cport := 40001 + i
 		for at < total-5*time.Second {
