@@ -128,6 +128,28 @@ func NewPoller(cfg PollerConfig) (*Poller, error) {
 // Len is the number of watched flows.
 func (p *Poller) Len() int { return len(p.slotOf) }
 
+// Switches is the number of switches flows' paths may name.
+func (p *Poller) Switches() int { return len(p.onSwitch) }
+
+// AddSwitch appends a switch (a controller's network grows as switches connect) with
+// h hops to the nearest controller (counted in-band only; below 1 means 1) and returns
+// its index.
+func (p *Poller) AddSwitch(h int) (int32, error) {
+	if len(p.onSwitch) >= mcps.MaxSwitches {
+		return 0, fmt.Errorf("%w: over %d switches", ErrBadConfig, mcps.MaxSwitches)
+	}
+	if h > mcps.MaxHops {
+		return 0, fmt.Errorf("%w: %d hops, want at most %d", ErrBadConfig, h, mcps.MaxHops)
+	}
+	hh := int64(1)
+	if p.net.Deployment == mcps.InBand && h > 1 {
+		hh = int64(h)
+	}
+	p.onSwitch = append(p.onSwitch, nil)
+	p.hops = append(p.hops, hh)
+	return int32(len(p.onSwitch) - 1), nil
+}
+
 func (p *Poller) flow(id uint64) (int32, *flowState) {
 	sl, ok := p.slotOf[id]
 	if !ok {

@@ -345,3 +345,21 @@ func TestPollerConfigValidate(t *testing.T) {
 	_, err = NewPoller(PollerConfig{Sampler: Config{Min: -1}})
 	assert.ErrorIs(t, err, ErrBadConfig)
 }
+
+func TestPollerAddSwitch(t *testing.T) {
+	p, err := NewPoller(PollerConfig{Network: mcps.Network{Switches: 1, Deployment: mcps.InBand, Hops: [][]int32{{1}}}})
+	require.NoError(t, err)
+	s, err := p.AddSwitch(3)
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), s)
+	assert.Equal(t, 2, p.Switches())
+	all, one := p.SwitchCost(s, 4)
+	assert.Equal(t, 3*mcps.PaperCost.PollAll(4), all)
+	assert.Equal(t, 3*mcps.PaperCost.PollSingle(), one)
+	require.NoError(t, p.Watch(1, []int32{0, 1}, t0))
+	plan := p.Due(t0.Add(time.Second), nil)
+	require.Len(t, plan.Polls, 1)
+	assert.Equal(t, int32(0), plan.Polls[0].Switch, "the switch with fewer hops")
+	_, err = p.AddSwitch(mcps.MaxHops + 1)
+	assert.ErrorIs(t, err, ErrBadConfig)
+}
