@@ -16,9 +16,11 @@ import (
 func BenchmarkPoller(b *testing.B) {
 	for _, n := range []int{10_000, 100_000, 1_000_000} {
 		for _, k := range []Kind{Fixed, SWT} {
-			b.Run(fmt.Sprintf("flows=%d/%v", n, k), func(b *testing.B) {
-				benchPoller(b, n, k)
-			})
+			for _, batch := range []bool{false, true} {
+				b.Run(fmt.Sprintf("flows=%d/%v/batch=%v", n, k, batch), func(b *testing.B) {
+					benchPoller(b, n, k, batch)
+				})
+			}
 		}
 	}
 }
@@ -30,10 +32,10 @@ func heapInUse() uint64 {
 	return m.HeapAlloc
 }
 
-func benchPoller(b *testing.B, n int, k Kind) {
+func benchPoller(b *testing.B, n int, k Kind, batch bool) {
 	r := rand.New(rand.NewPCG(1, uint64(n)))
 	before := heapInUse()
-	p, err := NewPoller(PollerConfig{Sampler: Config{Kind: k}, Batch: true, Network: mcps.Network{Switches: 100}})
+	p, err := NewPoller(PollerConfig{Sampler: Config{Kind: k}, Batch: batch, Network: mcps.Network{Switches: 100}})
 	if err != nil {
 		b.Fatal(err)
 	}
