@@ -307,7 +307,7 @@ func (p *Poller) Interval(id uint64) (time.Duration, bool) {
 	return f.sampler.Interval(), true
 }
 
-// DueAt returns when flow id is next due (false while in flight or unknown).
+// DueAt returns when flow id is next due (false for an unknown flow).
 func (p *Poller) DueAt(id uint64) (time.Time, bool) {
 	sl, f := p.flow(id)
 	if f == nil {
@@ -349,8 +349,10 @@ func (p *Poller) cheapest(f *flowState) int32 {
 	return best
 }
 
-// Due pops every flow due at now and returns the requests that read them. The flows
-// are in flight until OnReading (or OnLost) reschedules them, so none is polled twice.
+// Due takes every flow due at now and returns the requests that read them. Each is
+// rescheduled one interval later until its reading (OnReading) or a failure (OnLost)
+// reschedules it, so none is polled twice in a tick and none is stranded by a reply
+// that never comes.
 // The plan's slices are reused by the next call to Due.
 // entries(s) is the number of flow entries switch s holds (what a poll-all there
 // returns); nil, or a smaller figure than the watched flows through s, means those
@@ -369,8 +371,12 @@ func (p *Poller) Due(now time.Time, entries func(s int32) int) Plan {
 		return plan
 	}
 	for _, sl := range p.ids {
-		s := p.cheapest(&p.slots[sl])
+		f := &p.slots[sl]
+		s := p.cheapest(f)
 		plan.SinglesBytes += p.hops[s] * p.singleB
+		// Until its reading comes back the flow waits one more interval: a reply that
+		// never comes (or a poll-all that no longer holds the entry) cannot strand it.
+		p.queue.Set(sl, now.Add(f.sampler.Interval()))
 	}
 	if p.covered == nil {
 		p.covered = map[int32]bool{}

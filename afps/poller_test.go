@@ -363,3 +363,15 @@ func TestPollerAddSwitch(t *testing.T) {
 	_, err = p.AddSwitch(mcps.MaxHops + 1)
 	assert.ErrorIs(t, err, ErrBadConfig)
 }
+
+// A poll whose reply never comes does not strand its flow: it is due again one
+// interval later.
+func TestPollerNoReplyRetried(t *testing.T) {
+	p, err := NewPoller(PollerConfig{Sampler: Config{Kind: Fixed}})
+	require.NoError(t, err)
+	require.NoError(t, p.Watch(7, []int32{0}, t0))
+	now := t0.Add(time.Second)
+	require.Len(t, p.Due(now, nil).Polls, 1)
+	assert.Empty(t, p.Due(now.Add(999*time.Millisecond), nil).Polls)
+	require.Len(t, p.Due(now.Add(time.Second), nil).Polls, 1)
+}
