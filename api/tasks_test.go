@@ -37,7 +37,11 @@ func (f *fakeTasks) Task(id uint64) (afps.TaskState, []afps.Value, bool) {
 	defer f.mu.Unlock()
 	return f.m.Task(id)
 }
-func (f *fakeTasks) RemoveTask(id uint64) bool { f.mu.Lock(); defer f.mu.Unlock(); return f.m.RemoveTask(id) }
+func (f *fakeTasks) RemoveTask(id uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.m.RemoveTask(id)
+}
 
 func doTask(t *testing.T, h http.Handler, method, path, body string) (int, string) {
 	t.Helper()
