@@ -6,7 +6,10 @@
 // It owns the samplers (Fixed, PT, EWMAT, SWT and the PayLess baseline), the Poller (a
 // due-time queue over every watched flow, no goroutine or timer per flow, that turns
 // what is due at an instant into requests, batched into poll-alls with the mcps cost
-// model when that is cheaper) and the task operations with Eq. 20 and F1. It does no
+// model when that is cheaper), the task operations with Eq. 20 and F1, and the Monitor
+// that runs tasks (each over the flows its selector and link pick, with its own
+// sampler) on top of any polling strategy, sharing polls between tasks and counting
+// each task's requests and bytes. It does no
 // I/O and reads no clock: every call takes the time. It does not send requests or
 // decode replies; the controller's executor and the simulator (package afps/sim) do,
 // and hand the readings back through OnReading and Expire.
