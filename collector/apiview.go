@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/poll"
 	"github.com/cemon-sdn/cemon/stats"
 )
 
@@ -29,7 +30,7 @@ func usageView(strategy string, u Usage) api.PollingUsage {
 // Polling implements api.StatsBackend.
 func (v APIView) Polling() api.Polling {
 	s := v.C.Scheme()
-	p := api.Polling{Strategy: s.Strategy, Deployment: s.Deployment, IntervalSeconds: s.Interval.Seconds(),
+	p := api.Polling{Strategy: s.Strategy.String(), Deployment: s.Deployment, IntervalSeconds: s.Interval.Seconds(),
 		CostModel: s.Model, CostBytes: s.Cost, LowerBoundBytes: s.LowerBound, Flows: s.Flows,
 		Rounds: s.Rounds, Rebuilds: s.Rebuilds, Totals: usageView("", v.C.Total("")),
 		LowerBoundFlows: s.LowerBoundFlows}
@@ -44,7 +45,7 @@ func (v APIView) Polling() api.Polling {
 		p.PollSingle = append(p.PollSingle, api.PollSingle{FlowID: x.Flow, DPID: dpidLabel(x.DPID)})
 	}
 	if l := s.Last; l != nil {
-		p.LastRebuild = &api.Rebuild{At: l.At, Reason: l.Reason, Strategy: l.Strategy, Flows: l.Flows,
+		p.LastRebuild = &api.Rebuild{At: l.At, Reason: l.Reason, Strategy: l.Strategy.String(), Flows: l.Flows,
 			VarianceRate: l.VarianceRate, PatchedCostBytes: l.PatchedCost, CostBytes: l.Cost,
 			LowerBoundBytes: l.LowerBound, PollAll: l.PollAll, PollSingle: l.PollSingle}
 	}
@@ -139,8 +140,12 @@ func (v APIView) HostStats() []api.HostStats {
 
 // SetPollingStrategy implements api.PollingSwitcher.
 func (v APIView) SetPollingStrategy(name string) error {
-	if err := v.C.SetStrategy(name); err != nil {
-		return fmt.Errorf("%w: %q (want one of %s)", api.ErrBadStrategy, name, strings.Join(Strategies(), ", "))
+	s, err := ParseStrategy(name)
+	if err == nil {
+		err = v.C.SetStrategy(s)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %q (want one of %s)", api.ErrBadStrategy, name, strings.Join(poll.StrategyNames(), ", "))
 	}
 	return nil
 }

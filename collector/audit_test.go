@@ -85,7 +85,7 @@ func TestArrivalOfAGoneFlowKeepsPorts(t *testing.T) {
 // (none counted twice, none lost), expired flows no longer load links, the
 // matrix or hosts, and the link, matrix and host sums agree with the flows.
 func TestRandomChurn(t *testing.T) {
-	strategies := []string{StrategyMCPS, StrategyPerFlowRandom, StrategyPerFlowMin, StrategyPollAll, StrategyOff}
+	strategies := []Strategy{StrategyMCPS, StrategyPerFlowRandom, StrategyPerFlowMin, StrategyPollAll, StrategyOff}
 	for seed := uint64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))

@@ -17,6 +17,7 @@ import (
 	"github.com/cemon-sdn/cemon/collector"
 	"github.com/cemon-sdn/cemon/controller"
 	"github.com/cemon-sdn/cemon/mcps"
+	"github.com/cemon-sdn/cemon/poll"
 	"github.com/cemon-sdn/cemon/stats"
 )
 
@@ -34,7 +35,7 @@ type pollingFlags struct {
 // addPollingFlags registers the statistics-collection flags on fs.
 func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	p := &pollingFlags{}
-	fs.StringVar(&p.strategy, "polling", collector.StrategyMCPS, "flow statistics polling `strategy`: "+strings.Join(collector.Strategies(), ", "))
+	fs.StringVar(&p.strategy, "polling", collector.StrategyMCPS.String(), "flow statistics polling `strategy`: "+strings.Join(poll.StrategyNames(), ", "))
 	fs.DurationVar(&p.interval, "poll-interval", collector.DefaultInterval, "spacing of polling rounds")
 	fs.StringVar(&p.deployment, "deployment", "out-of-band", "control channel: out-of-band or in-band (in-band costs scale with hops to the controller)")
 	fs.StringVar(&p.linkCapacity, "link-capacity", "1Gbit/s", "capacity every link's utilization is relative to (e.g. 100Mbit/s, 10Gbit/s, 1e9)")
@@ -89,7 +90,11 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 			errs = append(errs, fmt.Errorf("-controller-dpid %q: not a hex datapath id", p.controllerAt))
 		}
 	}
-	cc := collector.Config{Strategy: p.strategy, Interval: p.interval, Deployment: dep, LinkCapacityBps: capacity,
+	strategy, err := poll.ParseStrategy(p.strategy)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-polling: Strategy: %w", err))
+	}
+	cc := collector.Config{Strategy: strategy, Interval: p.interval, Deployment: dep, LinkCapacityBps: capacity,
 		PortStatsInterval: p.portStats}
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
@@ -183,7 +188,7 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller, b 
 			logger.Error("collector stopped", "err", err)
 		}
 	}()
-	logger.Info("flow statistics collection", "strategy", cc.Strategy, "interval", cc.Interval,
+	logger.Info("flow statistics collection", "strategy", cc.Strategy.String(), "interval", cc.Interval,
 		"deployment", cc.Deployment.String(), "link_capacity_bps", cc.LinkCapacityBps, "port_stats_interval", cc.PortStatsInterval)
 	return api.WithStats(b, collector.APIView{C: c}), nil
 }
