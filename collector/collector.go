@@ -219,6 +219,7 @@ func (c *Collector) dpidsOf(hops []flowtracker.Hop) []uint64 {
 	}
 	return c.dpidBuf
 }
+
 // Run handles tracker events and runs a polling round every Config.Interval (and a
 // port statistics round every Config.PortStatsInterval) until ctx ends.
 func (c *Collector) Run(ctx context.Context) error {

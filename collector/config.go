@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-		"strings"
+	"strings"
 	"time"
 
 	"github.com/cemon-sdn/cemon/mcps"

@@ -338,4 +338,3 @@ func (c *Collector) PortRound(ctx context.Context) {
 		return switches[k.DPID] && (!answered[k.DPID] || listed[k])
 	})
 }
-
