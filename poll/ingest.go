@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"slices"
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowtracker"
@@ -33,7 +34,21 @@ func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []
 		at  int // index in dst
 		hop int
 	}
-	var seen map[uint64]pick
+	n := 0
+	for _, rp := range replies {
+		for _, m := range rp.Msgs {
+			if sr, ok := m.(*ofproto.StatsReply); ok {
+				if body, ok := sr.Body.(*ofproto.FlowStatsReply); ok {
+					n += len(body.Entries)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return dst, 0
+	}
+	dst = slices.Grow(dst, n)
+	seen := make(map[uint64]pick, n)
 	for _, rp := range replies {
 		for _, m := range rp.Msgs {
 			sr, ok := m.(*ofproto.StatsReply)
@@ -43,9 +58,6 @@ func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []
 			body, ok := sr.Body.(*ofproto.FlowStatsReply)
 			if !ok {
 				continue
-			}
-			if seen == nil {
-				seen = make(map[uint64]pick, len(body.Entries))
 			}
 			for i := range body.Entries {
 				e := &body.Entries[i]
