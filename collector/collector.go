@@ -733,7 +733,6 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 		c.log.Warn("polling round ran out of time", "strategy", strategy, "skipped", res.Skipped, "requests", res.Requests)
 	}
 	c.apply(replies, &res)
-	c.store.EndRound(now)
 	c.mu.Lock()
 	prune := c.rounds%uint64(c.cfg.PruneEvery) == 0
 	c.mu.Unlock()
@@ -802,7 +801,7 @@ func (c *Collector) apply(replies []reply, res *RoundResult) {
 	res.Unmatched = unmatched
 	rejected := 0
 	for _, cd := range best {
-		if err := c.store.Observe(cd.r); err != nil {
+		if _, err := c.store.Observe(cd.r); err != nil {
 			rejected++
 			continue
 		}
