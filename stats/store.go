@@ -212,10 +212,10 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{
-		cfg:   cfg.withDefaults(),
-		flows: make(map[uint64]*flowState),
-		links: make(map[Link]*linkState),
-		pairs: make(map[Pair]*pairState),
+		cfg:    cfg.withDefaults(),
+		flows:  make(map[uint64]*flowState),
+		links:  make(map[Link]*linkState),
+		pairs:  make(map[Pair]*pairState),
 		hosts:  make(map[HostID]*hostState),
 		ports:  make(map[PortKey]*portState),
 		speeds: make(map[PortKey]float64),

@@ -267,8 +267,8 @@ type MatrixEntry struct {
 	Src, Dst HostID
 	At       time.Time // the instant the rate is valid at
 	RateBps  float64   // current rates of the pair's active, not stale flows
-	Bytes    uint64 // cumulative, including expired flows
-	Flows    int    // active flows
+	Bytes    uint64    // cumulative, including expired flows
+	Flows    int       // active flows
 }
 
 // HostTraffic is one host's traffic.
