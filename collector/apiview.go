@@ -64,7 +64,7 @@ func (v APIView) Polling() api.Polling {
 }
 
 func flowView(f stats.FlowStats) api.FlowStats {
-	out := api.FlowStats{ID: f.ID, Src: f.Src, Dst: f.Dst, Bytes: f.Bytes, Packets: f.Packets,
+	out := api.FlowStats{ID: f.ID, Src: f.Src.String(), Dst: f.Dst.String(), Bytes: f.Bytes, Packets: f.Packets,
 		RateBps: f.RateBps, PacketRate: f.PacketRate, Readings: f.Readings, Active: f.Active, Start: f.Start}
 	if f.Readings > 0 {
 		lp := f.LastPolled
@@ -122,7 +122,7 @@ func (v APIView) MatrixStats() []api.MatrixEntry {
 	m := v.C.Store().Matrix()
 	out := make([]api.MatrixEntry, len(m))
 	for i, e := range m {
-		out[i] = api.MatrixEntry{Src: e.Src, Dst: e.Dst, RateBps: e.RateBps, Bytes: e.Bytes, Flows: e.Flows}
+		out[i] = api.MatrixEntry{Src: e.Src.String(), Dst: e.Dst.String(), RateBps: e.RateBps, Bytes: e.Bytes, Flows: e.Flows}
 	}
 	return out
 }
@@ -132,7 +132,7 @@ func (v APIView) HostStats() []api.HostStats {
 	hs := v.C.Store().Hosts()
 	out := make([]api.HostStats, len(hs))
 	for i, h := range hs {
-		out[i] = api.HostStats{Host: h.Host, SentBps: h.SentBps, ReceivedBps: h.ReceivedBps,
+		out[i] = api.HostStats{Host: h.Host.String(), SentBps: h.SentBps, ReceivedBps: h.ReceivedBps,
 			SentBytes: h.SentBytes, ReceivedBytes: h.ReceivedBytes, FlowsOut: h.FlowsOut, FlowsIn: h.FlowsIn}
 	}
 	return out

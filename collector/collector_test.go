@@ -248,7 +248,7 @@ func TestFlowRemovedBetweenPolls(t *testing.T) {
 	}
 	var found bool
 	for _, m := range e.store.Matrix() {
-		if m.Src == "10.0.0.2" && m.Dst == "10.0.1.1" && m.Bytes >= 7777 {
+		if m.Src.String() == "10.0.0.2" && m.Dst.String() == "10.0.1.1" && m.Bytes >= 7777 {
 			found = true
 		}
 	}

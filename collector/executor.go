@@ -227,7 +227,6 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 		c.log.Warn("polling round ran out of time", "strategy", account, "skipped", res.Skipped, "requests", res.Requests)
 	}
 	c.apply(now, replies, &res)
-	c.store.EndRound(now)
 	c.mu.Lock()
 	prune := c.rounds%uint64(c.cfg.PruneEvery) == 0
 	c.mu.Unlock()
@@ -268,7 +267,7 @@ func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult)
 	res.Unmatched = unmatched
 	taken := readings[:0]
 	for _, r := range readings {
-		if err := c.store.Observe(r); err != nil {
+		if _, err := c.store.Observe(r); err != nil {
 			continue
 		}
 		taken = append(taken, r)

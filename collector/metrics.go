@@ -109,10 +109,10 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for _, h := range st.Hosts() {
-		counter(m.hostSent, float64(h.SentBytes), h.Host)
-		counter(m.hostRecv, float64(h.ReceivedBytes), h.Host)
+		counter(m.hostSent, float64(h.SentBytes), h.Host.String())
+		counter(m.hostRecv, float64(h.ReceivedBytes), h.Host.String())
 	}
 	for _, e := range st.Matrix() {
-		counter(m.matrix, float64(e.Bytes), e.Src, e.Dst)
+		counter(m.matrix, float64(e.Bytes), e.Src.String(), e.Dst.String())
 	}
 }

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -18,11 +19,16 @@ func setupBench(b *testing.B, n int) *Store {
 		for j := range path {
 			path[j] = Hop{DPID: uint64((i + j*7) % 32), InPort: uint16(j), OutPort: uint16(j + 1)}
 		}
-		if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: fmt.Sprint("h", i%64), Dst: fmt.Sprint("h", (i*13+1)%64), Path: path, Start: t0}); err != nil {
+		if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: benchHost(i % 64), Dst: benchHost((i*13 + 1) % 64), Path: path, Start: t0}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	return s
+}
+
+// benchHost is host i of the benchmarks: MAC 00:00:00:00:00:i, IP 10.0.0.i.
+func benchHost(i int) HostID {
+	return HostID{MAC: [6]byte{5: byte(i)}, IP: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)})}
 }
 
 // BenchmarkObserve measures one reading's update (flow counters, rate,
@@ -37,7 +43,7 @@ func BenchmarkObserve(b *testing.B) {
 				round := uint64(i/n + 1)
 				r := Reading{Flow: uint64(i % n), DPID: uint64(i % 32), Bytes: round * 1000, Packets: round,
 					Duration: time.Duration(round) * time.Second, At: t0.Add(time.Duration(round) * time.Second), Source: SourcePollAll}
-				if err := s.Observe(r); err != nil {
+				if _, err := s.Observe(r); err != nil {
 					b.Fatal(err)
 				}
 			}
