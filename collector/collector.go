@@ -166,7 +166,7 @@ func (c *Collector) costModel() mcps.WireCost {
 // newScheduler builds the scheduler of a strategy, empty.
 func (c *Collector) newScheduler(s Strategy, reason string) (poll.Scheduler, error) {
 	return poll.NewPlanned(poll.PlannedConfig{Strategy: s, Deployment: c.cfg.Deployment, Cost: c.costModel(),
-		Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval,
+		Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval,
 		BoundInterval: c.cfg.BoundInterval, Rand: c.rng, Reason: reason})
 }
 
@@ -220,8 +220,10 @@ func (c *Collector) dpidsOf(hops []flowtracker.Hop) []uint64 {
 	return c.dpidBuf
 }
 
-// Run handles tracker events and runs a polling round every Config.Interval (and a
-// port statistics round every Config.PortStatsInterval) until ctx ends.
+// Run handles tracker events, runs a polling round every Config.Interval (and a
+// port statistics round every Config.PortStatsInterval) and ticks the Store every
+// Config.StoreTick until ctx ends; it returns once every goroutine it started has
+// ended, so that a caller can wait for it at shutdown.
 func (c *Collector) Run(ctx context.Context) error {
 	defer c.Close()
 	tick := time.NewTicker(c.cfg.Interval)
@@ -240,6 +242,22 @@ func (c *Collector) Run(ctx context.Context) error {
 		cancel() // stops the round goroutine however Run ends
 		wg.Wait()
 	}()
+	if c.cfg.StoreTick > 0 {
+		wg.Add(1)
+		go func() { // the store's clock: histories advance and stale rates age out between rounds too
+			defer wg.Done()
+			st := time.NewTicker(c.cfg.StoreTick)
+			defer st.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-st.C:
+					c.store.Tick(c.deps.Clock())
+				}
+			}
+		}()
+	}
 	wg.Add(1)
 	go func() { // rounds run here so that events keep flowing while one waits for replies
 		defer wg.Done()
@@ -360,7 +378,7 @@ func (c *Collector) removeFlow(ev flowtracker.Event) {
 	}
 	delete(c.flows, ev.ID)
 	if final && err == nil {
-		c.sched.OnReading(ev.Time, r)
+		c.sched.OnReading(ev.Time, r, stats.FlowSample{})
 	}
 	c.sched.OnExpire(ev.Time, ev.ID)
 	c.log.Debug("flow expired", "flow", ev.ID)

@@ -77,6 +77,10 @@ type Config struct {
 	MSS int
 	// FrameOverhead is the per-segment overhead of the wire model; default 66.
 	FrameOverhead int
+	// StoreTick is the spacing of the Store's clock ticks while Run runs (its
+	// histories, the ageing of stale rates, its notifications); default 1 s;
+	// negative: Run does not tick the Store (its owner does).
+	StoreTick time.Duration
 	// PruneEvery is how many rounds pass between two Store.Prune calls; default 10.
 	PruneEvery int
 }
@@ -87,6 +91,7 @@ const (
 	DefaultMSS           = 65483
 	DefaultFrameOverhead = 66
 	DefaultPruneEvery    = 10
+	DefaultStoreTick     = time.Second
 )
 
 // Validate names every bad field.
@@ -161,6 +166,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PruneEvery == 0 {
 		c.PruneEvery = DefaultPruneEvery
+	}
+	if c.StoreTick == 0 {
+		c.StoreTick = DefaultStoreTick
 	}
 	return c
 }

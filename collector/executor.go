@@ -22,9 +22,10 @@ import (
 
 // request is one statistics request of a round.
 type request struct {
-	dpid   uint64
-	msg    *ofproto.StatsRequest
-	source stats.Source
+	dpid     uint64
+	msg      *ofproto.StatsRequest
+	source   stats.Source
+	interval time.Duration
 }
 
 // RoundResult summarises one polling round.
@@ -135,7 +136,7 @@ func (c *Collector) requests(due []poll.Request) []request {
 	reqs := make([]request, 0, len(due))
 	for _, r := range due {
 		if r.Source == stats.SourcePollAll {
-			reqs = append(reqs, request{dpid: r.DPID, source: stats.SourcePollAll,
+			reqs = append(reqs, request{dpid: r.DPID, source: stats.SourcePollAll, interval: r.Interval,
 				msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: ofproto.MatchAll(), TableID: 0xff, OutPort: ofproto.PortNone}}})
 			continue
 		}
@@ -145,7 +146,7 @@ func (c *Collector) requests(due []poll.Request) []request {
 		}
 		for _, h := range f.hops {
 			if h.DPID == r.DPID {
-				reqs = append(reqs, request{dpid: r.DPID, source: r.Source,
+				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: r.Interval,
 					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: controller.MatchOfKey(f.key, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
 				break
 			}
@@ -210,7 +211,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 					res.Failed++
 				}
 				if len(msgs) > 0 {
-					replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, At: at, Msgs: msgs})
+					replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: r.interval, At: at, Msgs: msgs})
 				}
 				mu.Unlock()
 				if ctx.Err() != nil {
@@ -266,17 +267,20 @@ func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult)
 	c.mu.Unlock()
 	res.Unmatched = unmatched
 	taken := readings[:0]
+	samples := make([]stats.FlowSample, 0, len(readings))
 	for _, r := range readings {
-		if _, err := c.store.Observe(r); err != nil {
+		s, err := c.store.Observe(r)
+		if err != nil {
 			continue
 		}
 		taken = append(taken, r)
+		samples = append(samples, s)
 	}
 	res.Readings = len(taken)
 	c.mu.Lock()
 	c.rejected += uint64(len(readings) - len(taken))
-	for _, r := range taken {
-		c.sched.OnReading(now, r)
+	for i, r := range taken {
+		c.sched.OnReading(now, r, samples[i])
 	}
 	c.mu.Unlock()
 }

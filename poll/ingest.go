@@ -11,12 +11,13 @@ import (
 
 // Reply is the answer to one flow statistics request: every part of it, the switch
 // that sent it, the request's kind (stats.SourcePollAll or SourcePollSingle) and
-// when it arrived.
+// polling interval (Request.Interval), and when it arrived.
 type Reply struct {
-	DPID   uint64
-	Source stats.Source
-	At     time.Time
-	Msgs   []ofproto.Message
+	DPID     uint64
+	Source   stats.Source
+	Interval time.Duration
+	At       time.Time
+	Msgs     []ofproto.Message
 }
 
 // Resolver maps one entry of a switch's reply to its flow and to the entry's place
@@ -68,7 +69,7 @@ func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []
 				}
 				r := stats.Reading{Flow: id, DPID: rp.DPID, Bytes: e.ByteCount, Packets: e.PacketCount,
 					Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
-					At:       rp.At, Source: rp.Source}
+					At:       rp.At, Source: rp.Source, Interval: rp.Interval}
 				if prev, ok := seen[id]; ok {
 					if prev.hop > hop {
 						dst[prev.at] = r

@@ -24,6 +24,9 @@ type PlannedConfig struct {
 	Theta       float64
 	CostRatio   float64
 	MaxInterval time.Duration
+	// Interval is the spacing of the executor's calls to Due (one round each); the
+	// requests carry it as the flows' polling interval.
+	Interval time.Duration
 	// BoundInterval is the least time between two recomputations of the lower bound
 	// after DAPR patches (a rebuild always brings a fresh one); default 10 s.
 	BoundInterval time.Duration
@@ -205,7 +208,7 @@ func (p *Planned) OnExpire(_ time.Time, id uint64) {
 }
 
 // OnReading implements Scheduler; a scheme does not depend on the counters.
-func (p *Planned) OnReading(time.Time, stats.Reading) {}
+func (p *Planned) OnReading(time.Time, stats.Reading, stats.FlowSample) {}
 
 // indexPath maps a path's switches to planner indices; false if one is unknown.
 func (p *Planned) indexPath(path []uint64) ([]int32, bool) {
@@ -233,11 +236,11 @@ func (p *Planned) Due(now time.Time, dst []Request) []Request {
 		return dst
 	}
 	for _, a := range p.planner.PollAll() {
-		dst = append(dst, Request{DPID: p.dpids[a.Switch], Source: stats.SourcePollAll})
+		dst = append(dst, Request{DPID: p.dpids[a.Switch], Source: stats.SourcePollAll, Interval: p.cfg.Interval})
 	}
 	p.sbuf = p.planner.AppendSingles(p.sbuf[:0])
 	for _, s := range p.sbuf {
-		dst = append(dst, Request{DPID: p.dpids[s.Switch], Flow: s.ID, Source: stats.SourcePollSingle})
+		dst = append(dst, Request{DPID: p.dpids[s.Switch], Flow: s.ID, Source: stats.SourcePollSingle, Interval: p.cfg.Interval})
 	}
 	return dst
 }

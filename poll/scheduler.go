@@ -27,6 +27,10 @@ type Request struct {
 	DPID   uint64
 	Flow   uint64 // poll-single only
 	Source stats.Source
+	// Interval is when the scheduler means to read the flow (or, for a poll-all,
+	// the switch's flows) again: the readings carry it to the store, which ages a
+	// flow's rate out after a few of its own intervals without a reading. 0: unknown.
+	Interval time.Duration
 }
 
 // Scheduler decides what to poll. Implementations are pure: every call takes now, none
@@ -45,8 +49,10 @@ type Scheduler interface {
 	OnArrive(now time.Time, f Flow)
 	// OnExpire removes a flow.
 	OnExpire(now time.Time, id uint64)
-	// OnReading reports a reading of a flow (a reply's entry or its final counters).
-	OnReading(now time.Time, r stats.Reading)
+	// OnReading reports a reading of a flow (a reply's entry or its final counters)
+	// and s, what the store derived from it (its rate, the bytes it added; zero for
+	// final counters).
+	OnReading(now time.Time, r stats.Reading, s stats.FlowSample)
 	// Due appends to dst the requests to send at now and returns it.
 	Due(now time.Time, dst []Request) []Request
 }
