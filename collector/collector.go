@@ -88,6 +88,10 @@ type Collector struct {
 	acct  accounting
 	rng   *rand.Rand
 
+	roundMu  sync.Mutex // one Round at a time; guards the round's buffers
+	readings []stats.Reading
+	samples  []stats.FlowSample
+
 	mu        sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched     poll.Scheduler
 	flows     map[uint64]*flowRec
@@ -167,7 +171,7 @@ func (c *Collector) costModel() mcps.WireCost {
 func (c *Collector) newScheduler(s Strategy, reason string) (poll.Scheduler, error) {
 	return poll.NewPlanned(poll.PlannedConfig{Strategy: s, Deployment: c.cfg.Deployment, Cost: c.costModel(),
 		Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval,
-		BoundInterval: c.cfg.BoundInterval, Rand: c.rng, Reason: reason})
+		BoundInterval: c.cfg.BoundInterval, Rand: c.rng, Reason: reason, Offloaded: true})
 }
 
 // Config returns the configuration in use, defaults filled in.

@@ -160,6 +160,8 @@ func (c *Collector) requests(due []poll.Request) []request {
 // switch (switches in parallel), the replies ingested into readings for the Store
 // and the scheduler.
 func (c *Collector) Round(ctx context.Context) RoundResult {
+	c.roundMu.Lock()
+	defer c.roundMu.Unlock()
 	now := c.deps.Clock()
 	if d := c.sub.Dropped(); d != c.droppedSeen() {
 		c.log.Warn("tracker events lost; resynchronising", "dropped", d)
@@ -262,12 +264,13 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 // took to the scheduler.
 func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult) {
 	c.mu.Lock()
-	readings, unmatched := poll.Ingest(nil, replies, c.resolve)
+	readings, unmatched := poll.Ingest(c.readings[:0], replies, c.resolve)
+	c.readings = readings
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()
 	res.Unmatched = unmatched
 	taken := readings[:0]
-	samples := make([]stats.FlowSample, 0, len(readings))
+	samples := c.samples[:0]
 	for _, r := range readings {
 		s, err := c.store.Observe(r)
 		if err != nil {
@@ -277,6 +280,7 @@ func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult)
 		samples = append(samples, s)
 	}
 	res.Readings = len(taken)
+	c.samples = samples
 	c.mu.Lock()
 	c.rejected += uint64(len(readings) - len(taken))
 	for i, r := range taken {

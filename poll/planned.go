@@ -32,6 +32,10 @@ type PlannedConfig struct {
 	BoundInterval time.Duration
 	// Rand draws per-flow-random's switches; default a fixed seed.
 	Rand *rand.Rand
+	// Offloaded says the caller runs Work (with its lock released): Due then never
+	// solves a scheme inline; until the caller's next Work it polls by the patched
+	// scheme (a flow that needs a rebuild to be placed waits for it).
+	Offloaded bool
 	// Reason names why the first scheme is built (a rebuild's Reason); default
 	// "initial".
 	Reason string
@@ -226,7 +230,7 @@ func (p *Planned) indexPath(path []uint64) ([]int32, bool) {
 // Due implements Scheduler: the whole scheme, after the rebuild it needs if no
 // executor took it as Work.
 func (p *Planned) Due(now time.Time, dst []Request) []Request {
-	if p.out == nil {
+	if p.out == nil && !p.cfg.Offloaded {
 		if w := p.rebuildWork(now); w != nil {
 			w.Run()
 			_ = p.Finish(now, w) // a failed rebuild keeps the patched scheme

@@ -305,3 +305,26 @@ func TestStrategyNames(t *testing.T) {
 	var zero Strategy
 	assert.Equal(t, MCPS, zero, "the zero value is the default")
 }
+
+// TestPlannedOffloadedDueNeverSolves: with Offloaded, Due polls by the patched scheme
+// and leaves the rebuild to the caller's Work.
+func TestPlannedOffloadedDueNeverSolves(t *testing.T) {
+	p, err := NewPlanned(PlannedConfig{Offloaded: true})
+	require.NoError(t, err)
+	p.SetSwitches(t0, switches(3))
+	p.OnArrive(t0, Flow{ID: 1, DPIDs: []uint64{1, 2}})
+	assert.Empty(t, p.Due(t0, nil), "no scheme before the caller's Work")
+	require.NoError(t, Settle(p, t0))
+	due := p.Due(t0, nil)
+	checkDue(t, p, due, map[uint64][]uint64{1: {1, 2}})
+	// A flow on a switch the scheme does not know waits for the next Work.
+	p.OnArrive(t0, Flow{ID: 2, DPIDs: []uint64{4}})
+	due = p.Due(t0, nil)
+	checkDue(t, p, due, map[uint64][]uint64{1: {1, 2}})
+	w := p.Work(t0)
+	require.IsType(t, &RebuildWork{}, w)
+	w.Run()
+	require.NoError(t, p.Finish(t0, w))
+	checkDue(t, p, p.Due(t0, nil), map[uint64][]uint64{1: {1, 2}, 2: {4}})
+	assert.Equal(t, "switches", p.Plan().Last.Reason)
+}
