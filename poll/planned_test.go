@@ -328,3 +328,25 @@ func TestPlannedOffloadedDueNeverSolves(t *testing.T) {
 	checkDue(t, p, p.Due(t0, nil), map[uint64][]uint64{1: {1, 2}, 2: {4}})
 	assert.Equal(t, "switches", p.Plan().Last.Reason)
 }
+
+// FuzzParseStrategy: any name either parses to a strategy whose name it is, or is
+// refused with ErrBadStrategy; never a panic.
+func FuzzParseStrategy(f *testing.F) {
+	for _, n := range StrategyNames() {
+		f.Add(n)
+	}
+	f.Add("")
+	f.Add("MCPS")
+	f.Add("poll-all\x00")
+	f.Fuzz(func(t *testing.T, name string) {
+		s, err := ParseStrategy(name)
+		if err != nil {
+			require.ErrorIs(t, err, ErrBadStrategy)
+			var u Strategy
+			require.Error(t, u.UnmarshalText([]byte(name)))
+			return
+		}
+		require.True(t, s.Valid())
+		require.Equal(t, name, s.String())
+	})
+}
