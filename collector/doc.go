@@ -28,7 +28,7 @@
 // (default the interval): requests a slow switch leaves unsent are skipped and
 // counted, so rounds never pile up. A flow returned by several switches in one
 // round keeps the reading of the switch nearest its ingress. Then the readings go to
-// the Store and the round's link, matrix and host figures to their histories.
+// the Store (whose owner advances its histories with Store.Tick).
 //
 // # Accounting
 //

@@ -15,22 +15,21 @@ import (
 // start to stop, base1 (base2 from switchAt on) plus amp·sin(ω·t + φ), in
 // bits per second; 0 outside. Its counters are the exact integral.
 type trueFlow struct {
-	id               uint64
-	src, dst         int // host index: host i sits at switch i+1
-	start, stop      float64
-	switchAt         float64
-	base1, base2     float64
-	amp, omega, phi  float64
-	every, offset    float64 // polling interval and phase, seconds
-	giveInterval     bool    // the scheduler tells the store the interval
-	last, lastSpan   float64 // time of the last reading and its span; last < 0 before
-	lastPoll         float64 // the switch's time of the last reading (last less the reply delay)
-	lastGiven, prev  float64 // interval given with the last reading; the reading before
-	readings         int
-	next, lag        float64 // next poll; delay of its reply
-	added            bool
-	path             []Hop
-	intervalForLimit float64
+	id              uint64
+	src, dst        int // host index: host i sits at switch i+1
+	start, stop     float64
+	switchAt        float64
+	base1, base2    float64
+	amp, omega, phi float64
+	every, offset   float64 // polling interval and phase, seconds
+	giveInterval    bool    // the scheduler tells the store the interval
+	last, lastSpan  float64 // time of the last reading and its span; last < 0 before
+	lastPoll        float64 // the switch's time of the last reading (last less the reply delay)
+	prev            float64 // time of the reading before the last
+	readings        int
+	next, lag       float64 // next poll; delay of its reply
+	added           bool
+	path            []Hop
 }
 
 func (f *trueFlow) rate(t float64) float64 {
