@@ -73,8 +73,9 @@
 //
 // Tick(now) is the clock tick the owner calls at a steady pace: it moves the
 // clock, appends one sample per link, matrix cell and host to their
-// histories, drops samples older than Config.Window (histories also hold at
-// most Config.History samples), and notifies subscribers (Subscribe) when
+// histories and drops their samples older than Config.Window (a flow's
+// readings are windowed when read; every history holds at most
+// Config.History samples), and notifies subscribers (Subscribe) when
 // any figure changed since the last notification; notifications coalesce
 // and never block the store. Snapshot returns flows, links, matrix, hosts and
 // port rates of one instant, read under one lock.

@@ -220,14 +220,15 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{
-		cfg:    cfg.withDefaults(),
-		flows:  make(map[uint64]*flowState),
-		links:  make(map[Link]*linkState),
-		pairs:  make(map[Pair]*pairState),
-		hosts:  make(map[HostID]*hostState),
-		ports:  make(map[PortKey]*portState),
-		speeds: make(map[PortKey]float64),
-		subs:   make(map[chan struct{}]struct{}),
+		cfg:     cfg.withDefaults(),
+		flows:   make(map[uint64]*flowState),
+		links:   make(map[Link]*linkState),
+		pairs:   make(map[Pair]*pairState),
+		hosts:   make(map[HostID]*hostState),
+		ports:   make(map[PortKey]*portState),
+		speeds:  make(map[PortKey]float64),
+		subs:    make(map[chan struct{}]struct{}),
+		nowNano: math.MinInt64,
 	}, nil
 }
 
@@ -474,7 +475,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	}
 	fs.last = r
 	fs.readings++
-	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}) // Tick trims it to the window
+	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}) // FlowHistory applies the window
 
 	if dBytes > 0 {
 		for _, ls := range fs.linkSt {
@@ -492,7 +493,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	s.dirty = true
 	fs.stale = false
 	s.schedule(fs)
-	if fs.validUntil.After(s.now) {
+	if fs.validUntil.UnixNano() > s.nowNano {
 		s.contribute(fs, fs.rate)
 	} else {
 		// Stale on arrival (a reply that took longer than the flow's
@@ -524,9 +525,10 @@ func (s *Store) schedule(fs *flowState) {
 // advance moves the store's clock to t when t is later, and takes out of
 // the aggregates the rate of every flow whose reading went stale by then.
 func (s *Store) advance(t time.Time) {
-	if t.After(s.now) {
-		s.now = t
-		s.nowNano = t.UnixNano()
+	// Times compare by their wall clock (Unix nanoseconds) throughout, as
+	// the deadline queue does, so that a monotonic reading never disagrees.
+	if n := t.UnixNano(); !t.IsZero() && n > s.nowNano {
+		s.now, s.nowNano = t, n
 	}
 	for len(s.due) > 0 && s.due[0].at <= s.nowNano {
 		e := s.due.pop()
@@ -693,15 +695,16 @@ func (s *Store) SetPortSpeeds(speeds map[PortKey]float64) error {
 
 // Tick is the store's clock tick: it moves the clock to now (rates gone
 // stale by then stop counting), appends the current link, matrix and host
-// figures to their histories stamped with the clock, drops history samples
-// older than Config.Window, and notifies the subscribers when any figure
+// figures to their histories stamped with the clock, drops their samples
+// older than Config.Window (FlowHistory applies the window to a flow's
+// readings when read), and notifies the subscribers when any figure
 // changed since the last notification. The owner calls it at a steady pace
 // (once a second, say); a Tick at or before the last one's time adds no
 // sample.
 func (s *Store) Tick(now time.Time) {
 	s.mu.Lock()
 	s.advance(now)
-	if s.now.After(s.lastTick) {
+	if !s.now.IsZero() && (s.lastTick.IsZero() || s.nowNano > s.lastTick.UnixNano()) {
 		at := s.now
 		s.lastTick = at
 		cut := at.Add(-s.cfg.Window)
@@ -716,9 +719,6 @@ func (s *Store) Tick(now time.Time) {
 		for _, hs := range s.hosts {
 			hs.history.push(Sample{At: at, Bytes: hs.sentBytes, RateBps: hs.sent})
 			hs.history.dropBefore(cut)
-		}
-		for _, fs := range s.flows {
-			fs.history.dropBefore(cut)
 		}
 	}
 	notify := s.dirty
@@ -866,12 +866,21 @@ func (s *Store) FlowRate(id uint64) (float64, bool) {
 	return fs.rate, true
 }
 
-// FlowHistory returns a flow's readings, oldest first.
+// FlowHistory returns a flow's readings within Config.Window of the clock,
+// oldest first.
 func (s *Store) FlowHistory(id uint64) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if fs, ok := s.flows[id]; ok {
-		return fs.history.slice()
+		// A flow's history is bounded by Config.History as it grows; the
+		// window applies here, so that no Tick has to visit every flow.
+		h := fs.history.slice()
+		cut := s.now.Add(-s.cfg.Window)
+		i := 0
+		for i < len(h) && h[i].At.Before(cut) {
+			i++
+		}
+		return h[i:]
 	}
 	return nil
 }
