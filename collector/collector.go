@@ -224,9 +224,9 @@ func (c *Collector) dpidsOf(hops []flowtracker.Hop) []uint64 {
 	return c.dpidBuf
 }
 
-// Run handles tracker events, runs a polling round every Config.Interval (and a
-// port statistics round every Config.PortStatsInterval) and ticks the Store every
-// Config.StoreTick until ctx ends; it returns once every goroutine it started has
+// Run handles tracker events and runs a polling round every Config.Interval (and a
+// port statistics round every Config.PortStatsInterval, and a Store tick every
+// Config.StoreTick if set) until ctx ends; it returns once every goroutine it started has
 // ended, so that a caller can wait for it at shutdown.
 func (c *Collector) Run(ctx context.Context) error {
 	defer c.Close()

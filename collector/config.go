@@ -77,9 +77,9 @@ type Config struct {
 	MSS int
 	// FrameOverhead is the per-segment overhead of the wire model; default 66.
 	FrameOverhead int
-	// StoreTick is the spacing of the Store's clock ticks while Run runs (its
-	// histories, the ageing of stale rates, its notifications); default 1 s;
-	// negative: Run does not tick the Store (its owner does).
+	// StoreTick, when positive, makes Run tick the Store's clock at this spacing
+	// (its histories, the ageing of stale rates, its notifications); 0 leaves the
+	// ticks to the Store's owner (cemon run ticks it itself).
 	StoreTick time.Duration
 	// PruneEvery is how many rounds pass between two Store.Prune calls; default 10.
 	PruneEvery int
@@ -91,7 +91,6 @@ const (
 	DefaultMSS           = 65483
 	DefaultFrameOverhead = 66
 	DefaultPruneEvery    = 10
-	DefaultStoreTick     = time.Second
 )
 
 // Validate names every bad field.
@@ -133,6 +132,9 @@ func (c Config) Validate() error {
 	if c.FrameOverhead < 0 {
 		errs = append(errs, fmt.Errorf("%w: FrameOverhead %d is negative", ErrBadConfig, c.FrameOverhead))
 	}
+	if c.StoreTick < 0 {
+		errs = append(errs, fmt.Errorf("%w: StoreTick %v is negative", ErrBadConfig, c.StoreTick))
+	}
 	if c.PruneEvery < 0 {
 		errs = append(errs, fmt.Errorf("%w: PruneEvery %d is negative", ErrBadConfig, c.PruneEvery))
 	}
@@ -167,9 +169,7 @@ func (c Config) withDefaults() Config {
 	if c.PruneEvery == 0 {
 		c.PruneEvery = DefaultPruneEvery
 	}
-	if c.StoreTick == 0 {
-		c.StoreTick = DefaultStoreTick
-	}
+
 	return c
 }
 

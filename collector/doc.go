@@ -7,7 +7,7 @@
 // scheduler.
 //
 // It owns the polling rounds, the strategy switch at run time, optional port
-// statistics for the link cross-check, the Store's clock tick, the accounting of what
+// statistics for the link cross-check, the accounting of what
 // polling costs, and the Prometheus collector over all of it. It does not decide what
 // to poll (package poll does), match replies to requests or reassemble multipart
 // replies (the controller's Request does), or compute rates (package stats does).
@@ -36,7 +36,8 @@
 // never pile up. A flow returned by several switches in one round keeps the reading
 // of the switch nearest its ingress. Each reading carries the flow's polling interval,
 // in which the Store counts its staleness. The Store's histories advance on its own
-// clock tick (Config.StoreTick), not per round.
+// clock tick, not per round: its owner calls Store.Tick (or Run does, every
+// Config.StoreTick).
 //
 // # Accounting
 //

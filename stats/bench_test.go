@@ -78,3 +78,40 @@ func BenchmarkFlows(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTick measures one clock tick: a history sample for every link,
+// matrix cell and host, and the window trim of every flow's history. Each
+// tick moves the clock one second, past the staleness limit of the flows
+// read at the start, so the first ticks also take their rates out.
+func BenchmarkTick(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupBench(b, n)
+			for i := 0; i < n; i++ {
+				if _, err := s.Observe(Reading{Flow: uint64(i), DPID: 1, Bytes: 1000, Packets: 1, Duration: time.Second,
+					At: t0.Add(time.Second), Source: SourcePollAll}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.Tick(t0.Add(time.Duration(i+2) * time.Second))
+			}
+		})
+	}
+}
+
+// BenchmarkSnapshot measures a consistent read of every figure.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupBench(b, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_ = s.Snapshot()
+			}
+		})
+	}
+}

@@ -1,11 +1,9 @@
 package stats
 
-import "time"
-
 // deadline is one entry of the queue of flows by the time their rate goes
 // stale.
 type deadline struct {
-	at time.Time
+	at int64 // Unix nanoseconds
 	fs *flowState
 }
 
@@ -20,7 +18,7 @@ func (h *deadlines) push(d deadline) {
 	i := len(q) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !q[i].at.Before(q[p].at) {
+		if q[i].at >= q[p].at {
 			break
 		}
 		q[i], q[p] = q[p], q[i]
@@ -38,10 +36,10 @@ func (h *deadlines) pop() deadline {
 	i := 0
 	for {
 		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && q[l].at.Before(q[m].at) {
+		if l < n && q[l].at < q[m].at {
 			m = l
 		}
-		if r < n && q[r].at.Before(q[m].at) {
+		if r < n && q[r].at < q[m].at {
 			m = r
 		}
 		if m == i {

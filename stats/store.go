@@ -112,8 +112,15 @@ func (c Config) withDefaults() Config {
 }
 
 type flowState struct {
-	info    FlowInfo
-	links   []Link
+	info  FlowInfo
+	links []Link
+	// The aggregates the flow counts in, found once when it is added: a
+	// reading updates them without a map lookup. Links are never dropped,
+	// and Prune drops a cell or host only when no active flow counts in it.
+	linkSt  []*linkState
+	pairSt  *pairState
+	srcSt   *hostState
+	dstSt   *hostState
 	bytes   uint64
 	packets uint64
 	rate    float64
@@ -140,7 +147,7 @@ type flowState struct {
 	stale      bool
 	// queued is the deadline of the flow's newest entry in the store's
 	// deadline queue; inQueue says there is one.
-	queued  time.Time
+	queued  int64 // Unix nanoseconds
 	inQueue bool
 }
 
@@ -198,6 +205,7 @@ type Store struct {
 	// aggregate is valid at now: the rates of flows whose readings went
 	// stale by now no longer count.
 	now      time.Time
+	nowNano  int64     // now in Unix nanoseconds
 	due      deadlines // flows by the time their rate goes stale
 	lastTick time.Time // the newest history sample of links, cells, hosts
 	dirty    bool      // figures changed since the last notification
@@ -212,14 +220,15 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{
-		cfg:    cfg.withDefaults(),
-		flows:  make(map[uint64]*flowState),
-		links:  make(map[Link]*linkState),
-		pairs:  make(map[Pair]*pairState),
-		hosts:  make(map[HostID]*hostState),
-		ports:  make(map[PortKey]*portState),
-		speeds: make(map[PortKey]float64),
-		subs:   make(map[chan struct{}]struct{}),
+		cfg:     cfg.withDefaults(),
+		flows:   make(map[uint64]*flowState),
+		links:   make(map[Link]*linkState),
+		pairs:   make(map[Pair]*pairState),
+		hosts:   make(map[HostID]*hostState),
+		ports:   make(map[PortKey]*portState),
+		speeds:  make(map[PortKey]float64),
+		subs:    make(map[chan struct{}]struct{}),
+		nowNano: math.MinInt64,
 	}, nil
 }
 
@@ -242,13 +251,16 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	f.Path = slices.Clone(f.Path)
 	fs := &flowState{info: f, links: LinksOf(f.Path), active: true, history: newSeries(s.cfg.History)}
 	s.flows[f.ID] = fs
-	for _, l := range fs.links {
-		s.link(l).flows++
+	fs.linkSt = make([]*linkState, len(fs.links))
+	for i, l := range fs.links {
+		fs.linkSt[i] = s.link(l)
+		fs.linkSt[i].flows++
 	}
 	p := s.pair(Pair{f.Src, f.Dst})
 	p.flows++
 	touch(&p.touched, f.Start)
 	src, dst := s.host(f.Src), s.host(f.Dst)
+	fs.pairSt, fs.srcSt, fs.dstSt = p, src, dst
 	src.out++
 	touch(&src.touched, f.Start)
 	dst.in++
@@ -463,17 +475,16 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	}
 	fs.last = r
 	fs.readings++
-	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate})
-	fs.history.dropBefore(r.At.Add(-s.cfg.Window))
+	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}) // FlowHistory applies the window
 
 	if dBytes > 0 {
-		for _, l := range fs.links {
-			s.links[l].bytes += dBytes
+		for _, ls := range fs.linkSt {
+			ls.bytes += dBytes
 		}
-		pr := s.pairs[Pair{fs.info.Src, fs.info.Dst}]
+		pr := fs.pairSt
 		pr.bytes += dBytes
 		touch(&pr.touched, r.At)
-		src, dst := s.hosts[fs.info.Src], s.hosts[fs.info.Dst]
+		src, dst := fs.srcSt, fs.dstSt
 		src.sentBytes += dBytes
 		touch(&src.touched, r.At)
 		dst.recvBytes += dBytes
@@ -482,7 +493,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	s.dirty = true
 	fs.stale = false
 	s.schedule(fs)
-	if fs.validUntil.After(s.now) {
+	if fs.validUntil.UnixNano() > s.nowNano {
 		s.contribute(fs, fs.rate)
 	} else {
 		// Stale on arrival (a reply that took longer than the flow's
@@ -505,31 +516,33 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 // due, so a reading costs no queue operation most of the time).
 func (s *Store) schedule(fs *flowState) {
 	fs.validUntil = fs.last.At.Add(time.Duration(s.cfg.StaleAfter) * fs.interval(s.cfg.Interval))
-	if !fs.inQueue || fs.validUntil.Before(fs.queued) {
-		s.due.push(deadline{at: fs.validUntil, fs: fs})
-		fs.queued, fs.inQueue = fs.validUntil, true
+	if v := fs.validUntil.UnixNano(); !fs.inQueue || v < fs.queued {
+		s.due.push(deadline{at: v, fs: fs})
+		fs.queued, fs.inQueue = v, true
 	}
 }
 
 // advance moves the store's clock to t when t is later, and takes out of
 // the aggregates the rate of every flow whose reading went stale by then.
 func (s *Store) advance(t time.Time) {
-	if t.After(s.now) {
-		s.now = t
+	// Times compare by their wall clock (Unix nanoseconds) throughout, as
+	// the deadline queue does, so that a monotonic reading never disagrees.
+	if n := t.UnixNano(); !t.IsZero() && n > s.nowNano {
+		s.now, s.nowNano = t, n
 	}
-	for len(s.due) > 0 && !s.due[0].at.After(s.now) {
+	for len(s.due) > 0 && s.due[0].at <= s.nowNano {
 		e := s.due.pop()
 		fs := e.fs
-		if !fs.inQueue || !fs.queued.Equal(e.at) {
+		if !fs.inQueue || fs.queued != e.at {
 			continue // superseded by an earlier entry of the same flow
 		}
 		fs.inQueue = false
 		if !fs.active || fs.stale {
 			continue
 		}
-		if fs.validUntil.After(s.now) {
-			s.due.push(deadline{at: fs.validUntil, fs: fs})
-			fs.queued, fs.inQueue = fs.validUntil, true
+		if v := fs.validUntil.UnixNano(); v > s.nowNano {
+			s.due.push(deadline{at: v, fs: fs})
+			fs.queued, fs.inQueue = v, true
 			continue
 		}
 		fs.stale = true
@@ -545,13 +558,12 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 		return
 	}
 	fs.contribute = rate
-	for _, l := range fs.links {
-		ls := s.links[l]
+	for _, ls := range fs.linkSt {
 		ls.rate = settle(ls.rate+d, ls.flows)
 	}
-	pr := s.pairs[Pair{fs.info.Src, fs.info.Dst}]
+	pr := fs.pairSt
 	pr.rate = settle(pr.rate+d, pr.flows)
-	src, dst := s.hosts[fs.info.Src], s.hosts[fs.info.Dst]
+	src, dst := fs.srcSt, fs.dstSt
 	src.sent = settle(src.sent+d, src.out)
 	dst.recv = settle(dst.recv+d, dst.in)
 }
@@ -578,21 +590,20 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	s.dirty = true
 	fs.active = false
 	fs.end = at
-	for _, l := range fs.links {
-		s.links[l].flows--
+	for _, ls := range fs.linkSt {
+		ls.flows--
 	}
-	pr := s.pairs[Pair{fs.info.Src, fs.info.Dst}]
+	pr := fs.pairSt
 	pr.flows--
 	touch(&pr.touched, at)
-	src, dst := s.hosts[fs.info.Src], s.hosts[fs.info.Dst]
+	src, dst := fs.srcSt, fs.dstSt
 	src.out--
 	touch(&src.touched, at)
 	dst.in--
 	touch(&dst.touched, at)
 	s.contribute(fs, 0)
 	// contribute skips a zero change; make sure emptied sums are exactly zero.
-	for _, l := range fs.links {
-		ls := s.links[l]
+	for _, ls := range fs.linkSt {
 		ls.rate = settle(ls.rate, ls.flows)
 	}
 	pr.rate = settle(pr.rate, pr.flows)
@@ -684,15 +695,16 @@ func (s *Store) SetPortSpeeds(speeds map[PortKey]float64) error {
 
 // Tick is the store's clock tick: it moves the clock to now (rates gone
 // stale by then stop counting), appends the current link, matrix and host
-// figures to their histories stamped with the clock, drops history samples
-// older than Config.Window, and notifies the subscribers when any figure
+// figures to their histories stamped with the clock, drops their samples
+// older than Config.Window (FlowHistory applies the window to a flow's
+// readings when read), and notifies the subscribers when any figure
 // changed since the last notification. The owner calls it at a steady pace
 // (once a second, say); a Tick at or before the last one's time adds no
 // sample.
 func (s *Store) Tick(now time.Time) {
 	s.mu.Lock()
 	s.advance(now)
-	if s.now.After(s.lastTick) {
+	if !s.now.IsZero() && (s.lastTick.IsZero() || s.nowNano > s.lastTick.UnixNano()) {
 		at := s.now
 		s.lastTick = at
 		cut := at.Add(-s.cfg.Window)
@@ -707,9 +719,6 @@ func (s *Store) Tick(now time.Time) {
 		for _, hs := range s.hosts {
 			hs.history.push(Sample{At: at, Bytes: hs.sentBytes, RateBps: hs.sent})
 			hs.history.dropBefore(cut)
-		}
-		for _, fs := range s.flows {
-			fs.history.dropBefore(cut)
 		}
 	}
 	notify := s.dirty
@@ -857,12 +866,21 @@ func (s *Store) FlowRate(id uint64) (float64, bool) {
 	return fs.rate, true
 }
 
-// FlowHistory returns a flow's readings, oldest first.
+// FlowHistory returns a flow's readings within Config.Window of the clock,
+// oldest first.
 func (s *Store) FlowHistory(id uint64) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if fs, ok := s.flows[id]; ok {
-		return fs.history.slice()
+		// A flow's history is bounded by Config.History as it grows; the
+		// window applies here, so that no Tick has to visit every flow.
+		h := fs.history.slice()
+		cut := s.now.Add(-s.cfg.Window)
+		i := 0
+		for i < len(h) && h[i].At.Before(cut) {
+			i++
+		}
+		return h[i:]
 	}
 	return nil
 }

@@ -41,7 +41,11 @@ func TestConfigValidate(t *testing.T) {
 		{"history beyond MaxHistory", Config{History: MaxHistory + 1}, []string{"History"}},
 		{"history at MaxHistory", Config{History: MaxHistory}, nil},
 		{"NaN capacity", Config{LinkCapacityBps: math.NaN()}, []string{"LinkCapacityBps"}},
-		{"everything wrong", Config{History: -1, LinkCapacityBps: -5, Retain: -time.Second}, []string{"History", "LinkCapacityBps", "Retain"}},
+		{"negative window", Config{Window: -time.Second}, []string{"Window"}},
+		{"negative StaleAfter", Config{StaleAfter: -1}, []string{"StaleAfter"}},
+		{"negative interval", Config{Interval: -time.Millisecond}, []string{"Interval"}},
+		{"everything wrong", Config{History: -1, LinkCapacityBps: -5, Retain: -time.Second, Window: -1, StaleAfter: -1, Interval: -1},
+			[]string{"History", "LinkCapacityBps", "Retain", "Window", "StaleAfter", "Interval"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

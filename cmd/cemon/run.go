@@ -171,13 +171,15 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// The collector subscribes to the tracker before any switch can connect.
-	backend, err := f.polling.start(ctx, ctl, controller.NewBackend(ctl), reg, logger)
+	// The collector subscribes to the tracker before any switch can connect. The
+	// store it feeds is the one every module reads (here the REST API).
+	pl, err := f.polling.start(ctx, ctl, reg, logger)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
+	backend := api.WithStats(controller.NewBackend(ctl), pl.statsBackend())
 	errc := make(chan error, 2)
 	var apiLn net.Listener
 	if f.apiListen != "" {
