@@ -112,6 +112,7 @@ type Planned struct {
 	rebuilds int
 	refused  int
 	sbuf     []mcps.PlannedSingle
+	abuf     []mcps.AllRequest
 }
 
 type change struct {
@@ -239,7 +240,8 @@ func (p *Planned) Due(now time.Time, dst []Request) []Request {
 	if p.planner == nil {
 		return dst
 	}
-	for _, a := range p.planner.PollAll() {
+	p.abuf = p.planner.AppendPollAll(p.abuf[:0])
+	for _, a := range p.abuf {
 		dst = append(dst, Request{DPID: p.dpids[a.Switch], Source: stats.SourcePollAll, Interval: p.cfg.Interval})
 	}
 	p.sbuf = p.planner.AppendSingles(p.sbuf[:0])
