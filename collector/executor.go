@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
@@ -147,7 +147,7 @@ func (c *Collector) requests(due []poll.Request) []request {
 		for _, h := range f.hops {
 			if h.DPID == r.DPID {
 				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: r.Interval,
-					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: controller.MatchOfKey(f.key, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
+					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: flowkey.ToMatch(f.key, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
 				break
 			}
 		}
@@ -248,7 +248,7 @@ func (c *Collector) droppedSeen() uint64 {
 // resolve maps a reply entry to an active flow and the switch's place on its path
 // (c.mu held).
 func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
-	h, ok := c.deps.Tracker.Resolve(e.Cookie, controller.KeyOfMatch(&e.Match))
+	h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
 	if !ok {
 		return 0, 0, false
 	}
