@@ -93,9 +93,11 @@ func (c *Collector) switchList() []poll.Switch {
 
 // settle runs the scheduler's heavy work (rebuilds, lower bounds) with c.mu released:
 // snapshot under the lock, solve without it, swap under it. Events keep flowing
-// meanwhile; the scheduler replays them onto the new scheme.
+// meanwhile; the scheduler replays them onto the new scheme. At most a few pieces
+// of work run per round, so that heavy churn during a solve (which can call for
+// another rebuild at once) never holds a round back for long.
 func (c *Collector) settle(now time.Time) {
-	for {
+	for range 3 {
 		c.mu.Lock()
 		o, ok := c.sched.(poll.Offloader)
 		var w poll.Work
