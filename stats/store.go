@@ -804,13 +804,15 @@ func (s *Store) Flow(id uint64) (FlowStats, bool) {
 	if !ok {
 		return FlowStats{}, false
 	}
-	return s.flowStats(fs), true
+	return s.flowStats(fs, slices.Clone(fs.info.Path)), true
 }
 
-func (s *Store) flowStats(fs *flowState) FlowStats {
+// flowStats returns a flow's statistics with path as its Path (a copy of the
+// flow's, or nil for the caller to fill).
+func (s *Store) flowStats(fs *flowState, path []Hop) FlowStats {
 	return FlowStats{
 		ID: fs.info.ID, Src: fs.info.Src, Dst: fs.info.Dst,
-		Path:  slices.Clone(fs.info.Path),
+		Path:  path,
 		Bytes: fs.bytes, Packets: fs.packets,
 		RateBps: fs.rate, PacketRate: fs.pktRate,
 		Interval: fs.interval(s.cfg.Interval), ValidUntil: fs.validUntil, Stale: fs.stale,
@@ -832,8 +834,17 @@ func (s *Store) Flows() []FlowStats {
 
 func (s *Store) flowsLocked() []FlowStats {
 	out := make([]FlowStats, 0, len(s.flows))
+	n := 0
 	for _, fs := range s.flows {
-		out = append(out, s.flowStats(fs))
+		n += len(fs.info.Path)
+	}
+	hops := make([]Hop, 0, n) // one allocation for every path copied
+	for _, fs := range s.flows {
+		f := s.flowStats(fs, nil)
+		start := len(hops)
+		hops = append(hops, fs.info.Path...)
+		f.Path = hops[start:len(hops):len(hops)]
+		out = append(out, f)
 	}
 	return out
 }
