@@ -16,7 +16,9 @@ import (
 // core calls it under the controller's lock, one event at a time, so it needs no lock
 // of its own for state only the core calls into.
 //
-// Embed BaseApp to implement only the events an application cares about.
+// The messages handed to an application are the controller's: read them during the
+// call, do not modify them, and copy what is kept beyond it. Embed BaseApp to implement
+// only the events an application cares about.
 type App interface {
 	// Name names the application in logs and errors.
 	Name() string

@@ -44,8 +44,9 @@ func (k EventKind) String() string {
 }
 
 // Event is one thing that happened on a switch connection, or that an application
-// reports (LinkUp, LinkDown). Exactly the field that matches Kind is set. The messages are the controller's decoded copies, shared by
-// every subscriber: read them, do not modify them.
+// reports (LinkUp, LinkDown). Exactly the field that matches Kind is set. The messages
+// and links are the controller's own, shared by every subscriber and application: read
+// them, do not modify them.
 type Event struct {
 	Kind        EventKind
 	DPID        uint64
