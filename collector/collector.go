@@ -169,6 +169,9 @@ func (c *Collector) costModel() mcps.WireCost {
 
 // newScheduler builds the scheduler of a strategy, empty.
 func (c *Collector) newScheduler(s Strategy, reason string) (poll.Scheduler, error) {
+	if s == StrategyAFPS {
+		return poll.NewAdaptive(poll.AdaptiveConfig{Sampler: c.cfg.Sampler, Deployment: c.cfg.Deployment, Cost: c.costModel(), Batch: true})
+	}
 	return poll.NewPlanned(poll.PlannedConfig{Strategy: s, Deployment: c.cfg.Deployment, Cost: c.costModel(),
 		Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval,
 		BoundInterval: c.cfg.BoundInterval, Rand: c.rng, Reason: reason, Offloaded: true})

@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"github.com/cemon-sdn/cemon/afps"
 	"math"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ const (
 	StrategyPerFlowMin    = poll.PerFlowMin
 	StrategyPollAll       = poll.PollAll
 	StrategyOff           = poll.Off
+	StrategyAFPS          = poll.AFPS
 )
 
 // StrategyPortStats is the account of port statistics requests (the others are a
@@ -83,6 +85,10 @@ type Config struct {
 	StoreTick time.Duration
 	// PruneEvery is how many rounds pass between two Store.Prune calls; default 10.
 	PruneEvery int
+	// Sampler is the per-flow sampler of strategy afps (package afps); the zero
+	// value is afps's Fixed sampler at its defaults. Rounds come every Interval, so
+	// intervals shorter than Interval are rounded up to the next round.
+	Sampler afps.Config
 }
 
 // Defaults of Config.
@@ -98,6 +104,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if !c.Strategy.Valid() {
 		errs = append(errs, fmt.Errorf("%w: Strategy %v (want one of %s)", ErrBadConfig, c.Strategy, strings.Join(poll.StrategyNames(), ", ")))
+	}
+	if err := c.Sampler.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: Sampler: %w", ErrBadConfig, err))
 	}
 	if c.Interval < 0 {
 		errs = append(errs, fmt.Errorf("%w: Interval %v is negative", ErrBadConfig, c.Interval))
