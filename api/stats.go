@@ -95,22 +95,24 @@ type Rebuild struct {
 
 // Polling is the live polling scheme and what polling has cost.
 type Polling struct {
-	Strategy        string         `json:"strategy"`
-	Deployment      string         `json:"deployment"`
-	IntervalSeconds float64        `json:"interval_seconds"`
-	CostModel       string         `json:"cost_model"`
-	PollAll         []string       `json:"poll_all"` // dpids
-	PollSingle      []PollSingle   `json:"poll_single"`
-	CostBytes       int64          `json:"cost_bytes"`
-	LowerBoundBytes int64          `json:"lower_bound_bytes"` // no scheme for LowerBoundFlows' flow set costs less
-	LowerBoundFlows int            `json:"lower_bound_flows"` // flows of the set the bound was computed for
-	LowerBoundAt    *time.Time     `json:"lower_bound_at"`    // null before the first bound
-	Flows           int            `json:"flows"`
-	Rounds          uint64         `json:"rounds"`
-	Rebuilds        int            `json:"rebuilds"`
-	LastRebuild     *Rebuild       `json:"last_rebuild"`
-	Totals          PollingUsage   `json:"totals"`      // every strategy, port statistics included
-	ByStrategy      []PollingUsage `json:"by_strategy"` // one row per strategy used so far
+	Strategy         string         `json:"strategy"`
+	Deployment       string         `json:"deployment"`
+	IntervalSeconds  float64        `json:"interval_seconds"`
+	CostModel        string         `json:"cost_model"`
+	PollAll          []string       `json:"poll_all"` // dpids
+	PollSingle       []PollSingle   `json:"poll_single"`
+	CostBytes        int64          `json:"cost_bytes"`
+	PollAllCostBytes int64          `json:"poll_all_cost_bytes"` // every switch polled whole, for the same flows
+	PerFlowCostBytes int64          `json:"per_flow_cost_bytes"` // every flow polled singly at its cheapest switch
+	LowerBoundBytes  int64          `json:"lower_bound_bytes"`   // no scheme for LowerBoundFlows' flow set costs less
+	LowerBoundFlows  int            `json:"lower_bound_flows"`   // flows of the set the bound was computed for
+	LowerBoundAt     *time.Time     `json:"lower_bound_at"`      // null before the first bound
+	Flows            int            `json:"flows"`
+	Rounds           uint64         `json:"rounds"`
+	Rebuilds         int            `json:"rebuilds"`
+	LastRebuild      *Rebuild       `json:"last_rebuild"`
+	Totals           PollingUsage   `json:"totals"`      // every strategy, port statistics included
+	ByStrategy       []PollingUsage `json:"by_strategy"` // one row per strategy used so far
 }
 
 // FlowStats is one flow's statistics.
