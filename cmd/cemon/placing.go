@@ -93,4 +93,3 @@ func (b placementBackend) Hops(x, y placement.Server) (int, bool) {
 	}
 	return dist[dst] + 2, true
 }
-
