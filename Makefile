@@ -11,6 +11,7 @@ all: build
 
 setup:
 	bash scripts/setup.sh
+	bash scripts/qemu.sh >/dev/null
 
 build:
 	$(GO) build -o $(BIN) ./cmd/cemon

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/stats"
@@ -49,7 +49,7 @@ func BenchmarkRound(b *testing.B) {
 					b.Fatal(err)
 				}
 				for _, hp := range hops {
-					net.install(hp.DPID, controller.MatchOfKey(k, ofproto.PortNo(hp.InPort)), h.Cookie)
+					net.install(hp.DPID, flowkey.ToMatch(k, ofproto.PortNo(hp.InPort)), h.Cookie)
 				}
 			}
 			c.Drain()

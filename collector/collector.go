@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
@@ -564,7 +564,7 @@ func (c *Collector) plan(now time.Time) []request {
 		for _, h := range f.hops {
 			if h.DPID == dpid {
 				reqs = append(reqs, request{dpid: dpid, source: stats.SourcePollSingle,
-					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: controller.MatchOfKey(f.key, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
+					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: flowkey.ToMatch(f.key, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
 				break
 			}
 		}
@@ -771,7 +771,7 @@ func (c *Collector) apply(replies []reply, res *RoundResult) {
 			}
 			for i := range body.Entries {
 				e := &body.Entries[i]
-				h, ok := c.deps.Tracker.Resolve(e.Cookie, controller.KeyOfMatch(&e.Match))
+				h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
 				if !ok {
 					unmatched++
 					continue

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
@@ -59,7 +59,7 @@ func (e *env) addFlow(t *testing.T, i int, a, b uint64) flowtracker.Handle {
 		t.Fatal(err)
 	}
 	for _, hp := range hops {
-		e.net.install(hp.DPID, controller.MatchOfKey(k, ofproto.PortNo(hp.InPort)), h.Cookie)
+		e.net.install(hp.DPID, flowkey.ToMatch(k, ofproto.PortNo(hp.InPort)), h.Cookie)
 	}
 	e.flows = append(e.flows, h)
 	return h

@@ -95,7 +95,7 @@ func TestPollingStart(t *testing.T) {
 	if pl.store.Config().LinkCapacityBps != 0 || pl.store.Config().Interval != 20*time.Millisecond {
 		t.Errorf("store config %+v: want capacity from the ports, the polling interval", pl.store.Config())
 	}
-	h := api.NewHandler(api.WithStats(controller.NewBackend(ctl), pl.statsBackend()), reg)
+	h := api.NewHandler(api.WithStats(newBackend(ctl), pl.statsBackend()), reg)
 	for _, path := range []string{"/api/v1/polling", "/api/v1/stats/flows", "/api/v1/stats/links", "/api/v1/stats/snapshot",
 		"/api/v1/stats/ports", "/api/v1/switches"} {
 		rec := httptest.NewRecorder()

@@ -205,7 +205,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
-	backend := api.WithStats(controller.NewBackend(ctl), pl.statsBackend())
+	backend := api.WithStats(newBackend(ctl), pl.statsBackend())
 	if f.layoutGML != "" {
 		layout, err := layoutFromGML(f.layoutGML)
 		if err != nil {
