@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/stats"
+	"github.com/cemon-sdn/cemon/units"
 )
 
 // pollingFlags are cemon run's statistics-collection flags.
@@ -33,6 +33,7 @@ type pollingFlags struct {
 	tick         time.Duration
 	staleAfter   int
 	controllerAt string
+	store        *stats.Store // set by start: the counters placement reads
 }
 
 // addPollingFlags registers the statistics-collection flags on fs.
@@ -52,30 +53,14 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	return p
 }
 
-// parseRate reads a bit rate such as 1Gbit/s, 100Mbps, 10G, 2.5e9 or 1000000.
+// parseRate reads a bit rate such as 1Gbit/s, 100Mbps, 10G, 2.5e9, 1000000 or
+// 125MB/s (bytes) with package units, and wants it positive.
 func parseRate(s string) (float64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	for _, suf := range []string{"bit/s", "bps", "b/s"} {
-		t = strings.TrimSuffix(t, suf)
-	}
-	mult := 1.0
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult, t = 1e3, t[:n-1]
-		case 'm':
-			mult, t = 1e6, t[:n-1]
-		case 'g':
-			mult, t = 1e9, t[:n-1]
-		case 't':
-			mult, t = 1e12, t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+	v, err := units.ParseBitRate(s)
+	if err != nil || v <= 0 {
 		return 0, fmt.Errorf("bad rate %q: want a positive number of bit/s such as 1Gbit/s or 1e9", s)
 	}
-	return v * mult, nil
+	return v, nil
 }
 
 // config turns the flags into the collector's and the store's configuration.
@@ -169,20 +154,27 @@ func (pl *polling) statsBackend() api.StatsBackend {
 	return api.StatsOf(pl.store, pollingView{pl.collector})
 }
 
+// collectorExit runs as the collector's goroutine ends; tests slow it down to see
+// that cemon run waits for it.
+var collectorExit = func() {}
+
 // start validates the flags, builds the store and starts the collector on ctl
 // until ctx ends, with the store's clock (a Tick every -stats-tick) and the ports'
 // advertised speeds kept in step with the switches, and registers the collector's
-// metrics on reg. Call it before ctl.Serve so that no flow event is missed.
+// metrics on reg. It returns the store and the collector, and a channel closed once
+// the collector has stopped (after ctx ends). Call it before ctl.Serve so that no
+// flow event is missed.
 func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
-	reg prometheus.Registerer, logger *slog.Logger) (*polling, error) {
+	reg prometheus.Registerer, logger *slog.Logger) (*polling, <-chan struct{}, error) {
 	cc, sc, err := p.config()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	store, err := stats.New(sc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	p.store = store
 	d := collector.Deps{
 		Requester: ctl,
 		Tracker:   ctl.Tracker(),
@@ -207,12 +199,12 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 	}
 	c, err := collector.New(cc, d)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if reg != nil {
 		if err := reg.Register(collector.NewMetrics(c)); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("polling metrics: %w", err)
+			return nil, nil, fmt.Errorf("polling metrics: %w", err)
 		}
 	}
 	// Subscribe before the switches connect, so that no port goes unseen.
@@ -222,10 +214,16 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 		feedPortSpeeds(ctx, speeds.C, ctl.Switches, store, logger)
 	}()
 	go runStatsClock(ctx, store, p.tick)
+	stopped := make(chan struct{})
 	go func() {
-		if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		defer close(stopped)
+		err := c.Run(ctx)
+		collectorExit()
+		if err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("collector stopped", "err", err)
+			return
 		}
+		logger.Info("collector stopped")
 	}()
 	capacity := "port speed, else 1Gbit/s"
 	if sc.LinkCapacityBps > 0 {
@@ -234,7 +232,7 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 	logger.Info("flow statistics collection", "strategy", cc.Strategy, "interval", cc.Interval,
 		"deployment", cc.Deployment.String(), "link_capacity_bps", capacity, "port_stats_interval", cc.PortStatsInterval,
 		"stats_tick", p.tick, "stale_after", sc.StaleAfter)
-	return &polling{store: store, collector: c}, nil
+	return &polling{store: store, collector: c}, stopped, nil
 }
 
 // runStatsClock ticks the store every period until ctx ends: histories advance,

@@ -88,7 +88,7 @@ func TestPollingStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pl, err := p.start(ctx, ctl, reg, logger)
+	pl, stopped, err := p.start(ctx, ctl, reg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,11 +118,17 @@ func TestPollingStart(t *testing.T) {
 		t.Error("collector metrics not registered")
 	}
 	// A second start on the same registry collides.
-	if _, err := p.start(ctx, ctl, reg, logger); err == nil || !strings.Contains(err.Error(), "metrics") {
+	if _, _, err := p.start(ctx, ctl, reg, logger); err == nil || !strings.Contains(err.Error(), "metrics") {
 		t.Errorf("second registration: %v", err)
 	}
 	bad := &pollingFlags{strategy: "x", interval: 1, linkCapacity: "1G", deployment: "in-band", tick: time.Second, staleAfter: 3, window: time.Minute}
-	if _, err := bad.start(ctx, ctl, reg, logger); err == nil || errors.Is(err, context.Canceled) {
+	if _, _, err := bad.start(ctx, ctl, reg, logger); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("bad flags: %v", err)
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the collector did not stop after its context ended")
 	}
 }
