@@ -27,7 +27,7 @@ import (
 )
 
 func init() {
-	registerSim("afps", simModel{summary: "AFPS: per-flow adaptive samplers against fixed 1 s and PayLess on a packet trace", run: runSimAFPS})
+	registerSim("afps", command{name: "afps", summary: "AFPS: per-flow adaptive samplers against fixed 1 s and PayLess on a packet trace", run: runSimAFPS})
 }
 
 // afpsJSON is one algorithm of `cemon sim afps --json`.
