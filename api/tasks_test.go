@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -124,4 +125,34 @@ func TestTasksRESTBadBodies(t *testing.T) {
 		assert.Contains(t, e.Error, tc.want, tc.body)
 	}
 	assert.Empty(t, m.Tasks())
+}
+
+// samplerStats takes a sampler with the strategy.
+type samplerStats struct {
+	*fakeStats
+	sampler string
+}
+
+func (s *samplerStats) SetPollingSampler(strategy, sampler string) error {
+	if sampler != "swt" && sampler != "pt" {
+		return fmt.Errorf("%w: sampler %q", ErrBadStrategy, sampler)
+	}
+	s.sampler = sampler
+	return s.SetPollingStrategy(strategy)
+}
+
+func TestPutPollingSampler(t *testing.T) {
+	h := NewHandler(WithStats(testBackend(), &fakeStats{strategy: "mcps"}), nil)
+	code, body := doStats(t, h, "PUT", "/api/v1/polling", `{"strategy": "mcps", "sampler": "swt"}`)
+	assert.Equal(t, http.StatusBadRequest, code, body)
+	assert.Contains(t, body, "takes no sampler")
+	ss := &samplerStats{fakeStats: &fakeStats{strategy: "mcps"}}
+	h = NewHandler(WithStats(testBackend(), ss), nil)
+	code, body = doStats(t, h, "PUT", "/api/v1/polling", `{"strategy": "poll-all", "sampler": "pt"}`)
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "pt", ss.sampler)
+	code, _ = doStats(t, h, "PUT", "/api/v1/polling", `{"strategy": "poll-all", "sampler": "magic"}`)
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, _ = doStats(t, h, "PUT", "/api/v1/polling", `{"strategy": "mcps"}`)
+	assert.Equal(t, http.StatusOK, code)
 }

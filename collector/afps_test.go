@@ -53,3 +53,25 @@ func TestAFPSBadSampler(t *testing.T) {
 		t.Error("a bad sampler config was accepted")
 	}
 }
+
+func TestSetSampler(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.loadLine(t)
+	if err := e.c.SetSampler(StrategyAFPS, afps.Config{Kind: afps.PayLess}); err != nil {
+		t.Fatal(err)
+	}
+	if e.c.Strategy() != StrategyAFPS || e.c.Config().Sampler.Kind != afps.PayLess {
+		t.Fatalf("strategy %v sampler %v", e.c.Strategy(), e.c.Config().Sampler.Kind)
+	}
+	// PayLess starts at 250 ms: the first round a quarter second in reads every flow.
+	e.now = t0.Add(250 * time.Millisecond)
+	if res := e.c.Round(context.Background()); res.Readings < len(e.flows) {
+		t.Errorf("round = %+v", res)
+	}
+	if err := e.c.SetSampler(StrategyAFPS, afps.Config{Kind: afps.SWT}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.SetSampler(StrategyAFPS, afps.Config{Min: -1}); err == nil {
+		t.Error("bad sampler accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -178,7 +179,11 @@ func (c *Collector) newScheduler(s Strategy, reason string) (poll.Scheduler, err
 }
 
 // Config returns the configuration in use, defaults filled in.
-func (c *Collector) Config() Config { return c.cfg }
+func (c *Collector) Config() Config {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg
+}
 
 // Store returns the statistics store the collector feeds.
 func (c *Collector) Store() *stats.Store { return c.store }
@@ -208,6 +213,34 @@ func (c *Collector) SetStrategy(s Strategy) error {
 	c.sched = next
 	c.log.Info("polling strategy changed", "strategy", s.String())
 	return nil
+}
+
+// SetSampler sets strategy afps's per-flow sampler and switches to strategy s; when
+// afps is in use already and the sampler changes, a new afps scheduler takes the
+// active flows.
+func (c *Collector) SetSampler(s Strategy, sampler afps.Config) error {
+	if err := sampler.Validate(); err != nil {
+		return fmt.Errorf("%w: Sampler: %w", ErrBadConfig, err)
+	}
+	c.mu.Lock()
+	changed := c.cfg.Sampler != sampler
+	c.cfg.Sampler = sampler
+	if changed && c.sched.Strategy() == StrategyAFPS && s == StrategyAFPS {
+		next, err := c.newScheduler(s, "sampler")
+		if err != nil {
+			c.mu.Unlock()
+			return err
+		}
+		now := c.deps.Clock()
+		for id, f := range c.flows {
+			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.dpidsOf(f.hops)})
+		}
+		c.sched = next
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	return c.SetStrategy(s)
 }
 
 // Strategy returns the current strategy.
