@@ -38,6 +38,44 @@ func (r RebuildReason) String() string {
 	return fmt.Sprintf("RebuildReason(%d)", uint8(r))
 }
 
+// VarianceForm selects how ARI measures the flow variance rate r between F_0, the active
+// flows at the last rebuild, and F_t, the active flows now (algorithms.md section 3).
+type VarianceForm uint8
+
+const (
+	// VarianceRetained is r = |F_0 ∩ F_t| / |F_0|: the share of the flows the scheme was
+	// built for that are still active, the paper's wording ("how many flows are still in
+	// the original flow sets"). It falls only when flows of F_0 expire; arrivals do not
+	// move it (DAPR covers them, and the cost-drift rule watches what they cost). The
+	// default.
+	VarianceRetained VarianceForm = iota
+	// VarianceJaccard is r = |F_0 ∩ F_t| / |F_0 ∪ F_t|: it also falls when new flows
+	// arrive, so a flash crowd triggers a rebuild even while every old flow lives on.
+	VarianceJaccard
+)
+
+// String names the form as flags and reports spell it.
+func (v VarianceForm) String() string {
+	switch v {
+	case VarianceRetained:
+		return "retained"
+	case VarianceJaccard:
+		return "jaccard"
+	}
+	return fmt.Sprintf("VarianceForm(%d)", uint8(v))
+}
+
+// ParseVarianceForm reads "retained" (or "") and "jaccard".
+func ParseVarianceForm(s string) (VarianceForm, error) {
+	switch s {
+	case "", "retained":
+		return VarianceRetained, nil
+	case "jaccard":
+		return VarianceJaccard, nil
+	}
+	return 0, fmt.Errorf("%w: variance form %q, want retained or jaccard", ErrBadConfig, s)
+}
+
 // PlannerConfig configures DAPR and ARI (algorithms.md section 3). The zero value of
 // every field but Network is a usable default.
 type PlannerConfig struct {
@@ -48,6 +86,8 @@ type PlannerConfig struct {
 	// Theta is ARI's threshold: rebuild when the flow variance rate r falls below it.
 	// 0 means 0.7; it must lie in (0, 1].
 	Theta float64
+	// Variance is the form of r; the zero value is VarianceRetained.
+	Variance VarianceForm
 	// CostRatio: rebuild when the patched cost per active flow exceeds the cost per flow
 	// of the last rebuild by more than this factor. 0 means 1.25; negative disables.
 	CostRatio float64
@@ -84,6 +124,9 @@ func (c PlannerConfig) Validate() error {
 	}
 	if !(c.Theta > 0 && c.Theta <= 1) {
 		errs = append(errs, fmt.Errorf("%w: Theta = %v, want in (0, 1]", ErrBadConfig, c.Theta))
+	}
+	if c.Variance > VarianceJaccard {
+		errs = append(errs, fmt.Errorf("%w: Variance = %v", ErrBadConfig, c.Variance))
 	}
 	if c.CostRatio > 0 && c.CostRatio < 1 {
 		errs = append(errs, fmt.Errorf("%w: CostRatio = %v, want >= 1 (or negative to disable)", ErrBadConfig, c.CostRatio))
@@ -211,14 +254,18 @@ func (p *Planner) PolledAt(id uint64) (sw int32, single bool, ok bool) {
 	return 0, false, false // unreachable while the scheme is a cover
 }
 
-// VarianceRate is ARI's r = |F_0 ∩ F_t| / |F_0 ∪ F_t|, with F_0 the active flows at the
-// last rebuild and F_t those now; 1 when both are empty.
+// VarianceRate is ARI's r in the configured form, with F_0 the active flows at the last
+// rebuild and F_t those now: |F_0 ∩ F_t| / |F_0| by default (1 when F_0 is empty), or
+// |F_0 ∩ F_t| / |F_0 ∪ F_t| (1 when both are empty).
 func (p *Planner) VarianceRate() float64 {
-	union := p.n0 + p.active - p.inter
-	if union == 0 {
+	den := p.n0
+	if p.cfg.Variance == VarianceJaccard {
+		den = p.n0 + p.active - p.inter
+	}
+	if den == 0 {
 		return 1
 	}
-	return float64(p.inter) / float64(union)
+	return float64(p.inter) / float64(den)
 }
 
 // AddFlow is DAPR's arrival rule: if a poll-all switch already sees the flow nothing is
