@@ -6,7 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time")
+	"time"
+)
 
 // TestPlannerRandomEvents drives DAPR (section 3) through random arrival, expiry and
 // rebuild sequences and checks after every event that the scheme is a valid cover with

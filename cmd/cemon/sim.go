@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,12 +79,14 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runSimMCPS(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sim mcps", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("out", "docs/mcps", "output `directory` for the CSV files, PNG plots and report.md")
-	size := fs.String("size", "full", "experiment size: full (the committed report, minutes) or tiny (seconds)")
+	out := fs.String("out", "", "output `directory` for the CSV files, PNG plots and report.md (default: a new directory under the system's temporary directory; docs/mcps holds the committed report)")
+	size := fs.String("size", "full", "experiment size: full (the committed report: about a minute on two cores, longer on a loaded machine) or tiny (about a second)")
 	seed := fs.Uint64("seed", 0, "random seed (0: the size's default)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cemon sim mcps [--out DIR] [--size full|tiny] [--seed N]")
-		fmt.Fprintln(stderr, "\nReproduces the paper's MCPS experiments as CSV, PNG plots and a Markdown report.")
+		fmt.Fprintln(stderr, "\nReproduces the paper's MCPS experiments (figures 2 to 15) as CSV, PNG plots and a")
+		fmt.Fprintln(stderr, "Markdown report. Without --out it writes to a fresh temporary directory and prints its")
+		fmt.Fprintln(stderr, "name; regenerate the committed report with --out docs/mcps.")
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -106,7 +110,14 @@ func runSimMCPS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *seed != 0 {
 		cfg.Seed = *seed
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if *out == "" {
+		dir, err := os.MkdirTemp("", "cemon-sim-mcps-")
+		if err != nil {
+			fmt.Fprintln(stderr, "cemon sim mcps:", err)
+			return 1
+		}
+		*out = dir
+	} else if err := os.MkdirAll(*out, 0o755); err != nil {
 		fmt.Fprintln(stderr, "cemon sim mcps:", err)
 		return 1
 	}
@@ -198,6 +209,14 @@ func renderPlot(t sim.Table, times bool) ([]byte, error) {
 	if err := plotutil.AddLinePoints(p, lines...); err != nil {
 		return nil, err
 	}
+	{
+		if p.Y.Min > 0 && p.Y.Min < 0.5*p.Y.Max { // costs and times: start at zero
+			p.Y.Min = 0
+		}
+		ticks := niceTicks(p.Y.Min, p.Y.Max)
+		p.Y.Min, p.Y.Max = ticks[0].Value, ticks[len(ticks)-1].Value
+		p.Y.Tick.Marker = plot.ConstantTicks(ticks)
+	}
 	// Costs and times grow to the right and accuracies sit near 1: keep the legend off
 	// the data.
 	p.Legend.Top = !strings.HasPrefix(t.Name, "accuracy_")
@@ -225,4 +244,46 @@ func plotColumn(t sim.Table, name string) bool {
 		return name != "active flows"
 	}
 	return true
+}
+
+// niceTicks returns five to ten evenly spaced major ticks at round values covering
+// [lo, hi], the last one at or above hi, labelled compactly (1.5M rather than 1e+06),
+// so the top of the axis is always labelled with a value at least the data's maximum.
+func niceTicks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		hi = lo + 1
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag * 10
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	first := math.Floor(lo/step) * step
+	var ticks []plot.Tick
+	for v := first; v < hi+step*0.999; v += step {
+		v = math.Round(v/step) * step
+		ticks = append(ticks, plot.Tick{Value: v, Label: compactNumber(v)})
+		if len(ticks) > 12 {
+			break
+		}
+	}
+	return ticks
+}
+
+// compactNumber prints 0.25, 950, 12k, 1.5M, 140M.
+func compactNumber(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e9:
+		return strconv.FormatFloat(v/1e9, 'g', 4, 64) + "G"
+	case a >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', 4, 64) + "M"
+	case a >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'g', 4, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
