@@ -80,7 +80,7 @@ func runSimMCPS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("sim mcps", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "output `directory` for the CSV files, PNG plots and report.md (default: a new directory under the system's temporary directory; docs/mcps holds the committed report)")
-	size := fs.String("size", "full", "experiment size: full (the committed report: about a minute on two cores, longer on a loaded machine) or tiny (about a second)")
+	size := fs.String("size", "full", "experiment size: full (the committed report: about a minute of CPU, one to three minutes of wall-clock time on a shared two-core machine) or tiny (a few seconds)")
 	seed := fs.Uint64("seed", 0, "random seed (0: the size's default)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cemon sim mcps [--out DIR] [--size full|tiny] [--seed N]")
