@@ -221,6 +221,14 @@ func renderPlot(t sim.Table, times bool) ([]byte, error) {
 	// the data.
 	p.Legend.Top = !strings.HasPrefix(t.Name, "accuracy_")
 	p.Legend.Left = true
+	if strings.HasPrefix(t.Name, "fig3_") { // a U-shaped curve: the legend goes bottom right
+		p.Legend.Top, p.Legend.Left = false, false
+	}
+	if !t.LogX && len(t.Rows) > 1 {
+		ticks := niceTicks(p.X.Min, p.X.Max)
+		p.X.Min, p.X.Max = ticks[0].Value, ticks[len(ticks)-1].Value
+		p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	}
 	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
 		return nil, err

@@ -258,7 +258,7 @@ func (r *runner) maxCoverage() error {
 			return err
 		}
 		t := Table{Name: "fig3_max_coverage_" + dep.String(),
-			Title:  fmt.Sprintf("Cost against poll-all switches chosen by max coverage (Erdős–Rényi, %d switches, %d flows, %s)", g.NumNodes(), r.cfg.CoverFlows, dep),
+			Title:  fmt.Sprintf("Cost against max-coverage poll-all switches (ER, %d switches, %d flows, %s)", g.NumNodes(), r.cfg.CoverFlows, dep),
 			XLabel: "poll-all switches", YLabel: "bytes per round",
 			Columns: []string{"poll-all switches", "max coverage + per-flow-min for the rest", "per-flow-min", "mcps"}}
 		for k, c := range curve {
