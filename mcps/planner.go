@@ -76,6 +76,42 @@ func ParseVarianceForm(s string) (VarianceForm, error) {
 	return 0, fmt.Errorf("%w: variance form %q, want retained or jaccard", ErrBadConfig, s)
 }
 
+// ReadPoint says which switch a flow's counters are read from when several could give
+// them: the one nearest the flow's ingress (offered load: the packets the network was
+// asked to carry; the default) or nearest its egress (delivered traffic: what is left
+// after losses along the path). A flow polled by poll-all at several switches of its
+// path is read at the polled switch nearest the read point, and a poll-single is placed
+// at the cheapest switch of the path nearest the read point.
+type ReadPoint uint8
+
+// Read points.
+const (
+	ReadIngress ReadPoint = iota
+	ReadEgress
+)
+
+// String names the read point as flags and reports spell it.
+func (r ReadPoint) String() string {
+	switch r {
+	case ReadIngress:
+		return "ingress"
+	case ReadEgress:
+		return "egress"
+	}
+	return fmt.Sprintf("ReadPoint(%d)", uint8(r))
+}
+
+// ParseReadPoint reads "ingress" (or "") and "egress".
+func ParseReadPoint(s string) (ReadPoint, error) {
+	switch s {
+	case "", "ingress":
+		return ReadIngress, nil
+	case "egress":
+		return ReadEgress, nil
+	}
+	return 0, fmt.Errorf("%w: read point %q, want ingress or egress", ErrBadConfig, s)
+}
+
 // PlannerConfig configures DAPR and ARI (algorithms.md section 3). The zero value of
 // every field but Network is a usable default.
 type PlannerConfig struct {
@@ -88,6 +124,9 @@ type PlannerConfig struct {
 	Theta float64
 	// Variance is the form of r; the zero value is VarianceRetained.
 	Variance VarianceForm
+	// ReadPoint places poll-singles among equally cheap switches and picks the switch
+	// PolledAt reports; the zero value is ReadIngress.
+	ReadPoint ReadPoint
 	// CostRatio: rebuild when the patched cost per active flow exceeds the cost per flow
 	// of the last rebuild by more than this factor. 0 means 1.25; negative disables.
 	CostRatio float64
@@ -124,6 +163,9 @@ func (c PlannerConfig) Validate() error {
 	}
 	if !(c.Theta > 0 && c.Theta <= 1) {
 		errs = append(errs, fmt.Errorf("%w: Theta = %v, want in (0, 1]", ErrBadConfig, c.Theta))
+	}
+	if c.ReadPoint > ReadEgress {
+		errs = append(errs, fmt.Errorf("%w: ReadPoint = %v", ErrBadConfig, c.ReadPoint))
 	}
 	if c.Variance > VarianceJaccard {
 		errs = append(errs, fmt.Errorf("%w: Variance = %v", ErrBadConfig, c.Variance))
@@ -235,8 +277,9 @@ func (p *Planner) AppendSingles(dst []PlannedSingle) []PlannedSingle {
 // NumSingles is the number of poll-single requests.
 func (p *Planner) NumSingles() int { return len(p.singles) }
 
-// PolledAt reports how flow id is collected: by a poll-all (single false) at some
-// switch of its path, or by a poll-single at sw. ok is false for an unknown flow.
+// PolledAt reports how flow id is collected: by a poll-all (single false) at the polled
+// switch of its path nearest the read point, or by a poll-single at sw. ok is false for
+// an unknown flow.
 func (p *Planner) PolledAt(id uint64) (sw int32, single bool, ok bool) {
 	i, found := p.ids[id]
 	if !found || !p.recs[i].active {
@@ -246,7 +289,12 @@ func (p *Planner) PolledAt(id uint64) (sw int32, single bool, ok bool) {
 	if r.single >= 0 {
 		return p.singles[r.single].Switch, true, true
 	}
-	for _, s := range p.arena[r.off : r.off+r.n] {
+	path := p.arena[r.off : r.off+r.n]
+	for k := range path {
+		s := path[k]
+		if p.cfg.ReadPoint == ReadEgress {
+			s = path[len(path)-1-k]
+		}
 		if p.polled[s] {
 			return s, false, true
 		}
@@ -303,13 +351,14 @@ func (p *Planner) AddFlow(id uint64, path []int32) error {
 	cm := p.tmpl.cost
 	covered := false
 	best := path[0]
+	egress := p.cfg.ReadPoint == ReadEgress
 	for _, s := range path {
 		if p.polled[s] {
 			covered = true
 			p.cost += p.allMult[s] * (cm.PollAll(int(p.load[s])+1) - cm.PollAll(int(p.load[s])))
 		}
 		p.load[s]++
-		if p.tmpl.mult[s] < p.tmpl.mult[best] {
+		if m, mb := p.tmpl.mult[s], p.tmpl.mult[best]; m < mb || egress && m == mb {
 			best = s
 		}
 	}
@@ -476,8 +525,19 @@ func (p *Planner) Rebuild(now time.Time, reason RebuildReason) (RebuildReport, e
 		if covered { // the greedy may keep a redundant single; DAPR's scheme does not
 			continue
 		}
+		sw, ctrl := s.Switch, s.Controller
+		if p.cfg.ReadPoint == ReadEgress { // the equally cheap switch nearest the egress
+			path := p.arena[r.off : r.off+r.n]
+			h := p.hops(sw, ctrl)
+			for k := len(path) - 1; k >= 0 && path[k] != sw; k-- {
+				if c := p.tmpl.ctrl[path[k]]; p.hops(path[k], c) == h {
+					sw, ctrl = path[k], c
+					break
+				}
+			}
+		}
 		r.single = int32(len(p.singles))
-		p.singles = append(p.singles, PlannedSingle{ID: r.id, Switch: s.Switch, Controller: s.Controller})
+		p.singles = append(p.singles, PlannedSingle{ID: r.id, Switch: sw, Controller: ctrl})
 		p.sRec = append(p.sRec, i)
 	}
 	p.cost = p.recomputeCost()

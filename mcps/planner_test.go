@@ -352,3 +352,60 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestPlannerReadPoint: with the egress read point a poll-single goes to the cheapest
+// switch nearest the egress, on arrival and after a rebuild, and PolledAt names the
+// polled switch nearest the egress; the cost is the same as with the ingress default.
+func TestPlannerReadPoint(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	costs := map[ReadPoint]int64{}
+	for _, rp := range []ReadPoint{ReadIngress, ReadEgress} {
+		p, err := NewPlanner(PlannerConfig{Network: Network{Switches: 5}, ReadPoint: rp})
+		must(t, err)
+		// Five flows over s0..s3 make poll-all at one of them worth it; f9 alone on s3, s4.
+		for i := uint64(0); i < 5; i++ {
+			must(t, p.AddFlow(i, []int32{0, 1, 2, 3}))
+		}
+		must(t, p.AddFlow(9, []int32{3, 4}))
+		wantSingle := map[ReadPoint]int32{ReadIngress: 3, ReadEgress: 4}[rp]
+		if sw, single, ok := p.PolledAt(9); !ok || !single || sw != wantSingle {
+			t.Errorf("%v: before rebuild f9 at %d single %v ok %v, want poll-single at %d", rp, sw, single, ok, wantSingle)
+		}
+		_, err = p.Rebuild(t0, ReasonForced)
+		must(t, err)
+		costs[rp] = p.Cost()
+		sw, single, ok := p.PolledAt(0)
+		if !ok || single {
+			t.Fatalf("%v: f0 polled at %d single %v ok %v, want a poll-all", rp, sw, single, ok)
+		}
+		path := []int32{0, 1, 2, 3}
+		for _, s := range path {
+			if p.polled[s] {
+				if rp == ReadIngress && sw > s || rp == ReadEgress && sw < s {
+					t.Errorf("%v: f0 read at %d, but %d is polled and nearer the read point", rp, sw, s)
+				}
+			}
+		}
+		for _, s := range p.Singles() {
+			if s.ID == 9 && s.Switch != wantSingle && !p.polled[3] {
+				t.Errorf("%v: after rebuild f9 at %d, want %d", rp, s.Switch, wantSingle)
+			}
+		}
+		must(t, p.Check())
+	}
+	if costs[ReadIngress] != costs[ReadEgress] {
+		t.Errorf("costs %v differ by read point", costs)
+	}
+	for _, s := range []string{"", "ingress", "egress"} {
+		rp, err := ParseReadPoint(s)
+		if err != nil || (s != "" && rp.String() != s) {
+			t.Errorf("ParseReadPoint(%q) = %v, %v", s, rp, err)
+		}
+	}
+	if _, err := ParseReadPoint("middle"); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("ParseReadPoint(middle): %v", err)
+	}
+	if err := (PlannerConfig{Network: Network{Switches: 2}, ReadPoint: 5}).Validate(); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("ReadPoint 5: %v", err)
+	}
+}

@@ -506,8 +506,8 @@ func (r *runner) accuracy() error {
 	var readers []reader
 	for _, rd := range []struct {
 		st string
-		rp ReadPoint
-	}{{mcps.StrategyMCPS, ReadIngress}, {mcps.StrategyMCPS, ReadEgress}, {mcps.StrategyPerFlowRandom, ReadIngress}} {
+		rp mcps.ReadPoint
+	}{{mcps.StrategyMCPS, mcps.ReadIngress}, {mcps.StrategyMCPS, mcps.ReadEgress}, {mcps.StrategyPerFlowRandom, mcps.ReadIngress}} {
 		sol, err := solveCost(in, rd.st, 7)
 		if err != nil {
 			return err
@@ -608,7 +608,7 @@ func flowAccuracy(counts [][]int, pos []int) float64 {
 // pollPositions returns, per flow, the index along its path of the switch it is read at:
 // the poll-all switch of its path nearest the read point, or its poll-single switch,
 // moved to the equally cheap switch of its path nearest the read point.
-func pollPositions(in *mcps.Instance, sol *mcps.Solution, rp ReadPoint) []int {
+func pollPositions(in *mcps.Instance, sol *mcps.Solution, rp mcps.ReadPoint) []int {
 	pos := make([]int, in.NumFlows())
 	for f := range pos {
 		pos[f] = -1
@@ -620,7 +620,7 @@ func pollPositions(in *mcps.Instance, sol *mcps.Solution, rp ReadPoint) []int {
 	for _, s := range sol.PollSingle {
 		path := in.Path(int(s.Flow))
 		pos[s.Flow] = slices.Index(path, s.Switch)
-		if rp == ReadEgress {
+		if rp == mcps.ReadEgress {
 			for i := len(path) - 1; i > pos[s.Flow]; i-- {
 				if in.Hops(int(path[i])) == in.Hops(int(s.Switch)) {
 					pos[s.Flow] = i
@@ -633,7 +633,7 @@ func pollPositions(in *mcps.Instance, sol *mcps.Solution, rp ReadPoint) []int {
 		path := in.Path(f)
 		for k := range path {
 			i := k
-			if rp == ReadEgress {
+			if rp == mcps.ReadEgress {
 				i = len(path) - 1 - k
 			}
 			if polled[path[i]] {

@@ -167,37 +167,6 @@ func TheoremExact(L, n int, rho, p float64) float64 {
 	return s / float64(L)
 }
 
-// ReadPoint says which switch's counter a flow polled by several poll-all switches is
-// read from: the one nearest its ingress (offered load, the default) or nearest its
-// egress (delivered traffic). A poll-single is placed at the cheapest switch of the path,
-// and among equally cheap switches at the one nearest the read point.
-type ReadPoint uint8
-
-// Read points.
-const (
-	ReadIngress ReadPoint = iota
-	ReadEgress
-)
-
-// String names the read point as flags and reports spell it.
-func (r ReadPoint) String() string {
-	if r == ReadEgress {
-		return "egress"
-	}
-	return "ingress"
-}
-
-// ParseReadPoint reads "ingress" (or "") and "egress".
-func ParseReadPoint(s string) (ReadPoint, error) {
-	switch s {
-	case "", "ingress":
-		return ReadIngress, nil
-	case "egress":
-		return ReadEgress, nil
-	}
-	return 0, fmt.Errorf("%w: read point %q, want ingress or egress", ErrWorkload, s)
-}
-
 // figure2 reports the paper's worked example (Figure2) under every strategy.
 func (r *runner) figure2() error {
 	t := Table{Name: "fig2_example", Title: "The paper's worked example (figure 2): four flows on s1–s2–s3–s4–s5, controller at s3",

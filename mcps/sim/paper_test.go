@@ -198,19 +198,10 @@ func TestReadPoint(t *testing.T) {
 		PollAll:    []mcps.AllRequest{{Switch: 1}, {Switch: 2}},
 		PollSingle: []mcps.SingleRequest{{Flow: 2, Switch: 3}},
 	}
-	if got := pollPositions(in, sol, ReadIngress); !slices.Equal(got, []int{1, 0, 0}) {
+	if got := pollPositions(in, sol, mcps.ReadIngress); !slices.Equal(got, []int{1, 0, 0}) {
 		t.Errorf("ingress %v", got)
 	}
-	if got := pollPositions(in, sol, ReadEgress); !slices.Equal(got, []int{2, 1, 0}) {
+	if got := pollPositions(in, sol, mcps.ReadEgress); !slices.Equal(got, []int{2, 1, 0}) {
 		t.Errorf("egress %v", got)
-	}
-	for _, s := range []string{"", "ingress", "egress"} {
-		rp, err := ParseReadPoint(s)
-		if err != nil || (s != "" && rp.String() != s) {
-			t.Errorf("ParseReadPoint(%q) = %v, %v", s, rp, err)
-		}
-	}
-	if _, err := ParseReadPoint("middle"); err == nil {
-		t.Errorf("ParseReadPoint(middle) accepted")
 	}
 }
