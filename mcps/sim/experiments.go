@@ -62,8 +62,10 @@ type Config struct {
 	SweepDegrees   []float64
 	SweepSwitches  []int
 	SweepPerSwitch []int
-	// Clock times the solvers; the simulator reads no clock itself.
-	Clock func() time.Time
+	// Clock times the solvers; the simulator reads no clock itself. ClockName says in
+	// the report what it measures ("" means wall-clock time).
+	Clock     func() time.Time
+	ClockName string
 }
 
 // Full is the configuration of the committed report.
