@@ -18,7 +18,11 @@
 //	/api/v1/flows/{id}         one flow; 404 when the id is unknown
 //	/healthz                   {"status":"ok"}, or 503 when the Backend reports trouble
 //	/metrics                   Prometheus exposition, when a gatherer is given
-//	/                          a web page showing the above as tables
+//	/api/v1/openapi.json       the OpenAPI 3 document of every route this handler
+//	                           serves, built from each route's [Op] at registration
+//	/                          the operator console: live topology with link load,
+//	                           the polling scheme and its cost, flows, traffic matrix,
+//	                           hosts, and the placement and task views when served
 //
 // A flow is "active" while every switch on its path holds its entry, "draining" once
 // some of them have removed it (idle timeouts fire switch by switch) and "expired"

@@ -31,15 +31,62 @@ var extensions []extension
 // a JSON 405. Extensions may register other methods on the same paths directly on
 // mux ("PUT /api/v1/..."); the 405 answer's Allow header lists them too.
 type routes struct {
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	ops    []route
+	closed map[string]bool // paths that already answer other methods with 405
 }
 
 // get registers h for GET (and HEAD) on path, allowing only the query parameters
-// listed; any other method is answered 405.
-func (r *routes) get(path string, allowed []string, h http.HandlerFunc) {
-	r.mux.Handle("GET "+path, checkQuery(allowed, h))
-	r.mux.HandleFunc(path, r.methodNotAllowed)
+// op lists; any other method is answered 405 unless registered with handle.
+func (r *routes) get(path string, op Op, h http.HandlerFunc) {
+	r.handle(http.MethodGet, path, op, h)
 }
+
+// handle registers h for method on path with its description op; every route of
+// the API is registered through it, so that the OpenAPI document lists exactly what
+// is served.
+func (r *routes) handle(method, path string, op Op, h http.HandlerFunc) {
+	allowed := make([]string, 0, len(op.Query))
+	for _, q := range op.Query {
+		allowed = append(allowed, q.Name)
+	}
+	r.mux.Handle(method+" "+path, checkQuery(allowed, h))
+	r.ops = append(r.ops, route{method: method, path: path, op: op})
+	if !r.closed[path] {
+		if r.closed == nil {
+			r.closed = map[string]bool{}
+		}
+		r.closed[path] = true
+		r.mux.HandleFunc(path, r.methodNotAllowed)
+	}
+}
+
+// Routes returns the method and path pattern of every operation h serves, in the
+// order they were registered; h must come from NewHandler.
+func Routes(h http.Handler) [][2]string {
+	ah, ok := h.(*apiHandler)
+	if !ok {
+		return nil
+	}
+	out := make([][2]string, 0, len(ah.r.ops))
+	for _, o := range ah.r.ops {
+		out = append(out, [2]string{o.method, o.path})
+	}
+	return out
+}
+
+// apiHandler is what NewHandler returns.
+type apiHandler struct {
+	r *routes
+	h http.Handler
+}
+
+func (a *apiHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) { a.h.ServeHTTP(w, req) }
+
+// wrapHandler, when set (by this package's tests), wraps every handler NewHandler
+// builds, with the OpenAPI document it serves: the tests validate every response
+// against it.
+var wrapHandler func(h http.Handler, doc []byte) http.Handler
 
 // methodNotAllowed answers 405 with the methods the mux serves for the request's
 // path in Allow.
@@ -66,28 +113,38 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 	}
 	r := &routes{mux: http.NewServeMux()}
 	s := server{b: b}
-	r.get("/api/v1/switches", nil, s.switches)
-	r.get("/api/v1/links", []string{"dpid"}, s.links)
-	r.get("/api/v1/hosts", []string{"dpid"}, s.hosts)
-	r.get("/api/v1/flows", []string{"state", "dpid"}, s.flows)
-	r.get("/api/v1/flows/{id}", nil, s.flow)
-	r.get("/healthz", nil, s.healthz)
-	r.get("/{$}", nil, serveIndex)
+	dpid := Param{Name: "dpid", Description: "keep what touches this switch (16 hex digits, or fewer)"}
+	r.get("/api/v1/switches", Op{Summary: "connected switches, by dpid", Response: []Switch{}}, s.switches)
+	r.get("/api/v1/links", Op{Summary: "discovered links, one per direction", Query: []Param{dpid}, Response: []Link{}}, s.links)
+	r.get("/api/v1/hosts", Op{Summary: "located hosts", Query: []Param{dpid}, Response: []Host{}}, s.hosts)
+	r.get("/api/v1/flows", Op{Summary: "active, draining and recently expired flows, by id", Query: []Param{
+		{Name: "state", Description: "active, draining or expired, or a comma-separated list of them"}, dpid},
+		Response: []Flow{}}, s.flows)
+	r.get("/api/v1/flows/{id}", Op{Summary: "one flow", Response: Flow{}}, s.flow)
+	r.get("/healthz", Op{Summary: "liveness: ok, or 503 with the reason", Response: map[string]string{}}, s.healthz)
+	r.get("/{$}", Op{Summary: "the operator console", ContentType: "text/html"}, serveIndex)
 	if reg != nil {
 		m := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
-		r.mux.Handle("GET /metrics", m)
-		r.mux.HandleFunc("/metrics", r.methodNotAllowed)
+		r.get("/metrics", Op{Summary: "Prometheus metrics", ContentType: "text/plain"}, m.ServeHTTP)
 	}
 	for _, ext := range extensions {
 		ext(r, b)
 	}
+	var doc []byte
+	r.get("/api/v1/openapi.json", Op{Summary: "this document (OpenAPI 3.0)", Response: map[string]any{}},
+		func(w http.ResponseWriter, req *http.Request) { serveDocument(doc)(w, req) })
+	doc = mustJSON(document(r.ops))
 	r.mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+req.URL.Path)
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		req.Body = http.MaxBytesReader(w, req.Body, maxRequestBody)
 		r.mux.ServeHTTP(w, req)
 	})
+	if wrapHandler != nil {
+		h = wrapHandler(h, doc)
+	}
+	return &apiHandler{r: r, h: h}
 }
 
 // ErrNoBackend is what /healthz reports when NewHandler was given no Backend.
@@ -205,7 +262,7 @@ func (s server) flow(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s server) healthz(w http.ResponseWriter, _ *http.Request) {
-	if hc, ok := s.b.(HealthChecker); ok {
+	if hc, ok := capability[HealthChecker](s.b); ok {
 		if err := hc.Health(); err != nil {
 			writeError(w, http.StatusServiceUnavailable, err.Error())
 			return

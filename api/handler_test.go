@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -372,8 +374,8 @@ func TestConcurrentRequests(t *testing.T) {
 
 func TestAllowListsExtensionMethods(t *testing.T) {
 	r := &routes{mux: http.NewServeMux()}
-	r.mux.HandleFunc("PUT /api/v1/x", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, "put") })
-	r.get("/api/v1/x", nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, "get") })
+	r.handle(http.MethodPut, "/api/v1/x", Op{}, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, "put") })
+	r.get("/api/v1/x", Op{}, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, "get") })
 	tests := []struct {
 		method string
 		status int
@@ -433,13 +435,14 @@ func FuzzRequest(f *testing.F) {
 }
 
 func TestWebPage(t *testing.T) {
-	h := NewHandler(testBackend(), nil)
+	h := NewHandler(WithStats(testBackend(), &fakeStats{}), nil)
 	code, hdr, body := do(t, h, "GET", "/")
 	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: status %d, Content-Type %q", code, hdr.Get("Content-Type"))
 	}
 	// The page reads the endpoints this handler serves, by relative path.
-	for _, p := range []string{"api/v1/switches", "api/v1/links", "api/v1/hosts", "api/v1/flows?state=active,draining", "api/v1/flows?state=expired"} {
+	for _, p := range []string{"api/v1/switches", "api/v1/links", "api/v1/hosts", "api/v1/polling",
+		"api/v1/stats/flows?state=active", "api/v1/stats/links", "api/v1/stats/matrix", "api/v1/stats/hosts"} {
 		if !strings.Contains(body, `"`+p+`"`) {
 			t.Errorf("the page does not read %s", p)
 		}
@@ -447,7 +450,24 @@ func TestWebPage(t *testing.T) {
 			t.Errorf("GET /%s: status %d", p, code)
 		}
 	}
-	if strings.Contains(body, "http://") || strings.Contains(body, "https://") {
-		t.Error("the page loads something from elsewhere")
+	// Nothing is loaded from elsewhere: no absolute URL in a src, href, fetch or url().
+	for _, bad := range []string{`src="http`, `href="http`, `fetch("http`, `url(http`, `src="//`, `href="//`, "import("} {
+		if strings.Contains(body, bad) {
+			t.Errorf("the page loads something from elsewhere (%s)", bad)
+		}
 	}
+}
+
+// TestLayoutThroughWrappers: a layout given to WithLayout is served, and wrapping the
+// Backend in WithStats afterwards hides neither the layout nor the statistics.
+func TestLayoutThroughWrappers(t *testing.T) {
+	l := map[string]Point{"0000000000000001": {X: -73.99, Y: 40.71}}
+	h := NewHandler(WithStats(WithLayout(testBackend(), l), &fakeStats{}), nil)
+	code, _, body := do(t, h, "GET", "/api/v1/topology/layout")
+	require.Equal(t, 200, code)
+	require.JSONEq(t, `{"0000000000000001": {"x": -73.99, "y": 40.71}}`, body)
+	code, _, _ = do(t, h, "GET", "/api/v1/polling")
+	require.Equal(t, 200, code)
+	code, _, _ = do(t, NewHandler(testBackend(), nil), "GET", "/api/v1/topology/layout")
+	require.Equal(t, 404, code)
 }

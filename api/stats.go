@@ -59,6 +59,11 @@ type PollingUsage struct {
 	WireBytesReceived     uint64 `json:"wire_bytes_received"`
 }
 
+// StrategyRequest is the body of PUT /api/v1/polling.
+type StrategyRequest struct {
+	Strategy string `json:"strategy"`
+}
+
 // PollSingle is one poll-single of the scheme: flow FlowID read at switch DPID.
 type PollSingle struct {
 	FlowID uint64 `json:"flow_id"`
@@ -155,20 +160,23 @@ func init() { extensions = append(extensions, mountStats) }
 
 // mountStats registers the statistics endpoints when b implements StatsBackend.
 func mountStats(r *routes, b Backend) {
-	sb, ok := b.(StatsBackend)
+	sb, ok := capability[StatsBackend](b)
 	if !ok {
 		return
 	}
 	s := statsServer{sb: sb}
-	if ps, ok := b.(PollingSwitcher); ok {
-		r.mux.HandleFunc("PUT /api/v1/polling", func(w http.ResponseWriter, req *http.Request) { s.setPolling(w, req, ps) })
+	if ps, ok := capability[PollingSwitcher](b); ok {
+		r.handle(http.MethodPut, "/api/v1/polling", Op{Summary: "switch the polling strategy", Body: StrategyRequest{},
+			Response: Polling{}, Auth: true}, func(w http.ResponseWriter, req *http.Request) { s.setPolling(w, req, ps) })
 	}
-	r.get("/api/v1/polling", nil, s.polling)
-	r.get("/api/v1/stats/flows", []string{"state"}, s.flows)
-	r.get("/api/v1/stats/flows/{id}", nil, s.flow)
-	r.get("/api/v1/stats/links", nil, s.links)
-	r.get("/api/v1/stats/matrix", nil, s.matrix)
-	r.get("/api/v1/stats/hosts", nil, s.hosts)
+	r.get("/api/v1/polling", Op{Summary: "the live polling scheme, its cost and lower bound, and what polling has cost",
+		Response: Polling{}}, s.polling)
+	r.get("/api/v1/stats/flows", Op{Summary: "per-flow statistics", Query: []Param{{Name: "state", Description: "active or expired"}},
+		Response: []FlowStats{}}, s.flows)
+	r.get("/api/v1/stats/flows/{id}", Op{Summary: "one flow's statistics", Response: FlowStats{}}, s.flow)
+	r.get("/api/v1/stats/links", Op{Summary: "each directed link's load", Response: []LinkStats{}}, s.links)
+	r.get("/api/v1/stats/matrix", Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}, s.matrix)
+	r.get("/api/v1/stats/hosts", Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}, s.hosts)
 }
 
 type statsServer struct{ sb StatsBackend }
@@ -189,9 +197,7 @@ func (s statsServer) polling(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s statsServer) setPolling(w http.ResponseWriter, req *http.Request, ps PollingSwitcher) {
-	var body struct {
-		Strategy string `json:"strategy"`
-	}
+	var body StrategyRequest
 	dec := json.NewDecoder(req.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
@@ -279,9 +285,12 @@ type statsBackend struct {
 	StatsBackend
 }
 
+// Unwrap returns the wrapped Backend, whose other capabilities stay visible.
+func (s statsBackend) Unwrap() Backend { return s.Backend }
+
 // Health forwards to the wrapped Backend when it is a HealthChecker.
 func (s statsBackend) Health() error {
-	if hc, ok := s.Backend.(HealthChecker); ok {
+	if hc, ok := capability[HealthChecker](s.Backend); ok {
 		return hc.Health()
 	}
 	return nil

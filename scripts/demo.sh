@@ -127,9 +127,11 @@ print(json.dumps(r.get("result")))
 
 count() { "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 
-echo "demo: starting cemon (OpenFlow on 127.0.0.1:$OF_PORT, REST API on $API, idle timeout $IDLE)"
+layout=()
+[ "$TOPO" = abilene ] && layout=(--layout-gml topology/testdata/Abilene.gml)
+echo "demo: starting cemon (OpenFlow on 127.0.0.1:$OF_PORT, REST API and console on $API, idle timeout $IDLE)"
 "$BIN" run --of-listen "127.0.0.1:$OF_PORT" --api-listen "127.0.0.1:$API_PORT" --idle-timeout "$IDLE" \
-  >"$work/cemon.log" 2>&1 &
+  "${layout[@]}" >"$work/cemon.log" 2>&1 &
 CEMON_PID=$!
 for i in $(seq 1 75); do
   get /healthz >/dev/null 2>&1 && break

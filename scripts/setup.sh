@@ -4,9 +4,9 @@
 set -euo pipefail
 
 need_pkgs=(openvswitch-switch openvswitch-common mininet tshark iperf3 iputils-ping
-  ethtool netcat-openbsd coinor-cbc iproute2 prometheus curl)
+  ethtool netcat-openbsd coinor-cbc iproute2 prometheus curl chromium fonts-dejavu-core)
 # Commands that prove the packages are there; checked before touching apt.
-need_cmds=(ovs-vsctl ovs-ofctl mn tshark iperf3 ping ethtool nc cbc ip promtool curl)
+need_cmds=(ovs-vsctl ovs-ofctl mn tshark iperf3 ping ethtool nc cbc ip promtool curl chromium)
 
 if ! command -v go >/dev/null 2>&1; then
   echo "setup: Go 1.26 or newer is needed on PATH (cemon is built from source)" >&2

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"math"
 	"strconv"
 )
 
@@ -22,7 +23,8 @@ const gmlMaxDepth = 32
 // when it has no label. Parallel edges (multigraphs, repeated edges in either direction)
 // collapse into one; self loops are dropped; "directed 1" is read as undirected. A node
 // without an integer id, a repeated id, or an edge naming an unknown node is an error
-// wrapping ErrGML, as is any syntax error. Every other key is ignored.
+// wrapping ErrGML, as is any syntax error. A node's numeric Longitude and Latitude,
+// when it has both, become its coordinates (Coord). Every other key is ignored.
 func ParseGML(data []byte) (*Graph, error) {
 	p := gmlParser{data: data}
 	top, err := p.list(0, false)
@@ -72,6 +74,11 @@ func ParseGML(data []byte) (*Graph, error) {
 			}
 		}
 		index[id] = g.AddNode(name)
+		lon, okx := floatField(kv.val.list, "Longitude")
+		lat, oky := floatField(kv.val.list, "Latitude")
+		if okx && oky {
+			_ = g.SetCoord(index[id], lon, lat)
+		}
 	}
 	var pairs [][2]int
 	for _, kv := range graph {
@@ -103,6 +110,25 @@ func ParseGML(data []byte) (*Graph, error) {
 	}
 	g.addEdges(pairs)
 	return g, nil
+}
+
+// floatField returns the numeric value of the first key k in list, if it is a
+// finite number.
+func floatField(list []gmlPair, k string) (float64, bool) {
+	for _, f := range list {
+		if f.key != k {
+			continue
+		}
+		if f.val.kind != gmlNumber {
+			return 0, false
+		}
+		v, err := strconv.ParseFloat(f.val.text, 64)
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+			return 0, false
+		}
+		return v, true
+	}
+	return 0, false
 }
 
 // intField returns the integer value of the first key k in list.

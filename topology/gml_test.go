@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func readGML(t testing.TB, name string) *Graph {
@@ -249,4 +251,33 @@ func TestParseGMLLargeStar(t *testing.T) {
 	if g.NumEdges() != n || g.Degree(0) != n || !g.Connected() {
 		t.Errorf("%d edges, hub degree %d", g.NumEdges(), g.Degree(0))
 	}
+}
+
+// TestParseGMLCoordinates: Abilene's nodes carry Longitude and Latitude; New York
+// (node 0) lies east and north of Los Angeles.
+func TestParseGMLCoordinates(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "Abilene.gml"))
+	require.NoError(t, err)
+	g, err := ParseGML(data)
+	require.NoError(t, err)
+	idx := map[string]int{}
+	for i := 0; i < g.NumNodes(); i++ {
+		_, _, ok := g.Coord(i)
+		require.True(t, ok, "node %d (%s) has coordinates", i, g.Name(i))
+		idx[g.Name(i)] = i
+	}
+	nx, ny, _ := g.Coord(idx["New York"])
+	lx, ly, _ := g.Coord(idx["Los Angeles"])
+	require.Greater(t, nx, lx)
+	require.Greater(t, ny, ly)
+	require.InDelta(t, -73.99, nx, 0.5)
+
+	// A node without both coordinates has none; clones keep them.
+	g2, err := ParseGML([]byte(`graph [ node [ id 0 Longitude 1.5 ] node [ id 1 Longitude 2 Latitude 3 ] ]`))
+	require.NoError(t, err)
+	_, _, ok := g2.Coord(0)
+	require.False(t, ok)
+	x, y, ok := g2.Clone().Coord(1)
+	require.True(t, ok)
+	require.Equal(t, [2]float64{2, 3}, [2]float64{x, y})
 }

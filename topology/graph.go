@@ -3,6 +3,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -21,9 +22,10 @@ var (
 // A Graph is not safe for concurrent mutation; concurrent readers are fine once it is
 // built.
 type Graph struct {
-	names []string
-	adj   [][]int // adj[i] is sorted ascending, without duplicates
-	edges int
+	names  []string
+	adj    [][]int // adj[i] is sorted ascending, without duplicates
+	edges  int
+	coords map[int][2]float64 // optional node coordinates (longitude, latitude)
 }
 
 // NewGraph returns an empty graph.
@@ -136,11 +138,30 @@ func (g *Graph) Edges() [][2]int {
 
 // Clone returns a deep copy of g.
 func (g *Graph) Clone() *Graph {
-	c := &Graph{names: slices.Clone(g.names), adj: make([][]int, len(g.adj)), edges: g.edges}
+	c := &Graph{names: slices.Clone(g.names), adj: make([][]int, len(g.adj)), edges: g.edges, coords: maps.Clone(g.coords)}
 	for i, nb := range g.adj {
 		c.adj[i] = slices.Clone(nb)
 	}
 	return c
+}
+
+// SetCoord gives node i a position: x is the longitude and y the latitude for a
+// Topology Zoo network. It fails with ErrNodeRange.
+func (g *Graph) SetCoord(i int, x, y float64) error {
+	if !g.valid(i) {
+		return fmt.Errorf("%w: node %d of %d", ErrNodeRange, i, len(g.names))
+	}
+	if g.coords == nil {
+		g.coords = map[int][2]float64{}
+	}
+	g.coords[i] = [2]float64{x, y}
+	return nil
+}
+
+// Coord returns node i's position, if it has one.
+func (g *Graph) Coord(i int) (x, y float64, ok bool) {
+	c, ok := g.coords[i]
+	return c[0], c[1], ok
 }
 
 // Connected reports whether every node can reach every other. Graphs with zero or one

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cemon-sdn/cemon/api"
 	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/topology"
 )
 
 func init() {
@@ -41,6 +42,7 @@ type runFlags struct {
 	tlsCA       string
 	lldp        time.Duration
 	echo        time.Duration
+	layoutGML   string
 	polling     *pollingFlags // statistics collection (polling.go)
 }
 
@@ -64,6 +66,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.StringVar(&f.tlsCA, "of-tls-ca", "", "PEM CA `file`: require switch certificates signed by it")
 	fs.DurationVar(&f.lldp, "lldp-interval", controller.DefaultLLDPInterval, "spacing of LLDP link-discovery probes")
 	fs.DurationVar(&f.echo, "echo-interval", controller.DefaultEchoInterval, "idle time before an ECHO_REQUEST keepalive")
+	fs.StringVar(&f.layoutGML, "layout-gml", "", "Topology Zoo GML `file` whose node coordinates place the switches in the console (the i-th node is the switch with dpid i, as mininet/topos.py numbers them)")
 	f.polling = addPollingFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -78,6 +81,29 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 		return f, errors.New("run: -of-tls-ca needs -of-tls-cert and -of-tls-key")
 	}
 	return f, nil
+}
+
+// layoutFromGML reads switch positions from a Topology Zoo GML file: node i (in file
+// order) is the switch with dpid i+1, as the Mininet topologies number them.
+func layoutFromGML(path string) (map[string]api.Point, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	g, err := topology.ParseGML(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]api.Point, g.NumNodes())
+	for i := 0; i < g.NumNodes(); i++ {
+		if x, y, ok := g.Coord(i); ok {
+			out[fmt.Sprintf("%016x", i+1)] = api.Point{X: x, Y: y}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no node has Longitude and Latitude", path)
+	}
+	return out, nil
 }
 
 // newLogger builds the structured logger the flags ask for.
@@ -177,6 +203,15 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		ln.Close()
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
+	}
+	if f.layoutGML != "" {
+		layout, err := layoutFromGML(f.layoutGML)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "run: -layout-gml: %v\n", err)
+			return 2
+		}
+		backend = api.WithLayout(backend, layout)
 	}
 	errc := make(chan error, 2)
 	var apiLn net.Listener

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -129,5 +130,21 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `"msg":"controller stopped"`) {
 		t.Fatalf("no structured stop log: %s", stderr.String())
+	}
+}
+
+func TestLayoutFromGML(t *testing.T) {
+	l, err := layoutFromGML(filepath.Join("..", "..", "topology", "testdata", "Abilene.gml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l) != 11 {
+		t.Fatalf("%d switches placed, want 11", len(l))
+	}
+	if p := l["0000000000000001"]; p.X > -70 || p.X < -80 {
+		t.Errorf("switch 1 (New York) at %+v", p)
+	}
+	if _, err := layoutFromGML(filepath.Join(t.TempDir(), "none.gml")); err == nil {
+		t.Error("a missing file is not an error")
 	}
 }

@@ -1,0 +1,233 @@
+package ofemu
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// CbenchConfig is one cbench-style run.
+type CbenchConfig struct {
+	Controller string
+	// Switches is the number of emulated switches; default 16.
+	Switches int
+	// MACs is the number of distinct hosts behind each switch; default 1,000.
+	MACs int
+	// Outstanding is the number of PACKET_INs a switch keeps unanswered: 1 is
+	// cbench's latency mode; 0 is throughput mode (the switch writes as fast as the
+	// connection takes them).
+	Outstanding int
+	// Warmup is run before counting starts; default 1 s. Duration is the counted
+	// time; default 5 s.
+	Warmup, Duration time.Duration
+	// HostPorts is the number of host ports per switch, among which the hosts are
+	// spread; default 4.
+	HostPorts int
+}
+
+// CbenchResult is what a run measured.
+type CbenchResult struct {
+	Responses    uint64    // counted responses: FLOW_MOD adds and non-LLDP PACKET_OUTs
+	PacketIns    uint64    // PACKET_INs sent while counting
+	Seconds      float64   // the counted time
+	PerSecond    float64   // Responses / Seconds
+	PerSwitch    []float64 // responses per second of each switch
+	Disconnected int       // switches whose connection the controller closed during the run
+}
+
+// benchState is a switch's cbench side.
+type benchState struct {
+	slots     chan struct{} // latency mode: one token per outstanding PACKET_IN
+	responses atomic.Uint64
+	sent      atomic.Uint64
+	macs      int
+	ports     int
+}
+
+// isLLDP reports whether a PACKET_OUT carries an LLDP frame.
+func isLLDP(data []byte) bool {
+	return len(data) >= 14 && binary.BigEndian.Uint16(data[12:14]) == 0x88cc
+}
+
+// response counts m when it is what cbench counts, and frees a slot.
+func (b *benchState) response(_ *Switch, m ofproto.Message) {
+	if po, ok := m.(*ofproto.PacketOut); ok && isLLDP(po.Data) {
+		return
+	}
+	b.responses.Add(1)
+	if b.slots != nil {
+		select {
+		case b.slots <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// frame builds host k's UDP packet to host k+1 behind switch dpid: 64 bytes.
+func frame(buf []byte, dpid uint64, k, macs int) []byte {
+	buf = buf[:64]
+	clear(buf)
+	dst := (k + 1) % macs
+	mac := func(b []byte, h int) {
+		b[0], b[1] = 0x00, byte(dpid)
+		binary.BigEndian.PutUint32(b[2:], uint32(h+1))
+	}
+	mac(buf[0:6], dst)
+	mac(buf[6:12], k)
+	binary.BigEndian.PutUint16(buf[12:], 0x0800)
+	ip := buf[14:34]
+	ip[0], ip[8], ip[9] = 0x45, 64, 17
+	binary.BigEndian.PutUint16(ip[2:], 50)
+	ip[12], ip[13], ip[14], ip[15] = 10, byte(dpid), byte((k+1)>>8), byte(k+1)
+	ip[16], ip[17], ip[18], ip[19] = 10, byte(dpid), byte((dst+1)>>8), byte(dst+1)
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+	udp := buf[34:42]
+	binary.BigEndian.PutUint16(udp[0:], 4000)
+	binary.BigEndian.PutUint16(udp[2:], 5001)
+	binary.BigEndian.PutUint16(udp[4:], 30)
+	return buf
+}
+
+// Cbench runs the benchmark: it connects the switches, lets the controller see them
+// for the warm-up, then counts responses for the duration.
+func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
+	if c.Switches <= 0 {
+		c.Switches = 16
+	}
+	if c.MACs <= 0 {
+		c.MACs = 1000
+	}
+	if c.HostPorts <= 0 {
+		c.HostPorts = 4
+	}
+	if c.Warmup <= 0 {
+		c.Warmup = time.Second
+	}
+	if c.Duration <= 0 {
+		c.Duration = 5 * time.Second
+	}
+	if c.Outstanding < 0 {
+		return CbenchResult{}, fmt.Errorf("ofemu: Outstanding %d is negative", c.Outstanding)
+	}
+	n, err := New(Config{Controller: c.Controller, Switches: c.Switches, HostPorts: c.HostPorts, Tick: time.Second})
+	if err != nil {
+		return CbenchResult{}, err
+	}
+	for _, s := range n.switches {
+		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts}
+		if c.Outstanding > 0 {
+			s.bench.slots = make(chan struct{}, c.Outstanding)
+			for range c.Outstanding {
+				s.bench.slots <- struct{}{}
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := n.Start(ctx); err != nil {
+		return CbenchResult{}, err
+	}
+	defer n.Close()
+	// Let the handshake finish before the load starts.
+	time.Sleep(300 * time.Millisecond)
+	for _, s := range n.switches {
+		go s.pump(ctx)
+	}
+	select {
+	case <-ctx.Done():
+		return CbenchResult{}, ctx.Err()
+	case <-time.After(c.Warmup):
+	}
+	start := time.Now()
+	r0 := make([]uint64, len(n.switches))
+	var sent0 uint64
+	for i, s := range n.switches {
+		r0[i] = s.bench.responses.Load()
+		sent0 += s.bench.sent.Load()
+	}
+	select {
+	case <-ctx.Done():
+		return CbenchResult{}, ctx.Err()
+	case <-time.After(c.Duration):
+	}
+	secs := time.Since(start).Seconds()
+	res := CbenchResult{Seconds: secs}
+	var sent uint64
+	for i, s := range n.switches {
+		d := s.bench.responses.Load() - r0[i]
+		res.Responses += d
+		res.PerSwitch = append(res.PerSwitch, float64(d)/secs)
+		sent += s.bench.sent.Load()
+		select {
+		case <-s.done:
+			res.Disconnected++
+		default:
+		}
+	}
+	res.PacketIns = sent - sent0
+	res.PerSecond = float64(res.Responses) / secs
+	cancel()
+	if err := n.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		return res, err
+	}
+	return res, nil
+}
+
+// pump sends PACKET_INs: in latency mode one per free slot, in throughput mode as
+// fast as the connection takes them (in batches, as cbench fills its buffer).
+func (s *Switch) pump(ctx context.Context) {
+	b := s.bench
+	buf := make([]byte, 64)
+	batch := make([]ofproto.Message, 0, 64)
+	k := 0
+	next := func() ofproto.Message {
+		port := ofproto.PortNo(1 + k%b.ports)
+		data := append([]byte(nil), frame(buf, s.DPID, k%b.macs, b.macs)...)
+		k++
+		return &ofproto.PacketIn{Xid: 0, BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)), InPort: port,
+			Reason: ofproto.ReasonNoMatch, Data: data}
+	}
+	for ctx.Err() == nil {
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		if b.slots != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.done:
+				return
+			case <-b.slots:
+			case <-time.After(time.Second):
+				// A lost response must not stall the switch for good.
+			}
+			if err := s.send(next()); err != nil {
+				return
+			}
+			b.sent.Add(1)
+			continue
+		}
+		batch = batch[:0]
+		for range cap(batch) {
+			batch = append(batch, next())
+		}
+		if err := s.sendBulk(ctx, batch); err != nil {
+			return
+		}
+		b.sent.Add(uint64(len(batch)))
+	}
+}

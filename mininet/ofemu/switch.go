@@ -1,0 +1,663 @@
+package ofemu
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// TrafficModel gives the traffic an entry carries: bytes per second and the size of
+// its packets. A nil model carries none.
+type TrafficModel func(dpid uint64, m *ofproto.Match, cookie uint64) (bytesPerSecond float64, packetSize int)
+
+// ConstantTraffic carries bps bits per second in packets of size bytes on every
+// entry.
+func ConstantTraffic(bps float64, size int) TrafficModel {
+	return func(uint64, *ofproto.Match, uint64) (float64, int) { return bps / 8, size }
+}
+
+// DefaultMaxReplyLen is the largest OFPT_STATS_REPLY message a switch sends before it
+// splits a reply: entries are added while the message stays within 65,535 bytes, as
+// Open vSwitch does (1,000 one-action flow entries arrive as 65,484 + 30,540 bytes).
+const DefaultMaxReplyLen = 65535
+
+// UnlimitedEntries is the max_entries an unlimited table reports (Open vSwitch's
+// default flow limit).
+const UnlimitedEntries = 1000000
+
+// entry is one flow table entry.
+type entry struct {
+	match       ofproto.Match
+	cookie      uint64
+	priority    uint16
+	idle, hard  uint16
+	flags       ofproto.FlowModFlags
+	actions     []ofproto.Action
+	created     time.Time
+	lastUsed    time.Time
+	packets     uint64
+	bytes       uint64
+	carry       float64 // bytes not yet counted as a whole packet
+	outPorts    []ofproto.PortNo
+	bytesPerSec float64
+	packetSize  int
+}
+
+type entryKey struct {
+	match    [ofproto.MatchLen]byte
+	priority uint16
+}
+
+func keyOf(m *ofproto.Match, prio uint16) entryKey {
+	var k entryKey
+	b, _ := m.MarshalBinary()
+	copy(k.match[:], b)
+	k.priority = prio
+	return k
+}
+
+// portCounters are one port's statistics.
+type portCounters struct {
+	rxPackets, txPackets, rxBytes, txBytes uint64
+}
+
+// peer is the far end of a link port.
+type peer struct {
+	sw   *Switch
+	port ofproto.PortNo
+}
+
+// Switch is one emulated OpenFlow 1.0 switch.
+type Switch struct {
+	DPID  uint64
+	net   *Network
+	ports []ofproto.PhyPort
+	peers map[ofproto.PortNo]peer
+
+	mu       sync.Mutex
+	conn     net.Conn
+	wmu      sync.Mutex
+	queue    [][]byte // messages waiting for the writer
+	closed   bool
+	wake     chan struct{}
+	bulk     chan []byte
+	stop     chan struct{}
+	entries  map[entryKey]*entry
+	counters map[ofproto.PortNo]*portCounters
+	lookups  uint64
+	matched  uint64
+	xid      uint32
+
+	// what the switch saw, for tests
+	flowMods      atomic.Uint64
+	refused       atomic.Uint64
+	flowRemoved   atomic.Uint64
+	statsRequests atomic.Uint64
+	packetOuts    atomic.Uint64
+
+	bench *benchState // non-nil in cbench mode
+	done  chan struct{}
+}
+
+// Stats is what a switch has seen so far.
+type Stats struct {
+	FlowMods, Refused, FlowRemoved, StatsRequests, PacketOuts uint64
+	Entries                                                   int
+}
+
+// Stats returns the counts of what the switch has seen.
+func (s *Switch) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.entries)
+	s.mu.Unlock()
+	return Stats{FlowMods: s.flowMods.Load(), Refused: s.refused.Load(), FlowRemoved: s.flowRemoved.Load(),
+		StatsRequests: s.statsRequests.Load(), PacketOuts: s.packetOuts.Load(), Entries: n}
+}
+
+// Entry is a flow table entry as the switch holds it.
+type Entry struct {
+	Match                  ofproto.Match
+	Cookie                 uint64
+	Priority               uint16
+	IdleTimeout            uint16
+	PacketCount, ByteCount uint64
+	Actions                []ofproto.Action
+}
+
+// Entries returns a copy of the flow table, in no particular order.
+func (s *Switch) Entries() []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Entry, 0, len(s.entries))
+	for _, e := range s.entries {
+		out = append(out, Entry{Match: e.match, Cookie: e.cookie, Priority: e.priority, IdleTimeout: e.idle,
+			PacketCount: e.packets, ByteCount: e.bytes, Actions: e.actions})
+	}
+	return out
+}
+
+func (s *Switch) nextXid() uint32 {
+	s.xid++
+	return s.xid
+}
+
+// send queues messages for the controller; it never blocks, so that the reader
+// always keeps reading (a controller that stops reading while its own writes are
+// blocked would otherwise deadlock with us). The writer goroutine sends them, ahead
+// of any bulk load.
+func (s *Switch) send(msgs ...ofproto.Message) error {
+	var out [][]byte
+	for _, m := range msgs {
+		b, err := ofproto.AppendMarshal(nil, m)
+		if err != nil {
+			return err
+		}
+		out = append(out, b)
+	}
+	s.wmu.Lock()
+	if s.closed {
+		s.wmu.Unlock()
+		return net.ErrClosed
+	}
+	s.queue = append(s.queue, out...)
+	s.wmu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// sendBulk hands a batch to the writer and waits until it is taken: the load of a
+// benchmark, which TCP may slow down.
+func (s *Switch) sendBulk(ctx context.Context, msgs []ofproto.Message) error {
+	var b []byte
+	for _, m := range msgs {
+		var err error
+		if b, err = ofproto.AppendMarshal(b, m); err != nil {
+			return err
+		}
+	}
+	select {
+	case s.bulk <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return net.ErrClosed
+	}
+}
+
+// writer writes queued messages, then bulk batches, until the connection fails.
+func (s *Switch) writer(conn net.Conn) {
+	w := bufio.NewWriterSize(conn, 64<<10)
+	defer func() {
+		s.wmu.Lock()
+		s.closed = true
+		s.queue = nil
+		s.wmu.Unlock()
+		conn.Close()
+	}()
+	for {
+		s.wmu.Lock()
+		q := s.queue
+		s.queue = nil
+		s.wmu.Unlock()
+		for _, b := range q {
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+		}
+		if len(q) > 0 {
+			if w.Flush() != nil {
+				return
+			}
+		}
+		select {
+		case <-s.wake:
+		case b := <-s.bulk:
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+			if w.Flush() != nil {
+				return
+			}
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// run connects the switch and serves its connection until ctx ends or the
+// connection fails.
+func (s *Switch) run(ctx context.Context, opened chan<- error) error {
+	defer close(s.done)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.net.cfg.Controller)
+	if err != nil {
+		err = fmt.Errorf("ofemu: switch %016x: %w", s.DPID, err)
+		opened <- err
+		return err
+	}
+	opened <- nil
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		s.writer(conn)
+	}()
+	defer func() {
+		close(s.stop)
+		<-wdone
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-wdone:
+		}
+		conn.Close()
+	}()
+	if err := s.send(&ofproto.Hello{Xid: 1}); err != nil {
+		return err
+	}
+	tickDone := make(chan struct{})
+	defer func() { <-tickDone }()
+	go func() {
+		defer close(tickDone)
+		s.ticker(ctx)
+	}()
+	fr := ofproto.NewFramer(bufio.NewReaderSize(conn, 64<<10), ofproto.MaxMessageLen)
+	for {
+		b, err := fr.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("ofemu: switch %016x: %w", s.DPID, err)
+		}
+		m, err := ofproto.Decode(b)
+		if err != nil {
+			// An unknown message gets OFPBRC_BAD_TYPE, as a switch answers it.
+			h, herr := ofproto.ParseHeader(b)
+			if herr != nil {
+				return herr
+			}
+			_ = s.send(&ofproto.ErrorMsg{Xid: h.Xid, ErrType: ofproto.ErrTypeBadRequest, Code: ofproto.BadRequestBadType, Data: b[:min(len(b), 64)]})
+			continue
+		}
+		if err := s.handle(ctx, m, time.Now()); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) error {
+	switch m := m.(type) {
+	case *ofproto.Hello:
+	case *ofproto.EchoRequest:
+		return s.send(&ofproto.EchoReply{Xid: m.Xid, Data: m.Data})
+	case *ofproto.EchoReply:
+	case *ofproto.FeaturesRequest:
+		return s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: 0, NTables: 1,
+			Capabilities: ofproto.Capabilities(0x87), Actions: ofproto.ActionBitmap(0xfff), Ports: s.ports})
+	case *ofproto.GetConfigRequest:
+		return s.send(&ofproto.GetConfigReply{Xid: m.Xid, SwitchConfig: ofproto.SwitchConfig{MissSendLen: 128}})
+	case *ofproto.SetConfig:
+	case *ofproto.BarrierRequest:
+		return s.send(&ofproto.BarrierReply{Xid: m.Xid})
+	case *ofproto.FlowMod:
+		return s.flowMod(m, now)
+	case *ofproto.PacketOut:
+		s.packetOuts.Add(1)
+		s.packetOut(m)
+		if s.bench != nil {
+			s.bench.response(s, m)
+		}
+	case *ofproto.StatsRequest:
+		s.statsRequests.Add(1)
+		return s.stats(ctx, m, now)
+	case *ofproto.Vendor:
+		return s.send(&ofproto.ErrorMsg{Xid: m.Xid, ErrType: ofproto.ErrTypeBadRequest, Code: ofproto.BadRequestBadVendor}) // OFPBRC_BAD_VENDOR
+	default:
+		// PORT_MOD, QUEUE_GET_CONFIG and the rest are accepted and ignored.
+	}
+	return nil
+}
+
+func outputs(actions []ofproto.Action) []ofproto.PortNo {
+	var out []ofproto.PortNo
+	for _, a := range actions {
+		if o, ok := a.(*ofproto.OutputAction); ok {
+			out = append(out, o.Port)
+		}
+	}
+	return out
+}
+
+func hasOutput(e *entry, port ofproto.PortNo) bool {
+	if port == ofproto.PortNone {
+		return true
+	}
+	for _, p := range e.outPorts {
+		if p == port {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
+	s.flowMods.Add(1)
+	if s.bench != nil && m.Command == ofproto.FlowAdd {
+		defer s.bench.response(s, m)
+	}
+	s.mu.Lock()
+	var removed []*ofproto.FlowRemoved
+	switch m.Command {
+	case ofproto.FlowAdd:
+		k := keyOf(&m.Match, m.Priority)
+		if old, ok := s.entries[k]; ok {
+			// Same match and priority: the new entry replaces it, counters reset.
+			*old = *s.newEntry(m, now)
+			break
+		}
+		if limit := s.net.cfg.MaxEntries; limit > 0 && len(s.entries) >= limit {
+			s.mu.Unlock()
+			s.refused.Add(1)
+			data, _ := m.MarshalBinary()
+			return s.send(&ofproto.ErrorMsg{Xid: m.Xid, ErrType: ofproto.ErrTypeFlowModFailed,
+				Code: ofproto.FlowModAllTablesFull, Data: data[:min(len(data), 64)]})
+		}
+		s.entries[k] = s.newEntry(m, now)
+	case ofproto.FlowModify, ofproto.FlowModifyStrict:
+		found := false
+		for k, e := range s.entries {
+			if s.selects(e, k, m, m.Command == ofproto.FlowModifyStrict) {
+				e.actions, e.outPorts = m.Actions, outputs(m.Actions)
+				found = true
+			}
+		}
+		if !found {
+			s.entries[keyOf(&m.Match, m.Priority)] = s.newEntry(m, now)
+		}
+	case ofproto.FlowDelete, ofproto.FlowDeleteStrict:
+		for k, e := range s.entries {
+			if s.selects(e, k, m, m.Command == ofproto.FlowDeleteStrict) && hasOutput(e, m.OutPort) {
+				delete(s.entries, k)
+				if e.flags&ofproto.FlagSendFlowRem != 0 {
+					removed = append(removed, s.removedMsg(e, ofproto.RemovedDelete, now))
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range removed {
+		s.flowRemoved.Add(1)
+		if err := s.send(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Switch) newEntry(m *ofproto.FlowMod, now time.Time) *entry {
+	e := &entry{match: m.Match, cookie: m.Cookie, priority: m.Priority, idle: m.IdleTimeout, hard: m.HardTimeout,
+		flags: m.Flags, actions: m.Actions, created: now, lastUsed: now, outPorts: outputs(m.Actions)}
+	if tm := s.net.cfg.Traffic; tm != nil {
+		e.bytesPerSec, e.packetSize = tm(s.DPID, &e.match, e.cookie)
+		if e.packetSize <= 0 {
+			e.packetSize = 1500
+		}
+	}
+	return e
+}
+
+// selects says whether a modify or delete request m applies to entry e: strictly,
+// the same match and priority; otherwise every entry m's match covers.
+func (s *Switch) selects(e *entry, k entryKey, m *ofproto.FlowMod, strict bool) bool {
+	if strict {
+		return k == keyOf(&m.Match, m.Priority)
+	}
+	return covers(&m.Match, &e.match)
+}
+
+func (s *Switch) removedMsg(e *entry, reason ofproto.FlowRemovedReason, now time.Time) *ofproto.FlowRemoved {
+	d := now.Sub(e.created)
+	return &ofproto.FlowRemoved{Xid: s.nextXid(), Match: e.match, Cookie: e.cookie, Priority: e.priority, Reason: reason,
+		DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second), IdleTimeout: e.idle,
+		PacketCount: e.packets, ByteCount: e.bytes}
+}
+
+// packetOut relays an LLDP frame sent out of a link port to the switch at the other
+// end as a PACKET_IN; every frame sent out of a port is counted on it.
+func (s *Switch) packetOut(m *ofproto.PacketOut) {
+	for _, p := range outputs(m.Actions) {
+		ports := []ofproto.PortNo{p}
+		if p == ofproto.PortFlood || p == ofproto.PortAll {
+			ports = ports[:0]
+			for _, pp := range s.ports {
+				if pp.PortNo != m.InPort {
+					ports = append(ports, pp.PortNo)
+				}
+			}
+		}
+		for _, out := range ports {
+			s.mu.Lock()
+			if c := s.counters[out]; c != nil {
+				c.txPackets++
+				c.txBytes += uint64(len(m.Data))
+			}
+			s.mu.Unlock()
+			pe, ok := s.peers[out]
+			if !ok || len(m.Data) < 14 || binary.BigEndian.Uint16(m.Data[12:14]) != 0x88cc {
+				continue
+			}
+			pe.sw.mu.Lock()
+			if c := pe.sw.counters[pe.port]; c != nil {
+				c.rxPackets++
+				c.rxBytes += uint64(len(m.Data))
+			}
+			pe.sw.mu.Unlock()
+			_ = pe.sw.send(&ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(m.Data)),
+				InPort: pe.port, Reason: ofproto.ReasonAction, Data: append([]byte(nil), m.Data...)})
+		}
+	}
+}
+
+// ticker advances counters and expires entries every Tick.
+func (s *Switch) ticker(ctx context.Context) {
+	t := time.NewTicker(s.net.cfg.Tick)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.advance(now, now.Sub(last))
+			last = now
+		}
+	}
+}
+
+func (s *Switch) advance(now time.Time, dt time.Duration) {
+	var removed []*ofproto.FlowRemoved
+	s.mu.Lock()
+	sec := dt.Seconds()
+	for k, e := range s.entries {
+		if e.bytesPerSec > 0 {
+			e.carry += e.bytesPerSec * sec
+			n := uint64(e.carry) / uint64(e.packetSize)
+			if n > 0 {
+				b := n * uint64(e.packetSize)
+				e.carry -= float64(b)
+				e.packets += n
+				e.bytes += b
+				e.lastUsed = now
+				s.lookups += n
+				s.matched += n
+				if e.match.Wildcards&ofproto.WildInPort == 0 {
+					if c := s.counters[e.match.InPort]; c != nil {
+						c.rxPackets += n
+						c.rxBytes += b
+					}
+				}
+				for _, p := range e.outPorts {
+					if c := s.counters[p]; c != nil {
+						c.txPackets += n
+						c.txBytes += b
+					}
+				}
+			}
+		}
+		var reason ofproto.FlowRemovedReason
+		switch {
+		case e.hard > 0 && now.Sub(e.created) >= time.Duration(e.hard)*time.Second:
+			reason = ofproto.RemovedHardTimeout
+		case e.idle > 0 && now.Sub(e.lastUsed) >= time.Duration(e.idle)*time.Second:
+			reason = ofproto.RemovedIdleTimeout
+		default:
+			continue
+		}
+		delete(s.entries, k)
+		if e.flags&ofproto.FlagSendFlowRem != 0 {
+			removed = append(removed, s.removedMsg(e, reason, now))
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range removed {
+		s.flowRemoved.Add(1)
+		if s.send(r) != nil {
+			return
+		}
+	}
+}
+
+// stats answers a statistics request, after the configured delay.
+func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Time) error {
+	var bodies []ofproto.StatsBody
+	s.mu.Lock()
+	switch b := m.Body.(type) {
+	case *ofproto.DescStatsRequest:
+		bodies = []ofproto.StatsBody{&ofproto.DescStats{MfrDesc: "cemon", HWDesc: "ofemu", SWDesc: "ofemu",
+			SerialNum: "None", DPDesc: fmt.Sprintf("emulated switch %016x", s.DPID)}}
+	case *ofproto.FlowStatsRequest:
+		bodies = s.flowStats(b, now)
+	case *ofproto.AggregateStatsRequest:
+		var r ofproto.AggregateStatsReply
+		for _, e := range s.sorted() {
+			if covers(&b.Match, &e.match) && hasOutput(e, b.OutPort) {
+				r.PacketCount += e.packets
+				r.ByteCount += e.bytes
+				r.FlowCount++
+			}
+		}
+		bodies = []ofproto.StatsBody{&r}
+	case *ofproto.TableStatsRequest:
+		max := uint32(UnlimitedEntries)
+		if s.net.cfg.MaxEntries > 0 {
+			max = uint32(s.net.cfg.MaxEntries)
+		}
+		bodies = []ofproto.StatsBody{&ofproto.TableStatsReply{Entries: []ofproto.TableStats{{TableID: 0, Name: "classifier",
+			Wildcards: ofproto.WildAll, MaxEntries: max, ActiveCount: uint32(len(s.entries)),
+			LookupCount: s.lookups, MatchedCount: s.matched}}}}
+	case *ofproto.PortStatsRequest:
+		var r ofproto.PortStatsReply
+		for _, p := range s.ports {
+			if b.PortNo != ofproto.PortNone && b.PortNo != p.PortNo {
+				continue
+			}
+			c := s.counters[p.PortNo]
+			r.Entries = append(r.Entries, ofproto.PortStats{PortNo: p.PortNo, RxPackets: c.rxPackets, TxPackets: c.txPackets,
+				RxBytes: c.rxBytes, TxBytes: c.txBytes})
+		}
+		bodies = []ofproto.StatsBody{&r}
+	default:
+		s.mu.Unlock()
+		return s.send(&ofproto.ErrorMsg{Xid: m.Xid, ErrType: ofproto.ErrTypeBadRequest, Code: ofproto.BadRequestBadStat}) // OFPBRC_BAD_STAT
+	}
+	s.mu.Unlock()
+	msgs := make([]ofproto.Message, len(bodies))
+	for i, b := range bodies {
+		r := &ofproto.StatsReply{Xid: m.Xid, Body: b}
+		if i+1 < len(bodies) {
+			r.Flags = ofproto.StatsReplyMore
+		}
+		msgs[i] = r
+	}
+	var delay time.Duration
+	if f := s.net.cfg.StatsDelay; f != nil {
+		delay = f(s.DPID)
+	}
+	if delay <= 0 {
+		return s.send(msgs...)
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+			_ = s.send(msgs...)
+		}
+	}()
+	return nil
+}
+
+// sorted returns the entries in a stable order (priority, then match bytes), as a
+// switch walks its classifier.
+func (s *Switch) sorted() []*entry {
+	keys := make([]entryKey, 0, len(s.entries))
+	for k := range s.entries {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].priority != keys[j].priority {
+			return keys[i].priority > keys[j].priority
+		}
+		return string(keys[i].match[:]) < string(keys[j].match[:])
+	})
+	out := make([]*entry, len(keys))
+	for i, k := range keys {
+		out[i] = s.entries[k]
+	}
+	return out
+}
+
+// flowStats builds the reply bodies of a flow statistics request, each message
+// within MaxReplyLen.
+func (s *Switch) flowStats(req *ofproto.FlowStatsRequest, now time.Time) []ofproto.StatsBody {
+	const header = 12 // ofp_header + ofp_stats_reply type and flags
+	limit := s.net.cfg.MaxReplyLen
+	cur := &ofproto.FlowStatsReply{}
+	out := []ofproto.StatsBody{cur}
+	size := header
+	for _, e := range s.sorted() {
+		if !covers(&req.Match, &e.match) || !hasOutput(e, req.OutPort) {
+			continue
+		}
+		d := now.Sub(e.created)
+		fs := ofproto.FlowStats{TableID: 0, Match: e.match, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
+			Priority: e.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
+			PacketCount: e.packets, ByteCount: e.bytes, Actions: e.actions}
+		n := fs.Len()
+		if size+n > limit && len(cur.Entries) > 0 {
+			cur = &ofproto.FlowStatsReply{}
+			out = append(out, cur)
+			size = header
+		}
+		cur.Entries = append(cur.Entries, fs)
+		size += n
+	}
+	return out
+}
