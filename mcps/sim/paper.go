@@ -244,7 +244,7 @@ func (r *runner) maxCoverage() error {
 func (r *runner) sweep() error {
 	t := Table{Name: "headline_sweep", Title: "mcps against per-flow-random, out-of-band, as the workload moves (Erdős–Rényi)",
 		Columns: []string{"varied / setting", "switches", "mean degree", "flows", "mean path length", "mean flows per switch", "mcps / per-flow-random", "greedy / per-flow-random", "mcps saving %"},
-		Note:    "out-of-band per-flow-random costs a flat 296 bytes per flow; mean flows per switch is Σ|F_s| / switches"}
+		Note:    "each row is the mean of three random graphs and flow sets; out-of-band per-flow-random costs a flat 296 bytes per flow; mean flows per switch is Σ|F_s| / switches"}
 	base := r.cfg.SweepPerSwitch[len(r.cfg.SweepPerSwitch)/2]
 	type pt struct {
 		label string
@@ -262,30 +262,38 @@ func (r *runner) sweep() error {
 	for _, per := range r.cfg.SweepPerSwitch {
 		pts = append(pts, pt{fmt.Sprintf("load / %d flows per host", per), r.cfg.Switches, r.cfg.ERDegree, per})
 	}
+	const reps = 3 // random graphs and flow sets per point, averaged
 	for i, p := range pts {
-		g := topology.ErdosRenyi(p.n, p.deg/float64(p.n-1), r.rng())
 		nf := p.n * p.per
-		gen, err := Generate(g, mcps.OutOfBand, 1, nf, r.rng())
-		if err != nil {
-			return err
+		var deg, plen, load, rm, rg float64
+		for k := 0; k < reps; k++ {
+			g := topology.ErdosRenyi(p.n, p.deg/float64(p.n-1), r.rng())
+			gen, err := Generate(g, mcps.OutOfBand, 1, nf, r.rng())
+			if err != nil {
+				return err
+			}
+			in := gen.Instance
+			var entries int
+			for f := 0; f < in.NumFlows(); f++ {
+				entries += len(in.Path(f))
+			}
+			m, err := mcps.Solve(in, mcps.StrategyMCPS, mcps.Options{BoundRounds: -1})
+			if err != nil {
+				return err
+			}
+			gr, err := mcps.Solve(in, mcps.StrategyGreedy, mcps.Options{BoundRounds: -1})
+			if err != nil {
+				return err
+			}
+			pf := float64(nf) * float64(in.CostModel().PollSingle())
+			deg += 2 * float64(g.NumEdges()) / float64(p.n) / reps
+			plen += float64(entries) / float64(nf) / reps
+			load += float64(entries) / float64(p.n) / reps
+			rm += float64(m.Cost) / pf / reps
+			rg += float64(gr.Cost) / pf / reps
 		}
-		in := gen.Instance
-		var entries int
-		for f := 0; f < in.NumFlows(); f++ {
-			entries += len(in.Path(f))
-		}
-		m, err := mcps.Solve(in, mcps.StrategyMCPS, mcps.Options{BoundRounds: -1})
-		if err != nil {
-			return err
-		}
-		gr, err := mcps.Solve(in, mcps.StrategyGreedy, mcps.Options{BoundRounds: -1})
-		if err != nil {
-			return err
-		}
-		pf := float64(nf) * float64(in.CostModel().PollSingle())
 		t.RowLabels = append(t.RowLabels, p.label)
-		t.Rows = append(t.Rows, []float64{float64(i), float64(p.n), 2 * float64(g.NumEdges()) / float64(p.n), float64(nf),
-			float64(entries) / float64(nf), float64(entries) / float64(p.n), float64(m.Cost) / pf, float64(gr.Cost) / pf, 100 * (1 - float64(m.Cost)/pf)})
+		t.Rows = append(t.Rows, []float64{float64(i), float64(p.n), deg, float64(nf), plen, load, rm, rg, 100 * (1 - rm)})
 	}
 	r.res.Tables = append(r.res.Tables, t)
 	return nil

@@ -244,7 +244,7 @@ func (r *Result) sweepFindings() string {
 	b.WriteString("## What moves the headline\n\n")
 	b.WriteString("The out-of-band saving against per-flow querying sits near 50 %, the paper's claim, so\n")
 	b.WriteString("the [headline sweep](#mcps-against-per-flow-random-out-of-band-as-the-workload-moves-erdősrényi)\n")
-	b.WriteString("moves one workload parameter at a time (one random instance per point):\n\n")
+	b.WriteString("moves one workload parameter at a time (each point the mean of three random instances):\n\n")
 	ci := t.col("mcps saving %")
 	pl := t.col("mean path length")
 	for _, grp := range []struct{ prefix, what string }{
