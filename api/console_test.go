@@ -156,6 +156,12 @@ func (s *synthetic) HostStats() []HostStats {
 	}
 	return out
 }
+func (s *synthetic) PortStats() []PortStats { return nil }
+
+func (s *synthetic) StatsSnapshot() StatsSnapshot {
+	return StatsSnapshot{Flows: s.FlowStats(), Links: s.LinkStats(), Matrix: s.MatrixStats(), Hosts: s.HostStats()}
+}
+
 func (s *synthetic) SetPollingStrategy(name string) error {
 	if name != "mcps" && name != "poll-all" && name != "per-flow-random" && name != "per-flow-min" && name != "off" {
 		return fmt.Errorf("%w: %q", ErrBadStrategy, name)

@@ -51,7 +51,7 @@ func benchNet(b *testing.B, g *topology.Graph) *fakeNet {
 		n.hostSend(h, arpFrame(layers.ARPRequest, h.mac, h.ip, ofproto.MAC{}, h.ip))
 		n.run()
 	}
-	if want, ls, hs := 2*g.NumEdges(), n.c.net.topo.Links(), n.c.net.topo.Hosts(); len(ls) != want || len(hs) != g.NumNodes() {
+	if want, ls, hs := 2*g.NumEdges(), n.c.topo.Links(), n.c.topo.Hosts(); len(ls) != want || len(hs) != g.NumNodes() {
 		b.Fatalf("%d links, %d hosts; want %d and %d", len(ls), len(hs), want, g.NumNodes())
 	}
 	return n
@@ -135,8 +135,8 @@ func BenchmarkPacketInToFlowMod(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			if n.c.net.stats.FlowsInstalled < uint64(b.N) {
-				b.Fatalf("installed %d flows for %d packets", n.c.net.stats.FlowsInstalled, b.N)
+			if n.c.stats.FlowsInstalled < uint64(b.N) {
+				b.Fatalf("installed %d flows for %d packets", n.c.stats.FlowsInstalled, b.N)
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "flows/s")
 			b.ReportMetric(float64(flowMods)/float64(b.N), "flowmods/flow")

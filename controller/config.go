@@ -59,6 +59,14 @@ type Config struct {
 
 	// Tracker sizes the flow tracker (zero value: its defaults).
 	Tracker flowtracker.Config
+
+	// Apps are the applications every switch event is handed to, in this order
+	// (see App). Discovery and Routing stand for the built-in applications; empty
+	// means DefaultApps (Discovery, then Routing). To add an application, list the
+	// built-ins too, where it belongs: a filter of PACKET_INs before Routing, an
+	// observer after it. An application value holds its own state: give each
+	// controller its own.
+	Apps []App
 }
 
 // Defaults of Config.
@@ -176,6 +184,21 @@ func (c Config) Validate() error {
 	}
 	if d.MaxMessageLen < 8 || d.MaxMessageLen > 65535 {
 		bad("MaxMessageLen", "%d outside 8..65535", d.MaxMessageLen)
+	}
+	seen := map[App]bool{}
+	for i, a := range d.Apps {
+		switch {
+		case a == nil:
+			bad("Apps", "application %d is nil", i)
+		case a == Discovery || a == Routing:
+			if seen[a] {
+				bad("Apps", "%s listed twice", a.Name())
+			}
+			if a == Routing && !seen[Discovery] {
+				bad("Apps", "routing needs discovery before it")
+			}
+			seen[a] = true
+		}
 	}
 	if err := d.Tracker.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: Tracker: %w", ErrConfig, err))

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/topology"
 )
@@ -523,7 +522,7 @@ func (c *Controller) Switches() []SwitchInfo {
 	out := make([]SwitchInfo, 0, len(c.core.switches))
 	for dpid, s := range c.core.switches {
 		out = append(out, SwitchInfo{DPID: dpid, Addr: s.addr, Since: s.upSince, Features: s.features,
-			Ports: c.core.net.ports(dpid)})
+			Ports: sortedPorts(s.ports)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].DPID < out[j].DPID })
 	return out
@@ -560,29 +559,35 @@ func (c *Controller) AllTraffic() []Traffic {
 	return ms
 }
 
-// Tracker returns the flow tracker that holds every flow the controller installed.
-// It is safe for concurrent use.
-func (c *Controller) Tracker() *flowtracker.Tracker { return c.core.net.tracker }
+// Tracker returns a read-only view of the flow tracker that holds every flow the
+// Routing application installed. It is safe for concurrent use.
+func (c *Controller) Tracker() TrackerView { return TrackerView{c.core.tracker} }
 
-// Network returns the live topology view: switches and their up ports, links
-// discovered with LLDP (one per direction), located hosts, shortest paths and the
-// spanning tree. It is safe for concurrent use; treat it as read-only, since the
-// controller feeds it.
-func (c *Controller) Network() *topology.Network { return c.core.net.topo }
+// Network returns a read-only view of the live topology: switches and their up ports,
+// links discovered with LLDP (one per direction), located hosts, shortest paths and the
+// spanning tree. It is safe for concurrent use; the Discovery application feeds it.
+func (c *Controller) Network() NetworkView { return NetworkView{c.core.topo} }
 
 // Links returns every discovered link, one per direction, sorted.
-func (c *Controller) Links() []topology.Link { return c.core.net.topo.Links() }
+func (c *Controller) Links() []topology.Link { return c.core.topo.Links() }
 
 // Hosts returns every located host, sorted by MAC.
-func (c *Controller) Hosts() []topology.Host { return c.core.net.topo.Hosts() }
+func (c *Controller) Hosts() []topology.Host { return c.core.topo.Hosts() }
 
 // Graph returns the current switch graph (node i is switch dpids[i], named by its
 // 16-digit dpid), with an edge wherever a link was discovered in either direction.
-func (c *Controller) Graph() (g *topology.Graph, dpids []uint64) { return c.core.net.topo.Graph() }
+func (c *Controller) Graph() (g *topology.Graph, dpids []uint64) { return c.core.topo.Graph() }
 
-// NetStats returns the counters of the forwarding logic.
+// NetStats returns the counters of the built-in applications.
 func (c *Controller) NetStats() NetStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.core.net.stats
+	return c.core.stats
+}
+
+// Serving reports whether Serve is running.
+func (c *Controller) Serving() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.serving
 }

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/topology"
 )
 
 // Reasons a connection ends, reported in SwitchDown events and logs.
@@ -54,6 +56,7 @@ type session struct {
 	featuresXid uint32
 	dpid        uint64
 	features    *ofproto.FeaturesReply
+	ports       map[ofproto.PortNo]ofproto.PhyPort // as last described: FEATURES_REPLY, then PORT_STATUS
 	xids        *xidTable
 	meter       *meter
 
@@ -97,28 +100,75 @@ func (e *effects) send(s *session, m ofproto.Message) {
 }
 
 // core is the controller's deterministic heart: it takes messages, ticks and the
-// current time and returns effects. It does no I/O, starts no goroutine and reads no
-// clock; the Controller serialises calls to it under its lock.
+// current time and returns effects. It runs the connections' protocol itself (handshake,
+// keepalives, replies) and hands switch events to the applications, in order. It does
+// no I/O, starts no goroutine and reads no clock; the Controller serialises calls to it
+// under its lock.
 type core struct {
 	cfg      Config
 	log      *slog.Logger
 	nextID   uint64
 	sessions map[*session]struct{}
 	switches map[uint64]*session // sessions in stateUp, by datapath id
-	net      *netState
-	lastLLDP time.Time
 	fx       effects
+
+	apps    []App
+	ctxs    []Context // ctxs[i] is what apps[i] is called with
+	appLogs []*slog.Logger
+
+	// State the built-in applications share, and the controller's views show.
+	topo    *topology.Network    // fed by Discovery
+	tracker *flowtracker.Tracker // fed by Routing
+	guard   floodGuard           // frames Routing sent out; Discovery drops them when they come back
+	stats   NetStats             // what the built-in applications did
+	pktSeq  uint64               // PACKET_INs received, numbering frameOf's cache
+	frame   frame                // the current PACKET_IN's frame, parsed once for every application
+	frameAt uint64               // pktSeq the frame was parsed at
+	frameEr error                // and its parse error
 }
 
 func newCore(cfg Config, logger *slog.Logger) *core {
+	t, err := flowtracker.New(cfg.Tracker)
+	if err != nil {
+		// Controller.New validated the tracker config, and falls back to the defaults
+		// when it is bad; reaching this is a bug.
+		panic(err)
+	}
 	c := &core{
 		cfg:      cfg,
 		log:      logger,
 		sessions: make(map[*session]struct{}),
 		switches: make(map[uint64]*session),
+		topo:     topology.NewNetwork(),
+		tracker:  t,
+		guard:    floodGuard{seen: make(map[uint64]time.Time)},
 	}
-	c.net = newNetState(c)
+	apps := cfg.Apps
+	if len(apps) == 0 {
+		apps = DefaultApps()
+	}
+	for i, a := range apps {
+		switch a {
+		case Discovery:
+			a = &discovery{c: c}
+		case Routing:
+			a = newRouting(c)
+		}
+		c.apps = append(c.apps, a)
+		c.ctxs = append(c.ctxs, Context{c: c, self: i})
+		c.appLogs = append(c.appLogs, logger.With("app", a.Name()))
+	}
 	return c
+}
+
+// frameOf returns the parsed frame of the PACKET_IN being handled, parsing it on the
+// first call.
+func (c *core) frameOf(pi *ofproto.PacketIn) (*frame, error) {
+	if c.frameAt != c.pktSeq {
+		c.frameAt = c.pktSeq
+		c.frameEr = parseFrame(pi.Data, &c.frame)
+	}
+	return &c.frame, c.frameEr
 }
 
 // open starts a session for a new connection: it sends HELLO.
@@ -194,6 +244,10 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 		s.state = stateUp
 		s.dpid = m.DatapathID
 		s.features = m
+		s.ports = make(map[ofproto.PortNo]ofproto.PhyPort, len(m.Ports))
+		for _, p := range m.Ports {
+			s.ports[p.PortNo] = p
+		}
 		s.upSince = now
 		c.switches[s.dpid] = s
 		c.fx.send(s, &ofproto.SetConfig{SwitchConfig: ofproto.SwitchConfig{MissSendLen: c.cfg.MissSendLen}})
@@ -202,8 +256,11 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 		c.fx.send(s, &ofproto.FlowMod{Match: ofproto.MatchAll(), Command: ofproto.FlowDelete,
 			BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
 		c.log.Info("switch up", "dpid", dpidString(s.dpid), "addr", s.addr, "ports", len(m.Ports))
-		c.net.switchUp(s, now)
+		// The input's event goes first, then whatever the applications emit about it.
 		c.fx.events = append(c.fx.events, Event{Kind: SwitchUp, DPID: s.dpid, Time: now, Features: m})
+		for i, a := range c.apps {
+			a.SwitchUp(&c.ctxs[i], Switch{s}, now)
+		}
 	case *ofproto.ErrorMsg:
 		c.fail(s, fmt.Errorf("%w: switch answered the handshake with %v", ErrProtocol, m))
 	case *ofproto.Hello:
@@ -227,16 +284,31 @@ func isReply(t ofproto.Type) bool {
 func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
 	switch m := m.(type) {
 	case *ofproto.PacketIn:
-		c.net.packetIn(s, m, now)
+		c.stats.PacketIns++
+		c.pktSeq++
 		c.fx.events = append(c.fx.events, Event{Kind: PacketIn, DPID: s.dpid, Time: now, PacketIn: m})
+		for i, a := range c.apps {
+			if a.PacketIn(&c.ctxs[i], Switch{s}, m, now) == Stop {
+				break
+			}
+		}
 		return
 	case *ofproto.FlowRemoved:
-		c.net.flowRemoved(s, m, now)
 		c.fx.events = append(c.fx.events, Event{Kind: FlowRemoved, DPID: s.dpid, Time: now, FlowRemoved: m})
+		for i, a := range c.apps {
+			a.FlowRemoved(&c.ctxs[i], Switch{s}, m, now)
+		}
 		return
 	case *ofproto.PortStatus:
-		c.net.portStatus(s, m, now)
+		if m.Reason == ofproto.PortDeleted {
+			delete(s.ports, m.Desc.PortNo)
+		} else {
+			s.ports[m.Desc.PortNo] = m.Desc
+		}
 		c.fx.events = append(c.fx.events, Event{Kind: PortStatus, DPID: s.dpid, Time: now, PortStatus: m})
+		for i, a := range c.apps {
+			a.PortStatus(&c.ctxs[i], Switch{s}, m, now)
+		}
 		return
 	case *ofproto.ErrorMsg:
 		if s.xids.deliver(m.Xid, nil, false, &SwitchError{DPID: s.dpid, Msg: m}) {
@@ -279,16 +351,21 @@ func (c *core) teardown(s *session, err error, now time.Time) {
 	if !wasUp {
 		return
 	}
-	if c.switches[s.dpid] == s {
+	registered := c.switches[s.dpid] == s
+	if registered {
 		delete(c.switches, s.dpid)
 	}
 	c.log.Info("switch down", "dpid", dpidString(s.dpid), "addr", s.addr, "reason", errString(err))
-	c.net.switchDown(s, now)
 	c.fx.events = append(c.fx.events, Event{Kind: SwitchDown, DPID: s.dpid, Time: now, Err: err})
+	if registered {
+		for i, a := range c.apps {
+			a.SwitchDown(&c.ctxs[i], Switch{s}, now)
+		}
+	}
 }
 
-// tick runs the timers: handshake and request timeouts, echo keepalives, LLDP probes
-// and link expiry.
+// tick runs the timers: handshake and request timeouts and echo keepalives, then the
+// applications' (LLDP probes and link expiry, say).
 func (c *core) tick(now time.Time) *effects {
 	c.fx.reset()
 	for s := range c.sessions {
@@ -312,11 +389,10 @@ func (c *core) tick(now time.Time) *effects {
 			c.fx.send(s, &ofproto.EchoRequest{})
 		}
 	}
-	if now.Sub(c.lastLLDP) >= c.cfg.LLDPInterval {
-		c.lastLLDP = now
-		c.net.probeAll()
+	for i, a := range c.apps {
+		a.Tick(&c.ctxs[i], now)
 	}
-	c.net.expire(now)
+	c.guard.expire(now, c.cfg.FloodGuard)
 	return &c.fx
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/topology"
@@ -194,19 +195,19 @@ func TestFloodBeforeDiscovery(t *testing.T) {
 	for _, d := range sortedDPIDs(n.sw) {
 		n.connect(d)
 	}
-	if ls := n.c.net.topo.Links(); len(ls) != 0 {
+	if ls := n.c.topo.Links(); len(ls) != 0 {
 		t.Fatalf("%d links discovered with LLDP dropped", len(ls))
 	}
 	h1, h9 := n.hosts["h1"], n.hosts["h9"]
 	if got := n.ping(h1, h9); !strings.HasSuffix(got, ": ok") {
 		t.Fatalf("ping before discovery: %s", got)
 	}
-	if n.c.net.stats.GuardDrops == 0 {
+	if n.c.stats.GuardDrops == 0 {
 		t.Fatal("no frame came back over an undiscovered link; the test does not test the guard")
 	}
 	// Hosts are where they are, not where echoes of flooded frames came from.
 	for _, h := range []*fakeHost{h1, h9} {
-		if got, ok := n.c.net.topo.Host(h.mac); !ok || (PortRef{got.DPID, got.Port}) != h.at {
+		if got, ok := n.c.topo.Host(h.mac); !ok || (PortRef{got.DPID, got.Port}) != h.at {
 			t.Fatalf("host %s learned at %+v, want %v", h.name, got, h.at)
 		}
 	}
@@ -239,11 +240,11 @@ func TestNoiseIsDropped(t *testing.T) {
 			t.Errorf("h2 received %v", got)
 		}
 	}
-	if hs := n.c.net.topo.Hosts(); len(hs) != 0 {
+	if hs := n.c.topo.Hosts(); len(hs) != 0 {
 		t.Errorf("hosts learned from noise: %v", hs)
 	}
-	if n.c.net.stats.Dropped != 3 {
-		t.Errorf("dropped %d frames, want 3", n.c.net.stats.Dropped)
+	if n.c.stats.Dropped != 3 {
+		t.Errorf("dropped %d frames, want 3", n.c.stats.Dropped)
 	}
 }
 
@@ -276,7 +277,7 @@ func TestRacingPacketIns(t *testing.T) {
 	if got := len(h3.got) - before; got != 3 {
 		t.Fatalf("h3 received %d datagrams, want 3", got)
 	}
-	if st := n.c.net.stats; st.FlowsInstalled != 3 || st.Forwarded != 2 { // two for the pings, one UDP
+	if st := n.c.stats; st.FlowsInstalled != 3 || st.Forwarded != 2 { // two for the pings, one UDP
 		t.Fatalf("installed %d flows, forwarded %d packets; want 3 and 2", st.FlowsInstalled, st.Forwarded)
 	}
 	if out := n.check(); len(out) != 1 {
@@ -414,8 +415,8 @@ func TestLinkTimeout(t *testing.T) {
 	n.connect(1)
 	n.connect(2)
 	n.advance(time.Second)
-	if len(n.c.net.topo.Links()) != 2 {
-		t.Fatalf("%d links, want 2", len(n.c.net.topo.Links()))
+	if len(n.c.topo.Links()) != 2 {
+		t.Fatalf("%d links, want 2", len(n.c.topo.Links()))
 	}
 	if got := n.ping(n.hosts["h1"], n.hosts["h2"]); !strings.HasSuffix(got, ": ok") {
 		t.Fatal(got)
@@ -423,12 +424,12 @@ func TestLinkTimeout(t *testing.T) {
 	// The last probes arrived within the last second; the timeout is 3.5 s.
 	n.dropLLDP = true
 	n.advance(2 * time.Second)
-	if len(n.c.net.topo.Links()) != 2 {
+	if len(n.c.topo.Links()) != 2 {
 		t.Fatal("links removed before the link timeout")
 	}
 	n.advance(2 * time.Second)
-	if len(n.c.net.topo.Links()) != 0 {
-		t.Fatalf("%d links after 4 s of silence, want 0", len(n.c.net.topo.Links()))
+	if len(n.c.topo.Links()) != 0 {
+		t.Fatalf("%d links after 4 s of silence, want 0", len(n.c.topo.Links()))
 	}
 	if out := n.check(); out[len(out)-1] != "0 entries in tables, 0 in the tracker, 0 live flows" {
 		t.Fatalf("flows over the dead link remain: %v", out)
@@ -492,13 +493,13 @@ func TestGratuitousARPAndHairpin(t *testing.T) {
 	if got := h2.got[before2:]; len(got) != 1 || got[0] != "arp request 10.0.0.1>10.0.0.1" {
 		t.Fatalf("h2 received %v, want the gratuitous ARP", got)
 	}
-	dropped := n.c.net.stats.Dropped
+	dropped := n.c.stats.Dropped
 	n.hostSend(h1, udpFrame(h1.mac, h1.mac, h1.ip, h1.ip, 1, 2, 0, 10))
 	n.run()
 	if got := h1.got[before1:]; len(got) != 0 {
 		t.Fatalf("h1 received %v", got)
 	}
-	if n.c.net.stats.Dropped != dropped+1 {
+	if n.c.stats.Dropped != dropped+1 {
 		t.Fatal("the hairpin frame was not counted as dropped")
 	}
 }
@@ -518,7 +519,7 @@ func TestFlowRemovedOfAnotherEntry(t *testing.T) {
 	n.hostSend(h1, udpFrame(h1.mac, h2.mac, h1.ip, h2.ip, 1000, 2000, 0, 10))
 	n.run()
 	var fl flowtracker.Flow
-	for _, f := range n.c.net.tracker.Snapshot() {
+	for _, f := range n.c.tracker.Snapshot() {
 		if f.Key.NWProto == 17 {
 			fl = f
 		}
@@ -526,44 +527,21 @@ func TestFlowRemovedOfAnotherEntry(t *testing.T) {
 	if fl.ID == 0 || fl.State != flowtracker.StateActive {
 		t.Fatalf("no active UDP flow: %+v", fl)
 	}
-	m := MatchOfKey(fl.Key, ofproto.PortNo(fl.Entries[0].InPort))
+	m := flowkey.ToMatch(fl.Key, ofproto.PortNo(fl.Entries[0].InPort))
 	for _, cookie := range []uint64{fl.Cookie + 1<<20, 0, 0xdead << 48} {
 		n.fromSwitch(n.sw[1], &ofproto.FlowRemoved{Match: m, Cookie: cookie, Priority: DefaultFlowPriority,
 			Reason: ofproto.RemovedIdleTimeout, PacketCount: 99, ByteCount: 9999})
 		n.run()
-		if f, _ := n.c.net.tracker.Get(fl.ID); f.State != flowtracker.StateActive || f.Entries[0].Gone {
+		if f, _ := n.c.tracker.Get(fl.ID); f.State != flowtracker.StateActive || f.Entries[0].Gone {
 			t.Fatalf("after a FLOW_REMOVED with cookie %#x: %+v", cookie, f)
 		}
 	}
 	n.fromSwitch(n.sw[1], &ofproto.FlowRemoved{Match: m, Cookie: fl.Cookie, Priority: DefaultFlowPriority,
 		Reason: ofproto.RemovedIdleTimeout, PacketCount: 3, ByteCount: 300})
 	n.run()
-	f, _ := n.c.net.tracker.Get(fl.ID)
+	f, _ := n.c.tracker.Get(fl.ID)
 	if c, ok := f.Final(); f.State != flowtracker.StateDraining || !ok || c.Packets != 3 || c.Bytes != 300 {
 		t.Fatalf("after its own FLOW_REMOVED: %+v", f)
-	}
-}
-
-// TestKeyOfMatchRoundTrip: MatchOfKey gives the exact match the controller installs and
-// KeyOfMatch recovers the key from it, whatever the in_port.
-func TestKeyOfMatchRoundTrip(t *testing.T) {
-	keys := []flowtracker.Key{
-		{DLSrc: [6]byte{0, 0, 0, 0, 0, 1}, DLDst: [6]byte{0, 0, 0, 0, 0, 2}, DLVLAN: vlanNone, DLType: etherIPv4,
-			NWProto: 6, NWSrc: [4]byte{10, 0, 0, 1}, NWDst: [4]byte{10, 0, 0, 2}, TPSrc: 40001, TPDst: 5201},
-		{DLSrc: [6]byte{2, 0, 0, 0, 0, 9}, DLDst: [6]byte{2, 0, 0, 0, 0, 8}, DLVLAN: 7, DLVLANPCP: 3, DLType: etherIPv4,
-			NWTos: 0xb8, NWProto: 17, NWSrc: [4]byte{192, 168, 1, 1}, NWDst: [4]byte{192, 168, 1, 2}, TPSrc: 53, TPDst: 53},
-		{DLType: etherIPv4, NWProto: 1, NWSrc: [4]byte{10, 0, 0, 3}, NWDst: [4]byte{10, 0, 0, 4}, TPSrc: 8},
-	}
-	for _, k := range keys {
-		for _, in := range []ofproto.PortNo{1, 65279} {
-			m := MatchOfKey(k, in)
-			if m.InPort != in || m.Wildcards != 0 {
-				t.Errorf("MatchOfKey(%v, %d): in_port %d, wildcards %v", k, in, m.InPort, m.Wildcards)
-			}
-			if got := KeyOfMatch(&m); got != k {
-				t.Errorf("KeyOfMatch(MatchOfKey(%v, %d)) = %v", k, in, got)
-			}
-		}
 	}
 }
 
@@ -587,7 +565,7 @@ func TestSupersededLeftoversDeleted(t *testing.T) {
 	sr := &scenario{t: t, n: n}
 	sr.do("expire s3") // the UDP flow (and the pings') drain
 	var udp flowtracker.Flow
-	for _, fl := range n.c.net.tracker.Snapshot() {
+	for _, fl := range n.c.tracker.Snapshot() {
 		if fl.Key.NWProto == 17 {
 			udp = fl
 		}
@@ -600,11 +578,11 @@ func TestSupersededLeftoversDeleted(t *testing.T) {
 	n.take(n.c.receive(n.sw[2].s, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)),
 		InPort: 1, Data: f}, n.now))
 	n.run()
-	got, _ := n.c.net.tracker.Get(udp.ID)
+	got, _ := n.c.tracker.Get(udp.ID)
 	if got.State != flowtracker.StateExpired {
 		t.Fatalf("old flow: %+v, want expired", got)
 	}
-	now, ok := n.c.net.tracker.ByKey(udp.Key)
+	now, ok := n.c.tracker.ByKey(udp.Key)
 	if !ok || now.ID == udp.ID || now.Entries[0].DPID != 2 || now.Entries[0].InPort != 1 {
 		t.Fatalf("new flow: %+v", now)
 	}

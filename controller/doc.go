@@ -1,14 +1,16 @@
 // Package controller is cemon's OpenFlow 1.0 controller core: it accepts switch
 // connections (TCP, or TLS through a tls.Listener), runs the handshake and the echo
-// keepalive, matches requests to replies by xid, discovers the topology with LLDP,
-// learns hosts from ARP and IPv4, installs a shortest path for every new IPv4 flow,
-// tracks every installed flow in a flowtracker.Tracker, and hands events and traffic
-// counters to the rest of cemon.
+// keepalive, matches requests to replies by xid, and hands every switch event to a
+// list of applications. Its two built-in applications discover the topology with LLDP,
+// learn hosts from ARP and IPv4, install a shortest path for every new IPv4 flow and
+// track every installed flow in a flowtracker.Tracker. It hands events, read-only
+// views and traffic counters to the rest of cemon.
 //
-// It owns the sockets and the forwarding decisions. It does not own the wire format
-// (package ofproto), the graph algorithms (package topology), the flow records (package
-// flowtracker), statistics collection (the collector uses Request) or the REST server
-// (package api; NewBackend adapts a Controller to api.Backend).
+// It owns the sockets, the application interface and the forwarding decisions. It does
+// not own the wire format (package ofproto), the graph algorithms (package topology),
+// the flow records (package flowtracker), the codec between flow keys and matches
+// (package flowkey), statistics collection (the collector uses Request) or the REST
+// server (package api; cmd/cemon adapts a Controller to api.Backend).
 //
 // # Structure
 //
@@ -19,6 +21,48 @@
 // so tests drive it message by message (see the scenario files in testdata). The edge
 // (Controller.Serve) runs one reader and one writer goroutine per connection and one
 // ticker, and serialises calls into the core under one lock.
+//
+// # Applications
+//
+// The core runs the connections itself (handshake, keepalive, replies to requests)
+// and hands every other switch event to the applications of Config.Apps, in order:
+// SwitchUp, SwitchDown, PacketIn, FlowRemoved, PortStatus and Tick, each with the
+// current time and a *Context. An application is deterministic in the same way as the
+// core: it answers by leaving effects on the Context (Context.Send queues a message for
+// a switch, Context.Emit publishes an event and hands it at once to the other
+// applications that implement EventHandler) and never does I/O or reads a clock. A
+// PacketIn handler returns Stop to keep the packet from the applications after it.
+// Applications read the controller through the Context: the connected switches and
+// their ports, Network and Tracker (read-only views), Config.
+//
+// Config.Apps defaults to DefaultApps: Discovery, then Routing (the built-ins, below).
+// Discovery emits LinkUp and LinkDown; Routing deletes the flows over a link that went
+// down when it gets LinkDown. To add an application, list the built-ins too, where it
+// belongs. A filter that stops PACKET_INs over a budget goes before Routing, an
+// observer after it:
+//
+//	// budget lets each switch send at most Max IPv4 PACKET_INs per tick to Routing.
+//	type budget struct {
+//		controller.BaseApp // every event but the ones below: nothing to do
+//		Max  int
+//		used map[uint64]int
+//	}
+//
+//	func (b *budget) Name() string { return "budget" }
+//
+//	func (b *budget) PacketIn(x *controller.Context, sw controller.Switch, m *ofproto.PacketIn, now time.Time) controller.Verdict {
+//		if b.used[sw.DPID()] >= b.Max {
+//			return controller.Stop // Routing never sees it: nothing installed
+//		}
+//		b.used[sw.DPID()]++
+//		return controller.Continue
+//	}
+//
+//	func (b *budget) Tick(x *controller.Context, now time.Time) { clear(b.used) }
+//
+//	c := controller.New(controller.Config{Apps: []controller.App{
+//		controller.Discovery, &budget{Max: 100, used: map[uint64]int{}}, controller.Routing,
+//	}}, logger)
 //
 // # Connections
 //
@@ -44,11 +88,12 @@
 //     its entries (flowtracker.ReasonSwitchLeft). PORT_STATUS with a port down or
 //     deleted does the same for that port.
 //
-// # Forwarding
+// # Discovery and Routing
 //
 // Discovery feeds the live view, a topology.Network: switches and their up ports,
 // directed links, host locations and shortest paths with ports all live there, and
-// Controller.Network hands it to the rest of cemon.
+// Controller.Network hands a read-only view of it to the rest of cemon. Routing reads it,
+// and records the flows it installs in the tracker (Controller.Tracker, read-only).
 //
 //   - LLDP probes (topology.BuildLLDP: chassis "dpid:<16 hex digits>", port ID the port
 //     number) go out of every up port when a switch comes up, when a port comes up and
@@ -58,6 +103,9 @@
 //     deleted. LLDP frames are never forwarded and never learned.
 //   - Hosts are learned from ARP (sender, when it matches the Ethernet source) and IPv4
 //     (source) frames that enter on a port that is not a switch-to-switch link.
+//     Discovery stops every frame no application should see (LLDP once read, IPv6,
+//     link-local multicast, other EtherTypes, frames of ours that came back: see the
+//     flood guard below) before it learns from it; what is left goes on to Routing.
 //   - An IPv4 PACKET_IN towards a known host gets a shortest path over the discovered
 //     links (topology.Network.Path: BFS, deterministic) and one exact-match entry per
 //     switch (every OpenFlow 1.0 field, wildcards 0, in_port per switch, dl_vlan 0xffff
@@ -107,11 +155,11 @@
 //	replies, err := c.Request(ctx, dpid, &ofproto.StatsRequest{...})
 //
 //	t, _ := c.Traffic(dpid) // OpenFlow messages and bytes by type and direction
-//	flows := c.Tracker()    // every installed flow, with cookies and paths
+//	flows := c.Tracker()    // every installed flow, with cookies and paths (read-only)
 //
 // Request waits for the whole reply; Send is fire-and-forget. Traffic and AllTraffic
 // count every OpenFlow message and byte per switch, by message type and (for
 // STATS_REQUEST and STATS_REPLY) by statistics type; Collector exports them to
-// Prometheus. Network is the live topology view; Links, Hosts, Graph and Switches are
-// snapshots of it.
+// Prometheus. Network is the live topology view (read-only); Links, Hosts, Graph and
+// Switches are snapshots of it.
 package controller

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/topology"
 )
 
 // EventKind says what an Event reports.
@@ -23,9 +24,17 @@ const (
 	FlowRemoved
 	// PortStatus: a PORT_STATUS arrived (after the topology saw it). Event.PortStatus.
 	PortStatus
+	// LinkUp: Discovery found a link (one direction). Event.Links holds it; DPID is the
+	// switch that received the probe.
+	LinkUp
+	// LinkDown: links went away while their switches stayed (a port went down, probes
+	// stopped). Event.Links holds them; DPID is the switch whose port changed, 0 when
+	// the links expired. The links of a switch that leaves go with its SwitchDown.
+	LinkDown
 )
 
-var eventNames = [...]string{"", "switch-up", "switch-down", "packet-in", "flow-removed", "port-status"}
+var eventNames = [...]string{"", "switch-up", "switch-down", "packet-in", "flow-removed", "port-status",
+	"link-up", "link-down"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k > 0 {
@@ -34,9 +43,10 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
-// Event is one thing that happened on a switch connection. Exactly the field that
-// matches Kind is set. The messages are the controller's decoded copies, shared by
-// every subscriber: read them, do not modify them.
+// Event is one thing that happened on a switch connection, or that an application
+// reports (LinkUp, LinkDown). Exactly the field that matches Kind is set. The messages
+// and links are the controller's own, shared by every subscriber and application: read
+// them, do not modify them.
 type Event struct {
 	Kind        EventKind
 	DPID        uint64
@@ -45,7 +55,8 @@ type Event struct {
 	PacketIn    *ofproto.PacketIn
 	FlowRemoved *ofproto.FlowRemoved
 	PortStatus  *ofproto.PortStatus
-	Err         error // SwitchDown: why the connection ended (nil for a clean close)
+	Links       []topology.Link // LinkUp, LinkDown
+	Err         error           // SwitchDown: why the connection ended (nil for a clean close)
 }
 
 // subscriber is one Subscribe channel.

@@ -43,3 +43,42 @@ func Example() {
 	fmt.Println("stopped:", err)
 	// Output: stopped: <nil>
 }
+
+// budget lets each switch send at most Max IPv4 PACKET_INs per tick on to Routing; the
+// others are stopped, and nothing is installed for them.
+type budget struct {
+	controller.BaseApp // every event but the ones below: nothing to do
+	Max                int
+	used               map[uint64]int
+}
+
+func (b *budget) Name() string { return "budget" }
+
+func (b *budget) PacketIn(x *controller.Context, sw controller.Switch, m *ofproto.PacketIn, now time.Time) controller.Verdict {
+	if b.used[sw.DPID()] >= b.Max {
+		return controller.Stop
+	}
+	b.used[sw.DPID()]++
+	return controller.Continue
+}
+
+func (b *budget) Tick(x *controller.Context, now time.Time) { clear(b.used) }
+
+// An application of one's own between the built-in ones: a PACKET_IN budget goes
+// before Routing, so that what it stops is never routed.
+func Example_application() {
+	cfg := controller.Config{Apps: []controller.App{
+		controller.Discovery,
+		&budget{Max: 100, used: map[uint64]int{}},
+		controller.Routing,
+	}}
+	fmt.Println(cfg.Validate())
+	c := controller.New(cfg, nil)
+	_ = c // c.Serve(ctx, ln) as in the package example
+
+	// The built-ins in the wrong order are refused.
+	fmt.Println(controller.Config{Apps: []controller.App{controller.Routing, controller.Discovery}}.Validate())
+	// Output:
+	// <nil>
+	// controller: bad config: Apps: routing needs discovery before it
+}

@@ -49,7 +49,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	c := m.c
 	c.mu.Lock()
 	nsw := len(c.core.switches)
-	st := c.core.net.stats
+	st := c.core.stats
 	c.mu.Unlock()
 	nlinks, nhosts := len(c.Links()), len(c.Hosts())
 	ch <- prometheus.MustNewConstMetric(m.switches, prometheus.GaugeValue, float64(nsw))

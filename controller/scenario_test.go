@@ -274,14 +274,14 @@ func (sr *scenario) do(cmd string) []string {
 		n.run()
 		out = n.flushTrace()
 	case "links":
-		ls := sr.net().c.net.topo.Links()
+		ls := sr.net().c.topo.Links()
 		for _, l := range ls {
 			out = append(out, fmt.Sprintf("%s -> %s", PortRef{l.SrcDPID, l.SrcPort}, PortRef{l.DstDPID, l.DstPort}))
 		}
 		out = append(out, fmt.Sprintf("%d links", len(ls)))
 	case "hosts":
 		var hs []string
-		for _, h := range sr.net().c.net.topo.Hosts() {
+		for _, h := range sr.net().c.topo.Hosts() {
 			hs = append(hs, fmt.Sprintf("%s %v at %s", ofproto.MAC(h.MAC), h.IP, PortRef{h.DPID, h.Port}))
 		}
 		sort.Strings(hs)
@@ -330,7 +330,7 @@ func (sr *scenario) do(cmd string) []string {
 			out = append(out, n.dump(n.sw[d])...)
 		}
 	case "flows":
-		for _, fl := range sr.net().c.net.tracker.Snapshot() {
+		for _, fl := range sr.net().c.tracker.Snapshot() {
 			out = append(out, fmtFlow(&fl))
 		}
 	case "check": // the invariants every test cares about
@@ -344,6 +344,9 @@ func (sr *scenario) do(cmd string) []string {
 				continue
 			}
 			s := fmt.Sprintf("%v %016x", e.Kind, e.DPID)
+			for _, l := range e.Links {
+				s += " " + l.String()
+			}
 			if e.Err != nil {
 				s += " err=" + e.Err.Error()
 			}
@@ -358,7 +361,7 @@ func (sr *scenario) do(cmd string) []string {
 		}
 		n.closed = nil
 	case "stats":
-		st := sr.net().c.net.stats
+		st := sr.net().c.stats
 		out = append(out, fmt.Sprintf("%+v", st))
 	default:
 		t.Fatalf("unknown command %q", cmd)
@@ -460,7 +463,7 @@ func (n *fakeNet) check() []string {
 	}
 	inTracker := map[ent]bool{}
 	active := 0
-	for _, f := range n.c.net.tracker.Snapshot() {
+	for _, f := range n.c.tracker.Snapshot() {
 		if f.State == flowtracker.StateExpired {
 			continue
 		}

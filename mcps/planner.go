@@ -265,6 +265,12 @@ func (p *Planner) Rebuilds() int { return p.rebuilds }
 // PollAll returns the poll-all requests of the current scheme (a copy).
 func (p *Planner) PollAll() []AllRequest { return append([]AllRequest(nil), p.all...) }
 
+// AppendPollAll appends the poll-all requests to dst and returns it, so a caller that
+// polls every round can reuse one buffer instead of copying with PollAll.
+func (p *Planner) AppendPollAll(dst []AllRequest) []AllRequest {
+	return append(dst, p.all...)
+}
+
 // Singles returns the poll-single requests of the current scheme (a copy).
 func (p *Planner) Singles() []PlannedSingle { return append([]PlannedSingle(nil), p.singles...) }
 

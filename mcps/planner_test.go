@@ -102,6 +102,9 @@ func TestPlannerRandomEvents(t *testing.T) {
 			if got := pl.AppendSingles(nil); !slices.Equal(got, pl.Singles()) || len(got) != pl.NumSingles() {
 				t.Fatalf("seq %d event %d: AppendSingles %v, Singles %v", c, ev, got, pl.Singles())
 			}
+			if got := pl.AppendPollAll(nil); !slices.Equal(got, pl.PollAll()) {
+				t.Fatalf("seq %d event %d: AppendPollAll %v, PollAll %v", c, ev, got, pl.PollAll())
+			}
 			if pl.Flows() != len(active) {
 				t.Fatalf("seq %d: %d flows, want %d", c, pl.Flows(), len(active))
 			}

@@ -197,13 +197,15 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// The collector subscribes to the tracker before any switch can connect.
-	backend, err := f.polling.start(ctx, ctl, controller.NewBackend(ctl), reg, logger)
+	// The collector subscribes to the tracker before any switch can connect. The
+	// store it feeds is the one every module reads (here the REST API).
+	pl, err := f.polling.start(ctx, ctl, reg, logger)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
+	backend := api.WithStats(newBackend(ctl), pl.statsBackend())
 	if f.layoutGML != "" {
 		layout, err := layoutFromGML(f.layoutGML)
 		if err != nil {

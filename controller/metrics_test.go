@@ -8,7 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/cemon-sdn/cemon/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/topology"
 )
 
 // controllerOn wraps a fake network's core in a Controller, as Serve would run it.
@@ -18,7 +22,9 @@ func controllerOn(n *fakeNet) *Controller {
 	return c
 }
 
-func TestBackend(t *testing.T) {
+// TestViews: what the Controller shows of its switches, links, hosts and flows, as the
+// REST adapter in cmd/cemon reads it, through a flow's life (active, draining, expired).
+func TestViews(t *testing.T) {
 	n := newFakeNet(t, Config{})
 	n.linear(3)
 	for _, d := range sortedDPIDs(n.sw) {
@@ -27,58 +33,67 @@ func TestBackend(t *testing.T) {
 	if got := n.ping(n.hosts["h1"], n.hosts["h3"]); !strings.HasSuffix(got, ": ok") {
 		t.Fatal(got)
 	}
-	b := NewBackend(controllerOn(n))
+	c := controllerOn(n)
 
-	sws := b.Switches()
-	if len(sws) != 3 || sws[0].DPID != "0000000000000001" || len(sws[0].Ports) != 3 ||
-		sws[0].Ports[0] != (api.Port{PortNo: 1, Name: "s1-eth1", HWAddr: "02:00:00:00:01:01", Up: true}) ||
-		!sws[0].ConnectedSince.Equal(t0) || sws[0].Address != "fake:s1" {
-		t.Fatalf("switches: %+v", sws)
-	}
-	if ls := b.Links(); len(ls) != 4 || ls[0] != (api.Link{SrcDPID: "0000000000000001", SrcPort: 3, DstDPID: "0000000000000002", DstPort: 2}) {
-		t.Fatalf("links: %+v", ls)
-	}
-	hs := b.Hosts()
-	if len(hs) != 2 || hs[0] != (api.Host{MAC: "00:00:00:00:00:01", IP: "10.0.0.1", DPID: "0000000000000001", Port: 1}) {
-		t.Fatalf("hosts: %+v", hs)
-	}
+	sws := c.Switches()
+	require.Len(t, sws, 3)
+	assert.Equal(t, uint64(1), sws[0].DPID)
+	assert.Equal(t, "fake:s1", sws[0].Addr)
+	assert.True(t, sws[0].Since.Equal(t0))
+	require.Len(t, sws[0].Ports, 3)
+	assert.Equal(t, "s1-eth1", sws[0].Ports[0].Name)
+	assert.True(t, portUp(sws[0].Ports[0]))
 
-	flows := b.Flows()
-	if len(flows) != 2 {
-		t.Fatalf("%d flows, want 2", len(flows))
-	}
+	ls := c.Links()
+	require.Len(t, ls, 4)
+	assert.Equal(t, topology.Link{SrcDPID: 1, SrcPort: 3, DstDPID: 2, DstPort: 2}, ls[0])
+	assert.Equal(t, ls, c.Network().Links())
+	hs := c.Hosts()
+	require.Len(t, hs, 2)
+	assert.Equal(t, [6]byte{0, 0, 0, 0, 0, 1}, hs[0].MAC)
+	assert.Equal(t, "10.0.0.1", hs[0].IP.String())
+	h3, ok := c.Network().HostByIP(hs[1].IP)
+	require.True(t, ok)
+	path, ok := c.Network().HostPath(hs[0].MAC, h3.MAC)
+	require.True(t, ok)
+	assert.Len(t, path, 3)
+
+	tr := c.Tracker()
+	flows := tr.Snapshot()
+	require.Len(t, flows, 2)
+	assert.Equal(t, 2, tr.Len())
 	f := flows[0]
-	if f.State != api.StateActive || f.End != nil || f.FinalByteCount != nil || len(f.Path) != 3 ||
-		f.Match.NwSrc != "10.0.0.1" || f.Match.DlVlan != 0xffff || f.Match.NwProto != 1 || f.Match.TpSrc != 8 ||
-		f.Cookie != api.FormatCookie(n.c.net.tracker.Cookie(f.ID)) ||
-		f.Entries[1] != (api.FlowEntry{DPID: "0000000000000002", InPort: 2, OutPort: 3}) {
-		t.Fatalf("active flow: %+v", f)
-	}
+	assert.Equal(t, flowtracker.StateActive, f.State)
+	assert.Equal(t, tr.Cookie(f.ID), f.Cookie)
+	assert.Equal(t, uint16(0xffff), f.Key.DLVLAN)
+	assert.Equal(t, [4]byte{10, 0, 0, 1}, f.Key.NWSrc)
+	byKey, ok := tr.ByKey(f.Key)
+	require.True(t, ok)
+	assert.Equal(t, f.ID, byKey.ID)
 	// The egress switch expires its entries first: the flow drains, and has no final
 	// counters until its ingress entry goes.
 	sr := &scenario{t: t, n: n}
 	sr.do("expire s3")
-	if d, ok := b.Flow(f.ID); !ok || d.State != api.StateDraining || d.End != nil || d.FinalByteCount != nil ||
-		!d.Entries[2].Removed || d.Entries[0].Removed {
-		t.Fatalf("draining flow: %+v", d)
-	}
+	d, ok := tr.Get(f.ID)
+	require.True(t, ok)
+	assert.Equal(t, flowtracker.StateDraining, d.State)
+	assert.True(t, d.Entries[2].Gone)
+	assert.False(t, d.Entries[0].Gone)
+	_, final := d.Final()
+	assert.False(t, final)
 	n.advance(11 * time.Second)
-	g, ok := b.Flow(f.ID)
-	if !ok || g.State != api.StateExpired || g.End == nil || g.FinalPacketCount == nil || g.FinalByteCount == nil ||
-		*g.FinalPacketCount != 0 || !g.Entries[0].Removed {
-		t.Fatalf("expired flow: %+v", g)
-	}
-	// The first packet went out with PACKET_OUT: the ingress entry counted nothing, the
-	// next one counted it.
-	if fl, _ := n.c.net.tracker.Get(f.ID); fl.Entries[1].Final.Packets != 1 {
-		t.Fatalf("second hop counted %d packets, want 1", fl.Entries[1].Final.Packets)
-	}
-	if _, ok := b.Flow(12345); ok {
-		t.Fatal("an unknown id was found")
-	}
-	if err := b.Health(); err == nil {
-		t.Fatal("healthy while not serving")
-	}
+	g, ok := tr.Get(f.ID)
+	require.True(t, ok)
+	assert.Equal(t, flowtracker.StateExpired, g.State)
+	fc, final := g.Final()
+	require.True(t, final)
+	assert.Zero(t, fc.Packets, "the first packet went out with PACKET_OUT: the ingress entry counted nothing")
+	assert.Equal(t, uint64(1), g.Entries[1].Final.Packets, "the second hop counted the packet")
+	assert.Equal(t, 0, tr.Len())
+	_, ok = tr.Get(12345)
+	assert.False(t, ok, "an unknown id was found")
+	assert.False(t, c.Serving())
+	assert.Equal(t, uint64(2), c.NetStats().FlowsInstalled)
 }
 
 func TestCollector(t *testing.T) {

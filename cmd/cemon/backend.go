@@ -1,36 +1,60 @@
-package controller
+package main
 
 import (
 	"errors"
 	"net/netip"
 
 	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/controller"
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/topology"
 )
 
-// Backend serves a Controller's views to the REST API: it implements api.Backend and
-// api.HealthChecker. Every call takes a fresh snapshot.
-type Backend struct{ c *Controller }
+// controllerViews is what the REST adapter reads of a controller; *controller.Controller
+// has it.
+type controllerViews interface {
+	Switches() []controller.SwitchInfo
+	Links() []topology.Link
+	Hosts() []topology.Host
+	Serving() bool
+}
+
+// flowViews is what the REST adapter reads of the flow tracker; controller.TrackerView
+// and *flowtracker.Tracker have it.
+type flowViews interface {
+	Snapshot() []flowtracker.Flow
+	Get(id uint64) (flowtracker.Flow, bool)
+}
+
+// ctlBackend serves a controller's views to the REST API: it implements api.Backend
+// and api.HealthChecker. Every call takes a fresh snapshot.
+type ctlBackend struct {
+	ctl   controllerViews
+	flows flowViews
+}
 
 var (
-	_ api.Backend       = (*Backend)(nil)
-	_ api.HealthChecker = (*Backend)(nil)
+	_ api.Backend       = (*ctlBackend)(nil)
+	_ api.HealthChecker = (*ctlBackend)(nil)
 )
 
-// NewBackend returns the API view of c.
-func NewBackend(c *Controller) *Backend { return &Backend{c: c} }
+// newBackend returns the API view of c.
+func newBackend(c *controller.Controller) *ctlBackend {
+	return &ctlBackend{ctl: c, flows: c.Tracker()}
+}
 
 // Switches implements api.Backend.
-func (b *Backend) Switches() []api.Switch {
-	sws := b.c.Switches()
+func (b *ctlBackend) Switches() []api.Switch {
+	sws := b.ctl.Switches()
 	out := make([]api.Switch, 0, len(sws))
 	for _, s := range sws {
 		as := api.Switch{DPID: api.FormatDPID(s.DPID), Address: s.Addr, ConnectedSince: s.Since,
 			Ports: make([]api.Port, 0, len(s.Ports))}
 		for _, p := range s.Ports {
+			up := p.Config&ofproto.PortConfigDown == 0 && p.State&ofproto.PortStateLinkDown == 0
 			as.Ports = append(as.Ports, api.Port{PortNo: uint16(p.PortNo), Name: p.Name,
-				HWAddr: p.HWAddr.String(), Up: portUp(p)})
+				HWAddr: p.HWAddr.String(), Up: up})
 		}
 		out = append(out, as)
 	}
@@ -38,8 +62,8 @@ func (b *Backend) Switches() []api.Switch {
 }
 
 // Links implements api.Backend.
-func (b *Backend) Links() []api.Link {
-	ls := b.c.Links()
+func (b *ctlBackend) Links() []api.Link {
+	ls := b.ctl.Links()
 	out := make([]api.Link, len(ls))
 	for i, l := range ls {
 		out[i] = api.Link{SrcDPID: api.FormatDPID(l.SrcDPID), SrcPort: l.SrcPort,
@@ -49,8 +73,8 @@ func (b *Backend) Links() []api.Link {
 }
 
 // Hosts implements api.Backend.
-func (b *Backend) Hosts() []api.Host {
-	hs := b.c.Hosts()
+func (b *ctlBackend) Hosts() []api.Host {
+	hs := b.ctl.Hosts()
 	out := make([]api.Host, len(hs))
 	for i, h := range hs {
 		out[i] = api.Host{MAC: ofproto.MAC(h.MAC).String(), DPID: api.FormatDPID(h.DPID), Port: h.Port}
@@ -63,8 +87,8 @@ func (b *Backend) Hosts() []api.Host {
 
 // Flows implements api.Backend: the active and draining flows and the recently
 // expired ones the tracker retains, by ID.
-func (b *Backend) Flows() []api.Flow {
-	fs := b.c.Tracker().Snapshot()
+func (b *ctlBackend) Flows() []api.Flow {
+	fs := b.flows.Snapshot()
 	out := make([]api.Flow, len(fs))
 	for i := range fs {
 		out[i] = apiFlow(&fs[i])
@@ -73,8 +97,8 @@ func (b *Backend) Flows() []api.Flow {
 }
 
 // Flow implements api.Backend.
-func (b *Backend) Flow(id uint64) (api.Flow, bool) {
-	f, ok := b.c.Tracker().Get(id)
+func (b *ctlBackend) Flow(id uint64) (api.Flow, bool) {
+	f, ok := b.flows.Get(id)
 	if !ok {
 		return api.Flow{}, false
 	}
@@ -82,10 +106,8 @@ func (b *Backend) Flow(id uint64) (api.Flow, bool) {
 }
 
 // Health implements api.HealthChecker: healthy while the controller serves.
-func (b *Backend) Health() error {
-	b.c.mu.Lock()
-	defer b.c.mu.Unlock()
-	if !b.c.serving {
+func (b *ctlBackend) Health() error {
+	if !b.ctl.Serving() {
 		return errors.New("controller: not serving")
 	}
 	return nil

@@ -1,0 +1,380 @@
+package controller
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/cemon-sdn/cemon/flowkey"
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/topology"
+)
+
+// routing is the built-in Routing application: it forwards what Discovery let through
+// (shortest-path installs for IPv4 flows, flooding, delivery to known hosts), records
+// the flows in the tracker (core.tracker) and deletes the flows that lost a switch, a
+// port or a link.
+type routing struct {
+	c         *core
+	torn      map[uint64]time.Time // flows whose entries were deleted mid-drain, by ID
+	lastSweep time.Time
+}
+
+var (
+	_ App          = (*routing)(nil)
+	_ EventHandler = (*routing)(nil)
+)
+
+func newRouting(c *core) *routing { return &routing{c: c, torn: make(map[uint64]time.Time)} }
+
+func (n *routing) Name() string { return "routing" }
+
+func (n *routing) SwitchUp(*Context, Switch, time.Time) {}
+
+// SwitchDown deletes every flow through the switch from the other switches, so that
+// its next packet takes a fresh path, then drops the switch's entries from the tracker.
+func (n *routing) SwitchDown(x *Context, sw Switch, now time.Time) {
+	dpid := sw.s.dpid
+	n.tearDown(x, func(f *flowtracker.Flow) bool {
+		for _, e := range f.Entries {
+			if e.DPID == dpid && !e.Gone {
+				return true
+			}
+		}
+		return false
+	})
+	n.c.tracker.RemoveSwitch(dpid, now)
+}
+
+// PortStatus deletes the flows through a port that went down or away.
+func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, _ time.Time) {
+	p := m.Desc
+	if p.PortNo >= ofproto.PortMax || p.PortNo == 0 || (m.Reason != ofproto.PortDeleted && portUp(p)) {
+		return
+	}
+	dpid, port := sw.s.dpid, uint16(p.PortNo)
+	n.tearDown(x, func(f *flowtracker.Flow) bool {
+		for _, e := range f.Entries {
+			if e.DPID == dpid && !e.Gone && (e.InPort == port || e.OutPort == port) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// HandleEvent deletes the flows over links that went away (LinkDown).
+func (n *routing) HandleEvent(x *Context, ev Event) {
+	if ev.Kind != LinkDown || len(ev.Links) == 0 {
+		return
+	}
+	ls := ev.Links
+	n.tearDown(x, func(f *flowtracker.Flow) bool {
+		for _, e := range f.Entries {
+			if e.Gone {
+				continue
+			}
+			for _, l := range ls {
+				if (e.DPID == l.SrcDPID && e.OutPort == l.SrcPort) || (e.DPID == l.DstDPID && e.InPort == l.DstPort) {
+					return true
+				}
+			}
+		}
+		return false
+	})
+}
+
+// Tick forgets the flows torn down mid-drain long enough ago.
+func (n *routing) Tick(_ *Context, now time.Time) {
+	if now.Sub(n.lastSweep) < n.c.cfg.FloodGuard {
+		return
+	}
+	n.lastSweep = now
+	for id, t := range n.torn {
+		if now.Sub(t) >= retearAfter {
+			delete(n.torn, id)
+		}
+	}
+}
+
+// PacketIn forwards what Discovery let through: routing, flooding or delivery.
+func (n *routing) PacketIn(x *Context, sw Switch, pi *ofproto.PacketIn, now time.Time) Verdict {
+	f, err := n.c.frameOf(pi)
+	if err != nil {
+		return Continue
+	}
+	s, in := sw.s, uint16(pi.InPort)
+	if isMulticast(f.dlDst) {
+		// An ARP request for a known host goes to that host only (a gratuitous one,
+		// for the sender's own address, is flooded).
+		if f.dlType == etherARP && f.nwProto == 1 && f.nwSrc != f.nwDst {
+			if h, ok := n.c.topo.HostByIP(f.nwDst); ok && (h.DPID != s.dpid || h.Port != in) {
+				n.deliver(x, pi, h, now)
+				return Continue
+			}
+		}
+		n.flood(x, pi, s.dpid, in, now)
+		return Continue
+	}
+	dst, known := n.c.topo.Host(f.dlDst)
+	if !known {
+		n.flood(x, pi, s.dpid, in, now)
+		return Continue
+	}
+	if dst.DPID == s.dpid && dst.Port == in {
+		n.c.stats.Dropped++ // the destination is behind the port the frame came from
+		return Continue
+	}
+	if f.dlType == etherIPv4 {
+		n.route(x, s, pi, f, dst, now)
+		return Continue
+	}
+	n.deliver(x, pi, dst, now)
+	return Continue
+}
+
+// FlowRemoved records a FLOW_REMOVED in the tracker.
+func (n *routing) FlowRemoved(_ *Context, sw Switch, m *ofproto.FlowRemoved, now time.Time) {
+	s := sw.s
+	key := flowkey.FromMatch(&m.Match)
+	h, ok := n.c.tracker.Resolve(m.Cookie, key)
+	if !ok {
+		return // not ours, or long gone
+	}
+	if h.Cookie != m.Cookie {
+		// Found by its match only: the entry is not the flow's (every entry the
+		// controller installs carries its flow's cookie). It is an entry of a flow the
+		// tracker no longer retains, or one left by another controller; its counters
+		// are not this flow's.
+		n.c.log.Debug("FLOW_REMOVED of an unknown entry", "dpid", dpidString(s.dpid), "cookie", m.Cookie)
+		return
+	}
+	c := flowtracker.Counters{Packets: m.PacketCount, Bytes: m.ByteCount, DurationSec: m.DurationSec,
+		DurationNsec: m.DurationNsec}
+	if _, err := n.c.tracker.EntryRemoved(s.dpid, h.Cookie, c, flowtracker.Reason(m.Reason), now); err != nil {
+		n.c.log.Debug("FLOW_REMOVED not recorded", "dpid", dpidString(s.dpid), "cookie", m.Cookie, "err", err)
+	}
+}
+
+// retearAfter is how long tearDownOnce waits before deleting the same flow's entries
+// again: the packets that raced the first deletes arrive well within it.
+const retearAfter = time.Second
+
+// tearDownOnce deletes the live entries of a draining flow whose path broke, unless
+// it did so less than retearAfter ago.
+func (n *routing) tearDownOnce(x *Context, f *flowtracker.Flow, now time.Time) {
+	if t, ok := n.torn[f.ID]; ok && now.Sub(t) < retearAfter {
+		return
+	}
+	n.torn[f.ID] = now
+	n.c.stats.FlowsTornDown++
+	n.c.log.Debug("draining flow's path broke; deleting its entries", "flow", f.ID, "cookie", f.Cookie)
+	n.deleteLive(x, f)
+}
+
+// route installs a shortest path for an IPv4 flow towards a known host (one exact
+// entry per switch, last switch first) and sends the packet on from the switch that
+// asked. A packet of a flow already installed through this switch is only sent on.
+func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, dst topology.Host, now time.Time) {
+	m := exactMatch(f, pi.InPort)
+	key := flowkey.FromMatch(&m)
+	old, exists := n.c.tracker.ByKey(key)
+	if exists {
+		for i, e := range old.Entries {
+			if e.DPID != s.dpid || e.InPort != uint16(pi.InPort) {
+				continue
+			}
+			if !e.Gone {
+				// The packet raced its entry's FLOW_MOD: send it on along the entry.
+				n.c.stats.Forwarded++
+				n.packetOut(x, s, pi, ofproto.PortNo(e.OutPort))
+				return
+			}
+			if i > 0 {
+				// The flow is draining and its entry here went first (switches expire
+				// idle entries on their own schedules), while the switches before this
+				// one still send its packets this way. A flow installed from here would
+				// start mid-path and leave those upstream entries counting traffic
+				// nobody tracks. Delete what is left instead: FLOW_REMOVED brings the
+				// ingress switch's final counters, the flow expires, and its next packet
+				// at the ingress installs a new flow over the whole path. This packet
+				// goes straight to its destination.
+				n.tearDownOnce(x, &old, now)
+				n.deliver(x, pi, dst, now)
+				return
+			}
+		}
+	}
+	path, ok := n.c.topo.Path(s.dpid, dst.DPID)
+	if !ok {
+		// No discovered path yet (links are still being probed, or the network is
+		// split): deliver this packet directly and install nothing.
+		n.deliver(x, pi, dst, now)
+		return
+	}
+	hops := make([]flowtracker.Hop, len(path))
+	for i, h := range path {
+		hops[i] = flowtracker.Hop{DPID: h.DPID, InPort: h.InPort, OutPort: h.OutPort}
+	}
+	hops[0].InPort = uint16(pi.InPort)
+	hops[len(hops)-1].OutPort = dst.Port
+	for _, h := range hops {
+		if _, ok := n.c.switches[h.DPID]; !ok {
+			// The view knows a switch whose connection is gone: never install half a path.
+			n.c.stats.Dropped++
+			return
+		}
+	}
+	h, created, err := n.c.tracker.Add(key, hops, now)
+	if err != nil {
+		n.c.stats.TrackerFailures++
+		n.c.log.Warn("tracker refused a flow", "key", key.String(), "err", err)
+		return
+	}
+	if !created {
+		// An active flow with this key takes another path (the host moved, say): send
+		// the packet straight to its destination and leave the flow alone.
+		n.deliver(x, pi, dst, now)
+		return
+	}
+	if exists && old.ID != h.ID {
+		// A draining flow was superseded: the tracker counts its remaining entries
+		// gone. The new flow's entries replace those on the same switch and in_port;
+		// delete the others, so that every switch holds only entries the tracker
+		// knows. (Their FLOW_REMOVED concerns an expired flow and changes nothing.)
+		for _, e := range old.Entries {
+			st, ok := n.c.switches[e.DPID]
+			if e.Gone || !ok || slices.ContainsFunc(hops, func(hp flowtracker.Hop) bool {
+				return hp.DPID == e.DPID && hp.InPort == e.InPort
+			}) {
+				continue
+			}
+			x.Send(Switch{st}, n.deleteEntry(old.Key, old.Cookie, e.InPort))
+		}
+	}
+	n.c.stats.FlowsInstalled++
+	idle := uint16(n.c.cfg.IdleTimeout / time.Second)
+	hard := uint16(n.c.cfg.HardTimeout / time.Second)
+	for i := len(hops) - 1; i >= 0; i-- {
+		hp := hops[i]
+		em := m
+		em.InPort = ofproto.PortNo(hp.InPort)
+		n.c.stats.FlowMods++
+		x.Send(Switch{n.c.switches[hp.DPID]}, &ofproto.FlowMod{Match: em, Cookie: h.Cookie, Command: ofproto.FlowAdd,
+			IdleTimeout: idle, HardTimeout: hard, Priority: n.c.cfg.FlowPriority,
+			BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone, Flags: ofproto.FlagSendFlowRem,
+			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(hp.OutPort)}}})
+	}
+	n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
+}
+
+// packetOut sends a PACKET_IN's packet out of port on the switch it came from, from the
+// switch's buffer when it has one.
+func (n *routing) packetOut(x *Context, s *session, pi *ofproto.PacketIn, port ofproto.PortNo) {
+	if port == pi.InPort {
+		port = ofproto.PortInPort
+	}
+	po := &ofproto.PacketOut{BufferID: pi.BufferID, InPort: pi.InPort,
+		Actions: []ofproto.Action{&ofproto.OutputAction{Port: port}}}
+	if pi.BufferID == ofproto.BufferNone {
+		po.Data = pi.Data
+	}
+	x.Send(Switch{s}, po)
+}
+
+// flood delivers a frame out of every up edge port of every switch except the one it
+// came in on. Flooded frames never cross a switch-to-switch link, so no topology can
+// make them loop; a frame that comes back through a link not discovered yet is caught
+// by the flood guard.
+func (n *routing) flood(x *Context, pi *ofproto.PacketIn, inDPID uint64, inPort uint16, now time.Time) {
+	n.c.stats.Flooded++
+	n.c.guard.remember(pi.Data, now)
+	for _, dpid := range n.c.topo.Switches() {
+		st, ok := n.c.switches[dpid]
+		if !ok {
+			continue
+		}
+		var acts []ofproto.Action
+		for _, p := range n.c.topo.Ports(dpid) {
+			if (dpid == inDPID && p == inPort) || n.c.topo.IsTrunk(dpid, p) ||
+				st.ports[ofproto.PortNo(p)].Config&ofproto.PortConfigNoFlood != 0 {
+				continue
+			}
+			acts = append(acts, &ofproto.OutputAction{Port: ofproto.PortNo(p)})
+		}
+		if len(acts) == 0 {
+			continue
+		}
+		po := &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone, Actions: acts, Data: pi.Data}
+		if dpid == inDPID {
+			po.InPort = ofproto.PortNo(inPort)
+			if pi.BufferID != ofproto.BufferNone {
+				po.BufferID, po.Data = pi.BufferID, nil
+			}
+		}
+		x.Send(Switch{st}, po)
+	}
+}
+
+// deliver sends a frame straight out of a known host's port.
+func (n *routing) deliver(x *Context, pi *ofproto.PacketIn, h topology.Host, now time.Time) {
+	st, ok := n.c.switches[h.DPID]
+	if !ok {
+		n.c.stats.Dropped++
+		return
+	}
+	n.c.stats.Delivered++
+	n.c.guard.remember(pi.Data, now)
+	x.Send(Switch{st}, &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone,
+		Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(h.Port)}}, Data: pi.Data})
+}
+
+// tearDown deletes, on every connected switch, the live entries of the active flows
+// that sel picks. The switches answer with FLOW_REMOVED (reason DELETE), which the
+// tracker records with final counters.
+func (n *routing) tearDown(x *Context, sel func(f *flowtracker.Flow) bool) {
+	type del struct {
+		dpid uint64
+		fm   *ofproto.FlowMod
+	}
+	var dels []del
+	n.c.tracker.Range(func(f flowtracker.Flow) bool {
+		if f.State == flowtracker.StateExpired || !sel(&f) {
+			return true
+		}
+		n.c.stats.FlowsTornDown++
+		for _, e := range f.Entries {
+			if e.Gone {
+				continue
+			}
+			if _, ok := n.c.switches[e.DPID]; !ok {
+				continue
+			}
+			dels = append(dels, del{e.DPID, n.deleteEntry(f.Key, f.Cookie, e.InPort)})
+		}
+		return true
+	})
+	sort.SliceStable(dels, func(i, j int) bool { return dels[i].dpid < dels[j].dpid })
+	for _, d := range dels {
+		x.Send(Switch{n.c.switches[d.dpid]}, d.fm)
+	}
+}
+
+// deleteEntry is the FLOW_MOD that deletes exactly one entry of a flow: the switch
+// answers with FLOW_REMOVED (reason DELETE) and the entry's final counters.
+func (n *routing) deleteEntry(k flowtracker.Key, cookie uint64, inPort uint16) *ofproto.FlowMod {
+	return &ofproto.FlowMod{Match: flowkey.ToMatch(k, ofproto.PortNo(inPort)), Cookie: cookie,
+		Command: ofproto.FlowDeleteStrict, Priority: n.c.cfg.FlowPriority,
+		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone}
+}
+
+// deleteLive deletes every entry of f that is still on a connected switch, in path
+// order.
+func (n *routing) deleteLive(x *Context, f *flowtracker.Flow) {
+	for _, e := range f.Entries {
+		if st, ok := n.c.switches[e.DPID]; ok && !e.Gone {
+			x.Send(Switch{st}, n.deleteEntry(f.Key, f.Cookie, e.InPort))
+		}
+	}
+}
