@@ -70,6 +70,12 @@ type Config struct {
 	Theta       float64
 	CostRatio   float64
 	MaxInterval time.Duration
+	// ReadPoint is the switch a flow's counters are read from when a round returns it
+	// from several switches of its path: the one nearest its ingress (offered load; the
+	// zero value) or nearest its egress (delivered traffic, after losses on the way).
+	// mcps also places poll-singles at the cheapest switch nearest it. The final
+	// counters of an expired flow still come from its ingress entry's FLOW_REMOVED.
+	ReadPoint mcps.ReadPoint
 	// Seed seeds per-flow-random; 0 means 1.
 	Seed uint64
 	// MSS is the TCP payload per segment of the wire model; default 65483 (loopback,
@@ -104,6 +110,9 @@ func (c Config) Validate() error {
 	}
 	if c.Deployment != mcps.OutOfBand && c.Deployment != mcps.InBand {
 		errs = append(errs, fmt.Errorf("%w: Deployment %d", ErrBadConfig, c.Deployment))
+	}
+	if c.ReadPoint != mcps.ReadIngress && c.ReadPoint != mcps.ReadEgress {
+		errs = append(errs, fmt.Errorf("%w: ReadPoint %v", ErrBadConfig, c.ReadPoint))
 	}
 	if c.LinkCapacityBps < 0 || math.IsNaN(c.LinkCapacityBps) || math.IsInf(c.LinkCapacityBps, 0) {
 		errs = append(errs, fmt.Errorf("%w: LinkCapacityBps %v", ErrBadConfig, c.LinkCapacityBps))
