@@ -11,6 +11,7 @@ all: build
 
 setup:
 	bash scripts/setup.sh
+	bash scripts/qemu.sh >/dev/null
 
 build:
 	$(GO) build -o $(BIN) ./cmd/cemon
@@ -18,9 +19,11 @@ build:
 demo: setup build
 	bash scripts/demo.sh
 
+# vet: gofmt, go vet, and go.mod/go.sum listing exactly what the code uses.
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet $(PKGS)
+	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 
 staticcheck:
 	$(STATICCHECK) $(PKGS)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cemon-sdn/cemon/internal/browsertest"
+	"github.com/cemon-sdn/cemon/placement"
 	"github.com/cemon-sdn/cemon/topology"
 )
 
@@ -110,7 +111,8 @@ func (s *synthetic) Polling() Polling {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := Polling{Strategy: s.strategy, Deployment: "out-of-band", IntervalSeconds: 0.5, CostModel: "linear",
-		CostBytes: 5000, LowerBoundBytes: 4800, Flows: len(s.flows), Rounds: uint64(time.Now().UnixMilli() / 500)}
+		CostBytes: 5000, LowerBoundBytes: 4800, PollAllCostBytes: 9100, PerFlowCostBytes: 29600, LowerBoundFlows: len(s.flows),
+		Flows: len(s.flows), Rounds: uint64(time.Now().UnixMilli() / 500)}
 	if s.strategy == "mcps" {
 		p.PollAll = []string{s.switches[0].DPID}
 		for _, f := range s.flows[:min(len(s.flows), 30)] {
@@ -270,9 +272,49 @@ func TestConsoleLayouts(t *testing.T) {
 			b.Run(t, 10*time.Second, chromedp.SetValue(`#strategy`, "poll-all", chromedp.ByID), chromedp.Click(`#apply`, chromedp.ByID),
 				chromedp.Poll(`document.getElementById("pollinfo").textContent.startsWith("poll-all")`, nil),
 				chromedp.Poll(fmt.Sprintf(`document.querySelectorAll("#topo .sw.pollall").length === %d`, tc.g.NumNodes()), nil))
+			var costs string
+			b.Run(t, 5*time.Second, chromedp.Text(`#costs`, &costs, chromedp.ByID))
+			for _, want := range []string{"scheme cost / round", "5.0 kB", "lower bound", "4.8 kB", "poll-all would cost", "9.1 kB", "per-flow would cost", "29.6 kB"} {
+				require.Contains(t, costs, want)
+			}
 			require.Empty(t, b.ConsoleErrors())
 			_ = syn.SetPollingStrategy("mcps")
 			b.Screenshot(t, tc.name+".png")
 		})
 	}
+}
+
+// TestConsolePlacementPanels: the servers, VMs and placement panels stay hidden
+// while their endpoints do not answer, and appear with the inventory's rows when they
+// do.
+func TestConsolePlacementPanels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	b := browsertest.New(t)
+	syn := newSynthetic(topology.Linear(3), func(int) int { return 1 }, 20)
+	bare := httptest.NewServer(NewHandler(WithStats(syn, syn), nil))
+	defer bare.Close()
+	b.Run(t, 30*time.Second, chromedp.Navigate(bare.URL+"/"))
+	b.WaitRefreshes(t, 2, 30*time.Second)
+	var hidden bool
+	b.Run(t, 5*time.Second, chromedp.Evaluate(`["servers", "vms", "placement", "tasks"].every(id => document.getElementById(id).hidden)`, &hidden))
+	require.True(t, hidden, "panels without endpoints are hidden")
+
+	h, st := placementHandler(t)
+	require.NoError(t, st.PutServer(placement.Server{ID: "srv1", DPID: "1", Port: 1, CPUCores: 8, RAMMB: 16000, NICBps: 1e9}))
+	require.NoError(t, st.PutVM(placement.VM{ID: "web1", IP: "10.0.0.1", Server: "srv1", VCPUs: 2, RAMMB: 2000, CPUUtil: 0.5}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	b.Run(t, 30*time.Second, chromedp.Navigate(srv.URL+"/"))
+	b.WaitRefreshes(t, 2, 30*time.Second)
+	var rows map[string]int
+	b.Run(t, 10*time.Second, chromedp.Poll(`!document.getElementById("placement").hidden`, nil),
+		chromedp.Evaluate(`Object.fromEntries(["servers", "vms", "placement"].map(id => [id, document.querySelectorAll("#" + id + " tbody tr").length]))`, &rows))
+	require.Equal(t, map[string]int{"servers": 1, "vms": 1, "placement": 1}, rows)
+	var vmRow string
+	b.Run(t, 5*time.Second, chromedp.Evaluate(`document.querySelector("#vms tbody tr").textContent`, &vmRow))
+	require.Contains(t, vmRow, "web1")
+	require.Contains(t, vmRow, "10.0.0.1")
+	require.Empty(t, b.ConsoleErrors())
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +18,17 @@ import (
 // no body, so anything larger is refused as soon as a handler would read it.
 const maxRequestBody = 4 << 10
 
+// maxMigrationBody bounds the migration endpoints' bodies: records carry their
+// rounds and plan requests load histories.
+const maxMigrationBody = 1 << 20
+
+func bodyLimit(path string) int64 {
+	if strings.HasPrefix(path, "/api/v1/migration/") {
+		return maxMigrationBody
+	}
+	return maxRequestBody
+}
+
 // extension mounts additional endpoints when the Backend offers a capability. Files
 // of this package that add optional interfaces (statistics, say) append one to
 // extensions from init; it receives the route table and the Backend, and registers
@@ -31,6 +41,7 @@ var extensions []extension
 // a JSON 405. Extensions may register other methods on the same paths directly on
 // mux ("PUT /api/v1/..."); the 405 answer's Allow header lists them too.
 type routes struct {
+	slots  chan struct{} // list requests in progress
 	mux    *http.ServeMux
 	ops    []route
 	closed map[string]bool // paths that already answer other methods with 405
@@ -49,6 +60,12 @@ func (r *routes) handle(method, path string, op Op, h http.HandlerFunc) {
 	allowed := make([]string, 0, len(op.Query))
 	for _, q := range op.Query {
 		allowed = append(allowed, q.Name)
+	}
+	if op.list {
+		if r.slots == nil {
+			r.slots = make(chan struct{}, MaxConcurrentLists)
+		}
+		h = bounded(r.slots, h)
 	}
 	r.mux.Handle(method+" "+path, checkQuery(allowed, h))
 	r.ops = append(r.ops, route{method: method, path: path, op: op})
@@ -114,12 +131,12 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 	r := &routes{mux: http.NewServeMux()}
 	s := server{b: b}
 	dpid := Param{Name: "dpid", Description: "keep what touches this switch (16 hex digits, or fewer)"}
-	r.get("/api/v1/switches", Op{Summary: "connected switches, by dpid", Response: []Switch{}}, s.switches)
-	r.get("/api/v1/links", Op{Summary: "discovered links, one per direction", Query: []Param{dpid}, Response: []Link{}}, s.links)
-	r.get("/api/v1/hosts", Op{Summary: "located hosts", Query: []Param{dpid}, Response: []Host{}}, s.hosts)
-	r.get("/api/v1/flows", Op{Summary: "active, draining and recently expired flows, by id", Query: []Param{
+	r.get("/api/v1/switches", listOp(Op{Summary: "connected switches, by dpid", Response: []Switch{}}), s.switches)
+	r.get("/api/v1/links", listOp(Op{Summary: "discovered links, one per direction", Query: []Param{dpid}, Response: []Link{}}), s.links)
+	r.get("/api/v1/hosts", listOp(Op{Summary: "located hosts", Query: []Param{dpid}, Response: []Host{}}), s.hosts)
+	r.get("/api/v1/flows", listOp(Op{Summary: "active, draining and recently expired flows, by id", Query: []Param{
 		{Name: "state", Description: "active, draining or expired, or a comma-separated list of them"}, dpid},
-		Response: []Flow{}}, s.flows)
+		Response: []Flow{}}), s.flows)
 	r.get("/api/v1/flows/{id}", Op{Summary: "one flow", Response: Flow{}}, s.flow)
 	r.get("/healthz", Op{Summary: "liveness: ok, or 503 with the reason", Response: map[string]string{}}, s.healthz)
 	r.get("/{$}", Op{Summary: "the operator console", ContentType: "text/html"}, serveIndex)
@@ -138,7 +155,7 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+req.URL.Path)
 	})
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		req.Body = http.MaxBytesReader(w, req.Body, maxRequestBody)
+		req.Body = http.MaxBytesReader(w, req.Body, bodyLimit(req.URL.Path))
 		r.mux.ServeHTTP(w, req)
 	})
 	if wrapHandler != nil {
@@ -165,15 +182,14 @@ type server struct {
 	b Backend
 }
 
-func (s server) switches(w http.ResponseWriter, _ *http.Request) {
+func (s server) switches(w http.ResponseWriter, req *http.Request) {
 	sw := slices.Clone(s.b.Switches())
-	slices.SortFunc(sw, func(x, y Switch) int { return cmp.Compare(x.DPID, y.DPID) })
 	for i := range sw {
 		if sw[i].Ports == nil {
 			sw[i].Ports = []Port{}
 		}
 	}
-	writeJSON(w, http.StatusOK, nonNil(sw))
+	writeList(w, req, sw, func(x *Switch) string { return x.DPID })
 }
 
 func (s server) links(w http.ResponseWriter, req *http.Request) {
@@ -187,11 +203,7 @@ func (s server) links(w http.ResponseWriter, req *http.Request) {
 			out = append(out, l)
 		}
 	}
-	slices.SortFunc(out, func(x, y Link) int {
-		return cmp.Or(cmp.Compare(x.SrcDPID, y.SrcDPID), cmp.Compare(x.SrcPort, y.SrcPort),
-			cmp.Compare(x.DstDPID, y.DstDPID), cmp.Compare(x.DstPort, y.DstPort))
-	})
-	writeJSON(w, http.StatusOK, nonNil(out))
+	writeList(w, req, out, func(x *Link) string { return linkKey(x.SrcDPID, x.SrcPort, x.DstDPID, x.DstPort) })
 }
 
 func (s server) hosts(w http.ResponseWriter, req *http.Request) {
@@ -205,10 +217,7 @@ func (s server) hosts(w http.ResponseWriter, req *http.Request) {
 			out = append(out, h)
 		}
 	}
-	slices.SortFunc(out, func(x, y Host) int {
-		return cmp.Or(cmp.Compare(x.MAC, y.MAC), cmp.Compare(x.IP, y.IP))
-	})
-	writeJSON(w, http.StatusOK, nonNil(out))
+	writeList(w, req, out, func(x *Host) string { return x.MAC + "/" + x.IP })
 }
 
 func (s server) flows(w http.ResponseWriter, req *http.Request) {
@@ -242,15 +251,12 @@ func (s server) flows(w http.ResponseWriter, req *http.Request) {
 		}
 		out = append(out, normalizeFlow(f))
 	}
-	slices.SortFunc(out, func(x, y Flow) int { return cmp.Compare(x.ID, y.ID) })
-	writeJSON(w, http.StatusOK, nonNil(out))
+	writeList(w, req, out, func(x *Flow) string { return idKey(x.ID) })
 }
 
 func (s server) flow(w http.ResponseWriter, req *http.Request) {
-	raw := req.PathValue("id")
-	id, err := strconv.ParseUint(raw, 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("flow id %q is not a decimal unsigned 64-bit integer", raw))
+	id, ok := flowIDParam(w, req)
+	if !ok {
 		return
 	}
 	f, ok := s.b.Flow(id)
@@ -310,6 +316,18 @@ func checkQuery(allowed []string, h http.HandlerFunc) http.Handler {
 		}
 		h(w, req)
 	})
+}
+
+// flowIDParam reads the {id} of a flow path (a decimal unsigned 64-bit integer); on
+// a bad value it answers 400 and returns false.
+func flowIDParam(w http.ResponseWriter, req *http.Request) (uint64, bool) {
+	raw := req.PathValue("id")
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("flow id %q is not a decimal unsigned 64-bit integer", raw))
+		return 0, false
+	}
+	return id, true
 }
 
 // dpidParam reads the optional dpid filter; on a bad value it answers 400 and

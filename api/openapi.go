@@ -30,6 +30,8 @@ type Op struct {
 	ContentType string
 	// Auth says the operation needs the bearer token when one is configured.
 	Auth bool
+
+	list bool // a paged, streamed, bounded list (see listOp)
 }
 
 // Param is one query parameter.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxHeaderBytes bounds a request's headers. Default 64 KiB.
 	MaxHeaderBytes int
+	// Token, when set, is the bearer token every write (any method but GET,
+	// HEAD and OPTIONS) must carry; without one the API listens on loopback
+	// only.
+	Token string
 }
 
 // DefaultAddr is where the API listens when Config.Addr is empty.
@@ -46,7 +51,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%w: Addr %q: %v", ErrConfig, c.Addr, err))
 		} else if port == "" {
 			errs = append(errs, fmt.Errorf("%w: Addr %q: missing port", ErrConfig, c.Addr))
+		} else if host, _, _ := net.SplitHostPort(c.Addr); c.Token == "" && !isLoopbackHost(host) {
+			errs = append(errs, fmt.Errorf("%w: Addr %q: %w", ErrConfig, c.Addr, ErrNoToken))
 		}
+	}
+	if strings.ContainsAny(c.Token, " \t\r\n") {
+		errs = append(errs, fmt.Errorf("%w: Token contains white space", ErrConfig))
 	}
 	for _, d := range []struct {
 		name string
@@ -117,7 +127,14 @@ func ServeListener(ctx context.Context, cfg Config, ln net.Listener, h http.Hand
 		ln.Close()
 		return errors.New("api: nil handler")
 	}
+	if err := checkLoopback(ln.Addr(), cfg.Token); err != nil {
+		ln.Close()
+		return err
+	}
 	cfg = cfg.withDefaults()
+	if cfg.Token != "" {
+		h = requireToken(cfg.Token, h)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

@@ -2,12 +2,10 @@ package api
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -97,22 +95,24 @@ type Rebuild struct {
 
 // Polling is the live polling scheme and what polling has cost.
 type Polling struct {
-	Strategy        string         `json:"strategy"`
-	Deployment      string         `json:"deployment"`
-	IntervalSeconds float64        `json:"interval_seconds"`
-	CostModel       string         `json:"cost_model"`
-	PollAll         []string       `json:"poll_all"` // dpids
-	PollSingle      []PollSingle   `json:"poll_single"`
-	CostBytes       int64          `json:"cost_bytes"`
-	LowerBoundBytes int64          `json:"lower_bound_bytes"` // no scheme for LowerBoundFlows' flow set costs less
-	LowerBoundFlows int            `json:"lower_bound_flows"` // flows of the set the bound was computed for
-	LowerBoundAt    *time.Time     `json:"lower_bound_at"`    // null before the first bound
-	Flows           int            `json:"flows"`
-	Rounds          uint64         `json:"rounds"`
-	Rebuilds        int            `json:"rebuilds"`
-	LastRebuild     *Rebuild       `json:"last_rebuild"`
-	Totals          PollingUsage   `json:"totals"`      // every strategy, port statistics included
-	ByStrategy      []PollingUsage `json:"by_strategy"` // one row per strategy used so far
+	Strategy         string         `json:"strategy"`
+	Deployment       string         `json:"deployment"`
+	IntervalSeconds  float64        `json:"interval_seconds"`
+	CostModel        string         `json:"cost_model"`
+	PollAll          []string       `json:"poll_all"` // dpids
+	PollSingle       []PollSingle   `json:"poll_single"`
+	CostBytes        int64          `json:"cost_bytes"`
+	PollAllCostBytes int64          `json:"poll_all_cost_bytes"` // every switch polled whole, for the same flows
+	PerFlowCostBytes int64          `json:"per_flow_cost_bytes"` // every flow polled singly at its cheapest switch
+	LowerBoundBytes  int64          `json:"lower_bound_bytes"`   // no scheme for LowerBoundFlows' flow set costs less
+	LowerBoundFlows  int            `json:"lower_bound_flows"`   // flows of the set the bound was computed for
+	LowerBoundAt     *time.Time     `json:"lower_bound_at"`      // null before the first bound
+	Flows            int            `json:"flows"`
+	Rounds           uint64         `json:"rounds"`
+	Rebuilds         int            `json:"rebuilds"`
+	LastRebuild      *Rebuild       `json:"last_rebuild"`
+	Totals           PollingUsage   `json:"totals"`      // every strategy, port statistics included
+	ByStrategy       []PollingUsage `json:"by_strategy"` // one row per strategy used so far
 }
 
 // FlowStats is one flow's statistics.
@@ -217,13 +217,13 @@ func mountStats(r *routes, b Backend) {
 	}
 	r.get("/api/v1/polling", Op{Summary: "the live polling scheme, its cost and lower bound, and what polling has cost",
 		Response: Polling{}}, s.polling)
-	r.get("/api/v1/stats/flows", Op{Summary: "per-flow statistics", Query: []Param{{Name: "state", Description: "active or expired"}},
-		Response: []FlowStats{}}, s.flows)
+	r.get("/api/v1/stats/flows", listOp(Op{Summary: "per-flow statistics", Query: []Param{{Name: "state", Description: "active or expired"}},
+		Response: []FlowStats{}}), s.flows)
 	r.get("/api/v1/stats/flows/{id}", Op{Summary: "one flow's statistics", Response: FlowStats{}}, s.flow)
-	r.get("/api/v1/stats/links", Op{Summary: "each directed link's load", Response: []LinkStats{}}, s.links)
-	r.get("/api/v1/stats/matrix", Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}, s.matrix)
-	r.get("/api/v1/stats/hosts", Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}, s.hosts)
-	r.get("/api/v1/stats/ports", Op{Summary: "each port's transmit and receive rate from port counters", Response: []PortStats{}}, s.ports)
+	r.get("/api/v1/stats/links", listOp(Op{Summary: "each directed link's load", Response: []LinkStats{}}), s.links)
+	r.get("/api/v1/stats/matrix", listOp(Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}), s.matrix)
+	r.get("/api/v1/stats/hosts", listOp(Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}), s.hosts)
+	r.get("/api/v1/stats/ports", listOp(Op{Summary: "each port's transmit and receive rate from port counters", Response: []PortStats{}}), s.ports)
 	r.get("/api/v1/stats/snapshot", Op{Summary: "flows, links, matrix, hosts and ports of one instant", Response: StatsSnapshot{}}, s.snapshot)
 }
 
@@ -246,10 +246,7 @@ func (s statsServer) polling(w http.ResponseWriter, _ *http.Request) {
 
 func (s statsServer) setPolling(w http.ResponseWriter, req *http.Request, ps PollingSwitcher) {
 	var body StrategyRequest
-	dec := json.NewDecoder(req.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "body must be {\"strategy\": NAME}: "+err.Error())
+	if !decodeBody(w, req, &body) {
 		return
 	}
 	if err := ps.SetPollingStrategy(body.Strategy); err != nil {
@@ -275,14 +272,12 @@ func (s statsServer) flows(w http.ResponseWriter, req *http.Request) {
 			out = append(out, f)
 		}
 	}
-	writeJSON(w, http.StatusOK, sortFlows(out))
+	writeList(w, req, out, func(x *FlowStats) string { return idKey(x.ID) })
 }
 
 func (s statsServer) flow(w http.ResponseWriter, req *http.Request) {
-	raw := req.PathValue("id")
-	id, err := strconv.ParseUint(raw, 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("flow id %q is not a decimal unsigned 64-bit integer", raw))
+	id, ok := flowIDParam(w, req)
+	if !ok {
 		return
 	}
 	f, ok := s.sb.FlowStat(id)
@@ -293,22 +288,23 @@ func (s statsServer) flow(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s statsServer) links(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, sortLinks(s.sb.LinkStats()))
+func (s statsServer) links(w http.ResponseWriter, req *http.Request) {
+	writeList(w, req, s.sb.LinkStats(), func(x *LinkStats) string { return linkKey(x.SrcDPID, x.SrcPort, x.DstDPID, x.DstPort) })
 }
 
-func (s statsServer) matrix(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, sortMatrix(s.sb.MatrixStats()))
+func (s statsServer) matrix(w http.ResponseWriter, req *http.Request) {
+	writeList(w, req, s.sb.MatrixStats(), func(x *MatrixEntry) string { return x.Src + "\x00" + x.Dst })
 }
 
-func (s statsServer) hosts(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, sortHosts(s.sb.HostStats()))
+func (s statsServer) hosts(w http.ResponseWriter, req *http.Request) {
+	writeList(w, req, s.sb.HostStats(), func(x *HostStats) string { return x.Host })
 }
 
-func (s statsServer) ports(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, sortPorts(s.sb.PortStats()))
+func (s statsServer) ports(w http.ResponseWriter, req *http.Request) {
+	writeList(w, req, s.sb.PortStats(), func(x *PortStats) string { return fmt.Sprintf("%s/%05d", x.DPID, x.Port) })
 }
 
+// snapshot is one instant's figures, whole: a consistent view is not paged.
 func (s statsServer) snapshot(w http.ResponseWriter, _ *http.Request) {
 	snap := s.sb.StatsSnapshot()
 	snap.Flows = sortFlows(snap.Flows)

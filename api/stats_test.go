@@ -127,6 +127,8 @@ func TestStatsEndpoints(t *testing.T) {
 		{"switch strategy", "PUT", "/api/v1/polling", `{"strategy":"poll-all"}`, 200, []string{`"strategy":"poll-all"`}},
 		{"bad strategy", "PUT", "/api/v1/polling", `{"strategy":"all"}`, 400, []string{"unknown polling strategy"}},
 		{"bad body", "PUT", "/api/v1/polling", `{"strat":"mcps"}`, 400, nil},
+		{"trailing data", "PUT", "/api/v1/polling", `{"strategy":"mcps"} {"strategy":"off"}`, 400, []string{"trailing data"}},
+		{"trailing garbage", "PUT", "/api/v1/polling", `{"strategy":"mcps"}x`, 400, nil},
 		{"base endpoints still there", "GET", "/api/v1/switches", "", 200, []string{`"dpid":"0000000000000001"`}},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cemon-sdn/cemon/ofproto"
@@ -35,6 +36,7 @@ type Controller struct {
 	core    *core
 	conns   map[*conn]struct{}
 	serving bool
+	up      atomic.Bool // serving, readable without mu (health checks)
 
 	hub hub
 	wg  sync.WaitGroup
@@ -169,6 +171,7 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("%w: Serve is already running", ErrClosed)
 	}
 	c.serving = true
+	c.up.Store(true)
 	c.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -219,6 +222,7 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	c.mu.Lock()
 	c.serving = false
+	c.up.Store(false)
 	c.mu.Unlock()
 	return serveErr
 }
@@ -274,6 +278,7 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 // reader reads and handles messages until the connection fails or closes.
 func (c *Controller) reader(cn *conn) error {
 	fr := ofproto.NewFramer(cn.nc, c.cfg.MaxMessageLen)
+	var d decoder
 	for {
 		b, err := fr.Next()
 		if err != nil {
@@ -291,7 +296,7 @@ func (c *Controller) reader(cn *conn) error {
 			return err
 		}
 		cn.s.meter.count(Received, b)
-		m, err := ofproto.Decode(b)
+		m, borrowed, err := d.decode(b)
 		if err != nil {
 			if rerr := c.undecodable(cn, b, err); rerr != nil {
 				return rerr
@@ -299,7 +304,12 @@ func (c *Controller) reader(cn *conn) error {
 			continue
 		}
 		c.mu.Lock()
-		c.apply(c.core.receive(cn.s, m, c.now()))
+		fx := c.core.receive(cn.s, m, c.now())
+		if borrowed {
+			// m points into b, which the next fr.Next overwrites.
+			ownOutput(fx, b)
+		}
+		c.apply(fx)
 		c.mu.Unlock()
 	}
 }
@@ -528,6 +538,10 @@ func (c *Controller) Switches() []SwitchInfo {
 	return out
 }
 
+// Serving reports whether Serve is running. It takes no lock, so that a health check
+// answers at once however busy the controller is.
+func (c *Controller) Serving() bool { return c.up.Load() }
+
 // Traffic returns the OpenFlow traffic counters of the connected switch dpid.
 func (c *Controller) Traffic(dpid uint64) (Traffic, bool) {
 	c.mu.Lock()
@@ -583,11 +597,4 @@ func (c *Controller) NetStats() NetStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.core.stats
-}
-
-// Serving reports whether Serve is running.
-func (c *Controller) Serving() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.serving
 }

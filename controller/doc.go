@@ -64,6 +64,15 @@
 //		controller.Discovery, &budget{Max: 100, used: map[uint64]int{}}, controller.Routing,
 //	}}, logger)
 //
+// # Buffers
+//
+// The reader decodes PACKET_IN and FLOW_REMOVED in place (ofproto's DecodeFromBytes):
+// the message the core receives points into the read buffer and is valid only during
+// the call, so the core copies what it keeps, PACKET_OUT data that still points into
+// the buffer is copied before the writer encodes it, and subscribers get copies of
+// their events. An OFPST_FLOW reply is walked with ofproto.FlowStatsIter and copied
+// once, into a few slices, for the request it answers.
+//
 // # Connections
 //
 //   - Handshake: both sides send HELLO; then FEATURES_REQUEST, and on FEATURES_REPLY a

@@ -45,8 +45,8 @@ func (k EventKind) String() string {
 
 // Event is one thing that happened on a switch connection, or that an application
 // reports (LinkUp, LinkDown). Exactly the field that matches Kind is set. The messages
-// and links are the controller's own, shared by every subscriber and application: read
-// them, do not modify them.
+// of the events subscribers receive are copies made for them, shared by every
+// subscriber; the links are the controller's own: read them, do not modify them.
 type Event struct {
 	Kind        EventKind
 	DPID        uint64
@@ -99,6 +99,27 @@ func (h *hub) publish(evs []Event) {
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if len(h.subs) == 0 {
+		return
+	}
+	for i := range evs {
+		// The reader lends the core its PACKET_IN and FLOW_REMOVED (they point into
+		// its buffer); subscribers read theirs later, so they get a copy, made only
+		// when some subscriber wants the event.
+		e := &evs[i]
+		if (e.PacketIn == nil && e.FlowRemoved == nil) || !h.wanted(e.Kind) {
+			continue
+		}
+		if e.PacketIn != nil {
+			pi := *e.PacketIn
+			pi.Data = append([]byte(nil), pi.Data...)
+			e.PacketIn = &pi
+		}
+		if e.FlowRemoved != nil {
+			fr := *e.FlowRemoved
+			e.FlowRemoved = &fr
+		}
+	}
 	for s := range h.subs {
 		for _, e := range evs {
 			if s.kinds != 0 && s.kinds&(1<<e.Kind) == 0 {
@@ -111,6 +132,16 @@ func (h *hub) publish(evs []Event) {
 			}
 		}
 	}
+}
+
+// wanted reports whether a subscriber takes events of kind k; the caller holds h.mu.
+func (h *hub) wanted(k EventKind) bool {
+	for s := range h.subs {
+		if s.kinds == 0 || s.kinds&(1<<k) != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *hub) dropped() uint64 {

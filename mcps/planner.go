@@ -557,6 +557,33 @@ func (p *Planner) Rebuild(now time.Time, reason RebuildReason) (RebuildReport, e
 	return rep, nil
 }
 
+// BaselineCosts returns what one round over the active flows would cost with the
+// two simple schemes a polling scheme is measured against, as their solvers price
+// them: every switch of the network polled whole (poll-all, what most controllers
+// do), and every flow polled singly at its cheapest switch (per-flow-min), each
+// request priced by the cost model and, in-band, by its switch's hops to the nearest
+// controller. It takes one pass over the switches and the active flows' paths.
+func (p *Planner) BaselineCosts() (pollAll, perFlow int64) {
+	cm := p.tmpl.cost
+	for s, n := range p.load {
+		pollAll += p.tmpl.mult[s] * cm.PollAll(int(n))
+	}
+	one := cm.PollSingle()
+	for i := range p.recs {
+		r := &p.recs[i]
+		if !r.active {
+			continue
+		}
+		path := p.arena[r.off : r.off+r.n]
+		best := p.tmpl.mult[path[0]]
+		for _, s := range path[1:] {
+			best = min(best, p.tmpl.mult[s])
+		}
+		perFlow += best * one
+	}
+	return pollAll, perFlow
+}
+
 // recomputeCost is the cost of the current scheme from scratch.
 func (p *Planner) recomputeCost() int64 {
 	var c int64

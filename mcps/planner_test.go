@@ -412,3 +412,42 @@ func TestPlannerReadPoint(t *testing.T) {
 		t.Errorf("ReadPoint 5: %v", err)
 	}
 }
+
+// TestBaselineCosts: on a line of three switches with flows over one, two and three
+// of them, poll-all costs every loaded switch's request and per-flow one poll-single
+// per flow (section 2's c_all and c_one), and the MCPS scheme never costs more than
+// the cheaper of the two.
+func TestBaselineCosts(t *testing.T) {
+	nw := Network{Switches: 3, Deployment: OutOfBand}
+	p, err := NewPlanner(PlannerConfig{Network: nw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := [][]int32{{0}, {0, 1}, {0, 1, 2}, {1, 2}}
+	for i, path := range paths {
+		if err := p.AddFlow(uint64(i+1), path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cm := PaperCost
+	all, one := p.BaselineCosts()
+	// loads: switch 0 has 3 flows, switch 1 has 3, switch 2 has 2
+	if want := cm.PollAll(3) + cm.PollAll(3) + cm.PollAll(2); all != want {
+		t.Errorf("poll-all cost %d, want %d", all, want)
+	}
+	if want := 4 * cm.PollSingle(); one != want {
+		t.Errorf("per-flow cost %d, want %d", one, want)
+	}
+	if _, err := p.Rebuild(time.Unix(0, 0), ReasonInitial); err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Cost(); c > min(all, one) {
+		t.Errorf("scheme cost %d above the cheaper baseline %d", c, min(all, one))
+	}
+	if err := p.RemoveFlow(3); err != nil {
+		t.Fatal(err)
+	}
+	if _, one2 := p.BaselineCosts(); one2 != 3*cm.PollSingle() {
+		t.Errorf("per-flow cost after an expiry %d", one2)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -24,6 +25,9 @@ type CemonOptions struct {
 	Stderr io.Writer // default discarded
 	// ReadyTimeout bounds the wait for /healthz to answer; default 15s.
 	ReadyTimeout time.Duration
+	// DataDir is cemon's --data-dir; default a temporary directory removed
+	// by Stop.
+	DataDir string
 }
 
 // Cemon is a running `cemon run` on free loopback ports.
@@ -32,6 +36,7 @@ type Cemon struct {
 	APIAddr string // REST listener, 127.0.0.1:PORT
 
 	cmd    *exec.Cmd
+	tmpDir string // removed by Stop
 	exited chan struct{}
 	err    error
 	client *http.Client
@@ -70,17 +75,30 @@ func StartCemon(ctx context.Context, o CemonOptions) (*Cemon, error) {
 		exited:  make(chan struct{}),
 		client:  &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 	}
-	args := append([]string{"run", "--of-listen", c.OFAddr, "--api-listen", c.APIAddr}, o.Args...)
+	dataDir := o.DataDir
+	if dataDir == "" {
+		if dataDir, err = os.MkdirTemp("", "cemon-data-"); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCemon, err)
+		}
+		c.tmpDir = dataDir
+	}
+	args := append([]string{"run", "--of-listen", c.OFAddr, "--api-listen", c.APIAddr, "--data-dir", dataDir}, o.Args...)
 	c.cmd = exec.CommandContext(ctx, o.Bin, args...)
 	c.cmd.Cancel = func() error { return c.cmd.Process.Signal(syscall.SIGTERM) }
 	c.cmd.WaitDelay = 15 * time.Second
 	c.cmd.Stdout, c.cmd.Stderr = o.Stdout, o.Stderr
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := c.cmd.Start(); err != nil {
+		if c.tmpDir != "" {
+			os.RemoveAll(c.tmpDir)
+		}
 		return nil, fmt.Errorf("%w: %v", ErrCemon, err)
 	}
 	go func() {
 		c.err = c.cmd.Wait()
+		if c.tmpDir != "" {
+			os.RemoveAll(c.tmpDir)
+		}
 		close(c.exited)
 	}()
 	deadline := time.Now().Add(o.ReadyTimeout)

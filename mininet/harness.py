@@ -59,10 +59,12 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -237,7 +239,10 @@ class Cemon(object):
             raise HarnessError('--cemon %s: not an executable file' % binary)
         self.of_addr = '127.0.0.1:%d' % free_port()
         self.api = 'http://127.0.0.1:%d' % free_port()
-        argv = [binary, 'run', '--of-listen', self.of_addr, '--api-listen', self.api[len('http://'):]] + args
+        # cemon's inventory store goes to a directory of its own, removed at stop.
+        self.data_dir = tempfile.mkdtemp(prefix='cemon-data-')
+        argv = [binary, 'run', '--of-listen', self.of_addr, '--api-listen', self.api[len('http://'):],
+                '--data-dir', self.data_dir] + args
         log('starting %s' % ' '.join(argv))
         self.proc = subprocess.Popen(argv, stdout=sys.stderr, stderr=sys.stderr)
         deadline = time.time() + 15
@@ -263,6 +268,7 @@ class Cemon(object):
                 self.proc.kill()
                 self.proc.wait()
         log('cemon exited with status %d' % self.proc.returncode)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         return self.proc.returncode
 
 

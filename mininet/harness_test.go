@@ -37,7 +37,7 @@ func TestTopologies(t *testing.T) {
 	out := python(t, `
 import json, topos
 res = {}
-for spec in ['abilene', 'linear', 'linear,5', 'fattree', 'fattree,6', 'gml,../topology/testdata/Nsfcnet.gml']:
+for spec in ['abilene', 'linear', 'linear,5', 'fattree', 'fattree,6', 'gml,../topology/testdata/Nsfcnet.gml', 'servers', 'servers,4,3']:
     name, _, rest = spec.partition(',')
     t = topos.topos[name](*[a for a in rest.split(',') if a])
     sw = set(t.switches())
@@ -77,6 +77,8 @@ print(json.dumps(res))
 		{"fattree", 20, 32, 16, []int{1, 2}},
 		{"fattree,6", 45, 108, 54, []int{1, 2, 3}},
 		{"gml,../topology/testdata/Nsfcnet.gml", 10, 10, 10, []int{1}},
+		{"servers", 4, 3, 6, []int{1, 2}},
+		{"servers,4,3", 5, 4, 12, []int{1, 2, 3}},
 	}
 	for _, tt := range tests {
 		g, ok := got[tt.spec]
@@ -271,7 +273,7 @@ print(json.dumps({'topos': sorted(customs['topos']), 'controllers': sorted(custo
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if !slices.Equal(got.Topos, []string{"abilene", "fattree", "gml", "linear"}) ||
+	if !slices.Equal(got.Topos, []string{"abilene", "fattree", "gml", "linear", "servers"}) ||
 		!slices.Equal(got.Controllers, []string{"cemon"}) || got.Switches != 11 || got.Hosts != 11 {
 		t.Errorf("mn's view of topos.py: %+v", got)
 	}

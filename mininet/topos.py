@@ -17,6 +17,8 @@ switch sI has dpid I):
     fattree,K          the K-ary fat-tree (default 4): K*K/4 core, K*K/2 aggregation
                        and K*K/2 edge switches, K/2 hosts on each edge switch
                        (so hosts are numbered by edge switch, not by switch number)
+    servers,N,M        N servers modelled as edge switches s2..s(N+1), M VM hosts
+                       each on ports 1..M, uplink (the NIC) on port M+1 to core s1
 
 Switches are Open vSwitch on the userspace datapath speaking OpenFlow 1.0 in
 fail-secure mode (they never forward on their own), unless the command line
@@ -258,6 +260,26 @@ class FatTreeTopo(CemonTopo):
                     self.addLink(agg[pod * half + a], core[a * half + c])
 
 
+class ServersTopo(CemonTopo):
+    """n servers of m VMs each, every server an edge switch as the Open vSwitch
+    bridge of a hypervisor is: server switch s(i+1) (dpid i+1, i = 1..n) holds VM
+    hosts on ports 1..m and its uplink, its NIC, on port m+1 to the core switch s1.
+    Hosts are numbered by server: h1..hm on s2, and so on."""
+
+    def build(self, n=3, m=2):
+        n, m = int(n), int(m)
+        if n < 1 or m < 1:
+            raise ValueError('servers: need at least one server and one VM each, got %d,%d' % (n, m))
+        core = self.switch(1)
+        hostno = 0
+        for i in range(n):
+            sw = self.switch(i + 2)
+            for _ in range(m):
+                hostno += 1
+                self.host(hostno, sw)
+            self.addLink(sw, core)
+
+
 controllers = {'cemon': CemonController}
 
 topos = {
@@ -265,4 +287,5 @@ topos = {
     'gml': GMLTopo,
     'linear': LinearTopo,
     'fattree': FatTreeTopo,
+    'servers': ServersTopo,
 }

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // reportCPU adds cpu-ns/op: CPU time per operation, which other jobs on a
@@ -43,9 +45,7 @@ func BenchmarkFlowStatsIter(b *testing.B) {
 			cpu0 := cpuTime()
 			for b.Loop() {
 				for _, p := range parts {
-					if err := it.Reset(p); err != nil {
-						b.Fatal(err)
-					}
+					require.NoError(b, it.Reset(p))
 					for it.Next() {
 						sum += it.Entry().PacketCount
 					}
@@ -87,16 +87,12 @@ func BenchmarkDecodeFlowStatsReply(b *testing.B) {
 func BenchmarkPacketInDecodeFromBytes(b *testing.B) {
 	for _, size := range []int{64, 1500, 9000} {
 		msg, err := (&PacketIn{BufferID: BufferNone, TotalLen: uint16(size), InPort: 1, Data: make([]byte, size)}).MarshalBinary()
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		b.Run(fmt.Sprintf("data=%d", size), func(b *testing.B) {
 			var pi PacketIn
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := pi.DecodeFromBytes(msg); err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, pi.DecodeFromBytes(msg))
 			}
 		})
 	}
@@ -104,15 +100,11 @@ func BenchmarkPacketInDecodeFromBytes(b *testing.B) {
 
 func BenchmarkFlowRemovedDecodeFromBytes(b *testing.B) {
 	msg, err := (&FlowRemoved{Match: testMatch(), Cookie: 1, PacketCount: 2, ByteCount: 3}).MarshalBinary()
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	var fr FlowRemoved
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := fr.DecodeFromBytes(msg); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, fr.DecodeFromBytes(msg))
 	}
 }
 
@@ -173,9 +165,7 @@ func mixedStream(b *testing.B, size int) ([]byte, int) {
 		&EchoRequest{Data: []byte("keepalive")},
 	} {
 		p, err := m.MarshalBinary()
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		parts = append(parts, p)
 	}
 	parts = append(parts, flowStatsReplyParts(b, 700)...)
@@ -210,9 +200,7 @@ func BenchmarkFramer(b *testing.B) {
 					if err == io.EOF {
 						break
 					}
-					if err != nil {
-						b.Fatal(err)
-					}
+					require.NoError(b, err)
 					n++
 				}
 				if n != msgs {

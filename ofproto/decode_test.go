@@ -9,14 +9,15 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
@@ -24,9 +25,7 @@ func mustHex(t testing.TB, s string) []byte {
 // header) and re-encodes each to the very same bytes.
 func TestOVSCapture(t *testing.T) {
 	f, err := os.Open("testdata/ovs-capture.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
@@ -39,9 +38,7 @@ func TestOVSCapture(t *testing.T) {
 		name, hx, _ := strings.Cut(line, " ")
 		b := mustHex(t, hx)
 		m, err := Decode(b)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		require.NoError(t, err, "%s", name)
 		if m.Type().String() != name {
 			t.Fatalf("decoded %v, capture says %s", m.Type(), name)
 		}
@@ -81,9 +78,7 @@ func TestOVSCapture(t *testing.T) {
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sc.Err())
 	for _, typ := range []Type{TypeHello, TypeFeaturesReply, TypePortStatus, TypePacketIn, TypeFlowRemoved, TypeStatsReply, TypeError} {
 		if seen[typ] == 0 {
 			t.Errorf("capture has no %v", typ)
@@ -94,9 +89,7 @@ func TestOVSCapture(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	enc := func(m Message) string {
 		b, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return hex.EncodeToString(b)
 	}
 	fr := enc(&FlowRemoved{Match: testMatch()})
@@ -144,19 +137,11 @@ func TestDecodeErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode(mustHex(t, tc.in))
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("Decode: %v, want %v", err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			var de *DecodeError
-			if !errors.As(err, &de) {
-				t.Fatalf("%v is not a *DecodeError", err)
-			}
-			if de.Offset != tc.offset {
-				t.Errorf("offset %d, want %d (%v)", de.Offset, tc.offset, err)
-			}
-			if !strings.HasPrefix(err.Error(), "ofproto: ") {
-				t.Errorf("error %q lacks the package prefix", err)
-			}
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, tc.offset, de.Offset, "offset of %v", err)
+			assert.True(t, strings.HasPrefix(err.Error(), "ofproto: "), "error %q lacks the package prefix", err)
 		})
 	}
 }
@@ -169,15 +154,10 @@ func TestFuzzRegressions(t *testing.T) {
 	b := mustHex(t, "0106005000000000"+strings.Repeat("00", 24)+ // features reply header
 		"0001"+"000000000000"+strings.Repeat("30", 16)+strings.Repeat("00", 24)) // port 1, name "0000000000000000"
 	m, err := Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if name := m.(*FeaturesReply).Ports[0].Name; name != "000000000000000" {
-		t.Errorf("name %q, want 15 zeros", name)
-	}
-	if _, err := m.MarshalBinary(); err != nil {
-		t.Errorf("re-encoding: %v", err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "000000000000000", m.(*FeaturesReply).Ports[0].Name)
+	_, err = m.MarshalBinary()
+	assert.NoError(t, err, "re-encoding")
 }
 
 func TestEncodeErrors(t *testing.T) {
@@ -199,14 +179,11 @@ func TestEncodeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := tc.m.MarshalBinary(); !errors.Is(err, tc.err) {
-				t.Fatalf("MarshalBinary: %v, want %v", err, tc.err)
-			}
-			buf := []byte("keep")
-			out, err := AppendMarshal(buf, tc.m)
-			if err == nil || string(out) != "keep" {
-				t.Fatalf("AppendMarshal after an error: %q, %v; want the input back", out, err)
-			}
+			_, err := tc.m.MarshalBinary()
+			require.ErrorIs(t, err, tc.err, "MarshalBinary")
+			out, err := AppendMarshal([]byte("keep"), tc.m)
+			require.Error(t, err, "AppendMarshal")
+			require.Equal(t, "keep", string(out), "AppendMarshal after an error gives the input back")
 		})
 	}
 }
@@ -214,24 +191,18 @@ func TestEncodeErrors(t *testing.T) {
 func TestDecodeWrongType(t *testing.T) {
 	b, _ := (&Hello{Xid: 1}).MarshalBinary()
 	for _, m := range []Message{&PacketIn{}, &FlowRemoved{}, &StatsReply{}, &RoleRequest{}} {
-		if err := m.UnmarshalBinary(b); !errors.Is(err, ErrBadType) {
-			t.Errorf("%T.UnmarshalBinary(hello) = %v, want ErrBadType", m, err)
-		}
+		assert.ErrorIs(t, m.UnmarshalBinary(b), ErrBadType, "%T.UnmarshalBinary(hello)", m)
 	}
 	var it FlowStatsIter
 	port, _ := (&StatsReply{Body: &PortStatsReply{}}).MarshalBinary()
-	if err := it.Reset(port); !errors.Is(err, ErrBadStatsType) || it.Next() {
-		t.Errorf("FlowStatsIter on a port stats reply: %v", err)
-	}
+	assert.ErrorIs(t, it.Reset(port), ErrBadStatsType, "FlowStatsIter on a port stats reply")
+	assert.False(t, it.Next(), "FlowStatsIter on a port stats reply")
 	role, _ := (&RoleReply{Role: RolePrimary}).MarshalBinary()
-	if err := new(RoleRequest).UnmarshalBinary(role); !errors.Is(err, ErrBadType) {
-		t.Errorf("RoleRequest from a role reply: %v", err)
-	}
+	assert.ErrorIs(t, new(RoleRequest).UnmarshalBinary(role), ErrBadType, "RoleRequest from a role reply")
 	// A vendor message that is not a role message stays raw.
 	m, err := Decode(mustHex(t, "01040014000000010000232000000009000000000"[:40]))
-	if _, ok := m.(*Vendor); err != nil || !ok {
-		t.Errorf("Nicira subtype 9: %T, %v; want *Vendor", m, err)
-	}
+	require.NoError(t, err)
+	assert.IsType(t, &Vendor{}, m, "Nicira subtype 9")
 }
 
 // flowStatsReplyParts encodes an OFPST_FLOW reply of n entries, each with an
@@ -263,9 +234,7 @@ func flowStatsReplyParts(tb testing.TB, n int) [][]byte {
 			r.Flags = StatsReplyMore
 		}
 		b, err := r.MarshalBinary()
-		if err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
 		parts = append(parts, b)
 		entries = entries[k:]
 	}
@@ -293,9 +262,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	)
 	n := 0
 	walk := func() {
-		if err := it.Reset(fs); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, it.Reset(fs))
 		for it.Next() {
 			n++
 		}
@@ -309,14 +276,10 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		f    func()
 	}{
 		{"PacketIn.DecodeFromBytes", func() {
-			if err := p.DecodeFromBytes(pi); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, p.DecodeFromBytes(pi))
 		}},
 		{"FlowRemoved.DecodeFromBytes", func() {
-			if err := r.DecodeFromBytes(fr); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, r.DecodeFromBytes(fr))
 		}},
 		{"FlowStatsIter over 500 entries", walk},
 	}
@@ -336,9 +299,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 func TestFlowStatsIterEntries(t *testing.T) {
 	b := flowStatsReplyBytes(t, 30)
 	var it FlowStatsIter
-	if err := it.Reset(b); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, it.Reset(b))
 	i := 0
 	for ; it.Next(); i++ {
 		e := it.Entry()

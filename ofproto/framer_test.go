@@ -6,6 +6,9 @@ import (
 	"io"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // chunkReader returns the stream in reads of the given sizes (cycling).
@@ -32,9 +35,7 @@ func testStream(t *testing.T) ([]byte, [][]byte) {
 	var msgs [][]byte
 	for _, tc := range allMessages() {
 		b, err := tc.m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		msgs = append(msgs, b)
 		stream = append(stream, b...)
 	}
@@ -58,19 +59,12 @@ func TestFramerSplitsStreams(t *testing.T) {
 			fr := NewFramer(rd.r(), maxLen)
 			for i, want := range msgs {
 				got, err := fr.Next()
-				if err != nil {
-					t.Fatalf("%s, max %d: message %d: %v", rd.name, maxLen, i, err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Fatalf("%s: message %d differs", rd.name, i)
-				}
+				require.NoError(t, err, "%s, max %d: message %d", rd.name, maxLen, i)
+				require.Equal(t, want, got, "%s: message %d", rd.name, i)
 			}
-			if _, err := fr.Next(); err != io.EOF {
-				t.Fatalf("%s: after the last message: %v, want io.EOF", rd.name, err)
-			}
-			if fr.Offset() != int64(len(stream)) {
-				t.Fatalf("%s: offset %d, want %d", rd.name, fr.Offset(), len(stream))
-			}
+			_, err := fr.Next()
+			require.Equal(t, io.EOF, err, "%s: after the last message", rd.name)
+			require.Equal(t, int64(len(stream)), fr.Offset(), "%s: offset", rd.name)
 		}
 	}
 }
@@ -99,21 +93,17 @@ func TestFramerErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fr := NewFramer(iotest.HalfReader(bytes.NewReader(tc.stream)), tc.maxLen)
 			for i := 0; i < tc.good; i++ {
-				if _, err := fr.Next(); err != nil {
-					t.Fatalf("message %d: %v", i, err)
-				}
+				_, err := fr.Next()
+				require.NoError(t, err, "message %d", i)
 			}
 			_, err := fr.Next()
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("got %v, want %v", err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			var de *DecodeError
-			if errors.As(err, &de) && de.Offset != tc.offset {
-				t.Errorf("error names offset %d, want %d: %v", de.Offset, tc.offset, err)
+			if errors.As(err, &de) {
+				assert.Equal(t, tc.offset, de.Offset, "offset the error names")
 			}
-			if _, again := fr.Next(); !errors.Is(again, tc.err) {
-				t.Errorf("second Next: %v, want the same error", again)
-			}
+			_, again := fr.Next()
+			assert.ErrorIs(t, again, tc.err, "second Next")
 		})
 	}
 }
@@ -128,12 +118,10 @@ func (zeroReader) Read([]byte) (int, error) { return 0, nil }
 
 func TestFramerReaderErrors(t *testing.T) {
 	boom := errors.New("connection reset")
-	if _, err := NewFramer(errReader{boom}, 0).Next(); !errors.Is(err, boom) {
-		t.Errorf("reader error: got %v", err)
-	}
-	if _, err := NewFramer(zeroReader{}, 0).Next(); !errors.Is(err, io.ErrNoProgress) {
-		t.Errorf("reader that never progresses: got %v, want io.ErrNoProgress", err)
-	}
+	_, err := NewFramer(errReader{boom}, 0).Next()
+	assert.ErrorIs(t, err, boom)
+	_, err = NewFramer(zeroReader{}, 0).Next()
+	assert.ErrorIs(t, err, io.ErrNoProgress, "a reader that never progresses")
 }
 
 func TestFramerDoesNotAllocatePerMessage(t *testing.T) {
@@ -145,9 +133,8 @@ func TestFramerDoesNotAllocatePerMessage(t *testing.T) {
 		r.Reset(stream)
 		*fr = Framer{r: r, max: fr.max, buf: fr.buf}
 		for range msgs {
-			if _, err := fr.Next(); err != nil {
-				t.Fatal(err)
-			}
+			_, err := fr.Next()
+			require.NoError(t, err)
 		}
 	})
 	if allocs != 0 {

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // encodedMessages encodes every message of the round-trip table.
@@ -15,9 +17,7 @@ func encodedMessages(f *testing.F) [][]byte {
 	var out [][]byte
 	for _, tc := range allMessages() {
 		b, err := tc.m.MarshalBinary()
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		out = append(out, b)
 	}
 	return out
@@ -74,16 +74,12 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		enc, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatalf("re-encoding %T: %v", m, err)
-		}
+		require.NoError(t, err, "re-encoding %T", m)
 		if len(enc) != len(b) {
 			t.Fatalf("re-encoded %T is %d bytes, input %d", m, len(enc), len(b))
 		}
 		m2, err := Decode(enc)
-		if err != nil {
-			t.Fatalf("decoding the re-encoding: %v", err)
-		}
+		require.NoError(t, err, "decoding the re-encoding")
 		normalize(m)
 		normalize(m2)
 		if !reflect.DeepEqual(m, m2) {
@@ -126,9 +122,7 @@ func FuzzFlowRemovedDecodeFromBytes(f *testing.F) {
 			return
 		}
 		enc, err := fr.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		// Padding (match pad1, pad2; flow_removed pad, pad2) is zeroed.
 		want := append([]byte(nil), b...)
 		for _, i := range []int{8 + 21, 8 + 26, 8 + 27, 59, 70, 71} {
@@ -198,9 +192,7 @@ func cloneActions(acts []Action) []Action {
 // FuzzDecodeActions: decode, encode, decode again gives the same actions.
 func FuzzDecodeActions(f *testing.F) {
 	b, err := AppendActions(nil, allActions())
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add(b)
 	f.Add([]byte{0, 0, 0, 8, 0, 1, 0, 0})
 	f.Add([]byte{0xff, 0xff, 0, 16, 0, 0, 0x23, 0x20, 1, 2, 3, 4, 5, 6, 7, 8})
@@ -210,16 +202,12 @@ func FuzzDecodeActions(f *testing.F) {
 			return
 		}
 		enc, err := AppendActions(nil, acts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if len(enc) != len(b) {
 			t.Fatalf("re-encoded %d bytes from %d", len(enc), len(b))
 		}
 		acts2, err := DecodeActions(enc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if !reflect.DeepEqual(acts, acts2) {
 			t.Fatalf("%v != %v", acts, acts2)
 		}
@@ -246,9 +234,7 @@ func FuzzMatch(f *testing.F) {
 		_ = m.String()
 		_ = m.Wildcards.String()
 		enc, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		want := append([]byte(nil), b...)
 		want[21], want[26], want[27] = 0, 0, 0
 		if !bytes.Equal(enc, want) {

@@ -8,15 +8,15 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // readVectors reads NAME HEX lines from a testdata file.
 func readVectors(t testing.TB, path string) map[string][]byte {
 	t.Helper()
 	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	out := map[string][]byte{}
 	sc := bufio.NewScanner(f)
@@ -32,9 +32,7 @@ func readVectors(t testing.TB, path string) map[string][]byte {
 		}
 		out[name] = mustHex(t, hx)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sc.Err())
 	return out
 }
 
@@ -238,9 +236,7 @@ func TestOVSOfpPrintVectors(t *testing.T) {
 				t.Fatalf("no vector %q in testdata", tc.name)
 			}
 			m, err := Decode(b)
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
+			require.NoError(t, err, "Decode")
 			if got := tc.sum(m); got != tc.want {
 				t.Errorf("decoded\n%s\nwant (from ovs-ofctl)\n%s", got, tc.want)
 			}

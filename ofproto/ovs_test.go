@@ -23,6 +23,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // -capture FILE appends every message TestOVSLive receives to FILE as
@@ -139,9 +141,7 @@ func TestOVSPrintsWhatWeEncode(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.msg.Type().String(), func(t *testing.T) {
 			b, err := tc.msg.MarshalBinary()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			out := run(t, "ovs-ofctl", "ofp-print", hex.EncodeToString(b))
 			if strings.Contains(out, "decode error") || strings.Contains(out, "too short") {
 				t.Fatalf("ovs-ofctl could not decode %x:\n%s", b, out)
@@ -273,9 +273,7 @@ func TestOVSLive(t *testing.T) {
 		t.Skip("live Open vSwitch test skipped in -short mode")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
 
@@ -299,9 +297,7 @@ func TestOVSLive(t *testing.T) {
 		_ = tl.SetDeadline(time.Now().Add(15 * time.Second))
 	}
 	c, err := ln.Accept()
-	if err != nil {
-		t.Fatalf("Open vSwitch did not connect: %v", err)
-	}
+	require.NoError(t, err, "Open vSwitch did not connect")
 	defer c.Close()
 	oc := &ofConn{t: t, c: c, fr: NewFramer(c, MaxMessageLen)}
 
@@ -415,9 +411,7 @@ func TestOVSLive(t *testing.T) {
 				0x1000+i, 100+i%7, i/250, i%250+1, 1000+i)
 		}
 		file := filepath.Join(t.TempDir(), "flows.txt")
-		if err := os.WriteFile(file, []byte(flows.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(file, []byte(flows.String()), 0o644))
 		run(t, "ovs-ofctl", "-O", "OpenFlow10", "add-flows", br, file)
 
 		xid := oc.send(&StatsRequest{Body: &FlowStatsRequest{Match: MatchAll(), TableID: 0xff, OutPort: PortNone}})
@@ -426,9 +420,7 @@ func TestOVSLive(t *testing.T) {
 		parts := 0
 		for more := true; more; parts++ {
 			raw, m := oc.recv(5*time.Second, isType[*StatsReply](xid))
-			if err := it.Reset(raw); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, it.Reset(raw))
 			copied := m.(*StatsReply).Body.(*FlowStatsReply).Entries
 			i := 0
 			for ; it.Next(); i++ {

@@ -2,10 +2,11 @@ package ofproto
 
 import (
 	"bytes"
-	"errors"
 	"net/netip"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -137,50 +138,35 @@ func normalize(m Message) {
 func TestRoundTrip(t *testing.T) {
 	for _, tc := range allMessages() {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.m.Len(); got != tc.n {
-				t.Fatalf("Len() = %d, want %d", got, tc.n)
-			}
+			require.Equal(t, tc.n, tc.m.Len(), "Len()")
 			b, err := tc.m.MarshalBinary()
-			if err != nil {
-				t.Fatalf("MarshalBinary: %v", err)
-			}
-			if len(b) != tc.n {
-				t.Fatalf("encoded %d bytes, want %d", len(b), tc.n)
-			}
+			require.NoError(t, err, "MarshalBinary")
+			require.Len(t, b, tc.n, "encoded length")
 			if b[0] != Version || Type(b[1]) != tc.m.Type() || int(b[2])<<8|int(b[3]) != tc.n {
 				t.Fatalf("bad header % x", b[:8])
 			}
 			got, err := Decode(b)
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
+			require.NoError(t, err, "Decode")
 			normalize(got)
-			if !reflect.DeepEqual(got, tc.m) {
-				t.Fatalf("round trip:\n got %#v\nwant %#v", got, tc.m)
-			}
+			require.Equal(t, tc.m, got, "round trip")
 			// Decode must not alias its input.
 			b2 := append([]byte(nil), b...)
 			clear(b[8:])
 			again, err := got.MarshalBinary()
-			if err != nil {
-				t.Fatalf("re-encode: %v", err)
-			}
-			if !bytes.Equal(again, b2) {
-				t.Fatalf("re-encode differs (decode aliased its input?)\n got % x\nwant % x", again, b2)
-			}
+			require.NoError(t, err, "re-encode")
+			require.Equal(t, b2, again, "re-encode differs (decode aliased its input?)")
 			// AppendMarshal into a reused buffer gives the same bytes.
 			buf := make([]byte, 3, 4096)
 			buf, err = AppendMarshal(buf, tc.m)
-			if err != nil || !bytes.Equal(buf[3:], b2) {
-				t.Fatalf("AppendMarshal = % x, %v", buf[3:], err)
-			}
+			require.NoError(t, err, "AppendMarshal")
+			require.Equal(t, b2, buf[3:], "AppendMarshal")
 			out := make([]byte, tc.n)
-			if n, err := MarshalTo(out, tc.m); err != nil || n != tc.n || !bytes.Equal(out, b2) {
-				t.Fatalf("MarshalTo = %d, %v", n, err)
-			}
-			if _, err := MarshalTo(out[:tc.n-1], tc.m); err == nil {
-				t.Fatal("MarshalTo into a short buffer succeeded")
-			}
+			n, err := MarshalTo(out, tc.m)
+			require.NoError(t, err, "MarshalTo")
+			require.Equal(t, tc.n, n, "MarshalTo")
+			require.Equal(t, b2, out, "MarshalTo")
+			_, err = MarshalTo(out[:tc.n-1], tc.m)
+			require.Error(t, err, "MarshalTo into a short buffer")
 		})
 	}
 }
@@ -190,16 +176,11 @@ func TestDecodeTruncated(t *testing.T) {
 	// match, must decode or fail with a sentinel, never panic.
 	for _, tc := range allMessages() {
 		b, err := tc.m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for n := 0; n < len(b); n++ {
 			p := append([]byte(nil), b[:n]...)
-			if _, err := Decode(p); err == nil {
-				t.Errorf("%s: prefix of %d bytes with unpatched length decoded", tc.name, n)
-			} else if !errors.Is(err, ErrShortMessage) {
-				t.Errorf("%s: prefix of %d bytes: %v, want ErrShortMessage", tc.name, n, err)
-			}
+			_, err := Decode(p)
+			assert.ErrorIs(t, err, ErrShortMessage, "%s: prefix of %d bytes with unpatched length", tc.name, n)
 			if n >= HeaderLen {
 				p[2], p[3] = byte(n>>8), byte(n)
 				_, _ = Decode(p)

@@ -75,6 +75,10 @@ type Plan struct {
 	PollAll    []uint64 // switches asked for all their entries, sorted
 	PollSingle []Single // sorted by flow
 	Cost       int64    // bytes per round
+	// PollAllCost and PerFlowCost are what a round over the same flows would cost
+	// with every switch polled whole, and with every flow polled singly at its
+	// cheapest switch: the baselines the scheme's cost compares with.
+	PollAllCost, PerFlowCost int64
 	// LowerBound is a proven lower bound on the cost of any scheme for the flow set
 	// of LowerBoundAt (LowerBoundFlows flows).
 	LowerBound      int64
@@ -513,6 +517,7 @@ func (p *Planned) Plan() Plan {
 	}
 	s.LowerBound, s.LowerBoundFlows, s.LowerBoundAt = p.bound, p.boundFlows, p.boundAt
 	s.Cost = p.planner.Cost()
+	s.PollAllCost, s.PerFlowCost = p.planner.BaselineCosts()
 	for _, a := range p.planner.PollAll() {
 		s.PollAll = append(s.PollAll, p.dpids[a.Switch])
 	}

@@ -102,6 +102,13 @@ func checkDue(t *testing.T, p *Planned, due []Request, flows map[uint64][]uint64
 	cost, err := in.Evaluate(ar, sr)
 	require.NoError(t, err)
 	assert.Equal(t, cost, plan.Cost, "plan cost")
+	// The baselines beside it are what mcps's own poll-all and per-flow-min solvers
+	// cost for the same flows.
+	for strategy, got := range map[string]int64{mcps.StrategyPollAll: plan.PollAllCost, mcps.StrategyPerFlowMin: plan.PerFlowCost} {
+		sol, err := mcps.Solve(in, strategy, mcps.Options{})
+		require.NoError(t, err)
+		assert.Equal(t, sol.Cost, got, "%s baseline", strategy)
+	}
 }
 
 // TestPlannedSameAsPlanner: a rebuild gives the scheme an mcps.Planner gives for the

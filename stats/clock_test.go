@@ -347,5 +347,29 @@ func TestHostID(t *testing.T) {
 	assert.Zero(t, ip.Compare(ip))
 	_, err = HostOf(net.HardwareAddr{1, 2}, netip.Addr{})
 	assert.Error(t, err)
+	for _, tt := range []struct {
+		in   string
+		want HostID
+		bad  bool
+	}{
+		{"10.0.0.1", HostID{IP: netip.MustParseAddr("10.0.0.1")}, false},
+		{"::ffff:10.0.0.1", HostID{IP: netip.MustParseAddr("10.0.0.1")}, false},
+		{"2001:db8::1", HostID{IP: netip.MustParseAddr("2001:db8::1")}, false},
+		{"00:00:00:00:00:01", HostID{MAC: [6]byte{5: 1}}, false},
+		{"02-00-5e-10-00-00-00-01", HostID{}, true}, // EUI-64 MAC
+		{"h1", HostID{}, true},
+		{"", HostID{}, true},
+	} {
+		got, err := ParseHostID(tt.in)
+		if tt.bad {
+			assert.Error(t, err, tt.in)
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+		back, err := ParseHostID(got.String())
+		require.NoError(t, err)
+		assert.Equal(t, got, back, "String and ParseHostID round-trip")
+	}
 	assert.False(t, errors.Is(err, ErrBadConfig))
 }

@@ -76,6 +76,19 @@ func HostOf(mac net.HardwareAddr, ip netip.Addr) (HostID, error) {
 	return h, nil
 }
 
+// ParseHostID reads a host named by its IP address (IPv4 or IPv6) or by its
+// MAC address (aa:bb:cc:dd:ee:ff), as String writes it.
+func ParseHostID(s string) (HostID, error) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return HostID{IP: ip.Unmap()}, nil
+	}
+	mac, err := net.ParseMAC(s)
+	if err != nil || len(mac) != 6 {
+		return HostID{}, fmt.Errorf("stats: host %q is neither an IP address nor a 6-byte MAC address", s)
+	}
+	return HostOf(mac, netip.Addr{})
+}
+
 // String returns the IP address when it is known, else the MAC address
 // (aa:bb:cc:dd:ee:ff): the name the REST API and the metrics show.
 func (h HostID) String() string {

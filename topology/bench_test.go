@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 func BenchmarkAllPairsHops(b *testing.B) {
@@ -48,9 +50,7 @@ func BenchmarkGenerate(b *testing.B) {
 func BenchmarkParseGML(b *testing.B) {
 	for _, name := range []string{"Arpanet196912.gml", "Abilene.gml"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
@@ -128,9 +128,7 @@ func BenchmarkLinkRefresh(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		j := i % len(links)
 		dpid, port, err := ParseLLDP(frames[j])
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		if _, err := l.net.AddLink(Link{dpid, port, links[j].DstDPID, links[j].DstPort}, t0.Add(time.Duration(i))); err != nil {
 			b.Fatal(err)
 		}

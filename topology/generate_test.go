@@ -1,12 +1,13 @@
 package topology
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func seeded(s uint64) *rand.Rand { return rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)) }
@@ -178,9 +179,7 @@ func TestParseSpec(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.spec, func(t *testing.T) {
 			g, err := ParseSpec(tc.spec, seeded(9))
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("err = %v, want %v", err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			if err != nil {
 				return
 			}

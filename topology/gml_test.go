@@ -1,26 +1,22 @@
 package topology
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func readGML(t testing.TB, name string) *Graph {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	g, err := ParseGML(data)
-	if err != nil {
-		t.Fatalf("ParseGML(%s): %v", name, err)
-	}
+	require.NoError(t, err, "ParseGML(%s)", name)
 	return g
 }
 
@@ -42,15 +38,10 @@ func TestParseGMLZoo(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			g := readGML(t, tc.file)
-			if g.NumNodes() != tc.nodes || g.NumEdges() != tc.edges {
-				t.Errorf("got %d nodes %d edges, want %d %d", g.NumNodes(), g.NumEdges(), tc.nodes, tc.edges)
-			}
-			if g.Connected() != tc.connected {
-				t.Errorf("Connected = %v, want %v", g.Connected(), tc.connected)
-			}
-			if g.Name(0) != tc.node0 {
-				t.Errorf("Name(0) = %q, want %q", g.Name(0), tc.node0)
-			}
+			assert.Equal(t, tc.nodes, g.NumNodes(), "nodes")
+			assert.Equal(t, tc.edges, g.NumEdges(), "edges")
+			assert.Equal(t, tc.connected, g.Connected(), "Connected")
+			assert.Equal(t, tc.node0, g.Name(0), "Name(0)")
 		})
 	}
 }
@@ -58,17 +49,14 @@ func TestParseGMLZoo(t *testing.T) {
 func TestParseGMLAbileneShape(t *testing.T) {
 	g := readGML(t, "Abilene.gml")
 	// Abilene: New York (0) - Chicago (1) and New York - Washington DC (2) are links.
-	if !g.HasEdge(0, 1) || !g.HasEdge(0, 2) {
-		t.Errorf("missing New York links: %v", g.Neighbors(0))
-	}
+	assert.True(t, g.HasEdge(0, 1), "New York - Chicago")
+	assert.True(t, g.HasEdge(0, 2), "New York - Washington DC")
 	hops := g.AllPairsHops()
 	maxHops := 0
 	for _, row := range hops {
 		maxHops = max(maxHops, slices.Max(row))
 	}
-	if maxHops != 5 {
-		t.Errorf("Abilene diameter = %d, want 5", maxHops)
-	}
+	assert.Equal(t, 5, maxHops, "Abilene diameter")
 }
 
 func TestParseGML(t *testing.T) {
@@ -130,9 +118,7 @@ func TestParseGML(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := ParseGML([]byte(tc.in))
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("err = %v, want %v", err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			if err != nil {
 				return
 			}
@@ -140,9 +126,7 @@ func TestParseGML(t *testing.T) {
 			for i := 0; i < g.NumNodes(); i++ {
 				names = append(names, g.Name(i))
 			}
-			if !slices.Equal(names, tc.names) {
-				t.Errorf("names = %q, want %q", names, tc.names)
-			}
+			assert.Equal(t, tc.names, names, "names")
 			if got := g.Edges(); !slices.Equal(got, tc.edges) && !(len(got) == 0 && len(tc.edges) == 0) {
 				t.Errorf("edges = %v, want %v", got, tc.edges)
 			}
@@ -178,9 +162,7 @@ func TestFormatGMLRoundTrip(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			back, err := ParseGML(FormatGML(tc.g))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			assertSameGraph(t, back, tc.g)
 		})
 	}
@@ -203,9 +185,7 @@ func assertSameGraph(t *testing.T, got, want *Graph) {
 func FuzzParseGML(f *testing.F) {
 	for _, name := range []string{"Abilene.gml", "Heanet.gml", "Arpanet196912.gml"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(data)
 	}
 	f.Add([]byte(`graph [ node [ id 3 label "a&amp;b" ] node [ id 1 ] edge [ source 3 target 1 ] edge [ source 1 target 1 ] ]`))
@@ -213,9 +193,7 @@ func FuzzParseGML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := ParseGML(data)
 		if err != nil {
-			if !errors.Is(err, ErrGML) {
-				t.Fatalf("error %v does not wrap ErrGML", err)
-			}
+			require.ErrorIs(t, err, ErrGML)
 			return
 		}
 		for _, e := range g.Edges() {
@@ -224,9 +202,7 @@ func FuzzParseGML(f *testing.F) {
 			}
 		}
 		back, err := ParseGML(FormatGML(g))
-		if err != nil {
-			t.Fatalf("FormatGML output does not parse: %v", err)
-		}
+		require.NoError(t, err, "FormatGML output does not parse")
 		assertSameGraph(t, back, g)
 	})
 }
@@ -245,9 +221,7 @@ func TestParseGMLLargeStar(t *testing.T) {
 	}
 	b = append(b, "]\n"...)
 	g, err := ParseGML(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if g.NumEdges() != n || g.Degree(0) != n || !g.Connected() {
 		t.Errorf("%d edges, hub degree %d", g.NumEdges(), g.Degree(0))
 	}

@@ -1,10 +1,12 @@
 package topology
 
 import (
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func build(t testing.TB, n int, edges [][2]int) *Graph {
@@ -37,39 +39,27 @@ func TestAddEdge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := build(t, 3, [][2]int{{1, 2}})
 			err := g.AddEdge(tc.a, tc.b)
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("AddEdge(%d, %d) = %v, want %v", tc.a, tc.b, err, tc.err)
-			}
-			if g.NumEdges() != tc.wantEdges {
-				t.Errorf("NumEdges = %d, want %d", g.NumEdges(), tc.wantEdges)
-			}
-			if len(g.Edges()) != g.NumEdges() {
-				t.Errorf("Edges() has %d, NumEdges %d", len(g.Edges()), g.NumEdges())
-			}
+			require.ErrorIs(t, err, tc.err)
+			assert.Equal(t, tc.wantEdges, g.NumEdges(), "NumEdges")
+			assert.Len(t, g.Edges(), g.NumEdges(), "Edges()")
 		})
 	}
 }
 
 func TestNeighborsAndEdgesSorted(t *testing.T) {
 	g := build(t, 5, [][2]int{{4, 0}, {2, 0}, {0, 3}, {1, 0}, {3, 4}})
-	if got, want := g.Neighbors(0), []int{1, 2, 3, 4}; !slices.Equal(got, want) {
-		t.Errorf("Neighbors(0) = %v, want %v", got, want)
-	}
+	assert.Equal(t, []int{1, 2, 3, 4}, g.Neighbors(0))
 	nb := g.Neighbors(0)
 	nb[0] = 99 // the caller owns the slice
-	if g.Neighbors(0)[0] != 1 {
-		t.Error("Neighbors returned the internal slice")
-	}
-	want := [][2]int{{0, 1}, {0, 2}, {0, 3}, {0, 4}, {3, 4}}
-	if got := g.Edges(); !slices.Equal(got, want) {
-		t.Errorf("Edges = %v, want %v", got, want)
-	}
-	if g.Neighbors(7) != nil || g.Name(7) != "" || g.Name(-1) != "" || g.Degree(9) != 0 {
-		t.Error("out-of-range queries should be empty")
-	}
-	if !g.HasEdge(4, 3) || g.HasEdge(1, 2) || g.HasEdge(0, 9) {
-		t.Error("HasEdge wrong")
-	}
+	assert.Equal(t, 1, g.Neighbors(0)[0], "Neighbors returned the internal slice")
+	assert.Equal(t, [][2]int{{0, 1}, {0, 2}, {0, 3}, {0, 4}, {3, 4}}, g.Edges())
+	assert.Nil(t, g.Neighbors(7), "out of range")
+	assert.Empty(t, g.Name(7), "out of range")
+	assert.Empty(t, g.Name(-1), "out of range")
+	assert.Zero(t, g.Degree(9), "out of range")
+	assert.True(t, g.HasEdge(4, 3))
+	assert.False(t, g.HasEdge(1, 2))
+	assert.False(t, g.HasEdge(0, 9))
 }
 
 func TestShortestPath(t *testing.T) {

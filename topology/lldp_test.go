@@ -3,12 +3,13 @@ package topology
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"net"
 	"testing"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"github.com/stretchr/testify/require"
 )
 
 var testMAC = [6]byte{0x00, 0x00, 0x00, 0x00, 0x00, 0xaa}
@@ -23,9 +24,7 @@ func TestBuildLLDPWire(t *testing.T) {
 		"0602" + "0078" + // TTL 120 s
 		"0000" + // end of LLDPDU
 		"000000000000000000") // padding to the 60-byte minimum frame
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if got := BuildLLDP(1, 2, testMAC); !bytes.Equal(got, want) {
 		t.Errorf("BuildLLDP(1, 2) =\n%x\nwant\n%x", got, want)
 	}
@@ -59,9 +58,7 @@ func lldpFrame(t testing.TB, chassis layers.LLDPChassisID, port layers.LLDPPortI
 		ls = []gopacket.SerializableLayer{eth, &layers.Dot1Q{VLANIdentifier: 10, Type: layers.EthernetTypeLinkLayerDiscovery}, lldp}
 	}
 	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{}, ls...); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, gopacket.SerializeLayers(buf, gopacket.SerializeOptions{}, ls...))
 	return buf.Bytes()
 }
 
@@ -111,9 +108,7 @@ func TestParseLLDP(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dpid, port, err := ParseLLDP(tc.frame)
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("err = %v, want %v", err, tc.err)
-			}
+			require.ErrorIs(t, err, tc.err)
 			if dpid != tc.dpid || port != tc.port {
 				t.Errorf("got %#x/%d, want %#x/%d", dpid, port, tc.dpid, tc.port)
 			}
@@ -132,9 +127,7 @@ func FuzzParseLLDP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		dpid, port, err := ParseLLDP(frame)
 		if err != nil {
-			if !errors.Is(err, ErrLLDP) {
-				t.Fatalf("error %v does not wrap ErrLLDP", err)
-			}
+			require.ErrorIs(t, err, ErrLLDP)
 			return
 		}
 		d2, p2, err := ParseLLDP(BuildLLDP(dpid, port, testMAC))

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var t0 = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
@@ -55,9 +58,7 @@ func (l *lab) discover(t testing.TB, now time.Time) {
 		for _, d := range [][2]int{{e[0], e[1]}, {e[1], e[0]}} {
 			want := l.link(d[0], d[1])
 			dpid, port, err := ParseLLDP(BuildLLDP(want.SrcDPID, want.SrcPort, testMAC))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if _, err := l.net.AddLink(Link{dpid, port, want.DstDPID, want.DstPort}, now); err != nil {
 				t.Fatal(err)
 			}
@@ -193,43 +194,29 @@ func TestDiscoveryScenarios(t *testing.T) {
 func TestPortDownRemovesLink(t *testing.T) {
 	l := newLab(t, Ring(4)) // s1-s2-s3-s4-s1
 	l.discover(t, t0)
-	if p, _ := l.net.Path(1, 2); len(p) != 2 {
-		t.Fatalf("before: %v", p)
-	}
+	p, _ := l.net.Path(1, 2)
+	require.Len(t, p, 2, "before")
 	v := l.net.Version()
 	port := l.port[[2]int{0, 1}]
 	removed := l.net.PortDown(1, port)
 	want := []Link{l.link(0, 1), l.link(1, 0)}
 	slices.SortFunc(want, cmpLink)
-	if !slices.Equal(removed, want) {
-		t.Fatalf("PortDown removed %v, want %v", removed, want)
-	}
-	if l.net.Version() == v {
-		t.Error("version unchanged")
-	}
-	if p, ok := l.net.Path(1, 2); !ok || len(p) != 4 {
-		t.Errorf("rerouted path %v, want 4 hops around the ring", p)
-	}
-	if slices.Contains(l.net.Ports(1), port) || slices.Contains(l.net.FloodPorts(1, 0), port) {
-		t.Error("down port still listed")
-	}
-	if l.net.PortDown(1, port) != nil || l.net.PortDown(99, 1) != nil {
-		t.Error("second PortDown or unknown switch removed something")
-	}
+	require.Equal(t, want, removed, "PortDown removed")
+	assert.NotEqual(t, v, l.net.Version(), "version unchanged")
+	p, ok := l.net.Path(1, 2)
+	assert.True(t, ok)
+	assert.Len(t, p, 4, "rerouted around the ring")
+	assert.NotContains(t, l.net.Ports(1), port, "down port still listed")
+	assert.NotContains(t, l.net.FloodPorts(1, 0), port, "down port still flooded to")
+	assert.Nil(t, l.net.PortDown(1, port), "second PortDown")
+	assert.Nil(t, l.net.PortDown(99, 1), "PortDown of an unknown switch")
 	// LLDP comes back after the port does.
-	if err := l.net.PortUp(1, port); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.net.PortUp(1, port))
 	l.discover(t, sec(1))
-	if p, _ := l.net.Path(1, 2); len(p) != 2 {
-		t.Errorf("after port up: %v", p)
-	}
-	if err := l.net.PortUp(99, 1); !errors.Is(err, ErrUnknownSwitch) {
-		t.Errorf("PortUp unknown switch: %v", err)
-	}
-	if err := l.net.PortUp(1, 0); !errors.Is(err, ErrBadPort) {
-		t.Errorf("PortUp port 0: %v", err)
-	}
+	p, _ = l.net.Path(1, 2)
+	assert.Len(t, p, 2, "after port up")
+	assert.ErrorIs(t, l.net.PortUp(99, 1), ErrUnknownSwitch)
+	assert.ErrorIs(t, l.net.PortUp(1, 0), ErrBadPort)
 }
 
 func TestLinkExpiry(t *testing.T) {
@@ -237,9 +224,9 @@ func TestLinkExpiry(t *testing.T) {
 	l.discover(t, t0)
 	// Only s1<->s2 keeps answering.
 	for _, lk := range []Link{l.link(0, 1), l.link(1, 0)} {
-		if added, err := l.net.AddLink(lk, sec(8)); err != nil || added {
-			t.Fatalf("refresh: %v %v", added, err)
-		}
+		added, err := l.net.AddLink(lk, sec(8))
+		require.NoError(t, err)
+		require.False(t, added, "a refresh adds nothing")
 	}
 	tests := []struct {
 		now     time.Time
@@ -253,13 +240,10 @@ func TestLinkExpiry(t *testing.T) {
 	for i, tc := range tests {
 		got := l.net.Expire(tc.now, 10*time.Second)
 		slices.SortFunc(tc.removed, cmpLink)
-		if !slices.Equal(got, tc.removed) {
-			t.Errorf("step %d: Expire removed %v, want %v", i, got, tc.removed)
-		}
+		assert.True(t, slices.Equal(got, tc.removed), "step %d: Expire removed %v, want %v", i, got, tc.removed)
 	}
-	if _, ok := l.net.Path(1, 3); ok {
-		t.Error("path survives expiry")
-	}
+	_, ok := l.net.Path(1, 3)
+	assert.False(t, ok, "path survives expiry")
 }
 
 func TestHostLearning(t *testing.T) {
@@ -289,9 +273,7 @@ func TestHostLearning(t *testing.T) {
 		{"IP taken over", h2, ip("10.0.0.1"), 2, 3, LearnRefreshed},
 	}
 	for i, st := range steps {
-		if got := l.net.LearnHost(st.mac, st.ip, st.dpid, st.port, sec(i)); got != st.want {
-			t.Fatalf("%s: %v, want %v", st.name, got, st.want)
-		}
+		require.Equal(t, st.want, l.net.LearnHost(st.mac, st.ip, st.dpid, st.port, sec(i)), st.name)
 	}
 	got, ok := l.net.Host(h1)
 	if !ok || got.DPID != 3 || got.Port != 2 || got.IP.IsValid() || !got.LastSeen.Equal(sec(8)) {
@@ -312,9 +294,8 @@ func TestHostLearning(t *testing.T) {
 	// A port that turns out to be switch-to-switch loses its hosts.
 	l.net.LearnHost([6]byte{0, 0, 0, 0, 0, 3}, ip("10.0.0.3"), 1, 2, sec(20))
 	l.net.AddSwitch(4, []uint16{1})
-	if _, err := l.net.AddLink(Link{1, 2, 4, 1}, sec(21)); err != nil {
-		t.Fatal(err)
-	}
+	_, err := l.net.AddLink(Link{1, 2, 4, 1}, sec(21))
+	require.NoError(t, err)
 	if _, ok := l.net.Host([6]byte{0, 0, 0, 0, 0, 3}); ok {
 		t.Error("host on a new trunk port kept")
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -20,8 +19,9 @@ func init() {
 }
 
 func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("cbench", "cbench [flags]", stderr,
+		"Connects emulated OpenFlow 1.0 switches to a controller, sends PACKET_INs for new",
+		"hosts and counts the responses (FLOW_MOD adds and non-LLDP PACKET_OUTs) per second.")
 	var c ofemu.CbenchConfig
 	var mode string
 	var asJSON bool
@@ -33,10 +33,6 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "time before counting starts")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "counted time")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon cbench [flags]\n\nConnects emulated OpenFlow 1.0 switches to a controller, sends PACKET_INs for new\nhosts and counts the responses (FLOW_MOD adds and non-LLDP PACKET_OUTs) per second.\n\nflags:")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

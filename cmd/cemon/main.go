@@ -26,7 +26,7 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
-var commands = map[string]command{}
+var commands = commandSet{}
 
 // register adds a subcommand; each command file calls it from init.
 func register(c command) {
@@ -36,17 +36,48 @@ func register(c command) {
 	commands[c.name] = c
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: cemon <command> [flags]")
-	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
+// commandSet is a table of subcommands: cemon's commands, or cemon sim's models.
+type commandSet map[string]command
+
+// list prints the table, one command per line, sorted by name.
+func (cs commandSet) list(w io.Writer) {
+	names := make([]string, 0, len(cs))
+	width := 0
+	for n := range cs {
 		names = append(names, n)
+		width = max(width, len(n))
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-*s %s\n", width+1, n, cs[n].summary)
 	}
+}
+
+// dispatch runs the command args[0] names with the rest of args. With no command,
+// or -h, it prints usage to stderr and returns 2 (no command) or 0 (-h); an unknown
+// command is reported as what (a "command", a "model") and returns 2.
+func (cs commandSet) dispatch(ctx context.Context, prefix, what string, usage func(io.Writer), args []string,
+	stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := cs[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: unknown %s %q\n", prefix, what, args[0])
+		usage(stderr)
+		return 2
+	}
+	return c.run(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: cemon <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	commands.list(w)
 	fmt.Fprintln(w, "\nRun 'cemon <command> -h' for a command's flags.")
 }
 
@@ -55,22 +86,28 @@ func main() {
 }
 
 func mainWithArgs(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "cemon: unknown command %q\n", args[0])
-		usage(stderr)
-		return 2
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return c.run(ctx, args[1:], stdout, stderr)
+	return commands.dispatch(ctx, "cemon", "command", usage, args, stdout, stderr)
+}
+
+// newFlagSet returns the flag set of a command: errors and -h go to stderr, and its
+// usage prints "usage: cemon " and synopsis, the about lines, then the flags.
+func newFlagSet(name, synopsis string, stderr io.Writer, about ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cemon "+synopsis)
+		if len(about) > 0 {
+			fmt.Fprintln(stderr)
+			for _, l := range about {
+				fmt.Fprintln(stderr, l)
+			}
+		}
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	return fs
 }
 
 // parseFlags parses args into fs. When ok is false the command returns code at

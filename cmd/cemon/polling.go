@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/poll"
 	"github.com/cemon-sdn/cemon/stats"
+	"github.com/cemon-sdn/cemon/units"
 )
 
 // pollingFlags are cemon run's statistics-collection flags.
@@ -55,30 +55,14 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	return p
 }
 
-// parseRate reads a bit rate such as 1Gbit/s, 100Mbps, 10G, 2.5e9 or 1000000.
+// parseRate reads a bit rate such as 1Gbit/s, 100Mbps, 10G, 2.5e9, 1000000 or
+// 125MB/s (bytes) with package units, and wants it positive.
 func parseRate(s string) (float64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	for _, suf := range []string{"bit/s", "bps", "b/s"} {
-		t = strings.TrimSuffix(t, suf)
-	}
-	mult := 1.0
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult, t = 1e3, t[:n-1]
-		case 'm':
-			mult, t = 1e6, t[:n-1]
-		case 'g':
-			mult, t = 1e9, t[:n-1]
-		case 't':
-			mult, t = 1e12, t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+	v, err := units.ParseBitRate(s)
+	if err != nil || v <= 0 {
 		return 0, fmt.Errorf("bad rate %q: want a positive number of bit/s such as 1Gbit/s or 1e9", s)
 	}
-	return v * mult, nil
+	return v, nil
 }
 
 // config turns the flags into the collector's and the store's configuration.
@@ -172,6 +156,7 @@ func hopsToController(ctl *controller.Controller, at string) map[uint64]int {
 type polling struct {
 	store     *stats.Store
 	collector *collector.Collector
+	stopped   <-chan struct{} // closed once the collector's goroutine has ended (after ctx)
 }
 
 // statsBackend is the REST API's view of the statistics: the store's figures and
@@ -179,6 +164,10 @@ type polling struct {
 func (pl *polling) statsBackend() api.StatsBackend {
 	return api.StatsOf(pl.store, pollingView{pl.collector})
 }
+
+// collectorExit runs as the collector's goroutine ends; tests slow it down to see
+// that cemon run waits for it.
+var collectorExit = func() {}
 
 // start validates the flags, builds the store and starts the collector on ctl
 // until ctx ends, with the store's clock (a Tick every -stats-tick) and the ports'
@@ -233,10 +222,16 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 		feedPortSpeeds(ctx, speeds.C, ctl.Switches, store, logger)
 	}()
 	go runStatsClock(ctx, store, p.tick)
+	stopped := make(chan struct{})
 	go func() {
-		if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		defer close(stopped)
+		err := c.Run(ctx)
+		collectorExit()
+		if err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("collector stopped", "err", err)
+			return
 		}
+		logger.Info("collector stopped")
 	}()
 	capacity := "port speed, else 1Gbit/s"
 	if sc.LinkCapacityBps > 0 {
@@ -245,7 +240,7 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 	logger.Info("flow statistics collection", "strategy", cc.Strategy.String(), "interval", cc.Interval,
 		"deployment", cc.Deployment.String(), "link_capacity_bps", capacity, "port_stats_interval", cc.PortStatsInterval,
 		"stats_tick", p.tick, "stale_after", sc.StaleAfter)
-	return &polling{store: store, collector: c}, nil
+	return &polling{store: store, collector: c, stopped: stopped}, nil
 }
 
 // runStatsClock ticks the store every period until ctx ends: histories advance,

@@ -127,4 +127,10 @@ func TestPollingStart(t *testing.T) {
 	if _, err := bad.start(ctx, ctl, reg, logger); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("bad flags: %v", err)
 	}
+	cancel()
+	select {
+	case <-pl.stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the collector did not stop after its context ended")
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cemon-sdn/cemon/api"
 	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/store"
 	"github.com/cemon-sdn/cemon/topology"
 )
 
@@ -44,18 +45,12 @@ type runFlags struct {
 	echo        time.Duration
 	layoutGML   string
 	polling     *pollingFlags // statistics collection (polling.go)
+	placing     *placingFlags // inventory store and API token (placing.go)
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	var f runFlags
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon run [flags]")
-		fmt.Fprintln(stderr, "\nRuns the controller until SIGINT or SIGTERM.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("run", "run [flags]", stderr, "Runs the controller until SIGINT or SIGTERM.")
 	fs.StringVar(&f.ofListen, "of-listen", ":6653", "OpenFlow listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&f.apiListen, "api-listen", "127.0.0.1:8080", "REST API and /metrics listen `address`; empty disables it")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", controller.DefaultIdleTimeout, "idle timeout of installed flow entries (whole seconds)")
@@ -68,6 +63,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.DurationVar(&f.echo, "echo-interval", controller.DefaultEchoInterval, "idle time before an ECHO_REQUEST keepalive")
 	fs.StringVar(&f.layoutGML, "layout-gml", "", "Topology Zoo GML `file` whose node coordinates place the switches in the console (the i-th node is the switch with dpid i, as mininet/topos.py numbers them)")
 	f.polling = addPollingFlags(fs)
+	f.placing = addPlacingFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -173,7 +169,12 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
-	apiCfg := api.Config{Addr: f.apiListen}
+	token, err := f.placing.token()
+	if err != nil {
+		fmt.Fprintf(stderr, "run: %v\n", err)
+		return 2
+	}
+	apiCfg := api.Config{Addr: f.apiListen, Token: token}
 	if f.apiListen != "" {
 		if err := apiCfg.Validate(); err != nil {
 			fmt.Fprintf(stderr, "run: %v\n", err)
@@ -224,6 +225,15 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "run: REST API listener: %v\n", err)
 			return 1
 		}
+		st, err := store.Open(f.placing.dataDir)
+		if err != nil {
+			ln.Close()
+			apiLn.Close()
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 1
+		}
+		defer st.Close()
+		backend = api.WithPlacement(backend, placementBackend{st: st, counter: pl.store, ctl: ctl})
 		h := api.NewHandler(backend, reg)
 		go func() { errc <- api.ServeListener(ctx, apiCfg, apiLn, h, logger) }()
 	}
@@ -254,6 +264,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		cancel()
 	}
+	<-pl.stopped
 	logger.Info("controller stopped")
 	return status
 }

@@ -10,8 +10,12 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cemon-sdn/cemon/ofproto"
 )
@@ -69,7 +73,7 @@ func TestRunServesAndStops(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- runController(ctx, []string{"-of-listen", "127.0.0.1:0", "-api-listen", "127.0.0.1:0",
-			"-log-level", "debug", "-log-format", "json"}, &stdout, &stderr)
+			"-log-level", "debug", "-log-format", "json", "-data-dir", t.TempDir()}, &stdout, &stderr)
 	}()
 	ofRe := regexp.MustCompile(`OpenFlow 1\.0 on tcp:(\S+)`)
 	apiRe := regexp.MustCompile(`REST API on http://([^/]+)/`)
@@ -131,6 +135,39 @@ func TestRunServesAndStops(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"controller stopped"`) {
 		t.Fatalf("no structured stop log: %s", stderr.String())
 	}
+}
+
+// TestRunWaitsForCollector: cemon run returns only after the collector's goroutine
+// has ended, even when it is slow to end.
+func TestRunWaitsForCollector(t *testing.T) {
+	var ended atomic.Bool
+	old := collectorExit
+	collectorExit = func() {
+		time.Sleep(300 * time.Millisecond)
+		ended.Store(true)
+	}
+	t.Cleanup(func() { collectorExit = old })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runController(ctx, []string{"-of-listen", "127.0.0.1:0", "-api-listen", "",
+			"-log-format", "json"}, &stdout, &stderr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "OpenFlow 1.0 on") },
+		10*time.Second, 10*time.Millisecond, "cemon run did not start: %s", stderr.String())
+	cancel()
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatal("cemon run did not stop")
+	}
+	assert.True(t, ended.Load(), "cemon run returned before the collector ended")
+	logs := stderr.String()
+	c, s := strings.Index(logs, `"msg":"collector stopped"`), strings.Index(logs, `"msg":"controller stopped"`)
+	assert.True(t, c >= 0 && s > c, "the collector's stop is logged before the controller's:\n%s", logs)
 }
 
 func TestLayoutFromGML(t *testing.T) {

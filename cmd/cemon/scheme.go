@@ -39,15 +39,9 @@ type schemeFlags struct {
 
 func parseSchemeFlags(args []string, stderr io.Writer) (schemeFlags, error) {
 	var f schemeFlags
-	fs := flag.NewFlagSet("scheme", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon scheme (--instance FILE | --topology FILE.gml|er:N:P|waxman:N:A:B|fattree:K|linear:N) [flags]")
-		fmt.Fprintln(stderr, "\nComputes the polling scheme that collects every flow's counters at the lowest")
-		fmt.Fprintln(stderr, "control-channel cost, with a proven lower bound and the baselines' costs.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("scheme", "scheme (--instance FILE | --topology FILE.gml|er:N:P|waxman:N:A:B|fattree:K|linear:N) [flags]", stderr,
+		"Computes the polling scheme that collects every flow's counters at the lowest",
+		"control-channel cost, with a proven lower bound and the baselines' costs.")
 	fs.StringVar(&f.instance, "instance", "", "instance `file` (JSON: deployment, controllers with hops, flows with paths)")
 	fs.StringVar(&f.topology, "topology", "", "topology: a Topology Zoo `GML file` or a generator spec (er:N:P, waxman:N:A:B, fattree:K, linear:N)")
 	fs.IntVar(&f.flows, "flows", 1000, "flows to generate on --topology (one host per switch, uniform random pairs, shortest paths)")

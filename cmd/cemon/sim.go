@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,14 +21,9 @@ import (
 )
 
 // simModels are the simulators `cemon sim` runs; each registers itself from init.
-var simModels = map[string]simModel{}
+var simModels = commandSet{}
 
-type simModel struct {
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
-}
-
-func registerSim(name string, m simModel) {
+func registerSim(name string, m command) {
 	if _, dup := simModels[name]; dup {
 		panic("cemon: simulator registered twice: " + name)
 	}
@@ -43,53 +36,27 @@ func init() {
 		summary: "run a trace-driven simulator and write CSV, plots and a report",
 		run:     runSim,
 	})
-	registerSim("mcps", simModel{summary: "MCPS: cost, controllers, gap to optimal, running time, accuracy, DAPR/ARI", run: runSimMCPS})
+	registerSim("mcps", command{name: "mcps", summary: "MCPS: cost, controllers, gap to optimal, running time, accuracy, DAPR/ARI", run: runSimMCPS})
 }
 
 func simUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: cemon sim <model> [flags]")
 	fmt.Fprintln(w, "\nmodels:")
-	names := make([]string, 0, len(simModels))
-	for n := range simModels {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-6s %s\n", n, simModels[n].summary)
-	}
+	simModels.list(w)
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		simUsage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	m, ok := simModels[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "cemon sim: unknown model %q\n", args[0])
-		simUsage(stderr)
-		return 2
-	}
-	return m.run(ctx, args[1:], stdout, stderr)
+	return simModels.dispatch(ctx, "cemon sim", "model", simUsage, args, stdout, stderr)
 }
 
 func runSimMCPS(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sim mcps", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sim mcps", "sim mcps [--out DIR] [--size full|tiny] [--seed N]", stderr,
+		"Reproduces the paper's MCPS experiments (figures 2 to 15) as CSV, PNG plots and a",
+		"Markdown report. Without --out it writes to a fresh temporary directory and prints its",
+		"name; regenerate the committed report with --out docs/mcps.")
 	out := fs.String("out", "", "output `directory` for the CSV files, PNG plots and report.md (default: a new directory under the system's temporary directory; docs/mcps holds the committed report)")
 	size := fs.String("size", "full", "experiment size: full (the committed report: about a minute of CPU time, one minute of wall-clock time on two idle cores and up to six on a loaded machine) or tiny (a few seconds)")
 	seed := fs.Uint64("seed", 0, "random seed (0: the size's default)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon sim mcps [--out DIR] [--size full|tiny] [--seed N]")
-		fmt.Fprintln(stderr, "\nReproduces the paper's MCPS experiments (figures 2 to 15) as CSV, PNG plots and a")
-		fmt.Fprintln(stderr, "Markdown report. Without --out it writes to a fresh temporary directory and prints its")
-		fmt.Fprintln(stderr, "name; regenerate the committed report with --out docs/mcps.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

@@ -33,7 +33,8 @@ func usageView(strategy string, u collector.Usage) api.PollingUsage {
 func (v pollingView) Polling() api.Polling {
 	s := v.c.Scheme()
 	p := api.Polling{Strategy: s.Strategy.String(), Deployment: s.Deployment, IntervalSeconds: s.Interval.Seconds(),
-		CostModel: s.Model, CostBytes: s.Cost, LowerBoundBytes: s.LowerBound, Flows: s.Flows,
+		CostModel: s.Model, CostBytes: s.Cost, PollAllCostBytes: s.PollAllCost, PerFlowCostBytes: s.PerFlowCost,
+		LowerBoundBytes: s.LowerBound, Flows: s.Flows,
 		Rounds: s.Rounds, Rebuilds: s.Rebuilds, Totals: usageView("", v.c.Total("")),
 		LowerBoundFlows: s.LowerBoundFlows}
 	if !s.LowerBoundAt.IsZero() {

@@ -42,8 +42,14 @@ func New(t *testing.T) *Browser {
 	if exe == "" {
 		t.Skip("no Chromium on PATH: install Debian's chromium package (make setup does) to run the browser tests")
 	}
+	// The profile is removed after the browser has gone (t.TempDir's own clean-up can
+	// race with Chromium's last writes).
+	profile, err := os.MkdirTemp("", "cemon-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.WindowSize(1400, 1000), chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1400, 1000), chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(profile))
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	b := &Browser{Ctx: ctx, cancel: func() { cancel(); acancel() }}
@@ -70,9 +76,18 @@ func New(t *testing.T) *Browser {
 	// the browser when it fires.)
 	if err := chromedp.Run(ctx); err != nil {
 		b.cancel()
+		_ = os.RemoveAll(profile)
 		t.Fatalf("start chromium: %v", err)
 	}
-	t.Cleanup(b.cancel)
+	t.Cleanup(func() {
+		b.cancel()
+		for i := 0; i < 20; i++ {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	return b
 }
 

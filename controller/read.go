@@ -1,0 +1,191 @@
+package controller
+
+import (
+	"unsafe"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// decoder decodes the messages of one connection for its reader with ofproto's
+// zero-allocation decoders where the message is hot:
+//
+//   - PACKET_IN and FLOW_REMOVED decode into values the decoder reuses
+//     (DecodeFromBytes). They are borrowed: a PACKET_IN's Data points into the read
+//     buffer, and both values are overwritten by the next message. The core handles
+//     them within the call and copies what it keeps; the reader copies any PACKET_OUT
+//     data that still points into the buffer before the writer sees it (ownOutput),
+//     and the event hub clones them for subscribers.
+//   - An OFPST_FLOW reply is walked with a FlowStatsIter, then copied once into
+//     storage sized from what was decoded (one slice for the entries, one for their
+//     actions, one for their output actions), because it is handed to the goroutine
+//     that made the request and outlives the buffer.
+//
+// Everything else goes through ofproto.Decode, which copies. A message the fast paths
+// refuse is decoded again by ofproto.Decode, so that errors are exactly Decode's.
+type decoder struct {
+	pi ofproto.PacketIn
+	fr ofproto.FlowRemoved
+	it ofproto.FlowStatsIter
+}
+
+// decode decodes b, one whole message from the Framer. borrowed reports that m is
+// one of d's reused values (see decoder).
+func (d *decoder) decode(b []byte) (m ofproto.Message, borrowed bool, err error) {
+	if len(b) >= ofproto.HeaderLen && b[0] == ofproto.Version {
+		switch ofproto.Type(b[1]) {
+		case ofproto.TypePacketIn:
+			if d.pi.DecodeFromBytes(b) == nil {
+				return &d.pi, true, nil
+			}
+		case ofproto.TypeFlowRemoved:
+			if d.fr.DecodeFromBytes(b) == nil {
+				return &d.fr, true, nil
+			}
+		case ofproto.TypeStatsReply:
+			if len(b) >= 12 && ofproto.StatsType(uint16(b[8])<<8|uint16(b[9])) == ofproto.StatsFlow {
+				if r, ok := d.flowStats(b); ok {
+					return r, false, nil
+				}
+			}
+		}
+	}
+	m, err = ofproto.Decode(b)
+	return m, false, err
+}
+
+// flowStats decodes an OFPST_FLOW reply into a copy that owns its memory. It
+// reports false when the reply does not decode.
+func (d *decoder) flowStats(b []byte) (*ofproto.StatsReply, bool) {
+	it := &d.it
+	// First pass: count what the copy needs. The counts come from decoded entries,
+	// never from a field of the message.
+	if it.Reset(b) != nil {
+		return nil, false
+	}
+	entries, actions, outputs := 0, 0, 0
+	for it.Next() {
+		e := it.Entry()
+		entries++
+		actions += len(e.Actions)
+		for _, a := range e.Actions {
+			if _, ok := a.(*ofproto.OutputAction); ok {
+				outputs++
+			}
+		}
+	}
+	if it.Err() != nil {
+		return nil, false
+	}
+	body := &ofproto.FlowStatsReply{}
+	if entries > 0 {
+		body.Entries = make([]ofproto.FlowStats, 0, entries)
+	}
+	var acts []ofproto.Action
+	var outs []ofproto.OutputAction
+	if actions > 0 {
+		acts = make([]ofproto.Action, 0, actions)
+	}
+	if outputs > 0 {
+		outs = make([]ofproto.OutputAction, 0, outputs)
+	}
+	it.Reset(b)
+	for it.Next() {
+		e := it.Entry()
+		first := len(acts)
+		for _, a := range e.Actions {
+			if o, ok := a.(*ofproto.OutputAction); ok {
+				outs = append(outs, *o) // within capacity: the pointers below stay put
+				acts = append(acts, &outs[len(outs)-1])
+				continue
+			}
+			c, ok := cloneAction(a)
+			if !ok {
+				return nil, false
+			}
+			acts = append(acts, c)
+		}
+		var ea []ofproto.Action
+		if len(acts) > first {
+			ea = acts[first:len(acts):len(acts)]
+		}
+		// Field by field: the iterator's entry carries decoding state of its own that
+		// must not be shared with the copy.
+		body.Entries = append(body.Entries, ofproto.FlowStats{TableID: e.TableID, Match: e.Match,
+			DurationSec: e.DurationSec, DurationNsec: e.DurationNsec, Priority: e.Priority,
+			IdleTimeout: e.IdleTimeout, HardTimeout: e.HardTimeout, Cookie: e.Cookie,
+			PacketCount: e.PacketCount, ByteCount: e.ByteCount, Actions: ea})
+	}
+	return &ofproto.StatsReply{Xid: it.XID(), Flags: it.Flags(), Body: body}, true
+}
+
+// cloneAction returns a copy of a that shares no memory with it; false for an action
+// type it does not know (the reader then falls back to ofproto.Decode).
+func cloneAction(a ofproto.Action) (ofproto.Action, bool) {
+	var c ofproto.Action
+	switch a := a.(type) {
+	case *ofproto.OutputAction:
+		c = clonePtr(a)
+	case *ofproto.SetVLANVIDAction:
+		c = clonePtr(a)
+	case *ofproto.SetVLANPCPAction:
+		c = clonePtr(a)
+	case *ofproto.StripVLANAction:
+		c = clonePtr(a)
+	case *ofproto.SetDLSrcAction:
+		c = clonePtr(a)
+	case *ofproto.SetDLDstAction:
+		c = clonePtr(a)
+	case *ofproto.SetNWSrcAction:
+		c = clonePtr(a)
+	case *ofproto.SetNWDstAction:
+		c = clonePtr(a)
+	case *ofproto.SetNWTOSAction:
+		c = clonePtr(a)
+	case *ofproto.SetTPSrcAction:
+		c = clonePtr(a)
+	case *ofproto.SetTPDstAction:
+		c = clonePtr(a)
+	case *ofproto.EnqueueAction:
+		c = clonePtr(a)
+	case *ofproto.VendorAction:
+		c = &ofproto.VendorAction{Vendor: a.Vendor, Data: append([]byte(nil), a.Data...)}
+	default:
+		return nil, false
+	}
+	return c, true
+}
+
+func clonePtr[T any](p *T) *T {
+	c := *p
+	return &c
+}
+
+// ownOutput makes the messages a borrowed message produced independent of the read
+// buffer b before they reach the writer: a PACKET_OUT whose Data points into b (the
+// frame of the PACKET_IN it answers) gets a copy, one copy shared by all of them.
+func ownOutput(fx *effects, b []byte) {
+	var frame, copied []byte
+	for _, e := range fx.out {
+		po, ok := e.msg.(*ofproto.PacketOut)
+		if !ok || len(po.Data) == 0 || !overlaps(po.Data, b) {
+			continue
+		}
+		if copied == nil || !sameSlice(po.Data, frame) {
+			frame, copied = po.Data, append([]byte(nil), po.Data...)
+		}
+		po.Data = copied
+	}
+}
+
+// overlaps reports whether x and y share memory.
+func overlaps(x, y []byte) bool {
+	if len(x) == 0 || len(y) == 0 {
+		return false
+	}
+	xs, ys := uintptr(unsafe.Pointer(unsafe.SliceData(x))), uintptr(unsafe.Pointer(unsafe.SliceData(y)))
+	return xs < ys+uintptr(len(y)) && ys < xs+uintptr(len(x))
+}
+
+func sameSlice(x, y []byte) bool {
+	return len(x) == len(y) && (len(x) == 0 || unsafe.SliceData(x) == unsafe.SliceData(y))
+}

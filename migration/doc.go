@@ -1,0 +1,67 @@
+// Package migration predicts what a pre-copy live migration of a VM costs and
+// plans migrations that relieve hotspots without breaking service levels.
+//
+// The cost model is section 6 of the design's algorithms page (Liu et al.):
+//
+//   - the base model (Predict with Kind Base): λ = D/R, V_i = V_mem·λ^i,
+//     n = ⌈log_λ(V_thd/V_mem)⌉, V_mig = V_mem·(1−λ^{n+1})/(1−λ),
+//     T_mig = V_mig/R, T_down = T_n + T_resume, in closed form;
+//   - the writable-working-set model (Kind WWS, Algorithm 1): each round
+//     T_i = V_i/R, γ = a·T_i + b·D + c clamped to [0, 1] (the paper's fit goes
+//     negative for rounds longer than about 7.7 s), W_{i+1} = γ·T_i·D,
+//     V_{i+1} = T_i·D − W_{i+1}; the last round sends T_i·D.
+//
+// Both stop pre-copy by a Profile: Xen (50 pages of 4096 bytes left, at most
+// 30 pre-copy rounds, or once the traffic sent exceeds 3·V_mem) or QEMU (what
+// remains can be sent within the downtime limit, 300 ms, at the current rate;
+// no round limit). Both also stop when the next round would send more than
+// this one (Algorithm 1's V_{i+1} > V_i; in the base model that is λ > 1).
+// With none of these met the model stops at ModelRoundLimit rounds. A
+// migration whose dirty rate is not below its transfer rate is reported with
+// Converged false; its figures are what the stop rule gives.
+//
+// Choices where the paper is silent: Result.Rounds is the paper's n, the index
+// of the stop-and-copy round, and is at least 1 (round 0 always copies the
+// whole memory while the VM runs); the traffic cap is checked after each
+// pre-copy round on what has been sent so far. Memory is in MB (10^6 bytes),
+// rates in MB/s, times in seconds, energy in joules.
+//
+// More dirty rate or less transfer rate never lowers the predicted time or
+// traffic while pre-copy ends at the threshold or the round limit. The traffic
+// cap and the no-progress rule end pre-copy early, and a migration that gives
+// up a round earlier sends less: across the point where one of them starts to
+// apply the figures can drop (as they do in the hypervisors).
+//
+// Also here: the transfer rate R = min(D + δ, R_max, free) with the free
+// bandwidth measured on the path (stats.FreeBps); the energy E = α·V_mig + β;
+// the refined dirty rate (DirtyHistory); least-squares refits of γ and the
+// energy coefficients from recorded migrations (FitGamma, FitEnergy); the
+// normalised decision cost C(VM) (DecisionCosts); the migration Record.
+//
+// # Planner
+//
+// MakePlan finds hotspots on each server's NIC load (measured: the last
+// load_history sample or nic_load_bps, else the inventory's traffic) and CPU
+// load (the inventory's), by a static threshold or CloudSim's adaptive ones,
+// 1 − 2.5·MAD and 1 − 1.5·IQR over the load history (static below MinHistory
+// samples). For each hotspot, worst first, it moves VMs until the server is
+// no longer hot: each time the one of lowest C(VM) among those whose move
+// alone relieves it (the lowest of all when none does), to the destination a
+// placement policy prefers among the servers that stay within their own
+// thresholds and RAM. R is min(D + δ, R_max, free), free being what the two
+// NICs and, with a Network, the path between their switches have left.
+// Section 7 (Voorsluys et al.): migrations of one service are kept at least
+// the SLA window (5 min) apart, end to start; a migration starts only where
+// its service's expected load is at most its safe level; at most MaxPerLink
+// migrations share a link at once, and those that do share its free
+// bandwidth. A move that cannot be scheduled is reported as deferred, with
+// the reason. Plans are advisory: loads after a deferred move are not
+// recomputed.
+//
+// The package is pure: no clock, no I/O.
+//
+// Example:
+//
+//	r, err := migration.Predict(migration.Input{MemMB: 800, DirtyMBs: 40, RateMBs: 100},
+//		migration.Config{Kind: migration.WWS, Profile: migration.Xen()})
+package migration
