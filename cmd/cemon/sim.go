@@ -55,7 +55,7 @@ func runSimMCPS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		"Markdown report. Without --out it writes to a fresh temporary directory and prints its",
 		"name; regenerate the committed report with --out docs/mcps.")
 	out := fs.String("out", "", "output `directory` for the CSV files, PNG plots and report.md (default: a new directory under the system's temporary directory; docs/mcps holds the committed report)")
-	size := fs.String("size", "full", "experiment size: full (the committed report: about a minute of CPU time, one minute of wall-clock time on two idle cores and up to six on a loaded machine) or tiny (a few seconds)")
+	size := fs.String("size", "full", "experiment size: full (the committed report: about a minute of CPU time; three to six minutes of wall-clock time were measured on a loaded, shared two-core machine) or tiny (a few seconds)")
 	seed := fs.Uint64("seed", 0, "random seed (0: the size's default)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
