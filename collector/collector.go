@@ -170,7 +170,7 @@ func (c *Collector) costModel() mcps.WireCost {
 // newScheduler builds the scheduler of a strategy, empty.
 func (c *Collector) newScheduler(s Strategy, reason string) (poll.Scheduler, error) {
 	return poll.NewPlanned(poll.PlannedConfig{Strategy: s, Deployment: c.cfg.Deployment, Cost: c.costModel(),
-		Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval,
+		Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval, ReadPoint: c.cfg.ReadPoint, Variance: c.cfg.Variance,
 		BoundInterval: c.cfg.BoundInterval, Rand: c.rng, Reason: reason, Offloaded: true})
 }
 
