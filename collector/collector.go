@@ -174,7 +174,7 @@ func (c *Collector) newScheduler(s Strategy, reason string) (poll.Scheduler, err
 		return poll.NewAdaptive(poll.AdaptiveConfig{Sampler: c.cfg.Sampler, Deployment: c.cfg.Deployment, Cost: c.costModel(), Batch: true})
 	}
 	return poll.NewPlanned(poll.PlannedConfig{Strategy: s, Deployment: c.cfg.Deployment, Cost: c.costModel(),
-		Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval,
+		Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval, ReadPoint: c.cfg.ReadPoint, Variance: c.cfg.Variance,
 		BoundInterval: c.cfg.BoundInterval, Rand: c.rng, Reason: reason, Offloaded: true})
 }
 

@@ -548,3 +548,59 @@ func contains(s []uint64, x uint64) bool {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-6*math.Max(1, math.Abs(b)) }
+
+// TestReadPoint: polling every switch returns each flow at every switch of its path; the
+// reading kept is the ingress switch's by default and the egress switch's with
+// ReadPoint egress. Each switch downstream loses 10 bytes of every flow here, so the two
+// read points differ by what is lost on the way (offered load against delivered
+// traffic). mcps places the poll-single of the flow on s4 alone at s4 either way.
+func TestReadPoint(t *testing.T) {
+	for _, rp := range []mcps.ReadPoint{mcps.ReadIngress, mcps.ReadEgress} {
+		t.Run(rp.String(), func(t *testing.T) {
+			e := newEnv(t, Config{Strategy: StrategyPollAll, ReadPoint: rp})
+			e.loadLine(t)
+			for i, h := range e.flows {
+				e.net.count(h.Cookie, uint64(1000*(i+1)), uint64(i+1), 1)
+			}
+			// loadLine's paths: flows 0-2 on s1..s4, 3-5 on s2..s3, 6 on s4 alone.
+			span := func(i int) (uint64, uint64) {
+				switch {
+				case i < 3:
+					return 1, 4
+				case i < 6:
+					return 2, 3
+				}
+				return 4, 4
+			}
+			// Loss: the entry at switch d counts 10·(d − the flow's first switch) bytes less.
+			e.net.mu.Lock()
+			for dpid, es := range e.net.entries {
+				for k := range es {
+					for i, h := range e.flows {
+						if h.Cookie == es[k].Cookie {
+							first, _ := span(i)
+							es[k].ByteCount -= 10 * (dpid - first)
+						}
+					}
+				}
+			}
+			e.net.mu.Unlock()
+			e.now = t0.Add(time.Second)
+			e.c.Round(context.Background())
+			for i, h := range e.flows {
+				first, last := span(i)
+				want := uint64(1000 * (i + 1))
+				if rp == mcps.ReadEgress {
+					want -= 10 * (last - first)
+				}
+				f, ok := e.store.Flow(h.ID)
+				if !ok || f.Bytes != want {
+					t.Errorf("flow %d (s%d..s%d): %d bytes, want %d", i, first, last, f.Bytes, want)
+				}
+			}
+		})
+	}
+	if err := (Config{ReadPoint: 9}).Validate(); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("ReadPoint 9: %v", err)
+	}
+}

@@ -72,6 +72,16 @@ type Config struct {
 	Theta       float64
 	CostRatio   float64
 	MaxInterval time.Duration
+	// Variance is the form of ARI's flow variance rate: |F0∩Ft| / |F0|, the share of the
+	// flows the scheme was built for that are still active (the zero value), or the
+	// Jaccard form |F0∩Ft| / |F0∪Ft|, which also falls when flows arrive.
+	Variance mcps.VarianceForm
+	// ReadPoint is the switch a flow's counters are read from when a round returns it
+	// from several switches of its path: the one nearest its ingress (offered load; the
+	// zero value) or nearest its egress (delivered traffic, after losses on the way).
+	// mcps also places poll-singles at the cheapest switch nearest it. The final
+	// counters of an expired flow still come from its ingress entry's FLOW_REMOVED.
+	ReadPoint mcps.ReadPoint
 	// Seed seeds per-flow-random; 0 means 1.
 	Seed uint64
 	// MSS is the TCP payload per segment of the wire model; default 65483 (loopback,
@@ -113,6 +123,12 @@ func (c Config) Validate() error {
 	}
 	if c.Deployment != mcps.OutOfBand && c.Deployment != mcps.InBand {
 		errs = append(errs, fmt.Errorf("%w: Deployment %d", ErrBadConfig, c.Deployment))
+	}
+	if c.Variance != mcps.VarianceRetained && c.Variance != mcps.VarianceJaccard {
+		errs = append(errs, fmt.Errorf("%w: Variance %v", ErrBadConfig, c.Variance))
+	}
+	if c.ReadPoint != mcps.ReadIngress && c.ReadPoint != mcps.ReadEgress {
+		errs = append(errs, fmt.Errorf("%w: ReadPoint %v", ErrBadConfig, c.ReadPoint))
 	}
 	if c.LinkCapacityBps < 0 || math.IsNaN(c.LinkCapacityBps) || math.IsInf(c.LinkCapacityBps, 0) {
 		errs = append(errs, fmt.Errorf("%w: LinkCapacityBps %v", ErrBadConfig, c.LinkCapacityBps))

@@ -34,8 +34,9 @@
 // Config.RequestTimeout and the whole round by Config.RoundTimeout (default the
 // interval): requests a slow switch leaves unsent are skipped and counted, so rounds
 // never pile up. A flow returned by several switches in one round keeps the reading
-// of the switch nearest its ingress. Each reading carries the flow's polling interval,
-// in which the Store counts its staleness. The Store's histories advance on its own
+// of the switch nearest its ingress (offered load), or nearest its egress (delivered
+// traffic) with Config.ReadPoint = mcps.ReadEgress. Each reading carries the flow's
+// polling interval, in which the Store counts its staleness. The Store's histories advance on its own
 // clock tick, not per round: its owner calls Store.Tick (or Run does, every
 // Config.StoreTick).
 //

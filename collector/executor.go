@@ -259,6 +259,10 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 		return 0, 0, false
 	}
 	hop := slices.IndexFunc(f.hops, func(x flowtracker.Hop) bool { return x.DPID == dpid })
+	if hop >= 0 && c.cfg.ReadPoint == mcps.ReadEgress {
+		// poll.Ingest keeps the reading with the lowest hop: count from the egress.
+		hop = len(f.hops) - 1 - hop
+	}
 	return h.ID, hop, hop >= 0
 }
 

@@ -24,6 +24,12 @@ type PlannedConfig struct {
 	Theta       float64
 	CostRatio   float64
 	MaxInterval time.Duration
+	// Variance is the form of ARI's flow variance rate (see mcps.PlannerConfig.Variance);
+	// the zero value is |F0∩Ft| / |F0|.
+	Variance mcps.VarianceForm
+	// ReadPoint places poll-singles among equally cheap switches of a flow's path
+	// (see mcps.PlannerConfig.ReadPoint); the zero value is the ingress.
+	ReadPoint mcps.ReadPoint
 	// Interval is the spacing of the executor's calls to Due (one round each); the
 	// requests carry it as the flows' polling interval.
 	Interval time.Duration
@@ -137,7 +143,7 @@ func NewPlanned(cfg PlannedConfig) (*Planned, error) {
 	if cfg.Deployment != mcps.OutOfBand && cfg.Deployment != mcps.InBand {
 		return nil, fmt.Errorf("poll: bad deployment %d", cfg.Deployment)
 	}
-	pc := mcps.PlannerConfig{Network: mcps.Network{Switches: 1}, Theta: cfg.Theta, CostRatio: cfg.CostRatio}
+	pc := mcps.PlannerConfig{Network: mcps.Network{Switches: 1}, Theta: cfg.Theta, CostRatio: cfg.CostRatio, ReadPoint: cfg.ReadPoint, Variance: cfg.Variance}
 	if err := pc.Validate(); err != nil {
 		return nil, err
 	}
@@ -333,7 +339,7 @@ func (p *Planned) rebuildWork(now time.Time) *RebuildWork {
 	}
 	w := &RebuildWork{
 		cfg: mcps.PlannerConfig{Network: nw, Strategy: p.cfg.Strategy.solver(), Options: mcps.Options{Rand: p.cfg.Rand},
-			Theta: p.cfg.Theta, CostRatio: p.cfg.CostRatio, MaxInterval: p.cfg.MaxInterval},
+			Theta: p.cfg.Theta, CostRatio: p.cfg.CostRatio, MaxInterval: p.cfg.MaxInterval, ReadPoint: p.cfg.ReadPoint, Variance: p.cfg.Variance},
 		strategy: p.cfg.Strategy, reason: reason, at: now, idx: idx, dpids: dpids, version: p.version,
 		ids: make([]uint64, 0, len(p.flows)), start: make([]int32, 1, len(p.flows)+1),
 	}

@@ -38,6 +38,7 @@ type pollingFlags struct {
 	tick         time.Duration
 	staleAfter   int
 	controllerAt string
+	readPoint    string
 }
 
 // addPollingFlags registers the statistics-collection flags on fs.
@@ -56,6 +57,7 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	fs.DurationVar(&p.window, "stats-window", stats.DefaultWindow, "how far back statistics histories reach")
 	fs.DurationVar(&p.tick, "stats-tick", time.Second, "spacing of the statistics clock: one history sample per tick, stale rates dropped, readers notified")
 	fs.IntVar(&p.staleAfter, "stats-stale-after", stats.DefaultStaleAfter, "polling intervals without a reading after which a flow's rate stops counting in links, matrix and hosts")
+	fs.StringVar(&p.readPoint, "read-point", mcps.ReadIngress.String(), "switch a flow seen at several is read from: ingress (offered load) or egress (delivered traffic)")
 	fs.StringVar(&p.controllerAt, "controller-dpid", "", "in-band: `dpid` (hex) of the switch the controller is attached to; default the lowest")
 	return p
 }
@@ -110,8 +112,12 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("-sampler: %w", err))
 	}
+	rp, err := mcps.ParseReadPoint(p.readPoint)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-read-point: %w", err))
+	}
 	cc := collector.Config{Strategy: strategy, Interval: p.interval, Deployment: dep, LinkCapacityBps: capacity,
-		PortStatsInterval: p.portStats, Sampler: afps.Config{Kind: kind, Min: p.samplerMin, Max: p.samplerMax}}
+		PortStatsInterval: p.portStats, ReadPoint: rp, Sampler: afps.Config{Kind: kind, Min: p.samplerMin, Max: p.samplerMax}}
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -54,6 +54,8 @@ func TestPollingFlags(t *testing.T) {
 		{[]string{"-poll-interval", "0s", "-deployment", "sideways", "-link-capacity", "x"}, []string{"-poll-interval", "-deployment", "-link-capacity"}},
 		{[]string{"-controller-dpid", "zz"}, []string{"-controller-dpid"}},
 		{[]string{"-link-capacity", ""}, nil},
+		{[]string{"-read-point", "egress"}, nil},
+		{[]string{"-read-point", "middle"}, []string{"-read-point"}},
 		{[]string{"-stats-tick", "0s", "-stats-stale-after", "0", "-stats-window", "-1s"}, []string{"-stats-tick", "-stats-stale-after", "-stats-window"}},
 	}
 	for _, tt := range tests {
