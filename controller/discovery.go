@@ -183,13 +183,13 @@ func (d *discovery) learn(x *Context, f *frame, dpid uint64, port uint16, now ti
 	if ip.IsValid() && (ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
 		ip = netip.Addr{}
 	}
-	switch d.verify(x, f, ip, Location{dpid, port}, now) {
+	v, old, known := d.verify(x, f, ip, Location{dpid, port}, now)
+	switch v {
 	case holdFrame:
 		return false
 	case skipLearn:
 		return f.dlDst != probeMAC
 	}
-	old, known := d.c.topo.Host(f.dlSrc)
 	switch d.c.topo.LearnHost(f.dlSrc, ip, dpid, port, now) {
 	case topology.LearnNew:
 		d.c.log.Debug("host learned", "mac", f.dlSrc.String(), "ip", ip, "dpid", dpidString(dpid), "port", port)

@@ -56,19 +56,20 @@ func (d *discovery) rememberLink(l topology.Link, now time.Time) {
 
 // verify decides whether the sender of f (address ip), seen at place at, may be
 // learned there.
-func (d *discovery) verify(x *Context, f *frame, ip netip.Addr, at Location, now time.Time) verdict {
-	if d.c.topo.IsTrunk(at.DPID, at.Port) {
-		return skipLearn // a frame in transit: it says nothing of where its sender is
-	}
+// It returns the host as known before this frame, if it was.
+func (d *discovery) verify(x *Context, f *frame, ip netip.Addr, at Location, now time.Time) (verdict, topology.Host, bool) {
 	if t, ok := d.wasLink[at]; ok && now.Sub(t) < d.c.cfg.LinkPortMemory {
 		d.c.stats.HostsOnLinkPort++
-		return skipLearn
+		return skipLearn, topology.Host{}, false
 	}
 	h, known := d.c.topo.Host(f.dlSrc)
 	if !known {
-		return learnFrom
+		return learnFrom, h, false // LearnHost ignores a switch-to-switch port itself
 	}
 	from := Location{h.DPID, h.Port}
+	if from != at && d.c.topo.IsTrunk(at.DPID, at.Port) {
+		return skipLearn, h, true // a frame in transit: it says nothing of where its sender is
+	}
 	if from == at {
 		if cl := d.claims[f.dlSrc]; cl != nil {
 			delete(d.claims, f.dlSrc)
@@ -76,13 +77,13 @@ func (d *discovery) verify(x *Context, f *frame, ip netip.Addr, at Location, now
 			d.c.log.Warn("host move refused: the host answers at its old place", "mac", f.dlSrc.String(),
 				"ip", h.IP, "at", from.String(), "claimed", cl.to.String())
 		}
-		return learnFrom
+		return learnFrom, h, true
 	}
 	if s, up := d.c.switches[from.DPID]; !up || s.state != stateUp {
-		return learnFrom // the old place is gone: the move is plausible
+		return learnFrom, h, true // the old place is gone: the move is plausible
 	}
 	if d.claims[f.dlSrc] != nil {
-		return holdFrame
+		return holdFrame, h, true
 	}
 	if d.claims == nil {
 		d.claims = make(map[[6]byte]*moveClaim)
@@ -99,7 +100,7 @@ func (d *discovery) verify(x *Context, f *frame, ip netip.Addr, at Location, now
 	}
 	d.c.log.Info("host seen at a new place: verifying at the old one", "mac", f.dlSrc.String(), "ip", h.IP,
 		"from", from.String(), "to", at.String())
-	return holdFrame
+	return holdFrame, h, true
 }
 
 // tickGuard settles the claims whose probe went unanswered, and forgets the link
