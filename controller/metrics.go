@@ -16,6 +16,7 @@ type Collector struct {
 	msgs, bytes, late             *prometheus.Desc
 	packetIns, installed, dropped *prometheus.Desc
 	evDropped                     *prometheus.Desc
+	restart, arp                  *prometheus.Desc
 }
 
 // NewCollector returns a Collector for c.
@@ -33,13 +34,16 @@ func NewCollector(c *Controller) *Collector {
 		installed: prometheus.NewDesc("cemon_flows_installed_total", "Flows installed along a shortest path.", nil, nil),
 		dropped:   prometheus.NewDesc("cemon_frames_dropped_total", "Frames the forwarding logic dropped, by reason.", []string{"reason"}, nil),
 		evDropped: prometheus.NewDesc("cemon_events_dropped_total", "Events lost by subscribers whose channel was full.", nil, nil),
+		restart: prometheus.NewDesc("cemon_restart_adoption_total", "What the controller did with the state of its earlier run: "+
+			"hosts restored, flows adopted or abandoned, switch entries adopted or deleted as unaccounted for.", []string{"what"}, nil),
+		arp: prometheus.NewDesc("cemon_arp_resolves_total", "ARP requests sent for unknown IPv4 destinations.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.switches, m.links, m.hosts, m.flows, m.msgs, m.bytes, m.late,
-		m.packetIns, m.installed, m.dropped, m.evDropped} {
+		m.packetIns, m.installed, m.dropped, m.evDropped, m.restart, m.arp} {
 		ch <- d
 	}
 }
@@ -50,6 +54,10 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	nsw := len(c.core.switches)
 	st := c.core.stats
+	var ad AdoptStats
+	if c.core.adopt != nil {
+		ad = c.core.adopt.stats
+	}
 	c.mu.Unlock()
 	nlinks, nhosts := len(c.Links()), len(c.Hosts())
 	ch <- prometheus.MustNewConstMetric(m.switches, prometheus.GaugeValue, float64(nsw))
@@ -89,4 +97,12 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	}{{"guard", st.GuardDrops}, {"other", st.Dropped}} {
 		ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(r.n), r.reason)
 	}
+	for _, r := range []struct {
+		what string
+		n    uint64
+	}{{"hosts_restored", ad.HostsRestored}, {"flows_adopted", ad.FlowsAdopted}, {"flows_abandoned", ad.FlowsAbandoned},
+		{"entries_adopted", ad.EntriesAdopted}, {"entries_deleted", ad.EntriesDeleted}} {
+		ch <- prometheus.MustNewConstMetric(m.restart, prometheus.CounterValue, float64(r.n), r.what)
+	}
+	ch <- prometheus.MustNewConstMetric(m.arp, prometheus.CounterValue, float64(st.ARPResolves))
 }

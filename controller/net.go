@@ -24,6 +24,7 @@ type NetStats struct {
 	LinksRemoved    uint64
 	FlowsTornDown   uint64 // flows deleted because a switch, port or link went away, or their path broke while draining
 	TrackerFailures uint64 // tracker calls that failed (logged)
+	ARPResolves     uint64 // ARP requests sent for unknown IPv4 destinations (each out of every edge port)
 }
 
 // floodGuard remembers the frames Routing sent out itself (flooded or delivered to a
