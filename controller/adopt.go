@@ -125,7 +125,7 @@ func (c *core) adoptFailed(s *session, m *ofproto.ErrorMsg) {
 }
 
 // adoptTable matches a switch's entries against the saved flows: an entry with a saved
-// flow's cookie, key, priority and this switch's hop of its path (in_port, and one
+// flow's cookie, key, priority (or 0xffff, exact) and this switch's hop of its path (in_port, and one
 // output to the hop's out port) is that flow's; a flow whose every entry was found is
 // tracked again under its ID. Every other entry is deleted, and logged.
 func (c *core) adoptTable(s *session, entries []ofproto.FlowStats, now time.Time) {
@@ -161,7 +161,10 @@ func (c *core) adoptTable(s *session, entries []ofproto.FlowStats, now time.Time
 // hop on its path, or nil.
 func (c *core) adoptMatch(dpid uint64, e *ofproto.FlowStats) (*adoptFlow, int) {
 	af := c.adopt.flows[e.Cookie]
-	if af == nil || e.Priority != c.cfg.FlowPriority || flowkey.FromMatch(&e.Match) != af.Key {
+	// OpenFlow 1.0 gives exact-match entries the highest priority: Open vSwitch
+	// reports them at 0xffff whatever priority they were installed with.
+	prioOK := e.Priority == c.cfg.FlowPriority || (e.Priority == 0xffff && e.Match.Wildcards == 0)
+	if af == nil || !prioOK || flowkey.FromMatch(&e.Match) != af.Key {
 		return nil, 0
 	}
 	for i, h := range af.Path {

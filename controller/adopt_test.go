@@ -172,7 +172,7 @@ func TestUnknownDestinationResolved(t *testing.T) {
 	}
 	n.advance(2 * time.Second)
 	h1, h3 := n.hosts["h1"], n.hosts["h3"]
-	h1.arp[h3.ip] = h3.mac // h1 still knows h3 from before; h3 never spoke since
+	h1.arp[h3.ip] = h3.mac                                                           // h1 still knows h3 from before; h3 never spoke since
 	n.hostSend(h1, arpFrame(layers.ARPRequest, h1.mac, h1.ip, ofproto.MAC{}, h1.ip)) // h1 is known
 	n.run()
 	_, known := n.c.topo.Host(h3.mac)
