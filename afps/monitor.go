@@ -134,6 +134,7 @@ type monTask struct {
 // passed to each task watching the flow. Pure; not safe for concurrent use.
 type Monitor struct {
 	net    mcps.Network
+	hops   []int // hops of the switches added with AddSwitch, in order
 	batch  bool
 	next   uint64
 	tasks  map[uint64]*monTask
@@ -156,6 +157,25 @@ func NewMonitor(net mcps.Network, batch bool, keep int) (*Monitor, error) {
 	return &Monitor{net: net, batch: batch, next: 1, tasks: map[uint64]*monTask{}, flows: map[uint64]FlowInfo{}, keep: keep}, nil
 }
 
+// AddSwitch appends a switch with h hops to the nearest controller (counted in-band
+// only), for a network that grows as switches connect, and returns its index: every
+// task's poller gets it too.
+func (m *Monitor) AddSwitch(h int) (int32, error) {
+	var idx int32 = -1
+	for _, t := range m.tasks {
+		i, err := t.poller.AddSwitch(h)
+		if err != nil {
+			return 0, err
+		}
+		idx = i
+	}
+	m.hops = append(m.hops, h)
+	if idx < 0 {
+		idx = int32(m.net.Switches + len(m.hops) - 1)
+	}
+	return idx, nil
+}
+
 // AddTask starts a task at now over the active flows it selects and returns its id.
 func (m *Monitor) AddTask(spec TaskSpec, now time.Time) (uint64, error) {
 	if err := spec.Validate(); err != nil {
@@ -164,6 +184,11 @@ func (m *Monitor) AddTask(spec TaskSpec, now time.Time) (uint64, error) {
 	p, err := NewPoller(PollerConfig{Sampler: spec.Sampler, Network: m.net, Batch: m.batch})
 	if err != nil {
 		return 0, err
+	}
+	for _, h := range m.hops {
+		if _, err := p.AddSwitch(h); err != nil {
+			return 0, err
+		}
 	}
 	t := &monTask{id: m.next, spec: spec, poller: p, hosts: map[uint64]HostPair{}, series: Series{Cap: m.keep}}
 	m.next++

@@ -76,3 +76,34 @@ func TestMonitorLinkTask(t *testing.T) {
 	sc, _, _ := m.Task(c)
 	assert.Equal(t, 1, sc.Flows)
 }
+
+// TestMonitorAddSwitch: switches added after the monitor and its tasks were made
+// number on from the network's, for the tasks that exist and those made later.
+func TestMonitorAddSwitch(t *testing.T) {
+	m, err := NewMonitor(mcps.Network{Switches: 1}, false, 0)
+	require.NoError(t, err)
+	now := time.Unix(100, 0)
+	s1, err := m.AddSwitch(1)
+	require.NoError(t, err)
+	require.Equal(t, int32(1), s1)
+	id, err := m.AddTask(TaskSpec{Task: Task{Kind: LinkUtilization}, Link: &LinkRef{DPID: 7, Port: 2},
+		Sampler: Config{Kind: Fixed}}, now)
+	require.NoError(t, err)
+	s2, err := m.AddSwitch(1)
+	require.NoError(t, err)
+	require.Equal(t, int32(2), s2)
+	k := FlowKey{Proto: 17, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), SPort: 1, DPort: 2}
+	require.NoError(t, m.OnArrive(now, FlowInfo{ID: 1, Key: k, Switches: []int32{s1, s2}, Links: []LinkRef{{DPID: 7, Port: 2}}}))
+	st, _, ok := m.Task(id)
+	require.True(t, ok)
+	require.Equal(t, 1, st.Flows)
+	polls := m.Due(now.Add(2*time.Second), func(int32) int { return 1 })
+	require.Len(t, polls, 1)
+	require.Contains(t, []int32{s1, s2}, polls[0].Switch)
+	// A task made after both switches sees a flow over the second one.
+	id2, err := m.AddTask(TaskSpec{Task: Task{Kind: LinkUtilization}, Link: &LinkRef{DPID: 7, Port: 2},
+		Sampler: Config{Kind: Fixed}}, now)
+	require.NoError(t, err)
+	st2, _, _ := m.Task(id2)
+	require.Equal(t, 1, st2.Flows)
+}

@@ -293,3 +293,20 @@ func taskValue(v afps.Value) TaskValue {
 	out.Top, out.Over = conv(v.Top), conv(v.Over)
 	return out
 }
+
+// WithTasks returns a Backend that serves b's views and capabilities and the
+// monitoring-task endpoints from t.
+func WithTasks(b Backend, t TaskBackend) Backend {
+	if b == nil {
+		b = noBackend{}
+	}
+	return taskBackend{Backend: b, TaskBackend: t}
+}
+
+type taskBackend struct {
+	Backend
+	TaskBackend
+}
+
+// Unwrap returns the wrapped Backend, whose other capabilities stay visible.
+func (t taskBackend) Unwrap() Backend { return t.Backend }

@@ -156,3 +156,16 @@ func TestPutPollingSampler(t *testing.T) {
 	code, _ = doStats(t, h, "PUT", "/api/v1/polling", `{"strategy": "mcps"}`)
 	assert.Equal(t, http.StatusOK, code)
 }
+
+// TestTasksThroughWrappers: tasks given with WithTasks are served beside the
+// statistics, and wrapping hides neither.
+func TestTasksThroughWrappers(t *testing.T) {
+	m, err := afps.NewMonitor(mcps.Network{Switches: 1}, false, 10)
+	require.NoError(t, err)
+	h := NewHandler(WithTasks(WithStats(testBackend(), &fakeStats{}), &fakeTasks{m: m, now: time.Unix(1000, 0)}), nil)
+	code, body := doTask(t, h, http.MethodGet, "/api/v1/tasks", "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.JSONEq(t, `[]`, body)
+	code, _ = doTask(t, h, http.MethodGet, "/api/v1/polling", "")
+	require.Equal(t, http.StatusOK, code)
+}

@@ -89,6 +89,7 @@ type Collector struct {
 	acct  accounting
 	rng   *rand.Rand
 
+	tasks    *tasks     // monitoring tasks over any strategy (guarded by mu)
 	roundMu  sync.Mutex // one Round at a time; guards the round's buffers
 	readings []stats.Reading
 	samples  []stats.FlowSample
@@ -151,6 +152,9 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		return nil, err
 	}
 	c.sched = s
+	if c.tasks, err = newTasks(cfg, c.costModel()); err != nil {
+		return nil, err
+	}
 	c.sub = d.Tracker.Subscribe(d.EventBuffer)
 	// Flows the tracker already holds are picked up by the first round's resync.
 	for _, f := range d.Tracker.Snapshot() {
@@ -274,8 +278,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer pt.Stop()
 		portC = pt.C
 	}
+	taskT := time.NewTicker(c.cfg.TaskInterval)
+	defer taskT.Stop()
 	rounds := make(chan struct{}, 1)
 	ports := make(chan struct{}, 1)
+	taskRounds := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -309,6 +316,8 @@ func (c *Collector) Run(ctx context.Context) error {
 				c.Round(ctx)
 			case <-ports:
 				c.PortRound(ctx)
+			case <-taskRounds:
+				c.TaskRound(ctx)
 			}
 		}
 	}()
@@ -329,6 +338,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		case <-portC:
 			select {
 			case ports <- struct{}{}:
+			default:
+			}
+		case <-taskT.C:
+			select {
+			case taskRounds <- struct{}{}:
 			default:
 			}
 		}
@@ -397,6 +411,7 @@ func (c *Collector) addFlow(id uint64, key flowtracker.Key, path []flowtracker.H
 	}
 	c.flows[id] = &flowRec{key: key, hops: path}
 	c.sched.OnArrive(start, poll.Flow{ID: id, DPIDs: c.dpidsOf(path)})
+	c.taskArrive(start, id, key, path)
 	c.log.Debug("flow arrived", "flow", id, "strategy", c.sched.Strategy().String())
 }
 
@@ -421,6 +436,13 @@ func (c *Collector) removeFlow(ev flowtracker.Event) {
 		c.sched.OnReading(ev.Time, r, stats.FlowSample{})
 	}
 	c.sched.OnExpire(ev.Time, ev.ID)
+	last := r.Bytes
+	if !final {
+		if fs, ok := c.store.Flow(ev.ID); ok {
+			last = fs.Bytes
+		}
+	}
+	c.taskExpire(ev.Time, ev.ID, last)
 	c.log.Debug("flow expired", "flow", ev.ID)
 }
 

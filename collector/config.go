@@ -64,6 +64,9 @@ type Config struct {
 	// lower bound after DAPR patches (a rebuild always brings a fresh one); default
 	// 10 s.
 	BoundInterval time.Duration
+	// TaskInterval is how often the monitoring tasks' due polls go out; default
+	// DefaultTaskInterval (250 ms).
+	TaskInterval time.Duration
 	// PortStatsInterval is the spacing of port statistics rounds (all ports of every
 	// switch), the cross-check of link loads; 0 disables them.
 	PortStatsInterval time.Duration
@@ -142,6 +145,9 @@ func (c Config) Validate() error {
 	if c.RoundTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: RoundTimeout %v is negative", ErrBadConfig, c.RoundTimeout))
 	}
+	if c.TaskInterval < 0 {
+		errs = append(errs, fmt.Errorf("%w: TaskInterval %v is negative", ErrBadConfig, c.TaskInterval))
+	}
 	if c.PortStatsInterval < 0 {
 		errs = append(errs, fmt.Errorf("%w: PortStatsInterval %v is negative", ErrBadConfig, c.PortStatsInterval))
 	}
@@ -181,6 +187,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BoundInterval == 0 {
 		c.BoundInterval = 10 * time.Second
+	}
+	if c.TaskInterval == 0 {
+		c.TaskInterval = DefaultTaskInterval
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
