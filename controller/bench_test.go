@@ -12,6 +12,7 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/store"
 	"github.com/cemon-sdn/cemon/topology"
 )
 
@@ -150,7 +151,13 @@ func BenchmarkPacketInToFlowMod(b *testing.B) {
 // port 2 as fast as it can (window of 256 outstanding) and waits for every FLOW_MOD.
 // The fake switch runs in the same process, so with GOMAXPROCS=1 the figure is the
 // cost of one new flow on one core, switch side included.
-func BenchmarkServePacketIn(b *testing.B) {
+func BenchmarkServePacketIn(b *testing.B) { benchServePacketIn(b, false) }
+
+// BenchmarkServePacketInPersist is BenchmarkServePacketIn with Persist writing every
+// new flow's identity to a bbolt file (batched, every DefaultPersistInterval).
+func BenchmarkServePacketInPersist(b *testing.B) { benchServePacketIn(b, true) }
+
+func benchServePacketIn(b *testing.B, persist bool) {
 	c := New(Config{SendQueue: 1 << 16}, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -158,6 +165,19 @@ func BenchmarkServePacketIn(b *testing.B) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if persist {
+		st, err := store.Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		pctx, stop := context.WithCancel(context.Background())
+		done := c.Persist(pctx, st, DefaultPersistInterval)
+		defer func() {
+			stop()
+			<-done
+			st.Close()
+		}()
+	}
 	go c.Serve(ctx, ln)
 	sub := c.Subscribe(16, SwitchUp)
 	defer sub.Close()

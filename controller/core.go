@@ -78,6 +78,8 @@ type session struct {
 	contestUntil    time.Time
 	contestFeatures *ofproto.FeaturesReply
 	challenger      *session
+	adoptXid        uint32              // the flow table read at connect (adoption), 0 when none is pending
+	adoptTable      []ofproto.FlowStats // its parts so far
 
 	conn *conn // the I/O edge; nil in deterministic tests
 }
@@ -144,6 +146,7 @@ type core struct {
 	frame   frame                // the current PACKET_IN's frame, parsed once for every application
 	frameAt uint64               // pktSeq the frame was parsed at
 	frameEr error                // and its parse error
+	adopt   *adoption            // state saved by an earlier run, being matched to the switches (Restore)
 }
 
 func newCore(cfg Config, logger *slog.Logger) *core {
@@ -294,16 +297,25 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 		s.upSince = now
 		c.switches[s.dpid] = s
 		c.fx.send(s, &ofproto.SetConfig{SwitchConfig: ofproto.SwitchConfig{MissSendLen: c.cfg.MissSendLen}})
-		// Start from an empty table: entries left from an earlier connection are
-		// unknown to the tracker.
-		c.fx.send(s, &ofproto.FlowMod{Match: ofproto.MatchAll(), Command: ofproto.FlowDelete,
-			BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
+		if c.adopt != nil && !c.adopt.done && c.adopt.until.IsZero() {
+			c.adopt.until = now.Add(AdoptWindow)
+		}
+		if c.adopting() {
+			// Restarted with saved flows: read the table, keep what is ours.
+			c.adoptStart(s)
+		} else {
+			// Start from an empty table: entries left from an earlier connection are
+			// unknown to the tracker.
+			c.fx.send(s, &ofproto.FlowMod{Match: ofproto.MatchAll(), Command: ofproto.FlowDelete,
+				BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
+		}
 		c.log.Info("switch up", "dpid", dpidString(s.dpid), "addr", s.addr, "ports", len(m.Ports))
 		// The input's event goes first, then whatever the applications emit about it.
 		c.fx.events = append(c.fx.events, Event{Kind: SwitchUp, DPID: s.dpid, Time: now, Features: m})
 		for i, a := range c.apps {
 			a.SwitchUp(&c.ctxs[i], Switch{s}, now)
 		}
+		c.restoreHosts(s, now)
 	case *ofproto.ErrorMsg:
 		c.fail(s, fmt.Errorf("%w: switch answered the handshake with %v", ErrProtocol, m))
 	case *ofproto.Hello:
@@ -398,12 +410,20 @@ func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
 		}
 		return
 	case *ofproto.ErrorMsg:
+		if s.adoptXid != 0 && m.Xid == s.adoptXid {
+			c.adoptFailed(s, m)
+			return
+		}
 		if s.xids.deliver(m.Xid, nil, false, &SwitchError{DPID: s.dpid, Msg: m}) {
 			return
 		}
 		c.log.Warn("switch error", "dpid", dpidString(s.dpid), "xid", m.Xid, "error", m.Error())
 		return
 	case *ofproto.StatsReply:
+		if s.adoptXid != 0 && m.Xid == s.adoptXid {
+			c.adoptReply(s, m, now)
+			return
+		}
 		if !s.xids.deliver(m.Xid, m, m.Flags&ofproto.StatsReplyMore != 0, nil) {
 			s.meter.late.Add(1)
 		}
@@ -490,6 +510,7 @@ func (c *core) tick(now time.Time) *effects {
 		a.Tick(&c.ctxs[i], now)
 	}
 	c.guard.expire(now, c.cfg.FloodGuard)
+	c.adoptTick(now)
 	return &c.fx
 }
 

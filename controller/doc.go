@@ -78,7 +78,8 @@
 //   - Handshake: both sides send HELLO; then FEATURES_REQUEST, and on FEATURES_REPLY a
 //     SET_CONFIG (miss_send_len Config.MissSendLen, 0xffff by default) and a FLOW_MOD
 //     that deletes every entry, so the table holds only what the tracker knows. The
-//     switch is then up (event SwitchUp). A HELLO of a later version is answered in
+//     switch is then up (event SwitchUp). After Restore, until the adoption window
+//     closes, the table is read instead (see Restarts below). A HELLO of a later version is answered in
 //     1.0, as version negotiation prescribes, unless its version bitmap leaves 1.0 out;
 //     a HELLO of an earlier version, or one whose bitmap excludes 1.0, gets
 //     OFPT_ERROR HELLO_FAILED/INCOMPATIBLE and the connection closes. Any other message
@@ -150,6 +151,29 @@
 //     (gratuitous ones are flooded); a frame for a host behind its own ingress port is
 //     dropped.
 //   - IPv6, link-local multicast (01:80:c2:00:00:0x) and other EtherTypes are dropped.
+//
+// # Restarts
+//
+// Controller.Persist writes the host table and every active flow's identity (ID,
+// cookie, key, path, start; SavedFlow) to the store in batches, from the tracker's
+// events, in one transaction every DefaultPersistInterval: nothing is written on the
+// PACKET_IN path. Controller.Restore, before Serve, loads them. Each switch that then
+// connects is asked for its whole flow table (OFPST_FLOW, all tables) instead of
+// having it emptied. An entry is a saved flow's when it carries the flow's cookie, key
+// and priority (or 0xffff: Open vSwitch reports exact-match entries of OpenFlow 1.0 at
+// the top priority) and the switch's hop of the saved path (in_port and a single
+// output to the hop's out port); once every switch of the path has shown its entry,
+// the flow is tracked again under its own ID and cookie (flowtracker.Tracker.Adopt),
+// so its entries and their counters carry on. Every other entry is deleted with a log
+// line. Saved flows not found whole within AdoptWindow of the first switch coming up
+// are dropped and the entries of theirs that were found deleted. Saved hosts are put
+// back when their switch comes up. Flow IDs up to the saved high-water mark (plus a
+// margin for the last batch) are never issued again. AdoptStats and the metric
+// cemon_restart_adoption_total count what happened.
+//
+// An IPv4 frame towards a MAC no host has is flooded, and an ARP request for its
+// destination address (in the sender's name, at most one per address every 250 ms)
+// goes out of every edge port: a host that only receives answers it and is located.
 //
 // # Using it from the rest of cemon
 //

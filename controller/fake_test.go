@@ -315,6 +315,19 @@ func (n *fakeNet) switchGot(sw *fakeSwitch, m ofproto.Message) {
 		sw.config = m.SwitchConfig
 	case *ofproto.BarrierRequest:
 		n.fromSwitch(sw, &ofproto.BarrierReply{Xid: m.Xid})
+	case *ofproto.StatsRequest:
+		if _, ok := m.Body.(*ofproto.FlowStatsRequest); !ok {
+			n.t.Errorf("%s: the fake only answers flow statistics, got %T", sw.name, m.Body)
+			return
+		}
+		body := &ofproto.FlowStatsReply{}
+		for _, e := range sw.table {
+			d := n.now.Sub(e.installed)
+			body.Entries = append(body.Entries, ofproto.FlowStats{Match: e.match, Cookie: e.cookie, Priority: e.priority,
+				IdleTimeout: e.idle, HardTimeout: e.hard, DurationSec: uint32(d / time.Second),
+				DurationNsec: uint32(d % time.Second), PacketCount: e.packets, ByteCount: e.bytes, Actions: outputs(e.out)})
+		}
+		n.fromSwitch(sw, &ofproto.StatsReply{Xid: m.Xid, Body: body})
 	case *ofproto.FlowMod:
 		n.flowMod(sw, m)
 	case *ofproto.PacketOut:

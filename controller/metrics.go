@@ -17,6 +17,7 @@ type Collector struct {
 	packetIns, installed, dropped *prometheus.Desc
 	evDropped                     *prometheus.Desc
 	hostMoves, refused, budget    *prometheus.Desc
+	restart, arp                  *prometheus.Desc
 }
 
 // NewCollector returns a Collector for c.
@@ -37,13 +38,16 @@ func NewCollector(c *Controller) *Collector {
 		hostMoves: prometheus.NewDesc("cemon_host_moves_total", "Host moves by outcome: moved (verified, or the old place gone), refused (the host answered at its old place), link_port (a frame on a port that is or just was switch-to-switch, not learned from).", []string{"outcome"}, nil),
 		refused:   prometheus.NewDesc("cemon_connections_refused_total", "Switch connections that ended before their switch came up, by kind.", []string{"kind"}, nil),
 		budget:    prometheus.NewDesc("cemon_packet_in_budget_total", "PACKET_IN budget actions: dropped (PACKET_INs stopped), blocked (drop entries installed).", []string{"action"}, nil),
+		restart: prometheus.NewDesc("cemon_restart_adoption_total", "What the controller did with the state of its earlier run: "+
+			"hosts restored, flows adopted or abandoned, switch entries adopted or deleted as unaccounted for.", []string{"what"}, nil),
+		arp: prometheus.NewDesc("cemon_arp_resolves_total", "ARP requests sent for unknown IPv4 destinations.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.switches, m.links, m.hosts, m.flows, m.msgs, m.bytes, m.late,
-		m.packetIns, m.installed, m.dropped, m.evDropped, m.hostMoves, m.refused, m.budget} {
+		m.packetIns, m.installed, m.dropped, m.evDropped, m.hostMoves, m.refused, m.budget, m.restart, m.arp} {
 		ch <- d
 	}
 	m.c.handling.Describe(ch)
@@ -55,6 +59,10 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	nsw := len(c.core.switches)
 	st := c.core.stats
+	var ad AdoptStats
+	if c.core.adopt != nil {
+		ad = c.core.adopt.stats
+	}
 	c.mu.Unlock()
 	nlinks, nhosts := len(c.Links()), len(c.Hosts())
 	ch <- prometheus.MustNewConstMetric(m.switches, prometheus.GaugeValue, float64(nsw))
@@ -106,4 +114,12 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(n), kind)
 	}
 	c.handling.Collect(ch)
+	for _, r := range []struct {
+		what string
+		n    uint64
+	}{{"hosts_restored", ad.HostsRestored}, {"flows_adopted", ad.FlowsAdopted}, {"flows_abandoned", ad.FlowsAbandoned},
+		{"entries_adopted", ad.EntriesAdopted}, {"entries_deleted", ad.EntriesDeleted}} {
+		ch <- prometheus.MustNewConstMetric(m.restart, prometheus.CounterValue, float64(r.n), r.what)
+	}
+	ch <- prometheus.MustNewConstMetric(m.arp, prometheus.CounterValue, float64(st.ARPResolves))
 }

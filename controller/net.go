@@ -30,6 +30,7 @@ type NetStats struct {
 	HostsOnLinkPort  uint64 // frames not learned from: their port is or just was switch-to-switch
 	BudgetDrops      uint64 // PACKET_INs stopped by the PACKET_IN budget
 	BudgetBlocks     uint64 // drop entries the PACKET_IN budget installed
+	ARPResolves      uint64 // ARP requests sent for unknown IPv4 destinations (each out of every edge port)
 }
 
 // floodGuard remembers the frames Routing sent out itself (flooded or delivered to a

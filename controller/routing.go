@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"encoding/binary"
+	"net/netip"
 	"slices"
 	"sort"
 	"time"
@@ -17,7 +19,8 @@ import (
 // port or a link.
 type routing struct {
 	c         *core
-	torn      map[uint64]time.Time // flows whose entries were deleted mid-drain, by ID
+	torn      map[uint64]time.Time     // flows whose entries were deleted mid-drain, by ID
+	asked     map[netip.Addr]time.Time // unknown IPv4 destinations ARP was sent for, and when
 	lastSweep time.Time
 }
 
@@ -26,7 +29,9 @@ var (
 	_ EventHandler = (*routing)(nil)
 )
 
-func newRouting(c *core) *routing { return &routing{c: c, torn: make(map[uint64]time.Time)} }
+func newRouting(c *core) *routing {
+	return &routing{c: c, torn: make(map[uint64]time.Time), asked: make(map[netip.Addr]time.Time)}
+}
 
 func (n *routing) Name() string { return "routing" }
 
@@ -102,6 +107,11 @@ func (n *routing) Tick(_ *Context, now time.Time) {
 			delete(n.torn, id)
 		}
 	}
+	for ip, t := range n.asked {
+		if now.Sub(t) >= arpRetry {
+			delete(n.asked, ip)
+		}
+	}
 }
 
 // PacketIn forwards what Discovery let through: routing, flooding or delivery.
@@ -126,6 +136,9 @@ func (n *routing) PacketIn(x *Context, sw Switch, pi *ofproto.PacketIn, now time
 	dst, known := n.c.topo.Host(f.dlDst)
 	if !known {
 		n.flood(x, pi, s.dpid, in, now)
+		if f.dlType == etherIPv4 {
+			n.resolve(x, f, s.dpid, in, now)
+		}
 		return Continue
 	}
 	if dst.DPID == s.dpid && dst.Port == in {
@@ -381,6 +394,61 @@ func (n *routing) deleteLive(x *Context, f *flowtracker.Flow) {
 	for _, e := range f.Entries {
 		if st, ok := n.c.switches[e.DPID]; ok && !e.Gone {
 			x.Send(Switch{st}, n.deleteEntry(f.Key, f.Cookie, e.InPort))
+		}
+	}
+}
+
+// arpRetry is the spacing of the ARP requests resolve sends for one address.
+const arpRetry = 250 * time.Millisecond
+
+// resolve finds a host that only receives: an IPv4 frame towards a MAC the
+// controller has not located is flooded (above), and an ARP request for its
+// destination address, in the name of its sender, goes out of every edge port but
+// the one it came in on. The host answers; Discovery learns it from the reply and
+// the flow's next packet gets a path. At most one request per address every
+// arpRetry, and none for an address whose host is known.
+func (n *routing) resolve(x *Context, f *frame, inDPID uint64, inPort uint16, now time.Time) {
+	if !f.nwDst.Is4() || !f.nwSrc.Is4() || f.nwDst.IsMulticast() || f.nwDst == netip.IPv4Unspecified() {
+		return
+	}
+	if _, ok := n.c.topo.HostByIP(f.nwDst); ok {
+		return
+	}
+	if t, ok := n.asked[f.nwDst]; ok && now.Sub(t) < arpRetry {
+		return
+	}
+	n.asked[f.nwDst] = now
+	n.c.stats.ARPResolves++
+	arp := make([]byte, 42)
+	for i := range 6 {
+		arp[i] = 0xff
+	}
+	copy(arp[6:12], f.dlSrc[:])
+	binary.BigEndian.PutUint16(arp[12:14], etherARP)
+	binary.BigEndian.PutUint16(arp[14:16], 1)         // Ethernet
+	binary.BigEndian.PutUint16(arp[16:18], etherIPv4) // IPv4
+	arp[18], arp[19] = 6, 4
+	binary.BigEndian.PutUint16(arp[20:22], 1) // request
+	copy(arp[22:28], f.dlSrc[:])
+	src, dst := f.nwSrc.As4(), f.nwDst.As4()
+	copy(arp[28:32], src[:])
+	copy(arp[38:42], dst[:])
+	n.c.guard.remember(arp, now)
+	for _, dpid := range n.c.topo.Switches() {
+		st, ok := n.c.switches[dpid]
+		if !ok {
+			continue
+		}
+		var acts []ofproto.Action
+		for _, p := range n.c.topo.Ports(dpid) {
+			if (dpid == inDPID && p == inPort) || n.c.topo.IsTrunk(dpid, p) ||
+				st.ports[ofproto.PortNo(p)].Config&ofproto.PortConfigNoFlood != 0 {
+				continue
+			}
+			acts = append(acts, &ofproto.OutputAction{Port: ofproto.PortNo(p)})
+		}
+		if len(acts) > 0 {
+			x.Send(Switch{st}, &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone, Actions: acts, Data: arp})
 		}
 	}
 }

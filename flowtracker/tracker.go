@@ -545,3 +545,76 @@ func (t *Tracker) Stats() Stats {
 		Dropped:  t.dropped.Load(),
 	}
 }
+
+// ErrIDTaken is returned by Adopt when the ID is already in use or the key already
+// has an active flow.
+var ErrIDTaken = errors.New("flowtracker: flow ID or key already in use")
+
+// Adopt records a flow that an earlier run of the controller installed and whose
+// entries the switches still hold (it was read back from their flow tables): it gets
+// back its own ID, and so its cookie, and its start time. The ID must be one this
+// tracker could have issued for key (same Shards and CookieTag as the run that issued
+// it), unused, and key must have no active flow. The shard's ID sequence moves past
+// it, so Add never issues it again. An Arrived event at time start is published.
+// Errors: ErrEmptyPath, ErrPathTooLong, ErrPathLoop, ErrUnknownFlow (an ID of another
+// shard, zero or out of range), ErrIDTaken.
+func (t *Tracker) Adopt(id uint64, key Key, path []Hop, start time.Time) (Handle, error) {
+	switch {
+	case len(path) == 0:
+		return Handle{}, ErrEmptyPath
+	case len(path) > t.cfg.MaxPathLen:
+		return Handle{}, fmt.Errorf("%w: %d hops, limit %d", ErrPathTooLong, len(path), t.cfg.MaxPathLen)
+	}
+	for i := 1; i < len(path); i++ {
+		for j := 0; j < i; j++ {
+			if path[i].DPID == path[j].DPID {
+				return Handle{}, fmt.Errorf("%w: dpid %#x at hops %d and %d", ErrPathLoop, path[i].DPID, j, i)
+			}
+		}
+	}
+	h := key.Hash()
+	si := h % uint64(len(t.shards))
+	if id == 0 || id > idMask || (id-1)%uint64(len(t.shards)) != si {
+		return Handle{}, fmt.Errorf("%w: id %d cannot belong to key %s", ErrUnknownFlow, id, key)
+	}
+	s := &t.shards[si]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.byID[id]; taken {
+		return Handle{}, fmt.Errorf("%w: id %d", ErrIDTaken, id)
+	}
+	if s.findKey(h, key) != nil {
+		return Handle{}, fmt.Errorf("%w: key %s", ErrIDTaken, key)
+	}
+	if seq := (id-1)/uint64(len(t.shards)) + 1; seq > s.seq {
+		s.seq = seq
+	}
+	r := &record{id: id, key: key, start: unixNano(start), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive}
+	for i, hop := range path {
+		r.entries[i].hop = hop
+	}
+	s.linkKey(h, r)
+	s.byID[id] = r
+	t.active.Add(1)
+	t.arrived.Add(1)
+	t.publish(EventArrived, r, start)
+	return Handle{ID: id, Cookie: t.Cookie(id)}, nil
+}
+
+// Reserve makes sure Add never issues an ID at or below id: every shard's sequence
+// moves past it. A controller that restarts reserves the IDs its earlier run may have
+// issued, so that no new flow gets the cookie of an entry still on a switch.
+func (t *Tracker) Reserve(id uint64) {
+	n := uint64(len(t.shards))
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		// Shard i issues seq*n + i + 1; the first above id has seq > (id-i-1)/n.
+		if id >= uint64(i)+1 {
+			if seq := (id-uint64(i)-1)/n + 1; seq > s.seq {
+				s.seq = seq
+			}
+		}
+		s.mu.Unlock()
+	}
+}

@@ -28,6 +28,10 @@ type CemonOptions struct {
 	// DataDir is cemon's --data-dir; default a temporary directory removed
 	// by Stop.
 	DataDir string
+	// OFAddr and APIAddr, when set, are the listen addresses to use instead of free
+	// loopback ports: a restarted cemon takes those of the one it replaces, so that
+	// the switches find it again.
+	OFAddr, APIAddr string
 }
 
 // Cemon is a running `cemon run` on free loopback ports.
@@ -61,20 +65,23 @@ func StartCemon(ctx context.Context, o CemonOptions) (*Cemon, error) {
 	if o.ReadyTimeout <= 0 {
 		o.ReadyTimeout = 15 * time.Second
 	}
-	of, err := FreePort()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCemon, err)
-	}
-	ap, err := FreePort()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCemon, err)
-	}
 	c := &Cemon{
-		OFAddr:  fmt.Sprintf("127.0.0.1:%d", of),
-		APIAddr: fmt.Sprintf("127.0.0.1:%d", ap),
+		OFAddr:  o.OFAddr,
+		APIAddr: o.APIAddr,
 		exited:  make(chan struct{}),
 		client:  &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 	}
+	for _, a := range []*string{&c.OFAddr, &c.APIAddr} {
+		if *a != "" {
+			continue
+		}
+		port, err := FreePort()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCemon, err)
+		}
+		*a = fmt.Sprintf("127.0.0.1:%d", port)
+	}
+	var err error
 	dataDir := o.DataDir
 	if dataDir == "" {
 		if dataDir, err = os.MkdirTemp("", "cemon-data-"); err != nil {
@@ -158,6 +165,26 @@ func (c *Cemon) Exited() (bool, error) {
 		return true, c.err
 	default:
 		return false, nil
+	}
+}
+
+// Kill ends cemon with SIGKILL, as a crash would (nothing flushed, no goodbye to the
+// switches), and waits for it to exit. Its data directory stays unless it is the
+// temporary one StartCemon made.
+func (c *Cemon) Kill() error {
+	select {
+	case <-c.exited:
+		return nil
+	default:
+	}
+	if err := c.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("%w: kill: %v", ErrCemon, err)
+	}
+	select {
+	case <-c.exited:
+		return nil
+	case <-time.After(15 * time.Second):
+		return fmt.Errorf("%w: still running 15s after SIGKILL", ErrCemon)
 	}
 }
 

@@ -48,6 +48,8 @@ type runFlags struct {
 	switchAllow string
 	bindDPID    bool
 	budget      float64
+	persist     bool          // keep hosts and flow identities in the data directory
+	dataDirSet  bool          // -data-dir was given
 	polling     *pollingFlags // statistics collection (polling.go)
 	placing     *placingFlags // inventory store and API token (placing.go)
 }
@@ -69,11 +71,14 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.StringVar(&f.switchAllow, "switch-allow", "", "admit only these datapath ids: comma-separated hex `dpids`, or @FILE with one a line (# comments)")
 	fs.BoolVar(&f.bindDPID, "of-tls-bind-dpid", false, "with -of-tls-ca: refuse a switch whose certificate does not name its dpid (first word of the CN or a DNS SAN, in hex, as `ovs-pki req+sign <16-hex-dpid> switch` writes it)")
 	fs.Float64Var(&f.budget, "packet-in-budget", 1000, "PACKET_INs a second allowed per source (switch port and MAC), with a burst of twice that; past it the source gets a 5 s drop entry; 0 disables")
+	fs.BoolVar(&f.persist, "persist", true, "keep the host table and the identities of installed flows in the data directory, "+
+		"so that a restarted cemon adopts the entries still on the switches (used when the REST API is on or -data-dir is given)")
 	f.polling = addPollingFlags(fs)
 	f.placing = addPlacingFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
+	fs.Visit(func(fl *flag.Flag) { f.dataDirSet = f.dataDirSet || fl.Name == "data-dir" })
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("run: unexpected arguments %q", fs.Args())
 	}
@@ -243,7 +248,30 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	// The data directory: the inventory (REST API) and the controller's own state.
+	var st *store.Store
+	if f.apiListen != "" || (f.persist && f.dataDirSet) {
+		if st, err = store.Open(f.placing.dataDir); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 1
+		}
+		defer st.Close()
+	}
 	ctl := controller.New(cfg, logger)
+	closed := make(chan struct{})
+	close(closed)
+	var persistDone <-chan struct{} = closed
+	persistCtx, stopPersist := context.WithCancel(context.Background())
+	defer stopPersist()
+	if st != nil && f.persist {
+		if _, _, err := ctl.Restore(st); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 1
+		}
+		persistDone = ctl.Persist(persistCtx, st, controller.DefaultPersistInterval)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -282,14 +310,6 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "run: REST API listener: %v\n", err)
 			return 1
 		}
-		st, err := store.Open(f.placing.dataDir)
-		if err != nil {
-			ln.Close()
-			apiLn.Close()
-			fmt.Fprintf(stderr, "run: %v\n", err)
-			return 1
-		}
-		defer st.Close()
 		backend = api.WithPlacement(backend, placementBackend{st: st, counter: pl.store, ctl: ctl})
 		h := api.NewHandler(backend, reg)
 		go func() { errc <- api.ServeListener(ctx, apiCfg, apiLn, h, logger) }()
@@ -323,6 +343,8 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		cancel()
 	}
 	<-pl.stopped
+	stopPersist() // a last flush, after the switches are gone
+	<-persistDone
 	logger.Info("controller stopped")
 	return status
 }

@@ -1,0 +1,329 @@
+package mininet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cemon-sdn/cemon/api"
+)
+
+var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)
+
+// TestE2ERestart kills cemon with SIGKILL under traffic and starts it again on the
+// same OpenFlow port and data directory (a linear network of four switches):
+//   - a ping every 100 ms from h1 to h2 over an established flow loses nothing, and a
+//     TCP transfer from h3 to h1 (iperf3, reported every 0.5 s) never stalls: the
+//     entries stay on the switches and the restarted cemon adopts them;
+//   - the TCP flow keeps its id, and its byte total continues: within one poll
+//     interval's traffic of its ingress entry's counter;
+//   - h4 never spoke before the crash: h1 sends it UDP datagrams (its address still in
+//     h1's ARP cache) once the switches are back, and within 1 s h4 receives them and
+//     cemon has located it (ARP resolution of the unknown destination).
+func TestE2ERestart(t *testing.T) {
+	skipUnlessE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	t.Cleanup(cancel)
+	bin := cemonBin(t)
+	dataDir := t.TempDir()
+	work := t.TempDir()
+	stderr := logFile(t, "cemon.stderr")
+	opts := CemonOptions{Bin: bin, DataDir: dataDir, Args: []string{"--idle-timeout", "5s", "--log-level", "debug"},
+		Stdout: logFile(t, "cemon.stdout"), Stderr: stderr}
+	c, err := StartCemon(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	hlog := logFile(t, "harness.stderr")
+	h, err := StartHarness(ctx, HarnessOptions{Topo: "linear,4", Controller: c.OFAddr, Stderr: hlog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("harness teardown: %v", err)
+		}
+	})
+	e := env{c: c, h: h, hlog: hlog}
+	info := h.Info
+	e.waitTopology(t, info)
+	host := map[string]HostInfo{}
+	for _, hi := range info.Hosts {
+		host[hi.Name] = hi
+	}
+	h1, h2, h3, h4 := host["h1"], host["h2"], host["h3"], host["h4"]
+	// Switches retry a lost controller at most every second (the default backs off to 8 s).
+	for _, s := range info.Switches {
+		if _, err := h.HostCmd("h1", fmt.Sprintf("ovs-vsctl --timeout=10 set Controller "+
+			"$(ovs-vsctl --timeout=10 get Bridge %s controller | tr -d '[]') max_backoff=1000", s.Name), 15*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := func(hn, c string) string {
+		t.Helper()
+		out, err := h.HostCmd(hn, c, 30*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", hn, c, err)
+		}
+		return out
+	}
+	// h1 keeps h4's address from before; h4 stays silent until the end.
+	cmd("h1", fmt.Sprintf("ip neigh replace %s lladdr %s dev h1-eth0 nud permanent", h4.IP, h4.MAC))
+	cmd("h1", fmt.Sprintf("ping -c 2 -W 2 %s >/dev/null; ping -c 2 -W 2 %s >/dev/null", h2.IP, h3.IP))
+
+	// Traffic across the crash: 16 s of pings every 100 ms, 16 s of TCP.
+	pingOut, iperfOut := filepath.Join(work, "ping.txt"), filepath.Join(work, "iperf.json")
+	udpOut := filepath.Join(work, "udp.txt")
+	cmd("h1", "iperf3 -s -1 -p 5301 -D")
+	time.Sleep(300 * time.Millisecond)
+	cmd("h1", fmt.Sprintf("ping -i 0.1 -c 160 -W 1 %s > %s 2>&1 &", h2.IP, pingOut))
+	cmd("h3", fmt.Sprintf("iperf3 -c %s -p 5301 -t 16 -i 0.5 -b 20M -J > %s 2>&1 &", h1.IP, iperfOut))
+	cmd("h4", fmt.Sprintf(`python3 -c "import socket,time
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('0.0.0.0',9999)); s.settimeout(60)
+s.recvfrom(100); print(repr(time.time()), flush=True); time.sleep(20)" > %s 2>&1 &`, udpOut))
+	time.Sleep(4 * time.Second)
+
+	tcpFlow := func() (api.FlowStats, bool) {
+		var fs []api.FlowStats
+		if err := c.Get("/api/v1/stats/flows?state=active", &fs); err != nil {
+			t.Fatal(err)
+		}
+		var best api.FlowStats
+		for _, f := range fs {
+			if f.Src == h3.IP && f.Dst == h1.IP && f.Bytes >= best.Bytes {
+				best = f
+			}
+		}
+		return best, best.ID != 0
+	}
+	before, ok := tcpFlow()
+	if !ok || before.Bytes == 0 {
+		t.Fatalf("no TCP flow h3 -> h1 with bytes before the crash: %+v", before)
+	}
+	var flowsBefore []api.Flow
+	if err := c.Get("/api/v1/flows?state=active", &flowsBefore); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // a flush of the persisted state after the last read
+
+	e.note("kill -9")
+	killedAt := time.Now()
+	if err := c.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	opts.OFAddr, opts.APIAddr = c.OFAddr, c.APIAddr
+	c2, err := StartCemon(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c2.Stop(); err != nil {
+			t.Errorf("cemon did not shut down cleanly: %v", err)
+		}
+	})
+	upAt := time.Now()
+	if why := poll(20*time.Second, func() string {
+		var sw []api.Switch
+		if err := c2.Get("/api/v1/switches", &sw); err != nil {
+			return err.Error()
+		}
+		if len(sw) != len(info.Switches) {
+			return fmt.Sprintf("%d of %d switches back", len(sw), len(info.Switches))
+		}
+		return ""
+	}); why != "" {
+		t.Fatal(why)
+	}
+	backAt := time.Now()
+	e.note("restarted; switches back")
+	t.Logf("restart: cemon up %.2fs after the kill, every switch back %.2fs after that",
+		upAt.Sub(killedAt).Seconds(), backAt.Sub(upAt).Seconds())
+
+	// The receive-only host.
+	sendAt := time.Now()
+	cmd("h1", fmt.Sprintf(`python3 -c "import socket,time
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+for i in range(150):
+    s.sendto(b'x'*64,('%s',9999)); time.sleep(0.02)" >/dev/null 2>&1 &`, h4.IP))
+	var locatedAt time.Time
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var hs []api.Host
+		if err := c2.Get("/api/v1/hosts", &hs); err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(hs, func(x api.Host) bool { return strings.EqualFold(x.MAC, h4.MAC) }) {
+			locatedAt = time.Now()
+			break
+		}
+	}
+	if locatedAt.IsZero() {
+		t.Errorf("h4 not located 5 s after traffic to it began")
+	} else if d := locatedAt.Sub(sendAt); d > time.Second {
+		t.Errorf("h4 located %.2fs after traffic to it began; want within 1 s", d.Seconds())
+	} else {
+		t.Logf("receive-only h4 located %.0f ms after h1 began sending to it", d.Seconds()*1000)
+	}
+	if why := poll(5*time.Second, func() string {
+		b, _ := os.ReadFile(udpOut)
+		if len(strings.TrimSpace(string(b))) == 0 {
+			return "h4 received nothing"
+		}
+		return ""
+	}); why != "" {
+		t.Error(why)
+	} else {
+		b, _ := os.ReadFile(udpOut)
+		at, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+		if err != nil {
+			t.Fatalf("h4's receiver: %q", b)
+		}
+		d := time.Unix(0, int64(at*1e9)).Sub(sendAt)
+		t.Logf("h4 received its first datagram %.0f ms after h1 began sending", d.Seconds()*1000)
+		if d > time.Second {
+			t.Errorf("h4 reached %.2fs after traffic to it began; want within 1 s", d.Seconds())
+		}
+	}
+
+	metrics := func() map[string]float64 {
+		res, err := http.Get("http://" + c2.APIAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		out := map[string]float64{}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "cemon_arp_resolves_total") || strings.HasPrefix(l, "cemon_restart_adoption_total") {
+				if i := strings.LastIndexByte(l, ' '); i > 0 {
+					v, _ := strconv.ParseFloat(l[i+1:], 64)
+					out[l[:i]] = v
+				}
+			}
+		}
+		return out
+	}
+	if m := metrics(); m["cemon_arp_resolves_total"] == 0 {
+		t.Errorf("no ARP resolution sent: %v", m)
+	}
+
+	// The TCP flow was adopted: same id, bytes continued.
+	time.Sleep(2500 * time.Millisecond) // two poll intervals
+	t0 := time.Now()
+	dumps, err := h.DumpFlows("s3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, ok := tcpFlow()
+	lag := time.Since(t0)
+	if !ok {
+		t.Fatal("no TCP flow h3 -> h1 after the restart")
+	}
+	if after.ID != before.ID {
+		t.Errorf("TCP flow h3 -> h1: id %d after the restart, %d before: not adopted", after.ID, before.ID)
+	}
+	if after.Bytes < before.Bytes {
+		t.Errorf("TCP flow %d: %d bytes after the restart, %d before: the total went back", after.ID, after.Bytes, before.Bytes)
+	}
+	var cookie uint64
+	for _, f := range flowsBefore {
+		if f.ID == before.ID {
+			if cookie, err = parseCookie(f.Cookie); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var dump *FlowDump
+	for i, d := range dumps["s3"] {
+		if d.Cookie == cookie && cookie != 0 {
+			dump = &dumps["s3"][i]
+		}
+	}
+	if dump == nil {
+		t.Errorf("no entry with cookie %#x (flow %d) on s3 after the restart: %+v", cookie, before.ID, dumps["s3"])
+	} else {
+		rate := max(after.RateBps/8, float64(dump.NBytes)/max(dump.Duration, 1))
+		tol := rate*(time.Second+lag).Seconds() + 2*1514
+		diff := math.Abs(float64(after.Bytes) - float64(dump.NBytes))
+		t.Logf("TCP flow %d: %d bytes before the kill, %d after (entry on s3: %d, %.1f s old); tolerance %.0f",
+			after.ID, before.Bytes, after.Bytes, dump.NBytes, dump.Duration, tol)
+		if diff > tol {
+			t.Errorf("TCP flow %d: cemon %d bytes, ingress entry %d: %.0f apart, tolerance %.0f", after.ID, after.Bytes,
+				dump.NBytes, diff, tol)
+		}
+	}
+
+	// Pings and TCP over the whole crash.
+	if why := poll(20*time.Second, func() string {
+		b, _ := os.ReadFile(pingOut)
+		if !pingSummary.Match(b) {
+			return "ping still running: " + string(b[max(0, len(b)-200):])
+		}
+		b, _ = os.ReadFile(iperfOut)
+		if !strings.Contains(string(b), `"end"`) || !json.Valid(b) {
+			return "iperf3 still running"
+		}
+		return ""
+	}); why != "" {
+		t.Fatal(why)
+	}
+	b, _ := os.ReadFile(pingOut)
+	pm := pingSummary.FindSubmatch(b)
+	sent, _ := strconv.Atoi(string(pm[1]))
+	got, _ := strconv.Atoi(string(pm[2]))
+	t.Logf("ping h1 -> h2 every 100 ms across the crash: %d sent, %d received", sent, got)
+	if sent != 160 || got != sent {
+		t.Errorf("ping h1 -> h2: %d of %d answered; want none lost", got, sent)
+	}
+	var ip struct {
+		Intervals []struct {
+			Sum struct {
+				Start float64 `json:"start"`
+				Bytes uint64  `json:"bytes"`
+			} `json:"sum"`
+		} `json:"intervals"`
+		End struct {
+			SumReceived struct {
+				Bytes uint64 `json:"bytes"`
+			} `json:"sum_received"`
+		} `json:"end"`
+		Error string `json:"error"`
+	}
+	b, _ = os.ReadFile(iperfOut)
+	if err := json.Unmarshal(b, &ip); err != nil || ip.Error != "" {
+		t.Fatalf("iperf3: %v %s", err, ip.Error)
+	}
+	stalled := 0
+	for _, iv := range ip.Intervals {
+		if iv.Sum.Bytes == 0 {
+			stalled++
+			t.Errorf("TCP h3 -> h1: nothing sent in the 0.5 s from %.1f s", iv.Sum.Start)
+		}
+	}
+	t.Logf("TCP h3 -> h1 across the crash: %d half-second intervals, %d stalled, %d bytes received",
+		len(ip.Intervals), stalled, ip.End.SumReceived.Bytes)
+
+	// What the restarted cemon says it did.
+	m := metrics()
+	t.Logf("metrics: %v", m)
+	if m[`cemon_restart_adoption_total{what="flows_adopted"}`] == 0 {
+		t.Errorf("no flow adopted")
+	}
+	log, _ := os.ReadFile(stderr.Name())
+	for _, l := range strings.Split(string(log), "\n") {
+		if strings.Contains(l, "adoption done") || strings.Contains(l, "state restored") {
+			t.Log(strings.TrimSpace(l))
+		}
+	}
+}
