@@ -84,3 +84,19 @@ func TestMoveRunBadInput(t *testing.T) {
 	_, _, err = qmp.Move{Source: "/nonexistent/src.qmp", Dest: "/nonexistent/dst.qmp", URI: "tcp:1.2.3.4:1"}.Run(context.Background())
 	require.ErrorContains(t, err, "destination")
 }
+
+// BenchmarkRounds: following one 40-round migration sampled 20 times a round,
+// then its trace and record.
+func BenchmarkRounds(b *testing.B) {
+	t0 := time.Unix(0, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		var r qmp.Rounds
+		for k := int64(0); k < 800; k++ {
+			r.Observe(t0.Add(time.Duration(k)*50*time.Millisecond), qmp.Info{Status: "active",
+				RAM: &qmp.RAM{Transferred: k * 1e6, DirtySyncCount: 1 + k/20}})
+		}
+		final := qmp.Info{Status: "completed", DowntimeMs: 100, TotalTimeMs: 40000, RAM: &qmp.RAM{Transferred: 801e6, DirtySyncCount: 41}}
+		_ = qmp.Record("vm", final, r.Trace(final, 5), migration.Input{MemMB: 200, DirtyMBs: 5, RateMBs: 20})
+	}
+}
