@@ -111,7 +111,8 @@ func (s *synthetic) Polling() Polling {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := Polling{Strategy: s.strategy, Deployment: "out-of-band", IntervalSeconds: 0.5, CostModel: "linear",
-		CostBytes: 5000, LowerBoundBytes: 4800, Flows: len(s.flows), Rounds: uint64(time.Now().UnixMilli() / 500)}
+		CostBytes: 5000, LowerBoundBytes: 4800, PollAllCostBytes: 9100, PerFlowCostBytes: 29600, LowerBoundFlows: len(s.flows),
+		Flows: len(s.flows), Rounds: uint64(time.Now().UnixMilli() / 500)}
 	if s.strategy == "mcps" {
 		p.PollAll = []string{s.switches[0].DPID}
 		for _, f := range s.flows[:min(len(s.flows), 30)] {
@@ -157,6 +158,12 @@ func (s *synthetic) HostStats() []HostStats {
 	}
 	return out
 }
+func (s *synthetic) PortStats() []PortStats { return nil }
+
+func (s *synthetic) StatsSnapshot() StatsSnapshot {
+	return StatsSnapshot{Flows: s.FlowStats(), Links: s.LinkStats(), Matrix: s.MatrixStats(), Hosts: s.HostStats()}
+}
+
 func (s *synthetic) SetPollingStrategy(name string) error {
 	if name != "mcps" && name != "poll-all" && name != "per-flow-random" && name != "per-flow-min" && name != "off" {
 		return fmt.Errorf("%w: %q", ErrBadStrategy, name)
@@ -265,6 +272,11 @@ func TestConsoleLayouts(t *testing.T) {
 			b.Run(t, 10*time.Second, chromedp.SetValue(`#strategy`, "poll-all", chromedp.ByID), chromedp.Click(`#apply`, chromedp.ByID),
 				chromedp.Poll(`document.getElementById("pollinfo").textContent.startsWith("poll-all")`, nil),
 				chromedp.Poll(fmt.Sprintf(`document.querySelectorAll("#topo .sw.pollall").length === %d`, tc.g.NumNodes()), nil))
+			var costs string
+			b.Run(t, 5*time.Second, chromedp.Text(`#costs`, &costs, chromedp.ByID))
+			for _, want := range []string{"scheme cost / round", "5.0 kB", "lower bound", "4.8 kB", "poll-all would cost", "9.1 kB", "per-flow would cost", "29.6 kB"} {
+				require.Contains(t, costs, want)
+			}
 			require.Empty(t, b.ConsoleErrors())
 			_ = syn.SetPollingStrategy("mcps")
 			b.Screenshot(t, tc.name+".png")

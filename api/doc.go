@@ -52,6 +52,28 @@
 //
 //	/api/v1/topology/layout    fixed switch positions for the console, by dpid
 //
+// When the Backend also implements [StatsBackend] ([WithStats]; [StatsOf] builds one
+// from the stats.Reader the binary shares), the statistics endpoints are mounted too:
+//
+//	/api/v1/polling            the live polling scheme and what polling has cost
+//	                           (PUT {"strategy": NAME} when the backend can switch)
+//	/api/v1/stats/flows        per-flow bytes, packets, rate_bps, last_polled, source,
+//	                           interval_seconds, valid_until, stale (?state=active|expired)
+//	/api/v1/stats/flows/{id}   one flow's statistics; 404 when unknown
+//	/api/v1/stats/links        per directed link rate_bps, utilization, capacity_bps and
+//	                           capacity_source (config, port or default), port_rate_bps
+//	/api/v1/stats/matrix       host-to-host rate_bps and bytes
+//	/api/v1/stats/hosts        per host (IP, else MAC; mac and ip apart) sent and received
+//	/api/v1/stats/ports        per port tx_bps and rx_bps from port counters
+//	/api/v1/stats/snapshot     flows, links, matrix, hosts and ports of one instant
+//
+// Every statistics figure carries the instant it is valid at ("at"). A flow's rate
+// counts in its links, matrix cell and hosts until its valid_until, three of its own
+// polling intervals after its last reading; past it the flow is "stale", its
+// rate_bps 0, and the aggregates no longer hold it. A link's capacity is
+// --link-capacity when given, else the slower advertised speed (OpenFlow 1.0 port
+// features) of its two ports, else 1 Gbit/s.
+//
 // A flow is "active" while every switch on its path holds its entry, "draining" once
 // some of them have removed it (idle timeouts fire switch by switch) and "expired"
 // when all have; its final counters, those its ingress switch reported, appear when

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -38,9 +39,9 @@ func measuredStore(t *testing.T) *stats.Store {
 	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	path := []stats.Hop{{DPID: 1, InPort: 1, OutPort: 2}}
 	add := func(id uint64, src, dst string, perSec uint64) {
-		require.NoError(t, st.AddFlow(stats.FlowInfo{ID: id, Src: src, Dst: dst, Path: path, Start: t0}))
+		require.NoError(t, st.AddFlow(stats.FlowInfo{ID: id, Src: testHost(src), Dst: testHost(dst), Path: path, Start: t0}))
 		for k := uint64(1); k <= 2; k++ {
-			require.NoError(t, st.Observe(stats.Reading{Flow: id, DPID: 1, Bytes: k * perSec, Duration: time.Duration(k) * time.Second,
+			require.NoError(t, observeReading(st, stats.Reading{Flow: id, DPID: 1, Bytes: k * perSec, Duration: time.Duration(k) * time.Second,
 				At: t0.Add(time.Duration(k) * time.Second), Source: stats.SourcePollAll}))
 		}
 	}
@@ -239,4 +240,24 @@ func TestLoopbackWithoutToken(t *testing.T) {
 	assert.True(t, errors.Is(err, ErrNoToken))
 	assert.NoError(t, checkLoopback(&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 80}, "t"))
 	assert.NoError(t, checkLoopback(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80}, ""))
+}
+
+// testHost names the network host with the address a: an IP address, or a MAC
+// address for a host known by it alone.
+func testHost(a string) stats.HostID {
+	if ip, err := netip.ParseAddr(a); err == nil {
+		return stats.HostID{IP: ip}
+	}
+	mac, err := net.ParseMAC(a)
+	if err != nil {
+		panic("testHost: " + a + " is neither an IP nor a MAC address")
+	}
+	h, _ := stats.HostOf(mac, netip.Addr{})
+	return h
+}
+
+// observeReading hands r to s, keeping only the error.
+func observeReading(s *stats.Store, r stats.Reading) error {
+	_, err := s.Observe(r)
+	return err
 }

@@ -15,15 +15,23 @@ import (
 //	                           last rebuild and why, and what polling has cost so far
 //	                           (PUT {"strategy": "..."} switches strategy when the
 //	                           Backend implements [PollingSwitcher])
-//	/api/v1/stats/flows        per-flow bytes, packets, rate_bps, last_polled, source
-//	                           (?state=active|expired)
+//	/api/v1/stats/flows        per-flow bytes, packets, rate_bps, last_polled, source,
+//	                           interval and staleness (?state=active|expired)
 //	/api/v1/stats/flows/{id}   one flow's statistics; 404 when unknown
-//	/api/v1/stats/links        each directed link's rate_bps and utilization, from
-//	                           flow rates, with the port-counter rate beside it
+//	/api/v1/stats/links        each directed link's rate_bps, capacity and utilization,
+//	                           from flow rates, with the port-counter rate beside it
 //	/api/v1/stats/matrix       the host-to-host traffic matrix
 //	/api/v1/stats/hosts        each host's sent and received traffic
+//	/api/v1/stats/ports        each port's transmit and receive rate from port counters
+//	/api/v1/stats/snapshot     all of the above (polling aside) at one instant
+//
+// Rates are valid at the instant their "at" field gives: a flow's rate counts in
+// its links, matrix cell and hosts until its valid_until, three of its own polling
+// intervals after its last reading; after that the flow is "stale" and its rate_bps
+// is 0, as it is once the flow has expired.
 
 // StatsBackend is the optional Backend capability behind the statistics endpoints.
+// [StatsOf] builds one from a stats.Reader.
 type StatsBackend interface {
 	Polling() Polling
 	FlowStats() []FlowStats
@@ -31,6 +39,9 @@ type StatsBackend interface {
 	LinkStats() []LinkStats
 	MatrixStats() []MatrixEntry
 	HostStats() []HostStats
+	PortStats() []PortStats
+	// StatsSnapshot returns flows, links, matrix, hosts and ports of one instant.
+	StatsSnapshot() StatsSnapshot
 }
 
 // PollingSwitcher is an optional capability: PUT /api/v1/polling changes the
@@ -84,22 +95,24 @@ type Rebuild struct {
 
 // Polling is the live polling scheme and what polling has cost.
 type Polling struct {
-	Strategy        string         `json:"strategy"`
-	Deployment      string         `json:"deployment"`
-	IntervalSeconds float64        `json:"interval_seconds"`
-	CostModel       string         `json:"cost_model"`
-	PollAll         []string       `json:"poll_all"` // dpids
-	PollSingle      []PollSingle   `json:"poll_single"`
-	CostBytes       int64          `json:"cost_bytes"`
-	LowerBoundBytes int64          `json:"lower_bound_bytes"` // no scheme for LowerBoundFlows' flow set costs less
-	LowerBoundFlows int            `json:"lower_bound_flows"` // flows of the set the bound was computed for
-	LowerBoundAt    *time.Time     `json:"lower_bound_at"`    // null before the first bound
-	Flows           int            `json:"flows"`
-	Rounds          uint64         `json:"rounds"`
-	Rebuilds        int            `json:"rebuilds"`
-	LastRebuild     *Rebuild       `json:"last_rebuild"`
-	Totals          PollingUsage   `json:"totals"`      // every strategy, port statistics included
-	ByStrategy      []PollingUsage `json:"by_strategy"` // one row per strategy used so far
+	Strategy         string         `json:"strategy"`
+	Deployment       string         `json:"deployment"`
+	IntervalSeconds  float64        `json:"interval_seconds"`
+	CostModel        string         `json:"cost_model"`
+	PollAll          []string       `json:"poll_all"` // dpids
+	PollSingle       []PollSingle   `json:"poll_single"`
+	CostBytes        int64          `json:"cost_bytes"`
+	PollAllCostBytes int64          `json:"poll_all_cost_bytes"` // every switch polled whole, for the same flows
+	PerFlowCostBytes int64          `json:"per_flow_cost_bytes"` // every flow polled singly at its cheapest switch
+	LowerBoundBytes  int64          `json:"lower_bound_bytes"`   // no scheme for LowerBoundFlows' flow set costs less
+	LowerBoundFlows  int            `json:"lower_bound_flows"`   // flows of the set the bound was computed for
+	LowerBoundAt     *time.Time     `json:"lower_bound_at"`      // null before the first bound
+	Flows            int            `json:"flows"`
+	Rounds           uint64         `json:"rounds"`
+	Rebuilds         int            `json:"rebuilds"`
+	LastRebuild      *Rebuild       `json:"last_rebuild"`
+	Totals           PollingUsage   `json:"totals"`      // every strategy, port statistics included
+	ByStrategy       []PollingUsage `json:"by_strategy"` // one row per strategy used so far
 }
 
 // FlowStats is one flow's statistics.
@@ -118,6 +131,12 @@ type FlowStats struct {
 	Active     bool       `json:"active"`
 	Start      time.Time  `json:"start"`
 	End        *time.Time `json:"end,omitempty"`
+	// IntervalSeconds is the polling interval the flow's staleness counts in;
+	// ValidUntil (null before the first reading) is when its rate stops counting
+	// without a new reading; Stale says it has (rate_bps is then 0).
+	IntervalSeconds float64    `json:"interval_seconds"`
+	ValidUntil      *time.Time `json:"valid_until"`
+	Stale           bool       `json:"stale"`
 }
 
 // LinkStats is one directed link's load.
@@ -132,26 +151,55 @@ type LinkStats struct {
 	Flows           int      `json:"flows"`
 	PortRateBps     *float64 `json:"port_rate_bps"` // from port counters; null when unknown
 	PortUtilization *float64 `json:"port_utilization"`
+	// CapacityBps is what utilization is relative to; CapacitySource says where
+	// it comes from: "config" (--link-capacity), "port" (the ports' advertised
+	// speed) or "default" (1 Gbit/s, nothing else known).
+	CapacityBps    float64   `json:"capacity_bps"`
+	CapacitySource string    `json:"capacity_source"`
+	At             time.Time `json:"at"` // the instant rate_bps is valid at
 }
 
 // MatrixEntry is one cell of the traffic matrix.
 type MatrixEntry struct {
-	Src     string  `json:"src"`
-	Dst     string  `json:"dst"`
-	RateBps float64 `json:"rate_bps"`
-	Bytes   uint64  `json:"bytes"`
-	Flows   int     `json:"flows"`
+	Src     string    `json:"src"` // IP address, or MAC address for non-IP traffic
+	Dst     string    `json:"dst"`
+	RateBps float64   `json:"rate_bps"`
+	Bytes   uint64    `json:"bytes"`
+	Flows   int       `json:"flows"`
+	At      time.Time `json:"at"`
+}
+
+// PortStats is one port's rate from port counters.
+type PortStats struct {
+	DPID  string    `json:"dpid"`
+	Port  uint16    `json:"port"`
+	TxBps float64   `json:"tx_bps"`
+	RxBps float64   `json:"rx_bps"`
+	At    time.Time `json:"at"` // the port reading the rates end at
+}
+
+// StatsSnapshot is every statistics view at one instant.
+type StatsSnapshot struct {
+	At     time.Time     `json:"at"`
+	Flows  []FlowStats   `json:"flows"`
+	Links  []LinkStats   `json:"links"`
+	Matrix []MatrixEntry `json:"matrix"`
+	Hosts  []HostStats   `json:"hosts"`
+	Ports  []PortStats   `json:"ports"`
 }
 
 // HostStats is one host's traffic.
 type HostStats struct {
-	Host          string  `json:"host"`
-	SentBps       float64 `json:"sent_bps"`
-	ReceivedBps   float64 `json:"received_bps"`
-	SentBytes     uint64  `json:"sent_bytes"`
-	ReceivedBytes uint64  `json:"received_bytes"`
-	FlowsOut      int     `json:"flows_out"`
-	FlowsIn       int     `json:"flows_in"`
+	Host          string    `json:"host"` // IP address, or MAC address for non-IP traffic
+	MAC           string    `json:"mac"`
+	IP            string    `json:"ip"` // "" for a host seen in non-IP traffic only
+	At            time.Time `json:"at"`
+	SentBps       float64   `json:"sent_bps"`
+	ReceivedBps   float64   `json:"received_bps"`
+	SentBytes     uint64    `json:"sent_bytes"`
+	ReceivedBytes uint64    `json:"received_bytes"`
+	FlowsOut      int       `json:"flows_out"`
+	FlowsIn       int       `json:"flows_in"`
 }
 
 func init() { extensions = append(extensions, mountStats) }
@@ -175,6 +223,8 @@ func mountStats(r *routes, b Backend) {
 	r.get("/api/v1/stats/links", listOp(Op{Summary: "each directed link's load", Response: []LinkStats{}}), s.links)
 	r.get("/api/v1/stats/matrix", listOp(Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}), s.matrix)
 	r.get("/api/v1/stats/hosts", listOp(Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}), s.hosts)
+	r.get("/api/v1/stats/ports", listOp(Op{Summary: "each port's transmit and receive rate from port counters", Response: []PortStats{}}), s.ports)
+	r.get("/api/v1/stats/snapshot", Op{Summary: "flows, links, matrix, hosts and ports of one instant", Response: StatsSnapshot{}}, s.snapshot)
 }
 
 type statsServer struct{ sb StatsBackend }
@@ -248,6 +298,54 @@ func (s statsServer) matrix(w http.ResponseWriter, req *http.Request) {
 
 func (s statsServer) hosts(w http.ResponseWriter, req *http.Request) {
 	writeList(w, req, s.sb.HostStats(), func(x *HostStats) string { return x.Host })
+}
+
+func (s statsServer) ports(w http.ResponseWriter, req *http.Request) {
+	writeList(w, req, s.sb.PortStats(), func(x *PortStats) string { return fmt.Sprintf("%s/%05d", x.DPID, x.Port) })
+}
+
+// snapshot is one instant's figures, whole: a consistent view is not paged.
+func (s statsServer) snapshot(w http.ResponseWriter, _ *http.Request) {
+	snap := s.sb.StatsSnapshot()
+	snap.Flows = sortFlows(snap.Flows)
+	snap.Links = sortLinks(snap.Links)
+	snap.Matrix = sortMatrix(snap.Matrix)
+	snap.Hosts = sortHosts(snap.Hosts)
+	snap.Ports = sortPorts(snap.Ports)
+	writeJSON(w, http.StatusOK, snap)
+}
+
+func sortFlows(in []FlowStats) []FlowStats {
+	out := slices.Clone(in)
+	slices.SortFunc(out, func(x, y FlowStats) int { return cmp.Compare(x.ID, y.ID) })
+	return nonNil(out)
+}
+
+func sortLinks(in []LinkStats) []LinkStats {
+	out := slices.Clone(in)
+	slices.SortFunc(out, func(x, y LinkStats) int {
+		return cmp.Or(cmp.Compare(x.SrcDPID, y.SrcDPID), cmp.Compare(x.SrcPort, y.SrcPort),
+			cmp.Compare(x.DstDPID, y.DstDPID), cmp.Compare(x.DstPort, y.DstPort))
+	})
+	return nonNil(out)
+}
+
+func sortMatrix(in []MatrixEntry) []MatrixEntry {
+	out := slices.Clone(in)
+	slices.SortFunc(out, func(x, y MatrixEntry) int { return cmp.Or(cmp.Compare(x.Src, y.Src), cmp.Compare(x.Dst, y.Dst)) })
+	return nonNil(out)
+}
+
+func sortHosts(in []HostStats) []HostStats {
+	out := slices.Clone(in)
+	slices.SortFunc(out, func(x, y HostStats) int { return cmp.Compare(x.Host, y.Host) })
+	return nonNil(out)
+}
+
+func sortPorts(in []PortStats) []PortStats {
+	out := slices.Clone(in)
+	slices.SortFunc(out, func(x, y PortStats) int { return cmp.Or(cmp.Compare(x.DPID, y.DPID), cmp.Compare(x.Port, y.Port)) })
+	return nonNil(out)
 }
 
 // WithStats returns a Backend that serves b's views, b's optional capabilities

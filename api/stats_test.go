@@ -62,6 +62,15 @@ func (f *fakeStats) HostStats() []HostStats {
 	return []HostStats{{Host: "10.0.0.2", SentBps: 4000}, {Host: "10.0.0.1", ReceivedBps: 4000}}
 }
 
+func (f *fakeStats) PortStats() []PortStats {
+	return []PortStats{{DPID: "0000000000000002", Port: 1, TxBps: 3900, At: t0}, {DPID: "0000000000000001", Port: 2, RxBps: 3900, At: t0}}
+}
+
+func (f *fakeStats) StatsSnapshot() StatsSnapshot {
+	return StatsSnapshot{At: t0.Add(time.Second), Flows: f.FlowStats(), Links: f.LinkStats(), Matrix: f.MatrixStats(),
+		Hosts: f.HostStats(), Ports: f.PortStats()}
+}
+
 func (f *fakeStats) SetPollingStrategy(name string) error {
 	switch name {
 	case "mcps", "poll-all":
@@ -110,6 +119,10 @@ func TestStatsEndpoints(t *testing.T) {
 		{"links sorted", "GET", "/api/v1/stats/links", "", 200, []string{`[{"src_dpid":"0000000000000001",`, `"port_rate_bps":null`, `"port_rate_bps":3900`, `"utilization":0.000004`}},
 		{"matrix", "GET", "/api/v1/stats/matrix", "", 200, []string{`[{"src":"10.0.0.1","dst":"10.0.0.2",`}},
 		{"hosts", "GET", "/api/v1/stats/hosts", "", 200, []string{`[{"host":"10.0.0.1",`, `"sent_bps":4000`}},
+		{"ports sorted", "GET", "/api/v1/stats/ports", "", 200, []string{`[{"dpid":"0000000000000001","port":2,"tx_bps":0,"rx_bps":3900,`}},
+		{"snapshot sorted", "GET", "/api/v1/stats/snapshot", "", 200, []string{`{"at":"2026-11-21T08:00:01Z","flows":[{"id":3,`,
+			`"links":[{"src_dpid":"0000000000000001",`, `"matrix":[{"src":"10.0.0.1",`, `"hosts":[{"host":"10.0.0.1",`, `"ports":[{"dpid":"0000000000000001",`}},
+		{"snapshot unknown param", "GET", "/api/v1/stats/snapshot?at=1", "", 400, nil},
 		{"post refused", "POST", "/api/v1/stats/matrix", "", 405, nil},
 		{"switch strategy", "PUT", "/api/v1/polling", `{"strategy":"poll-all"}`, 200, []string{`"strategy":"poll-all"`}},
 		{"bad strategy", "PUT", "/api/v1/polling", `{"strategy":"all"}`, 400, []string{"unknown polling strategy"}},

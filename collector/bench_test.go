@@ -56,12 +56,14 @@ func BenchmarkRound(b *testing.B) {
 			c.Round(context.Background())
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := cpuTime()
 			for i := 0; i < b.N; i++ {
 				now = now.Add(time.Second)
 				if res := c.Round(context.Background()); res.Readings != n {
 					b.Fatalf("round read %d flows, want %d", res.Readings, n)
 				}
 			}
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -83,7 +83,7 @@ func (e *env) loadLine(t *testing.T) {
 // that every flow is read with its counters.
 func TestStrategies(t *testing.T) {
 	tests := []struct {
-		strategy  string
+		strategy  Strategy
 		wantAll   []uint64
 		wantSingl int
 	}{
@@ -94,7 +94,7 @@ func TestStrategies(t *testing.T) {
 		{StrategyOff, nil, 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.strategy, func(t *testing.T) {
+		t.Run(tt.strategy.String(), func(t *testing.T) {
 			e := newEnv(t, Config{Strategy: tt.strategy})
 			e.loadLine(t)
 			for i, h := range e.flows {
@@ -151,7 +151,7 @@ func TestStrategies(t *testing.T) {
 					t.Errorf("flow %d: %d bytes at %v bps", i, f.Bytes, f.RateBps)
 				}
 			}
-			u := e.c.Total(tt.strategy)
+			u := e.c.Total(tt.strategy.String())
 			if u.Requests != uint64(res.Requests) {
 				t.Errorf("accounted %d requests, sent %d", u.Requests, res.Requests)
 			}
@@ -161,13 +161,13 @@ func TestStrategies(t *testing.T) {
 
 // TestMCPSCheapest: on the same flows, mcps's accounted wire bytes are the lowest.
 func TestMCPSCheapest(t *testing.T) {
-	cost := map[string]uint64{}
-	for _, s := range []string{StrategyMCPS, StrategyPollAll, StrategyPerFlowMin, StrategyPerFlowRandom} {
+	cost := map[Strategy]uint64{}
+	for _, s := range []Strategy{StrategyMCPS, StrategyPollAll, StrategyPerFlowMin, StrategyPerFlowRandom} {
 		e := newEnv(t, Config{Strategy: s})
 		e.loadLine(t)
 		e.now = t0.Add(time.Second)
 		e.c.Round(context.Background())
-		u := e.c.Total(s)
+		u := e.c.Total(s.String())
 		cost[s] = u.WireBytesSent + u.WireBytesRecv
 		// The linear model predicts the measured bytes exactly when every reply fits
 		// one segment.
@@ -190,7 +190,7 @@ func TestAccountingMultipart(t *testing.T) {
 	e.c.Round(context.Background())
 	var s2 Usage
 	for _, r := range e.c.Usage() {
-		if r.DPID == 2 && r.Strategy == StrategyPollAll {
+		if r.DPID == 2 && r.Strategy == StrategyPollAll.String() {
 			s2 = r.Usage
 		}
 	}
@@ -248,7 +248,7 @@ func TestFlowRemovedBetweenPolls(t *testing.T) {
 	}
 	var found bool
 	for _, m := range e.store.Matrix() {
-		if m.Src == "10.0.0.2" && m.Dst == "10.0.1.1" && m.Bytes >= 7777 {
+		if m.Src.String() == "10.0.0.2" && m.Dst.String() == "10.0.1.1" && m.Bytes >= 7777 {
 			found = true
 		}
 	}
@@ -310,8 +310,11 @@ func TestSetStrategyRebuilds(t *testing.T) {
 	if l := e.c.Scheme().Last; l == nil || l.Reason != "initial" {
 		t.Fatalf("first rebuild = %+v", l)
 	}
-	if err := e.c.SetStrategy("bogus"); !errors.Is(err, ErrBadStrategy) {
-		t.Errorf("SetStrategy(bogus) = %v", err)
+	if _, err := ParseStrategy("bogus"); !errors.Is(err, ErrBadStrategy) {
+		t.Errorf("ParseStrategy(bogus) = %v", err)
+	}
+	if err := e.c.SetStrategy(Strategy(99)); !errors.Is(err, ErrBadStrategy) {
+		t.Errorf("SetStrategy(99) = %v", err)
 	}
 	if err := e.c.SetStrategy(StrategyPollAll); err != nil {
 		t.Fatal(err)
@@ -330,7 +333,7 @@ func TestSetStrategyRebuilds(t *testing.T) {
 	for _, r := range rows {
 		strategies[r.Strategy] = true
 	}
-	if !strategies[StrategyMCPS] || !strategies[StrategyPollAll] {
+	if !strategies[StrategyMCPS.String()] || !strategies[StrategyPollAll.String()] {
 		t.Errorf("accounting not kept per strategy: %+v", rows)
 	}
 }
@@ -431,7 +434,7 @@ func TestNewErrors(t *testing.T) {
 		cfg   Config
 		field string
 	}{
-		{Config{Strategy: "all"}, "Strategy"},
+		{Config{Strategy: Strategy(42)}, "Strategy"},
 		{Config{Interval: -1}, "Interval"},
 		{Config{Deployment: 7}, "Deployment"},
 		{Config{LinkCapacityBps: math.Inf(1)}, "LinkCapacityBps"},
@@ -545,3 +548,59 @@ func contains(s []uint64, x uint64) bool {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-6*math.Max(1, math.Abs(b)) }
+
+// TestReadPoint: polling every switch returns each flow at every switch of its path; the
+// reading kept is the ingress switch's by default and the egress switch's with
+// ReadPoint egress. Each switch downstream loses 10 bytes of every flow here, so the two
+// read points differ by what is lost on the way (offered load against delivered
+// traffic). mcps places the poll-single of the flow on s4 alone at s4 either way.
+func TestReadPoint(t *testing.T) {
+	for _, rp := range []mcps.ReadPoint{mcps.ReadIngress, mcps.ReadEgress} {
+		t.Run(rp.String(), func(t *testing.T) {
+			e := newEnv(t, Config{Strategy: StrategyPollAll, ReadPoint: rp})
+			e.loadLine(t)
+			for i, h := range e.flows {
+				e.net.count(h.Cookie, uint64(1000*(i+1)), uint64(i+1), 1)
+			}
+			// loadLine's paths: flows 0-2 on s1..s4, 3-5 on s2..s3, 6 on s4 alone.
+			span := func(i int) (uint64, uint64) {
+				switch {
+				case i < 3:
+					return 1, 4
+				case i < 6:
+					return 2, 3
+				}
+				return 4, 4
+			}
+			// Loss: the entry at switch d counts 10·(d − the flow's first switch) bytes less.
+			e.net.mu.Lock()
+			for dpid, es := range e.net.entries {
+				for k := range es {
+					for i, h := range e.flows {
+						if h.Cookie == es[k].Cookie {
+							first, _ := span(i)
+							es[k].ByteCount -= 10 * (dpid - first)
+						}
+					}
+				}
+			}
+			e.net.mu.Unlock()
+			e.now = t0.Add(time.Second)
+			e.c.Round(context.Background())
+			for i, h := range e.flows {
+				first, last := span(i)
+				want := uint64(1000 * (i + 1))
+				if rp == mcps.ReadEgress {
+					want -= 10 * (last - first)
+				}
+				f, ok := e.store.Flow(h.ID)
+				if !ok || f.Bytes != want {
+					t.Errorf("flow %d (s%d..s%d): %d bytes, want %d", i, first, last, f.Bytes, want)
+				}
+			}
+		})
+	}
+	if err := (Config{ReadPoint: 9}).Validate(); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("ReadPoint 9: %v", err)
+	}
+}

@@ -4,43 +4,47 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/cemon-sdn/cemon/mcps"
+	"github.com/cemon-sdn/cemon/poll"
 )
 
-// Strategy names accepted by Config.Strategy and SetStrategy.
+// Strategy is a polling strategy (see package poll); its names are what the
+// command line and the REST API take.
+type Strategy = poll.Strategy
+
+// The polling strategies.
 const (
-	StrategyMCPS          = mcps.StrategyMCPS
-	StrategyPerFlowRandom = mcps.StrategyPerFlowRandom
-	StrategyPerFlowMin    = mcps.StrategyPerFlowMin
-	StrategyPollAll       = mcps.StrategyPollAll
-	StrategyOff           = "off"
-	// StrategyPortStats labels the accounting of port statistics requests.
-	StrategyPortStats = "port-stats"
+	StrategyMCPS          = poll.MCPS
+	StrategyPerFlowRandom = poll.PerFlowRandom
+	StrategyPerFlowMin    = poll.PerFlowMin
+	StrategyPollAll       = poll.PollAll
+	StrategyOff           = poll.Off
 )
+
+// StrategyPortStats is the account of port statistics requests (the others are a
+// strategy's name).
+const StrategyPortStats = "port-stats"
 
 // Strategies lists the polling strategies, default first.
-func Strategies() []string {
-	return []string{StrategyMCPS, StrategyPerFlowRandom, StrategyPerFlowMin, StrategyPollAll, StrategyOff}
-}
+func Strategies() []Strategy { return poll.Strategies() }
 
-// ValidStrategy reports whether name is a polling strategy.
-func ValidStrategy(name string) bool { return slices.Contains(Strategies(), name) }
+// ParseStrategy reads a strategy's name.
+func ParseStrategy(name string) (Strategy, error) { return poll.ParseStrategy(name) }
 
 // Errors of this package.
 var (
 	ErrBadConfig   = errors.New("collector: bad config")
-	ErrBadStrategy = errors.New("collector: unknown strategy")
+	ErrBadStrategy = poll.ErrBadStrategy
 	ErrMissingDeps = errors.New("collector: missing dependency")
 )
 
 // Config configures a Collector. The zero value is usable.
 type Config struct {
-	// Strategy is the polling strategy; default mcps.
-	Strategy string
+	// Strategy is the polling strategy; the zero value is mcps.
+	Strategy Strategy
 	// Interval is the spacing of polling rounds; default 1 s.
 	Interval time.Duration
 	// Deployment is out-of-band (default) or in-band: in-band costs scale with the
@@ -66,6 +70,16 @@ type Config struct {
 	Theta       float64
 	CostRatio   float64
 	MaxInterval time.Duration
+	// Variance is the form of ARI's flow variance rate: |F0∩Ft| / |F0|, the share of the
+	// flows the scheme was built for that are still active (the zero value), or the
+	// Jaccard form |F0∩Ft| / |F0∪Ft|, which also falls when flows arrive.
+	Variance mcps.VarianceForm
+	// ReadPoint is the switch a flow's counters are read from when a round returns it
+	// from several switches of its path: the one nearest its ingress (offered load; the
+	// zero value) or nearest its egress (delivered traffic, after losses on the way).
+	// mcps also places poll-singles at the cheapest switch nearest it. The final
+	// counters of an expired flow still come from its ingress entry's FLOW_REMOVED.
+	ReadPoint mcps.ReadPoint
 	// Seed seeds per-flow-random; 0 means 1.
 	Seed uint64
 	// MSS is the TCP payload per segment of the wire model; default 65483 (loopback,
@@ -73,6 +87,10 @@ type Config struct {
 	MSS int
 	// FrameOverhead is the per-segment overhead of the wire model; default 66.
 	FrameOverhead int
+	// StoreTick, when positive, makes Run tick the Store's clock at this spacing
+	// (its histories, the ageing of stale rates, its notifications); 0 leaves the
+	// ticks to the Store's owner (cemon run ticks it itself).
+	StoreTick time.Duration
 	// PruneEvery is how many rounds pass between two Store.Prune calls; default 10.
 	PruneEvery int
 }
@@ -88,14 +106,20 @@ const (
 // Validate names every bad field.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Strategy != "" && !ValidStrategy(c.Strategy) {
-		errs = append(errs, fmt.Errorf("%w: Strategy %q (want one of %s)", ErrBadConfig, c.Strategy, strings.Join(Strategies(), ", ")))
+	if !c.Strategy.Valid() {
+		errs = append(errs, fmt.Errorf("%w: Strategy %v (want one of %s)", ErrBadConfig, c.Strategy, strings.Join(poll.StrategyNames(), ", ")))
 	}
 	if c.Interval < 0 {
 		errs = append(errs, fmt.Errorf("%w: Interval %v is negative", ErrBadConfig, c.Interval))
 	}
 	if c.Deployment != mcps.OutOfBand && c.Deployment != mcps.InBand {
 		errs = append(errs, fmt.Errorf("%w: Deployment %d", ErrBadConfig, c.Deployment))
+	}
+	if c.Variance != mcps.VarianceRetained && c.Variance != mcps.VarianceJaccard {
+		errs = append(errs, fmt.Errorf("%w: Variance %v", ErrBadConfig, c.Variance))
+	}
+	if c.ReadPoint != mcps.ReadIngress && c.ReadPoint != mcps.ReadEgress {
+		errs = append(errs, fmt.Errorf("%w: ReadPoint %v", ErrBadConfig, c.ReadPoint))
 	}
 	if c.LinkCapacityBps < 0 || math.IsNaN(c.LinkCapacityBps) || math.IsInf(c.LinkCapacityBps, 0) {
 		errs = append(errs, fmt.Errorf("%w: LinkCapacityBps %v", ErrBadConfig, c.LinkCapacityBps))
@@ -124,6 +148,9 @@ func (c Config) Validate() error {
 	if c.FrameOverhead < 0 {
 		errs = append(errs, fmt.Errorf("%w: FrameOverhead %d is negative", ErrBadConfig, c.FrameOverhead))
 	}
+	if c.StoreTick < 0 {
+		errs = append(errs, fmt.Errorf("%w: StoreTick %v is negative", ErrBadConfig, c.StoreTick))
+	}
 	if c.PruneEvery < 0 {
 		errs = append(errs, fmt.Errorf("%w: PruneEvery %d is negative", ErrBadConfig, c.PruneEvery))
 	}
@@ -131,9 +158,6 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Strategy == "" {
-		c.Strategy = StrategyMCPS
-	}
 	if c.Interval == 0 {
 		c.Interval = DefaultInterval
 	}
@@ -161,6 +185,7 @@ func (c Config) withDefaults() Config {
 	if c.PruneEvery == 0 {
 		c.PruneEvery = DefaultPruneEvery
 	}
+
 	return c
 }
 

@@ -1,34 +1,44 @@
-// Package collector is cemon's statistics edge: it turns the polling scheme into
-// OpenFlow 1.0 flow statistics requests, sends them through the controller, maps every
-// returned entry back to its flow by cookie and feeds the counters to a stats.Store.
+// Package collector is cemon's statistics edge: the executor of package poll's
+// schedulers. It keeps the active flows from the tracker's events, feeds their
+// arrivals and expiries to the scheduler of the current strategy, sends what the
+// scheduler says is due as OpenFlow 1.0 flow statistics requests through the
+// controller, turns the replies into readings with poll.Ingest (entries mapped back
+// to their flows by cookie) and feeds them to a stats.Store and back to the
+// scheduler.
 //
-// It owns the scheme's life (an mcps.Planner patched by DAPR on every flow arrival and
-// expiry the tracker publishes, rebuilt when ARI says so, each rebuild logged with its
-// reason), the polling rounds, optional port statistics for the link cross-check, the
-// accounting of what polling costs, and the Prometheus collector over all of it. It
-// does not match replies to requests or reassemble multipart replies (the controller's
-// Request does), and it does not compute rates (package stats does).
+// It owns the polling rounds, the strategy switch at run time, optional port
+// statistics for the link cross-check, the accounting of what
+// polling costs, and the Prometheus collector over all of it. It does not decide what
+// to poll (package poll does), match replies to requests or reassemble multipart
+// replies (the controller's Request does), or compute rates (package stats does).
 //
 // # Strategies
 //
-// Config.Strategy picks the scheme: mcps (greedy plus clean-up, algorithms.md section
-// 2), per-flow-random, per-flow-min, poll-all (every switch with an all-wildcard
-// request, table_id 0xff, out_port OFPP_NONE), or off (no polling; flows are still
-// counted from FLOW_REMOVED). A poll-single asks one switch for the flow's exact entry
-// there (its match with that switch's in_port). SetStrategy switches at run time; the
-// scheme is rebuilt at the next round and the accounting is kept per strategy.
+// Config.Strategy (a poll.Strategy; its names are what the command line and the REST
+// API take) picks the scheduler: mcps (greedy plus clean-up, algorithms.md section 2,
+// patched by DAPR, rebuilt by ARI), per-flow-random, per-flow-min, poll-all (every
+// switch with an all-wildcard request, table_id 0xff, out_port OFPP_NONE), or off (no
+// polling; flows are still counted from FLOW_REMOVED). A poll-single asks one switch
+// for the flow's exact entry there (its match with that switch's in_port).
+// SetStrategy switches at run time: a new scheduler takes the active flows and builds
+// its scheme at the next round; the accounting is kept per strategy.
 //
 // # A round
 //
-// Every Config.Interval: bring the planner up to date (a new switch or a lost event
-// means a full resync from the tracker), rebuild if ARI asks, send each switch its
-// requests one after another (switches in parallel; one request in flight per switch
-// keeps each request in its own TCP segment, which is what the wire model assumes),
-// each bounded by Config.RequestTimeout and the whole round by Config.RoundTimeout
-// (default the interval): requests a slow switch leaves unsent are skipped and
-// counted, so rounds never pile up. A flow returned by several switches in one
-// round keeps the reading of the switch nearest its ingress. Then the readings go to
-// the Store and the round's link, matrix and host figures to their histories.
+// Every Config.Interval: tell the scheduler the connected switches (a lost tracker
+// event means a full resync first), run its heavy work (a rebuild, a lower bound) with
+// the lock released (events keep being handled meanwhile, and the scheduler replays
+// them onto the new scheme), then send each switch the requests Due gives, one after
+// another (switches in parallel; one request in flight per switch keeps each request
+// in its own TCP segment, which is what the wire model assumes), each bounded by
+// Config.RequestTimeout and the whole round by Config.RoundTimeout (default the
+// interval): requests a slow switch leaves unsent are skipped and counted, so rounds
+// never pile up. A flow returned by several switches in one round keeps the reading
+// of the switch nearest its ingress (offered load), or nearest its egress (delivered
+// traffic) with Config.ReadPoint = mcps.ReadEgress. Each reading carries the flow's
+// polling interval, in which the Store counts its staleness. The Store's histories advance on its own
+// clock tick, not per round: its owner calls Store.Tick (or Run does, every
+// Config.StoreTick).
 //
 // # Accounting
 //
@@ -36,12 +46,12 @@
 // and errors, OpenFlow bytes each way, and modelled wire bytes: each exchange's bytes
 // plus Config.FrameOverhead (66: Ethernet 14, IPv4 20, TCP 32 with timestamps) per TCP
 // segment of at most Config.MSS bytes (algorithms.md section 1). Port statistics are
-// accounted under the strategy name "port-stats".
+// accounted under the name "port-stats".
 //
 // Example:
 //
 //	st, _ := stats.New(stats.Config{})
-//	c, _ := collector.New(collector.Config{Strategy: "mcps", Interval: time.Second},
+//	c, _ := collector.New(collector.Config{Strategy: collector.StrategyMCPS, Interval: time.Second},
 //		collector.Deps{Requester: ctl, Tracker: ctl.Tracker(), Switches: dpidsOf(ctl), Store: st})
 //	reg.MustRegister(collector.NewMetrics(c))
 //	go c.Run(ctx)

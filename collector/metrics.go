@@ -91,8 +91,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.lost, float64(k.EventsLost))
 	counter(m.skipped, float64(k.Skipped))
 	sch := m.c.Scheme()
-	gauge(m.cost, float64(sch.Cost), sch.Strategy, sch.Model)
-	gauge(m.bound, float64(sch.LowerBound), sch.Strategy)
+	gauge(m.cost, float64(sch.Cost), sch.Strategy.String(), sch.Model)
+	gauge(m.bound, float64(sch.LowerBound), sch.Strategy.String())
 	gauge(m.schemeReqs, float64(len(sch.PollAll)), "poll_all")
 	gauge(m.schemeReqs, float64(len(sch.PollSingle)), "poll_single")
 
@@ -109,10 +109,10 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for _, h := range st.Hosts() {
-		counter(m.hostSent, float64(h.SentBytes), h.Host)
-		counter(m.hostRecv, float64(h.ReceivedBytes), h.Host)
+		counter(m.hostSent, float64(h.SentBytes), h.Host.String())
+		counter(m.hostRecv, float64(h.ReceivedBytes), h.Host.String())
 	}
 	for _, e := range st.Matrix() {
-		counter(m.matrix, float64(e.Bytes), e.Src, e.Dst)
+		counter(m.matrix, float64(e.Bytes), e.Src.String(), e.Dst.String())
 	}
 }

@@ -30,6 +30,16 @@
 //     possible switch sets it works on flows grouped by switch set, which leaves every
 //     cost unchanged. On the largest instances the budget is spent by the first pass,
 //     so a million flows on a thousand switches are solved in about a quarter second.
+//   - ARI's flow variance rate is r = |F0∩Ft| / |F0| by default, the paper's wording ("how
+//     many flows are still in the original flow sets"); it moves only when flows the
+//     scheme was built for expire. PlannerConfig.Variance = VarianceJaccard selects
+//     |F0∩Ft| / |F0∪Ft|, which also falls when new flows arrive. docs/mcps/report.md
+//     compares both on four churn patterns.
+//   - Read point (PlannerConfig.ReadPoint): a flow seen by several poll-all switches is
+//     reported (PolledAt) at the one nearest its ingress by default, nearest its egress
+//     with ReadEgress, and a poll-single goes to the cheapest switch nearest that end.
+//     The ingress counts offered load, the egress delivered traffic; they differ by
+//     what is lost on the way.
 //   - The poll-all baseline polls every switch of the network, loaded or not, as Ryu,
 //     Floodlight and ONOS do.
 //   - Lower bound: the better of a maximal dual-feasible solution of the LP relaxation

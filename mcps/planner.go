@@ -38,6 +38,80 @@ func (r RebuildReason) String() string {
 	return fmt.Sprintf("RebuildReason(%d)", uint8(r))
 }
 
+// VarianceForm selects how ARI measures the flow variance rate r between F_0, the active
+// flows at the last rebuild, and F_t, the active flows now (algorithms.md section 3).
+type VarianceForm uint8
+
+const (
+	// VarianceRetained is r = |F_0 ∩ F_t| / |F_0|: the share of the flows the scheme was
+	// built for that are still active, the paper's wording ("how many flows are still in
+	// the original flow sets"). It falls only when flows of F_0 expire; arrivals do not
+	// move it (DAPR covers them, and the cost-drift rule watches what they cost). The
+	// default.
+	VarianceRetained VarianceForm = iota
+	// VarianceJaccard is r = |F_0 ∩ F_t| / |F_0 ∪ F_t|: it also falls when new flows
+	// arrive, so a flash crowd triggers a rebuild even while every old flow lives on.
+	VarianceJaccard
+)
+
+// String names the form as flags and reports spell it.
+func (v VarianceForm) String() string {
+	switch v {
+	case VarianceRetained:
+		return "retained"
+	case VarianceJaccard:
+		return "jaccard"
+	}
+	return fmt.Sprintf("VarianceForm(%d)", uint8(v))
+}
+
+// ParseVarianceForm reads "retained" (or "") and "jaccard".
+func ParseVarianceForm(s string) (VarianceForm, error) {
+	switch s {
+	case "", "retained":
+		return VarianceRetained, nil
+	case "jaccard":
+		return VarianceJaccard, nil
+	}
+	return 0, fmt.Errorf("%w: variance form %q, want retained or jaccard", ErrBadConfig, s)
+}
+
+// ReadPoint says which switch a flow's counters are read from when several could give
+// them: the one nearest the flow's ingress (offered load: the packets the network was
+// asked to carry; the default) or nearest its egress (delivered traffic: what is left
+// after losses along the path). A flow polled by poll-all at several switches of its
+// path is read at the polled switch nearest the read point, and a poll-single is placed
+// at the cheapest switch of the path nearest the read point.
+type ReadPoint uint8
+
+// Read points.
+const (
+	ReadIngress ReadPoint = iota
+	ReadEgress
+)
+
+// String names the read point as flags and reports spell it.
+func (r ReadPoint) String() string {
+	switch r {
+	case ReadIngress:
+		return "ingress"
+	case ReadEgress:
+		return "egress"
+	}
+	return fmt.Sprintf("ReadPoint(%d)", uint8(r))
+}
+
+// ParseReadPoint reads "ingress" (or "") and "egress".
+func ParseReadPoint(s string) (ReadPoint, error) {
+	switch s {
+	case "", "ingress":
+		return ReadIngress, nil
+	case "egress":
+		return ReadEgress, nil
+	}
+	return 0, fmt.Errorf("%w: read point %q, want ingress or egress", ErrBadConfig, s)
+}
+
 // PlannerConfig configures DAPR and ARI (algorithms.md section 3). The zero value of
 // every field but Network is a usable default.
 type PlannerConfig struct {
@@ -48,6 +122,11 @@ type PlannerConfig struct {
 	// Theta is ARI's threshold: rebuild when the flow variance rate r falls below it.
 	// 0 means 0.7; it must lie in (0, 1].
 	Theta float64
+	// Variance is the form of r; the zero value is VarianceRetained.
+	Variance VarianceForm
+	// ReadPoint places poll-singles among equally cheap switches and picks the switch
+	// PolledAt reports; the zero value is ReadIngress.
+	ReadPoint ReadPoint
 	// CostRatio: rebuild when the patched cost per active flow exceeds the cost per flow
 	// of the last rebuild by more than this factor. 0 means 1.25; negative disables.
 	CostRatio float64
@@ -84,6 +163,12 @@ func (c PlannerConfig) Validate() error {
 	}
 	if !(c.Theta > 0 && c.Theta <= 1) {
 		errs = append(errs, fmt.Errorf("%w: Theta = %v, want in (0, 1]", ErrBadConfig, c.Theta))
+	}
+	if c.ReadPoint > ReadEgress {
+		errs = append(errs, fmt.Errorf("%w: ReadPoint = %v", ErrBadConfig, c.ReadPoint))
+	}
+	if c.Variance > VarianceJaccard {
+		errs = append(errs, fmt.Errorf("%w: Variance = %v", ErrBadConfig, c.Variance))
 	}
 	if c.CostRatio > 0 && c.CostRatio < 1 {
 		errs = append(errs, fmt.Errorf("%w: CostRatio = %v, want >= 1 (or negative to disable)", ErrBadConfig, c.CostRatio))
@@ -180,6 +265,12 @@ func (p *Planner) Rebuilds() int { return p.rebuilds }
 // PollAll returns the poll-all requests of the current scheme (a copy).
 func (p *Planner) PollAll() []AllRequest { return append([]AllRequest(nil), p.all...) }
 
+// AppendPollAll appends the poll-all requests to dst and returns it, so a caller that
+// polls every round can reuse one buffer instead of copying with PollAll.
+func (p *Planner) AppendPollAll(dst []AllRequest) []AllRequest {
+	return append(dst, p.all...)
+}
+
 // Singles returns the poll-single requests of the current scheme (a copy).
 func (p *Planner) Singles() []PlannedSingle { return append([]PlannedSingle(nil), p.singles...) }
 
@@ -192,8 +283,9 @@ func (p *Planner) AppendSingles(dst []PlannedSingle) []PlannedSingle {
 // NumSingles is the number of poll-single requests.
 func (p *Planner) NumSingles() int { return len(p.singles) }
 
-// PolledAt reports how flow id is collected: by a poll-all (single false) at some
-// switch of its path, or by a poll-single at sw. ok is false for an unknown flow.
+// PolledAt reports how flow id is collected: by a poll-all (single false) at the polled
+// switch of its path nearest the read point, or by a poll-single at sw. ok is false for
+// an unknown flow.
 func (p *Planner) PolledAt(id uint64) (sw int32, single bool, ok bool) {
 	i, found := p.ids[id]
 	if !found || !p.recs[i].active {
@@ -203,7 +295,12 @@ func (p *Planner) PolledAt(id uint64) (sw int32, single bool, ok bool) {
 	if r.single >= 0 {
 		return p.singles[r.single].Switch, true, true
 	}
-	for _, s := range p.arena[r.off : r.off+r.n] {
+	path := p.arena[r.off : r.off+r.n]
+	for k := range path {
+		s := path[k]
+		if p.cfg.ReadPoint == ReadEgress {
+			s = path[len(path)-1-k]
+		}
 		if p.polled[s] {
 			return s, false, true
 		}
@@ -211,14 +308,18 @@ func (p *Planner) PolledAt(id uint64) (sw int32, single bool, ok bool) {
 	return 0, false, false // unreachable while the scheme is a cover
 }
 
-// VarianceRate is ARI's r = |F_0 ∩ F_t| / |F_0 ∪ F_t|, with F_0 the active flows at the
-// last rebuild and F_t those now; 1 when both are empty.
+// VarianceRate is ARI's r in the configured form, with F_0 the active flows at the last
+// rebuild and F_t those now: |F_0 ∩ F_t| / |F_0| by default (1 when F_0 is empty), or
+// |F_0 ∩ F_t| / |F_0 ∪ F_t| (1 when both are empty).
 func (p *Planner) VarianceRate() float64 {
-	union := p.n0 + p.active - p.inter
-	if union == 0 {
+	den := p.n0
+	if p.cfg.Variance == VarianceJaccard {
+		den = p.n0 + p.active - p.inter
+	}
+	if den == 0 {
 		return 1
 	}
-	return float64(p.inter) / float64(union)
+	return float64(p.inter) / float64(den)
 }
 
 // AddFlow is DAPR's arrival rule: if a poll-all switch already sees the flow nothing is
@@ -256,13 +357,14 @@ func (p *Planner) AddFlow(id uint64, path []int32) error {
 	cm := p.tmpl.cost
 	covered := false
 	best := path[0]
+	egress := p.cfg.ReadPoint == ReadEgress
 	for _, s := range path {
 		if p.polled[s] {
 			covered = true
 			p.cost += p.allMult[s] * (cm.PollAll(int(p.load[s])+1) - cm.PollAll(int(p.load[s])))
 		}
 		p.load[s]++
-		if p.tmpl.mult[s] < p.tmpl.mult[best] {
+		if m, mb := p.tmpl.mult[s], p.tmpl.mult[best]; m < mb || egress && m == mb {
 			best = s
 		}
 	}
@@ -429,8 +531,19 @@ func (p *Planner) Rebuild(now time.Time, reason RebuildReason) (RebuildReport, e
 		if covered { // the greedy may keep a redundant single; DAPR's scheme does not
 			continue
 		}
+		sw, ctrl := s.Switch, s.Controller
+		if p.cfg.ReadPoint == ReadEgress { // the equally cheap switch nearest the egress
+			path := p.arena[r.off : r.off+r.n]
+			h := p.hops(sw, ctrl)
+			for k := len(path) - 1; k >= 0 && path[k] != sw; k-- {
+				if c := p.tmpl.ctrl[path[k]]; p.hops(path[k], c) == h {
+					sw, ctrl = path[k], c
+					break
+				}
+			}
+		}
 		r.single = int32(len(p.singles))
-		p.singles = append(p.singles, PlannedSingle{ID: r.id, Switch: s.Switch, Controller: s.Controller})
+		p.singles = append(p.singles, PlannedSingle{ID: r.id, Switch: sw, Controller: ctrl})
 		p.sRec = append(p.sRec, i)
 	}
 	p.cost = p.recomputeCost()
@@ -442,6 +555,33 @@ func (p *Planner) Rebuild(now time.Time, reason RebuildReason) (RebuildReport, e
 	rep.Cost, rep.LowerBound = p.cost, sol.LowerBound
 	rep.PollAll, rep.PollSingle = len(p.all), len(p.singles)
 	return rep, nil
+}
+
+// BaselineCosts returns what one round over the active flows would cost with the
+// two simple schemes a polling scheme is measured against, as their solvers price
+// them: every switch of the network polled whole (poll-all, what most controllers
+// do), and every flow polled singly at its cheapest switch (per-flow-min), each
+// request priced by the cost model and, in-band, by its switch's hops to the nearest
+// controller. It takes one pass over the switches and the active flows' paths.
+func (p *Planner) BaselineCosts() (pollAll, perFlow int64) {
+	cm := p.tmpl.cost
+	for s, n := range p.load {
+		pollAll += p.tmpl.mult[s] * cm.PollAll(int(n))
+	}
+	one := cm.PollSingle()
+	for i := range p.recs {
+		r := &p.recs[i]
+		if !r.active {
+			continue
+		}
+		path := p.arena[r.off : r.off+r.n]
+		best := p.tmpl.mult[path[0]]
+		for _, s := range path[1:] {
+			best = min(best, p.tmpl.mult[s])
+		}
+		perFlow += best * one
+	}
+	return pollAll, perFlow
 }
 
 // recomputeCost is the cost of the current scheme from scratch.

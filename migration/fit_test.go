@@ -3,6 +3,8 @@ package migration
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -123,10 +125,10 @@ func TestTransferRate(t *testing.T) {
 	require.NoError(t, err)
 	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	path := []stats.Hop{{DPID: 1, InPort: 1, OutPort: 2}, {DPID: 2, InPort: 3, OutPort: 1}}
-	require.NoError(t, store.AddFlow(stats.FlowInfo{ID: 1, Src: "10.0.0.1", Dst: "10.0.0.2", Path: path, Start: t0}))
+	require.NoError(t, store.AddFlow(stats.FlowInfo{ID: 1, Src: testHost("10.0.0.1"), Dst: testHost("10.0.0.2"), Path: path, Start: t0}))
 	// 400 Mbit/s on the path: 600 Mbit/s = 75 MB/s free.
-	require.NoError(t, store.Observe(stats.Reading{Flow: 1, DPID: 1, Bytes: 50_000_000, Duration: time.Second, At: t0.Add(time.Second), Source: stats.SourcePollAll}))
-	require.NoError(t, store.Observe(stats.Reading{Flow: 1, DPID: 1, Bytes: 100_000_000, Duration: 2 * time.Second, At: t0.Add(2 * time.Second), Source: stats.SourcePollAll}))
+	require.NoError(t, observeReading(store, stats.Reading{Flow: 1, DPID: 1, Bytes: 50_000_000, Duration: time.Second, At: t0.Add(time.Second), Source: stats.SourcePollAll}))
+	require.NoError(t, observeReading(store, stats.Reading{Flow: 1, DPID: 1, Bytes: 100_000_000, Duration: 2 * time.Second, At: t0.Add(2 * time.Second), Source: stats.SourcePollAll}))
 	free := PathFreeMBs(store, stats.LinksOf(path), 1e9)
 	assert.InDelta(t, 75, free, 1e-9)
 	assert.InDelta(t, 75, TransferRate(90, 0, 125, free), 1e-9)
@@ -190,4 +192,24 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("mean dirty rate %v", d)
 		}
 	})
+}
+
+// testHost names the network host with the address a: an IP address, or a MAC
+// address for a host known by it alone.
+func testHost(a string) stats.HostID {
+	if ip, err := netip.ParseAddr(a); err == nil {
+		return stats.HostID{IP: ip}
+	}
+	mac, err := net.ParseMAC(a)
+	if err != nil {
+		panic("testHost: " + a + " is neither an IP nor a MAC address")
+	}
+	h, _ := stats.HostOf(mac, netip.Addr{})
+	return h
+}
+
+// observeReading hands r to s, keeping only the error.
+func observeReading(s *stats.Store, r stats.Reading) error {
+	_, err := s.Observe(r)
+	return err
 }

@@ -239,9 +239,9 @@ func TestStatsNetwork(t *testing.T) {
 	require.NoError(t, err)
 	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	path := []stats.Hop{{DPID: 1, InPort: 1, OutPort: 2}, {DPID: 2, InPort: 3, OutPort: 1}}
-	require.NoError(t, store.AddFlow(stats.FlowInfo{ID: 1, Src: "10.0.0.1", Dst: "10.0.0.2", Path: path, Start: t0}))
-	require.NoError(t, store.Observe(stats.Reading{Flow: 1, DPID: 1, Bytes: 50_000_000, Duration: time.Second, At: t0.Add(time.Second), Source: stats.SourcePollAll}))
-	require.NoError(t, store.Observe(stats.Reading{Flow: 1, DPID: 1, Bytes: 100_000_000, Duration: 2 * time.Second, At: t0.Add(2 * time.Second), Source: stats.SourcePollAll}))
+	require.NoError(t, store.AddFlow(stats.FlowInfo{ID: 1, Src: testHost("10.0.0.1"), Dst: testHost("10.0.0.2"), Path: path, Start: t0}))
+	require.NoError(t, observeReading(store, stats.Reading{Flow: 1, DPID: 1, Bytes: 50_000_000, Duration: time.Second, At: t0.Add(time.Second), Source: stats.SourcePollAll}))
+	require.NoError(t, observeReading(store, stats.Reading{Flow: 1, DPID: 1, Bytes: 100_000_000, Duration: 2 * time.Second, At: t0.Add(2 * time.Second), Source: stats.SourcePollAll}))
 	n := StatsNetwork{Reader: store, CapacityBps: 1e9, Links: func(from, to placement.Server) ([]stats.Link, bool) {
 		return stats.LinksOf(path), true
 	}}

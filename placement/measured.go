@@ -35,8 +35,7 @@ type Measured struct {
 
 // FromReader fills inv's Traffic and External from the counters r holds, and
 // is the one place that knows the shape of stats.Reader. A VM is the network
-// host named by its IP or its MAC (cemon names a host by IP for IP traffic and
-// by MAC otherwise; both names count). A matrix cell between two VMs is
+// host with its IP or, failing that, its MAC (a stats.HostID carries both). A matrix cell between two VMs is
 // Traffic; a cell between a VM and any other host is that VM's External
 // (sent as Bps, received as InBps). Traffic and External already in inv are
 // replaced. Cells with no current rate still count their bytes.
@@ -51,19 +50,15 @@ func FromReader(r stats.Reader, inv Inventory) Measured {
 			}
 		}
 	}
-	vmOf := func(host string) int {
-		if i, ok := byName[host]; ok {
+	// vmOf finds the VM a network host is: by its IP, else by its MAC.
+	vmOf := func(h stats.HostID) int {
+		if h.IP.IsValid() {
+			if i, ok := byName[NormalIP(h.IP.String())]; ok {
+				return i
+			}
+		}
+		if i, ok := byName[NormalMAC(h.MACString())]; ok {
 			return i
-		}
-		if n := NormalMAC(host); n != "" {
-			if i, ok := byName[n]; ok {
-				return i
-			}
-		}
-		if n := NormalIP(host); n != "" {
-			if i, ok := byName[n]; ok {
-				return i
-			}
 		}
 		return -1
 	}
@@ -123,18 +118,22 @@ func FromReader(r stats.Reader, inv Inventory) Measured {
 		}
 		return cmpStr(x.Dst, y.Dst)
 	})
+	hostsOf := make(map[int][]stats.HostTraffic)
+	for _, ht := range r.Hosts() {
+		if i := vmOf(ht.Host); i >= 0 {
+			hostsOf[i] = append(hostsOf[i], ht)
+		}
+	}
 	for i, v := range inv.VMs {
 		hm := HostMatch{VM: v.ID, Hosts: names[i]}
 		if hm.Hosts == nil {
 			hm.Hosts = []string{}
 			hm.Reason = "the VM has neither a MAC nor an IP address"
 		}
-		for _, n := range names[i] {
-			if ht, ok := r.HostTraffic(n); ok {
-				hm.Matched = true
-				hm.SentBps += ht.SentBps
-				hm.ReceivedBps += ht.ReceivedBps
-			}
+		for _, ht := range hostsOf[i] {
+			hm.Matched = true
+			hm.SentBps += ht.SentBps
+			hm.ReceivedBps += ht.ReceivedBps
 		}
 		if !hm.Matched && hm.Reason == "" {
 			hm.Reason = fmt.Sprintf("no traffic seen from or to %v", names[i])

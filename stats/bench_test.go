@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -18,11 +19,16 @@ func setupBench(b *testing.B, n int) *Store {
 		for j := range path {
 			path[j] = Hop{DPID: uint64((i + j*7) % 32), InPort: uint16(j), OutPort: uint16(j + 1)}
 		}
-		if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: fmt.Sprint("h", i%64), Dst: fmt.Sprint("h", (i*13+1)%64), Path: path, Start: t0}); err != nil {
+		if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: benchHost(i % 64), Dst: benchHost((i*13 + 1) % 64), Path: path, Start: t0}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	return s
+}
+
+// benchHost is host i of the benchmarks: MAC 00:00:00:00:00:i, IP 10.0.0.i.
+func benchHost(i int) HostID {
+	return HostID{MAC: [6]byte{5: byte(i)}, IP: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)})}
 }
 
 // BenchmarkObserve measures one reading's update (flow counters, rate,
@@ -37,7 +43,7 @@ func BenchmarkObserve(b *testing.B) {
 				round := uint64(i/n + 1)
 				r := Reading{Flow: uint64(i % n), DPID: uint64(i % 32), Bytes: round * 1000, Packets: round,
 					Duration: time.Duration(round) * time.Second, At: t0.Add(time.Duration(round) * time.Second), Source: SourcePollAll}
-				if err := s.Observe(r); err != nil {
+				if _, err := s.Observe(r); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -68,6 +74,43 @@ func BenchmarkFlows(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				_ = s.Flows()
+			}
+		})
+	}
+}
+
+// BenchmarkTick measures one clock tick: a history sample for every link,
+// matrix cell and host, and the window trim of every flow's history. Each
+// tick moves the clock one second, past the staleness limit of the flows
+// read at the start, so the first ticks also take their rates out.
+func BenchmarkTick(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupBench(b, n)
+			for i := 0; i < n; i++ {
+				if _, err := s.Observe(Reading{Flow: uint64(i), DPID: 1, Bytes: 1000, Packets: 1, Duration: time.Second,
+					At: t0.Add(time.Second), Source: SourcePollAll}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.Tick(t0.Add(time.Duration(i+2) * time.Second))
+			}
+		})
+	}
+}
+
+// BenchmarkSnapshot measures a consistent read of every figure.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupBench(b, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_ = s.Snapshot()
 			}
 		})
 	}

@@ -42,33 +42,78 @@
 // final counters through Remove, so a flow that starts and ends between two
 // polls is still counted.
 //
+// Observe returns the FlowSample the reading made (the flow's counters,
+// its new rate and the interval it was taken over, until when it counts), so
+// that a consumer that adapts to a flow's traffic, an adaptive sampler say,
+// needs no second look at the store.
+//
+// # Time and staleness
+//
+// The store reads no clock. Its clock is the latest time any input carried:
+// a reading, a port reading, a flow's start or end, or Tick. Every aggregate
+// is valid at that instant, and says so (LinkLoad.At, MatrixEntry.At,
+// HostTraffic.At, Snapshot.At).
+//
+// Flows are read at different times and at different intervals: a flow's
+// rate is the mean over its last reading's interval, and it counts in its
+// links, matrix cell and hosts until Config.StaleAfter (default 3) of its own
+// polling intervals have passed since that reading (FlowStats.ValidUntil);
+// then the flow is Stale and its rate stops counting instead of standing at
+// its last value, until a new reading brings it back. A flow's interval is
+// the one its scheduler gave (Reading.Interval or SetInterval), else the
+// spacing of its last two readings, else Config.Interval. Expiry is exact:
+// the store keeps the flows in a queue by ValidUntil and takes out every rate
+// whose limit the clock has reached before it applies the next input, so no
+// figure ever holds a rate past its limit.
+//
+// An aggregate's rate is thus the sum of the current rates (CurrentBps) of
+// its flows; its error is at most the sum over those flows of each one's
+// rate change over its own interval up to now, which the slowest-read flow
+// dominates.
+//
+// Tick(now) is the clock tick the owner calls at a steady pace: it moves the
+// clock, appends one sample per link, matrix cell and host to their
+// histories and drops their samples older than Config.Window (a flow's
+// readings are windowed when read; every history holds at most
+// Config.History samples), and notifies subscribers (Subscribe) when
+// any figure changed since the last notification; notifications coalesce
+// and never block the store. Snapshot returns flows, links, matrix, hosts and
+// port rates of one instant, read under one lock.
+//
 // # Links, matrix and hosts
 //
 // The directed link between consecutive hops i and i+1 of a path goes from
 // (dpid_i, out_port_i) to (dpid_{i+1}, in_port_{i+1}). A link's rate is the
 // sum of the current rates of the active flows that cross it; its
-// utilization divides that by Config.LinkCapacityBps. Port statistics
+// utilization divides that by its capacity: Config.LinkCapacityBps when set
+// (it wins: Mininet's ports advertise 10 Gbit/s whatever the link's
+// shaping), else the smaller advertised speed of its two ports
+// (SetPortSpeeds, from OpenFlow 1.0 port features), else
+// DefaultLinkCapacityBps. Port statistics
 // (ObservePort) give an independent rate for the same link, from the
 // transmit counter of its source port, reported beside it as a cross-check.
 // ForgetPorts drops the ports nobody measures any more (the collector calls
 // it for switches gone and ports no longer listed), so that no link keeps a
 // stale cross-check.
 // The matrix and per-host figures sum the same flow rates by endpoint, and
-// keep cumulative byte totals that survive flow expiry and pruning.
+// keep cumulative byte totals that survive flow expiry and pruning. Hosts
+// are HostIDs: the MAC address a flow's match names, with the IP address for
+// IP traffic.
 //
-// EndRound appends the current link, matrix and host rates to their
-// histories; a flow's history grows with each of its readings. Every history
-// is a ring of Config.History samples.
+// A flow's history grows with each of its readings; links, matrix cells and
+// hosts gain one sample per Tick.
 //
 // A Store is safe for concurrent use.
 //
 // Example (ExampleReader runs it):
 //
 //	st, _ := stats.New(stats.Config{LinkCapacityBps: 1e9})
-//	_ = st.AddFlow(stats.FlowInfo{ID: 1, Src: "10.0.0.1", Dst: "10.0.0.2", Path: path, Start: t0})
-//	_ = st.Observe(stats.Reading{Flow: 1, DPID: 1, Bytes: n, Packets: p, Duration: age,
-//		At: now, Source: stats.SourcePollAll})
+//	_ = st.AddFlow(stats.FlowInfo{ID: 1, Src: h1, Dst: h2, Path: path, Start: t0})
+//	smp, _ := st.Observe(stats.Reading{Flow: 1, DPID: 1, Bytes: n, Packets: p, Duration: age,
+//		At: now, Source: stats.SourcePollAll, Interval: time.Second})
+//	sampler.OnReading(smp) // whoever adapts to the flow's rate
+//	st.Tick(now)           // once a second, from the owner's clock
 //	var r stats.Reader = st // what placement and migration hold
-//	rate, _ := r.FlowRate(1)
+//	snap := r.Snapshot()    // flows, links, matrix, hosts, ports at snap.At
 //	free := stats.FreeBps(r, stats.LinksOf(path), 1e9)
 package stats

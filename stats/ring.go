@@ -1,53 +1,64 @@
 package stats
 
-// ring is a bounded history: it keeps the last limit samples in order. Its
-// buffer grows with the samples pushed, up to limit, so that a series read
-// only a few times (most flows are short) holds only those few.
-type ring[T any] struct {
-	buf   []T
+import "time"
+
+// series is a bounded history: the last limit samples, oldest first, from
+// which dropBefore removes those older than a time window. Its buffer grows
+// with the samples pushed, up to limit, so that a series read only a few
+// times (most flows are short) holds only those few.
+type series struct {
+	buf   []Sample
+	head  int // index of the oldest sample
+	n     int // samples held
 	limit int
-	next  int // index the next push writes when full
 }
 
-func newRing[T any](n int) ring[T] {
-	return ring[T]{limit: n}
-}
+func newSeries(limit int) series { return series{limit: limit} }
 
-func (r *ring[T]) full() bool { return len(r.buf) >= r.limit }
-
-func (r *ring[T]) push(v T) {
-	if r.limit <= 0 {
-		return
-	}
-	if !r.full() {
+func (r *series) push(v Sample) {
+	switch {
+	case r.limit <= 0:
+	case r.n < len(r.buf): // room left by dropBefore
+		r.buf[(r.head+r.n)%len(r.buf)] = v
+		r.n++
+	case len(r.buf) < r.limit:
+		if r.head != 0 {
+			r.buf, r.head = r.slice(), 0
+		}
 		r.buf = append(r.buf, v)
-		return
+		r.n++
+	default: // full: overwrite the oldest
+		r.buf[r.head] = v
+		r.head = (r.head + 1) % len(r.buf)
 	}
-	r.buf[r.next] = v
-	r.next++
-	if r.next == len(r.buf) {
-		r.next = 0
+}
+
+// dropBefore removes the samples taken before t.
+func (r *series) dropBefore(t time.Time) {
+	for r.n > 0 && r.buf[r.head].At.Before(t) {
+		r.head = (r.head + 1) % len(r.buf)
+		r.n--
+	}
+	if r.n == 0 {
+		r.buf, r.head = r.buf[:0], 0
 	}
 }
 
 // slice returns a copy of the samples, oldest first.
-func (r *ring[T]) slice() []T {
-	out := make([]T, 0, len(r.buf))
-	if !r.full() {
-		return append(out, r.buf...)
+func (r *series) slice() []Sample {
+	out := make([]Sample, r.n)
+	if r.n == 0 {
+		return out
 	}
-	out = append(out, r.buf[r.next:]...)
-	return append(out, r.buf[:r.next]...)
+	k := copy(out, r.buf[r.head:min(r.head+r.n, len(r.buf))])
+	copy(out[k:], r.buf[:r.n-k])
+	return out
 }
 
 // last returns the newest sample.
-func (r *ring[T]) last() (T, bool) {
-	var zero T
-	if len(r.buf) == 0 {
-		return zero, false
+func (r *series) last() (Sample, bool) {
+	if r.n == 0 {
+		return Sample{}, false
 	}
-	if !r.full() || r.next == 0 {
-		return r.buf[len(r.buf)-1], true
-	}
-	return r.buf[r.next-1], true
+	return r.buf[(r.head+r.n-1)%len(r.buf)], true
 }

@@ -18,6 +18,8 @@ var (
 	ErrOutOfOrder    = errors.New("stats: reading older than the flow's last one")
 	ErrNoTime        = errors.New("stats: reading without a time")
 	ErrBadConfig     = errors.New("stats: invalid config")
+	ErrBadSpeed      = errors.New("stats: port speed is not a finite positive number")
+	ErrBadInterval   = errors.New("stats: polling interval is negative")
 )
 
 // Config sets up a Store. The zero value is usable.
@@ -25,12 +27,26 @@ type Config struct {
 	// History is the number of samples kept per series (flow, link, matrix
 	// cell, host), at most MaxHistory. Default 64.
 	History int
-	// LinkCapacityBps is the capacity every link's utilization is relative
-	// to. OpenFlow 1.0 ports do not report their speed reliably. Default 1e9.
+	// Window is how far back every history reaches: samples older than
+	// Window before the newest go. Default 5 minutes. Histories hold at
+	// most History samples and at most Window of time, whichever is less.
+	Window time.Duration
+	// LinkCapacityBps, when set, is the capacity of every link, winning over
+	// the ports' advertised speed (Mininet's ports advertise 10 Gbit/s
+	// whatever the link's shaping). 0 (the default) takes each link's
+	// capacity from the speed of its ports (SetPortSpeeds), and
+	// DefaultLinkCapacityBps when neither port's speed is known.
 	LinkCapacityBps float64
 	// Retain is how long an expired flow, and a matrix cell or host with no
 	// active flow, stay visible before Prune drops them. Default 5 minutes.
 	Retain time.Duration
+	// StaleAfter is how many of its own polling intervals a flow may go
+	// without a reading before its rate stops counting in links, matrix
+	// cells and hosts. Default 3.
+	StaleAfter int
+	// Interval is the polling interval assumed for a flow whose own is not
+	// known yet (no interval given, fewer than two readings). Default 1 s.
+	Interval time.Duration
 }
 
 // ReinstallSlack is how much younger than expected an entry read at another
@@ -42,8 +58,11 @@ const ReinstallSlack = time.Second
 // Defaults of Config.
 const (
 	DefaultHistory         = 64
+	DefaultWindow          = 5 * time.Minute
 	DefaultLinkCapacityBps = 1e9
 	DefaultRetain          = 5 * time.Minute
+	DefaultStaleAfter      = 3
+	DefaultInterval        = time.Second
 	// MaxHistory bounds Config.History: every flow, link, matrix cell and
 	// host may hold that many samples.
 	MaxHistory = 1 << 16
@@ -61,6 +80,15 @@ func (c Config) Validate() error {
 	if c.Retain < 0 {
 		errs = append(errs, fmt.Errorf("%w: Retain %v is negative", ErrBadConfig, c.Retain))
 	}
+	if c.Window < 0 {
+		errs = append(errs, fmt.Errorf("%w: Window %v is negative", ErrBadConfig, c.Window))
+	}
+	if c.StaleAfter < 0 {
+		errs = append(errs, fmt.Errorf("%w: StaleAfter %d is negative", ErrBadConfig, c.StaleAfter))
+	}
+	if c.Interval < 0 {
+		errs = append(errs, fmt.Errorf("%w: Interval %v is negative", ErrBadConfig, c.Interval))
+	}
 	return errors.Join(errs...)
 }
 
@@ -68,18 +96,31 @@ func (c Config) withDefaults() Config {
 	if c.History == 0 {
 		c.History = DefaultHistory
 	}
-	if c.LinkCapacityBps == 0 {
-		c.LinkCapacityBps = DefaultLinkCapacityBps
+	if c.Window == 0 {
+		c.Window = DefaultWindow
 	}
 	if c.Retain == 0 {
 		c.Retain = DefaultRetain
+	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = DefaultStaleAfter
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
 	}
 	return c
 }
 
 type flowState struct {
-	info    FlowInfo
-	links   []Link
+	info  FlowInfo
+	links []Link
+	// The aggregates the flow counts in, found once when it is added: a
+	// reading updates them without a map lookup. Links are never dropped,
+	// and Prune drops a cell or host only when no active flow counts in it.
+	linkSt  []*linkState
+	pairSt  *pairState
+	srcSt   *hostState
+	dstSt   *hostState
 	bytes   uint64
 	packets uint64
 	rate    float64
@@ -95,15 +136,37 @@ type flowState struct {
 	resets              int
 	active              bool
 	end                 time.Time
-	history             ring[Sample]
+	history             series
 	contribute          float64 // rate currently added to the aggregates
+	// given is the polling interval the scheduler gave (Reading.Interval,
+	// SetInterval), learned the spacing of the last two readings.
+	given, learned time.Duration
+	// validUntil is when the rate stops counting without a new reading;
+	// stale is set once the store's clock has reached it.
+	validUntil time.Time
+	stale      bool
+	// queued is the deadline of the flow's newest entry in the store's
+	// deadline queue; inQueue says there is one.
+	queued  int64 // Unix nanoseconds
+	inQueue bool
+}
+
+// interval is the polling interval the flow's staleness counts in.
+func (fs *flowState) interval(def time.Duration) time.Duration {
+	switch {
+	case fs.given > 0:
+		return fs.given
+	case fs.learned > 0:
+		return fs.learned
+	}
+	return def
 }
 
 type linkState struct {
 	rate    float64
 	bytes   uint64
 	flows   int
-	history ring[Sample]
+	history series
 }
 
 type pairState struct {
@@ -111,7 +174,7 @@ type pairState struct {
 	bytes   uint64
 	flows   int
 	touched time.Time
-	history ring[Sample]
+	history series
 }
 
 type hostState struct {
@@ -119,7 +182,7 @@ type hostState struct {
 	sentBytes, recvBytes uint64
 	out, in              int
 	touched              time.Time
-	history              ring[Sample] // Bytes: sent; RateBps: sent
+	history              series // Bytes: sent; RateBps: sent
 }
 
 type portState struct {
@@ -130,13 +193,25 @@ type portState struct {
 
 // Store is the statistics state. Create it with New.
 type Store struct {
-	cfg   Config
-	mu    sync.RWMutex
-	flows map[uint64]*flowState
-	links map[Link]*linkState
-	pairs map[Pair]*pairState
-	hosts map[string]*hostState
-	ports map[PortKey]*portState
+	cfg    Config
+	mu     sync.RWMutex
+	flows  map[uint64]*flowState
+	links  map[Link]*linkState
+	pairs  map[Pair]*pairState
+	hosts  map[HostID]*hostState
+	ports  map[PortKey]*portState
+	speeds map[PortKey]float64 // advertised port speeds, bits per second
+	// now is the store's clock: the latest time any input carried. Every
+	// aggregate is valid at now: the rates of flows whose readings went
+	// stale by now no longer count.
+	now      time.Time
+	nowNano  int64     // now in Unix nanoseconds
+	due      deadlines // flows by the time their rate goes stale
+	lastTick time.Time // the newest history sample of links, cells, hosts
+	dirty    bool      // figures changed since the last notification
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{}
 }
 
 // New returns an empty Store.
@@ -145,12 +220,15 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{
-		cfg:   cfg.withDefaults(),
-		flows: make(map[uint64]*flowState),
-		links: make(map[Link]*linkState),
-		pairs: make(map[Pair]*pairState),
-		hosts: make(map[string]*hostState),
-		ports: make(map[PortKey]*portState),
+		cfg:     cfg.withDefaults(),
+		flows:   make(map[uint64]*flowState),
+		links:   make(map[Link]*linkState),
+		pairs:   make(map[Pair]*pairState),
+		hosts:   make(map[HostID]*hostState),
+		ports:   make(map[PortKey]*portState),
+		speeds:  make(map[PortKey]float64),
+		subs:    make(map[chan struct{}]struct{}),
+		nowNano: math.MinInt64,
 	}, nil
 }
 
@@ -168,16 +246,21 @@ func (s *Store) AddFlow(f FlowInfo) error {
 		}
 		delete(s.flows, f.ID)
 	}
+	s.advance(f.Start)
+	s.dirty = true
 	f.Path = slices.Clone(f.Path)
-	fs := &flowState{info: f, links: LinksOf(f.Path), active: true, history: newRing[Sample](s.cfg.History)}
+	fs := &flowState{info: f, links: LinksOf(f.Path), active: true, history: newSeries(s.cfg.History)}
 	s.flows[f.ID] = fs
-	for _, l := range fs.links {
-		s.link(l).flows++
+	fs.linkSt = make([]*linkState, len(fs.links))
+	for i, l := range fs.links {
+		fs.linkSt[i] = s.link(l)
+		fs.linkSt[i].flows++
 	}
 	p := s.pair(Pair{f.Src, f.Dst})
 	p.flows++
 	touch(&p.touched, f.Start)
 	src, dst := s.host(f.Src), s.host(f.Dst)
+	fs.pairSt, fs.srcSt, fs.dstSt = p, src, dst
 	src.out++
 	touch(&src.touched, f.Start)
 	dst.in++
@@ -193,12 +276,13 @@ func (s *Store) AddLinks(links ...Link) {
 	for _, l := range links {
 		s.link(l)
 	}
+	s.dirty = true
 }
 
 func (s *Store) link(l Link) *linkState {
 	ls, ok := s.links[l]
 	if !ok {
-		ls = &linkState{history: newRing[Sample](s.cfg.History)}
+		ls = &linkState{history: newSeries(s.cfg.History)}
 		s.links[l] = ls
 	}
 	return ls
@@ -207,30 +291,55 @@ func (s *Store) link(l Link) *linkState {
 func (s *Store) pair(p Pair) *pairState {
 	ps, ok := s.pairs[p]
 	if !ok {
-		ps = &pairState{history: newRing[Sample](s.cfg.History)}
+		ps = &pairState{history: newSeries(s.cfg.History)}
 		s.pairs[p] = ps
 	}
 	return ps
 }
 
-func (s *Store) host(h string) *hostState {
+func (s *Store) host(h HostID) *hostState {
 	hs, ok := s.hosts[h]
 	if !ok {
-		hs = &hostState{history: newRing[Sample](s.cfg.History)}
+		hs = &hostState{history: newSeries(s.cfg.History)}
 		s.hosts[h] = hs
 	}
 	return hs
 }
 
-// Observe applies one polled reading to its flow.
-func (s *Store) Observe(r Reading) error {
+// Observe applies one polled reading to its flow and returns what it made of
+// it: the flow's new counters and rate, and until when that rate counts.
+func (s *Store) Observe(r Reading) (FlowSample, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fs, err := s.check(r)
 	if err != nil {
-		return err
+		return FlowSample{}, err
 	}
-	s.apply(fs, r)
+	s.advance(r.At)
+	return s.apply(fs, r), nil
+}
+
+// SetInterval tells the store the polling interval a flow's scheduler
+// expects for it from now on (as Reading.Interval does with a reading); 0
+// goes back to the interval learned from its readings.
+func (s *Store) SetInterval(id uint64, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%w: flow %d, %v", ErrBadInterval, id, d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fs, ok := s.flows[id]
+	if !ok {
+		return fmt.Errorf("%w: id %d", ErrUnknownFlow, id)
+	}
+	if !fs.active {
+		return fmt.Errorf("%w: id %d", ErrNotActive, id)
+	}
+	fs.given = d
+	if fs.readings > 0 {
+		s.schedule(fs)
+		s.advance(s.now)
+	}
 	return nil
 }
 
@@ -254,8 +363,10 @@ func (s *Store) Remove(r Reading) error {
 	if err != nil {
 		return err
 	}
+	s.advance(r.At)
 	s.apply(fs, r)
 	s.end(fs, end)
+	s.advance(end)
 	return nil
 }
 
@@ -271,6 +382,7 @@ func (s *Store) End(id uint64, at time.Time) error {
 		return fmt.Errorf("%w: id %d", ErrNotActive, id)
 	}
 	s.end(fs, at)
+	s.advance(at)
 	return nil
 }
 
@@ -292,11 +404,18 @@ func (s *Store) check(r Reading) (*flowState, error) {
 }
 
 // apply updates counters and rate from reading r (see the package doc).
-func (s *Store) apply(fs *flowState, r Reading) {
+func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	var rBytes, rPkts uint64 // counter differences the rate is taken from
 	var interval time.Duration
 	rateKnown := false
+	resets := fs.resets
 	p := fs.last
+	if fs.readings > 0 && r.At.After(p.At) {
+		fs.learned = r.At.Sub(p.At)
+	}
+	if r.Interval > 0 {
+		fs.given = r.Interval
+	}
 	switch {
 	case fs.readings == 0:
 		// The entry counted from zero since it was installed.
@@ -356,22 +475,80 @@ func (s *Store) apply(fs *flowState, r Reading) {
 	}
 	fs.last = r
 	fs.readings++
-	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate})
+	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}) // FlowHistory applies the window
 
 	if dBytes > 0 {
-		for _, l := range fs.links {
-			s.links[l].bytes += dBytes
+		for _, ls := range fs.linkSt {
+			ls.bytes += dBytes
 		}
-		pr := s.pairs[Pair{fs.info.Src, fs.info.Dst}]
+		pr := fs.pairSt
 		pr.bytes += dBytes
 		touch(&pr.touched, r.At)
-		src, dst := s.hosts[fs.info.Src], s.hosts[fs.info.Dst]
+		src, dst := fs.srcSt, fs.dstSt
 		src.sentBytes += dBytes
 		touch(&src.touched, r.At)
 		dst.recvBytes += dBytes
 		touch(&dst.touched, r.At)
 	}
-	s.contribute(fs, fs.rate)
+	s.dirty = true
+	fs.stale = false
+	s.schedule(fs)
+	if fs.validUntil.UnixNano() > s.nowNano {
+		s.contribute(fs, fs.rate)
+	} else {
+		// Stale on arrival (a reply that took longer than the flow's
+		// staleness limit): its bytes count, its rate does not.
+		fs.stale = true
+		s.contribute(fs, 0)
+	}
+	smp := FlowSample{Flow: fs.info.ID, At: r.At, Bytes: fs.bytes, Packets: fs.packets, NewBytes: dBytes,
+		RateBps: fs.rate, PacketRate: fs.pktRate, NewRate: rateKnown, Reset: fs.resets != resets,
+		Interval: fs.interval(s.cfg.Interval), ValidUntil: fs.validUntil}
+	if rateKnown {
+		smp.Span = interval
+	}
+	return smp
+}
+
+// schedule sets the time flow fs's rate goes stale, from its last reading
+// and its interval, and queues it unless an earlier entry of it is queued
+// (advance re-queues a flow whose deadline moved on when that entry falls
+// due, so a reading costs no queue operation most of the time).
+func (s *Store) schedule(fs *flowState) {
+	fs.validUntil = fs.last.At.Add(time.Duration(s.cfg.StaleAfter) * fs.interval(s.cfg.Interval))
+	if v := fs.validUntil.UnixNano(); !fs.inQueue || v < fs.queued {
+		s.due.push(deadline{at: v, fs: fs})
+		fs.queued, fs.inQueue = v, true
+	}
+}
+
+// advance moves the store's clock to t when t is later, and takes out of
+// the aggregates the rate of every flow whose reading went stale by then.
+func (s *Store) advance(t time.Time) {
+	// Times compare by their wall clock (Unix nanoseconds) throughout, as
+	// the deadline queue does, so that a monotonic reading never disagrees.
+	if n := t.UnixNano(); !t.IsZero() && n > s.nowNano {
+		s.now, s.nowNano = t, n
+	}
+	for len(s.due) > 0 && s.due[0].at <= s.nowNano {
+		e := s.due.pop()
+		fs := e.fs
+		if !fs.inQueue || fs.queued != e.at {
+			continue // superseded by an earlier entry of the same flow
+		}
+		fs.inQueue = false
+		if !fs.active || fs.stale {
+			continue
+		}
+		if v := fs.validUntil.UnixNano(); v > s.nowNano {
+			s.due.push(deadline{at: v, fs: fs})
+			fs.queued, fs.inQueue = v, true
+			continue
+		}
+		fs.stale = true
+		s.contribute(fs, 0)
+		s.dirty = true
+	}
 }
 
 // contribute sets the rate flow fs adds to the aggregates.
@@ -381,13 +558,12 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 		return
 	}
 	fs.contribute = rate
-	for _, l := range fs.links {
-		ls := s.links[l]
+	for _, ls := range fs.linkSt {
 		ls.rate = settle(ls.rate+d, ls.flows)
 	}
-	pr := s.pairs[Pair{fs.info.Src, fs.info.Dst}]
+	pr := fs.pairSt
 	pr.rate = settle(pr.rate+d, pr.flows)
-	src, dst := s.hosts[fs.info.Src], s.hosts[fs.info.Dst]
+	src, dst := fs.srcSt, fs.dstSt
 	src.sent = settle(src.sent+d, src.out)
 	dst.recv = settle(dst.recv+d, dst.in)
 }
@@ -411,23 +587,23 @@ func settle(v float64, flows int) float64 {
 }
 
 func (s *Store) end(fs *flowState, at time.Time) {
+	s.dirty = true
 	fs.active = false
 	fs.end = at
-	for _, l := range fs.links {
-		s.links[l].flows--
+	for _, ls := range fs.linkSt {
+		ls.flows--
 	}
-	pr := s.pairs[Pair{fs.info.Src, fs.info.Dst}]
+	pr := fs.pairSt
 	pr.flows--
 	touch(&pr.touched, at)
-	src, dst := s.hosts[fs.info.Src], s.hosts[fs.info.Dst]
+	src, dst := fs.srcSt, fs.dstSt
 	src.out--
 	touch(&src.touched, at)
 	dst.in--
 	touch(&dst.touched, at)
 	s.contribute(fs, 0)
 	// contribute skips a zero change; make sure emptied sums are exactly zero.
-	for _, l := range fs.links {
-		ls := s.links[l]
+	for _, ls := range fs.linkSt {
 		ls.rate = settle(ls.rate, ls.flows)
 	}
 	pr.rate = settle(pr.rate, pr.flows)
@@ -443,6 +619,8 @@ func (s *Store) ObservePort(r PortReading) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.advance(r.At)
+	s.dirty = true
 	k := PortKey{r.DPID, r.Port}
 	ps, ok := s.ports[k]
 	if !ok {
@@ -487,23 +665,105 @@ func (s *Store) ForgetPorts(keep func(PortKey) bool) int {
 			n++
 		}
 	}
+	if n > 0 {
+		s.dirty = true
+	}
 	return n
 }
 
-// EndRound appends the current link, matrix and host figures to their
-// histories, stamped at.
-func (s *Store) EndRound(at time.Time) {
+// SetPortSpeeds replaces the advertised speeds of the switch ports, in bits
+// per second (from OpenFlow 1.0 port features, say): a link's capacity is
+// the smaller speed of its two ports when Config.LinkCapacityBps is not set.
+// An entry that is not a finite positive number is left out and named in the
+// error.
+func (s *Store) SetPortSpeeds(speeds map[PortKey]float64) error {
+	next := make(map[PortKey]float64, len(speeds))
+	var errs []error
+	for k, v := range speeds {
+		if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			errs = append(errs, fmt.Errorf("%w: port %016x:%d, %v", ErrBadSpeed, k.DPID, k.Port, v))
+			continue
+		}
+		next[k] = v
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ls := range s.links {
-		ls.history.push(Sample{At: at, Bytes: ls.bytes, RateBps: ls.rate})
+	s.speeds = next
+	s.dirty = true
+	s.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// Tick is the store's clock tick: it moves the clock to now (rates gone
+// stale by then stop counting), appends the current link, matrix and host
+// figures to their histories stamped with the clock, drops their samples
+// older than Config.Window (FlowHistory applies the window to a flow's
+// readings when read), and notifies the subscribers when any figure
+// changed since the last notification. The owner calls it at a steady pace
+// (once a second, say); a Tick at or before the last one's time adds no
+// sample.
+func (s *Store) Tick(now time.Time) {
+	s.mu.Lock()
+	s.advance(now)
+	if !s.now.IsZero() && (s.lastTick.IsZero() || s.nowNano > s.lastTick.UnixNano()) {
+		at := s.now
+		s.lastTick = at
+		cut := at.Add(-s.cfg.Window)
+		for _, ls := range s.links {
+			ls.history.push(Sample{At: at, Bytes: ls.bytes, RateBps: ls.rate})
+			ls.history.dropBefore(cut)
+		}
+		for _, ps := range s.pairs {
+			ps.history.push(Sample{At: at, Bytes: ps.bytes, RateBps: ps.rate})
+			ps.history.dropBefore(cut)
+		}
+		for _, hs := range s.hosts {
+			hs.history.push(Sample{At: at, Bytes: hs.sentBytes, RateBps: hs.sent})
+			hs.history.dropBefore(cut)
+		}
 	}
-	for _, ps := range s.pairs {
-		ps.history.push(Sample{At: at, Bytes: ps.bytes, RateBps: ps.rate})
+	notify := s.dirty
+	s.dirty = false
+	s.mu.Unlock()
+	if notify {
+		s.notify()
 	}
-	for _, hs := range s.hosts {
-		hs.history.push(Sample{At: at, Bytes: hs.sentBytes, RateBps: hs.sent})
+}
+
+// Subscribe returns a channel that receives a value when a Tick finds new
+// figures, and a function that ends the subscription. Notifications
+// coalesce: the channel holds at most one, and the store never waits for a
+// subscriber. Read the figures with Snapshot.
+func (s *Store) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	s.subMu.Lock()
+	s.subs[ch] = struct{}{}
+	s.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			s.subMu.Lock()
+			delete(s.subs, ch)
+			s.subMu.Unlock()
+		})
 	}
+}
+
+func (s *Store) notify() {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	for ch := range s.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // one is pending already
+		}
+	}
+}
+
+// Now returns the store's clock: the instant every figure is valid at.
+func (s *Store) Now() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.now
 }
 
 // Prune drops expired flows that ended more than Config.Retain before now,
@@ -519,6 +779,9 @@ func (s *Store) Prune(now time.Time) int {
 			delete(s.flows, id)
 			n++
 		}
+	}
+	if n > 0 {
+		s.dirty = true
 	}
 	for p, ps := range s.pairs {
 		if ps.flows == 0 && ps.touched.Before(cut) {
@@ -541,15 +804,18 @@ func (s *Store) Flow(id uint64) (FlowStats, bool) {
 	if !ok {
 		return FlowStats{}, false
 	}
-	return fs.stats(), true
+	return s.flowStats(fs, slices.Clone(fs.info.Path)), true
 }
 
-func (fs *flowState) stats() FlowStats {
+// flowStats returns a flow's statistics with path as its Path (a copy of the
+// flow's, or nil for the caller to fill).
+func (s *Store) flowStats(fs *flowState, path []Hop) FlowStats {
 	return FlowStats{
 		ID: fs.info.ID, Src: fs.info.Src, Dst: fs.info.Dst,
-		Path:  slices.Clone(fs.info.Path),
+		Path:  path,
 		Bytes: fs.bytes, Packets: fs.packets,
 		RateBps: fs.rate, PacketRate: fs.pktRate,
+		Interval: fs.interval(s.cfg.Interval), ValidUntil: fs.validUntil, Stale: fs.stale,
 		LastPolled: fs.last.At, Source: fs.last.Source, DPID: fs.last.DPID,
 		Readings: fs.readings, Resets: fs.resets,
 		Active: fs.active, Start: fs.info.Start, End: fs.end,
@@ -560,12 +826,26 @@ func (fs *flowState) stats() FlowStats {
 // ordered by id.
 func (s *Store) Flows() []FlowStats {
 	s.mu.RLock()
-	out := make([]FlowStats, 0, len(s.flows))
-	for _, fs := range s.flows {
-		out = append(out, fs.stats())
-	}
+	out := s.flowsLocked()
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b FlowStats) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+func (s *Store) flowsLocked() []FlowStats {
+	out := make([]FlowStats, 0, len(s.flows))
+	n := 0
+	for _, fs := range s.flows {
+		n += len(fs.info.Path)
+	}
+	hops := make([]Hop, 0, n) // one allocation for every path copied
+	for _, fs := range s.flows {
+		f := s.flowStats(fs, nil)
+		start := len(hops)
+		hops = append(hops, fs.info.Path...)
+		f.Path = hops[start:len(hops):len(hops)]
+		out = append(out, f)
+	}
 	return out
 }
 
@@ -582,7 +862,8 @@ func (s *Store) FlowCounts() (active, expired int) {
 	return active, len(s.flows) - active
 }
 
-// FlowRate returns a flow's rate in bits per second; 0 once it has expired.
+// FlowRate returns a flow's current rate in bits per second; 0 once it has
+// expired or its last reading has gone stale.
 func (s *Store) FlowRate(id uint64) (float64, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -590,25 +871,53 @@ func (s *Store) FlowRate(id uint64) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if !fs.active {
+	if !fs.active || fs.stale {
 		return 0, true
 	}
 	return fs.rate, true
 }
 
-// FlowHistory returns a flow's readings, oldest first.
+// FlowHistory returns a flow's readings within Config.Window of the clock,
+// oldest first.
 func (s *Store) FlowHistory(id uint64) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if fs, ok := s.flows[id]; ok {
-		return fs.history.slice()
+		// A flow's history is bounded by Config.History as it grows; the
+		// window applies here, so that no Tick has to visit every flow.
+		h := fs.history.slice()
+		cut := s.now.Add(-s.cfg.Window)
+		i := 0
+		for i < len(h) && h[i].At.Before(cut) {
+			i++
+		}
+		return h[i:]
 	}
 	return nil
 }
 
+// capacity returns a link's capacity and where it comes from.
+func (s *Store) capacity(l Link) (float64, CapacitySource) {
+	if c := s.cfg.LinkCapacityBps; c > 0 {
+		return c, CapacityConfig
+	}
+	a, okA := s.speeds[PortKey{l.SrcDPID, l.SrcPort}]
+	b, okB := s.speeds[PortKey{l.DstDPID, l.DstPort}]
+	switch {
+	case okA && okB:
+		return min(a, b), CapacityPort
+	case okA:
+		return a, CapacityPort
+	case okB:
+		return b, CapacityPort
+	}
+	return DefaultLinkCapacityBps, CapacityDefault
+}
+
 func (s *Store) linkLoad(l Link, ls *linkState) LinkLoad {
-	c := s.cfg.LinkCapacityBps
-	ll := LinkLoad{Link: l, RateBps: ls.rate, Utilization: ls.rate / c, Bytes: ls.bytes, Flows: ls.flows}
+	c, src := s.capacity(l)
+	ll := LinkLoad{Link: l, At: s.now, RateBps: ls.rate, Utilization: ls.rate / c, CapacityBps: c, Capacity: src,
+		Bytes: ls.bytes, Flows: ls.flows}
 	if ps, ok := s.ports[PortKey{l.SrcDPID, l.SrcPort}]; ok && ps.rate.Valid {
 		ll.PortRateBps, ll.HasPortRate = ps.rate.TxBps, true
 	} else if ps, ok := s.ports[PortKey{l.DstDPID, l.DstPort}]; ok && ps.rate.Valid {
@@ -632,12 +941,17 @@ func (s *Store) LinkLoad(l Link) (LinkLoad, bool) {
 // LinkLoads returns every known link's load, ordered by link.
 func (s *Store) LinkLoads() []LinkLoad {
 	s.mu.RLock()
+	out := s.linkLoadsLocked()
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b LinkLoad) int { return compareLink(a.Link, b.Link) })
+	return out
+}
+
+func (s *Store) linkLoadsLocked() []LinkLoad {
 	out := make([]LinkLoad, 0, len(s.links))
 	for l, ls := range s.links {
 		out = append(out, s.linkLoad(l, ls))
 	}
-	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b LinkLoad) int { return compareLink(a.Link, b.Link) })
 	return out
 }
 
@@ -647,7 +961,7 @@ func compareLink(a, b Link) int {
 }
 
 // LinkHistory returns a link's history, oldest first (one sample per
-// EndRound).
+// Tick).
 func (s *Store) LinkHistory(l Link) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -668,15 +982,42 @@ func (s *Store) PortRate(k PortKey) (PortRate, bool) {
 	return ps.rate, true
 }
 
+// PortRates returns the rate of every port with a valid one, ordered by
+// port.
+func (s *Store) PortRates() []PortRate {
+	s.mu.RLock()
+	out := s.portRatesLocked()
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b PortRate) int {
+		return cmp.Or(cmp.Compare(a.Port.DPID, b.Port.DPID), cmp.Compare(a.Port.Port, b.Port.Port))
+	})
+	return out
+}
+
+func (s *Store) portRatesLocked() []PortRate {
+	out := make([]PortRate, 0, len(s.ports))
+	for _, ps := range s.ports {
+		if ps.rate.Valid {
+			out = append(out, ps.rate)
+		}
+	}
+	return out
+}
+
 // Matrix returns the traffic matrix, ordered by source then destination.
 func (s *Store) Matrix() []MatrixEntry {
 	s.mu.RLock()
+	out := s.matrixLocked()
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b MatrixEntry) int { return cmp.Or(a.Src.Compare(b.Src), a.Dst.Compare(b.Dst)) })
+	return out
+}
+
+func (s *Store) matrixLocked() []MatrixEntry {
 	out := make([]MatrixEntry, 0, len(s.pairs))
 	for p, ps := range s.pairs {
-		out = append(out, MatrixEntry{Src: p.Src, Dst: p.Dst, RateBps: ps.rate, Bytes: ps.bytes, Flows: ps.flows})
+		out = append(out, MatrixEntry{Src: p.Src, Dst: p.Dst, At: s.now, RateBps: ps.rate, Bytes: ps.bytes, Flows: ps.flows})
 	}
-	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b MatrixEntry) int { return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst)) })
 	return out
 }
 
@@ -690,36 +1031,60 @@ func (s *Store) MatrixHistory(p Pair) []Sample {
 	return nil
 }
 
-func (hs *hostState) traffic(h string) HostTraffic {
-	return HostTraffic{Host: h, SentBps: hs.sent, ReceivedBps: hs.recv,
+func (hs *hostState) traffic(h HostID, at time.Time) HostTraffic {
+	return HostTraffic{Host: h, At: at, SentBps: hs.sent, ReceivedBps: hs.recv,
 		SentBytes: hs.sentBytes, ReceivedBytes: hs.recvBytes, FlowsOut: hs.out, FlowsIn: hs.in}
 }
 
 // HostTraffic returns one host's traffic.
-func (s *Store) HostTraffic(host string) (HostTraffic, bool) {
+func (s *Store) HostTraffic(host HostID) (HostTraffic, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	hs, ok := s.hosts[host]
 	if !ok {
 		return HostTraffic{}, false
 	}
-	return hs.traffic(host), true
+	return hs.traffic(host, s.now), true
 }
 
 // Hosts returns every host's traffic, ordered by host.
 func (s *Store) Hosts() []HostTraffic {
 	s.mu.RLock()
-	out := make([]HostTraffic, 0, len(s.hosts))
-	for h, hs := range s.hosts {
-		out = append(out, hs.traffic(h))
-	}
+	out := s.hostsLocked()
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b HostTraffic) int { return cmp.Compare(a.Host, b.Host) })
+	slices.SortFunc(out, func(a, b HostTraffic) int { return a.Host.Compare(b.Host) })
 	return out
 }
 
+func (s *Store) hostsLocked() []HostTraffic {
+	out := make([]HostTraffic, 0, len(s.hosts))
+	for h, hs := range s.hosts {
+		out = append(out, hs.traffic(h, s.now))
+	}
+	return out
+}
+
+// Snapshot returns every figure of one instant, the store's clock, read
+// under one lock: no reading or expiry falls between the flows and the sums
+// made of them. Slices are ordered as Flows, LinkLoads, Matrix, Hosts and
+// PortRates order them.
+func (s *Store) Snapshot() Snapshot {
+	s.mu.RLock()
+	snap := Snapshot{At: s.now, Flows: s.flowsLocked(), Links: s.linkLoadsLocked(), Matrix: s.matrixLocked(),
+		Hosts: s.hostsLocked(), Ports: s.portRatesLocked()}
+	s.mu.RUnlock()
+	slices.SortFunc(snap.Flows, func(a, b FlowStats) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(snap.Links, func(a, b LinkLoad) int { return compareLink(a.Link, b.Link) })
+	slices.SortFunc(snap.Matrix, func(a, b MatrixEntry) int { return cmp.Or(a.Src.Compare(b.Src), a.Dst.Compare(b.Dst)) })
+	slices.SortFunc(snap.Hosts, func(a, b HostTraffic) int { return a.Host.Compare(b.Host) })
+	slices.SortFunc(snap.Ports, func(a, b PortRate) int {
+		return cmp.Or(cmp.Compare(a.Port.DPID, b.Port.DPID), cmp.Compare(a.Port.Port, b.Port.Port))
+	})
+	return snap
+}
+
 // HostHistory returns a host's sent-traffic history, oldest first.
-func (s *Store) HostHistory(host string) []Sample {
+func (s *Store) HostHistory(host HostID) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if hs, ok := s.hosts[host]; ok {

@@ -41,7 +41,11 @@ func TestConfigValidate(t *testing.T) {
 		{"history beyond MaxHistory", Config{History: MaxHistory + 1}, []string{"History"}},
 		{"history at MaxHistory", Config{History: MaxHistory}, nil},
 		{"NaN capacity", Config{LinkCapacityBps: math.NaN()}, []string{"LinkCapacityBps"}},
-		{"everything wrong", Config{History: -1, LinkCapacityBps: -5, Retain: -time.Second}, []string{"History", "LinkCapacityBps", "Retain"}},
+		{"negative window", Config{Window: -time.Second}, []string{"Window"}},
+		{"negative StaleAfter", Config{StaleAfter: -1}, []string{"StaleAfter"}},
+		{"negative interval", Config{Interval: -time.Millisecond}, []string{"Interval"}},
+		{"everything wrong", Config{History: -1, LinkCapacityBps: -5, Retain: -time.Second, Window: -1, StaleAfter: -1, Interval: -1},
+			[]string{"History", "LinkCapacityBps", "Retain", "Window", "StaleAfter", "Interval"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,13 +212,13 @@ func TestFlowRates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t, Config{})
-			if err := s.AddFlow(FlowInfo{ID: 7, Src: "h1", Dst: "h2", Path: line3, Start: t0}); err != nil {
+			if err := s.AddFlow(FlowInfo{ID: 7, Src: h("h1"), Dst: h("h2"), Path: line3, Start: t0}); err != nil {
 				t.Fatal(err)
 			}
 			for _, r := range tt.readings {
 				r.Flow = 7
 				r.Source = SourcePollSingle
-				if err := s.Observe(r); err != nil {
+				if err := obs(s, r); err != nil {
 					t.Fatalf("Observe(%+v) = %v", r, err)
 				}
 			}
@@ -240,7 +244,7 @@ func TestFlowRates(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	s := newStore(t, Config{})
-	if err := s.AddFlow(FlowInfo{ID: 1, Src: "a", Dst: "b", Path: line3}); err != nil {
+	if err := s.AddFlow(FlowInfo{ID: 1, Src: h("a"), Dst: h("b"), Path: line3}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -248,19 +252,19 @@ func TestErrors(t *testing.T) {
 		do   func() error
 		want error
 	}{
-		{"duplicate", func() error { return s.AddFlow(FlowInfo{ID: 1, Src: "a", Dst: "b"}) }, ErrDuplicateFlow},
-		{"unknown observe", func() error { return s.Observe(Reading{Flow: 2, At: at(1)}) }, ErrUnknownFlow},
+		{"duplicate", func() error { return s.AddFlow(FlowInfo{ID: 1, Src: h("a"), Dst: h("b")}) }, ErrDuplicateFlow},
+		{"unknown observe", func() error { return obs(s, Reading{Flow: 2, At: at(1)}) }, ErrUnknownFlow},
 		{"unknown remove", func() error { return s.Remove(Reading{Flow: 2, At: at(1)}) }, ErrUnknownFlow},
 		{"unknown end", func() error { return s.End(2, at(1)) }, ErrUnknownFlow},
-		{"no time", func() error { return s.Observe(Reading{Flow: 1}) }, ErrNoTime},
+		{"no time", func() error { return obs(s, Reading{Flow: 1}) }, ErrNoTime},
 		{"port no time", func() error { return s.ObservePort(PortReading{DPID: 1}) }, ErrNoTime},
-		{"first ok", func() error { return s.Observe(Reading{Flow: 1, DPID: 1, Bytes: 5, At: at(5)}) }, nil},
-		{"out of order", func() error { return s.Observe(Reading{Flow: 1, DPID: 1, Bytes: 9, At: at(4)}) }, ErrOutOfOrder},
+		{"first ok", func() error { return obs(s, Reading{Flow: 1, DPID: 1, Bytes: 5, At: at(5)}) }, nil},
+		{"out of order", func() error { return obs(s, Reading{Flow: 1, DPID: 1, Bytes: 9, At: at(4)}) }, ErrOutOfOrder},
 		{"removed", func() error { return s.Remove(Reading{Flow: 1, DPID: 1, Bytes: 9, At: at(6)}) }, nil},
-		{"observe after remove", func() error { return s.Observe(Reading{Flow: 1, DPID: 1, Bytes: 9, At: at(7)}) }, ErrNotActive},
+		{"observe after remove", func() error { return obs(s, Reading{Flow: 1, DPID: 1, Bytes: 9, At: at(7)}) }, ErrNotActive},
 		{"remove twice", func() error { return s.Remove(Reading{Flow: 1, DPID: 2, Bytes: 9, At: at(7)}) }, ErrNotActive},
 		{"end after remove", func() error { return s.End(1, at(8)) }, ErrNotActive},
-		{"id reused after expiry", func() error { return s.AddFlow(FlowInfo{ID: 1, Src: "a", Dst: "c"}) }, nil},
+		{"id reused after expiry", func() error { return s.AddFlow(FlowInfo{ID: 1, Src: h("a"), Dst: h("c")}) }, nil},
 	}
 	for _, tt := range tests {
 		err := tt.do()
@@ -268,7 +272,7 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if f, _ := s.Flow(1); f.Dst != "c" || !f.Active || f.Bytes != 0 {
+	if f, _ := s.Flow(1); f.Dst != h("c") || !f.Active || f.Bytes != 0 {
 		t.Errorf("reused id kept old state: %+v", f)
 	}
 }
@@ -279,10 +283,10 @@ func TestAggregates(t *testing.T) {
 	s := newStore(t, Config{LinkCapacityBps: 1e5})
 	// f1: h1 -> h3 over s1, s2, s3; f2: h2 -> h3 over s2, s3 (enters s2 on port 3).
 	p2 := []Hop{{DPID: 2, InPort: 3, OutPort: 2}, {DPID: 3, InPort: 1, OutPort: 2}}
-	must(t, s.AddFlow(FlowInfo{ID: 1, Src: "h1", Dst: "h3", Path: line3, Start: at(0)}))
-	must(t, s.AddFlow(FlowInfo{ID: 2, Src: "h2", Dst: "h3", Path: p2, Start: at(0)}))
-	must(t, s.Observe(Reading{Flow: 1, DPID: 1, Bytes: 1000, Packets: 1, Duration: dur(1), At: at(1), Source: SourcePollAll}))
-	must(t, s.Observe(Reading{Flow: 2, DPID: 2, Bytes: 3000, Packets: 3, Duration: dur(1), At: at(1), Source: SourcePollAll}))
+	must(t, s.AddFlow(FlowInfo{ID: 1, Src: h("h1"), Dst: h("h3"), Path: line3, Start: at(0)}))
+	must(t, s.AddFlow(FlowInfo{ID: 2, Src: h("h2"), Dst: h("h3"), Path: p2, Start: at(0)}))
+	must(t, obs(s, Reading{Flow: 1, DPID: 1, Bytes: 1000, Packets: 1, Duration: dur(1), At: at(1), Source: SourcePollAll}))
+	must(t, obs(s, Reading{Flow: 2, DPID: 2, Bytes: 3000, Packets: 3, Duration: dur(1), At: at(1), Source: SourcePollAll}))
 
 	s12 := Link{1, 2, 2, 1}
 	s23 := Link{2, 2, 3, 1}
@@ -299,11 +303,11 @@ func TestAggregates(t *testing.T) {
 			t.Errorf("link %v = %+v, want %+v", ll.Link, ll, w)
 		}
 	}
-	wantMatrix := []MatrixEntry{{"h1", "h3", 8000, 1000, 1}, {"h2", "h3", 24000, 3000, 1}}
+	wantMatrix := []MatrixEntry{{Src: h("h1"), Dst: h("h3"), RateBps: 8000, Bytes: 1000, Flows: 1}, {Src: h("h2"), Dst: h("h3"), RateBps: 24000, Bytes: 3000, Flows: 1}}
 	if got := s.Matrix(); !sameMatrix(got, wantMatrix) {
 		t.Errorf("Matrix() = %+v, want %+v", got, wantMatrix)
 	}
-	h3, _ := s.HostTraffic("h3")
+	h3, _ := s.HostTraffic(h("h3"))
 	if !near(h3.ReceivedBps, 32000) || h3.ReceivedBytes != 4000 || h3.FlowsIn != 2 || h3.SentBps != 0 {
 		t.Errorf("h3 = %+v", h3)
 	}
@@ -352,13 +356,13 @@ func TestAggregates(t *testing.T) {
 // from its FLOW_REMOVED alone.
 func TestBetweenPolls(t *testing.T) {
 	s := newStore(t, Config{})
-	must(t, s.AddFlow(FlowInfo{ID: 9, Src: "h1", Dst: "h2", Path: line3, Start: at(0.1)}))
+	must(t, s.AddFlow(FlowInfo{ID: 9, Src: h("h1"), Dst: h("h2"), Path: line3, Start: at(0.1)}))
 	must(t, s.Remove(Reading{Flow: 9, DPID: 1, Bytes: 4242, Packets: 3, Duration: dur(0.5), At: at(0.6)}))
 	m := s.Matrix()
 	if len(m) != 1 || m[0].Bytes != 4242 || m[0].RateBps != 0 {
 		t.Errorf("Matrix() = %+v", m)
 	}
-	h1, _ := s.HostTraffic("h1")
+	h1, _ := s.HostTraffic(h("h1"))
 	if h1.SentBytes != 4242 {
 		t.Errorf("h1 = %+v", h1)
 	}
@@ -399,14 +403,14 @@ func TestPortRates(t *testing.T) {
 
 func TestHistoryBounded(t *testing.T) {
 	s := newStore(t, Config{History: 4})
-	must(t, s.AddFlow(FlowInfo{ID: 1, Src: "a", Dst: "b", Path: line3}))
+	must(t, s.AddFlow(FlowInfo{ID: 1, Src: h("a"), Dst: h("b"), Path: line3}))
 	for i := 1; i <= 10; i++ {
-		must(t, s.Observe(Reading{Flow: 1, DPID: 1, Bytes: uint64(i * 100), Duration: dur(float64(i)), At: at(float64(i))}))
-		s.EndRound(at(float64(i)))
+		must(t, obs(s, Reading{Flow: 1, DPID: 1, Bytes: uint64(i * 100), Duration: dur(float64(i)), At: at(float64(i))}))
+		s.Tick(at(float64(i)))
 	}
 	for name, h := range map[string][]Sample{
 		"flow": s.FlowHistory(1), "link": s.LinkHistory(Link{1, 2, 2, 1}),
-		"matrix": s.MatrixHistory(Pair{"a", "b"}), "host": s.HostHistory("a"),
+		"matrix": s.MatrixHistory(Pair{h("a"), h("b")}), "host": s.HostHistory(h("a")),
 	} {
 		if len(h) != 4 {
 			t.Fatalf("%s history has %d samples, want 4", name, len(h))
@@ -422,7 +426,7 @@ func TestHistoryBounded(t *testing.T) {
 	}
 }
 
-func TestRing(t *testing.T) {
+func TestSeries(t *testing.T) {
 	tests := []struct {
 		cap, push int
 		want      []int
@@ -437,9 +441,9 @@ func TestRing(t *testing.T) {
 		{1, 5, []int{4}},
 	}
 	for _, tt := range tests {
-		r := newRing[int](tt.cap)
+		r := newSeries(tt.cap)
 		for i := 0; i < tt.push; i++ {
-			r.push(i)
+			r.push(Sample{At: at(float64(i)), Bytes: uint64(i)})
 		}
 		got := r.slice()
 		if len(got) != len(tt.want) {
@@ -447,17 +451,57 @@ func TestRing(t *testing.T) {
 			continue
 		}
 		for i := range got {
-			if got[i] != tt.want[i] {
+			if got[i].Bytes != uint64(tt.want[i]) {
 				t.Errorf("cap %d push %d: %v, want %v", tt.cap, tt.push, got, tt.want)
 				break
 			}
 		}
 		last, ok := r.last()
-		if ok != (len(tt.want) > 0) || ok && last != tt.want[len(tt.want)-1] {
-			t.Errorf("cap %d push %d: last = %d, %v", tt.cap, tt.push, last, ok)
+		if ok != (len(tt.want) > 0) || ok && last.Bytes != uint64(tt.want[len(tt.want)-1]) {
+			t.Errorf("cap %d push %d: last = %d, %v", tt.cap, tt.push, last.Bytes, ok)
 		}
 		if cap(r.buf) > 2*min(tt.push, tt.cap)+1 {
 			t.Errorf("cap %d push %d: buffer of %d holds more than it needs", tt.cap, tt.push, cap(r.buf))
+		}
+	}
+}
+
+// TestSeriesWindow pushes samples one second apart into series of random
+// limits, dropping those older than a random window after each push, and
+// checks the series against the plain list of what should be left.
+func TestSeriesWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for round := 0; round < 200; round++ {
+		limit, window := 1+rng.IntN(8), 1+rng.IntN(10)
+		r := newSeries(limit)
+		var ref []int
+		for i := 0; i < 40; i++ {
+			if rng.IntN(4) > 0 { // some seconds have no sample
+				r.push(Sample{At: at(float64(i)), Bytes: uint64(i)})
+				ref = append(ref, i)
+				if len(ref) > limit {
+					ref = ref[1:]
+				}
+			}
+			r.dropBefore(at(float64(i - window)))
+			for len(ref) > 0 && ref[0] < i-window {
+				ref = ref[1:]
+			}
+			got := r.slice()
+			if len(got) != len(ref) {
+				t.Fatalf("limit %d window %d at %d: %v, want %v", limit, window, i, got, ref)
+			}
+			for k := range got {
+				if got[k].Bytes != uint64(ref[k]) {
+					t.Fatalf("limit %d window %d at %d: %v, want %v", limit, window, i, got, ref)
+				}
+			}
+			if last, ok := r.last(); ok != (len(ref) > 0) || ok && last.Bytes != uint64(ref[len(ref)-1]) {
+				t.Fatalf("limit %d window %d at %d: last %v %v, want %v", limit, window, i, last, ok, ref)
+			}
+			if len(r.buf) > limit {
+				t.Fatalf("buffer of %d samples beyond the limit %d", len(r.buf), limit)
+			}
 		}
 	}
 }
@@ -469,7 +513,7 @@ func TestAggregatesAgainstScan(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 0))
 		s := newStore(t, Config{})
-		hosts := []string{"a", "b", "c", "d"}
+		hosts := []HostID{h("a"), h("b"), h("c"), h("d")}
 		now := 0.0
 		active := map[uint64]bool{}
 		counters := map[uint64]uint64{}
@@ -497,7 +541,7 @@ func TestAggregatesAgainstScan(t *testing.T) {
 					counters[id] = 0 // re-installed
 				}
 				counters[id] += uint64(rng.IntN(5000))
-				must(t, s.Observe(Reading{Flow: id, DPID: uint64(rng.IntN(3)), Bytes: counters[id], Duration: dur(now), At: at(now)}))
+				must(t, obs(s, Reading{Flow: id, DPID: uint64(rng.IntN(3)), Bytes: counters[id], Duration: dur(now), At: at(now)}))
 			}
 		}
 		checkAgainstScan(t, s)
@@ -523,20 +567,16 @@ func checkAgainstScan(t *testing.T, s *Store) {
 	links := map[Link]float64{}
 	linkBytes := map[Link]uint64{}
 	pairs := map[Pair]float64{}
-	sent := map[string]float64{}
-	sentBytes := map[string]uint64{}
+	sent := map[HostID]float64{}
+	sentBytes := map[HostID]uint64{}
 	for _, f := range s.Flows() {
 		for _, l := range LinksOf(f.Path) {
 			linkBytes[l] += f.Bytes
-			if f.Active {
-				links[l] += f.RateBps
-			}
+			links[l] += f.CurrentBps()
 		}
 		sentBytes[f.Src] += f.Bytes
-		if f.Active {
-			pairs[Pair{f.Src, f.Dst}] += f.RateBps
-			sent[f.Src] += f.RateBps
-		}
+		pairs[Pair{f.Src, f.Dst}] += f.CurrentBps()
+		sent[f.Src] += f.CurrentBps()
 	}
 	for _, ll := range s.LinkLoads() {
 		if !near(ll.RateBps, links[ll.Link]) || ll.Bytes != linkBytes[ll.Link] {
@@ -564,11 +604,11 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 200; i++ {
 				id := uint64(w*1000 + i)
-				if err := s.AddFlow(FlowInfo{ID: id, Src: "a", Dst: "b", Path: line3}); err != nil {
+				if err := s.AddFlow(FlowInfo{ID: id, Src: h("a"), Dst: h("b"), Path: line3}); err != nil {
 					t.Error(err)
 					return
 				}
-				if err := s.Observe(Reading{Flow: id, DPID: 1, Bytes: 100, Duration: dur(1), At: at(1)}); err != nil {
+				if err := obs(s, Reading{Flow: id, DPID: 1, Bytes: 100, Duration: dur(1), At: at(1)}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -592,8 +632,8 @@ func TestConcurrentUse(t *testing.T) {
 
 func TestFreeBps(t *testing.T) {
 	s := newStore(t, Config{})
-	must(t, s.AddFlow(FlowInfo{ID: 1, Src: "a", Dst: "b", Path: line3}))
-	must(t, s.Observe(Reading{Flow: 1, DPID: 1, Bytes: 12_500_000, Duration: dur(1), At: at(1)})) // 100 Mbit/s
+	must(t, s.AddFlow(FlowInfo{ID: 1, Src: h("a"), Dst: h("b"), Path: line3}))
+	must(t, obs(s, Reading{Flow: 1, DPID: 1, Bytes: 12_500_000, Duration: dur(1), At: at(1)})) // 100 Mbit/s
 	l12, l23 := Link{1, 2, 2, 1}, Link{2, 2, 3, 1}
 	must(t, s.ObservePort(PortReading{DPID: 2, Port: 2, At: at(0)}))
 	must(t, s.ObservePort(PortReading{DPID: 2, Port: 2, TxBytes: 37_500_000, At: at(1)})) // 300 Mbit/s seen on the port
@@ -629,6 +669,19 @@ func TestLinksOf(t *testing.T) {
 	if got[0].String() != "0000000000000001:2->0000000000000002:1" {
 		t.Errorf("String() = %s", got[0])
 	}
+}
+
+// h names a test host: its MAC address spells the name.
+func h(name string) HostID {
+	var id HostID
+	copy(id.MAC[:], name)
+	return id
+}
+
+// obs is Observe without the sample.
+func obs(s *Store, r Reading) error {
+	_, err := s.Observe(r)
+	return err
 }
 
 func must(t testing.TB, err error) {
@@ -699,12 +752,12 @@ func TestRemoveOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t, Config{})
-			if err := s.AddFlow(FlowInfo{ID: 7, Src: "h1", Dst: "h2", Path: line3, Start: t0}); err != nil {
+			if err := s.AddFlow(FlowInfo{ID: 7, Src: h("h1"), Dst: h("h2"), Path: line3, Start: t0}); err != nil {
 				t.Fatal(err)
 			}
 			for _, r := range tt.polls {
 				r.Flow = 7
-				if err := s.Observe(r); err != nil {
+				if err := obs(s, r); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -751,12 +804,12 @@ func TestRemoveOrder(t *testing.T) {
 func TestPruneKeepsCellsOfRetainedFlows(t *testing.T) {
 	s := newStore(t, Config{Retain: 10 * time.Second})
 	for id := uint64(1); id <= 2; id++ {
-		if err := s.AddFlow(FlowInfo{ID: id, Src: "h1", Dst: "h2", Path: line3, Start: t0}); err != nil {
+		if err := s.AddFlow(FlowInfo{ID: id, Src: h("h1"), Dst: h("h2"), Path: line3, Start: t0}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	steps := []error{
-		s.Observe(Reading{Flow: 1, DPID: 1, Bytes: 100, Packets: 1, Duration: dur(1), At: at(1)}),
+		obs(s, Reading{Flow: 1, DPID: 1, Bytes: 100, Packets: 1, Duration: dur(1), At: at(1)}),
 		s.Remove(Reading{Flow: 2, DPID: 1, Bytes: 200, Packets: 2, Duration: dur(20), At: at(20)}),
 		s.Remove(Reading{Flow: 1, DPID: 1, Bytes: 100, Packets: 1, Duration: dur(2), At: at(2)}),
 	}
@@ -807,7 +860,7 @@ func TestCountsAcrossSwitchesProperty(t *testing.T) {
 	for seed := uint64(1); seed <= 50; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 99))
 		s := newStore(t, Config{})
-		if err := s.AddFlow(FlowInfo{ID: 1, Src: "h1", Dst: "h2", Path: line3, Start: t0}); err != nil {
+		if err := s.AddFlow(FlowInfo{ID: 1, Src: h("h1"), Dst: h("h2"), Path: line3, Start: t0}); err != nil {
 			t.Fatal(err)
 		}
 		var lastTotal uint64
@@ -823,7 +876,7 @@ func TestCountsAcrossSwitchesProperty(t *testing.T) {
 			counted := counters[hop]
 			r := Reading{Flow: 1, DPID: line3[hop].DPID, Bytes: counted, Packets: counted / 100,
 				Duration: dur(float64(step)), At: at(float64(step) + 0.01*float64(hop)), Source: SourcePollAll}
-			if err := s.Observe(r); err != nil {
+			if err := obs(s, r); err != nil {
 				t.Fatalf("seed %d step %d: %v", seed, step, err)
 			}
 			f, _ := s.Flow(1)
@@ -842,7 +895,7 @@ func TestCountsAcrossSwitchesProperty(t *testing.T) {
 			if m := s.Matrix(); len(m) != 1 || m[0].Bytes != f.Bytes {
 				t.Fatalf("seed %d step %d: matrix %+v, flow %d", seed, step, m, f.Bytes)
 			}
-			if h, _ := s.HostTraffic("h1"); h.SentBytes != f.Bytes {
+			if h, _ := s.HostTraffic(h("h1")); h.SentBytes != f.Bytes {
 				t.Fatalf("seed %d step %d: h1 sent %d, flow %d", seed, step, h.SentBytes, f.Bytes)
 			}
 		}

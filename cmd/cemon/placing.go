@@ -93,12 +93,3 @@ func (b placementBackend) Hops(x, y placement.Server) (int, bool) {
 	}
 	return dist[dst] + 2, true
 }
-
-// reader is the statistics store start built, as the stats.Reader placement
-// reads; nil before start.
-func (p *pollingFlags) reader() stats.Reader {
-	if p.store == nil {
-		return nil
-	}
-	return p.store
-}

@@ -16,6 +16,8 @@ import (
 	"github.com/cemon-sdn/cemon/collector"
 	"github.com/cemon-sdn/cemon/controller"
 	"github.com/cemon-sdn/cemon/mcps"
+	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/poll"
 	"github.com/cemon-sdn/cemon/stats"
 	"github.com/cemon-sdn/cemon/units"
 )
@@ -28,19 +30,27 @@ type pollingFlags struct {
 	linkCapacity string
 	portStats    time.Duration
 	history      int
+	window       time.Duration
+	tick         time.Duration
+	staleAfter   int
 	controllerAt string
-	store        *stats.Store // set by start: the counters placement reads
+	readPoint    string
 }
 
 // addPollingFlags registers the statistics-collection flags on fs.
 func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	p := &pollingFlags{}
-	fs.StringVar(&p.strategy, "polling", collector.StrategyMCPS, "flow statistics polling `strategy`: "+strings.Join(collector.Strategies(), ", "))
+	fs.StringVar(&p.strategy, "polling", collector.StrategyMCPS.String(), "flow statistics polling `strategy`: "+strings.Join(poll.StrategyNames(), ", "))
 	fs.DurationVar(&p.interval, "poll-interval", collector.DefaultInterval, "spacing of polling rounds")
 	fs.StringVar(&p.deployment, "deployment", "out-of-band", "control channel: out-of-band or in-band (in-band costs scale with hops to the controller)")
-	fs.StringVar(&p.linkCapacity, "link-capacity", "1Gbit/s", "capacity every link's utilization is relative to (e.g. 100Mbit/s, 10Gbit/s, 1e9)")
+	fs.StringVar(&p.linkCapacity, "link-capacity", "", "capacity of every link, winning over the speed its ports advertise (e.g. 100Mbit/s, 10Gbit/s, 1e9); "+
+		"unset: each link's port speed, else 1Gbit/s")
 	fs.DurationVar(&p.portStats, "port-stats-interval", 0, "spacing of port statistics rounds for the link cross-check; 0 disables them")
 	fs.IntVar(&p.history, "stats-history", stats.DefaultHistory, "samples kept per statistics series")
+	fs.DurationVar(&p.window, "stats-window", stats.DefaultWindow, "how far back statistics histories reach")
+	fs.DurationVar(&p.tick, "stats-tick", time.Second, "spacing of the statistics clock: one history sample per tick, stale rates dropped, readers notified")
+	fs.IntVar(&p.staleAfter, "stats-stale-after", stats.DefaultStaleAfter, "polling intervals without a reading after which a flow's rate stops counting in links, matrix and hosts")
+	fs.StringVar(&p.readPoint, "read-point", mcps.ReadIngress.String(), "switch a flow seen at several is read from: ingress (offered load) or egress (delivered traffic)")
 	fs.StringVar(&p.controllerAt, "controller-dpid", "", "in-band: `dpid` (hex) of the switch the controller is attached to; default the lowest")
 	return p
 }
@@ -58,9 +68,22 @@ func parseRate(s string) (float64, error) {
 // config turns the flags into the collector's and the store's configuration.
 func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 	var errs []error
-	capacity, err := parseRate(p.linkCapacity)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("-link-capacity: %w", err))
+	var capacity float64 // 0: from the ports' speed
+	if p.linkCapacity != "" {
+		c, err := parseRate(p.linkCapacity)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-link-capacity: %w", err))
+		}
+		capacity = c
+	}
+	if p.tick <= 0 {
+		errs = append(errs, fmt.Errorf("-stats-tick %v: must be positive", p.tick))
+	}
+	if p.staleAfter <= 0 {
+		errs = append(errs, fmt.Errorf("-stats-stale-after %d: must be positive", p.staleAfter))
+	}
+	if p.window <= 0 {
+		errs = append(errs, fmt.Errorf("-stats-window %v: must be positive", p.window))
 	}
 	dep, err := mcps.ParseDeployment(p.deployment)
 	if err != nil {
@@ -74,12 +97,21 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 			errs = append(errs, fmt.Errorf("-controller-dpid %q: not a hex datapath id", p.controllerAt))
 		}
 	}
-	cc := collector.Config{Strategy: p.strategy, Interval: p.interval, Deployment: dep, LinkCapacityBps: capacity,
-		PortStatsInterval: p.portStats}
+	strategy, err := poll.ParseStrategy(p.strategy)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-polling: Strategy: %w", err))
+	}
+	rp, err := mcps.ParseReadPoint(p.readPoint)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-read-point: %w", err))
+	}
+	cc := collector.Config{Strategy: strategy, Interval: p.interval, Deployment: dep, LinkCapacityBps: capacity,
+		PortStatsInterval: p.portStats, ReadPoint: rp}
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	sc := stats.Config{History: p.history, LinkCapacityBps: capacity}
+	sc := stats.Config{History: p.history, Window: p.window, LinkCapacityBps: capacity, StaleAfter: p.staleAfter,
+		Interval: p.interval}
 	if err := sc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -118,25 +150,39 @@ func hopsToController(ctl *controller.Controller, at string) map[uint64]int {
 	return out
 }
 
+// polling is what statistics collection gives the rest of the binary: the one
+// stats.Store, which every module reads as a stats.Reader, and the collector that
+// feeds it.
+type polling struct {
+	store     *stats.Store
+	collector *collector.Collector
+	stopped   <-chan struct{} // closed once the collector's goroutine has ended (after ctx)
+}
+
+// statsBackend is the REST API's view of the statistics: the store's figures and
+// the collector's scheme.
+func (pl *polling) statsBackend() api.StatsBackend {
+	return api.StatsOf(pl.store, pollingView{pl.collector})
+}
+
 // collectorExit runs as the collector's goroutine ends; tests slow it down to see
 // that cemon run waits for it.
 var collectorExit = func() {}
 
-// start validates the flags, starts the collector on ctl until ctx ends, registers
-// its metrics on reg and returns b extended with the statistics endpoints, and a
-// channel closed once the collector has stopped (after ctx ends). Call it before
-// ctl.Serve so that no flow event is missed.
-func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller, b api.Backend,
-	reg prometheus.Registerer, logger *slog.Logger) (api.Backend, <-chan struct{}, error) {
+// start validates the flags, builds the store and starts the collector on ctl
+// until ctx ends, with the store's clock (a Tick every -stats-tick) and the ports'
+// advertised speeds kept in step with the switches, and registers the collector's
+// metrics on reg. Call it before ctl.Serve so that no flow event is missed.
+func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
+	reg prometheus.Registerer, logger *slog.Logger) (*polling, error) {
 	cc, sc, err := p.config()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	store, err := stats.New(sc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	p.store = store
 	d := collector.Deps{
 		Requester: ctl,
 		Tracker:   ctl.Tracker(),
@@ -161,14 +207,21 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller, b 
 	}
 	c, err := collector.New(cc, d)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if reg != nil {
 		if err := reg.Register(collector.NewMetrics(c)); err != nil {
 			c.Close()
-			return nil, nil, fmt.Errorf("polling metrics: %w", err)
+			return nil, fmt.Errorf("polling metrics: %w", err)
 		}
 	}
+	// Subscribe before the switches connect, so that no port goes unseen.
+	speeds := ctl.Subscribe(64, controller.SwitchUp, controller.SwitchDown, controller.PortStatus)
+	go func() {
+		defer speeds.Close()
+		feedPortSpeeds(ctx, speeds.C, ctl.Switches, store, logger)
+	}()
+	go runStatsClock(ctx, store, p.tick)
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -180,7 +233,88 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller, b 
 		}
 		logger.Info("collector stopped")
 	}()
-	logger.Info("flow statistics collection", "strategy", cc.Strategy, "interval", cc.Interval,
-		"deployment", cc.Deployment.String(), "link_capacity_bps", cc.LinkCapacityBps, "port_stats_interval", cc.PortStatsInterval)
-	return api.WithStats(b, collector.APIView{C: c}), stopped, nil
+	capacity := "port speed, else 1Gbit/s"
+	if sc.LinkCapacityBps > 0 {
+		capacity = strconv.FormatFloat(sc.LinkCapacityBps, 'g', -1, 64)
+	}
+	logger.Info("flow statistics collection", "strategy", cc.Strategy.String(), "interval", cc.Interval,
+		"deployment", cc.Deployment.String(), "link_capacity_bps", capacity, "port_stats_interval", cc.PortStatsInterval,
+		"stats_tick", p.tick, "stale_after", sc.StaleAfter)
+	return &polling{store: store, collector: c, stopped: stopped}, nil
+}
+
+// runStatsClock ticks the store every period until ctx ends: histories advance,
+// rates gone stale stop counting even when no reading comes, and subscribers hear
+// of new figures.
+func runStatsClock(ctx context.Context, store *stats.Store, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			store.Tick(now)
+		}
+	}
+}
+
+// portSpeedBps is the speed an OpenFlow 1.0 port's current features (ofp_phy_port
+// curr) advertise; ok is false when they name none.
+func portSpeedBps(curr ofproto.PortFeatures) (bps float64, ok bool) {
+	switch {
+	case curr&ofproto.Feature10GBFD != 0:
+		return 10e9, true
+	case curr&(ofproto.Feature1GBFD|ofproto.Feature1GBHD) != 0:
+		return 1e9, true
+	case curr&(ofproto.Feature100MBFD|ofproto.Feature100MBHD) != 0:
+		return 100e6, true
+	case curr&(ofproto.Feature10MBFD|ofproto.Feature10MBHD) != 0:
+		return 10e6, true
+	}
+	return 0, false
+}
+
+// portSpeeds lists the advertised speed of every port of sw that reports one.
+func portSpeeds(sw []controller.SwitchInfo) map[stats.PortKey]float64 {
+	out := make(map[stats.PortKey]float64)
+	for _, s := range sw {
+		for _, p := range s.Ports {
+			if bps, ok := portSpeedBps(p.Curr); ok {
+				out[stats.PortKey{DPID: s.DPID, Port: uint16(p.PortNo)}] = bps
+			}
+		}
+	}
+	return out
+}
+
+// feedPortSpeeds sets the store's port speeds from the switches now and again
+// after every switch up or down and port status, until ctx ends.
+func feedPortSpeeds(ctx context.Context, events <-chan controller.Event, switches func() []controller.SwitchInfo,
+	store *stats.Store, logger *slog.Logger) {
+	set := func() {
+		if err := store.SetPortSpeeds(portSpeeds(switches())); err != nil {
+			logger.Warn("port speeds", "err", err)
+		}
+	}
+	set()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-events:
+			if !ok {
+				return
+			}
+			// Take whatever else is queued: one update covers them all.
+			for drained := false; !drained; {
+				select {
+				case <-events:
+				default:
+					drained = true
+				}
+			}
+			set()
+		}
+	}
 }

@@ -53,6 +53,10 @@ func TestPollingFlags(t *testing.T) {
 		{[]string{"-polling", "sometimes"}, []string{"Strategy"}},
 		{[]string{"-poll-interval", "0s", "-deployment", "sideways", "-link-capacity", "x"}, []string{"-poll-interval", "-deployment", "-link-capacity"}},
 		{[]string{"-controller-dpid", "zz"}, []string{"-controller-dpid"}},
+		{[]string{"-link-capacity", ""}, nil},
+		{[]string{"-read-point", "egress"}, nil},
+		{[]string{"-read-point", "middle"}, []string{"-read-point"}},
+		{[]string{"-stats-tick", "0s", "-stats-stale-after", "0", "-stats-window", "-1s"}, []string{"-stats-tick", "-stats-stale-after", "-stats-window"}},
 	}
 	for _, tt := range tests {
 		fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -86,12 +90,16 @@ func TestPollingStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, stopped, err := p.start(ctx, ctl, newBackend(ctl), reg, logger)
+	pl, err := p.start(ctx, ctl, reg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := api.NewHandler(b, reg)
-	for _, path := range []string{"/api/v1/polling", "/api/v1/stats/flows", "/api/v1/stats/links", "/api/v1/switches"} {
+	if pl.store.Config().LinkCapacityBps != 0 || pl.store.Config().Interval != 20*time.Millisecond {
+		t.Errorf("store config %+v: want capacity from the ports, the polling interval", pl.store.Config())
+	}
+	h := api.NewHandler(api.WithStats(newBackend(ctl), pl.statsBackend()), reg)
+	for _, path := range []string{"/api/v1/polling", "/api/v1/stats/flows", "/api/v1/stats/links", "/api/v1/stats/snapshot",
+		"/api/v1/stats/ports", "/api/v1/switches"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != http.StatusOK {
@@ -112,16 +120,16 @@ func TestPollingStart(t *testing.T) {
 		t.Error("collector metrics not registered")
 	}
 	// A second start on the same registry collides.
-	if _, _, err := p.start(ctx, ctl, nil, reg, logger); err == nil || !strings.Contains(err.Error(), "metrics") {
+	if _, err := p.start(ctx, ctl, reg, logger); err == nil || !strings.Contains(err.Error(), "metrics") {
 		t.Errorf("second registration: %v", err)
 	}
-	bad := &pollingFlags{strategy: "x", interval: 1, linkCapacity: "1G", deployment: "in-band"}
-	if _, _, err := bad.start(ctx, ctl, nil, reg, logger); err == nil || errors.Is(err, context.Canceled) {
+	bad := &pollingFlags{strategy: "x", interval: 1, linkCapacity: "1G", deployment: "in-band", tick: time.Second, staleAfter: 3, window: time.Minute}
+	if _, err := bad.start(ctx, ctl, reg, logger); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("bad flags: %v", err)
 	}
 	cancel()
 	select {
-	case <-stopped:
+	case <-pl.stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the collector did not stop after its context ended")
 	}

@@ -198,13 +198,15 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// The collector subscribes to the tracker before any switch can connect.
-	backend, collectorStopped, err := f.polling.start(ctx, ctl, newBackend(ctl), reg, logger)
+	// The collector subscribes to the tracker before any switch can connect. The
+	// store it feeds is the one every module reads (here the REST API).
+	pl, err := f.polling.start(ctx, ctl, reg, logger)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
+	backend := api.WithStats(newBackend(ctl), pl.statsBackend())
 	if f.layoutGML != "" {
 		layout, err := layoutFromGML(f.layoutGML)
 		if err != nil {
@@ -231,7 +233,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return 1
 		}
 		defer st.Close()
-		backend = api.WithPlacement(backend, placementBackend{st: st, counter: f.polling.reader(), ctl: ctl})
+		backend = api.WithPlacement(backend, placementBackend{st: st, counter: pl.store, ctl: ctl})
 		h := api.NewHandler(backend, reg)
 		go func() { errc <- api.ServeListener(ctx, apiCfg, apiLn, h, logger) }()
 	}
@@ -262,7 +264,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		cancel()
 	}
-	<-collectorStopped
+	<-pl.stopped
 	logger.Info("controller stopped")
 	return status
 }

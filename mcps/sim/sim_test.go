@@ -180,7 +180,8 @@ func TestRunTiny(t *testing.T) {
 			t.Errorf("%s: CSV header", tb.Name)
 		}
 	}
-	for _, want := range []string{"cost_flows_er_out-of-band", "cost_flows_waxman_in-band", "cost_controllers", "gap_flows", "time_switches", "accuracy_loss_ratio", "dapr_cost", "dapr_summary"} {
+	for _, want := range []string{"cost_flows_er_out-of-band", "cost_flows_waxman_in-band", "cost_controllers", "gap_flows", "time_switches", "accuracy_loss_ratio", "dapr_cost", "dapr_summary",
+		"fig2_example", "fig3_max_coverage_out-of-band", "fig3_max_coverage_in-band", "headline_sweep", "accuracy_loss_rate_volume", "accuracy_loss_ratio_volume", "ari_churn"} {
 		if !names[want] {
 			t.Errorf("missing table %s", want)
 		}
@@ -190,7 +191,8 @@ func TestRunTiny(t *testing.T) {
 		t.Errorf("headline %+v", h)
 	}
 	md := res.Markdown()
-	for _, want := range []string{"# MCPS simulation report", "more than 50 %", "cost_flows_er_out-of-band.png", "dapr_summary.csv"} {
+	for _, want := range []string{"# MCPS simulation report", "more than 50 %", "cost_flows_er_out-of-band.png", "dapr_summary.csv",
+		"## The paper's MCPS figures, one by one", "| 2 |", "| 3 |", "| 13 |", "| 15 |", "## Theorem 3.2, derived", "## ARI: when it wins", "## What moves the headline"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -28,6 +28,10 @@ type CbenchConfig struct {
 	// HostPorts is the number of host ports per switch, among which the hosts are
 	// spread; default 4.
 	HostPorts int
+	// Rate, when positive, paces each switch's PACKET_INs to this many per second
+	// (a storm of a given size rather than as fast as the controller takes them);
+	// it applies in throughput mode.
+	Rate float64
 }
 
 // CbenchResult is what a run measured.
@@ -47,6 +51,7 @@ type benchState struct {
 	sent      atomic.Uint64
 	macs      int
 	ports     int
+	rate      float64 // PACKET_INs per second; 0: as fast as taken
 }
 
 // isLLDP reports whether a PACKET_OUT carries an LLDP frame.
@@ -121,12 +126,15 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	if c.Outstanding < 0 {
 		return CbenchResult{}, fmt.Errorf("ofemu: Outstanding %d is negative", c.Outstanding)
 	}
+	if c.Rate < 0 || (c.Rate > 0 && c.Outstanding > 0) {
+		return CbenchResult{}, fmt.Errorf("ofemu: Rate %g: want a positive rate, in throughput mode only", c.Rate)
+	}
 	n, err := New(Config{Controller: c.Controller, Switches: c.Switches, HostPorts: c.HostPorts, Tick: time.Second})
 	if err != nil {
 		return CbenchResult{}, err
 	}
 	for _, s := range n.switches {
-		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts}
+		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts, rate: c.Rate}
 		if c.Outstanding > 0 {
 			s.bench.slots = make(chan struct{}, c.Outstanding)
 			for range c.Outstanding {
@@ -192,6 +200,7 @@ func (s *Switch) pump(ctx context.Context) {
 	buf := make([]byte, 64)
 	batch := make([]ofproto.Message, 0, 64)
 	k := 0
+	paceStart, paceSent := time.Now(), b.sent.Load()
 	next := func() ofproto.Message {
 		port := ofproto.PortNo(1 + k%b.ports)
 		data := append([]byte(nil), frame(buf, s.DPID, k%b.macs, b.macs)...)
@@ -221,8 +230,22 @@ func (s *Switch) pump(ctx context.Context) {
 			b.sent.Add(1)
 			continue
 		}
+		n := cap(batch)
+		if b.rate > 0 {
+			// Paced: every 10 ms, what the rate allows since the last batch.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			due := b.rate * time.Since(paceStart).Seconds()
+			n = min(int(due)-int(b.sent.Load()-paceSent), 4096)
+			if n <= 0 {
+				continue
+			}
+		}
 		batch = batch[:0]
-		for range cap(batch) {
+		for range n {
 			batch = append(batch, next())
 		}
 		if err := s.sendBulk(ctx, batch); err != nil {

@@ -1,0 +1,97 @@
+package poll
+
+import (
+	"slices"
+	"time"
+
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/stats"
+)
+
+// Reply is the answer to one flow statistics request: every part of it, the switch
+// that sent it, the request's kind (stats.SourcePollAll or SourcePollSingle) and
+// polling interval (Request.Interval), and when it arrived.
+type Reply struct {
+	DPID     uint64
+	Source   stats.Source
+	Interval time.Duration
+	At       time.Time
+	Msgs     []ofproto.Message
+}
+
+// Resolver maps one entry of a switch's reply to its flow and to the entry's place
+// on the flow's path (0 at the ingress); false if the entry belongs to no flow being
+// polled or the switch is not on its path.
+type Resolver func(dpid uint64, e *ofproto.FlowStats) (flow uint64, hop int, ok bool)
+
+// Ingest is the pure step from replies to readings: every flow statistics entry is
+// mapped to its flow by resolve, and each flow keeps the one reading of the switch
+// nearest its ingress (a poll-all may return a flow at several switches). Readings
+// are appended to dst in the order their flows first appear; unmatched counts the
+// entries resolve rejected.
+func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []stats.Reading, unmatched int) {
+	type pick struct {
+		at  int // index in dst
+		hop int
+	}
+	n := 0
+	for _, rp := range replies {
+		for _, m := range rp.Msgs {
+			if sr, ok := m.(*ofproto.StatsReply); ok {
+				if body, ok := sr.Body.(*ofproto.FlowStatsReply); ok {
+					n += len(body.Entries)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return dst, 0
+	}
+	dst = slices.Grow(dst, n)
+	seen := make(map[uint64]pick, n)
+	for _, rp := range replies {
+		for _, m := range rp.Msgs {
+			sr, ok := m.(*ofproto.StatsReply)
+			if !ok {
+				continue
+			}
+			body, ok := sr.Body.(*ofproto.FlowStatsReply)
+			if !ok {
+				continue
+			}
+			for i := range body.Entries {
+				e := &body.Entries[i]
+				id, hop, ok := resolve(rp.DPID, e)
+				if !ok {
+					unmatched++
+					continue
+				}
+				r := stats.Reading{Flow: id, DPID: rp.DPID, Bytes: e.ByteCount, Packets: e.PacketCount,
+					Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
+					At:       rp.At, Source: rp.Source, Interval: rp.Interval}
+				if prev, ok := seen[id]; ok {
+					if prev.hop > hop {
+						dst[prev.at] = r
+						seen[id] = pick{prev.at, hop}
+					}
+					continue
+				}
+				seen[id] = pick{len(dst), hop}
+				dst = append(dst, r)
+			}
+		}
+	}
+	return dst, unmatched
+}
+
+// Removed is the pure step from a flow's expiry to its final reading: the ingress
+// entry's counters from its FLOW_REMOVED, false when the expiry carries none (the
+// flow was removed without them, or by a resync).
+func Removed(ev flowtracker.Event) (stats.Reading, bool) {
+	if ev.Kind != flowtracker.EventExpired || !ev.HasFinal || len(ev.DPIDs) == 0 {
+		return stats.Reading{}, false
+	}
+	return stats.Reading{Flow: ev.ID, DPID: ev.DPIDs[0], Bytes: ev.Final.Bytes, Packets: ev.Final.Packets,
+		Duration: ev.Final.Duration(), At: ev.Time, Source: stats.SourceFlowRemoved}, true
+}

@@ -1,0 +1,84 @@
+package poll
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/stats"
+)
+
+func flowReply(entries ...ofproto.FlowStats) *ofproto.StatsReply {
+	return &ofproto.StatsReply{Body: &ofproto.FlowStatsReply{Entries: entries}}
+}
+
+// TestIngest: entries map to flows by the resolver; a flow returned by several
+// switches keeps the reading nearest its ingress (the first on a tie); entries of
+// no flow are counted; other messages are ignored; readings carry the reply's time
+// and source and the entry's counters and age.
+func TestIngest(t *testing.T) {
+	// Flow 7 crosses switches 1, 2, 3; flow 8 crosses 3 only. Cookies are flow ids.
+	paths := map[uint64][]uint64{7: {1, 2, 3}, 8: {3}}
+	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		for i, d := range paths[e.Cookie] {
+			if d == dpid {
+				return e.Cookie, i, true
+			}
+		}
+		return 0, 0, false
+	}
+	at1, at2 := t0, t0.Add(time.Millisecond)
+	replies := []Reply{
+		{DPID: 3, Source: stats.SourcePollAll, At: at1, Msgs: []ofproto.Message{
+			flowReply(ofproto.FlowStats{Cookie: 7, ByteCount: 300, PacketCount: 3, DurationSec: 2, DurationNsec: 5},
+				ofproto.FlowStats{Cookie: 8, ByteCount: 80, PacketCount: 1},
+				ofproto.FlowStats{Cookie: 99, ByteCount: 1}), // no such flow
+			&ofproto.StatsReply{Body: &ofproto.PortStatsReply{}}, // not flow statistics
+			&ofproto.EchoReply{},
+		}},
+		{DPID: 2, Source: stats.SourcePollAll, At: at2, Msgs: []ofproto.Message{
+			flowReply(ofproto.FlowStats{Cookie: 7, ByteCount: 310, PacketCount: 4},
+				ofproto.FlowStats{Cookie: 8, ByteCount: 1}), // 8 is not on switch 2
+		}},
+		{DPID: 2, Source: stats.SourcePollSingle, At: at2, Msgs: []ofproto.Message{
+			flowReply(ofproto.FlowStats{Cookie: 7, ByteCount: 999}), // same hop: the first stays
+		}},
+	}
+	got, unmatched := Ingest(nil, replies, resolve)
+	assert.Equal(t, 2, unmatched)
+	require.Len(t, got, 2)
+	assert.Equal(t, stats.Reading{Flow: 7, DPID: 2, Bytes: 310, Packets: 4, At: at2, Source: stats.SourcePollAll}, got[0])
+	assert.Equal(t, stats.Reading{Flow: 8, DPID: 3, Bytes: 80, Packets: 1, At: at1, Source: stats.SourcePollAll}, got[1])
+
+	// dst is appended to.
+	pre := []stats.Reading{{Flow: 1}}
+	got, _ = Ingest(pre, replies[:1], resolve)
+	require.Len(t, got, 3)
+	assert.Equal(t, uint64(1), got[0].Flow)
+	assert.Equal(t, 2*time.Second+5, got[1].Duration)
+
+	got, unmatched = Ingest(nil, nil, resolve)
+	assert.Empty(t, got)
+	assert.Zero(t, unmatched)
+}
+
+func TestRemoved(t *testing.T) {
+	ev := flowtracker.Event{Kind: flowtracker.EventExpired, ID: 5, DPIDs: []uint64{4, 2}, Time: t0, HasFinal: true,
+		Final: flowtracker.Counters{Bytes: 1000, Packets: 10, DurationSec: 3, DurationNsec: 7}}
+	r, ok := Removed(ev)
+	require.True(t, ok)
+	assert.Equal(t, stats.Reading{Flow: 5, DPID: 4, Bytes: 1000, Packets: 10, Duration: 3*time.Second + 7,
+		At: t0, Source: stats.SourceFlowRemoved}, r)
+	for _, bad := range []flowtracker.Event{
+		{Kind: flowtracker.EventExpired, ID: 5, DPIDs: []uint64{4}, Time: t0},                 // no final counters
+		{Kind: flowtracker.EventExpired, ID: 5, Time: t0, HasFinal: true},                     // no path
+		{Kind: flowtracker.EventArrived, ID: 5, DPIDs: []uint64{4}, Time: t0, HasFinal: true}, // not an expiry
+	} {
+		_, ok := Removed(bad)
+		assert.False(t, ok, "%+v", bad)
+	}
+}

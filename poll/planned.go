@@ -1,0 +1,539 @@
+package poll
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/cemon-sdn/cemon/mcps"
+	"github.com/cemon-sdn/cemon/stats"
+)
+
+// PlannedConfig configures a Planned scheduler. The zero value is usable (mcps,
+// out-of-band, the wire cost model's defaults).
+type PlannedConfig struct {
+	Strategy   Strategy
+	Deployment mcps.Deployment
+	// Cost is the byte model of a request and its reply; default mcps.WireCost{}.
+	Cost mcps.CostModel
+	// Theta, CostRatio and MaxInterval configure ARI (see mcps.PlannerConfig); zero
+	// values take mcps's defaults.
+	Theta       float64
+	CostRatio   float64
+	MaxInterval time.Duration
+	// Variance is the form of ARI's flow variance rate (see mcps.PlannerConfig.Variance);
+	// the zero value is |F0∩Ft| / |F0|.
+	Variance mcps.VarianceForm
+	// ReadPoint places poll-singles among equally cheap switches of a flow's path
+	// (see mcps.PlannerConfig.ReadPoint); the zero value is the ingress.
+	ReadPoint mcps.ReadPoint
+	// Interval is the spacing of the executor's calls to Due (one round each); the
+	// requests carry it as the flows' polling interval.
+	Interval time.Duration
+	// BoundInterval is the least time between two recomputations of the lower bound
+	// after DAPR patches (a rebuild always brings a fresh one); default 10 s.
+	BoundInterval time.Duration
+	// Rand draws per-flow-random's switches; default a fixed seed.
+	Rand *rand.Rand
+	// Offloaded says the caller runs Work (with its lock released): Due then never
+	// solves a scheme inline; until the caller's next Work it polls by the patched
+	// scheme (a flow that needs a rebuild to be placed waits for it).
+	Offloaded bool
+	// Reason names why the first scheme is built (a rebuild's Reason); default
+	// "initial".
+	Reason string
+}
+
+// Rebuild describes one rebuild of a scheme.
+type Rebuild struct {
+	At           time.Time
+	Reason       string // initial, variance, cost-drift, interval, strategy, switches, resync
+	Strategy     Strategy
+	Flows        int
+	VarianceRate float64
+	PatchedCost  int64
+	Cost         int64
+	LowerBound   int64
+	PollAll      int
+	PollSingle   int
+}
+
+// Single is one poll-single of a scheme.
+type Single struct {
+	Flow uint64
+	DPID uint64
+}
+
+// Plan is a Planned scheduler's live scheme and its cost under the cost model Model.
+type Plan struct {
+	Strategy   Strategy
+	Deployment string
+	Model      string
+	PollAll    []uint64 // switches asked for all their entries, sorted
+	PollSingle []Single // sorted by flow
+	Cost       int64    // bytes per round
+	// PollAllCost and PerFlowCost are what a round over the same flows would cost
+	// with every switch polled whole, and with every flow polled singly at its
+	// cheapest switch: the baselines the scheme's cost compares with.
+	PollAllCost, PerFlowCost int64
+	// LowerBound is a proven lower bound on the cost of any scheme for the flow set
+	// of LowerBoundAt (LowerBoundFlows flows).
+	LowerBound      int64
+	LowerBoundFlows int
+	LowerBoundAt    time.Time
+	Flows           int
+	Rebuilds        int
+	Refused         int      // flows the planner refused (bad path)
+	Last            *Rebuild // nil before the first rebuild
+}
+
+// Planned polls by a whole-network scheme that an mcps.Planner keeps: DAPR patches
+// it on every arrival and expiry, ARI (or a change of the switch set) rebuilds it with
+// the strategy's solver. It implements MCPS and the baselines per-flow-random,
+// per-flow-min and poll-all (rebuilt by their own solver, patched by DAPR in
+// between), and off (nothing polled). Every call to Due is one round: the whole
+// scheme.
+//
+// Rebuilds and lower bounds are Offloader work: solved from a snapshot without the
+// executor's lock, then swapped in with the arrivals and expiries of the meantime
+// replayed onto the new scheme as DAPR patches.
+type Planned struct {
+	cfg      PlannedConfig
+	flows    map[uint64][]uint64
+	switches []Switch
+	planner  *mcps.Planner
+	idx      map[uint64]int32 // dpid -> planner switch index
+	dpids    []uint64         // planner switch index -> dpid
+	nw       mcps.Network
+	replan   string // non-empty: rebuild from scratch at the next Work or Due, for this reason
+	version  uint64 // bumped by every change of the planned flow set
+
+	bound        int64
+	boundFlows   int
+	boundAt      time.Time
+	boundVersion uint64
+
+	out      Work     // the work handed out, nil if none
+	log      []change // arrivals and expiries since a RebuildWork went out
+	last     *Rebuild
+	rebuilds int
+	refused  int
+	sbuf     []mcps.PlannedSingle
+	abuf     []mcps.AllRequest
+}
+
+type change struct {
+	id    uint64
+	dpids []uint64 // nil: expiry
+}
+
+var _ Offloader = (*Planned)(nil)
+
+// NewPlanned returns a scheduler with no flows and no switches.
+func NewPlanned(cfg PlannedConfig) (*Planned, error) {
+	if !cfg.Strategy.Valid() {
+		return nil, fmt.Errorf("%w: %d", ErrBadStrategy, uint8(cfg.Strategy))
+	}
+	if cfg.Deployment != mcps.OutOfBand && cfg.Deployment != mcps.InBand {
+		return nil, fmt.Errorf("poll: bad deployment %d", cfg.Deployment)
+	}
+	pc := mcps.PlannerConfig{Network: mcps.Network{Switches: 1}, Theta: cfg.Theta, CostRatio: cfg.CostRatio, ReadPoint: cfg.ReadPoint, Variance: cfg.Variance}
+	if err := pc.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Cost == nil {
+		cfg.Cost = mcps.WireCost{}
+	}
+	if cfg.BoundInterval <= 0 {
+		cfg.BoundInterval = 10 * time.Second
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(1, 1))
+	}
+	if cfg.Reason == "" {
+		cfg.Reason = "initial"
+	}
+	return &Planned{cfg: cfg, flows: make(map[uint64][]uint64), idx: make(map[uint64]int32), replan: cfg.Reason}, nil
+}
+
+// Strategy implements Scheduler.
+func (p *Planned) Strategy() Strategy { return p.cfg.Strategy }
+
+// SetSwitches implements Scheduler: a switch the scheme does not know makes the
+// next Work (or Due) rebuild it.
+func (p *Planned) SetSwitches(_ time.Time, sw []Switch) {
+	p.switches = append(p.switches[:0], sw...)
+	if p.replan != "" || p.cfg.Strategy == Off {
+		return
+	}
+	for _, s := range sw {
+		if _, ok := p.idx[s.DPID]; !ok {
+			p.replan = "switches"
+			return
+		}
+	}
+}
+
+// OnArrive implements Scheduler: DAPR's arrival rule.
+func (p *Planned) OnArrive(_ time.Time, f Flow) {
+	if _, dup := p.flows[f.ID]; dup {
+		return
+	}
+	path := slices.Clone(f.DPIDs)
+	p.flows[f.ID] = path
+	p.version++
+	if _, ok := p.out.(*RebuildWork); ok {
+		p.log = append(p.log, change{id: f.ID, dpids: path})
+	}
+	if p.planner == nil || p.replan != "" {
+		return // the next rebuild takes it
+	}
+	p.plan(f.ID, path)
+}
+
+// plan adds a flow to the live planner.
+func (p *Planned) plan(id uint64, path []uint64) {
+	ipath, ok := p.indexPath(path)
+	if !ok {
+		p.replan = "switches"
+		return
+	}
+	if err := p.planner.AddFlow(id, ipath); err != nil {
+		p.refused++
+	}
+}
+
+// OnExpire implements Scheduler: DAPR's expiry rule.
+func (p *Planned) OnExpire(_ time.Time, id uint64) {
+	if _, ok := p.flows[id]; !ok {
+		return
+	}
+	delete(p.flows, id)
+	p.version++
+	if _, ok := p.out.(*RebuildWork); ok {
+		p.log = append(p.log, change{id: id})
+	}
+	if p.planner == nil || p.replan != "" {
+		return
+	}
+	_ = p.planner.RemoveFlow(id) // unknown: refused on arrival
+}
+
+// OnReading implements Scheduler; a scheme does not depend on the counters.
+func (p *Planned) OnReading(time.Time, stats.Reading, stats.FlowSample) {}
+
+// indexPath maps a path's switches to planner indices; false if one is unknown.
+func (p *Planned) indexPath(path []uint64) ([]int32, bool) {
+	out := make([]int32, len(path))
+	for i, d := range path {
+		s, ok := p.idx[d]
+		if !ok {
+			return nil, false
+		}
+		out[i] = s
+	}
+	return out, true
+}
+
+// Due implements Scheduler: the whole scheme, after the rebuild it needs if no
+// executor took it as Work.
+func (p *Planned) Due(now time.Time, dst []Request) []Request {
+	if p.out == nil && !p.cfg.Offloaded {
+		if w := p.rebuildWork(now); w != nil {
+			w.Run()
+			_ = p.Finish(now, w) // a failed rebuild keeps the patched scheme
+		}
+	}
+	if p.planner == nil {
+		return dst
+	}
+	p.abuf = p.planner.AppendPollAll(p.abuf[:0])
+	for _, a := range p.abuf {
+		dst = append(dst, Request{DPID: p.dpids[a.Switch], Source: stats.SourcePollAll, Interval: p.cfg.Interval})
+	}
+	p.sbuf = p.planner.AppendSingles(p.sbuf[:0])
+	for _, s := range p.sbuf {
+		dst = append(dst, Request{DPID: p.dpids[s.Switch], Flow: s.ID, Source: stats.SourcePollSingle, Interval: p.cfg.Interval})
+	}
+	return dst
+}
+
+// Work implements Offloader: a rebuild when the switch set, the strategy or ARI asks
+// for one, else a lower bound when the flow set changed since the last one and
+// BoundInterval has passed.
+func (p *Planned) Work(now time.Time) Work {
+	if p.out != nil {
+		return nil
+	}
+	if w := p.rebuildWork(now); w != nil {
+		return w
+	}
+	if p.planner == nil || p.version == p.boundVersion || now.Sub(p.boundAt) < p.cfg.BoundInterval {
+		return nil
+	}
+	w := &BoundWork{nw: p.nw, version: p.version, at: now}
+	for _, path := range p.flows {
+		if ip, ok := p.indexPath(path); ok {
+			w.paths = append(w.paths, ip)
+		}
+	}
+	p.out = w
+	return w
+}
+
+// rebuildWork snapshots a rebuild if one is needed, or applies one that needs no
+// solving (off, no switches); nil if there is nothing to solve.
+func (p *Planned) rebuildWork(now time.Time) *RebuildWork {
+	reason, ari := p.replan, false
+	if reason == "" && p.planner != nil {
+		if r := p.planner.NeedsRebuild(now); r != mcps.ReasonNone {
+			reason, ari = r.String(), true
+		}
+	}
+	if reason == "" {
+		return nil
+	}
+	p.replan = ""
+	set := make(map[uint64]bool, len(p.switches))
+	for _, s := range p.switches {
+		set[s.DPID] = true
+	}
+	for _, path := range p.flows {
+		for _, d := range path {
+			set[d] = true
+		}
+	}
+	dpids := make([]uint64, 0, len(set))
+	for d := range set {
+		dpids = append(dpids, d)
+	}
+	slices.Sort(dpids)
+	idx := make(map[uint64]int32, len(dpids))
+	for i, d := range dpids {
+		idx[d] = int32(i)
+	}
+	if p.cfg.Strategy == Off || len(dpids) == 0 {
+		p.planner, p.idx, p.dpids = nil, idx, dpids
+		return nil
+	}
+	nw := mcps.Network{Switches: len(dpids), Deployment: p.cfg.Deployment, Cost: p.cfg.Cost}
+	if p.cfg.Deployment == mcps.InBand {
+		hops := make(map[uint64]int, len(p.switches))
+		for _, s := range p.switches {
+			hops[s.DPID] = s.Hops
+		}
+		row := make([]int32, len(dpids))
+		for i, d := range dpids {
+			row[i] = 1
+			if h := hops[d]; h > 0 {
+				row[i] = int32(h)
+			}
+		}
+		nw.Hops = [][]int32{row}
+	}
+	w := &RebuildWork{
+		cfg: mcps.PlannerConfig{Network: nw, Strategy: p.cfg.Strategy.solver(), Options: mcps.Options{Rand: p.cfg.Rand},
+			Theta: p.cfg.Theta, CostRatio: p.cfg.CostRatio, MaxInterval: p.cfg.MaxInterval, ReadPoint: p.cfg.ReadPoint, Variance: p.cfg.Variance},
+		strategy: p.cfg.Strategy, reason: reason, at: now, idx: idx, dpids: dpids, version: p.version,
+		ids: make([]uint64, 0, len(p.flows)), start: make([]int32, 1, len(p.flows)+1),
+	}
+	if ari {
+		w.variance, w.patched, w.ari = p.planner.VarianceRate(), p.planner.Cost(), true
+	}
+	for id, path := range p.flows {
+		w.ids = append(w.ids, id)
+		for _, d := range path {
+			w.arena = append(w.arena, idx[d])
+		}
+		w.start = append(w.start, int32(len(w.arena)))
+	}
+	p.out, p.log = w, p.log[:0]
+	return w
+}
+
+// RebuildWork solves a scheme from scratch over a snapshot of the flow set.
+type RebuildWork struct {
+	cfg      mcps.PlannerConfig
+	strategy Strategy
+	reason   string
+	at       time.Time
+	idx      map[uint64]int32
+	dpids    []uint64
+	version  uint64
+	ids      []uint64
+	arena    []int32
+	start    []int32
+	ari      bool
+	variance float64
+	patched  int64
+
+	planner *mcps.Planner
+	rep     mcps.RebuildReport
+	built   bool
+	refused int
+	err     error
+}
+
+// Run implements Work: a new planner with the snapshot's flows (in id order), solved.
+func (w *RebuildWork) Run() {
+	pl, err := mcps.NewPlanner(w.cfg)
+	if err != nil {
+		w.err = fmt.Errorf("poll: planner: %w", err)
+		return
+	}
+	order := make([]int32, len(w.ids))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(w.ids[a], w.ids[b]) })
+	for _, i := range order {
+		if err := pl.AddFlow(w.ids[i], w.arena[w.start[i]:w.start[i+1]]); err != nil {
+			w.refused++
+		}
+	}
+	w.planner = pl
+	if pl.Flows() > 0 {
+		w.rep, w.err = pl.Rebuild(w.at, mcps.ReasonForced)
+		w.built = w.err == nil
+		if w.err != nil {
+			w.err = fmt.Errorf("poll: rebuild (%s): %w", w.reason, w.err)
+		}
+	}
+}
+
+// Report is the rebuild's description; false if no scheme was solved (no flows, or
+// an error).
+func (w *RebuildWork) Report() (Rebuild, bool) {
+	if !w.built {
+		return Rebuild{}, false
+	}
+	r := Rebuild{At: w.rep.At, Reason: w.reason, Strategy: w.strategy, Flows: w.rep.Flows,
+		VarianceRate: w.rep.VarianceRate, PatchedCost: w.rep.PatchedCost, Cost: w.rep.Cost,
+		LowerBound: w.rep.LowerBound, PollAll: w.rep.PollAll, PollSingle: w.rep.PollSingle}
+	if w.ari {
+		r.VarianceRate, r.PatchedCost = w.variance, w.patched
+	}
+	return r, true
+}
+
+// BoundWork computes the lower bound of a snapshot of the flow set.
+type BoundWork struct {
+	nw      mcps.Network
+	version uint64
+	at      time.Time
+	paths   [][]int32
+	bound   int64
+	err     error
+}
+
+// Run implements Work.
+func (w *BoundWork) Run() {
+	in, err := mcps.NewInstance(w.nw)
+	if err != nil {
+		w.err = fmt.Errorf("poll: lower bound: %w", err)
+		return
+	}
+	for _, p := range w.paths {
+		if _, err := in.AddFlow(p); err != nil {
+			w.err = fmt.Errorf("poll: lower bound: %w", err)
+			return
+		}
+	}
+	// The bound does not depend on the strategy; per-flow-min is the cheapest solve
+	// that carries it.
+	sol, err := mcps.Solve(in, mcps.StrategyPerFlowMin, mcps.Options{})
+	if err != nil {
+		w.err = fmt.Errorf("poll: lower bound: %w", err)
+		return
+	}
+	w.bound = sol.LowerBound
+}
+
+// ErrForeignWork is returned by Finish for work another scheduler handed out.
+var ErrForeignWork = errors.New("poll: work not handed out by this scheduler")
+
+// Finish implements Offloader.
+func (p *Planned) Finish(_ time.Time, w Work) error {
+	if w == nil || w != p.out {
+		return ErrForeignWork
+	}
+	p.out = nil
+	switch w := w.(type) {
+	case *RebuildWork:
+		log := p.log
+		p.log = p.log[:0]
+		p.refused += w.refused
+		if w.planner == nil { // no planner at all: try again at the next call
+			p.replan = w.reason
+			return w.err
+		}
+		p.planner, p.idx, p.dpids, p.nw = w.planner, w.idx, w.dpids, w.cfg.Network
+		p.version++
+		for _, ch := range log {
+			if p.replan != "" {
+				break
+			}
+			if ch.dpids == nil {
+				_ = p.planner.RemoveFlow(ch.id)
+			} else {
+				p.plan(ch.id, ch.dpids)
+			}
+		}
+		if w.err != nil {
+			return w.err
+		}
+		if r, ok := w.Report(); ok {
+			p.rebuilds++
+			p.last = &r
+			p.bound, p.boundFlows, p.boundAt, p.boundVersion = r.LowerBound, r.Flows, r.At, w.version
+			if len(log) == 0 {
+				p.boundVersion = p.version
+			}
+		}
+	case *BoundWork:
+		if w.err != nil {
+			return w.err
+		}
+		if p.planner != nil && p.nw.Switches == w.nw.Switches {
+			p.bound, p.boundFlows, p.boundAt, p.boundVersion = w.bound, len(w.paths), w.at, w.version
+		}
+	}
+	return nil
+}
+
+// Plan returns the live scheme.
+func (p *Planned) Plan() Plan {
+	s := Plan{Strategy: p.cfg.Strategy, Deployment: p.cfg.Deployment.String(), Model: p.cfg.Cost.Name(),
+		Flows: len(p.flows), Rebuilds: p.rebuilds, Refused: p.refused}
+	if p.last != nil {
+		l := *p.last
+		s.Last = &l
+	}
+	if p.planner == nil {
+		return s
+	}
+	s.LowerBound, s.LowerBoundFlows, s.LowerBoundAt = p.bound, p.boundFlows, p.boundAt
+	s.Cost = p.planner.Cost()
+	s.PollAllCost, s.PerFlowCost = p.planner.BaselineCosts()
+	for _, a := range p.planner.PollAll() {
+		s.PollAll = append(s.PollAll, p.dpids[a.Switch])
+	}
+	slices.Sort(s.PollAll)
+	for _, x := range p.planner.Singles() {
+		s.PollSingle = append(s.PollSingle, Single{Flow: x.ID, DPID: p.dpids[x.Switch]})
+	}
+	slices.SortFunc(s.PollSingle, func(a, b Single) int { return cmp.Compare(a.Flow, b.Flow) })
+	return s
+}
+
+// Cost returns the live scheme's cost and the last lower bound without copying the
+// scheme; ok is false when no scheme is live.
+func (p *Planned) Cost() (cost, bound int64, ok bool) {
+	if p.planner == nil {
+		return 0, 0, false
+	}
+	return p.planner.Cost(), p.bound, true
+}
