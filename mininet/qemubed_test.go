@@ -175,8 +175,9 @@ type migRun struct {
 	TimeoutS     float64 `json:"timeout_s"`  // when it was to be cancelled
 	Record       migration.Record
 	DirtySync    int64   `json:"dirty_sync_count"`
-	NormalMB     float64 `json:"normal_mb"`  // non-zero pages sent in the first pass
-	FlowBytes    uint64  `json:"flow_bytes"` // cemon's count for the stream's flow
+	QEMUDirtyMBs float64 `json:"qemu_dirty_mb_s"` // QEMU's last dirty page rate, for comparison
+	NormalMB     float64 `json:"normal_mb"`       // non-zero pages sent in the first pass
+	FlowBytes    uint64  `json:"flow_bytes"`      // cemon's count for the stream's flow
 	FlowPackets  uint64  `json:"flow_packets"`
 	FlowPayload  int64   `json:"flow_payload"`  // FlowBytes less the headers of its segments
 	LinkIdleBps  float64 `json:"link_idle_bps"` // the uplink's load before the move
@@ -269,6 +270,7 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 				normal = i.RAM.NormalBytes
 			}
 		}}
+	moveStart := time.Now()
 	final, rounds, err := mv.Run(ctx)
 	if err != nil {
 		close(stop)
@@ -279,6 +281,7 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 	run.Record = qmp.Record(name, final, rounds.Trace(final, run.DirtyMBs), in)
 	if final.RAM != nil {
 		run.DirtySync = final.RAM.DirtySyncCount
+		run.QEMUDirtyMBs = float64(final.RAM.DirtyPagesRate*max(final.RAM.PageSize, migration.PageBytes)) / 1e6
 	}
 	run.NormalMB = float64(normal) / 1e6
 	if run.Status == "completed" {
@@ -297,8 +300,10 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 	}
 	close(stop)
 	wg.Wait()
-	// The stream's flow: h1 to h2's port; its final count once it has expired
-	// (3 s idle) and cemon has read the switch's flow-removed message.
+	// The stream's flows: h1 to h2's port, begun since the move started (earlier
+	// moves on the testbed used the same addresses and port); their final counts
+	// once they have expired (3 s idle) and cemon has read the switches'
+	// flow-removed messages.
 	src.Stop()
 	dst.Stop()
 	why := poll(30*time.Second, func() string {
@@ -306,8 +311,10 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 		if err := b.c.Get("/api/v1/flows", &flows); err != nil {
 			return err.Error()
 		}
+		var bytes, packets uint64
+		n := 0
 		for _, f := range flows {
-			if f.Match.NwSrc != b.src.ip || f.Match.NwDst != b.dst.ip || f.Match.TpDst != migPort {
+			if f.Match.NwSrc != b.src.ip || f.Match.NwDst != b.dst.ip || f.Match.TpDst != migPort || f.Start.Before(moveStart.Add(-2*time.Second)) {
 				continue
 			}
 			var fs api.FlowStats
@@ -317,11 +324,14 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 			if fs.Active {
 				return "the stream's flow is still active"
 			}
-			run.FlowBytes, run.FlowPackets = fs.Bytes, fs.Packets
-			run.FlowPayload = int64(fs.Bytes) - int64(fs.Packets)*wireHeaderBytes
-			return ""
+			bytes, packets, n = bytes+fs.Bytes, packets+fs.Packets, n+1
 		}
-		return fmt.Sprintf("no flow %s -> %s:%d", b.src.ip, b.dst.ip, migPort)
+		if n == 0 {
+			return fmt.Sprintf("no flow %s -> %s:%d", b.src.ip, b.dst.ip, migPort)
+		}
+		run.FlowBytes, run.FlowPackets = bytes, packets
+		run.FlowPayload = int64(bytes) - int64(packets)*wireHeaderBytes
+		return ""
 	})
 	if why != "" {
 		t.Errorf("%s: %s", name, why)
