@@ -71,6 +71,16 @@ type PollingUsage struct {
 // StrategyRequest is the body of PUT /api/v1/polling.
 type StrategyRequest struct {
 	Strategy string `json:"strategy"`
+	// Sampler is strategy afps's per-flow sampler (fixed, pt, ewmat, swt, payless);
+	// empty keeps the one in use. Only a backend that implements SamplerSwitcher
+	// takes it.
+	Sampler string `json:"sampler,omitempty"`
+}
+
+// SamplerSwitcher is an optional PollingSwitcher capability: it sets the strategy and
+// afps's sampler together.
+type SamplerSwitcher interface {
+	SetPollingSampler(strategy, sampler string) error
 }
 
 // PollSingle is one poll-single of the scheme: flow FlowID read at switch DPID.
@@ -249,7 +259,16 @@ func (s statsServer) setPolling(w http.ResponseWriter, req *http.Request, ps Pol
 	if !decodeBody(w, req, &body) {
 		return
 	}
-	if err := ps.SetPollingStrategy(body.Strategy); err != nil {
+	set := func() error { return ps.SetPollingStrategy(body.Strategy) }
+	if body.Sampler != "" {
+		ss, ok := ps.(SamplerSwitcher)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "this backend takes no sampler")
+			return
+		}
+		set = func() error { return ss.SetPollingSampler(body.Strategy, body.Sampler) }
+	}
+	if err := set(); err != nil {
 		status := http.StatusInternalServerError
 		if errors.Is(err, ErrBadStrategy) {
 			status = http.StatusBadRequest
@@ -356,9 +375,23 @@ func WithStats(b Backend, s StatsBackend) Backend {
 		b = noBackend{}
 	}
 	if ps, ok := s.(PollingSwitcher); ok {
+		if ss, ok := s.(SamplerSwitcher); ok {
+			return statsSamplerBackend{statsSwitchBackend{statsBackend{b, s}, ps}, ss}
+		}
 		return statsSwitchBackend{statsBackend{b, s}, ps}
 	}
 	return statsBackend{b, s}
+}
+
+// statsSamplerBackend also sets afps's sampler.
+type statsSamplerBackend struct {
+	statsSwitchBackend
+	ss SamplerSwitcher
+}
+
+// SetPollingSampler implements SamplerSwitcher.
+func (s statsSamplerBackend) SetPollingSampler(strategy, sampler string) error {
+	return s.ss.SetPollingSampler(strategy, sampler)
 }
 
 type statsBackend struct {

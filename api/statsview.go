@@ -19,9 +19,17 @@ type PollingSource interface {
 func StatsOf(r stats.Reader, p PollingSource) StatsBackend {
 	v := readerStats{r: r, p: p}
 	if ps, ok := p.(PollingSwitcher); ok {
+		if ss, ok := p.(SamplerSwitcher); ok {
+			return readerStatsSampler{readerStatsSwitch{v, ps}, ss}
+		}
 		return readerStatsSwitch{v, ps}
 	}
 	return v
+}
+
+type readerStatsSampler struct {
+	readerStatsSwitch
+	SamplerSwitcher
 }
 
 type readerStats struct {

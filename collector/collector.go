@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -88,6 +89,7 @@ type Collector struct {
 	acct  accounting
 	rng   *rand.Rand
 
+	tasks    *tasks     // monitoring tasks over any strategy (guarded by mu)
 	roundMu  sync.Mutex // one Round at a time; guards the round's buffers
 	readings []stats.Reading
 	samples  []stats.FlowSample
@@ -150,6 +152,9 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		return nil, err
 	}
 	c.sched = s
+	if c.tasks, err = newTasks(cfg, c.costModel()); err != nil {
+		return nil, err
+	}
 	c.sub = d.Tracker.Subscribe(d.EventBuffer)
 	// Flows the tracker already holds are picked up by the first round's resync.
 	for _, f := range d.Tracker.Snapshot() {
@@ -169,13 +174,20 @@ func (c *Collector) costModel() mcps.WireCost {
 
 // newScheduler builds the scheduler of a strategy, empty.
 func (c *Collector) newScheduler(s Strategy, reason string) (poll.Scheduler, error) {
+	if s == StrategyAFPS {
+		return poll.NewAdaptive(poll.AdaptiveConfig{Sampler: c.cfg.Sampler, Deployment: c.cfg.Deployment, Cost: c.costModel(), Batch: true})
+	}
 	return poll.NewPlanned(poll.PlannedConfig{Strategy: s, Deployment: c.cfg.Deployment, Cost: c.costModel(),
 		Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval, ReadPoint: c.cfg.ReadPoint, Variance: c.cfg.Variance,
 		BoundInterval: c.cfg.BoundInterval, Rand: c.rng, Reason: reason, Offloaded: true})
 }
 
 // Config returns the configuration in use, defaults filled in.
-func (c *Collector) Config() Config { return c.cfg }
+func (c *Collector) Config() Config {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg
+}
 
 // Store returns the statistics store the collector feeds.
 func (c *Collector) Store() *stats.Store { return c.store }
@@ -205,6 +217,34 @@ func (c *Collector) SetStrategy(s Strategy) error {
 	c.sched = next
 	c.log.Info("polling strategy changed", "strategy", s.String())
 	return nil
+}
+
+// SetSampler sets strategy afps's per-flow sampler and switches to strategy s; when
+// afps is in use already and the sampler changes, a new afps scheduler takes the
+// active flows.
+func (c *Collector) SetSampler(s Strategy, sampler afps.Config) error {
+	if err := sampler.Validate(); err != nil {
+		return fmt.Errorf("%w: Sampler: %w", ErrBadConfig, err)
+	}
+	c.mu.Lock()
+	changed := c.cfg.Sampler != sampler
+	c.cfg.Sampler = sampler
+	if changed && c.sched.Strategy() == StrategyAFPS && s == StrategyAFPS {
+		next, err := c.newScheduler(s, "sampler")
+		if err != nil {
+			c.mu.Unlock()
+			return err
+		}
+		now := c.deps.Clock()
+		for id, f := range c.flows {
+			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.dpidsOf(f.hops)})
+		}
+		c.sched = next
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	return c.SetStrategy(s)
 }
 
 // Strategy returns the current strategy.
@@ -238,8 +278,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer pt.Stop()
 		portC = pt.C
 	}
+	taskT := time.NewTicker(c.cfg.TaskInterval)
+	defer taskT.Stop()
 	rounds := make(chan struct{}, 1)
 	ports := make(chan struct{}, 1)
+	taskRounds := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -273,6 +316,8 @@ func (c *Collector) Run(ctx context.Context) error {
 				c.Round(ctx)
 			case <-ports:
 				c.PortRound(ctx)
+			case <-taskRounds:
+				c.TaskRound(ctx)
 			}
 		}
 	}()
@@ -293,6 +338,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		case <-portC:
 			select {
 			case ports <- struct{}{}:
+			default:
+			}
+		case <-taskT.C:
+			select {
+			case taskRounds <- struct{}{}:
 			default:
 			}
 		}
@@ -361,6 +411,7 @@ func (c *Collector) addFlow(id uint64, key flowtracker.Key, path []flowtracker.H
 	}
 	c.flows[id] = &flowRec{key: key, hops: path}
 	c.sched.OnArrive(start, poll.Flow{ID: id, DPIDs: c.dpidsOf(path)})
+	c.taskArrive(start, id, key, path)
 	c.log.Debug("flow arrived", "flow", id, "strategy", c.sched.Strategy().String())
 }
 
@@ -385,6 +436,13 @@ func (c *Collector) removeFlow(ev flowtracker.Event) {
 		c.sched.OnReading(ev.Time, r, stats.FlowSample{})
 	}
 	c.sched.OnExpire(ev.Time, ev.ID)
+	last := r.Bytes
+	if !final {
+		if fs, ok := c.store.Flow(ev.ID); ok {
+			last = fs.Bytes
+		}
+	}
+	c.taskExpire(ev.Time, ev.ID, last)
 	c.log.Debug("flow expired", "flow", ev.ID)
 }
 

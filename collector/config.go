@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"github.com/cemon-sdn/cemon/afps"
 	"math"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ const (
 	StrategyPerFlowMin    = poll.PerFlowMin
 	StrategyPollAll       = poll.PollAll
 	StrategyOff           = poll.Off
+	StrategyAFPS          = poll.AFPS
 )
 
 // StrategyPortStats is the account of port statistics requests (the others are a
@@ -62,6 +64,9 @@ type Config struct {
 	// lower bound after DAPR patches (a rebuild always brings a fresh one); default
 	// 10 s.
 	BoundInterval time.Duration
+	// TaskInterval is how often the monitoring tasks' due polls go out; default
+	// DefaultTaskInterval (250 ms).
+	TaskInterval time.Duration
 	// PortStatsInterval is the spacing of port statistics rounds (all ports of every
 	// switch), the cross-check of link loads; 0 disables them.
 	PortStatsInterval time.Duration
@@ -93,6 +98,10 @@ type Config struct {
 	StoreTick time.Duration
 	// PruneEvery is how many rounds pass between two Store.Prune calls; default 10.
 	PruneEvery int
+	// Sampler is the per-flow sampler of strategy afps (package afps); the zero
+	// value is afps's Fixed sampler at its defaults. Rounds come every Interval, so
+	// intervals shorter than Interval are rounded up to the next round.
+	Sampler afps.Config
 }
 
 // Defaults of Config.
@@ -108,6 +117,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if !c.Strategy.Valid() {
 		errs = append(errs, fmt.Errorf("%w: Strategy %v (want one of %s)", ErrBadConfig, c.Strategy, strings.Join(poll.StrategyNames(), ", ")))
+	}
+	if err := c.Sampler.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: Sampler: %w", ErrBadConfig, err))
 	}
 	if c.Interval < 0 {
 		errs = append(errs, fmt.Errorf("%w: Interval %v is negative", ErrBadConfig, c.Interval))
@@ -132,6 +144,9 @@ func (c Config) Validate() error {
 	}
 	if c.RoundTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: RoundTimeout %v is negative", ErrBadConfig, c.RoundTimeout))
+	}
+	if c.TaskInterval < 0 {
+		errs = append(errs, fmt.Errorf("%w: TaskInterval %v is negative", ErrBadConfig, c.TaskInterval))
 	}
 	if c.PortStatsInterval < 0 {
 		errs = append(errs, fmt.Errorf("%w: PortStatsInterval %v is negative", ErrBadConfig, c.PortStatsInterval))
@@ -172,6 +187,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BoundInterval == 0 {
 		c.BoundInterval = 10 * time.Second
+	}
+	if c.TaskInterval == 0 {
+		c.TaskInterval = DefaultTaskInterval
 	}
 	if c.Seed == 0 {
 		c.Seed = 1

@@ -185,7 +185,21 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.mu.Unlock()
 	account := strategy.String()
 	res := RoundResult{At: now, Strategy: strategy, Requests: len(reqs)}
+	replies := c.send(ctx, account, reqs, &res)
+	c.apply(now, replies, &res)
+	c.mu.Lock()
+	prune := c.rounds%uint64(c.cfg.PruneEvery) == 0
+	c.mu.Unlock()
+	if prune {
+		c.store.Prune(now)
+	}
+	return res
+}
 
+// send sends the requests, switch by switch (switches in parallel, each switch's
+// requests in turn), charged to account, within the round's time limit; it returns
+// the replies.
+func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) []poll.Reply {
 	byDPID := make(map[uint64][]request)
 	for _, r := range reqs {
 		byDPID[r.dpid] = append(byDPID[r.dpid], r)
@@ -231,14 +245,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 		c.mu.Unlock()
 		c.log.Warn("polling round ran out of time", "strategy", account, "skipped", res.Skipped, "requests", res.Requests)
 	}
-	c.apply(now, replies, &res)
-	c.mu.Lock()
-	prune := c.rounds%uint64(c.cfg.PruneEvery) == 0
-	c.mu.Unlock()
-	if prune {
-		c.store.Prune(now)
-	}
-	return res
+	return replies
 }
 
 func (c *Collector) droppedSeen() uint64 {
@@ -291,6 +298,7 @@ func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult)
 	c.rejected += uint64(len(readings) - len(taken))
 	for i, r := range taken {
 		c.sched.OnReading(now, r, samples[i])
+		c.taskReading(r)
 	}
 	c.mu.Unlock()
 }

@@ -137,6 +137,9 @@ func NewPlanned(cfg PlannedConfig) (*Planned, error) {
 	if !cfg.Strategy.Valid() {
 		return nil, fmt.Errorf("%w: %d", ErrBadStrategy, uint8(cfg.Strategy))
 	}
+	if cfg.Strategy == AFPS {
+		return nil, fmt.Errorf("%w: afps is no scheme (NewAdaptive builds it)", ErrBadStrategy)
+	}
 	if cfg.Deployment != mcps.OutOfBand && cfg.Deployment != mcps.InBand {
 		return nil, fmt.Errorf("poll: bad deployment %d", cfg.Deployment)
 	}

@@ -286,6 +286,8 @@ func TestPlannedBound(t *testing.T) {
 func TestNewPlannedBad(t *testing.T) {
 	_, err := NewPlanned(PlannedConfig{Strategy: Strategy(9)})
 	require.ErrorIs(t, err, ErrBadStrategy)
+	_, err = NewPlanned(PlannedConfig{Strategy: AFPS})
+	require.ErrorIs(t, err, ErrBadStrategy)
 	_, err = NewPlanned(PlannedConfig{Deployment: 5})
 	require.Error(t, err)
 	_, err = NewPlanned(PlannedConfig{Theta: 3})
@@ -303,7 +305,7 @@ func TestStrategyNames(t *testing.T) {
 		require.NoError(t, u.UnmarshalText(b))
 		assert.Equal(t, s, u)
 	}
-	assert.Equal(t, []string{"mcps", "per-flow-random", "per-flow-min", "poll-all", "off"}, StrategyNames())
+	assert.Equal(t, []string{"mcps", "per-flow-random", "per-flow-min", "poll-all", "off", "afps"}, StrategyNames())
 	_, err := ParseStrategy("sometimes")
 	require.ErrorIs(t, err, ErrBadStrategy)
 	_, err = Strategy(200).MarshalText()

@@ -20,10 +20,11 @@ const (
 	PerFlowMin                    // per-flow-min: each flow polled singly at its cheapest switch
 	PollAll                       // poll-all: every switch asked for all its entries
 	Off                           // off: nothing polled; flows are counted from FLOW_REMOVED only
+	AFPS                          // afps: every flow polled at its own pace by an adaptive sampler (package afps)
 	numStrategies
 )
 
-var strategyNames = [numStrategies]string{"mcps", "per-flow-random", "per-flow-min", "poll-all", "off"}
+var strategyNames = [numStrategies]string{"mcps", "per-flow-random", "per-flow-min", "poll-all", "off", "afps"}
 
 // ErrBadStrategy is returned for a name that is no strategy.
 var ErrBadStrategy = errors.New("poll: unknown strategy")
@@ -40,7 +41,7 @@ func (s Strategy) String() string {
 func (s Strategy) Valid() bool { return s < numStrategies }
 
 // Strategies lists the strategies, default first.
-func Strategies() []Strategy { return []Strategy{MCPS, PerFlowRandom, PerFlowMin, PollAll, Off} }
+func Strategies() []Strategy { return []Strategy{MCPS, PerFlowRandom, PerFlowMin, PollAll, Off, AFPS} }
 
 // StrategyNames lists the strategies' names, default first.
 func StrategyNames() []string { return strategyNames[:] }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -25,6 +26,9 @@ import (
 // pollingFlags are cemon run's statistics-collection flags.
 type pollingFlags struct {
 	strategy     string
+	sampler      string
+	samplerMin   time.Duration
+	samplerMax   time.Duration
 	interval     time.Duration
 	deployment   string
 	linkCapacity string
@@ -41,6 +45,9 @@ type pollingFlags struct {
 func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	p := &pollingFlags{}
 	fs.StringVar(&p.strategy, "polling", collector.StrategyMCPS.String(), "flow statistics polling `strategy`: "+strings.Join(poll.StrategyNames(), ", "))
+	fs.StringVar(&p.sampler, "sampler", "swt", "--polling afps: per-flow `sampler`: fixed, pt, ewmat, swt or payless")
+	fs.DurationVar(&p.samplerMin, "sampler-min", afps.DefaultMin, "--polling afps: shortest polling interval of a flow")
+	fs.DurationVar(&p.samplerMax, "sampler-max", afps.DefaultMax, "--polling afps: longest polling interval of a flow")
 	fs.DurationVar(&p.interval, "poll-interval", collector.DefaultInterval, "spacing of polling rounds")
 	fs.StringVar(&p.deployment, "deployment", "out-of-band", "control channel: out-of-band or in-band (in-band costs scale with hops to the controller)")
 	fs.StringVar(&p.linkCapacity, "link-capacity", "", "capacity of every link, winning over the speed its ports advertise (e.g. 100Mbit/s, 10Gbit/s, 1e9); "+
@@ -101,12 +108,16 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("-polling: Strategy: %w", err))
 	}
+	kind, err := afps.ParseKind(p.sampler)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-sampler: %w", err))
+	}
 	rp, err := mcps.ParseReadPoint(p.readPoint)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("-read-point: %w", err))
 	}
 	cc := collector.Config{Strategy: strategy, Interval: p.interval, Deployment: dep, LinkCapacityBps: capacity,
-		PortStatsInterval: p.portStats, ReadPoint: rp}
+		PortStatsInterval: p.portStats, ReadPoint: rp, Sampler: afps.Config{Kind: kind, Min: p.samplerMin, Max: p.samplerMax}}
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}

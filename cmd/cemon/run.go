@@ -206,7 +206,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
-	backend := api.WithStats(newBackend(ctl), pl.statsBackend())
+	backend := api.WithTasks(api.WithStats(newBackend(ctl), pl.statsBackend()), pl.collector)
 	if f.layoutGML != "" {
 		layout, err := layoutFromGML(f.layoutGML)
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/cemon-sdn/cemon/afps"
 	"strings"
 
 	"github.com/cemon-sdn/cemon/api"
@@ -67,6 +68,21 @@ func (v pollingView) Polling() api.Polling {
 }
 
 // SetPollingStrategy implements api.PollingSwitcher.
+// SetPollingSampler implements api.SamplerSwitcher.
+func (v pollingView) SetPollingSampler(name, sampler string) error {
+	s, err := collector.ParseStrategy(name)
+	if err != nil {
+		return fmt.Errorf("%w: %q (want one of %s)", api.ErrBadStrategy, name, strings.Join(poll.StrategyNames(), ", "))
+	}
+	k, err := afps.ParseKind(sampler)
+	if err != nil {
+		return fmt.Errorf("%w: %v", api.ErrBadStrategy, err)
+	}
+	cfg := v.c.Config().Sampler
+	cfg.Kind = k
+	return v.c.SetSampler(s, cfg)
+}
+
 func (v pollingView) SetPollingStrategy(name string) error {
 	s, err := collector.ParseStrategy(name)
 	if err == nil {

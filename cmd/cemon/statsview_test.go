@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -173,5 +174,33 @@ func TestFeedPortSpeeds(t *testing.T) {
 		sw = []controller.SwitchInfo{{DPID: 1, Ports: []ofproto.PhyPort{{PortNo: 1, Curr: ofproto.Feature10GBFD}, {PortNo: 2}}},
 			{DPID: 2, Ports: []ofproto.PhyPort{{PortNo: 1, Curr: ofproto.Feature100MBFD}}}}
 		mu.Unlock()
+	}
+}
+
+// PUT /api/v1/polling {"strategy": "afps", "sampler": "payless"} reaches the collector.
+func TestPutPollingAFPSSampler(t *testing.T) {
+	tr, err := flowtracker.New(flowtracker.Config{})
+	require.NoError(t, err)
+	store, err := stats.New(stats.Config{})
+	require.NoError(t, err)
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	net := &entrySwitches{entries: map[uint64][]ofproto.FlowStats{}}
+	c, err := collector.New(collector.Config{}, collector.Deps{Requester: net, Tracker: tr, Store: store,
+		Switches: func() []uint64 { return []uint64{1, 2} }, Clock: func() time.Time { return now }})
+	require.NoError(t, err)
+	pl := &polling{store: store, collector: c}
+	hd := api.NewHandler(api.WithStats(nil, pl.statsBackend()), nil)
+	rec := httptest.NewRecorder()
+	hd.ServeHTTP(rec, httptest.NewRequest("PUT", "/api/v1/polling", strings.NewReader(`{"strategy": "afps", "sampler": "payless"}`)))
+	if rec.Code != 200 {
+		t.Fatalf("PUT: %d %s", rec.Code, rec.Body)
+	}
+	if pl.collector.Strategy() != collector.StrategyAFPS || pl.collector.Config().Sampler.Kind != afps.PayLess {
+		t.Errorf("strategy %v sampler %v", pl.collector.Strategy(), pl.collector.Config().Sampler.Kind)
+	}
+	rec = httptest.NewRecorder()
+	hd.ServeHTTP(rec, httptest.NewRequest("PUT", "/api/v1/polling", strings.NewReader(`{"strategy": "afps", "sampler": "nope"}`)))
+	if rec.Code != 400 {
+		t.Errorf("bad sampler: %d %s", rec.Code, rec.Body)
 	}
 }
