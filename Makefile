@@ -5,7 +5,7 @@ STATICCHECK ?= $(GOBIN)/staticcheck
 BIN       := bin/cemon
 PKGS      := ./...
 
-.PHONY: all setup build demo test vet staticcheck unit e2e fuzz bench clean
+.PHONY: all setup build demo test vet staticcheck unit e2e fuzz bench clean validate-migration
 
 all: build
 
@@ -38,6 +38,16 @@ e2e: build
 	CEMON_E2E=1 CEMON_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 20m -p 1 -run '^TestE2E' $(PKGS)
 
 test: setup vet staticcheck unit e2e
+
+# validate-migration: the migration model against real QEMU live migrations on the
+# Mininet testbed (guest memory x dirty rate x link rate, see
+# mininet/qemu_validate_test.go for the CEMON_VALIDATE_* settings); the table goes
+# to $(VALIDATE_OUT)/report.md with the plot beside it.
+VALIDATE_OUT ?= out/validate-migration
+validate-migration: build
+	bash scripts/qemu.sh >/dev/null
+	CEMON_E2E=1 CEMON_VALIDATE_MIGRATION=1 CEMON_VALIDATE_OUT=$(abspath $(VALIDATE_OUT)) CEMON_BIN=$(abspath $(BIN)) \
+		$(GO) test -count=1 -timeout 180m -p 1 -run '^TestValidateMigration$$' -v ./mininet/
 
 FUZZTIME ?= 2m
 fuzz:

@@ -40,6 +40,9 @@ type VM struct {
 	Service          string  `json:"service,omitempty"`
 	LatencySensitive bool    `json:"latency_sensitive,omitempty"`
 	DirtyRateMBs     float64 `json:"dirty_rate_mb_s,omitempty"`
+	// QMP, when set, is the QEMU Machine Protocol socket of the running guest:
+	// `cemon migration run` carries out the VM's planned moves through it.
+	QMP string `json:"qmp,omitempty"`
 }
 
 // CPUDemand is the cores the VM keeps busy: VCPUs·CPUUtil.

@@ -40,7 +40,7 @@ func init() {
 }
 
 func migrationUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: cemon migration <predict|plan> [flags]")
+	fmt.Fprintln(w, "usage: cemon migration <predict|plan|run> [flags]")
 	names := make([]string, 0, len(migrationSubs))
 	for n := range migrationSubs {
 		names = append(names, n)

@@ -1,0 +1,114 @@
+// Package qmptest provides a fake QEMU Machine Protocol server for tests: it
+// answers the commands cemon's migration driver sends and plays a scripted
+// sequence of query-migrate states.
+package qmptest
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Fake is one fake QMP socket.
+type Fake struct {
+	Path string
+	ln   net.Listener
+
+	mu       sync.Mutex
+	states   []map[string]any
+	next     int
+	commands []Command
+	wg       sync.WaitGroup
+}
+
+// Command is one command the fake received.
+type Command struct {
+	Execute   string          `json:"execute"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// New listens on a unix socket in t's temporary directory; query-migrate
+// answers states one by one, then the last one again. Closed at t's cleanup.
+func New(t testing.TB, name string, states ...map[string]any) *Fake {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".qmp")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fake{Path: path, ln: ln, states: states}
+	f.wg.Add(1)
+	go f.serve()
+	t.Cleanup(func() { ln.Close(); f.wg.Wait() })
+	return f
+}
+
+// Commands returns the commands received so far.
+func (f *Fake) Commands() []Command {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Command(nil), f.commands...)
+}
+
+func (f *Fake) serve() {
+	defer f.wg.Done()
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			defer c.Close()
+			f.conn(c)
+		}()
+	}
+}
+
+func (f *Fake) conn(c net.Conn) {
+	enc := json.NewEncoder(c)
+	_ = enc.Encode(map[string]any{"QMP": map[string]any{"version": map[string]any{"qemu": map[string]int{"major": 10, "minor": 0, "micro": 0}}}})
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		var cmd Command
+		if err := json.Unmarshal(sc.Bytes(), &cmd); err != nil {
+			_ = enc.Encode(map[string]any{"error": map[string]string{"class": "GenericError", "desc": "bad JSON"}})
+			continue
+		}
+		f.mu.Lock()
+		f.commands = append(f.commands, cmd)
+		var ret any = map[string]any{}
+		switch cmd.Execute {
+		case "query-migrate":
+			if len(f.states) > 0 {
+				ret = f.states[min(f.next, len(f.states)-1)]
+				f.next++
+			}
+		case "migrate_cancel":
+			f.states = append(f.states[:min(f.next, len(f.states))], map[string]any{"status": "cancelled"})
+		case "qmp_capabilities", "migrate", "migrate-incoming", "migrate-set-parameters":
+		default:
+			f.mu.Unlock()
+			_ = enc.Encode(map[string]any{"error": map[string]string{"class": "CommandNotFound", "desc": "unknown command " + cmd.Execute}})
+			continue
+		}
+		f.mu.Unlock()
+		_ = enc.Encode(map[string]any{"return": ret})
+	}
+}
+
+// Active is a query-migrate state of a migration in progress.
+func Active(transferred, syncs int64) map[string]any {
+	return map[string]any{"status": "active", "total-time": 100, "ram": map[string]any{
+		"transferred": transferred, "dirty-sync-count": syncs, "page-size": 4096, "dirty-pages-rate": 1000}}
+}
+
+// Completed is the final state of a migration that completed.
+func Completed(totalMs, downtimeMs, transferred, syncs int64) map[string]any {
+	return map[string]any{"status": "completed", "total-time": totalMs, "downtime": downtimeMs, "ram": map[string]any{
+		"transferred": transferred, "dirty-sync-count": syncs, "page-size": 4096, "dirty-pages-rate": 1000}}
+}

@@ -1,0 +1,102 @@
+package qmp_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cemon-sdn/cemon/migration"
+	"github.com/cemon-sdn/cemon/qmp"
+	"github.com/cemon-sdn/cemon/qmp/qmptest"
+)
+
+func TestMoveRunCompletes(t *testing.T) {
+	src := qmptest.New(t, "src",
+		qmptest.Active(1e6, 1), qmptest.Active(50e6, 1), qmptest.Active(100e6, 2), qmptest.Active(110e6, 3),
+		qmptest.Completed(4000, 120, 112e6, 4))
+	dst := qmptest.New(t, "dst")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mv := qmp.Move{Source: src.Path, Dest: dst.Path, URI: "tcp:10.0.0.2:4444", Period: time.Millisecond,
+		Params: qmp.Parameters{MaxBandwidth: 25e6, DowntimeLimit: 300 * time.Millisecond}}
+	final, rounds, err := mv.Run(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "completed", final.Status)
+
+	var names []string
+	for _, c := range src.Commands() {
+		names = append(names, c.Execute)
+		if c.Execute == "migrate-set-parameters" {
+			var p map[string]int64
+			require.NoError(t, json.Unmarshal(c.Arguments, &p))
+			assert.Equal(t, map[string]int64{"max-bandwidth": 25e6, "downtime-limit": 300}, p)
+		}
+	}
+	assert.Equal(t, []string{"qmp_capabilities", "migrate-set-parameters", "migrate", "query-migrate"}, names[:4])
+	assert.Equal(t, "migrate-incoming", dst.Commands()[1].Execute)
+
+	trace := rounds.Trace(final, 10)
+	// Rounds end at the samples where the dirty-sync count grew: 100 MB, 10 MB,
+	// then the stop-and-copy's 2 MB over the 120 ms downtime.
+	require.Len(t, trace, 3)
+	assert.InDelta(t, 100, trace[0].SentMB, 1e-9) // counted from the start
+	assert.InDelta(t, 10, trace[1].SentMB, 1e-9)
+	assert.InDelta(t, 2, trace[2].SentMB, 1e-9)
+	assert.InDelta(t, 0.12, trace[2].DurationS, 1e-9)
+	assert.Zero(t, trace[2].DirtyMB)
+	assert.InDelta(t, max(trace[0].DirtyMB-10, 0), trace[1].SkippedMB, 1e-9)
+
+	rec := qmp.Record("vm1", final, trace, migration.Input{MemMB: 134, DirtyMBs: 10, RateMBs: 25})
+	require.NoError(t, rec.Validate())
+	assert.Equal(t, 4.0, rec.TotalTimeS)
+	assert.Equal(t, 0.12, rec.DowntimeS)
+	assert.Equal(t, 112.0, rec.TrafficMB)
+	assert.Equal(t, "qemu", rec.Profile)
+	b, _ := json.Marshal(rec)
+	_, err = migration.DecodeRecord(b)
+	require.NoError(t, err, "the API's decoder accepts the record")
+}
+
+func TestMoveRunCancelledAtTimeout(t *testing.T) {
+	src := qmptest.New(t, "src", qmptest.Active(1e6, 1), qmptest.Active(40e6, 2), qmptest.Active(80e6, 5))
+	dst := qmptest.New(t, "dst")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mv := qmp.Move{Source: src.Path, Dest: dst.Path, URI: "tcp:10.0.0.2:4444", Period: 5 * time.Millisecond, Timeout: 50 * time.Millisecond}
+	final, rounds, err := mv.Run(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "cancelled", final.Status)
+	require.NotNil(t, final.RAM, "the figures of the last state before the cancel")
+	rec := qmp.Record("vm1", final, rounds.Trace(final, 0), migration.Input{MemMB: 134, RateMBs: 8})
+	require.NoError(t, rec.Validate())
+	assert.Zero(t, rec.DowntimeS, "no downtime: the guest never stopped")
+	assert.Equal(t, 80.0, rec.TrafficMB)
+	assert.InDelta(t, 1000*4096/1e6, rec.DirtyMBs, 1e-9, "QEMU's dirty page rate when none was measured")
+}
+
+func TestMoveRunBadInput(t *testing.T) {
+	_, _, err := qmp.Move{Source: "x"}.Run(context.Background())
+	require.Error(t, err)
+	_, _, err = qmp.Move{Source: "/nonexistent/src.qmp", Dest: "/nonexistent/dst.qmp", URI: "tcp:1.2.3.4:1"}.Run(context.Background())
+	require.ErrorContains(t, err, "destination")
+}
+
+// BenchmarkRounds: following one 40-round migration sampled 20 times a round,
+// then its trace and record.
+func BenchmarkRounds(b *testing.B) {
+	t0 := time.Unix(0, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		var r qmp.Rounds
+		for k := int64(0); k < 800; k++ {
+			r.Observe(t0.Add(time.Duration(k)*50*time.Millisecond), qmp.Info{Status: "active",
+				RAM: &qmp.RAM{Transferred: k * 1e6, DirtySyncCount: 1 + k/20}})
+		}
+		final := qmp.Info{Status: "completed", DowntimeMs: 100, TotalTimeMs: 40000, RAM: &qmp.RAM{Transferred: 801e6, DirtySyncCount: 41}}
+		_ = qmp.Record("vm", final, r.Trace(final, 5), migration.Input{MemMB: 200, DirtyMBs: 5, RateMBs: 20})
+	}
+}
