@@ -142,10 +142,11 @@ loop:
 	require.NoError(t, c.Get(fmt.Sprintf("/api/v1/tasks/%d", task.ID), &full))
 	stopCapture()
 
-	// Compare, over every second of each step's steady part (from 2 s after the
-	// transfer starts, when both the task and Open vSwitch's counters, which trail
-	// traffic by up to a second, have seen it, to 1 s before it ends), the port's
-	// rate over the second with the mean of the task's values within it.
+	// Compare, over every second of each step's steady part (from 3 s after the
+	// transfer starts, once the previous transfer's entries have gone by their 2 s
+	// idle timeout and Open vSwitch's counters, which trail traffic by up to a
+	// second, show the new one, to 1 s before it ends), the port's rate over the
+	// second with the mean of the task's values within it.
 	portRate := func(a, b time.Time) (float64, bool) {
 		var first, last *sample
 		for i := range port {
@@ -164,7 +165,7 @@ loop:
 	var sum float64
 	n := 0
 	for _, w := range steps {
-		for a := w.from.Add(2 * time.Second); a.Add(time.Second).Before(w.to.Add(-time.Second)); a = a.Add(time.Second) {
+		for a := w.from.Add(3 * time.Second); a.Add(time.Second).Before(w.to.Add(-time.Second)); a = a.Add(time.Second) {
 			b := a.Add(time.Second)
 			truth, ok := portRate(a, b)
 			if !ok || truth < 500e3 {
