@@ -35,7 +35,7 @@ unit:
 
 # e2e: tests against the real Open vSwitch, Mininet, tshark and cbc.
 e2e: build
-	CEMON_E2E=1 CEMON_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 20m -p 1 -run '^TestE2E' $(PKGS)
+	CEMON_E2E=1 CEMON_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 30m -p 1 -run '^TestE2E' $(PKGS)
 
 test: setup vet staticcheck unit e2e
 
