@@ -75,6 +75,12 @@ type Config struct {
 	// frames a disconnected switch still forwards arrive there. Default 10 s.
 	LinkPortMemory time.Duration
 
+	// Roles shares the switches with other controllers (a cluster): every switch starts
+	// as this controller's slave (Nicira role request) and keeps its flow table;
+	// SetRole makes this controller the master of some. A slave's PACKET_INs and
+	// FLOW_REMOVEDs are ignored and nothing that writes is sent to it.
+	Roles bool
+
 	// Tracker sizes the flow tracker (zero value: its defaults).
 	Tracker flowtracker.Config
 
