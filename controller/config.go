@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
 )
 
 // Config holds the controller's settings. The zero value is usable: every zero field
@@ -80,6 +81,11 @@ type Config struct {
 	// SetRole makes this controller the master of some. A slave's PACKET_INs and
 	// FLOW_REMOVEDs are ignored and nothing that writes is sent to it.
 	Roles bool
+	// Forward, with Roles, is handed every write (FLOW_MOD, PACKET_OUT, PORT_MOD) for a
+	// switch where this controller is a slave, for the switch's master to send
+	// (Controller.SendMaster there). It is called with the controller's lock held and
+	// must not block; m is not used by the controller afterwards. Nil drops them.
+	Forward func(dpid uint64, m ofproto.Message)
 
 	// Tracker sizes the flow tracker (zero value: its defaults).
 	Tracker flowtracker.Config

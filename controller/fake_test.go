@@ -96,6 +96,7 @@ type fakeNet struct {
 	trace    []string
 	record   bool // record every message in trace
 	dropLLDP bool // links lose LLDP frames
+	held     []envelope // writes to slave switches (Config.Roles), for their master
 	steps    int
 }
 
@@ -170,6 +171,9 @@ func (n *fakeNet) disconnect(dpid uint64) {
 func (n *fakeNet) take(fx *effects) {
 	for _, e := range fx.out {
 		n.toSwitch = append(n.toSwitch, envelope{e.s, roundTrip(n.t, e.msg)})
+	}
+	for _, e := range fx.held {
+		n.held = append(n.held, envelope{e.s, roundTrip(n.t, e.msg)})
 	}
 	n.events = append(n.events, fx.events...)
 	n.closed = append(n.closed, fx.close...)

@@ -246,3 +246,42 @@ func (c *Controller) SavedFlows() []SavedFlow {
 	})
 	return out
 }
+
+// ErrNotMaster: SendMaster was asked to write to a switch this controller is not the
+// master of.
+var ErrNotMaster = errors.New("controller: not the switch's master")
+
+// SendMaster sends a write another controller of the cluster could not send itself
+// (it is the switch's slave; see Config.Forward): only the master of switch dpid may.
+func (c *Controller) SendMaster(dpid uint64, msg ofproto.Message) error {
+	if msg == nil {
+		return fmt.Errorf("%w: nil message", ErrBadRequest)
+	}
+	c.mu.Lock()
+	s, ok := c.core.switches[dpid]
+	if ok && s.role != ofproto.RolePrimary {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrNotMaster, dpidString(dpid))
+	}
+	c.mu.Unlock()
+	msg.SetXID(0)
+	return c.Send(dpid, msg)
+}
+
+// LearnRemote puts links and hosts another controller of the cluster discovered (at
+// the switches it masters, where this one hears no PACKET_IN) into this controller's
+// view, as if it had learned them itself now: shortest paths cross the whole network.
+// Call it again to keep them: a link not refreshed times out as an LLDP link does.
+func (c *Controller) LearnRemote(links []topology.Link, hosts []topology.Host) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for _, l := range links {
+		if _, err := c.core.topo.AddLink(l, now); err != nil {
+			c.log.Debug("remote link ignored", "link", l.String(), "err", err)
+		}
+	}
+	for _, h := range hosts {
+		c.core.topo.LearnHost(h.MAC, h.IP, h.DPID, h.Port, now)
+	}
+}

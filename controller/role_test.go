@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/layers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/ofproto"
 )
@@ -198,4 +200,84 @@ func TestRolesAdoptOnlyWholeFlows(t *testing.T) {
 	assert.Zero(t, n.c.adopt.stats.FlowsAdopted)
 	assert.Equal(t, uint64(2), n.c.adopt.stats.FlowsAbandoned)
 	assert.Len(t, n.sw[1].table, 2, "left to idle out")
+}
+
+// TestRolesWritesGoToTheMaster: a controller that masters only the ingress switch
+// routes a flow over switches it is a slave of, with the links and hosts another
+// controller learned: the writes for those switches are held for their master
+// (Config.Forward), and once the master sends them the traffic flows.
+func TestRolesWritesGoToTheMaster(t *testing.T) {
+	n := newFakeNet(t, Config{Roles: true, IdleTimeout: 60 * time.Second})
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	n.setRoles(ofproto.RolePrimary, 1, 2, 3)
+	n.advance(2 * time.Second)
+	links := n.c.topo.Links()
+	require.Len(t, links, 4)
+	require.Equal(t, "h3 -> h1: ok", n.ping(n.hosts["h3"], n.hosts["h1"]), "h3 and h1 located")
+	hosts := n.c.topo.Hosts()
+
+	// A new controller masters s1 only; what it knows of the rest comes from the other.
+	n.c = newCore(n.c.cfg, slog.New(slog.DiscardHandler))
+	n.bySess = map[*session]*fakeSwitch{}
+	for _, sw := range n.sw {
+		sw.s, sw.role, sw.table = nil, ofproto.RoleOther, nil
+	}
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	n.setRoles(ofproto.RolePrimary, 1)
+	for _, l := range links {
+		_, err := n.c.topo.AddLink(l, n.now)
+		require.NoError(t, err)
+	}
+	for _, h := range hosts {
+		n.c.topo.LearnHost(h.MAC, h.IP, h.DPID, h.Port, n.now)
+	}
+	n.held = nil
+	h1, h3 := n.hosts["h1"], n.hosts["h3"]
+	n.hostSend(h1, icmpFrame(h1.mac, h3.mac, h1.ip, h3.ip, layers.ICMPv4TypeEchoRequest, 1, 1))
+	n.run()
+	require.NotEmpty(t, n.held)
+	for _, e := range n.held {
+		assert.NotEqual(t, uint64(1), e.s.dpid, "writes to the master's own switch are sent")
+		_, fm := e.msg.(*ofproto.FlowMod)
+		_, po := e.msg.(*ofproto.PacketOut)
+		assert.True(t, fm || po, "%T", e.msg)
+	}
+	assert.Len(t, n.sw[1].table, 1, "s1's entry is installed")
+	assert.Empty(t, n.sw[2].table)
+	// The masters of s2 and s3 send what was held: the flow's entries are all there,
+	// under this controller's cookie.
+	for _, e := range n.held {
+		if fm, ok := e.msg.(*ofproto.FlowMod); ok {
+			n.flowMod(n.bySess[e.s], fm)
+		}
+	}
+	f, ok := n.c.tracker.ByKey(flowKeyOf(t, n.sw[1].table[0]))
+	require.True(t, ok)
+	for _, d := range []uint64{2, 3} {
+		require.Len(t, n.sw[d].table, 1)
+		assert.Equal(t, f.Cookie, n.sw[d].table[0].cookie)
+	}
+	// A packet of another controller's flow arriving from a switch-to-switch port is
+	// delivered, not installed from mid-path.
+	n.setRoles(ofproto.RolePrimary, 2)
+	h2 := n.hosts["h2"]
+	data := icmpFrame(h3.mac, h2.mac, h3.ip, h2.ip, layers.ICMPv4TypeEchoRequest, 2, 1)
+	before := len(h2.got)
+	n.frames = append(n.frames, frameAt{data, PortRef{2, 3}})
+	n.run()
+	assert.Greater(t, len(h2.got), before, "delivered")
+	m, ok := fakeMatch(data, 3)
+	require.True(t, ok)
+	_, tracked := n.c.tracker.ByKey(flowkey.FromMatch(&m))
+	assert.False(t, tracked, "not installed from mid-path")
+}
+
+func flowKeyOf(t *testing.T, e *fakeEntry) flowtracker.Key {
+	t.Helper()
+	return flowkey.FromMatch(&e.match)
 }

@@ -25,6 +25,11 @@ import (
 
 // pollingFlags are cemon run's statistics-collection flags.
 type pollingFlags struct {
+	// mastered, set in a cluster, polls only the switches this instance is master of,
+	// and clusterHops (when set) are their distances, the in-band cost weights.
+	mastered    func() []uint64
+	clusterHops map[uint64]int
+
 	strategy     string
 	sampler      string
 	samplerMin   time.Duration
@@ -199,6 +204,9 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 		Tracker:   ctl.Tracker(),
 		Store:     store,
 		Switches: func() []uint64 {
+			if p.mastered != nil {
+				return p.mastered()
+			}
 			sw := ctl.Switches()
 			out := make([]uint64, len(sw))
 			for i, s := range sw {
@@ -215,6 +223,9 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 	}
 	if cc.Deployment == mcps.InBand {
 		d.Hops = func() map[uint64]int { return hopsToController(ctl, p.controllerAt) }
+		if p.clusterHops != nil {
+			d.Hops = func() map[uint64]int { return p.clusterHops }
+		}
 	}
 	c, err := collector.New(cc, d)
 	if err != nil {
