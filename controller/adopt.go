@@ -84,7 +84,7 @@ func (c *core) adoptStart(s *session) {
 	s.adoptXid = s.xids.allocate()
 	c.fx.send(s, &ofproto.StatsRequest{Xid: s.adoptXid, Body: &ofproto.FlowStatsRequest{
 		Match: ofproto.MatchAll(), TableID: 0xff, OutPort: ofproto.PortNone}})
-	c.log.Info("reading the flow table to adopt the entries of the earlier run", "dpid", dpidString(s.dpid),
+	c.log.Info("reading the flow table to adopt entries", "dpid", dpidString(s.dpid), "cluster", a.keep,
 		"flows_waiting", len(a.flows))
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"github.com/cemon-sdn/cemon/api"
 	"github.com/cemon-sdn/cemon/cluster"
 	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/store"
 	"github.com/cemon-sdn/cemon/topology"
 )
@@ -228,14 +230,21 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		cfg.SwitchAllowed = func(d uint64) bool { return allow[d] }
 	}
 	var clusterCfg cluster.Config
+	var fwdNode atomic.Pointer[cluster.Node]
 	if f.cluster.enabled() {
 		if clusterCfg, err = f.cluster.config(f.apiListen); err != nil {
 			fmt.Fprintf(stderr, "run: %v\n", err)
 			return 2
 		}
 		// The switches are shared: each starts as a slave and keeps its table; the
-		// cluster makes this instance the master of some.
+		// cluster makes this instance the master of some, and takes the writes for the
+		// others to their masters.
 		cfg.Roles = true
+		cfg.Forward = func(dpid uint64, m ofproto.Message) {
+			if nd := fwdNode.Load(); nd != nil {
+				nd.Forward(dpid, m)
+			}
+		}
 	}
 	if f.budget > 0 {
 		cfg.Apps = []controller.App{controller.Discovery, controller.NewPacketInBudget(f.budget), controller.Routing}
@@ -327,6 +336,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "run: %v\n", err)
 			return 2
 		}
+		fwdNode.Store(node)
 		backend = api.WithCluster(backend, clusterStatus(node))
 	}
 	errc := make(chan error, 2)
