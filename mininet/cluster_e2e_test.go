@@ -1,0 +1,364 @@
+package mininet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/cluster/etcdtest"
+)
+
+// ovsRoles returns, for each switch, the controller targets Open vSwitch holds it
+// in the master role for (its own record of the Nicira role requests).
+func ovsRoles(t *testing.T) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("ovs-vsctl", "--timeout=10", "--format=json", "--columns=name,controller", "list", "Bridge").Output()
+	require.NoError(t, err)
+	var br struct{ Data [][]json.RawMessage }
+	require.NoError(t, json.Unmarshal(out, &br))
+	out, err = exec.Command("ovs-vsctl", "--timeout=10", "--format=json", "--columns=_uuid,target,role", "list", "Controller").Output()
+	require.NoError(t, err)
+	var cs struct{ Data [][]json.RawMessage }
+	require.NoError(t, json.Unmarshal(out, &cs))
+	type ctl struct{ target, role string }
+	byUUID := map[string]ctl{}
+	for _, row := range cs.Data {
+		var u []string
+		_ = json.Unmarshal(row[0], &u)
+		var target, role string
+		_ = json.Unmarshal(row[1], &target)
+		if json.Unmarshal(row[2], &role) != nil {
+			role = "" // ["set",[]]: not connected
+		}
+		if len(u) == 2 {
+			byUUID[u[1]] = ctl{target, role}
+		}
+	}
+	res := map[string][]string{}
+	for _, row := range br.Data {
+		var name string
+		_ = json.Unmarshal(row[0], &name)
+		var ref []json.RawMessage
+		_ = json.Unmarshal(row[1], &ref)
+		var uuids []string
+		if len(ref) == 2 {
+			var kind string
+			_ = json.Unmarshal(ref[0], &kind)
+			if kind == "uuid" {
+				var u string
+				_ = json.Unmarshal(ref[1], &u)
+				uuids = append(uuids, u)
+			} else {
+				var set [][]string
+				_ = json.Unmarshal(ref[1], &set)
+				for _, s := range set {
+					uuids = append(uuids, s[1])
+				}
+			}
+		}
+		res[name] = nil
+		for _, u := range uuids {
+			if c := byUUID[u]; c.role == "master" || c.role == "primary" {
+				res[name] = append(res[name], c.target)
+			}
+		}
+	}
+	return res
+}
+
+// TestE2ECluster runs three cemon instances on one three-member etcd (embedded in
+// the test) and a linear network of six switches, each connected to all three
+// instances; instance a sits at s1-s2, b at s3-s4, c at s5-s6 (-cluster-hops):
+//   - every switch has exactly one master, by Open vSwitch's own account, and it is
+//     the nearest instance; pingall passes, flows crossing masters included;
+//   - kill -9 of b under a ping every 100 ms from h1 to h6 (over b's switches): s3
+//     and s4 get a new master within 5 s (lease TTL 2 s), the established flow loses
+//     no packet, and the other instances' API lists two members and a master for
+//     every switch.
+func TestE2ECluster(t *testing.T) {
+	skipUnlessE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	bin := cemonBin(t)
+	etcd := etcdtest.Start(t, 3)
+	eps := strings.Join(etcd.Endpoints(), ",")
+	near := map[string]int{"a": 1, "b": 3, "c": 5} // the first switch of each instance's pair
+	cem := map[string]*Cemon{}
+	for _, id := range []string{"a", "b", "c"} {
+		var hops []string
+		for d := 1; d <= 6; d++ {
+			// Hops from the instance's pair of switches.
+			dist := max(0, near[id]-d, d-near[id]-1)
+			hops = append(hops, fmt.Sprintf("%x=%d", d, dist+1))
+		}
+		c, err := StartCemon(ctx, CemonOptions{Bin: bin, Args: []string{"--idle-timeout", "10s",
+			"--cluster-endpoints", eps, "--instance-id", id, "--cluster-hops", strings.Join(hops, ","),
+			"--log-level", "debug"},
+			Stdout: logFile(t, id+".stdout"), Stderr: logFile(t, id+".stderr")})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Stop() })
+		cem[id] = c
+	}
+	hlog := logFile(t, "harness.stderr")
+	h, err := StartHarness(ctx, HarnessOptions{Topo: "linear,6", Controller: cem["a"].OFAddr, Stderr: hlog})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("harness teardown: %v", err)
+		}
+	})
+	target := map[string]string{}
+	for id, c := range cem {
+		target["tcp:"+c.OFAddr] = id
+	}
+	var sws []string
+	for _, s := range h.Info.Switches {
+		sws = append(sws, s.Name)
+		out, err := exec.Command("ovs-vsctl", "--timeout=10", "set-controller", s.Name,
+			"tcp:"+cem["a"].OFAddr, "tcp:"+cem["b"].OFAddr, "tcp:"+cem["c"].OFAddr).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	slices.Sort(sws)
+	want := map[string]string{"s1": "a", "s2": "a", "s3": "b", "s4": "b", "s5": "c", "s6": "c"}
+	mastersNow := func() map[string]string {
+		got := map[string]string{}
+		for sw, ts := range ovsRoles(t) {
+			if len(ts) == 1 {
+				got[sw] = target[ts[0]]
+			} else if len(ts) > 1 {
+				got[sw] = "several"
+			}
+		}
+		return got
+	}
+	start := time.Now()
+	require.Eventually(t, func() bool { return maps.Equal(mastersNow(), want) }, 30*time.Second, 100*time.Millisecond,
+		"one master per switch, the nearest: %v", mastersNow())
+	t.Logf("every switch mastered by its nearest instance %v after the controllers were set", time.Since(start).Round(time.Millisecond))
+	time.Sleep(2 * time.Second) // links discovered and shared
+	res, err := h.PingAll(2 * time.Second)
+	require.NoError(t, err)
+	require.Empty(t, res.Lost, "pingall: %+v", res)
+
+	// kill -9 of b under a ping from h1 to h6 every 100 ms.
+	pingDone := make(chan string, 1)
+	go func() {
+		out, _ := h.HostCmd("h1", "ping -i 0.1 -c 100 10.0.0.6", 30*time.Second)
+		pingDone <- out
+	}()
+	time.Sleep(2 * time.Second)
+	killed := time.Now()
+	require.NoError(t, cem["b"].Kill())
+	// Re-mastered when a live instance holds the master role the switch granted it
+	// (its NXT_ROLE_REPLY), by the instances' own API.
+	granted := func() map[string]string {
+		out := map[string]string{}
+		for _, id := range []string{"a", "c"} {
+			var st api.ClusterStatus
+			if err := cem[id].Get("/api/v1/cluster", &st); err != nil {
+				continue
+			}
+			for _, d := range st.Mastered {
+				out[d] = id
+			}
+		}
+		return out
+	}
+	var took, tookOVS time.Duration
+	require.Eventually(t, func() bool {
+		g := granted()
+		if g["0000000000000003"] != "" && g["0000000000000004"] != "" {
+			took = time.Since(killed)
+			return true
+		}
+		return false
+	}, 15*time.Second, 50*time.Millisecond, "s3 and s4 re-mastered: %v", granted())
+	require.Eventually(t, func() bool {
+		m := mastersNow()
+		ok := m["s3"] != "" && m["s3"] != "b" && m["s3"] != "several" && m["s4"] != "" && m["s4"] != "b" && m["s4"] != "several"
+		if ok {
+			tookOVS = time.Since(killed)
+		}
+		return ok
+	}, 15*time.Second, 50*time.Millisecond, "s3 and s4 re-mastered in Open vSwitch's records: %v", mastersNow())
+	t.Logf("b's switches re-mastered %v after kill -9 (granted by the switches; lease TTL 2 s, cluster interval 250 ms); "+
+		"Open vSwitch's database shows it after %v: %v", took.Round(time.Millisecond), tookOVS.Round(time.Millisecond), mastersNow())
+	assert.Less(t, took, 5*time.Second)
+	var st api.ClusterStatus
+	require.NoError(t, cem["a"].Get("/api/v1/cluster", &st))
+	assert.Len(t, st.Members, 2)
+	assert.Len(t, st.Masters, 6)
+	out := <-pingDone
+	m := pingSummary.FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	t.Logf("ping h1 -> h6 across the kill: %s transmitted, %s received", m[1], m[2])
+	assert.Equal(t, m[1], m[2], "no packet of the established flow lost")
+	res, err = h.PingAll(2 * time.Second)
+	require.NoError(t, err)
+	assert.Empty(t, res.Lost, "pingall after the kill: %+v", res)
+}
+
+// clusterHops is instance id's distance to switch d of linear,6 (a at s1-s2, b at
+// s3-s4, c at s5-s6), as -cluster-hops gives it.
+func clusterHops(id string, d int) int {
+	near := map[string]int{"a": 1, "b": 3, "c": 5}[id]
+	return max(0, near-d, d-near-1) + 1
+}
+
+func hopsFlag(id string) string {
+	var hops []string
+	for d := 1; d <= 6; d++ {
+		hops = append(hops, fmt.Sprintf("%x=%d", d, clusterHops(id, d)))
+	}
+	return strings.Join(hops, ",")
+}
+
+// pollingPhase runs the same ping traffic on linear,6 under the given instances and
+// returns the flow-statistics bytes on the wire (tshark), weighted by the hops
+// between each switch and the instance that polled it, and unweighted.
+func pollingPhase(t *testing.T, ctx context.Context, bin string, ids []string, eps string) (weighted, raw int64) {
+	t.Helper()
+	cem := map[string]*Cemon{}
+	var ports []string
+	for _, id := range ids {
+		args := []string{"--idle-timeout", "10s", "--deployment", "in-band", "--poll-interval", "1s"}
+		if eps != "" {
+			args = append(args, "--cluster-endpoints", eps, "--instance-id", id, "--cluster-hops", hopsFlag(id))
+		} else {
+			args = append(args, "--controller-dpid", "1")
+		}
+		c, err := StartCemon(ctx, CemonOptions{Bin: bin, Args: args,
+			Stdout: logFile(t, id+"-cost.stdout"), Stderr: logFile(t, id+"-cost.stderr")})
+		require.NoError(t, err)
+		cem[id] = c
+		_, port, _ := strings.Cut(c.OFAddr, ":")
+		ports = append(ports, port)
+	}
+	defer func() {
+		for _, c := range cem {
+			_ = c.Stop()
+		}
+	}()
+	h, err := StartHarness(ctx, HarnessOptions{Topo: "linear,6", Controller: cem[ids[0]].OFAddr, Stderr: logFile(t, "harness-cost.stderr")})
+	require.NoError(t, err)
+	defer func() { _ = h.Close() }()
+	if len(ids) > 1 {
+		for _, s := range h.Info.Switches {
+			targets := []string{"set-controller", s.Name}
+			for _, id := range ids {
+				targets = append(targets, "tcp:"+cem[id].OFAddr)
+			}
+			out, err := exec.Command("ovs-vsctl", append([]string{"--timeout=10"}, targets...)...).CombinedOutput()
+			require.NoError(t, err, "%s", out)
+		}
+	}
+	require.NoError(t, h.WaitConnected(30*time.Second))
+	time.Sleep(3 * time.Second) // masters set, links discovered
+	res, err := h.PingAll(2 * time.Second)
+	require.NoError(t, err)
+	require.Empty(t, res.Lost)
+	pairs := [][2]string{{"h1", "10.0.0.6"}, {"h2", "10.0.0.5"}, {"h3", "10.0.0.4"}, {"h6", "10.0.0.1"}, {"h5", "10.0.0.2"}, {"h4", "10.0.0.1"}}
+	done := make(chan struct{}, len(pairs))
+	for _, p := range pairs {
+		go func() {
+			_, _ = h.HostCmd(p[0], "ping -q -i 0.2 -c 90 "+p[1], 40*time.Second)
+			done <- struct{}{}
+		}()
+	}
+	time.Sleep(4 * time.Second)
+	file := filepath.Join(t.TempDir(), "cost.pcap")
+	// (startCapture's filter is "tcp port " + its argument: every instance's port.)
+	stop := startCapture(t, ctx, strings.Join(ports, " or tcp port "), file)
+	time.Sleep(10 * time.Second)
+	stop()
+	// Each switch connection's address on the instance's side names its switch.
+	conn := map[string]struct {
+		id   string
+		dpid int
+	}{}
+	for id, c := range cem {
+		var sws []api.Switch
+		require.NoError(t, c.Get("/api/v1/switches", &sws))
+		_, cport, _ := strings.Cut(c.OFAddr, ":")
+		for _, s := range sws {
+			_, sport, _ := strings.Cut(s.Address, ":")
+			var d int
+			fmt.Sscanf(s.DPID, "%x", &d)
+			conn[cport+"/"+sport] = struct {
+				id   string
+				dpid int
+			}{id, d}
+		}
+	}
+	var decode []string
+	for _, p := range ports {
+		decode = append(decode, "-d", "tcp.port=="+p+",openflow")
+	}
+	args := append([]string{"-r", file}, decode...)
+	args = append(args, "-Y", "openflow_1_0.type == 16 || openflow_1_0.type == 17", "-T", "fields",
+		"-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "frame.len")
+	out, err := exec.Command("tshark", args...).Output()
+	require.NoError(t, err)
+	perSwitch := map[string]int64{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		var n int64
+		fmt.Sscanf(f[2], "%d", &n)
+		k, ok := conn[f[0]+"/"+f[1]]
+		if !ok {
+			k, ok = conn[f[1]+"/"+f[0]]
+		}
+		if !ok {
+			continue
+		}
+		hop := clusterHops("a", k.dpid) // a single instance sits where a does
+		if len(ids) > 1 {
+			hop = clusterHops(k.id, k.dpid)
+		}
+		weighted += n * int64(hop)
+		raw += n
+		perSwitch[fmt.Sprintf("%s/s%d", k.id, k.dpid)] += n
+	}
+	t.Logf("%d instance(s): statistics bytes by instance/switch over 10 s: %v", len(ids), perSwitch)
+	for range pairs {
+		<-done
+	}
+	return weighted, raw
+}
+
+// TestE2EClusterPollingCost: the same ping traffic on linear,6 polled by one instance
+// at s1 and by three instances (a at s1-s2, b at s3-s4, c at s5-s6), each switch
+// connected to all three: the statistics bytes captured on the control channels,
+// weighted by the hops between each switch and the instance that polled it, are
+// lower with three, each polling the switches it masters.
+func TestE2EClusterPollingCost(t *testing.T) {
+	skipUnlessE2E(t)
+	if m := missingTools("tshark"); len(m) > 0 {
+		t.Skip("needs tshark")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	bin := cemonBin(t)
+	single, singleRaw := pollingPhase(t, ctx, bin, []string{"a"}, "")
+	etcd := etcdtest.Start(t, 3)
+	three, threeRaw := pollingPhase(t, ctx, bin, []string{"a", "b", "c"}, strings.Join(etcd.Endpoints(), ","))
+	t.Logf("flow statistics on the wire over 10 s, weighted by hops (unweighted): one instance %d B (%d B), three instances %d B (%d B): %.1f %% less",
+		single, singleRaw, three, threeRaw, 100*(1-float64(three)/float64(single)))
+	require.Positive(t, single)
+	require.Positive(t, three)
+	assert.Less(t, three, single)
+}
