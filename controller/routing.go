@@ -2,9 +2,9 @@ package controller
 
 import (
 	"encoding/binary"
+	"maps"
 	"net/netip"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowkey"
@@ -39,16 +39,10 @@ func (n *routing) SwitchUp(*Context, Switch, time.Time) {}
 
 // SwitchDown deletes every flow through the switch from the other switches, so that
 // its next packet takes a fresh path, then drops the switch's entries from the tracker.
+// Both visit only the flows through the switch (the tracker's switch index).
 func (n *routing) SwitchDown(x *Context, sw Switch, now time.Time) {
 	dpid := sw.s.dpid
-	n.tearDown(x, func(f *flowtracker.Flow) bool {
-		for _, e := range f.Entries {
-			if e.DPID == dpid && !e.Gone {
-				return true
-			}
-		}
-		return false
-	})
+	n.tearDown(x, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangeSwitch(dpid, fn) }, nil)
 	n.c.tracker.RemoveSwitch(dpid, now)
 }
 
@@ -59,14 +53,7 @@ func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, _ tim
 		return
 	}
 	dpid, port := sw.s.dpid, uint16(p.PortNo)
-	n.tearDown(x, func(f *flowtracker.Flow) bool {
-		for _, e := range f.Entries {
-			if e.DPID == dpid && !e.Gone && (e.InPort == port || e.OutPort == port) {
-				return true
-			}
-		}
-		return false
-	})
+	n.tearDown(x, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangePort(dpid, port, fn) }, nil)
 }
 
 // HandleEvent deletes the flows over links that went away (LinkDown) and those to
@@ -74,26 +61,20 @@ func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, _ tim
 func (n *routing) HandleEvent(x *Context, ev Event) {
 	if ev.Kind == HostMoved {
 		mac := ev.Host.MAC
-		n.tearDown(x, func(f *flowtracker.Flow) bool { return f.Key.DLSrc == mac || f.Key.DLDst == mac })
+		n.tearDown(x, n.c.tracker.Range, func(f *flowtracker.Flow) bool { return f.Key.DLSrc == mac || f.Key.DLDst == mac })
 		return
 	}
 	if ev.Kind != LinkDown || len(ev.Links) == 0 {
 		return
 	}
 	ls := ev.Links
-	n.tearDown(x, func(f *flowtracker.Flow) bool {
-		for _, e := range f.Entries {
-			if e.Gone {
-				continue
-			}
-			for _, l := range ls {
-				if (e.DPID == l.SrcDPID && e.OutPort == l.SrcPort) || (e.DPID == l.DstDPID && e.InPort == l.DstPort) {
-					return true
-				}
-			}
+	n.tearDown(x, func(fn func(flowtracker.Flow) bool) {
+		// A flow over several of the links is visited once per link; tearDown
+		// deletes it once.
+		for _, l := range ls {
+			n.c.tracker.RangeLink(l.SrcDPID, l.SrcPort, l.DstDPID, l.DstPort, fn)
 		}
-		return false
-	})
+	}, nil)
 }
 
 // Tick forgets the flows torn down mid-drain long enough ago.
@@ -350,18 +331,24 @@ func (n *routing) deliver(x *Context, pi *ofproto.PacketIn, h topology.Host, now
 }
 
 // tearDown deletes, on every connected switch, the live entries of the active flows
-// that sel picks. The switches answer with FLOW_REMOVED (reason DELETE), which the
-// tracker records with final counters.
-func (n *routing) tearDown(x *Context, sel func(f *flowtracker.Flow) bool) {
-	type del struct {
-		dpid uint64
-		fm   *ofproto.FlowMod
-	}
-	var dels []del
-	n.c.tracker.Range(func(f flowtracker.Flow) bool {
-		if f.State == flowtracker.StateExpired || !sel(&f) {
+// that flows visits and sel (if not nil) picks. The switches answer with FLOW_REMOVED
+// (reason DELETE), which the tracker records with final counters. flows is the
+// tracker's Range or one of its indexed walks (RangeSwitch, RangePort, RangeLink),
+// and may visit a flow more than once.
+func (n *routing) tearDown(x *Context, flows func(fn func(flowtracker.Flow) bool), sel func(f *flowtracker.Flow) bool) {
+	dels := map[uint64][]ofproto.Message{} // by switch, each in the order the flows came
+	var seen map[uint64]struct{}
+	flows(func(f flowtracker.Flow) bool {
+		if f.State == flowtracker.StateExpired || (sel != nil && !sel(&f)) {
 			return true
 		}
+		if seen == nil {
+			seen = make(map[uint64]struct{})
+		}
+		if _, dup := seen[f.ID]; dup {
+			return true
+		}
+		seen[f.ID] = struct{}{}
 		n.c.stats.FlowsTornDown++
 		for _, e := range f.Entries {
 			if e.Gone {
@@ -370,13 +357,16 @@ func (n *routing) tearDown(x *Context, sel func(f *flowtracker.Flow) bool) {
 			if _, ok := n.c.switches[e.DPID]; !ok {
 				continue
 			}
-			dels = append(dels, del{e.DPID, n.deleteEntry(f.Key, f.Cookie, e.InPort)})
+			dels[e.DPID] = append(dels[e.DPID], n.deleteEntry(f.Key, f.Cookie, e.InPort))
 		}
 		return true
 	})
-	sort.SliceStable(dels, func(i, j int) bool { return dels[i].dpid < dels[j].dpid })
-	for _, d := range dels {
-		x.Send(Switch{n.c.switches[d.dpid]}, d.fm)
+	dpids := slices.Sorted(maps.Keys(dels))
+	for _, d := range dpids {
+		sw := Switch{n.c.switches[d]}
+		for _, fm := range dels[d] {
+			x.Send(sw, fm)
+		}
 	}
 }
 

@@ -29,20 +29,22 @@ type portIndex struct {
 // swIndex holds a switch's ports that carry at least one live entry; switches have
 // few ports, so a slice searched linearly beats a map.
 type swIndex struct {
+	nums  []uint16 // nums[j] is ports[j].port, scanned without touching the lists
 	ports []*portIndex
 }
 
 // port returns the index of port p, created if create is set (else nil when absent).
 func (x *swIndex) port(p uint16, create bool) *portIndex {
-	for _, pi := range x.ports {
-		if pi.port == p {
-			return pi
+	for j, n := range x.nums {
+		if n == p {
+			return x.ports[j]
 		}
 	}
 	if !create {
 		return nil
 	}
 	pi := &portIndex{port: p}
+	x.nums = append(x.nums, p)
 	x.ports = append(x.ports, pi)
 	return pi
 }
@@ -52,9 +54,9 @@ func (x *swIndex) dropPort(pi *portIndex) {
 	for j, p := range x.ports {
 		if p == pi {
 			last := len(x.ports) - 1
-			x.ports[j] = x.ports[last]
+			x.ports[j], x.nums[j] = x.ports[last], x.nums[last]
 			x.ports[last] = nil
-			x.ports = x.ports[:last]
+			x.ports, x.nums = x.ports[:last], x.nums[:last]
 			return
 		}
 	}
