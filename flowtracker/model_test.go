@@ -224,8 +224,8 @@ func checkEvents(t *testing.T, sub *Subscription, m *model) {
 // TestConcurrent runs adders, removers, readers and a switch departure at once; run
 // with -race. Afterwards every flow must be accounted for.
 func TestConcurrent(t *testing.T) {
-	tr := mustNew(t, Config{Shards: 8, RetainExpired: -1})
-	sub := tr.Subscribe(64) // small on purpose: drops must not block anyone
+	tr := mustNew(t, Config{Shards: 8, RetainExpired: -1, EventBacklog: 100})
+	sub := tr.Subscribe(64) // small on purpose: backlog and drops must not block anyone
 	const workers, perWorker = 4, 500
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -272,6 +272,14 @@ func TestConcurrent(t *testing.T) {
 		close(done)
 	}()
 	wg.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if q, _ := sub.Backlog(); q == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("backlog not drained")
+		}
+	}
 	sub.Cancel()
 	<-done
 	st := tr.Stats()
