@@ -1,17 +1,15 @@
 package flowtracker
 
-// The switch index. Each shard indexes the live (not gone) entries of its active and
-// draining flows by switch, then by port: for every port of a switch, the entries whose
-// in_port is that port (in) and those that output to it (out). Every live entry is in
-// exactly one in list and one out list, and knows its place in both (entry.inPos,
-// entry.outPos), so adding or removing it is O(1) (removal moves the list's last
-// reference into the hole). A switch's flows are the union of its ports' in lists; a
-// port's, its in and out lists; a link's, the out list at its source and the in list
-// at its destination. An entry leaves the index the moment it is marked gone, so an
-// expired flow is in no list.
+// The switch index. Each shard lists, for every switch, the live (not gone) entries of
+// its active and draining flows there (bySwitch). Every live entry is in exactly one
+// list and knows its place in it (entry.pos), so adding or removing it is O(1) (removal
+// moves the list's last reference into the hole). A switch's flows are its list; a
+// port's or a link's, the entries of the switch's (the two switches') list at that
+// port: a walk over the flows through one or two switches, never over every flow. An
+// entry leaves the index the moment it is marked gone, so an expired flow is in no list.
 //
-// Cost: 16 bytes per reference, two per live entry, plus the lists' spare capacity
-// (lists shrink when a quarter full).
+// Cost: 16 bytes per live entry, plus the lists' spare capacity (lists shrink when a
+// quarter full).
 
 // ref names one entry of a flow: r.entries[i].
 type ref struct {
@@ -19,143 +17,52 @@ type ref struct {
 	i uint16
 }
 
-// portIndex lists the live entries at one port of a switch.
-type portIndex struct {
-	port uint16
-	in   []ref // entries matching in_port == port
-	out  []ref // entries outputting to port
-}
-
-// swIndex holds a switch's ports that carry at least one live entry; switches have
-// few ports, so a slice searched linearly beats a map.
-type swIndex struct {
-	nums  []uint16 // nums[j] is ports[j].port, scanned without touching the lists
-	ports []*portIndex
-}
-
-// port returns the index of port p, created if create is set (else nil when absent).
-func (x *swIndex) port(p uint16, create bool) *portIndex {
-	for j, n := range x.nums {
-		if n == p {
-			return x.ports[j]
-		}
-	}
-	if !create {
-		return nil
-	}
-	pi := &portIndex{port: p}
-	x.nums = append(x.nums, p)
-	x.ports = append(x.ports, pi)
-	return pi
-}
-
-// dropPort removes pi from the switch's ports.
-func (x *swIndex) dropPort(pi *portIndex) {
-	for j, p := range x.ports {
-		if p == pi {
-			last := len(x.ports) - 1
-			x.ports[j], x.nums[j] = x.ports[last], x.nums[last]
-			x.ports[last] = nil
-			x.ports, x.nums = x.ports[:last], x.nums[:last]
-			return
-		}
-	}
-}
-
 // index adds r.entries[i] to the switch index. Caller holds s.mu for writing.
 func (s *shard) index(r *record, i int) {
 	e := &r.entries[i]
-	x := s.bySwitch[e.hop.DPID]
-	if x == nil {
-		x = &swIndex{}
-		s.bySwitch[e.hop.DPID] = x
-	}
-	pi := x.port(e.hop.InPort, true)
-	e.inPos = uint32(len(pi.in))
-	pi.in = append(pi.in, ref{r, uint16(i)})
-	po := x.port(e.hop.OutPort, true)
-	e.outPos = uint32(len(po.out))
-	po.out = append(po.out, ref{r, uint16(i)})
+	list := s.bySwitch[e.hop.DPID]
+	e.pos = uint32(len(list))
+	s.bySwitch[e.hop.DPID] = append(list, ref{r, uint16(i)})
 }
 
-// unindex removes r.entries[i], which must be indexed (live), from the switch index.
-// Caller holds s.mu for writing.
+// unindex removes r.entries[i], which must be indexed (live), from the switch index,
+// moving the switch's last reference into its place; the list shrinks when a quarter
+// full. Caller holds s.mu for writing.
 func (s *shard) unindex(r *record, i int) {
 	e := &r.entries[i]
-	x := s.bySwitch[e.hop.DPID]
-	if x == nil {
-		return
-	}
-	if pi := x.port(e.hop.InPort, false); pi != nil {
-		pi.in = removeRef(pi.in, e.inPos, true)
-		if len(pi.in) == 0 && len(pi.out) == 0 {
-			x.dropPort(pi)
-		}
-	}
-	if po := x.port(e.hop.OutPort, false); po != nil {
-		po.out = removeRef(po.out, e.outPos, false)
-		if len(po.in) == 0 && len(po.out) == 0 {
-			x.dropPort(po)
-		}
-	}
-	if len(x.ports) == 0 {
-		delete(s.bySwitch, e.hop.DPID)
-	}
-}
-
-// removeRef removes the reference at pos from list (an in list if in, else an out
-// list), moving the last reference into its place, and shrinks the list when it is a
-// quarter full.
-func removeRef(list []ref, pos uint32, in bool) []ref {
+	dpid := e.hop.DPID
+	list := s.bySwitch[dpid]
 	last := len(list) - 1
-	if int(pos) > last {
-		return list // not indexed: nothing to do
+	if int(e.pos) > last || list[e.pos] != (ref{r, uint16(i)}) {
+		return // not indexed
 	}
-	if int(pos) != last {
+	if int(e.pos) != last {
 		moved := list[last]
-		list[pos] = moved
-		if me := &moved.r.entries[moved.i]; in {
-			me.inPos = pos
-		} else {
-			me.outPos = pos
-		}
+		list[e.pos] = moved
+		moved.r.entries[moved.i].pos = e.pos
 	}
 	list[last] = ref{}
 	list = list[:last]
-	if c := cap(list); c > 64 && len(list) < c/4 {
+	switch c := cap(list); {
+	case len(list) == 0:
+		delete(s.bySwitch, dpid)
+		return
+	case c > 16 && len(list) < c/4:
 		list = append(make([]ref, 0, c/2), list...)
 	}
-	return list
+	s.bySwitch[dpid] = list
 }
 
 // switchRefs appends the live entries on switch dpid to out. Caller holds s.mu.
 func (s *shard) switchRefs(dpid uint64, out []ref) []ref {
-	x := s.bySwitch[dpid]
-	if x == nil {
-		return out
-	}
-	for _, pi := range x.ports {
-		out = append(out, pi.in...)
-	}
-	return out
+	return append(out, s.bySwitch[dpid]...)
 }
 
 // portRecords appends the flows with a live entry at port of switch dpid (matching it
-// as in_port or outputting to it), each once. Caller holds s.mu.
+// as in_port or outputting to it). Caller holds s.mu.
 func (s *shard) portRecords(dpid uint64, port uint16, out []*record) []*record {
-	x := s.bySwitch[dpid]
-	if x == nil {
-		return out
-	}
-	pi := x.port(port, false)
-	if pi == nil {
-		return out
-	}
-	for _, rf := range pi.in {
-		out = append(out, rf.r)
-	}
-	for _, rf := range pi.out {
-		if rf.r.entries[rf.i].hop.InPort != port { // else listed already
+	for _, rf := range s.bySwitch[dpid] {
+		if h := rf.r.entries[rf.i].hop; h.InPort == port || h.OutPort == port {
 			out = append(out, rf.r)
 		}
 	}
@@ -165,23 +72,13 @@ func (s *shard) portRecords(dpid uint64, port uint16, out []*record) []*record {
 // linkRecords appends the flows with a live entry that outputs to srcPort on switch
 // src or matches in_port dstPort on switch dst, each once. Caller holds s.mu.
 func (s *shard) linkRecords(src uint64, srcPort uint16, dst uint64, dstPort uint16, out []*record) []*record {
-	if x := s.bySwitch[src]; x != nil {
-		if po := x.port(srcPort, false); po != nil {
-			for _, rf := range po.out {
-				out = append(out, rf.r)
-			}
+	for _, rf := range s.bySwitch[src] {
+		if rf.r.entries[rf.i].hop.OutPort == srcPort {
+			out = append(out, rf.r)
 		}
 	}
-	x := s.bySwitch[dst]
-	if x == nil {
-		return out
-	}
-	pi := x.port(dstPort, false)
-	if pi == nil {
-		return out
-	}
-	for _, rf := range pi.in {
-		if !rf.r.usesOut(src, srcPort) { // else listed already
+	for _, rf := range s.bySwitch[dst] {
+		if rf.r.entries[rf.i].hop.InPort == dstPort && !rf.r.usesOut(src, srcPort) { // else listed already
 			out = append(out, rf.r)
 		}
 	}
@@ -252,7 +149,8 @@ func (t *Tracker) RangeSwitch(dpid uint64, fn func(f Flow) bool) {
 }
 
 // RangePort calls fn, as RangeSwitch does, for every active or draining flow with a
-// live entry on switch dpid that matches in_port port or outputs to it.
+// live entry on switch dpid that matches in_port port or outputs to it. It costs
+// O(flows through the switch).
 func (t *Tracker) RangePort(dpid uint64, port uint16, fn func(f Flow) bool) {
 	t.rangeRecords(func(s *shard, out []*record) []*record {
 		return s.portRecords(dpid, port, out)
@@ -262,7 +160,7 @@ func (t *Tracker) RangePort(dpid uint64, port uint16, fn func(f Flow) bool) {
 // RangeLink calls fn, as RangeSwitch does, for every active or draining flow that
 // crosses the link from port srcPort of switch src to port dstPort of switch dst: a
 // live entry outputs to srcPort on src, or matches in_port dstPort on dst. Each flow
-// is visited once.
+// is visited once. It costs O(flows through src and dst).
 func (t *Tracker) RangeLink(src uint64, srcPort uint16, dst uint64, dstPort uint16, fn func(f Flow) bool) {
 	t.rangeRecords(func(s *shard, out []*record) []*record {
 		return s.linkRecords(src, srcPort, dst, dstPort, out)
@@ -275,11 +173,7 @@ func (t *Tracker) OnSwitch(dpid uint64) int {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.RLock()
-		if x := s.bySwitch[dpid]; x != nil {
-			for _, pi := range x.ports {
-				n += len(pi.in)
-			}
-		}
+		n += len(s.bySwitch[dpid])
 		s.mu.RUnlock()
 	}
 	return n

@@ -121,10 +121,10 @@ type shard struct {
 	seq   uint64             // IDs issued by this shard
 	ring  []*record          // retained expired flows; nil slots while filling
 	head  int                // next ring slot to fill
-	// bySwitch indexes the live entries of the shard's active and draining flows by
-	// switch and port, so that a switch, port or link event visits only the flows it
-	// concerns (see index.go).
-	bySwitch map[uint64]*swIndex
+	// bySwitch lists the live entries of the shard's active and draining flows by
+	// switch, so that a switch, port or link event visits only the flows through the
+	// switches it concerns (see index.go).
+	bySwitch map[uint64][]ref
 	_        [40]byte // 128 bytes per shard: neighbouring locks on separate cache lines
 }
 
@@ -142,8 +142,7 @@ type record struct {
 type entry struct {
 	hop         Hop
 	final       Counters
-	inPos       uint32 // place in the switch index's list of in_port hop.InPort (live entries)
-	outPos      uint32 // place in the list of output port hop.OutPort (live entries)
+	pos         uint32 // place in the switch index's list of hop.DPID (live entries)
 	gone        bool
 	hasCounters bool
 	reason      Reason
@@ -160,7 +159,7 @@ func New(cfg Config) (*Tracker, error) {
 	for i := range t.shards {
 		t.shards[i].byID = map[uint64]*record{}
 		t.shards[i].byKey = map[uint64]*record{}
-		t.shards[i].bySwitch = map[uint64]*swIndex{}
+		t.shards[i].bySwitch = map[uint64][]ref{}
 		if perShard > 0 {
 			t.shards[i].ring = make([]*record, perShard)
 		}

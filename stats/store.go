@@ -128,11 +128,11 @@ func (c Config) withDefaults() Config {
 }
 
 type flowState struct {
-	info  FlowInfo
-	links []Link
+	info FlowInfo
 	// The aggregates the flow counts in, found once when it is added: a
 	// reading updates them without a map lookup. Links are never dropped,
 	// and Prune drops a cell or host only when no active flow counts in it.
+	// (The links themselves follow from info.Path: LinksOf.)
 	linkSt  []*linkState
 	pairSt  *pairState
 	srcSt   *hostState
@@ -148,9 +148,8 @@ type flowState struct {
 	// switches of the path that count slightly differently never counts the
 	// same packets twice.
 	markBytes, markPkts uint64
-	readings            int
-	resets              int
-	active              bool
+	readings            int32
+	resets              int32
 	end                 time.Time
 	history             series
 	contribute          float64 // rate currently added to the aggregates
@@ -160,10 +159,11 @@ type flowState struct {
 	// validUntil is when the rate stops counting without a new reading;
 	// stale is set once the store's clock has reached it.
 	validUntil time.Time
-	stale      bool
 	// queued is the deadline of the flow's newest entry in the store's
 	// deadline queue; inQueue says there is one.
 	queued  int64 // Unix nanoseconds
+	active  bool
+	stale   bool
 	inQueue bool
 }
 
@@ -265,10 +265,11 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	s.advance(f.Start)
 	s.dirty = true
 	f.Path = slices.Clone(f.Path)
-	fs := &flowState{info: f, links: LinksOf(f.Path), active: true, history: newSeries(s.cfg.FlowHistory)}
+	fs := &flowState{info: f, active: true, history: newSeries(s.cfg.FlowHistory)}
 	s.flows[f.ID] = fs
-	fs.linkSt = make([]*linkState, len(fs.links))
-	for i, l := range fs.links {
+	links := LinksOf(f.Path)
+	fs.linkSt = make([]*linkState, len(links))
+	for i, l := range links {
 		fs.linkSt[i] = s.link(l)
 		fs.linkSt[i].flows++
 	}
@@ -833,7 +834,7 @@ func (s *Store) flowStats(fs *flowState, path []Hop) FlowStats {
 		RateBps: fs.rate, PacketRate: fs.pktRate,
 		Interval: fs.interval(s.cfg.Interval), ValidUntil: fs.validUntil, Stale: fs.stale,
 		LastPolled: fs.last.At, Source: fs.last.Source, DPID: fs.last.DPID,
-		Readings: fs.readings, Resets: fs.resets,
+		Readings: int(fs.readings), Resets: int(fs.resets),
 		Active: fs.active, Start: fs.info.Start, End: fs.end,
 	}
 }
