@@ -36,6 +36,7 @@ func TestEventBurstLosesNothing(t *testing.T) {
 		<-done
 	}()
 	now := time.Now()
+	start := now
 	path := []flowtracker.Hop{{DPID: 7, InPort: 1, OutPort: 2}}
 	for i := range n {
 		k := key(i)
@@ -50,8 +51,15 @@ func TestEventBurstLosesNothing(t *testing.T) {
 		}
 	}
 	waitFor("arrivals", func() bool { return c.Counters().ActiveFlows == n })
+	_, peak := c.sub.Backlog()
+	arrived := time.Since(start)
+	start = time.Now()
 	require.Equal(t, n, tr.RemoveSwitch(7, now.Add(time.Second)))
+	removed := time.Since(start)
 	waitFor("expiries", func() bool { return c.Counters().ActiveFlows == 0 })
+	_, peak2 := c.sub.Backlog()
+	t.Logf("%d flows: added and taken by the collector in %v (backlog peak %d events); switch removed from the tracker in %v, expiries taken in %v (backlog peak %d)",
+		n, arrived.Round(time.Millisecond), peak, removed.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), peak2)
 	k := c.Counters()
 	assert.Zero(t, k.EventsLost)
 	assert.Zero(t, tr.Stats().Dropped)

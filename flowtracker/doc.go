@@ -24,8 +24,9 @@
 // a subscriber's channel cannot take waits in its bounded backlog, and only beyond that
 // bound are events lost (counted), so a slow subscriber never stalls the tracker; see
 // Subscription. Each shard indexes its flows' live entries by switch and port, so that
-// RemoveSwitch, RangeSwitch, RangePort and RangeLink visit only the flows concerned. A
-// flow with a 3-hop path costs about 400 bytes with the index (see BENCHMARKS.md).
+// RemoveSwitch, RangeSwitch, RangePort and RangeLink visit only the flows through the
+// switches concerned. A flow with a 3-hop path costs about 370 bytes, its index entries
+// included (see BENCHMARKS.md).
 //
 // Example:
 //
