@@ -370,12 +370,17 @@ func (c *Collector) Drain() int {
 		if q, _ := c.sub.Backlog(); q == 0 {
 			return n
 		}
-		ev, ok := <-c.sub.C // the backlog's next event is on its way
-		if !ok {
-			return n
+		// The backlog's next event is on its way (or was just taken: the count
+		// lags the pump's send a little), so wait for it briefly and look again.
+		select {
+		case ev, ok := <-c.sub.C:
+			if !ok {
+				return n
+			}
+			c.HandleEvent(ev)
+			n++
+		case <-time.After(time.Millisecond):
 		}
-		c.HandleEvent(ev)
-		n++
 	}
 }
 

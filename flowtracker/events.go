@@ -66,9 +66,12 @@ type Subscription struct {
 	dropped atomic.Uint64
 	once    sync.Once
 
+	// pending counts the events in queue plus those the pump holds; the pump
+	// lowers it after each send, without the lock.
+	pending atomic.Int64
+
 	mu      sync.Mutex
 	queue   []Event       // backlog not yet taken by the pump
-	pending int           // events in queue plus those the pump holds
 	pumping bool          // a pump goroutine runs
 	done    chan struct{} // closed by Cancel: the pump stops
 	wg      sync.WaitGroup
@@ -82,7 +85,7 @@ func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 func (s *Subscription) Backlog() (now, peak int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.pending, s.peak
+	return int(s.pending.Load()), s.peak
 }
 
 // Cancel stops delivery and closes C. It is safe to call more than once and from any
@@ -120,21 +123,24 @@ func (t *Tracker) Subscribe(buf int) *Subscription {
 func (s *Subscription) offer(ev Event, limit int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending == 0 {
+	// pending is 0 only once the pump has sent every earlier event: a direct send
+	// keeps the order.
+	n := int(s.pending.Load())
+	if n == 0 {
 		select {
 		case s.c <- ev:
 			return
 		default:
 		}
 	}
-	if s.pending >= limit {
+	if n >= limit {
 		s.dropped.Add(1)
 		s.t.dropped.Add(1)
 		return
 	}
 	s.queue = append(s.queue, ev)
-	s.pending++
-	s.peak = max(s.peak, s.pending)
+	s.pending.Add(1)
+	s.peak = max(s.peak, n+1)
 	if !s.pumping {
 		s.pumping = true
 		s.wg.Add(1)
@@ -162,9 +168,7 @@ func (s *Subscription) pump() {
 				return
 			}
 			batch[i] = Event{} // let the event's slices go
-			s.mu.Lock()
-			s.pending--
-			s.mu.Unlock()
+			s.pending.Add(-1)
 		}
 	}
 }
