@@ -22,6 +22,11 @@ type routing struct {
 	torn      map[uint64]time.Time     // flows whose entries were deleted mid-drain, by ID
 	asked     map[netip.Addr]time.Time // unknown IPv4 destinations ARP was sent for, and when
 	lastSweep time.Time
+	// tornAt and tornSet are the flows tearDown deleted at tornAt: a port going down
+	// comes with Discovery's LinkDown for its link at the same instant, and the
+	// flows over it are deleted once.
+	tornAt  time.Time
+	tornSet map[uint64]struct{}
 }
 
 var (
@@ -42,18 +47,18 @@ func (n *routing) SwitchUp(*Context, Switch, time.Time) {}
 // Both visit only the flows through the switch (the tracker's switch index).
 func (n *routing) SwitchDown(x *Context, sw Switch, now time.Time) {
 	dpid := sw.s.dpid
-	n.tearDown(x, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangeSwitch(dpid, fn) }, nil)
+	n.tearDown(x, now, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangeSwitch(dpid, fn) }, nil)
 	n.c.tracker.RemoveSwitch(dpid, now)
 }
 
 // PortStatus deletes the flows through a port that went down or away.
-func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, _ time.Time) {
+func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, now time.Time) {
 	p := m.Desc
 	if p.PortNo >= ofproto.PortMax || p.PortNo == 0 || (m.Reason != ofproto.PortDeleted && portUp(p)) {
 		return
 	}
 	dpid, port := sw.s.dpid, uint16(p.PortNo)
-	n.tearDown(x, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangePort(dpid, port, fn) }, nil)
+	n.tearDown(x, now, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangePort(dpid, port, fn) }, nil)
 }
 
 // HandleEvent deletes the flows over links that went away (LinkDown) and those to
@@ -61,14 +66,14 @@ func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, _ tim
 func (n *routing) HandleEvent(x *Context, ev Event) {
 	if ev.Kind == HostMoved {
 		mac := ev.Host.MAC
-		n.tearDown(x, n.c.tracker.Range, func(f *flowtracker.Flow) bool { return f.Key.DLSrc == mac || f.Key.DLDst == mac })
+		n.tearDown(x, ev.Time, n.c.tracker.Range, func(f *flowtracker.Flow) bool { return f.Key.DLSrc == mac || f.Key.DLDst == mac })
 		return
 	}
 	if ev.Kind != LinkDown || len(ev.Links) == 0 {
 		return
 	}
 	ls := ev.Links
-	n.tearDown(x, func(fn func(flowtracker.Flow) bool) {
+	n.tearDown(x, ev.Time, func(fn func(flowtracker.Flow) bool) {
 		// A flow over several of the links is visited once per link; tearDown
 		// deletes it once.
 		for _, l := range ls {
@@ -79,6 +84,9 @@ func (n *routing) HandleEvent(x *Context, ev Event) {
 
 // Tick forgets the flows torn down mid-drain long enough ago.
 func (n *routing) Tick(_ *Context, now time.Time) {
+	if !now.Equal(n.tornAt) {
+		n.tornSet = nil // a later event's teardown is a new one
+	}
 	if now.Sub(n.lastSweep) < n.c.cfg.FloodGuard {
 		return
 	}
@@ -334,21 +342,24 @@ func (n *routing) deliver(x *Context, pi *ofproto.PacketIn, h topology.Host, now
 // that flows visits and sel (if not nil) picks. The switches answer with FLOW_REMOVED
 // (reason DELETE), which the tracker records with final counters. flows is the
 // tracker's Range or one of its indexed walks (RangeSwitch, RangePort, RangeLink),
-// and may visit a flow more than once.
-func (n *routing) tearDown(x *Context, flows func(fn func(flowtracker.Flow) bool), sel func(f *flowtracker.Flow) bool) {
+// and may visit a flow more than once. A flow torn down already at the same now (a
+// port and its link going down together) is not deleted again.
+func (n *routing) tearDown(x *Context, now time.Time, flows func(fn func(flowtracker.Flow) bool), sel func(f *flowtracker.Flow) bool) {
 	dels := map[uint64][]ofproto.Message{} // by switch, each in the order the flows came
-	var seen map[uint64]struct{}
+	if !now.Equal(n.tornAt) {
+		n.tornAt, n.tornSet = now, nil
+	}
 	flows(func(f flowtracker.Flow) bool {
 		if f.State == flowtracker.StateExpired || (sel != nil && !sel(&f)) {
 			return true
 		}
-		if seen == nil {
-			seen = make(map[uint64]struct{})
+		if n.tornSet == nil {
+			n.tornSet = make(map[uint64]struct{})
 		}
-		if _, dup := seen[f.ID]; dup {
+		if _, dup := n.tornSet[f.ID]; dup {
 			return true
 		}
-		seen[f.ID] = struct{}{}
+		n.tornSet[f.ID] = struct{}{}
 		n.c.stats.FlowsTornDown++
 		for _, e := range f.Entries {
 			if e.Gone {
