@@ -94,8 +94,8 @@ type fakeNet struct {
 	events   []Event
 	closed   []closeReq
 	trace    []string
-	record   bool // record every message in trace
-	dropLLDP bool // links lose LLDP frames
+	record   bool       // record every message in trace
+	dropLLDP bool       // links lose LLDP frames
 	held     []envelope // writes to slave switches (Config.Roles), for their master
 	steps    int
 }
