@@ -246,13 +246,19 @@ func pollingPhase(t *testing.T, ctx context.Context, bin string, ids []string, e
 		ports = append(ports, port)
 	}
 	defer func() {
-		for _, c := range cem {
-			_ = c.Stop()
+		start := time.Now()
+		for id, c := range cem {
+			assert.NoError(t, c.Stop(), "instance %s", id)
 		}
+		t.Logf("instances stopped in %v", time.Since(start).Round(time.Millisecond))
 	}()
 	h, err := StartHarness(ctx, HarnessOptions{Topo: "linear,6", Controller: cem[ids[0]].OFAddr, Stderr: logFile(t, "harness-cost.stderr")})
 	require.NoError(t, err)
-	defer func() { _ = h.Close() }()
+	defer func() {
+		start := time.Now()
+		_ = h.Close()
+		t.Logf("network torn down in %v", time.Since(start).Round(time.Millisecond))
+	}()
 	if len(ids) > 1 {
 		for _, s := range h.Info.Switches {
 			targets := []string{"set-controller", s.Name}
@@ -269,12 +275,10 @@ func pollingPhase(t *testing.T, ctx context.Context, bin string, ids []string, e
 	require.NoError(t, err)
 	require.Empty(t, res.Lost)
 	pairs := [][2]string{{"h1", "10.0.0.6"}, {"h2", "10.0.0.5"}, {"h3", "10.0.0.4"}, {"h6", "10.0.0.1"}, {"h5", "10.0.0.2"}, {"h4", "10.0.0.1"}}
-	done := make(chan struct{}, len(pairs))
+	// In the background: the harness runs one command at a time.
 	for _, p := range pairs {
-		go func() {
-			_, _ = h.HostCmd(p[0], "ping -q -i 0.2 -c 90 "+p[1], 40*time.Second)
-			done <- struct{}{}
-		}()
+		_, err := h.HostCmd(p[0], "ping -q -i 0.2 -c 90 "+p[1]+" >/dev/null 2>&1 &", 10*time.Second)
+		require.NoError(t, err)
 	}
 	time.Sleep(4 * time.Second)
 	file := filepath.Join(t.TempDir(), "cost.pcap")
@@ -334,9 +338,6 @@ func pollingPhase(t *testing.T, ctx context.Context, bin string, ids []string, e
 		perSwitch[fmt.Sprintf("%s/s%d", k.id, k.dpid)] += n
 	}
 	t.Logf("%d instance(s): statistics bytes by instance/switch over 10 s: %v", len(ids), perSwitch)
-	for range pairs {
-		<-done
-	}
 	return weighted, raw
 }
 
