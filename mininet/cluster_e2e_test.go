@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/cluster"
 	"github.com/cemon-sdn/cemon/cluster/etcdtest"
 )
 
@@ -362,4 +363,191 @@ func TestE2EClusterPollingCost(t *testing.T) {
 	require.Positive(t, single)
 	require.Positive(t, three)
 	assert.Less(t, three, single)
+}
+
+// TestE2EClusterAbilene: three instances on Abilene (11 switches), placed at three
+// switches far apart, each switch connected to all three, distances the hop counts of
+// the network: every switch gets exactly the master cluster.Assign computes (the
+// nearest instance, balanced), pingall passes, and after kill -9 of one instance its
+// switches are re-mastered within 5 s while a ping from a host on one of its switches
+// (a flow it owned, adopted by the new master) loses nothing.
+func TestE2EClusterAbilene(t *testing.T) {
+	skipUnlessE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	bin := cemonBin(t)
+	etcd := etcdtest.Start(t, 3)
+	ids := []string{"a", "b", "c"}
+	ofAddr := map[string]string{}
+	for _, id := range ids {
+		p, err := FreePort()
+		require.NoError(t, err)
+		ofAddr[id] = fmt.Sprintf("127.0.0.1:%d", p)
+	}
+	h, err := StartHarness(ctx, HarnessOptions{Topo: "abilene", Controller: ofAddr["a"], Stderr: logFile(t, "harness.stderr")})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("harness teardown: %v", err)
+		}
+	})
+	// Hop counts between switches, from the network's links.
+	adj := map[uint64][]uint64{}
+	var all []uint64
+	for _, s := range h.Info.Switches {
+		var d uint64
+		fmt.Sscanf(s.DPID, "%x", &d)
+		all = append(all, d)
+	}
+	slices.Sort(all)
+	for _, l := range h.Info.Links {
+		var a, b uint64
+		fmt.Sscanf(l.SrcDPID, "%x", &a)
+		fmt.Sscanf(l.DstDPID, "%x", &b)
+		adj[a] = append(adj[a], b)
+	}
+	bfs := func(from uint64) map[uint64]int {
+		dist := map[uint64]int{from: 0}
+		q := []uint64{from}
+		for len(q) > 0 {
+			x := q[0]
+			q = q[1:]
+			for _, y := range adj[x] {
+				if _, ok := dist[y]; !ok {
+					dist[y] = dist[x] + 1
+					q = append(q, y)
+				}
+			}
+		}
+		return dist
+	}
+	// Place a at the first switch, b at the switch farthest from it, c farthest from both.
+	at := map[string]uint64{"a": all[0]}
+	farthest := func(from ...uint64) uint64 {
+		best, bestD := all[0], -1
+		for _, d := range all {
+			m := 1 << 30
+			for _, f := range from {
+				m = min(m, bfs(f)[d])
+			}
+			if m > bestD {
+				best, bestD = d, m
+			}
+		}
+		return best
+	}
+	at["b"] = farthest(at["a"])
+	at["c"] = farthest(at["a"], at["b"])
+	var cands []cluster.Candidate
+	cem := map[string]*Cemon{}
+	for _, id := range ids {
+		dist := bfs(at[id])
+		hops := map[uint64]int{}
+		var flag []string
+		for _, d := range all {
+			hops[d] = dist[d] + 1
+			flag = append(flag, fmt.Sprintf("%x=%d", d, dist[d]+1))
+		}
+		cands = append(cands, cluster.Candidate{ID: id, Hops: hops})
+		c, err := StartCemon(ctx, CemonOptions{Bin: bin, OFAddr: ofAddr[id], Args: []string{"--idle-timeout", "10s",
+			"--cluster-endpoints", strings.Join(etcd.Endpoints(), ","), "--instance-id", id,
+			"--cluster-hops", strings.Join(flag, ",")},
+			Stdout: logFile(t, id+".stdout"), Stderr: logFile(t, id+".stderr")})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Stop() })
+		cem[id] = c
+	}
+	// The live assignment is the nearest instance, balanced, with ties kept by the
+	// current master: a fixed point of cluster.Assign given itself as the masters.
+	settled := func(g map[string]string) bool {
+		if len(g) != len(all) {
+			return false
+		}
+		prev := map[uint64]string{}
+		for k, id := range g {
+			var d uint64
+			fmt.Sscanf(k, "%x", &d)
+			prev[d] = id
+		}
+		again := map[string]string{}
+		for d, id := range cluster.Assign(cands, prev) {
+			again[fmt.Sprintf("%016x", d)] = id
+		}
+		return maps.Equal(again, g)
+	}
+	for _, s := range h.Info.Switches {
+		out, err := exec.Command("ovs-vsctl", "--timeout=10", "set-controller", s.Name,
+			"tcp:"+ofAddr["a"], "tcp:"+ofAddr["b"], "tcp:"+ofAddr["c"]).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	granted := func(from ...string) map[string]string {
+		out := map[string]string{}
+		for _, id := range from {
+			var st api.ClusterStatus
+			if err := cem[id].Get("/api/v1/cluster", &st); err != nil {
+				continue
+			}
+			for _, d := range st.Mastered {
+				if _, dup := out[d]; dup {
+					out[d] = "several"
+					continue
+				}
+				out[d] = id
+			}
+		}
+		return out
+	}
+	var want map[string]string
+	require.Eventually(t, func() bool {
+		want = granted(ids...)
+		return settled(want)
+	}, 40*time.Second, 100*time.Millisecond, "every switch granted to one master, the nearest: %v", granted(ids...))
+	t.Logf("instances at %016x, %016x, %016x; masters %v", at["a"], at["b"], at["c"], want)
+	time.Sleep(3 * time.Second) // links discovered and shared
+	res, err := h.PingAll(2 * time.Second)
+	require.NoError(t, err)
+	require.Empty(t, res.Lost, "pingall: %+v", res)
+
+	// A ping from a host on one of b's switches to a host on one of c's.
+	var src, dst HostInfo
+	for _, hi := range h.Info.Hosts {
+		switch {
+		case want[hi.DPID] == "b" && src.Name == "":
+			src = hi
+		case want[hi.DPID] == "c" && dst.Name == "":
+			dst = hi
+		}
+	}
+	require.NotEmpty(t, src.Name)
+	require.NotEmpty(t, dst.Name)
+	pingDone := make(chan string, 1)
+	go func() {
+		out, _ := h.HostCmd(src.Name, "ping -i 0.1 -c 100 "+dst.IP, 30*time.Second)
+		pingDone <- out
+	}()
+	time.Sleep(2 * time.Second)
+	killed := time.Now()
+	require.NoError(t, cem["b"].Kill())
+	var took time.Duration
+	require.Eventually(t, func() bool {
+		g := granted("a", "c")
+		for d, id := range want {
+			if id == "b" && (g[d] == "" || g[d] == "several") {
+				return false
+			}
+		}
+		took = time.Since(killed)
+		return true
+	}, 15*time.Second, 50*time.Millisecond, "b's switches re-mastered: %v", granted("a", "c"))
+	t.Logf("b's switches re-mastered %v after kill -9 (lease TTL 2 s, interval 250 ms): %v", took.Round(time.Millisecond), granted("a", "c"))
+	assert.Less(t, took, 5*time.Second)
+	out := <-pingDone
+	m := pingSummary.FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	t.Logf("ping %s -> %s (from b's switch) across the kill: %s transmitted, %s received", src.Name, dst.Name, m[1], m[2])
+	assert.Equal(t, m[1], m[2], "no packet of the established flow lost")
+	var st api.ClusterStatus
+	require.NoError(t, cem["c"].Get("/api/v1/cluster", &st))
+	assert.Len(t, st.Members, 2)
+	assert.Len(t, st.Masters, len(all))
 }
