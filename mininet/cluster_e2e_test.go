@@ -526,6 +526,21 @@ func TestE2EClusterAbilene(t *testing.T) {
 		pingDone <- out
 	}()
 	time.Sleep(2 * time.Second)
+	// The ping's echo-request flow, b's (its ingress is b's switch).
+	findFlow := func(c *Cemon) (api.Flow, bool) {
+		var fs []api.Flow
+		if c.Get("/api/v1/flows?limit=1000", &fs) != nil {
+			return api.Flow{}, false
+		}
+		for _, f := range fs {
+			if f.State == "active" && f.Match.NwSrc == src.IP && f.Match.NwDst == dst.IP && f.Match.NwProto == 1 {
+				return f, true
+			}
+		}
+		return api.Flow{}, false
+	}
+	owned, ok := findFlow(cem["b"])
+	require.True(t, ok, "b tracks the ping's flow")
 	killed := time.Now()
 	require.NoError(t, cem["b"].Kill())
 	var took time.Duration
@@ -550,4 +565,31 @@ func TestE2EClusterAbilene(t *testing.T) {
 	require.NoError(t, cem["c"].Get("/api/v1/cluster", &st))
 	assert.Len(t, st.Members, 2)
 	assert.Len(t, st.Masters, len(all))
+
+	// The new master of its first switch adopted the flow under its ID, and its byte
+	// total goes on from the switch's counter: after the traffic ended, within one poll
+	// interval's traffic (10 pings) of the ingress entry's n_bytes.
+	heir := cem[granted("a", "c")[src.DPID]]
+	adopted, ok := findFlow(heir)
+	require.True(t, ok, "the new master tracks the flow")
+	assert.Equal(t, owned.ID, adopted.ID)
+	assert.Equal(t, owned.Cookie, adopted.Cookie)
+	time.Sleep(3 * time.Second) // a reading after the last ping
+	dumps, err := h.DumpFlows(src.Switch)
+	require.NoError(t, err)
+	var ovsBytes uint64
+	for _, d := range dumps[src.Switch] {
+		if fmt.Sprintf("0x%016x", d.Cookie) == adopted.Cookie {
+			ovsBytes = d.NBytes
+		}
+	}
+	require.NotZero(t, ovsBytes, "the ingress entry is still there")
+	var fst struct {
+		Bytes    uint64 `json:"bytes"`
+		Readings int    `json:"readings"`
+	}
+	require.NoError(t, heir.Get(fmt.Sprintf("/api/v1/stats/flows/%d", adopted.ID), &fst))
+	diff := int64(fst.Bytes) - int64(ovsBytes)
+	t.Logf("adopted flow %d: %d B by the new master's statistics (%d readings), %d B on the ingress entry", adopted.ID, fst.Bytes, fst.Readings, ovsBytes)
+	assert.LessOrEqual(t, max(diff, -diff), int64(10*98), "within one poll interval's traffic of the switch's counter")
 }
