@@ -32,6 +32,9 @@ type CbenchConfig struct {
 	// (a storm of a given size rather than as fast as the controller takes them);
 	// it applies in throughput mode.
 	Rate float64
+	// Counting, when set, is called with true as counting starts and with false as it
+	// ends (to read a controller's CPU time over the counted window, say).
+	Counting func(start bool)
 }
 
 // CbenchResult is what a run measured.
@@ -158,6 +161,9 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 		return CbenchResult{}, ctx.Err()
 	case <-time.After(c.Warmup):
 	}
+	if c.Counting != nil {
+		c.Counting(true)
+	}
 	start := time.Now()
 	r0 := make([]uint64, len(n.switches))
 	var sent0 uint64
@@ -171,6 +177,9 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	case <-time.After(c.Duration):
 	}
 	secs := time.Since(start).Seconds()
+	if c.Counting != nil {
+		c.Counting(false)
+	}
 	res := CbenchResult{Seconds: secs}
 	var sent uint64
 	for i, s := range n.switches {
