@@ -31,7 +31,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		"With -start-cemon and -vs-ovs it starts cemon and ovs-testcontroller itself and",
 		"measures both side by side in one run, alternating -rounds rounds of each.")
 	var c ofemu.CbenchConfig
-	var mode, ovsPath string
+	var mode, ovsPath, cemonProfile, cemonPath, vsCemon string
 	var asJSON, startCemon, vsOVS bool
 	var rounds int
 	fs.StringVar(&c.Controller, "controller", "127.0.0.1:6653", "controller `address` (host:port)")
@@ -45,6 +45,9 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.BoolVar(&startCemon, "start-cemon", false, "start this cemon (cemon run on a free loopback port, API off, persistence off) and measure it instead of -controller")
 	fs.BoolVar(&vsOVS, "vs-ovs", false, "also start ovs-testcontroller on a free loopback port and measure it side by side")
 	fs.StringVar(&ovsPath, "ovs-testcontroller", "ovs-testcontroller", "ovs-testcontroller `program` for -vs-ovs")
+	fs.StringVar(&cemonPath, "cemon-program", "", "with -start-cemon: the cemon `program` to start (default: this one; another build, to compare)")
+	fs.StringVar(&vsCemon, "vs-cemon", "", "also start this other cemon `program` (another build) and measure it side by side")
+	fs.StringVar(&cemonProfile, "cemon-cpuprofile", "", "with -start-cemon: write the started cemon's CPU profile to `file` and its lock contention profile to file.mutex (pprof)")
 	fs.IntVar(&rounds, "rounds", 1, "rounds per controller; the controllers alternate and the medians are reported")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -75,11 +78,18 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}()
 	if startCemon {
 		exe, err := os.Executable()
+		if cemonPath != "" {
+			exe, err = cemonPath, nil
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "cbench: %v\n", err)
 			return 1
 		}
-		t, err := startTarget(ctx, "cemon", func(addr string) []string {
+		var env []string
+		if cemonProfile != "" {
+			env = append(env, "CEMON_CPUPROFILE="+cemonProfile, "CEMON_MUTEXPROFILE="+cemonProfile+".mutex")
+		}
+		t, err := startTarget(ctx, "cemon", env, func(addr string) []string {
 			return []string{exe, "run", "-of-listen", addr, "-api-listen", "", "-persist=false", "-log-level", "warn"}
 		})
 		if err != nil {
@@ -90,8 +100,18 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	} else {
 		targets = append(targets, &cbenchTarget{name: "controller", addr: c.Controller})
 	}
+	if vsCemon != "" {
+		t, err := startTarget(ctx, "cemon "+vsCemon, nil, func(addr string) []string {
+			return []string{vsCemon, "run", "-of-listen", addr, "-api-listen", "", "-persist=false", "-log-level", "warn"}
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "cbench: %v\n", err)
+			return 1
+		}
+		targets = append(targets, t)
+	}
 	if vsOVS {
-		t, err := startTarget(ctx, "ovs-testcontroller", func(addr string) []string {
+		t, err := startTarget(ctx, "ovs-testcontroller", nil, func(addr string) []string {
 			host, port, _ := net.SplitHostPort(addr)
 			return []string{ovsPath, "ptcp:" + port + ":" + host}
 		})
@@ -175,11 +195,10 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		fmt.Fprintln(stdout)
 	}
-	if len(targets) == 2 {
-		a := targets[0].median(func(r cbenchRound) float64 { return r.Result.PerSecond })
-		b := targets[1].median(func(r cbenchRound) float64 { return r.Result.PerSecond })
-		if b > 0 {
-			fmt.Fprintf(stdout, "%s / %s: %.2f×\n", targets[0].name, targets[1].name, a/b)
+	a := targets[0].median(func(r cbenchRound) float64 { return r.Result.PerSecond })
+	for _, t := range targets[1:] {
+		if b := t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }); b > 0 {
+			fmt.Fprintf(stdout, "%s / %s: %.2f×\n", targets[0].name, t.name, a/b)
 		}
 	}
 	fmt.Fprintf(stdout, "load average before %s, after %s\n", load0, load1)
@@ -239,8 +258,8 @@ func (t *cbenchTarget) disconnected() int {
 }
 
 // startTarget starts a controller on a free loopback port (argv builds its command
-// line from the address) and waits until it accepts connections.
-func startTarget(ctx context.Context, name string, argv func(addr string) []string) (*cbenchTarget, error) {
+// line from the address; env is added to the environment) and waits until it accepts connections.
+func startTarget(ctx context.Context, name string, env []string, argv func(addr string) []string) (*cbenchTarget, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -249,6 +268,7 @@ func startTarget(ctx context.Context, name string, argv func(addr string) []stri
 	ln.Close()
 	args := argv(addr)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	// Their logs would drown the report (ovs-testcontroller logs every dropped connection).
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
