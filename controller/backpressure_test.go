@@ -3,9 +3,9 @@ package controller
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,30 +137,37 @@ func connOf(c *Controller, dpid uint64) *conn {
 // that would close a silent switch; it is dropped with ErrStalled once it has read
 // nothing for StallTimeout.
 func TestBackpressureStalledSwitchSlowedThenDropped(t *testing.T) {
-	const stall = 1500 * time.Millisecond
+	const stall = 3 * time.Second
 	c, sw, sub := startBackpressure(t, Config{SendQueue: 16, StallTimeout: stall,
 		EchoInterval: 100 * time.Millisecond, EchoMissed: 1, TickInterval: 20 * time.Millisecond}, 4096)
-	// Send new flows without reading until a write blocks for 200 ms.
-	var blocked time.Time
-	for i := 0; i < 1_000_000; i++ {
-		sw.conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-		if _, err := sw.conn.Write(flowPacketIn(t, i)); err != nil {
-			var ne net.Error
-			require.True(t, errors.As(err, &ne) && ne.Timeout(), "write: %v", err)
-			blocked = time.Now()
-			break
+	// The switch sends new flows as fast as TCP takes them and never reads.
+	var written atomic.Int64
+	go func() {
+		sw.conn.SetWriteDeadline(time.Now().Add(time.Minute))
+		for i := 0; i < 1_000_000; i++ {
+			if _, err := sw.conn.Write(flowPacketIn(t, i)); err != nil {
+				return // closed by the controller, or by the test's end
+			}
+			written.Add(1)
 		}
-	}
-	require.False(t, blocked.IsZero(), "the switch was never slowed down")
-	cn := connOf(c, 1)
-	require.NotNil(t, cn, "switch dropped before it was slowed down")
-	require.True(t, cn.paused.Load(), "the reader is not held back")
-	require.NotZero(t, cn.pauses.Load())
-	// The controller reads nothing more meanwhile, and keeps the connection past
-	// several echo intervals.
-	n0 := c.NetStats().PacketIns
+	}()
+	// Once the socket buffers are full both ways, the controller's reader is held
+	// back for good and the switch's writes stop.
+	last := int64(-1)
+	require.Eventually(t, func() bool {
+		cn := connOf(c, 1)
+		w := written.Load()
+		stable := w == last
+		last = w
+		return cn != nil && cn.paused.Load() && cn.pauses.Load() > 0 && stable
+	}, 15*time.Second, 300*time.Millisecond, "the controller never held its reader back for good")
+	paused := time.Now()
+	// While held back, the controller reads nothing more, the switch's writes are
+	// blocked, and the connection stays past many echo intervals.
+	n0, w0 := c.NetStats().PacketIns, written.Load()
 	time.Sleep(stall / 3)
 	require.Equal(t, n0, c.NetStats().PacketIns, "the controller went on reading from a stalled switch")
+	require.Equal(t, w0, written.Load(), "the switch was not slowed down")
 	require.NotNil(t, connOf(c, 1), "switch dropped before StallTimeout")
 	select {
 	case ev := <-sub.C:
@@ -172,7 +179,7 @@ func TestBackpressureStalledSwitchSlowedThenDropped(t *testing.T) {
 	case ev := <-sub.C:
 		require.Equal(t, SwitchDown, ev.Kind)
 		require.ErrorIs(t, ev.Err, ErrStalled)
-		require.Less(t, time.Since(blocked), stall+3*time.Second)
+		require.Less(t, time.Since(paused), stall+3*time.Second)
 	case <-time.After(stall + 5*time.Second):
 		t.Fatal("stalled switch not dropped")
 	}
