@@ -272,11 +272,14 @@ func (s *Switch) run(ctx context.Context, opened chan<- error) error {
 	if err := s.send(&ofproto.Hello{Xid: 1}); err != nil {
 		return err
 	}
+	// The ticker ends with the connection, not only with ctx: done must close as
+	// soon as the controller drops the switch (cbench reports disconnects by it).
+	tctx, tcancel := context.WithCancel(ctx)
 	tickDone := make(chan struct{})
-	defer func() { <-tickDone }()
+	defer func() { tcancel(); <-tickDone }()
 	go func() {
 		defer close(tickDone)
-		s.ticker(ctx)
+		s.ticker(tctx)
 	}()
 	fr := ofproto.NewFramer(bufio.NewReaderSize(conn, 64<<10), ofproto.MaxMessageLen)
 	for {
