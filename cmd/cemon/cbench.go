@@ -34,6 +34,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var mode, ovsPath, cemonProfile, cemonPath, vsCemon string
 	var asJSON, startCemon, vsOVS bool
 	var rounds int
+	var pause time.Duration
 	fs.StringVar(&c.Controller, "controller", "127.0.0.1:6653", "controller `address` (host:port)")
 	fs.IntVar(&c.Switches, "switches", 16, "emulated switches")
 	fs.IntVar(&c.MACs, "macs", 1000, "hosts behind each switch")
@@ -49,6 +50,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&vsCemon, "vs-cemon", "", "also start this other cemon `program` (another build) and measure it side by side")
 	fs.StringVar(&cemonProfile, "cemon-cpuprofile", "", "with -start-cemon: write the started cemon's CPU profile to `file` and its lock contention profile to file.mutex (pprof)")
 	fs.IntVar(&rounds, "rounds", 1, "rounds per controller; the controllers alternate and the medians are reported")
+	fs.DurationVar(&pause, "pause", 2*time.Second, "wait between rounds, so that a controller has torn the last round's switches down before the same datapath ids connect again")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -123,7 +125,14 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	load0 := loadAvg()
 	for r := 0; r < rounds; r++ {
-		for _, t := range targets {
+		for i, t := range targets {
+			if r > 0 || i > 0 {
+				select {
+				case <-ctx.Done():
+					return 1
+				case <-time.After(pause):
+				}
+			}
 			cc := c
 			cc.Controller = t.addr
 			// CPU times over the counted window only.
@@ -162,9 +171,10 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		for _, t := range targets {
 			last := t.rounds[len(t.rounds)-1].Result
 			cs = append(cs, map[string]any{"name": t.name, "address": t.addr,
-				"responses_per_second": t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }),
-				"cpu_us_per_response":  t.median(cbenchRound.cpuPerResponse),
-				"disconnected":         t.disconnected(), "per_round": t.rounds,
+				"responses_per_second":  t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }),
+				"cpu_us_per_response":   t.median(cbenchRound.cpuPerResponse),
+				"packet_ins_per_second": t.median(cbenchRound.packetInRate),
+				"disconnected":          t.disconnected(), "per_round": t.rounds,
 				// the last round's detail, as a single run reports it
 				"responses": last.Responses, "packet_ins": last.PacketIns, "seconds": last.Seconds,
 				"per_switch": last.PerSwitch})
@@ -187,9 +197,9 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				mode, c.Switches, last.PerSecond, last.Responses, last.PacketIns, last.Seconds, last.Disconnected)
 			continue
 		}
-		fmt.Fprintf(stdout, "%s mode, %d switches, %s: median %.0f responses/s over %d rounds, %d switches disconnected in all",
-			mode, c.Switches, t.name, t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }), len(t.rounds),
-			t.disconnected())
+		fmt.Fprintf(stdout, "%s mode, %d switches, %s: median %.0f responses/s (%.0f PACKET_INs/s sent) over %d rounds, %d switches disconnected in all",
+			mode, c.Switches, t.name, t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }),
+			t.median(cbenchRound.packetInRate), len(t.rounds), t.disconnected())
 		if v := t.median(cbenchRound.cpuPerResponse); v > 0 {
 			fmt.Fprintf(stdout, ", %.1f controller CPU-µs per response", v)
 		}
@@ -217,6 +227,13 @@ type cbenchRound struct {
 	Result        ofemu.CbenchResult
 	ControllerCPU float64 // seconds of CPU the controller process used (0: unknown)
 	EmulatorCPU   float64 // seconds of CPU this process (the emulator) used
+}
+
+func (r cbenchRound) packetInRate() float64 {
+	if r.Result.Seconds <= 0 {
+		return 0
+	}
+	return float64(r.Result.PacketIns) / r.Result.Seconds
 }
 
 func (r cbenchRound) cpuPerResponse() float64 {
