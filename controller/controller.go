@@ -369,44 +369,66 @@ func (c *Controller) reader(cn *conn) error {
 		}
 		b, err := fr.Next()
 		if err != nil {
-			select {
-			case <-cn.done:
-				return cn.reason()
-			default:
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if errors.Is(err, ofproto.ErrTooLong) || errors.Is(err, ofproto.ErrBadLength) {
-				return fmt.Errorf("%w: %w", ErrProtocol, err)
-			}
-			return err
+			return c.readErr(cn, err)
 		}
-		var t0 time.Time
-		if len(b) > 1 && ofproto.Type(b[1]) == ofproto.TypePacketIn {
-			t0 = time.Now()
-		}
-		cn.s.meter.count(Received, b)
-		m, borrowed, err := d.decode(b)
-		if err != nil {
-			if rerr := c.undecodable(cn, b, err); rerr != nil {
-				return rerr
-			}
-			continue
-		}
+		// Messages already buffered are handled under one acquisition of the lock, up
+		// to lockBatch of them: a busy switch takes the lock once per read rather than
+		// once per message.
 		c.mu.Lock()
-		fx := c.core.receive(cn.s, m, c.now())
-		if borrowed {
-			// m points into b, which the next fr.Next overwrites.
-			ownOutput(fx, b)
-		}
-		c.applyFrom(fx, cn)
-		installed := !t0.IsZero() && hasFlowMod(fx)
-		c.mu.Unlock()
-		if installed {
-			c.handling.Observe(time.Since(t0).Seconds())
+		for n := 1; ; n++ {
+			var t0 time.Time
+			if len(b) > 1 && ofproto.Type(b[1]) == ofproto.TypePacketIn {
+				t0 = time.Now()
+			}
+			cn.s.meter.count(Received, b)
+			m, borrowed, derr := d.decode(b)
+			if derr != nil {
+				c.mu.Unlock()
+				if rerr := c.undecodable(cn, b, derr); rerr != nil {
+					return rerr
+				}
+				break
+			}
+			fx := c.core.receive(cn.s, m, c.now())
+			if borrowed {
+				// m points into b, which the next fr.Next may overwrite.
+				ownOutput(fx, b)
+			}
+			c.applyFrom(fx, cn)
+			if !t0.IsZero() && hasFlowMod(fx) {
+				c.handling.Observe(time.Since(t0).Seconds())
+			}
+			if n >= lockBatch || !fr.Ready() || cn.queued() >= cn.soft {
+				c.mu.Unlock()
+				break
+			}
+			if b, err = fr.Next(); err != nil {
+				c.mu.Unlock()
+				return c.readErr(cn, err)
+			}
 		}
 	}
+}
+
+// lockBatch bounds the buffered messages of one connection handled under one
+// acquisition of the controller's lock, so that other switches wait little.
+const lockBatch = 16
+
+// readErr is the error a failed read ends the connection with: the reason it was
+// closed, nil for a clean end of stream, ErrProtocol for a bad length field.
+func (c *Controller) readErr(cn *conn, err error) error {
+	select {
+	case <-cn.done:
+		return cn.reason()
+	default:
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	if errors.Is(err, ofproto.ErrTooLong) || errors.Is(err, ofproto.ErrBadLength) {
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	return err
 }
 
 // hasFlowMod reports whether fx sends a FLOW_MOD.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var asJSON, startCemon, vsOVS bool
 	var rounds int
 	var pause time.Duration
+	var logDir string
 	fs.StringVar(&c.Controller, "controller", "127.0.0.1:6653", "controller `address` (host:port)")
 	fs.IntVar(&c.Switches, "switches", 16, "emulated switches")
 	fs.IntVar(&c.MACs, "macs", 1000, "hosts behind each switch")
@@ -50,6 +52,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&vsCemon, "vs-cemon", "", "also start this other cemon `program` (another build) and measure it side by side")
 	fs.StringVar(&cemonProfile, "cemon-cpuprofile", "", "with -start-cemon: write the started cemon's CPU profile to `file` and its lock contention profile to file.mutex (pprof)")
 	fs.IntVar(&rounds, "rounds", 1, "rounds per controller; the controllers alternate and the medians are reported")
+	fs.StringVar(&logDir, "logs", "", "write the output of the controllers the run starts to `directory`/<name>.log (default: discarded)")
 	fs.DurationVar(&pause, "pause", 2*time.Second, "wait between rounds, so that a controller has torn the last round's switches down before the same datapath ids connect again")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -91,7 +94,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if cemonProfile != "" {
 			env = append(env, "CEMON_CPUPROFILE="+cemonProfile, "CEMON_MUTEXPROFILE="+cemonProfile+".mutex")
 		}
-		t, err := startTarget(ctx, "cemon", env, func(addr string) []string {
+		t, err := startTarget(ctx, "cemon", logDir, env, func(addr string) []string {
 			return []string{exe, "run", "-of-listen", addr, "-api-listen", "", "-persist=false", "-log-level", "warn"}
 		})
 		if err != nil {
@@ -103,7 +106,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		targets = append(targets, &cbenchTarget{name: "controller", addr: c.Controller})
 	}
 	if vsCemon != "" {
-		t, err := startTarget(ctx, "cemon "+vsCemon, nil, func(addr string) []string {
+		t, err := startTarget(ctx, "cemon "+vsCemon, logDir, nil, func(addr string) []string {
 			return []string{vsCemon, "run", "-of-listen", addr, "-api-listen", "", "-persist=false", "-log-level", "warn"}
 		})
 		if err != nil {
@@ -113,7 +116,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		targets = append(targets, t)
 	}
 	if vsOVS {
-		t, err := startTarget(ctx, "ovs-testcontroller", nil, func(addr string) []string {
+		t, err := startTarget(ctx, "ovs-testcontroller", logDir, nil, func(addr string) []string {
 			host, port, _ := net.SplitHostPort(addr)
 			return []string{ovsPath, "ptcp:" + port + ":" + host}
 		})
@@ -135,6 +138,9 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 			cc := c
 			cc.Controller = t.addr
+			// Fresh dpids every round: a controller may still be tearing the last
+			// round's switches down.
+			cc.FirstDPID = 1 + uint64(r*c.Switches)
 			// CPU times over the counted window only.
 			var cpu0, cpu1, self0, self1 time.Duration
 			var cpuOK0, cpuOK1 bool
@@ -276,7 +282,7 @@ func (t *cbenchTarget) disconnected() int {
 
 // startTarget starts a controller on a free loopback port (argv builds its command
 // line from the address; env is added to the environment) and waits until it accepts connections.
-func startTarget(ctx context.Context, name string, env []string, argv func(addr string) []string) (*cbenchTarget, error) {
+func startTarget(ctx context.Context, name, logDir string, env []string, argv func(addr string) []string) (*cbenchTarget, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -286,7 +292,16 @@ func startTarget(ctx context.Context, name string, env []string, argv func(addr 
 	args := argv(addr)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), env...)
-	// Their logs would drown the report (ovs-testcontroller logs every dropped connection).
+	// Their logs would drown the report (ovs-testcontroller logs every dropped
+	// connection): discarded, or kept in logDir.
+	if logDir != "" {
+		f, err := os.Create(filepath.Join(logDir, strings.NewReplacer("/", "_", " ", "_").Replace(name)+".log"))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close() // the child has its own descriptor
+		cmd.Stdout, cmd.Stderr = f, f
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,10 @@ type CbenchConfig struct {
 	// HostPorts is the number of host ports per switch, among which the hosts are
 	// spread; default 4.
 	HostPorts int
+	// FirstDPID is the dpid of the first switch; default 1. Successive runs against
+	// one controller can use distinct dpids, so that a switch of the last run the
+	// controller has not torn down yet is not taken for a duplicate.
+	FirstDPID uint64
 	// Rate, when positive, paces each switch's PACKET_INs to this many per second
 	// (a storm of a given size rather than as fast as the controller takes them);
 	// it applies in throughput mode.
@@ -54,7 +59,9 @@ type benchState struct {
 	sent      atomic.Uint64
 	macs      int
 	ports     int
-	rate      float64 // PACKET_INs per second; 0: as fast as taken
+	rate      float64       // PACKET_INs per second; 0: as fast as taken
+	ready     chan struct{} // closed once the switch answered FEATURES_REQUEST
+	readyOnce sync.Once
 }
 
 // isLLDP reports whether a PACKET_OUT carries an LLDP frame.
@@ -76,14 +83,19 @@ func (b *benchState) response(_ *Switch, m ofproto.Message) {
 	}
 }
 
-// frame builds host k's UDP packet to host k+1 behind switch dpid: 64 bytes.
-func frame(buf []byte, dpid uint64, k, macs int) []byte {
+// frame builds host k's UDP packet to host k+1 behind switch dpid: 64 bytes. id is
+// the IPv4 identification, which a host changes from packet to packet: successive
+// packets of a flow are not byte for byte the same (a controller may take a frame it
+// sees twice within a moment for its own flood coming back).
+func frame(buf []byte, dpid uint64, k, macs int, id uint16) []byte {
 	buf = buf[:64]
 	clear(buf)
 	dst := (k + 1) % macs
+	// Locally administered unicast MACs 02:dd:dd:hh:hh:hh (dpid, host); IPv4
+	// 10+dpid/256 . dpid%256 . host: distinct for every dpid below 62,000.
 	mac := func(b []byte, h int) {
-		b[0], b[1] = 0x00, byte(dpid)
-		binary.BigEndian.PutUint32(b[2:], uint32(h+1))
+		b[0], b[1], b[2] = 0x02, byte(dpid>>8), byte(dpid)
+		b[3], b[4], b[5] = byte((h+1)>>16), byte((h+1)>>8), byte(h+1)
 	}
 	mac(buf[0:6], dst)
 	mac(buf[6:12], k)
@@ -91,8 +103,9 @@ func frame(buf []byte, dpid uint64, k, macs int) []byte {
 	ip := buf[14:34]
 	ip[0], ip[8], ip[9] = 0x45, 64, 17
 	binary.BigEndian.PutUint16(ip[2:], 50)
-	ip[12], ip[13], ip[14], ip[15] = 10, byte(dpid), byte((k+1)>>8), byte(k+1)
-	ip[16], ip[17], ip[18], ip[19] = 10, byte(dpid), byte((dst+1)>>8), byte(dst+1)
+	binary.BigEndian.PutUint16(ip[4:], id)
+	ip[12], ip[13], ip[14], ip[15] = 10+byte(dpid>>8), byte(dpid), byte((k+1)>>8), byte(k+1)
+	ip[16], ip[17], ip[18], ip[19] = 10+byte(dpid>>8), byte(dpid), byte((dst+1)>>8), byte(dst+1)
 	var sum uint32
 	for i := 0; i < 20; i += 2 {
 		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
@@ -132,12 +145,13 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	if c.Rate < 0 || (c.Rate > 0 && c.Outstanding > 0) {
 		return CbenchResult{}, fmt.Errorf("ofemu: Rate %g: want a positive rate, in throughput mode only", c.Rate)
 	}
-	n, err := New(Config{Controller: c.Controller, Switches: c.Switches, HostPorts: c.HostPorts, Tick: time.Second})
+	n, err := New(Config{Controller: c.Controller, Switches: c.Switches, HostPorts: c.HostPorts, Tick: time.Second,
+		FirstDPID: c.FirstDPID})
 	if err != nil {
 		return CbenchResult{}, err
 	}
 	for _, s := range n.switches {
-		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts, rate: c.Rate}
+		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts, rate: c.Rate, ready: make(chan struct{})}
 		if c.Outstanding > 0 {
 			s.bench.slots = make(chan struct{}, c.Outstanding)
 			for range c.Outstanding {
@@ -151,8 +165,20 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 		return CbenchResult{}, err
 	}
 	defer n.Close()
-	// Let the handshake finish before the load starts.
-	time.Sleep(300 * time.Millisecond)
+	// Let every handshake finish before the load starts (a PACKET_IN before it is a
+	// protocol error), then give the controller a moment for its set-up messages.
+	handshake := time.After(30 * time.Second)
+	for _, s := range n.switches {
+		select {
+		case <-ctx.Done():
+			return CbenchResult{}, ctx.Err()
+		case <-s.done:
+		case <-s.bench.ready:
+		case <-handshake:
+			return CbenchResult{}, fmt.Errorf("ofemu: switch %016x: no FEATURES_REQUEST within 30 s", s.DPID)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
 	for _, s := range n.switches {
 		go s.pump(ctx)
 	}
@@ -214,7 +240,7 @@ func (s *Switch) pump(ctx context.Context) {
 	paceStart, paceSent := time.Now(), b.sent.Load()
 	next := func() ofproto.Message {
 		port := ofproto.PortNo(1 + k%b.ports)
-		data := append([]byte(nil), frame(buf, s.DPID, k%b.macs, b.macs)...)
+		data := append([]byte(nil), frame(buf, s.DPID, k%b.macs, b.macs, uint16(k/b.macs))...)
 		k++
 		return &ofproto.PacketIn{Xid: 0, BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)), InPort: port,
 			Reason: ofproto.ReasonNoMatch, Data: data}
