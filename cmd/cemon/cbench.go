@@ -50,7 +50,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&ovsPath, "ovs-testcontroller", "ovs-testcontroller", "ovs-testcontroller `program` for -vs-ovs")
 	fs.StringVar(&cemonPath, "cemon-program", "", "with -start-cemon: the cemon `program` to start (default: this one; another build, to compare)")
 	fs.StringVar(&vsCemon, "vs-cemon", "", "also start this other cemon `program` (another build) and measure it side by side")
-	fs.StringVar(&cemonProfile, "cemon-cpuprofile", "", "with -start-cemon: write the started cemon's CPU profile to `file` and its lock contention profile to file.mutex (pprof)")
+	fs.StringVar(&cemonProfile, "cemon-cpuprofile", "", "with -start-cemon: write the started cemon's CPU profile to `file` and its lock contention profile to file.mutex (pprof); -vs-cemon's to file.vs and file.vs.mutex")
 	fs.IntVar(&rounds, "rounds", 1, "rounds per controller; the controllers alternate and the medians are reported")
 	fs.StringVar(&logDir, "logs", "", "write the output of the controllers the run starts to `directory`/<name>.log (default: discarded)")
 	fs.DurationVar(&pause, "pause", 2*time.Second, "wait between rounds, so that a controller has torn the last round's switches down before the same datapath ids connect again")
@@ -106,7 +106,11 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		targets = append(targets, &cbenchTarget{name: "controller", addr: c.Controller})
 	}
 	if vsCemon != "" {
-		t, err := startTarget(ctx, "cemon "+vsCemon, logDir, nil, func(addr string) []string {
+		var env []string
+		if cemonProfile != "" {
+			env = append(env, "CEMON_CPUPROFILE="+cemonProfile+".vs", "CEMON_MUTEXPROFILE="+cemonProfile+".vs.mutex")
+		}
+		t, err := startTarget(ctx, "cemon "+vsCemon, logDir, env, func(addr string) []string {
 			return []string{vsCemon, "run", "-of-listen", addr, "-api-listen", "", "-persist=false", "-log-level", "warn"}
 		})
 		if err != nil {
