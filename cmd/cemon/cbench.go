@@ -45,6 +45,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "time before counting starts")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "counted time")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	learn := fs.Bool("learn", true, "before the warm-up, every host sends one ARP reply so that the controller knows every destination (cbench's --learn-dstmac)")
 	fs.BoolVar(&startCemon, "start-cemon", false, "start this cemon (cemon run on a free loopback port, API off, persistence off) and measure it instead of -controller")
 	fs.BoolVar(&vsOVS, "vs-ovs", false, "also start ovs-testcontroller on a free loopback port and measure it side by side")
 	fs.StringVar(&ovsPath, "ovs-testcontroller", "ovs-testcontroller", "ovs-testcontroller `program` for -vs-ovs")
@@ -71,6 +72,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "cbench: -mode %q: want latency or throughput\n", mode)
 		return 2
 	}
+	c.NoLearn = !*learn
 	if c.Switches <= 0 || c.MACs <= 0 || c.Outstanding < 0 || rounds <= 0 {
 		fmt.Fprintln(stderr, "cbench: -switches, -macs, -outstanding and -rounds must be positive")
 		return 2

@@ -37,6 +37,11 @@ type CbenchConfig struct {
 	// (a storm of a given size rather than as fast as the controller takes them);
 	// it applies in throughput mode.
 	Rate float64
+	// NoLearn skips the learning phase. By default every host first sends one ARP
+	// reply to host 0 of its switch (host 0 to host 1), before the warm-up, so that
+	// the controller knows every destination when the load starts (cbench's
+	// --learn-dstmac).
+	NoLearn bool
 	// Counting, when set, is called with true as counting starts and with false as it
 	// ends (to read a controller's CPU time over the counted window, say).
 	Counting func(start bool)
@@ -94,8 +99,8 @@ func frame(buf []byte, dpid uint64, k, macs int, id uint16) []byte {
 	// Locally administered unicast MACs 02:dd:dd:hh:hh:hh (dpid, host); IPv4
 	// 10+dpid/256 . dpid%256 . host: distinct for every dpid below 62,000.
 	mac := func(b []byte, h int) {
-		b[0], b[1], b[2] = 0x02, byte(dpid>>8), byte(dpid)
-		b[3], b[4], b[5] = byte((h+1)>>16), byte((h+1)>>8), byte(h+1)
+		m, _ := hostAddr(dpid, h)
+		copy(b, m[:])
 	}
 	mac(buf[0:6], dst)
 	mac(buf[6:12], k)
@@ -179,6 +184,15 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 		}
 	}
 	time.Sleep(100 * time.Millisecond)
+	if !c.NoLearn {
+		for _, s := range n.switches {
+			if err := s.learn(ctx); err != nil && s.isUp() {
+				return CbenchResult{}, err
+			}
+		}
+		// Let the controller take them in before the load starts.
+		time.Sleep(500 * time.Millisecond)
+	}
 	for _, s := range n.switches {
 		go s.pump(ctx)
 	}
@@ -228,6 +242,61 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	// A connection the controller closed ends with its error (a reset, say): that is
 	// what Disconnected counts, not a failure of the run.
 	return res, nil
+}
+
+// isUp reports whether the switch's connection is still open.
+func (s *Switch) isUp() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// hostAddr returns host h's MAC and IPv4 address behind switch dpid, as frame uses
+// them.
+func hostAddr(dpid uint64, h int) (mac [6]byte, ip [4]byte) {
+	mac = [6]byte{0x02, byte(dpid >> 8), byte(dpid), byte((h + 1) >> 16), byte((h + 1) >> 8), byte(h + 1)}
+	ip = [4]byte{10 + byte(dpid>>8), byte(dpid), byte((h + 1) >> 8), byte(h + 1)}
+	return mac, ip
+}
+
+// arpReply builds host h's ARP reply to host to behind switch dpid: 60 bytes.
+func arpReply(dpid uint64, h, to int) []byte {
+	b := make([]byte, 60)
+	smac, sip := hostAddr(dpid, h)
+	dmac, dip := hostAddr(dpid, to)
+	copy(b[0:6], dmac[:])
+	copy(b[6:12], smac[:])
+	binary.BigEndian.PutUint16(b[12:], 0x0806)
+	a := b[14:]
+	binary.BigEndian.PutUint16(a[0:], 1)      // Ethernet
+	binary.BigEndian.PutUint16(a[2:], 0x0800) // IPv4
+	a[4], a[5] = 6, 4
+	binary.BigEndian.PutUint16(a[6:], 2) // reply
+	copy(a[8:14], smac[:])
+	copy(a[14:18], sip[:])
+	copy(a[18:24], dmac[:])
+	copy(a[24:28], dip[:])
+	return b
+}
+
+// learn sends one ARP reply from every host (host 0 to host 1, the others to host 0),
+// each from the port its traffic comes in on, so that the controller learns them all.
+func (s *Switch) learn(ctx context.Context) error {
+	b := s.bench
+	batch := make([]ofproto.Message, 0, b.macs)
+	for h := range b.macs {
+		to := 0
+		if h == 0 {
+			to = 1 % b.macs
+		}
+		data := arpReply(s.DPID, h, to)
+		batch = append(batch, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)),
+			InPort: ofproto.PortNo(1 + h%b.ports), Reason: ofproto.ReasonNoMatch, Data: data})
+	}
+	return s.sendBulk(ctx, batch)
 }
 
 // pump sends PACKET_INs: in latency mode one per free slot, in throughput mode as
