@@ -37,6 +37,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var rounds int
 	var pause time.Duration
 	var logDir string
+	var fresh bool
 	fs.StringVar(&c.Controller, "controller", "127.0.0.1:6653", "controller `address` (host:port)")
 	fs.IntVar(&c.Switches, "switches", 16, "emulated switches")
 	fs.IntVar(&c.MACs, "macs", 1000, "hosts behind each switch")
@@ -54,6 +55,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&cemonProfile, "cemon-cpuprofile", "", "with -start-cemon: write the started cemon's CPU profile to `file` and its lock contention profile to file.mutex (pprof); -vs-cemon's to file.vs and file.vs.mutex")
 	fs.IntVar(&rounds, "rounds", 1, "rounds per controller; the controllers alternate and the medians are reported")
 	fs.StringVar(&logDir, "logs", "", "write the output of the controllers the run starts to `directory`/<name>.log (default: discarded)")
+	fs.BoolVar(&fresh, "fresh", false, "restart every controller the run started before each of its rounds (a fresh process: nothing left of the last round)")
 	fs.DurationVar(&pause, "pause", 2*time.Second, "wait between rounds, so that a controller has torn the last round's switches down before the same datapath ids connect again")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -140,6 +142,13 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				case <-ctx.Done():
 					return 1
 				case <-time.After(pause):
+				}
+			}
+			if fresh && r > 0 && t.argv != nil {
+				t.stop()
+				if err := t.start(ctx); err != nil {
+					fmt.Fprintf(stderr, "cbench: %v\n", err)
+					return 1
 				}
 			}
 			cc := c
@@ -232,6 +241,11 @@ type cbenchTarget struct {
 	name, addr string
 	cmd        *exec.Cmd // nil when not started here
 	rounds     []cbenchRound
+
+	// how to start it (nil argv: not started here)
+	logDir string
+	env    []string
+	argv   func(addr string) []string
 }
 
 // cbenchRound is one round against one controller.
@@ -287,42 +301,53 @@ func (t *cbenchTarget) disconnected() int {
 }
 
 // startTarget starts a controller on a free loopback port (argv builds its command
-// line from the address; env is added to the environment) and waits until it accepts connections.
+// line from the address; env is added to the environment; its output goes to
+// logDir/<name>.log when logDir is set) and waits until it accepts connections.
 func startTarget(ctx context.Context, name, logDir string, env []string, argv func(addr string) []string) (*cbenchTarget, error) {
+	t := &cbenchTarget{name: name, logDir: logDir, env: env, argv: argv}
+	if err := t.start(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// start starts the target's controller on a fresh port.
+func (t *cbenchTarget) start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	args := argv(addr)
+	args := t.argv(addr)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), t.env...)
 	// Their logs would drown the report (ovs-testcontroller logs every dropped
 	// connection): discarded, or kept in logDir.
-	if logDir != "" {
-		f, err := os.Create(filepath.Join(logDir, strings.NewReplacer("/", "_", " ", "_").Replace(name)+".log"))
+	if t.logDir != "" {
+		f, err := os.OpenFile(filepath.Join(t.logDir, strings.NewReplacer("/", "_", " ", "_").Replace(t.name)+".log"),
+			os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer f.Close() // the child has its own descriptor
 		cmd.Stdout, cmd.Stderr = f, f
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
+		return fmt.Errorf("starting %s: %w", t.name, err)
 	}
-	t := &cbenchTarget{name: name, addr: addr, cmd: cmd}
+	t.addr, t.cmd = addr, cmd
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		nc, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			// A bare connection that closes without a word is refused as peer_closed
 			// before any handshake; both controllers shrug it off.
 			nc.Close()
-			return t, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
 			t.stop()
-			return nil, fmt.Errorf("%s does not accept connections on %s: %w", name, addr, err)
+			return fmt.Errorf("%s does not accept connections on %s: %w", t.name, addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
