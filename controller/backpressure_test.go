@@ -135,9 +135,9 @@ func connOf(c *Controller, dpid uint64) *conn {
 // controller stops reading from it (its PACKET_IN count stops growing and the switch's
 // own writes block) without closing the connection, even past the echo keepalive
 // that would close a silent switch; it is dropped with ErrStalled once it has read
-// nothing for StallTimeout.
+// nothing for StallTimeout (5 s).
 func TestBackpressureStalledSwitchSlowedThenDropped(t *testing.T) {
-	const stall = 3 * time.Second
+	const stall = 5 * time.Second
 	c, sw, sub := startBackpressure(t, Config{SendQueue: 16, StallTimeout: stall,
 		EchoInterval: 100 * time.Millisecond, EchoMissed: 1, TickInterval: 20 * time.Millisecond}, 4096)
 	// The switch sends new flows as fast as TCP takes them and never reads.
@@ -153,14 +153,24 @@ func TestBackpressureStalledSwitchSlowedThenDropped(t *testing.T) {
 	}()
 	// Once the socket buffers are full both ways, the controller's reader is held
 	// back for good and the switch's writes stop.
-	last := int64(-1)
+	last, still := int64(-1), 0
+	var dropped atomic.Bool
 	require.Eventually(t, func() bool {
 		cn := connOf(c, 1)
+		if cn == nil {
+			dropped.Store(true)
+			return true
+		}
 		w := written.Load()
-		stable := w == last
+		if w == last && cn.paused.Load() {
+			still++
+		} else {
+			still = 0
+		}
 		last = w
-		return cn != nil && cn.paused.Load() && cn.pauses.Load() > 0 && stable
-	}, 15*time.Second, 300*time.Millisecond, "the controller never held its reader back for good")
+		return still >= 3
+	}, 20*time.Second, 100*time.Millisecond, "the controller never held its reader back for good")
+	require.False(t, dropped.Load(), "switch dropped before it was seen held back")
 	paused := time.Now()
 	// While held back, the controller reads nothing more, the switch's writes are
 	// blocked, and the connection stays past many echo intervals.
