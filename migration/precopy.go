@@ -1,0 +1,270 @@
+package migration
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Precopy is QEMU's pre-copy as cemon measured it on real migrations (Kind
+// "precopy"). It extends section 6 of the algorithms page where QEMU does not
+// behave as the paper's model assumes; see the package documentation.
+const Precopy Kind = "precopy"
+
+// Defaults of the Calibration, measured on QEMU 10 under TCG on cemon's
+// testbed (docs/migration/qemu_validation.jsonl, first set of runs).
+const (
+	// DefaultStopS is the stop-and-copy's fixed cost: QEMU paused the guest
+	// 0.09–0.36 s (mean 0.21 s) even when next to nothing was left to send
+	// (device state, stopping the TCG vCPU, the last dirty-bitmap sync,
+	// resuming at the destination).
+	DefaultStopS = 0.20
+	// DefaultLeftover is θ: QEMU syncs the dirty bitmap once what is left of
+	// the current pass falls below the threshold; the last rounds of idle
+	// guests carried 0.59–0.87 of the threshold.
+	DefaultLeftover = 0.75
+)
+
+// Calibration holds the constants of the pre-copy model that the paper's
+// model does not have. The zero value of a field means its default: 1 for
+// RateFactor and DirtyFactor, DefaultStopS, 0 for StopPerS, DefaultLeftover.
+// Fit them from records with FitCalibration.
+type Calibration struct {
+	// RateFactor is η: pre-copy moves η·R MB/s of guest memory when R is the
+	// rate it was given (protocol overhead, and a migration thread that does
+	// not keep up with R when the machine is busy).
+	RateFactor float64 `json:"rate_factor,omitempty"`
+	// DirtyFactor is κ: while the guest migrates, its pages become dirty at
+	// κ·D, D being the rate measured before the move (the kernel's own writes
+	// and a TCG guest slowed by the migration make the two differ).
+	DirtyFactor float64 `json:"dirty_factor,omitempty"`
+	// StopS is T_stop, the stop-and-copy's fixed cost in seconds.
+	StopS float64 `json:"stop_s,omitempty"`
+	// StopPerS is σ: the downtime is T_stop + σ·V_last/R_eff. σ is below 1
+	// because QEMU's downtime ends when its last byte is in the socket, and
+	// the socket and the link's queue hold megabytes.
+	StopPerS float64 `json:"stop_per_s,omitempty"`
+	// Leftover is θ (0..1): the share of the threshold that is still unsent
+	// when QEMU syncs the dirty bitmap and tests for convergence.
+	Leftover float64 `json:"leftover,omitempty"`
+}
+
+// DefaultCalibration is the Calibration with every default filled in.
+var DefaultCalibration = Calibration{RateFactor: 1, DirtyFactor: 1, StopS: DefaultStopS, Leftover: DefaultLeftover}
+
+// orDefault fills the zero fields with the defaults.
+func (c Calibration) orDefault() Calibration {
+	if c.RateFactor == 0 {
+		c.RateFactor = 1
+	}
+	if c.DirtyFactor == 0 {
+		c.DirtyFactor = 1
+	}
+	if c.StopS == 0 {
+		c.StopS = DefaultStopS
+	}
+	if c.Leftover == 0 {
+		c.Leftover = DefaultLeftover
+	}
+	return c
+}
+
+// Validate names every bad field.
+func (c Calibration) Validate() error {
+	var errs []error
+	bad := func(v float64) bool { return v < 0 || math.IsNaN(v) || math.IsInf(v, 0) }
+	if bad(c.RateFactor) || c.RateFactor > 2 {
+		errs = append(errs, fmt.Errorf("%w: rate factor %v (0 < η ≤ 2)", ErrInput, c.RateFactor))
+	}
+	if bad(c.DirtyFactor) || c.DirtyFactor > 10 {
+		errs = append(errs, fmt.Errorf("%w: dirty factor %v (0 < κ ≤ 10)", ErrInput, c.DirtyFactor))
+	}
+	if bad(c.StopS) || c.StopS > 60 {
+		errs = append(errs, fmt.Errorf("%w: stop cost %v s (0..60)", ErrInput, c.StopS))
+	}
+	if bad(c.StopPerS) || c.StopPerS > 10 {
+		errs = append(errs, fmt.Errorf("%w: stop per second %v (0..10)", ErrInput, c.StopPerS))
+	}
+	if bad(c.Leftover) || c.Leftover >= 1 {
+		errs = append(errs, fmt.Errorf("%w: leftover %v (0 ≤ θ < 1)", ErrInput, c.Leftover))
+	}
+	return errors.Join(errs...)
+}
+
+// precopy is QEMU's pre-copy with the calibration c:
+//
+//	R' = η·R, D' = κ·D, V_thd = limit·R' (QEMU's threshold is its measured
+//	bandwidth times the downtime limit), ℓ = θ·V_thd;
+//	V_0 = V_mem; round i sends V_i − ℓ in T_i = (V_i − ℓ)/R' (the whole of
+//	V_i when V_i ≤ ℓ); then QEMU syncs: V_{i+1} = ℓ + min(D'·T_i, V_mem)
+//	(a round cannot dirty more than the whole memory);
+//	stop-and-copy once V_{i+1} ≤ V_thd: it sends V_{i+1} and the guest is
+//	paused T_down = T_stop + σ·V_{i+1}/R';
+//	T_mig = Σ T_i + T_down, V_mig = Σ (V_i − ℓ) + V_{n}.
+//
+// QEMU has no no-progress rule: a guest that dirties as fast as it is sent
+// keeps being copied until it is cancelled; the model stops at the profile's
+// round limit or traffic cap, or ModelRoundLimit, and reports it as not
+// converging.
+func precopy(in Input, p Profile, c Calibration) Result {
+	rate := c.RateFactor * in.RateMBs
+	d := c.DirtyFactor * in.DirtyMBs
+	thd := p.threshold(rate)
+	left := c.Leftover * thd
+	capMB, limit := p.trafficCap(in.MemMB), p.roundLimit()
+	v := in.MemMB
+	var sent, elapsed float64
+	var trace []Round
+	for i := 0; ; i++ {
+		s := v - left
+		if s <= 0 {
+			s = v // what is left of a pass below the threshold: sent whole
+		}
+		t := s / rate
+		dirty := min(d*t, in.MemMB)
+		sent += s
+		elapsed += t
+		trace = append(trace, Round{DurationS: t, DirtyMB: dirty, SentMB: s})
+		next := v - s + dirty
+		var stop Stop
+		switch {
+		case next <= thd:
+			stop = StopThreshold
+		case i+1 >= limit:
+			stop = StopModel
+			if p.MaxRounds > 0 {
+				stop = StopRounds
+			}
+		case sent > capMB:
+			stop = StopTraffic
+		}
+		if stop != "" {
+			down := c.StopS + c.StopPerS*next/rate
+			trace = append(trace, Round{DurationS: down, SentMB: next})
+			return Result{
+				Rounds:     i + 1,
+				TotalTimeS: elapsed + down,
+				DowntimeS:  down,
+				TrafficMB:  sent + next,
+				Stop:       stop,
+				Converged:  stop == StopThreshold,
+				Trace:      trace,
+			}
+		}
+		v = next
+	}
+}
+
+// FitCalibration fits the pre-copy constants to records by least squares,
+// each from the figures that determine it, starting from prior (whose zero
+// fields mean the defaults); a constant the records do not determine keeps
+// the prior's value. It returns the fit and how many records it used.
+//
+//   - η: for every record, the pre-copy part of its traffic against what R
+//     would have carried in its pre-copy time:
+//     traffic − V_last = η·R·(T_mig − T_down), one coefficient through zero.
+//   - κ: for completed records that dirtied memory, what was sent beyond the
+//     memory against the measured dirty rate over the pre-copy time:
+//     traffic − V_mem = κ·D·(T_mig − T_down) (cancelled runs are left out:
+//     a guest that dirties its whole working set each round sends no more).
+//   - T_stop and σ: for completed records, T_down = T_stop + σ·V_last/R';
+//     with fewer than two distinct V_last/R', T_stop alone (σ kept).
+//
+// V_last is the record's last round (the stop-and-copy), zero for cancelled
+// records; a record whose last round carries more than half its traffic
+// (its rounds missed the pre-copy passes) is left out. Records of other
+// profiles are ignored.
+func FitCalibration(records []Record, prior Calibration) (Calibration, int, error) {
+	c := prior.orDefault()
+	if err := c.Validate(); err != nil {
+		return Calibration{}, 0, err
+	}
+	var etaX, etaY, kapX, kapY []float64
+	type down struct{ x, y float64 }
+	var downs []down
+	used := 0
+	for _, r := range records {
+		if r.Profile != "qemu" || !(r.RateMBs > 0) || !(r.TotalTimeS > 0) {
+			continue
+		}
+		used++
+		completed := r.DowntimeS > 0
+		last := 0.0
+		if completed && len(r.Rounds) > 0 {
+			last = r.Rounds[len(r.Rounds)-1].SentMB
+			if last > r.TrafficMB/2 {
+				// Rounds that missed the pre-copy passes (sampled too
+				// coarsely): the stop-and-copy is unknown.
+				last = math.NaN()
+			}
+		}
+		if math.IsNaN(last) {
+			continue
+		}
+		pre := r.TotalTimeS - r.DowntimeS
+		if pre > 0 {
+			etaX, etaY = append(etaX, r.RateMBs*pre), append(etaY, r.TrafficMB-last)
+		}
+		if completed && r.DirtyMBs > 0 && pre > 0 {
+			kapX, kapY = append(kapX, r.DirtyMBs*pre), append(kapY, r.TrafficMB-r.RAMMB)
+		}
+		if completed {
+			downs = append(downs, down{x: last / r.RateMBs, y: r.DowntimeS})
+		}
+	}
+	if used == 0 {
+		return Calibration{}, 0, fmt.Errorf("%w: no qemu records with a rate and a time", ErrFit)
+	}
+	if eta, ok := throughZero(etaX, etaY); ok && eta > 0 && eta <= 2 {
+		c.RateFactor = eta
+	}
+	if kappa, ok := throughZero(kapX, kapY); ok && kappa > 0 && kappa <= 10 {
+		c.DirtyFactor = kappa
+	}
+	if len(downs) > 0 {
+		distinct := false
+		for _, x := range downs[1:] {
+			distinct = distinct || math.Abs(x.x-downs[0].x) > 1e-9
+		}
+		fitted := false
+		if len(downs) >= 3 && distinct {
+			a := mat.NewDense(len(downs), 2, nil)
+			y := make([]float64, len(downs))
+			for i, x := range downs {
+				a.Set(i, 0, 1)
+				a.Set(i, 1, x.x/c.RateFactor)
+				y[i] = x.y
+			}
+			if s, err := leastSquares(a, y); err == nil && s[0] >= 0 && s[1] >= 0 && s[1] <= 10 {
+				c.StopS, c.StopPerS, fitted = s[0], s[1], true
+			}
+		}
+		if !fitted {
+			// T_stop alone: the mean of T_down − σ·V_last/R'.
+			var sum float64
+			for _, x := range downs {
+				sum += x.y - c.StopPerS*x.x/c.RateFactor
+			}
+			if m := sum / float64(len(downs)); m > 0 {
+				c.StopS = m
+			}
+		}
+	}
+	return c, used, c.Validate()
+}
+
+// throughZero fits y = k·x by least squares; ok is false without data.
+func throughZero(x, y []float64) (k float64, ok bool) {
+	var sxy, sxx float64
+	for i := range x {
+		sxy += x[i] * y[i]
+		sxx += x[i] * x[i]
+	}
+	if !(sxx > 0) {
+		return 0, false
+	}
+	k = sxy / sxx
+	return k, !math.IsNaN(k) && !math.IsInf(k, 0)
+}
