@@ -60,7 +60,8 @@
 // η, κ, T_stop and σ are learned from records by least squares
 // (FitCalibration), each from the figures that determine it; θ is a constant
 // measured once. With η = κ = σ = 1, θ → 0 and T_stop = T_resume the
-// model is section 6's base model with QEMU's stop rule.
+// model is section 6's base model with QEMU's stop rule, except that T_mig
+// includes the pause (QEMU's total time does).
 //
 // Also here: the transfer rate R = min(D + δ, R_max, free) with the free
 // bandwidth measured on the path (stats.FreeBps); the energy E = α·V_mig + β;

@@ -137,3 +137,23 @@ func BenchmarkPredictPrecopy(b *testing.B) {
 		}
 	}
 }
+
+// With η = κ = σ = 1, θ → 0 and T_stop = T_resume the pre-copy model is the
+// paper's base model under QEMU's stop rule (but for T_resume in the total
+// time).
+func TestPrecopyLimitIsBaseModel(t *testing.T) {
+	c := Calibration{RateFactor: 1, DirtyFactor: 1, StopS: DefaultResume, StopPerS: 1, Leftover: 1e-12}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 1000 {
+		in := Input{MemMB: 10 + 2000*rng.Float64(), RateMBs: 1 + 200*rng.Float64()}
+		in.DirtyMBs = 0.95 * rng.Float64() * in.RateMBs
+		p := predictPrecopy(t, in, &c)
+		b, err := Predict(in, Config{Kind: Base, Profile: QEMU()})
+		require.NoError(t, err)
+		require.Equal(t, b.Rounds, p.Rounds, "%+v", in)
+		assert.InDelta(t, b.TrafficMB, p.TrafficMB, 1e-6*b.TrafficMB)
+		// QEMU's total time counts the pause; the paper's T_mig = V_mig/R does not.
+		assert.InDelta(t, b.TotalTimeS, p.TotalTimeS-DefaultResume, 1e-6*b.TotalTimeS)
+		assert.InDelta(t, b.DowntimeS, p.DowntimeS, 1e-6)
+	}
+}
