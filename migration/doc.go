@@ -47,8 +47,10 @@
 //   - The stop-and-copy has a fixed cost: QEMU paused TCG guests 0.09–0.36 s
 //     with next to nothing left to send (device state, stopping the vCPU, the
 //     last bitmap sync, resuming), against the paper's T_resume of 20 ms:
-//     T_down = T_stop + σ·V_n/R'. Its downtime ends when the last byte is in
-//     the socket, so σ is below 1.
+//     T_down = T_stop + σ·(V_n − ℓ)/R': what was dirtied in the last pre-copy
+//     round; the leftover ℓ of the last pass is already in the socket's and
+//     the link's queues when QEMU measures its downtime (idle guests sent
+//     2–5 MB in 1–180 ms of downtime).
 //   - The rate pre-copy reaches is R' = η·R: the protocol's overhead and, on a
 //     busy machine, a migration thread that cannot keep up with R.
 //   - Pages become dirty during the move at D' = κ·D, D being measured before

@@ -42,9 +42,11 @@ type Calibration struct {
 	DirtyFactor float64 `json:"dirty_factor,omitempty"`
 	// StopS is T_stop, the stop-and-copy's fixed cost in seconds.
 	StopS float64 `json:"stop_s,omitempty"`
-	// StopPerS is σ: the downtime is T_stop + σ·V_last/R_eff. σ is below 1
-	// because QEMU's downtime ends when its last byte is in the socket, and
-	// the socket and the link's queue hold megabytes.
+	// StopPerS is σ: the downtime is T_stop + σ·(V_n − ℓ)/R', V_n − ℓ being
+	// what the guest dirtied during the last pre-copy round. The leftover ℓ
+	// of the last pass is left out: QEMU's downtime ends when its last byte
+	// is in the socket, and the socket and the link's queue hold megabytes
+	// (idle guests sent 2–5 MB in 1–180 ms of downtime).
 	StopPerS float64 `json:"stop_per_s,omitempty"`
 	// Leftover is θ (0..1): the share of the threshold that is still unsent
 	// when QEMU syncs the dirty bitmap and tests for convergence.
@@ -101,7 +103,7 @@ func (c Calibration) Validate() error {
 //	V_i when V_i ≤ ℓ); then QEMU syncs: V_{i+1} = ℓ + min(D'·T_i, V_mem)
 //	(a round cannot dirty more than the whole memory);
 //	stop-and-copy once V_{i+1} ≤ V_thd: it sends V_{i+1} and the guest is
-//	paused T_down = T_stop + σ·V_{i+1}/R';
+//	paused T_down = T_stop + σ·(V_{i+1} − ℓ)/R';
 //	T_mig = Σ T_i + T_down, V_mig = Σ (V_i − ℓ) + V_{n}.
 //
 // QEMU has no no-progress rule: a guest that dirties as fast as it is sent
@@ -141,7 +143,7 @@ func precopy(in Input, p Profile, c Calibration) Result {
 			stop = StopTraffic
 		}
 		if stop != "" {
-			down := c.StopS + c.StopPerS*next/rate
+			down := c.StopS + c.StopPerS*max(next-left, 0)/rate
 			trace = append(trace, Round{DurationS: down, SentMB: next})
 			return Result{
 				Rounds:     i + 1,
@@ -169,8 +171,10 @@ func precopy(in Input, p Profile, c Calibration) Result {
 //     memory against the measured dirty rate over the pre-copy time:
 //     traffic − V_mem = κ·D·(T_mig − T_down) (cancelled runs are left out:
 //     a guest that dirties its whole working set each round sends no more).
-//   - T_stop and σ: for completed records, T_down = T_stop + σ·V_last/R';
-//     with fewer than two distinct V_last/R', T_stop alone (σ kept).
+//   - T_stop and σ: for completed records, T_down = T_stop + σ·x with
+//     x = max(V_last/R' − θ·limit, 0), the limit being QEMU's default
+//     (records do not carry it); with fewer than three records or no two
+//     distinct x, T_stop alone (σ kept).
 //
 // V_last is the record's last round (the stop-and-copy), zero for cancelled
 // records; a record whose last round carries more than half its traffic
@@ -211,7 +215,7 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 			kapX, kapY = append(kapX, r.DirtyMBs*pre), append(kapY, r.TrafficMB-r.RAMMB)
 		}
 		if completed {
-			downs = append(downs, down{x: last / r.RateMBs, y: r.DowntimeS})
+			downs = append(downs, down{x: last / r.RateMBs, y: r.DowntimeS}) // x made V_last/R' − θ·limit below, once η is known
 		}
 	}
 	if used == 0 {
@@ -222,6 +226,9 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 	}
 	if kappa, ok := throughZero(kapX, kapY); ok && kappa > 0 && kappa <= 10 {
 		c.DirtyFactor = kappa
+	}
+	for i := range downs {
+		downs[i].x = max(downs[i].x/c.RateFactor-c.Leftover*DefaultDowntimeLimit, 0)
 	}
 	if len(downs) > 0 {
 		distinct := false
@@ -234,7 +241,7 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 			y := make([]float64, len(downs))
 			for i, x := range downs {
 				a.Set(i, 0, 1)
-				a.Set(i, 1, x.x/c.RateFactor)
+				a.Set(i, 1, x.x)
 				y[i] = x.y
 			}
 			if s, err := leastSquares(a, y); err == nil && s[0] >= 0 && s[1] >= 0 && s[1] <= 10 {
@@ -242,10 +249,10 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 			}
 		}
 		if !fitted {
-			// T_stop alone: the mean of T_down − σ·V_last/R'.
+			// T_stop alone: the mean of T_down − σ·x.
 			var sum float64
 			for _, x := range downs {
-				sum += x.y - c.StopPerS*x.x/c.RateFactor
+				sum += x.y - c.StopPerS*x.x
 			}
 			if m := sum / float64(len(downs)); m > 0 {
 				c.StopS = m

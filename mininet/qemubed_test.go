@@ -194,6 +194,8 @@ type migRun struct {
 	DowntimeMB float64 `json:"downtime_mb,omitempty"`
 	// Load1 is the machine's one-minute load average when the run started.
 	Load1 float64 `json:"load1,omitempty"`
+	// Load1End is the one-minute load average when the move ended.
+	Load1End float64 `json:"load1_end,omitempty"`
 	// Started is when the run started (UTC).
 	Started time.Time `json:"started,omitzero"`
 }
@@ -311,6 +313,7 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 		t.Fatal(err)
 	}
 	run.Status = final.Status
+	run.Load1End = loadAvg1()
 	run.Record = qmp.Record(name, final, rounds.Trace(final, run.DirtyMBs), in)
 	if final.RAM != nil {
 		run.DirtySync = final.RAM.DirtySyncCount
