@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -159,22 +160,35 @@ func precopy(in Input, p Profile, c Calibration) Result {
 	}
 }
 
-// FitCalibration fits the pre-copy constants to records by least squares,
-// each from the figures that determine it, starting from prior (whose zero
-// fields mean the defaults); a constant the records do not determine keeps
-// the prior's value. It returns the fit and how many records it used.
+// FitCalibration fits the pre-copy constants to records, each from the
+// figures that determine it, starting from prior (whose zero fields mean the
+// defaults); a constant the records do not determine keeps the prior's
+// value. It returns the fit and how many records it used.
 //
-//   - η: for every record, the pre-copy part of its traffic against what R
-//     would have carried in its pre-copy time:
-//     traffic − V_last = η·R·(T_mig − T_down), one coefficient through zero.
-//   - κ: for completed records that dirtied memory, what was sent beyond the
-//     memory against the measured dirty rate over the pre-copy time:
-//     traffic − V_mem = κ·D·(T_mig − T_down) (cancelled runs are left out:
-//     a guest that dirties its whole working set each round sends no more).
-//   - T_stop and σ: for completed records, T_down = T_stop + σ·x with
-//     x = max(V_last/R' − θ·limit, 0), the limit being QEMU's default
-//     (records do not carry it); with fewer than three records or no two
-//     distinct x, T_stop alone (σ kept).
+//   - η: per record, the pre-copy part of its traffic over what R would have
+//     carried in its pre-copy time, η_k = (traffic − V_last) / (R·(T_mig −
+//     T_down)); η is their median.
+//   - κ: per completed record that dirtied memory, what was sent beyond the
+//     memory over the measured dirty rate times the pre-copy time,
+//     κ_k = (traffic − V_mem) / (D·(T_mig − T_down)); κ is their median
+//     (cancelled runs are left out: a guest that dirties its whole working
+//     set each round sends no more).
+//   - T_stop and σ: least squares over the completed records of
+//     T_down = T_stop + σ·x, x = max(V_last/R' − θ·limit, 0), the limit being
+//     QEMU's default (records do not carry it); with fewer than three records
+//     or no two distinct x, T_stop alone as the mean (σ kept).
+//
+// Medians, not least squares, for η and κ: on a shared machine a record can
+// be slowed several times over by other work, and one such record would
+// move a least-squares η for every prediction; the median of the ratios
+// minimises the sum of absolute errors of log η, the relative error.
+// Finally the fit is kept only where it does not do worse on the records
+// themselves: η and κ together only if they do not raise the mean relative
+// error of total time plus traffic over the completed records above
+// prior's, then T_stop and σ only if they do not raise the mean absolute
+// error of the downtime above that of prior's stop constants at the chosen
+// η and κ. So a refit never predicts its own training records' time and
+// traffic worse than the constants it started from.
 //
 // V_last is the record's last round (the stop-and-copy), zero for cancelled
 // records; a record whose last round carries more than half its traffic
@@ -185,15 +199,15 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 	if err := c.Validate(); err != nil {
 		return Calibration{}, 0, err
 	}
-	var etaX, etaY, kapX, kapY []float64
+	var etas, kappas []float64
 	type down struct{ x, y float64 }
 	var downs []down
+	var done []Record
 	used := 0
 	for _, r := range records {
 		if r.Profile != "qemu" || !(r.RateMBs > 0) || !(r.TotalTimeS > 0) {
 			continue
 		}
-		used++
 		completed := r.DowntimeS > 0
 		last := 0.0
 		if completed && len(r.Rounds) > 0 {
@@ -201,36 +215,40 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 			if last > r.TrafficMB/2 {
 				// Rounds that missed the pre-copy passes (sampled too
 				// coarsely): the stop-and-copy is unknown.
-				last = math.NaN()
+				continue
 			}
 		}
-		if math.IsNaN(last) {
-			continue
-		}
+		used++
 		pre := r.TotalTimeS - r.DowntimeS
-		if pre > 0 {
-			etaX, etaY = append(etaX, r.RateMBs*pre), append(etaY, r.TrafficMB-last)
+		if pre > 0 && r.TrafficMB > last {
+			etas = append(etas, (r.TrafficMB-last)/(r.RateMBs*pre))
 		}
-		if completed && r.DirtyMBs > 0 && pre > 0 {
-			kapX, kapY = append(kapX, r.DirtyMBs*pre), append(kapY, r.TrafficMB-r.RAMMB)
+		if completed && r.DirtyMBs > 0 && pre > 0 && r.TrafficMB > r.RAMMB {
+			kappas = append(kappas, (r.TrafficMB-r.RAMMB)/(r.DirtyMBs*pre))
 		}
 		if completed {
-			downs = append(downs, down{x: last / r.RateMBs, y: r.DowntimeS}) // x made V_last/R' − θ·limit below, once η is known
+			downs = append(downs, down{x: last / r.RateMBs, y: r.DowntimeS}) // made V_last/R' − θ·limit below, once η is known
+			done = append(done, r)
 		}
 	}
 	if used == 0 {
 		return Calibration{}, 0, fmt.Errorf("%w: no qemu records with a rate and a time", ErrFit)
 	}
-	if eta, ok := throughZero(etaX, etaY); ok && eta > 0 && eta <= 2 {
-		c.RateFactor = eta
+	fit := c
+	if eta, ok := median(etas); ok && eta > 0 && eta <= 2 {
+		fit.RateFactor = eta
 	}
-	if kappa, ok := throughZero(kapX, kapY); ok && kappa > 0 && kappa <= 10 {
-		c.DirtyFactor = kappa
+	if kappa, ok := median(kappas); ok && kappa > 0 && kappa <= 10 {
+		fit.DirtyFactor = kappa
+	}
+	if trainError(done, fit, false) <= trainError(done, c, false) {
+		c.RateFactor, c.DirtyFactor = fit.RateFactor, fit.DirtyFactor
 	}
 	for i := range downs {
 		downs[i].x = max(downs[i].x/c.RateFactor-c.Leftover*DefaultDowntimeLimit, 0)
 	}
 	if len(downs) > 0 {
+		fit := c
 		distinct := false
 		for _, x := range downs[1:] {
 			distinct = distinct || math.Abs(x.x-downs[0].x) > 1e-9
@@ -244,8 +262,8 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 				a.Set(i, 1, x.x)
 				y[i] = x.y
 			}
-			if s, err := leastSquares(a, y); err == nil && s[0] >= 0 && s[1] >= 0 && s[1] <= 10 {
-				c.StopS, c.StopPerS, fitted = s[0], s[1], true
+			if s, err := leastSquares(a, y); err == nil && s[0] > 0 && s[1] >= 0 && s[1] <= 10 {
+				fit.StopS, fit.StopPerS, fitted = s[0], s[1], true
 			}
 		}
 		if !fitted {
@@ -255,23 +273,52 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 				sum += x.y - c.StopPerS*x.x
 			}
 			if m := sum / float64(len(downs)); m > 0 {
-				c.StopS = m
+				fit.StopS = m
 			}
+		}
+		// (The downtime is part of the total time: the time and traffic
+		// must not get worse either.)
+		if trainError(done, fit, true) <= trainError(done, c, true) && trainError(done, fit, false) <= trainError(done, c, false) {
+			c = fit
 		}
 	}
 	return c, used, c.Validate()
 }
 
-// throughZero fits y = k·x by least squares; ok is false without data.
-func throughZero(x, y []float64) (k float64, ok bool) {
-	var sxy, sxx float64
-	for i := range x {
-		sxy += x[i] * y[i]
-		sxx += x[i] * x[i]
+// trainError is the pre-copy model's error with c over completed records:
+// the mean relative error of total time plus that of traffic, or with
+// downtime the mean absolute error of the downtime in seconds.
+func trainError(recs []Record, c Calibration, downtime bool) float64 {
+	var sum float64
+	n := 0
+	for _, r := range recs {
+		res := precopy(Input{MemMB: r.RAMMB, DirtyMBs: r.DirtyMBs, RateMBs: r.RateMBs}, QEMU(), c)
+		switch {
+		case downtime:
+			sum += math.Abs(res.DowntimeS - r.DowntimeS)
+		case r.TotalTimeS > 0 && r.TrafficMB > 0:
+			sum += math.Abs(res.TotalTimeS-r.TotalTimeS)/r.TotalTimeS + math.Abs(res.TrafficMB-r.TrafficMB)/r.TrafficMB
+		default:
+			continue
+		}
+		n++
 	}
-	if !(sxx > 0) {
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// median returns the median of v; ok is false when v is empty.
+func median(v []float64) (float64, bool) {
+	if len(v) == 0 {
 		return 0, false
 	}
-	k = sxy / sxx
-	return k, !math.IsNaN(k) && !math.IsInf(k, 0)
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + m) / 2
+	}
+	return m, !math.IsNaN(m) && !math.IsInf(m, 0)
 }

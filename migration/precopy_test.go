@@ -157,3 +157,38 @@ func TestPrecopyLimitIsBaseModel(t *testing.T) {
 		assert.InDelta(t, b.DowntimeS, p.DowntimeS, 1e-6)
 	}
 }
+
+// On noisy records (some slowed several times over, as on a busy machine) the
+// refit predicts its own training records' time and traffic no worse than
+// the constants it started from, and their downtime no worse than the
+// starting stop constants would at the fitted η and κ.
+func TestFitCalibrationNeverWorseInSample(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for trial := range 50 {
+		truth := Calibration{RateFactor: 0.8 + 0.2*rng.Float64(), DirtyFactor: 0.8 + 0.4*rng.Float64(), StopS: 0.05 + 0.2*rng.Float64(), StopPerS: rng.Float64(), Leftover: DefaultLeftover}
+		var recs []Record
+		for range 8 {
+			in := Input{MemMB: 150 + 200*rng.Float64(), RateMBs: 8 + 12*rng.Float64(), DirtyMBs: 4 * rng.Float64()}
+			r := predictPrecopy(t, in, &truth)
+			rec := RecordOf("vm", in, r, false)
+			slow := 1 + 0.1*rng.NormFloat64()
+			if rng.IntN(4) == 0 {
+				slow = 1.5 + rng.Float64()
+			}
+			rec.TotalTimeS *= max(slow, 0.5)
+			rec.DowntimeS *= max(1+0.5*rng.NormFloat64(), 0.01)
+			rec.TrafficMB *= max(1+0.05*rng.NormFloat64(), 0.5)
+			recs = append(recs, rec)
+		}
+		for _, prior := range []Calibration{DefaultCalibration, truth} {
+			got, _, err := FitCalibration(recs, prior)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, trainError(recs, got, false), trainError(recs, prior, false)+1e-12, "trial %d", trial)
+			// The downtime: no worse than the prior's stop constants at the
+			// chosen η and κ.
+			at := prior
+			at.RateFactor, at.DirtyFactor = got.RateFactor, got.DirtyFactor
+			assert.LessOrEqual(t, trainError(recs, got, true), trainError(recs, at, true)+1e-12, "trial %d", trial)
+		}
+	}
+}

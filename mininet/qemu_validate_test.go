@@ -381,7 +381,7 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 			f(pp, pp.res.TotalTimeS, 1), f(pd, pd.res.TotalTimeS, 1), f(pr, pr.res.TotalTimeS, 1), meas.TotalTimeS,
 			f(pd, pd.res.DowntimeS, 3), f(pr, pr.res.DowntimeS, 3), mf(meas.DowntimeS, 3),
 			f(pp, pp.res.TrafficMB, 1), f(pd, pd.res.TrafficMB, 1), f(pr, pr.res.TrafficMB, 1), meas.TrafficMB, flow, ver)
-		quiet := max(r.Load1, r.Load1End) <= quietLoad
+		quiet := r.Load1 > 0 && max(r.Load1, r.Load1End) <= quietLoad // 0: not recorded
 		for k, p := range ps {
 			sums[k].add(p, meas, conv)
 			if quiet {
