@@ -34,7 +34,7 @@ func TestValidationReport(t *testing.T) {
 	rep, err := validationReport(runs, time.Minute, png)
 	require.NoError(t, err)
 	for _, m := range []string{"pre-copy, default constants", "pre-copy refined, in sample", "pre-copy refined, leave-one-out"} {
-		assert.Contains(t, rep, "| "+m+" | 3 | 0.0 % / 0.0 % | 0.0 % / 0.0 % | 3 of 3 | 0.0 % / 0.0 % | 3 of 3 | 0 | 1 of 1 |")
+		assert.Contains(t, rep, "| "+m+" | 3 | 0.0 % / 0.0 % | 0.0 % / 0.0 % | 3 of 3 | 0 % / 0 % | 3 of 3 | 0 ms | 0 | 1 of 1 |")
 	}
 	assert.Contains(t, rep, "| paper (WWS, paper γ) | 3 |")
 	assert.Equal(t, 3, strings.Count(rep, "| vm |"))

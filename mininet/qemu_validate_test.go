@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -285,7 +286,18 @@ func relErr(p, m float64) float64 { return math.Abs(p-m) / m }
 type vsummary struct {
 	n, wrongConv, nNon, okNon     int
 	t, tr, dt, tmax, trmax, dtmax float64
-	within10, within30            int // converging runs within 10 % on time and traffic; downtime within 30 %
+	within10, within30            int       // converging runs within 10 % on time and traffic; downtime within 30 %
+	downAbs                       []float64 // |predicted − measured| downtime, s
+}
+
+// medianAbsDown is the median absolute downtime error, in ms.
+func (a vsummary) medianAbsDown() float64 {
+	if len(a.downAbs) == 0 {
+		return 0
+	}
+	v := append([]float64(nil), a.downAbs...)
+	sort.Float64s(v)
+	return 1000 * v[len(v)/2]
 }
 
 // quietLoad is the one-minute load average up to which a run counts as taken
@@ -317,6 +329,7 @@ func (a *vsummary) add(p predicted, meas migration.Record, conv bool) {
 	if ed <= 0.30 {
 		a.within30++
 	}
+	a.downAbs = append(a.downAbs, math.Abs(p.res.DowntimeS-meas.DowntimeS))
 }
 
 // validationReport is the table and the summary, and the plots at png
@@ -401,13 +414,13 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, x.title)
 		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, "| model | converging runs | mean / worst error, total time | mean / worst error, traffic | runs within 10 % on both | mean / worst error, downtime | runs within 30 % on downtime | converging runs predicted not to | non-converging runs predicted non-converging |")
-		fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(&b, "| model | converging runs | mean / worst error, total time | mean / worst error, traffic | runs within 10 % on both | mean / worst error, downtime | runs within 30 % on downtime | median downtime error | converging runs predicted not to | non-converging runs predicted non-converging |")
+		fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for k, m := range models {
 			a := x.sums[k]
 			n := float64(max(a.n, 1))
-			fmt.Fprintf(&b, "| %s | %d | %.1f %% / %.1f %% | %.1f %% / %.1f %% | %d of %d | %.1f %% / %.1f %% | %d of %d | %d | %d of %d |\n", m.name, a.n,
-				100*a.t/n, 100*a.tmax, 100*a.tr/n, 100*a.trmax, a.within10, a.n, 100*a.dt/n, 100*a.dtmax, a.within30, a.n, a.wrongConv, a.okNon, a.nNon)
+			fmt.Fprintf(&b, "| %s | %d | %.1f %% / %.1f %% | %.1f %% / %.1f %% | %d of %d | %.0f %% / %.0f %% | %d of %d | %.0f ms | %d | %d of %d |\n", m.name, a.n,
+				100*a.t/n, 100*a.tmax, 100*a.tr/n, 100*a.trmax, a.within10, a.n, 100*a.dt/n, 100*a.dtmax, a.within30, a.n, a.medianAbsDown(), a.wrongConv, a.okNon, a.nNon)
 		}
 	}
 	if png != "" {
