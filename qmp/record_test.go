@@ -124,3 +124,24 @@ func TestTraceDowntimeBytes(t *testing.T) {
 	require.Len(t, tr, 1)
 	assert.InDelta(t, 202, tr[0].SentMB, 1e-9)
 }
+
+// MeasureDirtyRate starts QEMU's page-sampling measurement, waits for it and
+// converts MiB/s to MB/s.
+func TestMeasureDirtyRate(t *testing.T) {
+	f := qmptest.New(t, "vm")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := qmp.Dial(ctx, f.Path)
+	require.NoError(t, err)
+	defer c.Close()
+	d, err := c.MeasureDirtyRate(ctx, 1500*time.Millisecond, 4096)
+	require.NoError(t, err)
+	assert.InDelta(t, 3*1.048576, d, 1e-9)
+	var args map[string]int
+	for _, cmd := range f.Commands() {
+		if cmd.Execute == "calc-dirty-rate" {
+			require.NoError(t, json.Unmarshal(cmd.Arguments, &args))
+		}
+	}
+	assert.Equal(t, map[string]int{"calc-time": 1, "sample-pages": 4096}, args)
+}
