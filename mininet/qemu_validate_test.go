@@ -340,10 +340,10 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 	all := fitExcept(runs, func(int) bool { return true })
 	fmt.Fprintf(&b, "Pre-copy constants fitted on all %d runs: η %.3f, κ %.3f, T_stop %.3f s, σ %.3f (defaults: η 1, κ 1, T_stop %.2f s, σ 0; θ %.2f is not fitted).\n\n",
 		len(runs), all.RateFactor, all.DirtyFactor, all.StopS, all.StopPerS, migration.DefaultStopS, migration.DefaultLeftover)
-	fmt.Fprintln(&b, "Columns: D is the guest's dirty rate as set / as the guest counted it before the move (the model's input) / as QEMU sampled it before the move; load is the one-minute load average at the run's start and its end (0: not recorded); a prediction of a run predicted not to converge (within the time limit) is shown as -; predictions are paper / pre-copy default / pre-copy refined leave-one-out.")
+	fmt.Fprintln(&b, "Columns: D is the guest's dirty rate as set / as the guest counted it before the move (the model's input) / as QEMU sampled it before the move; load is the one-minute load average at the run's start and its end (0: not recorded); a prediction of a run predicted not to converge (within the time limit) is shown as -; R reached is the rate QEMU's pre-copy actually reached over R, (traffic − stop-and-copy) / (R × pre-copy time), after the fact (- where the rounds missed the stop-and-copy); predictions are paper / pre-copy default / pre-copy refined leave-one-out.")
 	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "| run | MiB | link Mbit/s | D MB/s set / guest / QEMU | R MB/s | V_mem MB | load start / end | outcome | converges? paper / default / refined | time s paper / default / refined / measured | downtime s default / refined / measured | traffic MB paper / default / refined / measured | flow payload vs QEMU | memory verified |")
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|")
+	fmt.Fprintln(&b, "| run | MiB | link Mbit/s | D MB/s set / guest / QEMU | R MB/s | R reached | V_mem MB | load start / end | outcome | converges? paper / default / refined | time s paper / default / refined / measured | downtime s default / refined / measured | traffic MB paper / default / refined / measured | flow payload vs QEMU | memory verified |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|")
 	sums := make([]vsummary, len(models))
 	sumsQ := make([]vsummary, len(models))
 	type series struct{ x, y, xd, yd []float64 }
@@ -388,8 +388,18 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 			}
 			return strconv.FormatFloat(v, 'f', prec, 64)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %g | %g / %.2f / %.1f | %.2f | %.1f | %.1f / %.1f | %s (%d syncs) | %s / %s / %s | %s / %s / %s / %.1f | %s / %s / %s | %s / %s / %s / %.1f | %s | %s |\n",
-			meas.VM, r.MemMiB, r.LinkMbit, r.SetDirtyMBs, r.DirtyMBs, r.QEMUDirtyBeforeMBs, r.RateMBs, meas.RAMMB, r.Load1, r.Load1End, r.Status, r.DirtySync,
+		reached := "-"
+		if pre := meas.TotalTimeS - meas.DowntimeS; pre > 0 && len(meas.Rounds) > 0 {
+			last := 0.0
+			if conv {
+				last = meas.Rounds[len(meas.Rounds)-1].SentMB
+			}
+			if last <= meas.TrafficMB/2 {
+				reached = fmt.Sprintf("%.2f", (meas.TrafficMB-last)/(pre*r.RateMBs))
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %d | %g | %g / %.2f / %.1f | %.2f | %s | %.1f | %.1f / %.1f | %s (%d syncs) | %s / %s / %s | %s / %s / %s / %.1f | %s / %s / %s | %s / %s / %s / %.1f | %s | %s |\n",
+			meas.VM, r.MemMiB, r.LinkMbit, r.SetDirtyMBs, r.DirtyMBs, r.QEMUDirtyBeforeMBs, r.RateMBs, reached, meas.RAMMB, r.Load1, r.Load1End, r.Status, r.DirtySync,
 			word(pp.conv), word(pd.conv), word(pr.conv),
 			f(pp, pp.res.TotalTimeS, 1), f(pd, pd.res.TotalTimeS, 1), f(pr, pr.res.TotalTimeS, 1), meas.TotalTimeS,
 			f(pd, pd.res.DowntimeS, 3), f(pr, pr.res.DowntimeS, 3), mf(meas.DowntimeS, 3),
@@ -414,6 +424,10 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, x.title)
 		fmt.Fprintln(&b)
+		if x.sums[0].n+x.sums[0].nNon == 0 {
+			fmt.Fprintln(&b, "None.")
+			continue
+		}
 		fmt.Fprintln(&b, "| model | converging runs | mean / worst error, total time | mean / worst error, traffic | runs within 10 % on both | mean / worst error, downtime | runs within 30 % on downtime | median downtime error | converging runs predicted not to | non-converging runs predicted non-converging |")
 		fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for k, m := range models {
