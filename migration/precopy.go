@@ -1,8 +1,11 @@
 package migration
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 
@@ -56,6 +59,24 @@ type Calibration struct {
 
 // DefaultCalibration is the Calibration with every default filled in.
 var DefaultCalibration = Calibration{RateFactor: 1, DirtyFactor: 1, StopS: DefaultStopS, Leftover: DefaultLeftover}
+
+// DecodeCalibration reads a Calibration from JSON (an object with its fields
+// and nothing else) and validates it.
+func DecodeCalibration(b []byte) (Calibration, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c Calibration
+	if err := dec.Decode(&c); err != nil {
+		return Calibration{}, fmt.Errorf("%w: calibration: %v", ErrInput, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Calibration{}, fmt.Errorf("%w: calibration: data after the object", ErrInput)
+	}
+	if err := c.Validate(); err != nil {
+		return Calibration{}, err
+	}
+	return c, nil
+}
 
 // orDefault fills the zero fields with the defaults.
 func (c Calibration) orDefault() Calibration {

@@ -192,3 +192,24 @@ func TestFitCalibrationNeverWorseInSample(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeCalibration(f *testing.F) {
+	f.Add([]byte(`{"rate_factor":0.9,"dirty_factor":1.1,"stop_s":0.2,"stop_per_s":0.5,"leftover":0.75}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"leftover":1}`))
+	f.Add([]byte(`{"rate_factor":1e308} {}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := DecodeCalibration(b)
+		if err != nil {
+			return
+		}
+		// A valid calibration predicts without failing, and finitely.
+		r, err := Predict(Input{MemMB: 200, DirtyMBs: 3, RateMBs: 10}, Config{Kind: Precopy, Profile: QEMU(), Calibration: &c})
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if math.IsNaN(r.TotalTimeS) || math.IsInf(r.TotalTimeS, 0) || math.IsNaN(r.TrafficMB) {
+			t.Fatalf("%s: %+v", b, r)
+		}
+	})
+}

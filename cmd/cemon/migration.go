@@ -312,13 +312,8 @@ func readCalibration(path string) (migration.Calibration, error) {
 	if err != nil {
 		return migration.Calibration{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var c migration.Calibration
-	if err := dec.Decode(&c); err != nil {
-		return migration.Calibration{}, fmt.Errorf("%s: %v", path, err)
-	}
-	if err := c.Validate(); err != nil {
+	c, err := migration.DecodeCalibration(b)
+	if err != nil {
 		return migration.Calibration{}, fmt.Errorf("%s: %v", path, err)
 	}
 	return c, nil

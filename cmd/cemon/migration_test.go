@@ -163,3 +163,20 @@ func TestMigrationFitAndPredictPrecopy(t *testing.T) {
 	assert.Equal(t, 2, mainWithArgs([]string{"migration", "fit", "--records", bad}, &out, &errb))
 	assert.Contains(t, errb.String(), "record 1")
 }
+
+func FuzzReadRecords(f *testing.F) {
+	f.Add([]byte(`[{"vm":"a","profile":"qemu","ram_mb":1,"rate_mb_s":1}]`))
+	f.Add([]byte(`{"Record":{"vm":"a","profile":"qemu","ram_mb":1,"rate_mb_s":1}}` + "\n" + `{"vm":"b","profile":"xen","ram_mb":2,"rate_mb_s":1}`))
+	f.Add([]byte(`[{"Record":null}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, err := readRecords(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, r := range recs {
+			if err := r.Validate(); err != nil {
+				t.Fatalf("%s: accepted an invalid record: %v", b, err)
+			}
+		}
+	})
+}
