@@ -247,6 +247,7 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 	wasUp := !s.upSince.IsZero()
 	c.apply(c.core.closed(s, cn.reason(), c.now()))
 	c.mu.Unlock()
+	c.finishTeardowns()
 	if !wasUp && ctx.Err() == nil {
 		reason := cn.reason()
 		if reason == nil {
