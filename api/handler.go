@@ -137,7 +137,12 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 	r.get("/api/v1/flows", listOp(Op{Summary: "active, draining and recently expired flows, by id", Query: []Param{
 		{Name: "state", Description: "active, draining or expired, or a comma-separated list of them"}, dpid},
 		Response: []Flow{}}), s.flows)
-	r.get("/api/v1/flows/{id}", Op{Summary: "one flow", Response: Flow{}}, s.flow)
+	if cp, ok := capability[ClusterProvider](b); ok { // in a cluster: from the flow's owner (federate.go)
+		r.get("/api/v1/flows/{id}", Op{Summary: "one flow, from the instance that owns it unless scope=local", Query: []Param{flowScopeParam},
+			Response: Flow{}}, fromOwner(cp, func(id uint64) bool { _, ok := b.Flow(id); return ok }, s.flow))
+	} else {
+		r.get("/api/v1/flows/{id}", Op{Summary: "one flow", Response: Flow{}}, s.flow)
+	}
 	r.get("/healthz", Op{Summary: "liveness: ok, or 503 with the reason", Response: map[string]string{}}, s.healthz)
 	r.get("/{$}", Op{Summary: "the operator console", ContentType: "text/html"}, serveIndex)
 	if reg != nil {

@@ -229,10 +229,30 @@ func mountStats(r *routes, b Backend) {
 		Response: Polling{}}, s.polling)
 	r.get("/api/v1/stats/flows", listOp(Op{Summary: "per-flow statistics", Query: []Param{{Name: "state", Description: "active or expired"}},
 		Response: []FlowStats{}}), s.flows)
-	r.get("/api/v1/stats/flows/{id}", Op{Summary: "one flow's statistics", Response: FlowStats{}}, s.flow)
-	r.get("/api/v1/stats/links", listOp(Op{Summary: "each directed link's load", Response: []LinkStats{}}), s.links)
-	r.get("/api/v1/stats/matrix", listOp(Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}), s.matrix)
-	r.get("/api/v1/stats/hosts", listOp(Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}), s.hosts)
+	if cp, ok := capability[ClusterProvider](b); ok {
+		r.get("/api/v1/stats/flows/{id}", Op{Summary: "one flow's statistics, from the instance that owns it unless scope=local",
+			Query: []Param{flowScopeParam}, Response: FlowStats{}},
+			fromOwner(cp, func(id uint64) bool { _, ok := sb.FlowStat(id); return ok }, s.flow))
+	} else {
+		r.get("/api/v1/stats/flows/{id}", Op{Summary: "one flow's statistics", Response: FlowStats{}}, s.flow)
+	}
+	if cp, ok := capability[ClusterProvider](b); ok {
+		// In a cluster the loads, the matrix and the host totals are the whole
+		// network's, merged from every instance's own (see federate.go).
+		r.get("/api/v1/stats/links", listOp(Op{Summary: "each directed link's load, summed over the cluster's instances unless scope=local",
+			Query: []Param{scopeParam}, Response: []LinkStats{}}),
+			federated(cp, "/api/v1/stats/links", sb.LinkStats, MergeLinkStats, func(x *LinkStats) string { return linkKey(x.SrcDPID, x.SrcPort, x.DstDPID, x.DstPort) }))
+		r.get("/api/v1/stats/matrix", listOp(Op{Summary: "the host-to-host traffic matrix, summed over the cluster's instances unless scope=local",
+			Query: []Param{scopeParam}, Response: []MatrixEntry{}}),
+			federated(cp, "/api/v1/stats/matrix", sb.MatrixStats, MergeMatrix, func(x *MatrixEntry) string { return x.Src + "\x00" + x.Dst }))
+		r.get("/api/v1/stats/hosts", listOp(Op{Summary: "each host's sent and received traffic, summed over the cluster's instances unless scope=local",
+			Query: []Param{scopeParam}, Response: []HostStats{}}),
+			federated(cp, "/api/v1/stats/hosts", sb.HostStats, MergeHostStats, func(x *HostStats) string { return x.Host }))
+	} else {
+		r.get("/api/v1/stats/links", listOp(Op{Summary: "each directed link's load", Response: []LinkStats{}}), s.links)
+		r.get("/api/v1/stats/matrix", listOp(Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}), s.matrix)
+		r.get("/api/v1/stats/hosts", listOp(Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}), s.hosts)
+	}
 	r.get("/api/v1/stats/ports", listOp(Op{Summary: "each port's transmit and receive rate from port counters", Response: []PortStats{}}), s.ports)
 	r.get("/api/v1/stats/snapshot", Op{Summary: "flows, links, matrix, hosts and ports of one instant", Response: StatsSnapshot{}}, s.snapshot)
 }

@@ -1,0 +1,391 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// One view from any instance. In a cluster (the Backend implements
+// [ClusterProvider]) GET /api/v1/stats/links, /api/v1/stats/matrix and
+// /api/v1/stats/hosts answer for the whole network: the instance fetches every
+// peer's own figures (the same path with ?scope=local, so that peers do not fan out
+// in turn) from the API address the peer publishes in its membership record,
+// concurrently and within PeerTimeout, and merges them with its own. Each flow is
+// owned by one instance, so a link's load, a matrix cell and a host's totals are the
+// sums of the instances' figures. ?scope=local answers with this instance's figures
+// only.
+//
+// Headers of a cluster answer:
+//
+//	X-Cemon-Scope      cluster or local
+//	X-Cemon-Instances  the instances whose figures the answer holds, this one first
+//	X-Cemon-Partial    the peers that did not answer in time or answered badly (absent
+//	                   when every peer answered); the answer holds the others' figures
+//
+// A peer that does not answer never fails the request.
+
+// PeerTimeout bounds the wait for the peers' figures.
+var PeerTimeout = time.Second
+
+// peerPageLimit is the page size asked of peers, and maxPeerPages bounds the pages
+// fetched from one peer.
+var peerPageLimit = MaxPageLimit
+
+const maxPeerPages = 100
+
+// peerClient fetches peers' figures; the request's context bounds each fetch.
+var peerClient = &http.Client{}
+
+// scopeParam is the query parameter of the federated statistics lists.
+var scopeParam = Param{Name: "scope", Description: "cluster (default): the whole network, merged from every instance's own figures; " +
+	"local: this instance's flows only (what peers fetch from each other). Unreachable peers are named in the X-Cemon-Partial header"}
+
+// peer is another instance of the cluster and its REST API address (host:port).
+type peer struct{ id, api string }
+
+// clusterPeers returns st's members other than st.ID that publish an API address,
+// by ID.
+func clusterPeers(st ClusterStatus) []peer {
+	var out []peer
+	for _, m := range st.Members {
+		if m.ID != st.ID && m.API != "" {
+			out = append(out, peer{id: m.ID, api: m.API})
+		}
+	}
+	slices.SortFunc(out, func(a, b peer) int { return cmp.Compare(a.id, b.id) })
+	return out
+}
+
+// peerResult is one peer's list, or why there is none.
+type peerResult[T any] struct {
+	id    string
+	items []T
+	err   error
+}
+
+// fetchPeers fetches path?scope=local (every page) from each peer concurrently,
+// each within ctx. Results are in peers' order.
+func fetchPeers[T any](ctx context.Context, peers []peer, path string) []peerResult[T] {
+	out := make([]peerResult[T], len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			items, err := fetchList[T](ctx, p.api, path)
+			out[i] = peerResult[T]{id: p.id, items: items, err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// fetchList fetches every page of the list at http://addr/path?scope=local.
+func fetchList[T any](ctx context.Context, addr, path string) ([]T, error) {
+	q := url.Values{"scope": {"local"}, "limit": {fmt.Sprint(peerPageLimit)}}
+	target := "http://" + addr + path + "?" + q.Encode()
+	var all []T
+	for range maxPeerPages {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := peerClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var page []T
+		if res.StatusCode != http.StatusOK {
+			res.Body.Close()
+			return nil, fmt.Errorf("%s: %s", target, res.Status)
+		}
+		err = json.NewDecoder(io.LimitReader(res.Body, 256<<20)).Decode(&page)
+		res.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", target, err)
+		}
+		all = append(all, page...)
+		next := nextLink(res.Header.Get("Link"))
+		if next == "" {
+			return all, nil
+		}
+		target = "http://" + addr + next
+	}
+	return nil, fmt.Errorf("%s: more than %d pages", path, maxPeerPages)
+}
+
+// nextLink returns the URI of a Link header's rel="next" entry, as writeList
+// writes it, or "".
+func nextLink(h string) string {
+	for _, part := range strings.Split(h, ",") {
+		part = strings.TrimSpace(part)
+		if !strings.HasSuffix(part, `rel="next"`) || !strings.HasPrefix(part, "<") {
+			continue
+		}
+		if end := strings.Index(part, ">"); end > 0 {
+			return part[1:end]
+		}
+	}
+	return ""
+}
+
+// federated serves a statistics list: this instance's own items, merged with the
+// peers' when the request's scope is the cluster.
+func federated[T any](cp ClusterProvider, path string, own func() []T, merge func(...[]T) []T, key func(*T) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		q := req.URL.Query()
+		scope := q.Get("scope")
+		if len(q["scope"]) > 1 || (scope != "" && scope != "cluster" && scope != "local") {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("scope %q: want cluster or local", scope))
+			return
+		}
+		if _, err := parsePage(q); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		st := cp.ClusterStatus()
+		h := w.Header()
+		if scope == "local" {
+			h.Set("X-Cemon-Scope", "local")
+			h.Set("X-Cemon-Instances", st.ID)
+			writeList(w, req, own(), key)
+			return
+		}
+		mine := own()
+		peers := clusterPeers(st)
+		ctx, cancel := context.WithTimeout(req.Context(), PeerTimeout)
+		results := fetchPeers[T](ctx, peers, path)
+		cancel()
+		lists := [][]T{mine}
+		instances, partial := []string{st.ID}, []string(nil)
+		for _, r := range results {
+			if r.err != nil {
+				partial = append(partial, r.id)
+				continue
+			}
+			lists = append(lists, r.items)
+			instances = append(instances, r.id)
+		}
+		h.Set("X-Cemon-Scope", "cluster")
+		h.Set("X-Cemon-Instances", strings.Join(instances, ","))
+		if len(partial) > 0 {
+			h.Set("X-Cemon-Partial", strings.Join(partial, ","))
+		}
+		writeList(w, req, merge(lists...), key)
+	}
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// MergeLinkStats merges several instances' link loads into one list: per directed
+// link the rates, bytes and flows sum (each flow counts at its one owner), the
+// utilization is the summed rate over the capacity, and the capacity and the
+// port-counter rate (a measure of the whole link, not of one instance's flows) are
+// the first list's that has them. At is the latest. The result is in key order.
+func MergeLinkStats(lists ...[]LinkStats) []LinkStats {
+	idx := map[string]int{}
+	var out []LinkStats
+	for _, l := range lists {
+		for _, x := range l {
+			k := linkKey(x.SrcDPID, x.SrcPort, x.DstDPID, x.DstPort)
+			i, ok := idx[k]
+			if !ok {
+				idx[k] = len(out)
+				out = append(out, x)
+				continue
+			}
+			m := &out[i]
+			m.RateBps += x.RateBps
+			m.Bytes += x.Bytes
+			m.Flows += x.Flows
+			m.At = laterOf(m.At, x.At)
+			if m.CapacityBps == 0 && x.CapacityBps > 0 {
+				m.CapacityBps, m.CapacitySource = x.CapacityBps, x.CapacitySource
+			}
+			if m.PortRateBps == nil && x.PortRateBps != nil {
+				m.PortRateBps, m.PortUtilization = x.PortRateBps, x.PortUtilization
+			}
+		}
+	}
+	for i := range out {
+		if out[i].CapacityBps > 0 {
+			out[i].Utilization = out[i].RateBps / out[i].CapacityBps
+		}
+	}
+	return sortLinks(out)
+}
+
+// MergeMatrix merges several instances' traffic matrices: per (src, dst) cell the
+// rates, bytes and flows sum; At is the latest. The result is in key order.
+func MergeMatrix(lists ...[]MatrixEntry) []MatrixEntry {
+	idx := map[[2]string]int{}
+	var out []MatrixEntry
+	for _, l := range lists {
+		for _, x := range l {
+			k := [2]string{x.Src, x.Dst}
+			i, ok := idx[k]
+			if !ok {
+				idx[k] = len(out)
+				out = append(out, x)
+				continue
+			}
+			m := &out[i]
+			m.RateBps += x.RateBps
+			m.Bytes += x.Bytes
+			m.Flows += x.Flows
+			m.At = laterOf(m.At, x.At)
+		}
+	}
+	return sortMatrix(out)
+}
+
+// MergeHostStats merges several instances' host totals: per host the rates, bytes
+// and flow counts each way sum, MAC and IP are the first known; At is the latest.
+// The result is in key order.
+func MergeHostStats(lists ...[]HostStats) []HostStats {
+	idx := map[string]int{}
+	var out []HostStats
+	for _, l := range lists {
+		for _, x := range l {
+			i, ok := idx[x.Host]
+			if !ok {
+				idx[x.Host] = len(out)
+				out = append(out, x)
+				continue
+			}
+			m := &out[i]
+			m.SentBps += x.SentBps
+			m.ReceivedBps += x.ReceivedBps
+			m.SentBytes += x.SentBytes
+			m.ReceivedBytes += x.ReceivedBytes
+			m.FlowsOut += x.FlowsOut
+			m.FlowsIn += x.FlowsIn
+			m.At = laterOf(m.At, x.At)
+			if m.MAC == "" {
+				m.MAC = x.MAC
+			}
+			if m.IP == "" {
+				m.IP = x.IP
+			}
+		}
+	}
+	return sortHosts(out)
+}
+
+// scopeOf reads ?scope (cluster by default); on a bad value it answers 400 and
+// returns false.
+func scopeOf(w http.ResponseWriter, q url.Values) (string, bool) {
+	scope := q.Get("scope")
+	if len(q["scope"]) > 1 || (scope != "" && scope != "cluster" && scope != "local") {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("scope %q: want cluster or local", scope))
+		return "", false
+	}
+	if scope == "" {
+		scope = "cluster"
+	}
+	return scope, true
+}
+
+// flowScopeParam is the query parameter of a flow's detail in a cluster.
+var flowScopeParam = Param{Name: "scope", Description: "cluster (default): a flow this instance does not own is fetched from " +
+	"the instance that owns it (named in the X-Cemon-Owner header); local: this instance's flows only"}
+
+// fromOwner serves one flow's detail in a cluster: this instance's when it has the
+// flow (or the scope is local), else the answer of the peer that has it, asked
+// concurrently within PeerTimeout (each flow has one owner). Peers that did not
+// answer are named in X-Cemon-Partial; when none has it the answer is local's 404.
+func fromOwner(cp ClusterProvider, has func(id uint64) bool, local http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		scope, ok := scopeOf(w, req.URL.Query())
+		if !ok {
+			return
+		}
+		id, ok := flowIDParam(w, req)
+		if !ok {
+			return
+		}
+		st := cp.ClusterStatus()
+		if scope == "local" || has(id) {
+			w.Header().Set("X-Cemon-Owner", st.ID)
+			local(w, req)
+			return
+		}
+		peers := clusterPeers(st)
+		ctx, cancel := context.WithTimeout(req.Context(), PeerTimeout)
+		defer cancel()
+		type answer struct {
+			id   string
+			body []byte
+			err  error // nil with a nil body: the peer does not have the flow
+		}
+		answers := make(chan answer, len(peers))
+		for _, p := range peers {
+			go func() {
+				body, err := fetchOne(ctx, "http://"+p.api+req.URL.Path+"?scope=local")
+				answers <- answer{id: p.id, body: body, err: err}
+			}()
+		}
+		var partial []string
+		for range peers {
+			a := <-answers
+			switch {
+			case a.err != nil:
+				partial = append(partial, a.id)
+			case a.body != nil:
+				h := w.Header()
+				h.Set("X-Cemon-Owner", a.id)
+				h.Set("Content-Type", "application/json")
+				h.Set("X-Content-Type-Options", "nosniff")
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write(a.body)
+				return
+			}
+		}
+		if len(partial) > 0 {
+			slices.Sort(partial)
+			w.Header().Set("X-Cemon-Partial", strings.Join(partial, ","))
+		}
+		local(w, req)
+	}
+}
+
+// fetchOne GETs target: its body on 200, nil on 404, an error otherwise.
+func fetchOne(ctx context.Context, target string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := peerClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusOK:
+		body, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
+		if err != nil {
+			return nil, err
+		}
+		if !json.Valid(body) {
+			return nil, fmt.Errorf("%s: not JSON", target)
+		}
+		return body, nil
+	case http.StatusNotFound:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: %s", target, res.Status)
+}
