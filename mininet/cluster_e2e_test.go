@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -151,6 +152,34 @@ func TestE2ECluster(t *testing.T) {
 	res, err := h.PingAll(2 * time.Second)
 	require.NoError(t, err)
 	require.Empty(t, res.Lost, "pingall: %+v", res)
+
+	// One view from any instance: c's matrix holds the cell of h1 -> h6, whose flow a
+	// owns (h1 is on a's s1), merged from every instance; c's own does not.
+	start = time.Now()
+	var hdr http.Header
+	require.Eventually(t, func() bool {
+		var cells []api.MatrixEntry
+		hdr = getWithHeader(t, cem["c"], "/api/v1/stats/matrix", &cells)
+		return hdr != nil && slices.ContainsFunc(cells, func(e api.MatrixEntry) bool {
+			return e.Src == "10.0.0.1" && e.Dst == "10.0.0.6" && e.Flows > 0 && e.Bytes > 0
+		})
+	}, 10*time.Second, 200*time.Millisecond, "c's whole-network matrix has a's cell 10.0.0.1 -> 10.0.0.6")
+	assert.Equal(t, "c,a,b", hdr.Get("X-Cemon-Instances"))
+	assert.Empty(t, hdr.Get("X-Cemon-Partial"))
+	var local []api.MatrixEntry
+	require.NotNil(t, getWithHeader(t, cem["c"], "/api/v1/stats/matrix?scope=local", &local))
+	assert.False(t, slices.ContainsFunc(local, func(e api.MatrixEntry) bool { return e.Src == "10.0.0.1" && e.Flows > 0 }),
+		"c owns no flow from h1: %+v", local)
+	// A flow of a's, in detail from c (fetched from its owner).
+	var aFlows []api.FlowStats
+	require.NoError(t, cem["a"].Get("/api/v1/stats/flows?state=active", &aFlows))
+	require.NotEmpty(t, aFlows)
+	var fromC api.FlowStats
+	hdr = getWithHeader(t, cem["c"], fmt.Sprintf("/api/v1/stats/flows/%d", aFlows[0].ID), &fromC)
+	require.NotNil(t, hdr)
+	assert.Equal(t, "a", hdr.Get("X-Cemon-Owner"))
+	assert.Equal(t, aFlows[0].ID, fromC.ID)
+	t.Logf("whole-network matrix and a's flow detail from c (%v)", time.Since(start).Round(time.Millisecond))
 
 	// kill -9 of b under a ping from h1 to h6 every 100 ms.
 	pingDone := make(chan string, 1)
@@ -592,4 +621,26 @@ func TestE2EClusterAbilene(t *testing.T) {
 	diff := int64(fst.Bytes) - int64(ovsBytes)
 	t.Logf("adopted flow %d: %d B by the new master's statistics (%d readings), %d B on the ingress entry", adopted.ID, fst.Bytes, fst.Readings, ovsBytes)
 	assert.LessOrEqual(t, max(diff, -diff), int64(10*98), "within one poll interval's traffic of the switch's counter")
+}
+
+// getWithHeader GETs path from c's API into out and returns the answer's header, or
+// nil when the request failed or did not answer 200.
+func getWithHeader(t *testing.T, c *Cemon, path string, out any) http.Header {
+	t.Helper()
+	cl := http.Client{Timeout: 5 * time.Second}
+	res, err := cl.Get("http://" + c.APIAddr + path)
+	if err != nil {
+		t.Logf("GET %s: %v", path, err)
+		return nil
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Logf("GET %s: %s", path, res.Status)
+		return nil
+	}
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		t.Logf("GET %s: %v", path, err)
+		return nil
+	}
+	return res.Header
 }
