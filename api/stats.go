@@ -25,6 +25,10 @@ import (
 //	/api/v1/stats/ports        each port's transmit and receive rate from port counters
 //	/api/v1/stats/snapshot     all of the above (polling aside) at one instant
 //
+// In a cluster, links, matrix and hosts are the whole network's, merged from every
+// instance (?scope=local: this instance's own), and a flow's statistics come from
+// the instance that owns it (see federate.go).
+//
 // Rates are valid at the instant their "at" field gives: a flow's rate counts in
 // its links, matrix cell and hosts until its valid_until, three of its own polling
 // intervals after its last reading; after that the flow is "stale" and its rate_bps
