@@ -291,6 +291,24 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
+	// The statistics' cumulative totals continue from the earlier run's, and are saved
+	// beside the controller's state (once a second, what changed).
+	var totalsDone <-chan struct{} = closed
+	if st != nil && f.persist {
+		tot, bad, err := st.LoadTotals()
+		if err == nil {
+			err = pl.store.RestoreTotals(tot, time.Now())
+		}
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 1
+		}
+		logger.Info("statistics totals restored", "flows", len(tot.Flows), "hosts", len(tot.Hosts),
+			"matrix_cells", len(tot.Pairs), "links", len(tot.Links), "unreadable", bad, "saved_at", tot.At)
+		totalsDone = st.PersistTotals(persistCtx, pl.store, store.DefaultTotalsInterval, store.DefaultTotalsRewrite,
+			func(err error) { logger.Error("saving the statistics totals failed", "err", err) })
+	}
 	backend := api.WithTasks(api.WithStats(newBackend(ctl), pl.statsBackend()), pl.collector)
 	if f.layoutGML != "" {
 		layout, err := layoutFromGML(f.layoutGML)
@@ -345,6 +363,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	<-pl.stopped
 	stopPersist() // a last flush, after the switches are gone
 	<-persistDone
+	<-totalsDone
 	logger.Info("controller stopped")
 	return status
 }
