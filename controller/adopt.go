@@ -29,7 +29,7 @@ type SavedFlow struct {
 
 // AdoptStats counts what the controller did with the state of an earlier run.
 type AdoptStats struct {
-	HostsRestored  uint64 // saved hosts put back in the host table when their switch came up
+	HostsRestored uint64 // saved hosts put back in the host table when their switch came up
 	// HostsConfirmed counts restored hosts a frame then showed at their saved place;
 	// HostsForgotten those that did not answer there within RestoredHostConfirm.
 	HostsConfirmed uint64
