@@ -77,15 +77,26 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	require.NoError(t, err)
 
 	// The storm: cbench's throughput mode for the whole test.
-	stormCtx, stopStorm := context.WithCancel(ctx)
-	stormDone := make(chan ofemu.CbenchResult, 1)
-	go func() {
-		r, err := ofemu.Cbench(stormCtx, ofemu.CbenchConfig{Controller: c.OFAddr, Switches: 16, MACs: 1000,
-			Rate: stormRate, Warmup: time.Second, Duration: 40 * time.Second})
-		if err != nil && stormCtx.Err() == nil {
-			t.Errorf("storm: %v", err)
+	// The storm comes from a child process too (this test binary run as
+	// TestStormLoad), so that this process does nothing but probe /healthz.
+	stormCmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStormLoad$", "-test.count=1")
+	stormCmd.Env = append(os.Environ(), "CEMON_STORM_ADDR="+c.OFAddr, "GODEBUG=")
+	stormIn, err := stormCmd.StdinPipe()
+	require.NoError(t, err)
+	var stormOut strings.Builder
+	stormCmd.Stdout, stormCmd.Stderr = &stormOut, &stormOut
+	require.NoError(t, stormCmd.Start())
+	stopStorm := func() {
+		stormIn.Close()
+		if err := stormCmd.Wait(); err != nil {
+			t.Errorf("storm: %v: %s", err, stormOut.String())
 		}
-		stormDone <- r
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			stopStorm()
+		}
 	}()
 	require.Empty(t, poll(20*time.Second, func() string {
 		var fs []api.Flow
@@ -166,7 +177,16 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	tcpAfter := tcpCounters()
 	gcAfter := gcTrace(t, stderr.Name())
 	stopStorm()
-	storm := <-stormDone
+	stopped = true
+	var storm ofemu.CbenchResult
+	if m := regexp.MustCompile(`STORM packet_ins=(\d+) seconds=([0-9.]+) per_second=([0-9.]+)`).FindStringSubmatch(stormOut.String()); m != nil {
+		storm.PacketIns, _ = strconv.ParseUint(m[1], 10, 64)
+		storm.Seconds, _ = strconv.ParseFloat(m[2], 64)
+		storm.PerSecond, _ = strconv.ParseFloat(m[3], 64)
+		t.Log(strings.TrimSpace(m[0]))
+	} else {
+		t.Errorf("storm said: %s", stormOut.String())
+	}
 	stopWatch()
 	watchers.Wait()
 
@@ -347,4 +367,26 @@ func (a gcSummary) since(b gcSummary) string {
 		mark = max(mark, f(2))
 	}
 	return fmt.Sprintf("%d, longest pause %.2f ms, longest concurrent mark %.1f ms", n, pause, mark)
+}
+
+// TestStormLoad is the PACKET_IN storm of TestE2EListsUnderPacketInStorm, run by it as
+// a child process against CEMON_STORM_ADDR until its standard input closes; it prints
+// cbench's figures.
+func TestStormLoad(t *testing.T) {
+	addr := os.Getenv("CEMON_STORM_ADDR")
+	if addr == "" {
+		t.Skip("the storm of TestE2EListsUnderPacketInStorm")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	r, err := ofemu.Cbench(ctx, ofemu.CbenchConfig{Controller: addr, Switches: 16, MACs: 1000,
+		Rate: stormRate, Warmup: time.Second, Duration: 2 * time.Minute})
+	if err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("STORM packet_ins=%d seconds=%.3f per_second=%.1f disconnected=%d\n", r.PacketIns, r.Seconds, r.PerSecond, r.Disconnected)
 }
