@@ -28,9 +28,13 @@ var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`
 //     entries stay on the switches and the restarted cemon adopts them;
 //   - the TCP flow keeps its id, and its byte total continues: within one poll
 //     interval's traffic of its ingress entry's counter;
+//   - the statistics' totals continue: the h2 -> h3 matrix cell of pings that ended
+//     before the crash keeps its bytes exactly, and no host or cell total goes back;
 //   - h4 never spoke before the crash: h1 sends it UDP datagrams (its address still in
-//     h1's ARP cache) once the switches are back, and within 1 s h4 receives them and
-//     cemon has located it (ARP resolution of the unknown destination).
+//     h1's ARP cache) once the switches are back, and within 1 s of the first one h4
+//     receives them and cemon has located it (ARP resolution of the unknown
+//     destination). The switches keep Open vSwitch's reconnection defaults: they are
+//     back about 1 s after the restart (their first retry), which the test logs.
 func TestE2ERestart(t *testing.T) {
 	skipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
