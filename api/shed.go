@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -87,8 +88,8 @@ func (l *shedListener) answer(c net.Conn) {
 	defer func() { br.Reset(nil); l.cheap.Put(br) }()
 	_ = c.SetDeadline(time.Now().Add(shedPeek))
 	line, err := br.Peek(16)
-	if err != nil && len(line) == 0 {
-		return
+	if len(line) == 0 && !isTimeout(err) {
+		return // the client hung up
 	}
 	if cheapPath(line) {
 		req, err := http.ReadRequest(br)
@@ -167,4 +168,9 @@ func (w *closingWriter) response(head bool) []byte {
 		_, _ = io.Copy(&b, &w.body)
 	}
 	return b.Bytes()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -23,8 +23,9 @@ const (
 // with room for Burst (the budget), and a rate estimate (an exponentially decaying
 // count, time constant one second). A source past its budget is an offender only when
 // it is also far faster than the rest: its rate is above Relative times the median
-// rate of the other sources seen within the last budgetMemory (the heaviest source
-// left out of the median, which is taken once a second). An offender gets its
+// rate of the other sources seen within the last budgetMemory, the known hosts that
+// sent none counting at rate 0 (the heaviest source left out of the median, which is
+// taken once a second). An offender gets its
 // PACKET_INs stopped before Routing, and one drop entry on its switch (match in_port
 // and dl_src, no actions, priority Priority, hard timeout Block) so that its frames
 // stop reaching the controller for a while; the block is logged and counted
@@ -46,6 +47,7 @@ type PacketInBudget struct {
 	buckets   map[budgetKey]*bucket
 	lastSweep time.Time
 	others    float64   // the others' median rate, as of lastSweep
+	hosts     int       // hosts known to the controller, as of lastSweep
 	rates     []float64 // scratch for the median
 }
 
@@ -155,9 +157,10 @@ func (b *PacketInBudget) relative() float64 {
 
 // Tick, once a second, forgets the sources quiet for budgetMemory and takes the
 // others' median rate.
-func (b *PacketInBudget) Tick(_ *Context, now time.Time) {
+func (b *PacketInBudget) Tick(x *Context, now time.Time) {
 	if now.Sub(b.lastSweep) >= time.Second {
 		b.lastSweep = now
+		b.hosts = len(x.c.topo.Hosts())
 		b.sweep(now, false)
 	}
 }
@@ -177,6 +180,12 @@ func (b *PacketInBudget) sweep(now time.Time, full bool) {
 			continue
 		}
 		b.rates = append(b.rates, bk.rate*math.Exp(-float64(max(quiet, 0))/float64(budgetTau)))
+	}
+	// The hosts the controller knows that sent no PACKET_IN lately count at rate 0:
+	// with a flood's victim answering every probe as fast as it comes, the attacker
+	// and the victim alone would make each other's median.
+	for range b.hosts - len(b.rates) {
+		b.rates = append(b.rates, 0)
 	}
 	b.others = othersMedian(b.rates)
 }

@@ -145,6 +145,13 @@ func TestPacketInBudgetRelative(t *testing.T) {
 		drive(n, 1500*time.Millisecond, []int{5, 1, 1, 1, 1}) // 500/s against 100/s: not ten times
 		require.Zero(t, n.c.stats.BudgetBlocks)
 	})
+	t.Run("a flood and its victim's answers", func(t *testing.T) {
+		n, _ := budgetNet(t)
+		drive(n, 10*time.Millisecond, []int{1, 1, 1, 1, 1, 1, 1}) // seven hosts known
+		n.advance(11 * time.Second)                               // and quiet since
+		drive(n, 1500*time.Millisecond, []int{20, 20})            // two sources at 2,000/s
+		require.GreaterOrEqual(t, n.c.stats.BudgetBlocks, uint64(1), "the quiet hosts make the median")
+	})
 	t.Run("one alone", func(t *testing.T) {
 		n, _ := budgetNet(t)
 		drive(n, time.Second, []int{5}) // 500/s, nobody else
