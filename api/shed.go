@@ -21,7 +21,7 @@ const DefaultMaxConns = 256
 // line, and shedDrain how long its close waits for the client to hang up.
 const (
 	shedPeek  = time.Second
-	shedDrain = time.Second
+	shedDrain = 3 * time.Second
 )
 
 // shedListener sheds connections at accept, before any HTTP parsing: past max open
