@@ -3,7 +3,6 @@ package api
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,9 +17,10 @@ import (
 const DefaultMaxConns = 256
 
 // shedPeek bounds how long a connection past the bound may take to send its request
-// line, and shedDrain how long its close waits for the client to hang up.
+// line (the server's default ReadHeaderTimeout), and shedDrain how long its close
+// waits for the client to hang up.
 const (
-	shedPeek  = time.Second
+	shedPeek  = 5 * time.Second
 	shedDrain = 3 * time.Second
 )
 
@@ -86,10 +86,14 @@ func (l *shedListener) answer(c net.Conn) {
 	br := l.cheap.Get().(*bufio.Reader)
 	br.Reset(c)
 	defer func() { br.Reset(nil); l.cheap.Put(br) }()
-	_ = c.SetDeadline(time.Now().Add(shedPeek))
-	line, err := br.Peek(16)
-	if len(line) == 0 && !isTimeout(err) {
-		return // the client hung up
+	_ = c.SetReadDeadline(time.Now().Add(shedPeek))
+	line, _ := br.Peek(16)
+	if len(line) == 0 {
+		// The client hung up, or sent nothing within shedPeek (as the server's
+		// ReadHeaderTimeout would, it is closed). No answer goes before the
+		// request: an HTTP client takes an answer to a request it has not sent
+		// yet for a broken connection.
+		return
 	}
 	if cheapPath(line) {
 		req, err := http.ReadRequest(br)
@@ -102,6 +106,9 @@ func (l *shedListener) answer(c net.Conn) {
 			return
 		}
 	}
+	// The write gets its own deadline, from now: a goroutine that waited for the CPU
+	// must not find it spent and close without an answer.
+	_ = c.SetWriteDeadline(time.Now().Add(shedPeek))
 	_, _ = c.Write(busyResponse)
 	closeGently(c)
 }
@@ -168,9 +175,4 @@ func (w *closingWriter) response(head bool) []byte {
 		_, _ = io.Copy(&b, &w.body)
 	}
 	return b.Bytes()
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
