@@ -61,8 +61,11 @@ type HostTotal struct {
 
 // Totals returns the totals that changed after mark since (every total for
 // since 0), and the mark to give the next call: a caller that saves the
-// result of each call in order holds every total as of the last call. A
-// reading costs one integer store for this; Totals visits every flow.
+// result of each call in order holds every total as of the last call. Flows
+// that counted nothing are left out; a flow that has ended is given with its
+// End set, once, so that the caller can drop it (its bytes live on in its
+// cells, hosts and links). A reading costs one integer store for this;
+// Totals visits every flow.
 func (s *Store) Totals(since uint64) (Totals, uint64) {
 	// Under the read lock: the stamps are written under the write lock only, and the
 	// mark moves atomically (readers other than this one never look at it).
@@ -70,7 +73,8 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 	defer s.mu.RUnlock()
 	t := Totals{At: s.now}
 	for _, fs := range s.flows {
-		if fs.gen > since {
+		// A flow that counted nothing has nothing to keep (and was never given out).
+		if fs.gen > since && (fs.bytes > 0 || fs.packets > 0) {
 			t.Flows = append(t.Flows, FlowTotal{ID: fs.info.ID, Src: fs.info.Src, Dst: fs.info.Dst,
 				Path: slices.Clone(fs.info.Path), Start: fs.info.Start, End: fs.end,
 				Bytes: fs.bytes, Packets: fs.packets, MarkBytes: fs.markBytes, MarkPackets: fs.markPkts,
