@@ -78,7 +78,7 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 			t.Flows = append(t.Flows, FlowTotal{ID: fs.info.ID, Src: fs.info.Src, Dst: fs.info.Dst,
 				Path: slices.Clone(fs.info.Path), Start: fs.info.Start, End: fs.end,
 				Bytes: fs.bytes, Packets: fs.packets, MarkBytes: fs.markBytes, MarkPackets: fs.markPkts,
-				Resets: fs.resets})
+				Resets: int(fs.resets)})
 		}
 	}
 	for l, ls := range s.links {
@@ -159,11 +159,12 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 			continue
 		}
 		info := FlowInfo{ID: ft.ID, Src: ft.Src, Dst: ft.Dst, Path: slices.Clone(ft.Path), Start: ft.Start}
-		fs := &flowState{info: info, links: LinksOf(info.Path), history: newSeries(s.cfg.History),
+		fs := &flowState{info: info, history: newSeries(s.cfg.FlowHistory),
 			bytes: ft.Bytes, packets: ft.Packets, markBytes: ft.MarkBytes, markPkts: ft.MarkPackets,
-			resets: ft.Resets, end: e, restored: true, gen: s.gen}
-		fs.linkSt = make([]*linkState, len(fs.links))
-		for i, l := range fs.links {
+			resets: int32(ft.Resets), end: e, restored: true, gen: s.gen}
+		links := LinksOf(info.Path)
+		fs.linkSt = make([]*linkState, len(links))
+		for i, l := range links {
 			fs.linkSt[i] = s.link(l)
 		}
 		fs.pairSt = s.pair(Pair{ft.Src, ft.Dst})
