@@ -262,7 +262,9 @@ func (s *Store) Config() Config { return s.cfg }
 
 // AddFlow registers an active flow. Registering the id of an expired flow
 // starts a new flow under that id, except for a flow RestoreTotals put back
-// with the same endpoints: that one continues from its restored counters.
+// with the same endpoints: that one continues from its restored counters. The
+// store keeps f.Path as it is (no copy: a flow's path is shared with the caller,
+// which must not change it afterwards).
 func (s *Store) AddFlow(f FlowInfo) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -278,7 +280,6 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	}
 	s.advance(f.Start)
 	s.dirty = true
-	f.Path = slices.Clone(f.Path)
 	fs := &flowState{info: f, active: true, history: newSeries(s.cfg.FlowHistory), gen: s.gen}
 	if cont != nil {
 		fs.bytes, fs.packets, fs.markBytes, fs.markPkts, fs.resets = cont.bytes, cont.packets, cont.markBytes, cont.markPkts, cont.resets
