@@ -319,9 +319,10 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 2
 	}
 	// The statistics' cumulative totals continue from the earlier run's, and are saved
-	// beside the controller's state (once a second, what changed).
+	// beside the controller's state (once a second, what changed); not in a cluster,
+	// where the controller's state is not restored either.
 	var totalsDone <-chan struct{} = closed
-	if st != nil && f.persist {
+	if st != nil && f.persist && !f.cluster.enabled() {
 		tot, bad, err := st.LoadTotals()
 		if err == nil {
 			err = pl.store.RestoreTotals(tot, time.Now())
