@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cemon-sdn/cemon/ofproto"
@@ -41,6 +42,9 @@ type Config struct {
 	MaxReplyLen int
 	// PortSpeed is what every port advertises as its current speed; default 10 Gbit/s.
 	PortSpeed ofproto.PortFeatures
+	// RoundGap is the quiet time after which a flow statistics request starts a new
+	// read epoch (see Network.Epoch); default 300 ms.
+	RoundGap time.Duration
 }
 
 // Validate names every bad field.
@@ -95,6 +99,12 @@ type Network struct {
 	wg       sync.WaitGroup
 	errMu    sync.Mutex
 	err      error
+
+	bytesIn, bytesOut atomic.Uint64 // control channel, as the switches see it
+	deletes           atomic.Uint64 // FLOW_MOD deletions received
+	lastDelete        atomic.Int64  // unix ns of the last
+	epoch             atomic.Uint32 // read epoch of flow statistics replies
+	lastStats         atomic.Int64  // unix ns of the last flow statistics request
 }
 
 // New builds the switches of cfg without connecting them; Start connects them.

@@ -1,0 +1,409 @@
+package ofemu
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// This file drives a reactive controller to install many flows (hosts announced by
+// ARP, then one PACKET_IN per flow at its ingress switch) and observes what it does
+// at that size: bytes on the control channel, which flows the statistics replies
+// covered in each polling round, and how long it takes to react to a switch or a
+// link going away.
+
+// Host is an emulated host: a MAC and an IPv4 address behind a host port of a switch.
+type Host struct {
+	MAC  ofproto.MAC
+	IP   [4]byte
+	DPID uint64
+	Port ofproto.PortNo
+}
+
+// Flow is one UDP flow between two hosts, identified by its ports.
+type Flow struct {
+	Src, Dst         int // indexes into the host list
+	SrcPort, DstPort uint16
+}
+
+// Hosts places perSwitch hosts behind every switch, spread over its host ports.
+func (n *Network) Hosts(perSwitch int) []Host {
+	var out []Host
+	for _, s := range n.switches {
+		for k := range perSwitch {
+			i := len(out) + 1
+			out = append(out, Host{MAC: ofproto.MAC{0x02, 0x00, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)},
+				IP: [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}, DPID: s.DPID,
+				Port: ofproto.PortNo(1 + k%n.cfg.HostPorts)})
+		}
+	}
+	return out
+}
+
+// loadState is a switch's side of a flow load: PACKET_INs outstanding, answered by
+// the controller's PACKET_OUT at this switch.
+type loadState struct {
+	slots   chan struct{}
+	answers atomic.Uint64
+}
+
+func (l *loadState) packetOut(m *ofproto.PacketOut) {
+	if isLLDP(m.Data) {
+		return
+	}
+	l.answers.Add(1)
+	select {
+	case l.slots <- struct{}{}:
+	default:
+	}
+}
+
+// arpFrame is host h's ARP reply to host to: it tells a controller where h is.
+func arpFrame(h, to Host) []byte {
+	b := make([]byte, 60)
+	copy(b[0:6], to.MAC[:])
+	copy(b[6:12], h.MAC[:])
+	binary.BigEndian.PutUint16(b[12:], 0x0806)
+	p := b[14:]
+	binary.BigEndian.PutUint16(p[0:], 1)
+	binary.BigEndian.PutUint16(p[2:], 0x0800)
+	p[4], p[5] = 6, 4
+	binary.BigEndian.PutUint16(p[6:], 2) // reply
+	copy(p[8:14], h.MAC[:])
+	copy(p[14:18], h.IP[:])
+	copy(p[18:24], to.MAC[:])
+	copy(p[24:28], to.IP[:])
+	return b
+}
+
+// udpFrame is the first packet of flow f: 64 bytes.
+func udpFrame(src, dst Host, f Flow) []byte {
+	b := make([]byte, 64)
+	copy(b[0:6], dst.MAC[:])
+	copy(b[6:12], src.MAC[:])
+	binary.BigEndian.PutUint16(b[12:], 0x0800)
+	ip := b[14:34]
+	ip[0], ip[8], ip[9] = 0x45, 64, 17
+	binary.BigEndian.PutUint16(ip[2:], 50)
+	copy(ip[12:16], src.IP[:])
+	copy(ip[16:20], dst.IP[:])
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+	udp := b[34:42]
+	binary.BigEndian.PutUint16(udp[0:], f.SrcPort)
+	binary.BigEndian.PutUint16(udp[2:], f.DstPort)
+	binary.BigEndian.PutUint16(udp[4:], 30)
+	return b
+}
+
+// packetIn sends frame data as a table miss on port.
+func (s *Switch) packetIn(port ofproto.PortNo, data []byte) error {
+	return s.send(&ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)), InPort: port,
+		Reason: ofproto.ReasonNoMatch, Data: data})
+}
+
+// Announce makes every host known to the controller: each sends an ARP reply to the
+// first host (the first one's goes to the second), at most rate a second in total
+// (0: 20,000). It returns when the controller has answered every announcement but
+// the first (which it floods) or after timeout.
+func (n *Network) Announce(ctx context.Context, hosts []Host, rate float64, timeout time.Duration) error {
+	if len(hosts) < 2 {
+		return errors.New("ofemu: Announce needs at least two hosts")
+	}
+	if rate <= 0 {
+		rate = 20000
+	}
+	var outs0 uint64
+	for _, s := range n.switches {
+		outs0 += s.packetOuts.Load()
+	}
+	start := time.Now()
+	for i, h := range hosts {
+		to := hosts[0]
+		if i == 0 {
+			to = hosts[1]
+		}
+		s := n.byDPID[h.DPID]
+		if s == nil {
+			return fmt.Errorf("ofemu: host %d on unknown switch %016x", i, h.DPID)
+		}
+		if err := s.packetIn(h.Port, arpFrame(h, to)); err != nil {
+			return err
+		}
+		if i == 0 {
+			// The first announcement is flooded; let it land before the others refer to it.
+			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+				return err
+			}
+			start = time.Now()
+		}
+		if ahead := time.Duration(float64(i)/rate*float64(time.Second)) - time.Since(start); ahead > 5*time.Millisecond {
+			if err := sleepCtx(ctx, ahead); err != nil {
+				return err
+			}
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		var outs uint64
+		for _, s := range n.switches {
+			outs += s.packetOuts.Load()
+		}
+		// Each announcement but the first is delivered to the first host: one PACKET_OUT.
+		if outs-outs0 >= uint64(len(hosts)-1) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ofemu: %d of %d host announcements answered within %v", outs-outs0, len(hosts)-1, timeout)
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// LoadResult is what a flow load did.
+type LoadResult struct {
+	Sent, Answered uint64
+	Seconds        float64
+}
+
+// Load sends the first packet of every flow as a PACKET_IN at its source host's
+// switch, with at most outstanding unanswered per switch (an answer is a PACKET_OUT
+// at that switch), and returns when every one was answered, or after timeout with
+// an error. progress, when set, is called about every second with the count answered.
+func (n *Network) Load(ctx context.Context, hosts []Host, flows []Flow, outstanding int, timeout time.Duration,
+	progress func(answered uint64)) (LoadResult, error) {
+	if outstanding <= 0 {
+		outstanding = 32
+	}
+	per := map[uint64][]Flow{}
+	for _, f := range flows {
+		if f.Src < 0 || f.Src >= len(hosts) || f.Dst < 0 || f.Dst >= len(hosts) {
+			return LoadResult{}, fmt.Errorf("ofemu: flow %+v: host out of range", f)
+		}
+		per[hosts[f.Src].DPID] = append(per[hosts[f.Src].DPID], f)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	var (
+		wg   sync.WaitGroup
+		sent atomic.Uint64
+		errs = make(chan error, len(per))
+	)
+	states := make([]*loadState, 0, len(per))
+	for dpid, fs := range per {
+		s := n.byDPID[dpid]
+		if s == nil {
+			return LoadResult{}, fmt.Errorf("ofemu: unknown switch %016x", dpid)
+		}
+		l := &loadState{slots: make(chan struct{}, outstanding)}
+		for range outstanding {
+			l.slots <- struct{}{}
+		}
+		s.load.Store(l)
+		states = append(states, l)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, f := range fs {
+				select {
+				case <-ctx.Done():
+					errs <- ctx.Err()
+					return
+				case <-s.done:
+					errs <- fmt.Errorf("ofemu: switch %016x disconnected during the load", s.DPID)
+					return
+				case <-l.slots:
+				case <-time.After(2 * time.Second): // a lost answer must not stall the switch
+				}
+				if err := s.packetIn(hosts[f.Src].Port, udpFrame(hosts[f.Src], hosts[f.Dst], f)); err != nil {
+					errs <- err
+					return
+				}
+				sent.Add(1)
+			}
+		}()
+	}
+	answered := func() uint64 {
+		var a uint64
+		for _, l := range states {
+			a += l.answers.Load()
+		}
+		return a
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var err error
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-tick.C:
+			if progress != nil {
+				progress(answered())
+			}
+		}
+	}
+	select {
+	case err = <-errs:
+	default:
+	}
+	// The last answers are in flight.
+	for err == nil && answered() < uint64(len(flows)) {
+		select {
+		case <-ctx.Done():
+			err = fmt.Errorf("ofemu: %d of %d flows answered: %w", answered(), len(flows), ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	for _, s := range n.switches {
+		s.load.Store(nil)
+	}
+	return LoadResult{Sent: sent.Load(), Answered: answered(), Seconds: time.Since(start).Seconds()}, err
+}
+
+// Traffic is the bytes the switches received from the controller and sent to it, and
+// the FLOW_MOD deletions they received (count, and when the last arrived).
+type Traffic struct {
+	BytesIn, BytesOut uint64
+	Deletes           uint64
+	LastDelete        time.Time
+}
+
+// Traffic returns the control-channel totals so far.
+func (n *Network) Traffic() Traffic {
+	t := Traffic{BytesIn: n.bytesIn.Load(), BytesOut: n.bytesOut.Load(), Deletes: n.deletes.Load()}
+	if ns := n.lastDelete.Load(); ns != 0 {
+		t.LastDelete = time.Unix(0, ns)
+	}
+	return t
+}
+
+// countConn counts a switch connection's bytes into its network's totals.
+type countConn struct {
+	net.Conn
+	n *Network
+}
+
+func (c countConn) Read(b []byte) (int, error) {
+	k, err := c.Conn.Read(b)
+	c.n.bytesIn.Add(uint64(k))
+	return k, err
+}
+
+func (c countConn) Write(b []byte) (int, error) {
+	k, err := c.Conn.Write(b)
+	c.n.bytesOut.Add(uint64(k))
+	return k, err
+}
+
+// Disconnect closes the switch's connection, as a switch that fails does; it does
+// not come back.
+func (s *Switch) Disconnect() {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+	<-s.done
+}
+
+// PortDown reports port p of the switch down (OFPPR_MODIFY with OFPPS_LINK_DOWN), as
+// a switch does when the cable goes; frames no longer cross it.
+func (s *Switch) PortDown(p ofproto.PortNo) error {
+	for i := range s.ports {
+		if s.ports[i].PortNo != p {
+			continue
+		}
+		s.mu.Lock()
+		s.ports[i].State |= ofproto.PortStateLinkDown
+		desc := s.ports[i]
+		s.mu.Unlock()
+		return s.send(&ofproto.PortStatus{Reason: ofproto.PortModified, Desc: desc})
+	}
+	return fmt.Errorf("ofemu: switch %016x has no port %d", s.DPID, p)
+}
+
+// Peer returns the switch and port at the other end of link port p, if any.
+func (s *Switch) Peer(p ofproto.PortNo) (*Switch, ofproto.PortNo, bool) {
+	pe, ok := s.peers[p]
+	return pe.sw, pe.port, ok
+}
+
+// Round epochs: a flow statistics request that arrives more than RoundGap after the
+// previous one starts a new epoch, and every entry a reply lists is stamped with the
+// epoch, so that after a polling round one can ask which entries (and so which
+// flows) it read.
+
+// Epoch returns the current read epoch (0 before the first flow statistics request).
+func (n *Network) Epoch() uint32 { return n.epoch.Load() }
+
+// stampEpoch is called for each flow statistics request; it returns the epoch the
+// reply belongs to.
+func (n *Network) stampEpoch(now time.Time) uint32 {
+	gap := n.cfg.RoundGap
+	if gap <= 0 {
+		gap = 300 * time.Millisecond
+	}
+	ns := now.UnixNano()
+	last := n.lastStats.Swap(ns)
+	if ns-last > int64(gap) {
+		return n.epoch.Add(1)
+	}
+	return n.epoch.Load()
+}
+
+// ReadCookies calls fn with the cookie of every entry that a flow statistics reply
+// of epoch listed, on every switch.
+func (n *Network) ReadCookies(epoch uint32, fn func(cookie uint64)) {
+	for _, s := range n.switches {
+		s.mu.Lock()
+		for _, e := range s.entries {
+			if e.read[0] == epoch || e.read[1] == epoch {
+				fn(e.cookie)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Cookies calls fn with the cookie of every entry on every switch.
+func (n *Network) Cookies(fn func(dpid, cookie uint64)) {
+	for _, s := range n.switches {
+		s.mu.Lock()
+		for _, e := range s.entries {
+			fn(s.DPID, e.cookie)
+		}
+		s.mu.Unlock()
+	}
+}
