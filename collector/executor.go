@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowkey"
@@ -37,6 +38,8 @@ type RoundResult struct {
 	Failed    int
 	Readings  int // readings the Store took
 	Unmatched int // entries that mapped to no active flow
+	Flows     int // flows the collector tracked when the round ended
+	Took      time.Duration
 }
 
 // exchange sends one request and does its accounting under account; it returns the
@@ -177,6 +180,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.sched.SetSwitches(now, sw)
 	c.mu.Unlock()
 	c.settle(now)
+	tSettled := c.deps.Clock()
 	c.mu.Lock()
 	c.due = c.sched.Due(now, c.due[:0])
 	reqs := c.requests(c.due)
@@ -185,19 +189,36 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.mu.Unlock()
 	account := strategy.String()
 	res := RoundResult{At: now, Strategy: strategy, Requests: len(reqs)}
+	tPlanned := c.deps.Clock()
 	replies := c.send(ctx, account, reqs, &res)
+	tSent := c.deps.Clock()
 	c.apply(now, replies, &res)
+	tApplied := c.deps.Clock()
 	c.mu.Lock()
 	prune := c.rounds%uint64(c.cfg.PruneEvery) == 0
 	c.mu.Unlock()
 	if prune {
 		c.store.Prune(now)
 	}
+	c.mu.Lock()
+	res.Flows = len(c.flows)
+	c.mu.Unlock()
+	res.Took = c.deps.Clock().Sub(now)
+	c.log.Debug("polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
+		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
+		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)), "plan_ms", ms(tPlanned.Sub(tSettled)),
+		"send_ms", ms(tSent.Sub(tPlanned)), "apply_ms", ms(tApplied.Sub(tSent)))
 	return res
 }
 
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// perSwitchWindow is how many statistics requests a round keeps outstanding at one
+// switch.
+const perSwitchWindow = 16
+
 // send sends the requests, switch by switch (switches in parallel, each switch's
-// requests in turn), charged to account, within the round's time limit; it returns
+// requests pipelined, perSwitchWindow at a time), charged to account, within the round's time limit; it returns
 // the replies.
 func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) []poll.Reply {
 	byDPID := make(map[uint64][]request)
@@ -212,31 +233,42 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RoundTimeout)
 	defer cancel()
 	for dpid, rs := range byDPID {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i, r := range rs {
-				if rctx.Err() != nil {
+		// A switch's requests are pipelined: up to perSwitchWindow outstanding, so
+		// that a round of many single-flow requests costs a few round trips, not one
+		// each.
+		var next atomic.Int64
+		for range min(len(rs), perSwitchWindow) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(rs) {
+						return
+					}
+					r := rs[i]
+					if rctx.Err() != nil {
+						mu.Lock()
+						res.Skipped++
+						mu.Unlock()
+						continue
+					}
+					msgs, err := c.exchange(rctx, account, dpid, r.msg)
+					at := c.deps.Clock()
 					mu.Lock()
-					res.Skipped += len(rs) - i
+					if err != nil {
+						res.Failed++
+					}
+					if len(msgs) > 0 {
+						replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: r.interval, At: at, Msgs: msgs})
+					}
 					mu.Unlock()
-					return
+					if ctx.Err() != nil {
+						return
+					}
 				}
-				msgs, err := c.exchange(rctx, account, dpid, r.msg)
-				at := c.deps.Clock()
-				mu.Lock()
-				if err != nil {
-					res.Failed++
-				}
-				if len(msgs) > 0 {
-					replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: r.interval, At: at, Msgs: msgs})
-				}
-				mu.Unlock()
-				if ctx.Err() != nil {
-					return
-				}
-			}
-		}()
+			}()
+		}
 	}
 	wg.Wait()
 	if res.Skipped > 0 {

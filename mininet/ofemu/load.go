@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,14 +55,48 @@ type loadState struct {
 	answers atomic.Uint64
 }
 
-func (l *loadState) packetOut(m *ofproto.PacketOut) {
-	if isLLDP(m.Data) {
-		return
-	}
+// answer frees a slot of the switch that sent the PACKET_IN.
+func (l *loadState) answer() {
 	l.answers.Add(1)
 	select {
 	case l.slots <- struct{}{}:
 	default:
+	}
+}
+
+// loadRun is a network's flow load in progress: the switch of each host, by host
+// number, and the load state of each switch.
+type loadRun struct {
+	hostDPID []uint64
+	states   map[uint64]*loadState
+}
+
+// observePacketOut counts what a PACKET_OUT answers: a host announcement delivered to
+// the first host, or a flow's first packet sent on (from whichever switch: a
+// controller with no path yet may deliver it straight to its destination), which
+// frees a slot of the flow's ingress switch.
+func (n *Network) observePacketOut(m *ofproto.PacketOut) {
+	d := m.Data
+	if len(d) < 14 || d[6] != 0x02 || d[7] != 0x00 {
+		return
+	}
+	switch binary.BigEndian.Uint16(d[12:14]) {
+	case 0x0806:
+		if to := n.announceTo.Load(); to != nil && (ofproto.MAC(d[0:6]) == to[0] || ofproto.MAC(d[0:6]) == to[1]) {
+			n.announced.Add(1)
+		}
+	case 0x0800:
+		lr := n.loading.Load()
+		if lr == nil {
+			return
+		}
+		i := int(binary.BigEndian.Uint32(d[8:12])) - 1
+		if i < 0 || i >= len(lr.hostDPID) {
+			return
+		}
+		if l := lr.states[lr.hostDPID[i]]; l != nil {
+			l.answer()
+		}
 	}
 }
 
@@ -116,9 +151,10 @@ func (s *Switch) packetIn(port ofproto.PortNo, data []byte) error {
 }
 
 // Announce makes every host known to the controller: each sends an ARP reply to the
-// first host (the first one's goes to the second), at most rate a second in total
-// (0: 20,000). It returns when the controller has answered every announcement but
-// the first (which it floods) or after timeout.
+// first host (the first one's, and those of hosts behind the same port, go to the
+// first host behind another port), at most rate a second in total (0: 20,000). It
+// returns when the controller has delivered every announcement but the first (which
+// it floods), or after timeout with an error.
 func (n *Network) Announce(ctx context.Context, hosts []Host, rate float64, timeout time.Duration) error {
 	if len(hosts) < 2 {
 		return errors.New("ofemu: Announce needs at least two hosts")
@@ -126,15 +162,33 @@ func (n *Network) Announce(ctx context.Context, hosts []Host, rate float64, time
 	if rate <= 0 {
 		rate = 20000
 	}
-	var outs0 uint64
-	for _, s := range n.switches {
-		outs0 += s.packetOuts.Load()
-	}
-	start := time.Now()
+	first := hosts[0]
+	other := -1
 	for i, h := range hosts {
-		to := hosts[0]
-		if i == 0 {
-			to = hosts[1]
+		if h.DPID != first.DPID || h.Port != first.Port {
+			other = i
+			break
+		}
+	}
+	if other < 0 {
+		return errors.New("ofemu: Announce needs hosts behind at least two ports")
+	}
+	second := hosts[other]
+	order := append([]int{0, other}, make([]int, 0, len(hosts)-2)...)
+	for i := range hosts {
+		if i != 0 && i != other {
+			order = append(order, i)
+		}
+	}
+	n.announceTo.Store(&[2]ofproto.MAC{first.MAC, second.MAC})
+	defer n.announceTo.Store(nil)
+	outs0 := n.announced.Load()
+	start := time.Now()
+	for k, i := range order {
+		h := hosts[i]
+		to := first
+		if i == 0 || (h.DPID == first.DPID && h.Port == first.Port) {
+			to = second
 		}
 		s := n.byDPID[h.DPID]
 		if s == nil {
@@ -143,14 +197,16 @@ func (n *Network) Announce(ctx context.Context, hosts []Host, rate float64, time
 		if err := s.packetIn(h.Port, arpFrame(h, to)); err != nil {
 			return err
 		}
-		if i == 0 {
-			// The first announcement is flooded; let it land before the others refer to it.
+		if k < 2 {
+			// The first announcement is flooded, the second delivered: let each land
+			// before the others refer to them.
 			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
 				return err
 			}
 			start = time.Now()
+			continue
 		}
-		if ahead := time.Duration(float64(i)/rate*float64(time.Second)) - time.Since(start); ahead > 5*time.Millisecond {
+		if ahead := time.Duration(float64(k)/rate*float64(time.Second)) - time.Since(start); ahead > 5*time.Millisecond {
 			if err := sleepCtx(ctx, ahead); err != nil {
 				return err
 			}
@@ -158,11 +214,8 @@ func (n *Network) Announce(ctx context.Context, hosts []Host, rate float64, time
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		var outs uint64
-		for _, s := range n.switches {
-			outs += s.packetOuts.Load()
-		}
-		// Each announcement but the first is delivered to the first host: one PACKET_OUT.
+		outs := n.announced.Load()
+		// Each announcement but the first is delivered to its host: one PACKET_OUT.
 		if outs-outs0 >= uint64(len(hosts)-1) {
 			return nil
 		}
@@ -195,7 +248,8 @@ type LoadResult struct {
 // Load sends the first packet of every flow as a PACKET_IN at its source host's
 // switch, with at most outstanding unanswered per switch (an answer is a PACKET_OUT
 // at that switch), and returns when every one was answered, or after timeout with
-// an error. progress, when set, is called about every second with the count answered.
+// an error (PACKET_INs left unanswered 5 s after the last are not an error:
+// LoadResult says how many were answered). progress, when set, is called about every second with the count answered.
 func (n *Network) Load(ctx context.Context, hosts []Host, flows []Flow, outstanding int, timeout time.Duration,
 	progress func(answered uint64)) (LoadResult, error) {
 	if outstanding <= 0 {
@@ -210,14 +264,20 @@ func (n *Network) Load(ctx context.Context, hosts []Host, flows []Flow, outstand
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	start := time.Now()
 	var (
 		wg   sync.WaitGroup
 		sent atomic.Uint64
 		errs = make(chan error, len(per))
 	)
 	states := make([]*loadState, 0, len(per))
-	for dpid, fs := range per {
+	lr := &loadRun{hostDPID: make([]uint64, len(hosts)), states: map[uint64]*loadState{}}
+	for i, h := range hosts {
+		if int(binary.BigEndian.Uint32(h.MAC[2:6])) != i+1 {
+			return LoadResult{}, errors.New("ofemu: Load takes the hosts of Network.Hosts")
+		}
+		lr.hostDPID[i] = h.DPID
+	}
+	for dpid := range per {
 		s := n.byDPID[dpid]
 		if s == nil {
 			return LoadResult{}, fmt.Errorf("ofemu: unknown switch %016x", dpid)
@@ -226,8 +286,13 @@ func (n *Network) Load(ctx context.Context, hosts []Host, flows []Flow, outstand
 		for range outstanding {
 			l.slots <- struct{}{}
 		}
-		s.load.Store(l)
+		lr.states[dpid] = l
 		states = append(states, l)
+	}
+	n.loading.Store(lr)
+	start := time.Now()
+	for dpid, fs := range per {
+		s, l := n.byDPID[dpid], lr.states[dpid]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -277,17 +342,20 @@ wait:
 	case err = <-errs:
 	default:
 	}
-	// The last answers are in flight.
-	for err == nil && answered() < uint64(len(flows)) {
+	// The last answers are in flight; a PACKET_IN the controller chose not to answer
+	// (it dropped the packet) ends the wait once nothing more comes for 5 s.
+	last, still := answered(), time.Now()
+	for err == nil && last < uint64(len(flows)) && time.Since(still) < 5*time.Second {
 		select {
 		case <-ctx.Done():
 			err = fmt.Errorf("ofemu: %d of %d flows answered: %w", answered(), len(flows), ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
+		if a := answered(); a != last {
+			last, still = a, time.Now()
+		}
 	}
-	for _, s := range n.switches {
-		s.load.Store(nil)
-	}
+	n.loading.Store(nil)
 	return LoadResult{Sent: sent.Load(), Answered: answered(), Seconds: time.Since(start).Seconds()}, err
 }
 
@@ -406,4 +474,49 @@ func (n *Network) Cookies(fn func(dpid, cookie uint64)) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// LinkPorts returns the switch's ports that lead to another emulated switch, in order.
+func (s *Switch) LinkPorts() []ofproto.PortNo {
+	out := make([]ofproto.PortNo, 0, len(s.peers))
+	for p := range s.peers {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// LinkPortsProbed counts the link ports, over all switches, that an LLDP frame has
+// arrived on: once it is twice the number of links, a controller has seen every
+// link both ways.
+func (n *Network) LinkPortsProbed() int {
+	k := 0
+	for _, s := range n.switches {
+		s.mu.Lock()
+		k += len(s.probed)
+		s.mu.Unlock()
+	}
+	return k
+}
+
+// Unprobed lists the switches with a link port no LLDP frame has arrived on, and
+// whether their connection is still open.
+func (n *Network) Unprobed() []string {
+	var out []string
+	for _, s := range n.switches {
+		s.mu.Lock()
+		k := len(s.probed)
+		s.mu.Unlock()
+		if k < len(s.peers) {
+			state := "connected"
+			select {
+			case <-s.done:
+				state = "disconnected"
+			default:
+			}
+			out = append(out, fmt.Sprintf("%016x (%d of %d ports, %s, %d stats requests)", s.DPID, k, len(s.peers), state,
+				s.statsRequests.Load()))
+		}
+	}
+	return out
 }

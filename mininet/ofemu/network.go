@@ -105,6 +105,9 @@ type Network struct {
 	lastDelete        atomic.Int64  // unix ns of the last
 	epoch             atomic.Uint32 // read epoch of flow statistics replies
 	lastStats         atomic.Int64  // unix ns of the last flow statistics request
+	announceTo        atomic.Pointer[[2]ofproto.MAC]
+	announced         atomic.Uint64 // host announcements delivered to announceTo
+	loading           atomic.Pointer[loadRun]
 }
 
 // New builds the switches of cfg without connecting them; Start connects them.

@@ -137,6 +137,8 @@ type Switch struct {
 	// entry is added or removed.
 	order      []*entry
 	orderDirty bool
+	probed     map[ofproto.PortNo]bool // link ports an LLDP frame arrived on
+	priorities map[uint16]int          // entries by priority, to find an exact match without a walk
 
 	// what the switch saw, for tests
 	flowMods      atomic.Uint64
@@ -146,7 +148,6 @@ type Switch struct {
 	packetOuts    atomic.Uint64
 
 	bench *benchState // non-nil in cbench mode
-	load  atomic.Pointer[loadState]
 	done  chan struct{}
 }
 
@@ -369,9 +370,7 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		if s.bench != nil {
 			s.bench.response(s, m)
 		}
-		if l := s.load.Load(); l != nil {
-			l.packetOut(m)
-		}
+		s.net.observePacketOut(m)
 	case *ofproto.StatsRequest:
 		s.statsRequests.Add(1)
 		return s.stats(ctx, m, now)
@@ -475,6 +474,10 @@ func (s *Switch) admit(e *entry) {
 	if e.expirable() {
 		s.expiring++
 	}
+	if s.priorities == nil {
+		s.priorities = map[uint16]int{}
+	}
+	s.priorities[e.priority]++
 }
 
 // retire folds the counters of an entry leaving the table into the port and table
@@ -482,6 +485,9 @@ func (s *Switch) admit(e *entry) {
 func (s *Switch) retire(e *entry, now time.Time) {
 	if e.expirable() {
 		s.expiring--
+	}
+	if s.priorities[e.priority]--; s.priorities[e.priority] <= 0 {
+		delete(s.priorities, e.priority)
 	}
 	s.orderDirty = true
 	n, b := e.counts(now)
@@ -564,6 +570,10 @@ func (s *Switch) packetOut(m *ofproto.PacketOut) {
 				continue
 			}
 			pe.sw.mu.Lock()
+			if pe.sw.probed == nil {
+				pe.sw.probed = map[ofproto.PortNo]bool{}
+			}
+			pe.sw.probed[pe.port] = true
 			if c := pe.sw.counters[pe.port]; c != nil {
 				c.rxPackets++
 				c.rxBytes += uint64(len(m.Data))
@@ -738,6 +748,23 @@ func (s *Switch) sorted() []*entry {
 	return out
 }
 
+// selected returns the entries a statistics request for match m may list, in reply
+// order: for an exact match (one flow's entry, as a controller reads a single flow)
+// the entries with that match at each priority in use, found without a walk.
+func (s *Switch) selected(m *ofproto.Match) []*entry {
+	if m.Wildcards&ofproto.WildAll != 0 || len(s.priorities) > 8 {
+		return s.sorted()
+	}
+	var out []*entry
+	for p := range s.priorities {
+		if e, ok := s.entries[keyOf(m, p)]; ok {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].priority > out[j].priority })
+	return out
+}
+
 // flowStats builds the reply bodies of a flow statistics request, each message
 // within MaxReplyLen.
 func (s *Switch) flowStats(req *ofproto.FlowStatsRequest, now time.Time) []ofproto.StatsBody {
@@ -747,7 +774,7 @@ func (s *Switch) flowStats(req *ofproto.FlowStatsRequest, now time.Time) []ofpro
 	cur := &ofproto.FlowStatsReply{}
 	out := []ofproto.StatsBody{cur}
 	size := header
-	for _, e := range s.sorted() {
+	for _, e := range s.selected(&req.Match) {
 		if !covers(&req.Match, &e.match) || !hasOutput(e, req.OutPort) {
 			continue
 		}
