@@ -289,27 +289,38 @@ func (c *Collector) droppedSeen() uint64 {
 // resolve maps a reply entry to an active flow and the switch's place on its path
 // (c.mu held).
 func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
-	h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
-	if !ok {
-		return 0, 0, false
+	// The cookie names the flow (every entry of a flow carries it): one lookup among
+	// the flows being polled. Only an entry without one of ours is looked up by match.
+	var id uint64
+	var ok, known bool
+	var f *flowRec
+	if c.idOf != nil {
+		id, ok = c.idOf.IDOf(e.Cookie)
+		f, known = c.flows[id]
 	}
-	f, ok := c.flows[h.ID]
-	if !ok {
-		return 0, 0, false
+	if !ok || !known {
+		h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
+		if !ok {
+			return 0, 0, false
+		}
+		if f, ok = c.flows[h.ID]; !ok {
+			return 0, 0, false
+		}
+		id = h.ID
 	}
 	hop := slices.IndexFunc(f.hops, func(x flowtracker.Hop) bool { return x.DPID == dpid })
 	if hop >= 0 && c.cfg.ReadPoint == mcps.ReadEgress {
 		// poll.Ingest keeps the reading with the lowest hop: count from the egress.
 		hop = len(f.hops) - 1 - hop
 	}
-	return h.ID, hop, hop >= 0
+	return id, hop, hop >= 0
 }
 
 // apply ingests the replies into readings and feeds them to the Store, and those it
 // took to the scheduler.
 func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult) {
 	c.mu.Lock()
-	readings, unmatched := poll.Ingest(c.readings[:0], replies, c.resolve)
+	readings, unmatched := c.ingest.Ingest(c.readings[:0], replies, c.resolve)
 	c.readings = readings
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()

@@ -148,6 +148,7 @@ type Switch struct {
 	packetOuts    atomic.Uint64
 
 	bench *benchState // non-nil in cbench mode
+	ready atomic.Bool // the controller has the switch's FEATURES_REPLY
 	done  chan struct{}
 }
 
@@ -355,8 +356,10 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		return s.send(&ofproto.EchoReply{Xid: m.Xid, Data: m.Data})
 	case *ofproto.EchoReply:
 	case *ofproto.FeaturesRequest:
-		return s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: 0, NTables: 1,
+		err := s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: 0, NTables: 1,
 			Capabilities: ofproto.Capabilities(0x87), Actions: ofproto.ActionBitmap(0xfff), Ports: s.ports})
+		s.ready.Store(true)
+		return err
 	case *ofproto.GetConfigRequest:
 		return s.send(&ofproto.GetConfigReply{Xid: m.Xid, SwitchConfig: ofproto.SwitchConfig{MissSendLen: 128}})
 	case *ofproto.SetConfig:
@@ -566,7 +569,9 @@ func (s *Switch) packetOut(m *ofproto.PacketOut) {
 			}
 			s.mu.Unlock()
 			pe, ok := s.peers[out]
-			if !ok || len(m.Data) < 14 || binary.BigEndian.Uint16(m.Data[12:14]) != 0x88cc {
+			if !ok || len(m.Data) < 14 || binary.BigEndian.Uint16(m.Data[12:14]) != 0x88cc || !pe.sw.ready.Load() {
+				// Not LLDP over a link, or the far switch has not finished its handshake
+				// (a PACKET_IN before it would be a protocol error).
 				continue
 			}
 			pe.sw.mu.Lock()
