@@ -105,7 +105,7 @@ type Collector struct {
 	flows     map[uint64]*flowRec
 	ingest    poll.Ingester // the round's reply matching (under roundMu)
 	idOf      cookieIDs     // the Tracker's cookie decoding, when it has one
-	dropped   uint64 // subscription drops already resynced
+	dropped   uint64        // subscription drops already resynced
 	last      *Rebuild
 	rebuilds  int
 	rounds    uint64

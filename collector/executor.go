@@ -213,12 +213,8 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// perSwitchWindow is how many statistics requests a round keeps outstanding at one
-// switch.
-const perSwitchWindow = 16
-
 // send sends the requests, switch by switch (switches in parallel, each switch's
-// requests pipelined, perSwitchWindow at a time), charged to account, within the round's time limit; it returns
+// requests pipelined, Config.Pipeline at a time), charged to account, within the round's time limit; it returns
 // the replies.
 func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) []poll.Reply {
 	byDPID := make(map[uint64][]request)
@@ -233,11 +229,9 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RoundTimeout)
 	defer cancel()
 	for dpid, rs := range byDPID {
-		// A switch's requests are pipelined: up to perSwitchWindow outstanding, so
-		// that a round of many single-flow requests costs a few round trips, not one
-		// each.
+		// A switch's requests are pipelined: up to Config.Pipeline outstanding.
 		var next atomic.Int64
-		for range min(len(rs), perSwitchWindow) {
+		for range min(len(rs), c.cfg.Pipeline) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -372,7 +372,7 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 		}
 	}
 	if c.Down {
-		res.Down = append(res.Down, linkDown(ctx, n, g, rng, log), switchDown(ctx, n, rng, log))
+		res.Down = append(res.Down, linkDown(ctx, n, rng, log), switchDown(ctx, n, log))
 	}
 	return res, nil
 }
@@ -416,7 +416,7 @@ func awaitDeletes(ctx context.Context, n *ofemu.Network, before ofemu.Traffic, s
 
 // linkDown takes a random link down (both ports report it) and times the controller's
 // clean-up: the FLOW_MOD deletions of the flows over it.
-func linkDown(ctx context.Context, n *ofemu.Network, g *topology.Graph, rng *rand.Rand, log io.Writer) downResult {
+func linkDown(ctx context.Context, n *ofemu.Network, rng *rand.Rand, log io.Writer) downResult {
 	sws := n.Switches()
 	for range 100 {
 		s := sws[rng.IntN(len(sws))]
@@ -435,11 +435,16 @@ func linkDown(ctx context.Context, n *ofemu.Network, g *topology.Graph, rng *ran
 	return downResult{What: "link down: no link found"}
 }
 
-// switchDown disconnects a random switch and times the clean-up of the flows through it.
-func switchDown(ctx context.Context, n *ofemu.Network, rng *rand.Rand, log io.Writer) downResult {
-	sws := n.Switches()
-	s := sws[rng.IntN(len(sws))]
-	entries := s.Stats().Entries
+// switchDown disconnects the switch with the most entries and times the clean-up of
+// the flows through it.
+func switchDown(ctx context.Context, n *ofemu.Network, log io.Writer) downResult {
+	var s *ofemu.Switch
+	entries := -1
+	for _, x := range n.Switches() {
+		if k := x.Stats().Entries; k > entries {
+			s, entries = x, k
+		}
+	}
 	before := n.Traffic()
 	start := time.Now()
 	s.Disconnect()

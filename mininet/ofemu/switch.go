@@ -318,11 +318,12 @@ func (s *Switch) run(ctx context.Context, opened chan<- error) error {
 	if err := s.send(&ofproto.Hello{Xid: 1}); err != nil {
 		return err
 	}
-	tickDone := make(chan struct{})
+	tickDone, readDone := make(chan struct{}), make(chan struct{})
 	defer func() { <-tickDone }()
+	defer close(readDone) // the ticker stops with the connection, not only with ctx
 	go func() {
 		defer close(tickDone)
-		s.ticker(ctx)
+		s.ticker(ctx, readDone)
 	}()
 	fr := ofproto.NewFramer(bufio.NewReaderSize(conn, 64<<10), ofproto.MaxMessageLen)
 	for {
@@ -591,13 +592,15 @@ func (s *Switch) packetOut(m *ofproto.PacketOut) {
 }
 
 // ticker advances counters and expires entries every Tick.
-func (s *Switch) ticker(ctx context.Context) {
+func (s *Switch) ticker(ctx context.Context, quit <-chan struct{}) {
 	t := time.NewTicker(s.net.cfg.Tick)
 	defer t.Stop()
 	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-quit:
 			return
 		case now := <-t.C:
 			s.advance(now, now.Sub(last))
