@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"runtime"
 	"strings"
 	"testing"
@@ -64,4 +65,13 @@ func TestCbenchPollFlagErrors(t *testing.T) {
 	code := runCbench(context.Background(), []string{"-mode", "poll", "-flows", "0"}, &out, &errb)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errb.String(), "must be positive")
+}
+
+func TestServeProfilesLoopbackOnly(t *testing.T) {
+	ctx := context.Background()
+	_, err := serveProfiles(ctx, "0.0.0.0:0", slog.New(slog.DiscardHandler))
+	require.Error(t, err)
+	stop, err := serveProfiles(ctx, "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	stop()
 }
