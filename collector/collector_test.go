@@ -621,3 +621,7 @@ func TestReadPoint(t *testing.T) {
 		t.Errorf("ReadPoint 9: %v", err)
 	}
 }
+
+// cookieTracker is a Tracker with IDOf, as flowtracker.Tracker and the controller's
+// view of it are.
+var _ cookieIDs = (*flowtracker.Tracker)(nil)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cemon-sdn/cemon/controller"
 )
 
 // TestPollBenchSmall runs the polling benchmark at a reduced size against cemon in
@@ -75,3 +77,7 @@ func TestServeProfilesLoopbackOnly(t *testing.T) {
 	require.NoError(t, err)
 	stop()
 }
+
+// The collector matches reply entries to flows by the cookie's flow ID when its
+// tracker offers IDOf: the controller's view does.
+var _ interface{ IDOf(uint64) (uint64, bool) } = controller.TrackerView{}
