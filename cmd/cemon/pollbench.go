@@ -328,6 +328,7 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 	t0 := n.Traffic()
 	w0 := time.Now()
 	read := map[uint64]struct{}{}
+	prevEpoch := n.Epoch()
 	res.AllRead, res.AllInInterval = true, true
 	warm := 2 // the first rounds after the load still take in the last flows
 	for len(res.Rounds) < c.Rounds {
@@ -348,7 +349,8 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 		// out of the emulator's figure.)
 		c0 := emuCPU()
 		clear(read)
-		n.ReadCookies(epoch, func(ck uint64) { read[ck] = struct{}{} })
+		n.ReadCookies(prevEpoch, func(ck uint64) { read[ck] = struct{}{} })
+		prevEpoch = epoch
 		onSwitch := 0
 		for ck := range cookies {
 			if _, ok := read[ck]; ok {

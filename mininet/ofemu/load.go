@@ -452,12 +452,14 @@ func (n *Network) stampEpoch(now time.Time) uint32 {
 }
 
 // ReadCookies calls fn with the cookie of every entry that a flow statistics reply
-// of epoch listed, on every switch.
-func (n *Network) ReadCookies(epoch uint32, fn func(cookie uint64)) {
+// of an epoch after since listed, on every switch. (A round whose requests came in
+// spells further apart than RoundGap spans several epochs: pass the epoch current
+// when the previous round ended.)
+func (n *Network) ReadCookies(since uint32, fn func(cookie uint64)) {
 	for _, s := range n.switches {
 		s.mu.Lock()
 		for _, e := range s.entries {
-			if e.read[0] == epoch || e.read[1] == epoch {
+			if e.read[0] > since {
 				fn(e.cookie)
 			}
 		}
