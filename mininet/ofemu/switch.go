@@ -318,12 +318,14 @@ func (s *Switch) run(ctx context.Context, opened chan<- error) error {
 	if err := s.send(&ofproto.Hello{Xid: 1}); err != nil {
 		return err
 	}
-	tickDone, readDone := make(chan struct{}), make(chan struct{})
-	defer func() { <-tickDone }()
-	defer close(readDone) // the ticker stops with the connection, not only with ctx
+	// The ticker ends with the connection, not only with ctx: done must close as
+	// soon as the controller drops the switch (cbench reports disconnects by it).
+	tctx, tcancel := context.WithCancel(ctx)
+	tickDone := make(chan struct{})
+	defer func() { tcancel(); <-tickDone }()
 	go func() {
 		defer close(tickDone)
-		s.ticker(ctx, readDone)
+		s.ticker(tctx)
 	}()
 	fr := ofproto.NewFramer(bufio.NewReaderSize(conn, 64<<10), ofproto.MaxMessageLen)
 	for {
@@ -360,6 +362,9 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		err := s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: 0, NTables: 1,
 			Capabilities: ofproto.Capabilities(0x87), Actions: ofproto.ActionBitmap(0xfff), Ports: s.ports})
 		s.ready.Store(true)
+		if s.bench != nil {
+			s.bench.readyOnce.Do(func() { close(s.bench.ready) })
+		}
 		return err
 	case *ofproto.GetConfigRequest:
 		return s.send(&ofproto.GetConfigReply{Xid: m.Xid, SwitchConfig: ofproto.SwitchConfig{MissSendLen: 128}})
@@ -592,15 +597,13 @@ func (s *Switch) packetOut(m *ofproto.PacketOut) {
 }
 
 // ticker advances counters and expires entries every Tick.
-func (s *Switch) ticker(ctx context.Context, quit <-chan struct{}) {
+func (s *Switch) ticker(ctx context.Context) {
 	t := time.NewTicker(s.net.cfg.Tick)
 	defer t.Stop()
 	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-quit:
 			return
 		case now := <-t.C:
 			s.advance(now, now.Sub(last))
