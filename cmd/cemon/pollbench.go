@@ -327,8 +327,11 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 	e0 := emuCPU()
 	t0 := n.Traffic()
 	w0 := time.Now()
-	read := map[uint64]struct{}{}
-	prevEpoch := n.Epoch()
+	// Reads per flow (summed over its entries) at the last check: a flow was read in
+	// a round when its sum grew since.
+	sums := map[uint64]uint64{}
+	n.ReadCounts(func(ck uint64, k uint32) { sums[ck] += uint64(k) })
+	now := make(map[uint64]uint64, len(sums))
 	res.AllRead, res.AllInInterval = true, true
 	warm := 2 // the first rounds after the load still take in the last flows
 	for len(res.Rounds) < c.Rounds {
@@ -340,7 +343,6 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 		case <-time.After(c.Interval*5 + 10*time.Second):
 			return res, errors.New("no polling round logged")
 		}
-		epoch := n.Epoch()
 		cpu1, rss, _ := procUsage(ctl.pid)
 		e1 := emuCPU()
 		t1 := n.Traffic()
@@ -348,15 +350,15 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 		// Which flows did the round's replies list? (Its CPU is the harness's, left
 		// out of the emulator's figure.)
 		c0 := emuCPU()
-		clear(read)
-		n.ReadCookies(prevEpoch, func(ck uint64) { read[ck] = struct{}{} })
-		prevEpoch = epoch
+		clear(now)
+		n.ReadCounts(func(ck uint64, k uint32) { now[ck] += uint64(k) })
 		onSwitch := 0
 		for ck := range cookies {
-			if _, ok := read[ck]; ok {
+			if now[ck] > sums[ck] {
 				onSwitch++
 			}
 		}
+		sums, now = now, sums
 		check := emuCPU().Sub(c0)
 		r := pollRound{TookMS: rl.TookMS, Requests: rl.Requests, Skipped: rl.Skipped, Readings: rl.Readings,
 			CemonFlows: rl.Flows, FlowsRead: onSwitch, FlowsOnSwitch: len(cookies),

@@ -428,40 +428,15 @@ func (s *Switch) Peer(p ofproto.PortNo) (*Switch, ofproto.PortNo, bool) {
 	return pe.sw, pe.port, ok
 }
 
-// Round epochs: a flow statistics request that arrives more than RoundGap after the
-// previous one starts a new epoch, and every entry a reply lists is stamped with the
-// epoch, so that after a polling round one can ask which entries (and so which
-// flows) it read.
-
-// Epoch returns the current read epoch (0 before the first flow statistics request).
-func (n *Network) Epoch() uint32 { return n.epoch.Load() }
-
-// stampEpoch is called for each flow statistics request; it returns the epoch the
-// reply belongs to.
-func (n *Network) stampEpoch(now time.Time) uint32 {
-	gap := n.cfg.RoundGap
-	if gap <= 0 {
-		gap = 300 * time.Millisecond
-	}
-	ns := now.UnixNano()
-	last := n.lastStats.Swap(ns)
-	if ns-last > int64(gap) {
-		return n.epoch.Add(1)
-	}
-	return n.epoch.Load()
-}
-
-// ReadCookies calls fn with the cookie of every entry that a flow statistics reply
-// of an epoch after since listed, on every switch. (A round whose requests came in
-// spells further apart than RoundGap spans several epochs: pass the epoch current
-// when the previous round ended.)
-func (n *Network) ReadCookies(since uint32, fn func(cookie uint64)) {
+// ReadCounts calls fn, for every entry on every switch, with its cookie and the
+// number of flow statistics replies that have listed it so far: between two calls,
+// the entries whose count grew were read (by a polling round, or the part of two that
+// fell between the calls).
+func (n *Network) ReadCounts(fn func(cookie uint64, reads uint32)) {
 	for _, s := range n.switches {
 		s.mu.Lock()
 		for _, e := range s.entries {
-			if e.read[0] > since {
-				fn(e.cookie)
-			}
+			fn(e.cookie, e.reads)
 		}
 		s.mu.Unlock()
 	}

@@ -42,9 +42,6 @@ type Config struct {
 	MaxReplyLen int
 	// PortSpeed is what every port advertises as its current speed; default 10 Gbit/s.
 	PortSpeed ofproto.PortFeatures
-	// RoundGap is the quiet time after which a flow statistics request starts a new
-	// read epoch (see Network.Epoch); default 300 ms.
-	RoundGap time.Duration
 }
 
 // Validate names every bad field.
@@ -103,8 +100,6 @@ type Network struct {
 	bytesIn, bytesOut atomic.Uint64 // control channel, as the switches see it
 	deletes           atomic.Uint64 // FLOW_MOD deletions received
 	lastDelete        atomic.Int64  // unix ns of the last
-	epoch             atomic.Uint32 // read epoch of flow statistics replies
-	lastStats         atomic.Int64  // unix ns of the last flow statistics request
 	announceTo        atomic.Pointer[[2]ofproto.MAC]
 	announced         atomic.Uint64 // host announcements delivered to announceTo
 	loading           atomic.Pointer[loadRun]

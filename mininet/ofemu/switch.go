@@ -47,7 +47,7 @@ type entry struct {
 	outPorts    []ofproto.PortNo
 	bytesPerSec float64
 	packetSize  int
-	read        [2]uint32 // the last two read epochs whose flow statistics listed the entry
+	reads       uint32 // flow statistics replies that listed the entry
 }
 
 // counts returns the entry's packet and byte counters at now. They follow from the
@@ -781,7 +781,6 @@ func (s *Switch) selected(m *ofproto.Match) []*entry {
 func (s *Switch) flowStats(req *ofproto.FlowStatsRequest, now time.Time) []ofproto.StatsBody {
 	const header = 12 // ofp_header + ofp_stats_reply type and flags
 	limit := s.net.cfg.MaxReplyLen
-	epoch := s.net.stampEpoch(now)
 	cur := &ofproto.FlowStatsReply{}
 	out := []ofproto.StatsBody{cur}
 	size := header
@@ -790,9 +789,7 @@ func (s *Switch) flowStats(req *ofproto.FlowStatsRequest, now time.Time) []ofpro
 			continue
 		}
 		d := now.Sub(e.created)
-		if e.read[0] != epoch {
-			e.read[1], e.read[0] = e.read[0], epoch
-		}
+		e.reads++
 		p, b := e.counts(now)
 		fs := ofproto.FlowStats{TableID: 0, Match: e.match, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
 			Priority: e.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
