@@ -39,6 +39,7 @@ func init() {
 type runFlags struct {
 	ofListen    string
 	apiListen   string
+	pprofListen string
 	idleTimeout time.Duration
 	logLevel    string
 	logFormat   string
@@ -62,6 +63,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	var f runFlags
 	fs := newFlagSet("run", "run [flags]", stderr, "Runs the controller until SIGINT or SIGTERM.")
 	fs.StringVar(&f.ofListen, "of-listen", ":6653", "OpenFlow listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&f.pprofListen, "pprof-listen", "", "serve Go's runtime profiles (/debug/pprof/) on this `address` (loopback only, for profiling); empty: off")
 	fs.StringVar(&f.apiListen, "api-listen", "127.0.0.1:8080", "REST API and /metrics listen `address`; empty disables it")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", controller.DefaultIdleTimeout, "idle timeout of installed flow entries (whole seconds)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -389,6 +391,14 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	logger.Info("controller starting", "of_listen", ln.Addr().String(), "tls", f.tlsCert != "",
 		"idle_timeout", cfg.IdleTimeout, "switch_allow", f.switchAllow != "", "tls_bind_dpid", f.bindDPID,
 		"packet_in_budget", f.budget)
+	if f.pprofListen != "" {
+		stopProfiles, err := serveProfiles(ctx, f.pprofListen, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "run: -pprof-listen: %v\n", err)
+			return 1
+		}
+		defer stopProfiles()
+	}
 	go func() { errc <- ctl.Serve(ctx, ln) }()
 
 	// The first error (or the end of ctx) stops everything; then wait for the rest.
