@@ -197,11 +197,15 @@ func laterOf(a, b time.Time) time.Time {
 // port-counter rate (a measure of the whole link, not of one instance's flows) are
 // the first list's that has them. At is the latest. The result is in key order.
 func MergeLinkStats(lists ...[]LinkStats) []LinkStats {
-	idx := map[string]int{}
+	type key struct {
+		src, dst string
+		sp, dp   uint16
+	}
+	idx := map[key]int{}
 	var out []LinkStats
 	for _, l := range lists {
 		for _, x := range l {
-			k := linkKey(x.SrcDPID, x.SrcPort, x.DstDPID, x.DstPort)
+			k := key{x.SrcDPID, x.DstDPID, x.SrcPort, x.DstPort}
 			i, ok := idx[k]
 			if !ok {
 				idx[k] = len(out)
