@@ -73,8 +73,10 @@ type Scheme struct {
 }
 
 type flowRec struct {
-	key  flowtracker.Key
-	hops []flowtracker.Hop
+	key     flowtracker.Key
+	hops    []flowtracker.Hop
+	grain   flowtracker.Grain // a host-pair aggregate's entries wildcard the transport fields
+	refused []uint64          // switches of the path that refused the flow's entry: never polled for it
 }
 
 // Collector is the polling edge: it keeps the active flows, feeds their arrivals
@@ -159,7 +161,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 	// Flows the tracker already holds are picked up by the first round's resync.
 	for _, f := range d.Tracker.Snapshot() {
 		if f.State != flowtracker.StateExpired {
-			c.addFlow(f.ID, f.Key, f.Path(), f.Start)
+			c.addFlow(f.ID, f.Key, f.Grain, f.Path(), refusedOf(&f), f.Start)
 		}
 	}
 	return c, nil
@@ -212,7 +214,7 @@ func (c *Collector) SetStrategy(s Strategy) error {
 	}
 	now := c.deps.Clock()
 	for id, f := range c.flows {
-		next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.dpidsOf(f.hops)})
+		next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
 	}
 	c.sched = next
 	c.log.Info("polling strategy changed", "strategy", s.String())
@@ -237,7 +239,7 @@ func (c *Collector) SetSampler(s Strategy, sampler afps.Config) error {
 		}
 		now := c.deps.Clock()
 		for id, f := range c.flows {
-			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.dpidsOf(f.hops)})
+			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
 		}
 		c.sched = next
 		c.mu.Unlock()
@@ -252,6 +254,29 @@ func (c *Collector) Strategy() Strategy {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sched.Strategy()
+}
+
+// pollDPIDs lists the switches a flow may be polled at: its path without the switches
+// that refused its entry, in a buffer reused by the next call (c.mu held).
+func (c *Collector) pollDPIDs(f *flowRec) []uint64 {
+	c.dpidBuf = c.dpidBuf[:0]
+	for _, h := range f.hops {
+		if !slices.Contains(f.refused, h.DPID) {
+			c.dpidBuf = append(c.dpidBuf, h.DPID)
+		}
+	}
+	return c.dpidBuf
+}
+
+// refusedOf lists the switches that refused f's entry, nil when none did.
+func refusedOf(f *flowtracker.Flow) []uint64 {
+	var out []uint64
+	for _, e := range f.Entries {
+		if e.Refused {
+			out = append(out, e.DPID)
+		}
+	}
+	return out
 }
 
 // dpidsOf lists a path's switches in a buffer reused by the next call (c.mu held;
@@ -385,10 +410,43 @@ func (c *Collector) HandleEvent(ev flowtracker.Event) {
 				path[i].DPID = d
 			}
 		}
-		c.addFlow(ev.ID, ev.Key, path, ev.Time)
+		var refused []uint64
+		if len(ev.Installed) < len(ev.DPIDs) {
+			for _, d := range ev.DPIDs {
+				if !slices.Contains(ev.Installed, d) {
+					refused = append(refused, d)
+				}
+			}
+		}
+		c.addFlow(ev.ID, ev.Key, ev.Grain, path, refused, ev.Time)
+	case flowtracker.EventChanged:
+		c.changeFlow(ev)
 	case flowtracker.EventExpired:
 		c.removeFlow(ev)
 	}
+}
+
+// changeFlow takes a flow whose entry some switch refused: the scheduler polls it
+// only where its entries exist (a poll-all of a switch that refused it would not
+// return it, nor may a poll-single be sent there).
+func (c *Collector) changeFlow(ev flowtracker.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.flows[ev.ID]
+	if !ok {
+		return
+	}
+	f.refused = f.refused[:0]
+	for _, d := range ev.DPIDs {
+		if !slices.Contains(ev.Installed, d) {
+			f.refused = append(f.refused, d)
+		}
+	}
+	c.sched.OnExpire(ev.Time, ev.ID)
+	if dp := c.pollDPIDs(f); len(dp) > 0 {
+		c.sched.OnArrive(ev.Time, poll.Flow{ID: ev.ID, DPIDs: dp})
+	}
+	c.log.Debug("flow lost entries a switch refused", "flow", ev.ID, "installed", ev.Installed)
 }
 
 func statsPath(hops []flowtracker.Hop) []stats.Hop {
@@ -399,7 +457,7 @@ func statsPath(hops []flowtracker.Hop) []stats.Hop {
 	return out
 }
 
-func (c *Collector) addFlow(id uint64, key flowtracker.Key, path []flowtracker.Hop, start time.Time) {
+func (c *Collector) addFlow(id uint64, key flowtracker.Key, grain flowtracker.Grain, path []flowtracker.Hop, refused []uint64, start time.Time) {
 	src, dst := hostsOf(key)
 	if err := c.store.AddFlow(stats.FlowInfo{ID: id, Src: src, Dst: dst, Path: statsPath(path), Start: start}); err != nil {
 		c.log.Debug("stats refused a flow", "flow", id, "err", err)
@@ -409,8 +467,11 @@ func (c *Collector) addFlow(id uint64, key flowtracker.Key, path []flowtracker.H
 	if _, dup := c.flows[id]; dup {
 		return
 	}
-	c.flows[id] = &flowRec{key: key, hops: path}
-	c.sched.OnArrive(start, poll.Flow{ID: id, DPIDs: c.dpidsOf(path)})
+	f := &flowRec{key: key, hops: path, grain: grain, refused: refused}
+	c.flows[id] = f
+	if dp := c.pollDPIDs(f); len(dp) > 0 {
+		c.sched.OnArrive(start, poll.Flow{ID: id, DPIDs: dp})
+	}
 	c.taskArrive(start, id, key, path)
 	c.log.Debug("flow arrived", "flow", id, "strategy", c.sched.Strategy().String())
 }
@@ -472,7 +533,7 @@ func (c *Collector) resync(now time.Time) {
 	if err == nil {
 		for id, f := range c.flows {
 			if live[id] {
-				next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.dpidsOf(f.hops)})
+				next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
 			}
 		}
 		c.sched = next
@@ -491,7 +552,7 @@ func (c *Collector) resync(now time.Time) {
 		c.removeFlow(ev)
 	}
 	for _, f := range added {
-		c.addFlow(f.ID, f.Key, f.Path(), f.Start)
+		c.addFlow(f.ID, f.Key, f.Grain, f.Path(), refusedOf(&f), f.Start)
 	}
 }
 

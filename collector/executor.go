@@ -147,9 +147,9 @@ func (c *Collector) requests(due []poll.Request) []request {
 			continue
 		}
 		for _, h := range f.hops {
-			if h.DPID == r.DPID {
+			if h.DPID == r.DPID && !slices.Contains(f.refused, h.DPID) {
 				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: r.Interval,
-					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: flowkey.ToMatch(f.key, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
+					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: flowkey.ToMatchGrain(f.key, f.grain, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
 				break
 			}
 		}

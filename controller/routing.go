@@ -156,6 +156,7 @@ func (n *routing) PacketIn(x *Context, sw Switch, pi *ofproto.PacketIn, now time
 // FlowRemoved records a FLOW_REMOVED in the tracker.
 func (n *routing) FlowRemoved(_ *Context, sw Switch, m *ofproto.FlowRemoved, now time.Time) {
 	s := sw.s
+	n.c.noteEntryRemoved(s, now)
 	key := flowkey.FromMatch(&m.Match)
 	h, ok := n.c.tracker.Resolve(m.Cookie, key)
 	if !ok {
@@ -245,10 +246,51 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 			return
 		}
 	}
-	h, created, err := n.c.tracker.Add(key, hops, now)
+	// A switch of the path whose table is (nearly) full takes no more exact entries:
+	// the flow goes by its host pair's aggregate entries instead.
+	grain, fkey := flowtracker.GrainExact, key
+	for _, hp := range hops {
+		if n.c.tableFull(hp.DPID) {
+			// Not even an aggregate's entry fits: the packet goes straight to its
+			// destination until entries expire.
+			n.c.stats.TableFullDelivered++
+			n.deliver(x, pi, dst, now)
+			return
+		}
+		if n.c.inFallback(hp.DPID) {
+			grain, fkey = flowtracker.GrainHostPair, hostPairKey(key)
+		}
+	}
+	if grain == flowtracker.GrainHostPair {
+		if pf, ok := n.c.tracker.ByKeyGrain(fkey, grain); ok {
+			for i, e := range pf.Entries {
+				if e.DPID != s.dpid || e.InPort != uint16(pi.InPort) {
+					continue
+				}
+				switch {
+				case !e.Gone:
+					// The packet raced the aggregate's FLOW_MOD.
+					n.c.stats.Forwarded++
+					n.packetOut(x, s, pi, ofproto.PortNo(e.OutPort))
+					return
+				case e.Refused:
+					// Even the aggregate found no room here: the packet goes straight
+					// to its destination, and the aggregate is tried again once it
+					// expires (its entries elsewhere time out).
+					n.deliver(x, pi, dst, now)
+					return
+				case i > 0:
+					n.tearDownOnce(x, &pf, now)
+					n.deliver(x, pi, dst, now)
+					return
+				}
+			}
+		}
+	}
+	h, created, err := n.c.tracker.AddGrain(fkey, grain, hops, now)
 	if err != nil {
 		n.c.stats.TrackerFailures++
-		n.c.log.Warn("tracker refused a flow", "key", key.String(), "err", err)
+		n.c.log.Warn("tracker refused a flow", "key", fkey.String(), "err", err)
 		return
 	}
 	if !created {
@@ -258,32 +300,40 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 		return
 	}
 	if exists && old.ID != h.ID {
-		// A draining flow was superseded: the tracker counts its remaining entries
-		// gone. The new flow's entries replace those on the same switch and in_port;
+		// A draining flow was superseded (or, where a table filled up, gives way to
+		// its host pair's aggregate): the tracker counts its remaining entries gone.
+		// The new flow's exact entries replace those on the same switch and in_port;
 		// delete the others, so that every switch holds only entries the tracker
 		// knows. (Their FLOW_REMOVED concerns an expired flow and changes nothing.)
 		for _, e := range old.Entries {
 			st, ok := n.c.switches[e.DPID]
-			if e.Gone || !ok || slices.ContainsFunc(hops, func(hp flowtracker.Hop) bool {
+			if e.Gone || !ok || (grain == flowtracker.GrainExact && slices.ContainsFunc(hops, func(hp flowtracker.Hop) bool {
 				return hp.DPID == e.DPID && hp.InPort == e.InPort
-			}) {
+			})) {
 				continue
 			}
-			x.Send(Switch{st}, n.deleteEntry(old.Key, old.Cookie, e.InPort))
+			x.Send(Switch{st}, n.deleteEntry(old.Key, old.Grain, old.Cookie, e.InPort))
 		}
 	}
 	n.c.stats.FlowsInstalled++
 	idle := uint16(n.c.cfg.IdleTimeout / time.Second)
 	hard := uint16(n.c.cfg.HardTimeout / time.Second)
+	prio := n.c.cfg.FlowPriority
+	if grain == flowtracker.GrainHostPair {
+		n.c.stats.HostPairFlows++
+		hard, prio = uint16(n.c.cfg.FallbackHold/time.Second), n.pairPriority()
+	}
 	for i := len(hops) - 1; i >= 0; i-- {
 		hp := hops[i]
-		em := m
-		em.InPort = ofproto.PortNo(hp.InPort)
 		n.c.stats.FlowMods++
-		x.Send(Switch{n.c.switches[hp.DPID]}, &ofproto.FlowMod{Match: em, Cookie: h.Cookie, Command: ofproto.FlowAdd,
-			IdleTimeout: idle, HardTimeout: hard, Priority: n.c.cfg.FlowPriority,
+		st := n.c.switches[hp.DPID]
+		fm := &ofproto.FlowMod{Match: flowkey.ToMatchGrain(fkey, grain, ofproto.PortNo(hp.InPort)), Cookie: h.Cookie,
+			Command: ofproto.FlowAdd, IdleTimeout: idle, HardTimeout: hard, Priority: prio,
 			BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone, Flags: ofproto.FlagSendFlowRem,
-			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(hp.OutPort)}}})
+			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(hp.OutPort)}}}
+		if x.Send(Switch{st}, fm) {
+			n.c.noteFlowAdd(st, fm, now)
+		}
 	}
 	n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
 }
@@ -370,7 +420,7 @@ func (n *routing) tearDown(x *Context, sel func(f *flowtracker.Flow) bool) {
 			if _, ok := n.c.switches[e.DPID]; !ok {
 				continue
 			}
-			dels = append(dels, del{e.DPID, n.deleteEntry(f.Key, f.Cookie, e.InPort)})
+			dels = append(dels, del{e.DPID, n.deleteEntry(f.Key, f.Grain, f.Cookie, e.InPort)})
 		}
 		return true
 	})
@@ -380,20 +430,28 @@ func (n *routing) tearDown(x *Context, sel func(f *flowtracker.Flow) bool) {
 	}
 }
 
-// deleteEntry is the FLOW_MOD that deletes exactly one entry of a flow: the switch
-// answers with FLOW_REMOVED (reason DELETE) and the entry's final counters.
-func (n *routing) deleteEntry(k flowtracker.Key, cookie uint64, inPort uint16) *ofproto.FlowMod {
-	return &ofproto.FlowMod{Match: flowkey.ToMatch(k, ofproto.PortNo(inPort)), Cookie: cookie,
-		Command: ofproto.FlowDeleteStrict, Priority: n.c.cfg.FlowPriority,
+// deleteEntry is the FLOW_MOD that deletes exactly one entry of a flow of grain g: the
+// switch answers with FLOW_REMOVED (reason DELETE) and the entry's final counters.
+func (n *routing) deleteEntry(k flowtracker.Key, g flowtracker.Grain, cookie uint64, inPort uint16) *ofproto.FlowMod {
+	prio := n.c.cfg.FlowPriority
+	if g == flowtracker.GrainHostPair {
+		prio = n.pairPriority()
+	}
+	return &ofproto.FlowMod{Match: flowkey.ToMatchGrain(k, g, ofproto.PortNo(inPort)), Cookie: cookie,
+		Command: ofproto.FlowDeleteStrict, Priority: prio,
 		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone}
 }
+
+// pairPriority is the priority of host-pair entries: below the exact entries', so
+// that a flow that has its own entry keeps being measured by it.
+func (n *routing) pairPriority() uint16 { return max(n.c.cfg.FlowPriority-1, 1) }
 
 // deleteLive deletes every entry of f that is still on a connected switch, in path
 // order.
 func (n *routing) deleteLive(x *Context, f *flowtracker.Flow) {
 	for _, e := range f.Entries {
 		if st, ok := n.c.switches[e.DPID]; ok && !e.Gone {
-			x.Send(Switch{st}, n.deleteEntry(f.Key, f.Cookie, e.InPort))
+			x.Send(Switch{st}, n.deleteEntry(f.Key, f.Grain, f.Cookie, e.InPort))
 		}
 	}
 }

@@ -1,0 +1,204 @@
+package controller
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cemon-sdn/cemon/flowkey"
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// tableNet is s1-s2-s3 in a line with hosts h1..h3 that know each other, every
+// switch's table limited to limit entries (max_entries reported as maxRep, 0 for
+// Open vSwitch's 1000000).
+func tableNet(t *testing.T, cfg Config, limit int, maxRep uint32) *fakeNet {
+	t.Helper()
+	n := newFakeNet(t, cfg)
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.sw[d].limit, n.sw[d].maxRep = limit, maxRep
+		n.connect(d)
+	}
+	n.advance(2 * time.Second)
+	for _, p := range [][2]string{{"h1", "h3"}, {"h3", "h1"}, {"h2", "h1"}} {
+		require.Contains(t, n.ping(n.hosts[p[0]], n.hosts[p[1]]), "ok")
+	}
+	n.advance(cfg.withDefaults().IdleTimeout + time.Second) // the pings' flows go
+	require.Zero(t, n.c.tracker.Len())
+	return n
+}
+
+// sendUDP sends one packet of each of k UDP flows h1 -> h3 (source ports from base).
+func sendUDP(n *fakeNet, base, k int) {
+	h1, h3 := n.hosts["h1"], n.hosts["h3"]
+	for i := range k {
+		n.hostSend(h1, udpFrame(h1.mac, h3.mac, h1.ip, h3.ip, uint16(base+i), 5001, 0, 100))
+	}
+	n.run()
+}
+
+// checkTables: no flow of the tracker claims an entry its switch does not hold.
+func checkTables(t *testing.T, n *fakeNet) {
+	t.Helper()
+	for _, f := range n.c.tracker.Snapshot() {
+		if f.State == flowtracker.StateExpired {
+			continue
+		}
+		for _, e := range f.Entries {
+			if e.Gone {
+				continue
+			}
+			want := flowkey.ToMatchGrain(f.Key, f.Grain, ofproto.PortNo(e.InPort))
+			found := false
+			for _, fe := range n.sw[e.DPID].table {
+				found = found || (fe.cookie == f.Cookie && fe.match == want)
+			}
+			assert.True(t, found, "flow %d (%v) claims an entry on s%d the switch does not hold", f.ID, f.Grain, e.DPID)
+		}
+	}
+}
+
+// TestRefusedFlowMod: a FLOW_MOD the switch refuses marks the entry not installed
+// (matched by xid), the table learns its limit from the refusal where max_entries does
+// not say it, and the next flows through the full switch go by host-pair entries that
+// carry every packet: PACKET_INs stop once they are in.
+func TestRefusedFlowMod(t *testing.T) {
+	n := tableNet(t, Config{IdleTimeout: 5 * time.Second, TableLow: 0.3}, 10, 0)
+	h3 := n.hosts["h3"]
+	got := len(h3.got)
+	sendUDP(n, 1000, 14)
+	checkTables(t, n)
+	assert.Equal(t, got+14, len(h3.got), "every packet arrives")
+	assert.Equal(t, uint64(3), n.c.stats.FlowModsRefused, "the 11th flow found every table full")
+	// The next three were delivered without FLOW_MODs, and so was the 11th flow's
+	// packet when it came back from s2, which had refused its entry.
+	assert.Equal(t, uint64(4), n.c.stats.TableFullDelivered)
+	var f flowtracker.Flow
+	for _, g := range n.c.tracker.Snapshot() {
+		if g.Key == keyOf(n, 1010) {
+			f = g
+		}
+	}
+	require.NotZero(t, f.ID, "the 11th flow is retained")
+	assert.Equal(t, flowtracker.StateExpired, f.State, "no entry anywhere: the flow is not live")
+	for _, e := range f.Entries {
+		assert.True(t, e.Refused && e.Gone, "%+v", e)
+		assert.Equal(t, flowtracker.ReasonRefused, e.Reason)
+	}
+	assert.Empty(t, f.Installed())
+
+	ti := tableOf(t, n, 2)
+	assert.Equal(t, 10, ti.Limit, "learned from the refusal: Open vSwitch reports 1000000")
+	assert.True(t, ti.Learned)
+	assert.True(t, ti.Fallback)
+	assert.Equal(t, uint64(1), ti.Refused)
+	assert.Equal(t, 10, ti.Estimate)
+
+	n.advance(time.Second) // the table reading the refusal asked for
+	ti = tableOf(t, n, 2)
+	assert.True(t, ti.Read)
+	assert.Equal(t, 10, ti.Active)
+	assert.Equal(t, 1000000, ti.MaxEntries)
+	assert.Equal(t, 10, ti.Limit)
+
+	// Half the exact flows go idle and expire; the table has room for the aggregate.
+	for range 6 {
+		sendUDP(n, 1005, 5)
+		n.advance(time.Second)
+	}
+	ti = tableOf(t, n, 2)
+	assert.Equal(t, 5, ti.Estimate)
+	assert.True(t, ti.Fallback, "above TableLow")
+
+	got = len(h3.got)
+	sendUDP(n, 1010, 20)
+	checkTables(t, n)
+	assert.Equal(t, got+20, len(h3.got), "every packet arrives")
+	pf, ok := n.c.tracker.ByKeyGrain(flowtracker.HostPairKey(keyOf(n, 1000)), flowtracker.GrainHostPair)
+	require.True(t, ok, "a host-pair aggregate carries the new flows")
+	assert.Equal(t, flowtracker.StateActive, pf.State)
+	assert.Equal(t, []uint64{1, 2, 3}, pf.DPIDs())
+
+	pins := n.c.stats.PacketIns
+	for range 5 {
+		sendUDP(n, 1005, 25) // 5 exact flows, 20 in the aggregate
+		sendUDP(n, 3000, 20) // new flows, in the aggregate at once
+	}
+	assert.Equal(t, pins, n.c.stats.PacketIns, "no PACKET_IN once the aggregate is in")
+	var pairPkts, exactPkts uint64
+	for _, fe := range n.sw[1].table {
+		if fe.cookie == pf.Cookie {
+			pairPkts = fe.packets
+		} else {
+			exactPkts += fe.packets
+		}
+	}
+	assert.Equal(t, uint64(19+5*40), pairPkts, "the aggregate counts the host pair's packets no exact entry takes")
+	assert.Equal(t, uint64(6+5)*5, exactPkts)
+	checkTables(t, n)
+}
+
+// TestFallbackEnds: with max_entries telling the limit, the fallback starts at
+// TableHigh before any refusal, and ends once entries expired below TableLow; the
+// host-pair entries live FallbackHold at most.
+func TestFallbackEnds(t *testing.T) {
+	n := tableNet(t, Config{IdleTimeout: 2 * time.Second, FallbackHold: 4 * time.Second}, 10, 10)
+	n.advance(10 * time.Second) // a table reading: max_entries 10
+	require.Equal(t, 10, tableOf(t, n, 1).Limit)
+	require.False(t, tableOf(t, n, 1).Learned)
+
+	sendUDP(n, 1000, 12)
+	checkTables(t, n)
+	assert.Zero(t, n.c.stats.FlowModsRefused, "the fallback began at 8 entries, before the table was full")
+	exact, pairs := 0, 0
+	for _, f := range n.c.tracker.Snapshot() {
+		if f.State == flowtracker.StateExpired {
+			continue
+		}
+		if f.Grain == flowtracker.GrainHostPair {
+			pairs++
+		} else {
+			exact++
+		}
+	}
+	assert.Equal(t, 8, exact)
+	assert.Equal(t, 1, pairs)
+	assert.True(t, tableOf(t, n, 2).Fallback)
+
+	// Only the aggregate's flows go on; the exact ones expire and the table empties.
+	for range 3 {
+		n.hostSend(n.hosts["h1"], udpFrame(n.hosts["h1"].mac, n.hosts["h3"].mac, n.hosts["h1"].ip, n.hosts["h3"].ip, 1011, 5001, 0, 100))
+		n.run()
+		n.advance(time.Second)
+	}
+	assert.False(t, tableOf(t, n, 2).Fallback, "estimate %d", tableOf(t, n, 2).Estimate)
+	n.advance(2 * time.Second) // the aggregate's hard timeout
+	_, ok := n.c.tracker.ByKeyGrain(flowtracker.HostPairKey(keyOf(n, 1000)), flowtracker.GrainHostPair)
+	assert.False(t, ok, "the aggregate expired at its hard timeout")
+	sendUDP(n, 5000, 1)
+	f, ok := n.c.tracker.ByKey(keyOf(n, 5000))
+	require.True(t, ok, "a new flow gets exact entries again")
+	assert.Equal(t, flowtracker.GrainExact, f.Grain)
+	checkTables(t, n)
+}
+
+func keyOf(n *fakeNet, sport int) flowtracker.Key {
+	h1, h3 := n.hosts["h1"], n.hosts["h3"]
+	m, ok := fakeMatch(udpFrame(h1.mac, h3.mac, h1.ip, h3.ip, uint16(sport), 5001, 0, 100), 1)
+	if !ok {
+		panic(fmt.Sprint("no match for port ", sport))
+	}
+	return flowkey.FromMatch(&m)
+}
+
+func tableOf(t *testing.T, n *fakeNet, dpid uint64) TableInfo {
+	t.Helper()
+	ts := n.c.tables[dpid]
+	require.NotNil(t, ts, "no table state for s%d", dpid)
+	return ts.info
+}
