@@ -2,9 +2,11 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -201,4 +203,38 @@ func tableOf(t *testing.T, n *fakeNet, dpid uint64) TableInfo {
 	ts := n.c.tables[dpid]
 	require.NotNil(t, ts, "no table state for s%d", dpid)
 	return ts.info
+}
+
+// TestTableMetrics: the occupancy, limit, fallback and refusals of each switch's
+// table are metrics, and lint clean.
+func TestTableMetrics(t *testing.T) {
+	n := tableNet(t, Config{IdleTimeout: 5 * time.Second}, 10, 0)
+	sendUDP(n, 1000, 11)
+	n.advance(time.Second)
+	col := NewCollector(controllerOn(n))
+	problems, err := testutil.CollectAndLint(col)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	want := `
+# HELP cemon_flow_table_entries Entries in the switch's flow table now: the last table statistics reading plus what was installed, less what was removed, since.
+# TYPE cemon_flow_table_entries gauge
+cemon_flow_table_entries{dpid="0000000000000001"} 10
+cemon_flow_table_entries{dpid="0000000000000002"} 10
+cemon_flow_table_entries{dpid="0000000000000003"} 10
+# HELP cemon_flow_table_limit_entries Flow table capacity in force: max_entries, or the limit learned from a refused FLOW_MOD (0 while unknown).
+# TYPE cemon_flow_table_limit_entries gauge
+cemon_flow_table_limit_entries{dpid="0000000000000001"} 10
+cemon_flow_table_limit_entries{dpid="0000000000000002"} 10
+cemon_flow_table_limit_entries{dpid="0000000000000003"} 10
+# HELP cemon_flow_table_fallback 1 while new flows through the switch are forwarded by host-pair entries (its table is full or nearly so).
+# TYPE cemon_flow_table_fallback gauge
+cemon_flow_table_fallback{dpid="0000000000000001"} 1
+cemon_flow_table_fallback{dpid="0000000000000002"} 1
+cemon_flow_table_fallback{dpid="0000000000000003"} 1
+# HELP cemon_flow_mods_refused_all_total FLOW_MODs refused by any switch, the departed ones included.
+# TYPE cemon_flow_mods_refused_all_total counter
+cemon_flow_mods_refused_all_total 3
+`
+	require.NoError(t, testutil.CollectAndCompare(col, strings.NewReader(want), "cemon_flow_table_entries",
+		"cemon_flow_table_limit_entries", "cemon_flow_table_fallback", "cemon_flow_mods_refused_all_total"))
 }
