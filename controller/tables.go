@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/binary"
+	"slices"
 	"sort"
 	"time"
 
@@ -52,14 +53,32 @@ type tableState struct {
 	partActive     int       // a multipart reply's sums so far
 	partMax        int
 	partZero       bool // table 0 seen in this reply (its figures alone count)
-	adds           map[uint32]pendingAdd
-	addOrder       []uint32 // xids of adds, oldest first, for forgetting them
+	// adds are the FLOW_ADDs of the last addMemory, oldest first: a refusal names
+	// one by its xid. A session's xids only grow (xidTable.allocate), so the slice is
+	// sorted by xid but where the 32-bit counter wrapped.
+	adds []pendingAdd
 }
 
 // pendingAdd is a FLOW_ADD a refusal may still name by its xid.
 type pendingAdd struct {
+	xid    uint32
 	cookie uint64
-	at     time.Time
+	at     int64 // unix nanoseconds
+}
+
+// takeAdd finds and forgets the FLOW_ADD with xid.
+func (t *tableState) takeAdd(xid uint32) (pendingAdd, bool) {
+	i := sort.Search(len(t.adds), func(i int) bool { return t.adds[i].xid >= xid })
+	if i == len(t.adds) || t.adds[i].xid != xid {
+		// Not where order puts it: the counter wrapped within the slice.
+		i = slices.IndexFunc(t.adds, func(p pendingAdd) bool { return p.xid == xid })
+		if i < 0 {
+			return pendingAdd{}, false
+		}
+	}
+	p := t.adds[i]
+	t.adds[i].cookie = 0 // taken: a repeated error finds nothing to mark
+	return p, p.cookie != 0
 }
 
 // addMemory is how long a FLOW_ADD's xid is remembered for matching a refusal; a
@@ -73,7 +92,7 @@ func (c *core) table(dpid uint64) *tableState {
 	}
 	t := c.tables[dpid]
 	if t == nil {
-		t = &tableState{info: TableInfo{DPID: dpid}, adds: make(map[uint32]pendingAdd)}
+		t = &tableState{info: TableInfo{DPID: dpid}}
 		c.tables[dpid] = t
 	}
 	return t
@@ -151,8 +170,7 @@ func (c *core) noteFlowAdd(s *session, fm *ofproto.FlowMod, now time.Time) {
 		t.used, t.askNow = true, true // the first reading: max_entries may say the limit
 	}
 	t.added++
-	t.adds[fm.Xid] = pendingAdd{cookie: fm.Cookie, at: now}
-	t.addOrder = append(t.addOrder, fm.Xid)
+	t.adds = append(t.adds, pendingAdd{xid: fm.Xid, cookie: fm.Cookie, at: now.UnixNano()})
 	c.tableUpdate(t, now, false)
 }
 
@@ -172,11 +190,10 @@ func (c *core) flowModFailed(s *session, m *ofproto.ErrorMsg, now time.Time) boo
 		return false
 	}
 	t := c.table(s.dpid)
-	p, ok := t.adds[m.Xid]
-	if ok {
-		delete(t.adds, m.Xid)
-	} else if ck, isAdd := refusedCookie(m.Data); isAdd {
-		p, ok = pendingAdd{cookie: ck}, true
+	p, ok := t.takeAdd(m.Xid)
+	if !ok {
+		ck, isAdd := refusedCookie(m.Data)
+		p, ok = pendingAdd{cookie: ck}, isAdd
 	}
 	c.stats.FlowModsRefused++
 	t.info.Refused++
@@ -267,15 +284,16 @@ func (c *core) tablesTick(now time.Time) {
 			delete(c.tables, dpid)
 			continue
 		}
-		n := 0
-		for _, x := range t.addOrder {
-			if p, ok := t.adds[x]; ok && now.Sub(p.at) < addMemory {
-				break
-			}
-			delete(t.adds, x)
+		n, cut := 0, now.Add(-addMemory).UnixNano()
+		for n < len(t.adds) && t.adds[n].at <= cut {
 			n++
 		}
-		t.addOrder = t.addOrder[n:]
+		if n > 0 {
+			t.adds = t.adds[n:]
+			if cap(t.adds) > 1024 && len(t.adds) < cap(t.adds)/4 {
+				t.adds = slices.Clone(t.adds) // let the old array go
+			}
+		}
 		if t.xid != 0 {
 			if now.Sub(t.askedAt) < c.cfg.RequestTimeout {
 				continue

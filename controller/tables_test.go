@@ -238,3 +238,75 @@ cemon_flow_mods_refused_all_total 3
 	require.NoError(t, testutil.CollectAndCompare(col, strings.NewReader(want), "cemon_flow_table_entries",
 		"cemon_flow_table_limit_entries", "cemon_flow_table_fallback", "cemon_flow_mods_refused_all_total"))
 }
+
+// TestTakeAdd: a refusal finds its FLOW_ADD by xid, also across the xid counter's
+// wrap, and only once.
+func TestTakeAdd(t *testing.T) {
+	ts := &tableState{}
+	for i, x := range []uint32{0xfffffffe, 0xffffffff, 1, 2} {
+		ts.adds = append(ts.adds, pendingAdd{xid: x, cookie: uint64(10 + i)})
+	}
+	for _, tc := range []struct {
+		xid    uint32
+		cookie uint64
+		ok     bool
+	}{{1, 12, true}, {0xffffffff, 11, true}, {2, 13, true}, {5, 0, false}, {1, 0, false}} {
+		p, ok := ts.takeAdd(tc.xid)
+		assert.Equal(t, tc.ok, ok, "xid %#x", tc.xid)
+		if ok {
+			assert.Equal(t, tc.cookie, p.cookie, "xid %#x", tc.xid)
+		}
+	}
+}
+
+// TestRefusedCookie reads the cookie of the FLOW_ADD an error's data copies, and
+// nothing from other requests or short data.
+func TestRefusedCookie(t *testing.T) {
+	add, err := (&ofproto.FlowMod{Xid: 7, Cookie: 0xabcd, Command: ofproto.FlowAdd, BufferID: ofproto.BufferNone,
+		OutPort: ofproto.PortNone}).MarshalBinary()
+	require.NoError(t, err)
+	ck, ok := refusedCookie(add[:64])
+	assert.True(t, ok)
+	assert.Equal(t, uint64(0xabcd), ck)
+	del, err := (&ofproto.FlowMod{Xid: 7, Cookie: 0xabcd, Command: ofproto.FlowDeleteStrict, BufferID: ofproto.BufferNone,
+		OutPort: ofproto.PortNone}).MarshalBinary()
+	require.NoError(t, err)
+	_, ok = refusedCookie(del)
+	assert.False(t, ok)
+	_, ok = refusedCookie(add[:57])
+	assert.False(t, ok)
+	_, ok = refusedCookie(nil)
+	assert.False(t, ok)
+}
+
+// FuzzRefusedCookie: any error data is read without a panic, and a FLOW_ADD's cookie
+// comes back as encoded.
+func FuzzRefusedCookie(f *testing.F) {
+	add, _ := (&ofproto.FlowMod{Cookie: 0x1234, Command: ofproto.FlowAdd}).MarshalBinary()
+	f.Add(add[:64])
+	f.Add([]byte{1, 14, 0, 8})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ck, ok := refusedCookie(data)
+		if !ok {
+			return
+		}
+		m, err := ofproto.Decode(padFlowMod(data))
+		if err != nil {
+			return // the first bytes of something that is no whole FLOW_MOD
+		}
+		if fm, isFM := m.(*ofproto.FlowMod); isFM && fm.Cookie != ck {
+			t.Fatalf("cookie %#x, the FLOW_MOD says %#x", ck, fm.Cookie)
+		}
+	})
+}
+
+// padFlowMod extends a FLOW_MOD's first bytes to its fixed length (72), setting the
+// header's length, so that the codec can read it.
+func padFlowMod(b []byte) []byte {
+	if len(b) >= 72 {
+		return b
+	}
+	out := append(append([]byte(nil), b...), make([]byte, 72-len(b))...)
+	out[2], out[3] = 0, 72
+	return out
+}
