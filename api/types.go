@@ -81,7 +81,7 @@ type FlowEntry struct {
 	Removed bool   `json:"removed"`
 	// Refused: the switch refused the entry's FLOW_MOD (a full table, say): it was
 	// never installed, and the flow is neither counted nor polled there.
-	Refused bool `json:"refused"`
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Flow granularities and how a flow is measured.
@@ -127,8 +127,8 @@ type Flow struct {
 	// Granularity is GranularityExact or GranularityHostPair; Measured says whether the
 	// flow's traffic is measured individually or only in aggregate (a host-pair flow,
 	// whose match's wildcarded fields read zero).
-	Granularity string `json:"granularity"`
-	Measured    string `json:"measured"`
+	Granularity string `json:"granularity,omitempty"`
+	Measured    string `json:"measured,omitempty"`
 }
 
 // Backend supplies the views the API serves. Its methods are called concurrently
