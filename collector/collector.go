@@ -259,6 +259,9 @@ func (c *Collector) Strategy() Strategy {
 // pollDPIDs lists the switches a flow may be polled at: its path without the switches
 // that refused its entry, in a buffer reused by the next call (c.mu held).
 func (c *Collector) pollDPIDs(f *flowRec) []uint64 {
+	if len(f.refused) == 0 {
+		return c.dpidsOf(f.hops)
+	}
 	c.dpidBuf = c.dpidBuf[:0]
 	for _, h := range f.hops {
 		if !slices.Contains(f.refused, h.DPID) {
