@@ -2,7 +2,6 @@ package controller
 
 import (
 	"encoding/binary"
-	"slices"
 	"sort"
 	"time"
 
@@ -54,9 +53,41 @@ type tableState struct {
 	partMax        int
 	partZero       bool // table 0 seen in this reply (its figures alone count)
 	// adds are the FLOW_ADDs of the last addMemory, oldest first: a refusal names
-	// one by its xid. A session's xids only grow (xidTable.allocate), so the slice is
+	// one by its xid. A session's xids only grow (xidTable.allocate), so they are
 	// sorted by xid but where the 32-bit counter wrapped.
-	adds []pendingAdd
+	adds addRing
+}
+
+// addRing is a queue of FLOW_ADDs in a ring buffer that grows by doubling and is
+// reused, so that remembering an add allocates nothing once it has grown.
+type addRing struct {
+	buf     []pendingAdd
+	head, n int
+}
+
+func (r *addRing) at(i int) *pendingAdd { return &r.buf[(r.head+i)%len(r.buf)] }
+
+func (r *addRing) push(p pendingAdd) {
+	if r.n == len(r.buf) {
+		nb := make([]pendingAdd, max(2*len(r.buf), 64))
+		for i := range r.n {
+			nb[i] = *r.at(i)
+		}
+		r.buf, r.head = nb, 0
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = p
+	r.n++
+}
+
+// dropBefore forgets the adds made at or before cut (unix nanoseconds).
+func (r *addRing) dropBefore(cut int64) {
+	for r.n > 0 && r.at(0).at <= cut {
+		r.head = (r.head + 1) % len(r.buf)
+		r.n--
+	}
+	if r.n == 0 && len(r.buf) > 4096 {
+		r.buf, r.head = nil, 0 // a burst is over: let its buffer go
+	}
 }
 
 // pendingAdd is a FLOW_ADD a refusal may still name by its xid.
@@ -68,16 +99,18 @@ type pendingAdd struct {
 
 // takeAdd finds and forgets the FLOW_ADD with xid.
 func (t *tableState) takeAdd(xid uint32) (pendingAdd, bool) {
-	i := sort.Search(len(t.adds), func(i int) bool { return t.adds[i].xid >= xid })
-	if i == len(t.adds) || t.adds[i].xid != xid {
-		// Not where order puts it: the counter wrapped within the slice.
-		i = slices.IndexFunc(t.adds, func(p pendingAdd) bool { return p.xid == xid })
-		if i < 0 {
+	r := &t.adds
+	i := sort.Search(r.n, func(i int) bool { return r.at(i).xid >= xid })
+	if i == r.n || r.at(i).xid != xid {
+		// Not where order puts it: the counter wrapped within the queue.
+		for i = 0; i < r.n && r.at(i).xid != xid; i++ {
+		}
+		if i == r.n {
 			return pendingAdd{}, false
 		}
 	}
-	p := t.adds[i]
-	t.adds[i].cookie = 0 // taken: a repeated error finds nothing to mark
+	p := *r.at(i)
+	r.at(i).cookie = 0 // taken: a repeated error finds nothing to mark
 	return p, p.cookie != 0
 }
 
@@ -170,7 +203,7 @@ func (c *core) noteFlowAdd(s *session, fm *ofproto.FlowMod, now time.Time) {
 		t.used, t.askNow = true, true // the first reading: max_entries may say the limit
 	}
 	t.added++
-	t.adds = append(t.adds, pendingAdd{xid: fm.Xid, cookie: fm.Cookie, at: now.UnixNano()})
+	t.adds.push(pendingAdd{xid: fm.Xid, cookie: fm.Cookie, at: now.UnixNano()})
 	c.tableUpdate(t, now, false)
 }
 
@@ -284,16 +317,7 @@ func (c *core) tablesTick(now time.Time) {
 			delete(c.tables, dpid)
 			continue
 		}
-		n, cut := 0, now.Add(-addMemory).UnixNano()
-		for n < len(t.adds) && t.adds[n].at <= cut {
-			n++
-		}
-		if n > 0 {
-			t.adds = t.adds[n:]
-			if cap(t.adds) > 1024 && len(t.adds) < cap(t.adds)/4 {
-				t.adds = slices.Clone(t.adds) // let the old array go
-			}
-		}
+		t.adds.dropBefore(now.Add(-addMemory).UnixNano())
 		if t.xid != 0 {
 			if now.Sub(t.askedAt) < c.cfg.RequestTimeout {
 				continue

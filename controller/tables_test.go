@@ -243,9 +243,15 @@ cemon_flow_mods_refused_all_total 3
 // wrap, and only once.
 func TestTakeAdd(t *testing.T) {
 	ts := &tableState{}
-	for i, x := range []uint32{0xfffffffe, 0xffffffff, 1, 2} {
-		ts.adds = append(ts.adds, pendingAdd{xid: x, cookie: uint64(10 + i)})
+	for i := range 126 { // adds that go: the next ones wrap around the ring
+		ts.adds.push(pendingAdd{xid: uint32(0xfffffff0 - 200 + i), cookie: 1, at: int64(i)})
 	}
+	ts.adds.dropBefore(125)
+	require.Equal(t, 128, len(ts.adds.buf))
+	for i, x := range []uint32{0xfffffffe, 0xffffffff, 1, 2} {
+		ts.adds.push(pendingAdd{xid: x, cookie: uint64(10 + i), at: 1000})
+	}
+	require.Equal(t, 4, ts.adds.n)
 	for _, tc := range []struct {
 		xid    uint32
 		cookie uint64
