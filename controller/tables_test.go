@@ -316,3 +316,101 @@ func padFlowMod(b []byte) []byte {
 	out[2], out[3] = 0, 72
 	return out
 }
+
+// TestAbileneFullTables is the end-to-end test's scenario on the fake network: every
+// Abilene switch holds 60 entries (and says so in max_entries); every host pair
+// pings, then 300 UDP flows over ten host pairs send packets. No flow claims an entry
+// its switch does not hold, every packet arrives, each pair's packets are all counted
+// by its entries (exact or aggregate), and once the aggregates are in no data packet
+// comes to the controller.
+func TestAbileneFullTables(t *testing.T) {
+	n := newFakeNet(t, Config{IdleTimeout: 3 * time.Second})
+	buildGML(t, n, "Abilene.gml")
+	for _, d := range sortedDPIDs(n.sw) {
+		n.sw[d].limit, n.sw[d].maxRep = 60, 60
+		n.connect(d)
+	}
+	n.advance(2 * time.Second)
+	names := hostNames(n)
+	for _, a := range names {
+		for _, b := range names {
+			if a != b {
+				require.Contains(t, n.ping(n.hosts[a], n.hosts[b]), "ok", "pingall")
+			}
+		}
+	}
+	checkTables(t, n)
+	n.advance(5 * time.Second) // the pings' flows go
+	pairs := [][2]string{{"h1", "h4"}, {"h6", "h3"}, {"h9", "h2"}, {"h5", "h11"}, {"h2", "h7"},
+		{"h3", "h10"}, {"h4", "h8"}, {"h7", "h1"}, {"h8", "h5"}, {"h10", "h6"}}
+	send := func() {
+		for _, p := range pairs {
+			a, b := n.hosts[p[0]], n.hosts[p[1]]
+			for i := range 30 {
+				n.hostSend(a, udpFrame(a.mac, b.mac, a.ip, b.ip, uint16(40000+i), 5001, 0, 958))
+			}
+		}
+		n.run()
+	}
+	udpFrom := func(dst, src *fakeHost) int {
+		k := 0
+		for _, g := range dst.got {
+			if strings.HasPrefix(g, "udp "+src.ip.String()+":") {
+				k++
+			}
+		}
+		return k
+	}
+	var pins uint64
+	const rounds = 10
+	for r := range rounds {
+		if r == 3 {
+			pins = n.c.stats.PacketIns - n.c.stats.LLDPReceived
+		}
+		send()
+		checkTables(t, n)
+		n.advance(500 * time.Millisecond)
+	}
+	assert.Equal(t, pins, n.c.stats.PacketIns-n.c.stats.LLDPReceived, "PACKET_INs but LLDP once the aggregates are in")
+	for _, p := range pairs {
+		assert.Equal(t, 30*rounds, udpFrom(n.hosts[p[1]], n.hosts[p[0]]), "%s -> %s: every packet arrives", p[0], p[1])
+	}
+	// Every packet but those that went through the controller (the first of each
+	// flow or aggregate) is counted at the ingress by an entry of the tracker.
+	exact, aggregate := 0, 0
+	for _, p := range pairs {
+		a, b := n.hosts[p[0]], n.hosts[p[1]]
+		var counted uint64
+		for _, fe := range n.sw[a.at.DPID].table {
+			if fe.match.NWSrc == a.ip && fe.match.NWDst == b.ip && fe.match.InPort == 1 {
+				f, ok := n.c.tracker.ByCookie(fe.cookie)
+				require.True(t, ok)
+				if f.Grain == flowtracker.GrainHostPair {
+					aggregate++
+				} else {
+					exact++
+				}
+				counted += fe.packets
+			}
+		}
+		assert.InDelta(t, 30*rounds, counted, 30, "%s -> %s: packets counted by its entries", p[0], p[1])
+	}
+	assert.Positive(t, aggregate, "some pairs go by aggregates")
+	for _, d := range sortedDPIDs(n.sw) {
+		ex, ag := 0, 0
+		for _, fe := range n.sw[d].table {
+			if fe.match.Wildcards != 0 {
+				ag++
+			} else {
+				ex++
+			}
+		}
+		ti := tableOf(t, n, d)
+		t.Logf("s%d: %d exact, %d aggregate entries; estimate %d limit %d fallback %v refused %d", d, ex, ag, ti.Estimate, ti.Limit, ti.Fallback, ti.Refused)
+	}
+	for _, d := range sortedDPIDs(n.sw) {
+		assert.LessOrEqual(t, len(n.sw[d].table), 60)
+	}
+	t.Logf("%d exact flows and %d aggregates at the ingresses; %d FLOW_MODs refused; %d host-pair aggregates; %d packets delivered past full tables",
+		exact, aggregate, n.c.stats.FlowModsRefused, n.c.stats.HostPairFlows, n.c.stats.TableFullDelivered)
+}
