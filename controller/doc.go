@@ -179,8 +179,10 @@
 // of the pair takes it without a PACKET_IN; its counters, polled like any flow's, are
 // the pair's traffic that no exact entry carries. Below Config.TableLow the fallback
 // ends; the aggregates then run out at their hard timeout and the pair's next flows
-// get exact entries again. A switch whose table is full takes nothing more: packets
-// that would need an entry there are delivered straight to their host.
+// get exact entries again. A switch whose table is full makes room for a new
+// aggregate by deleting an exact flow whose own pair's aggregate already carries it
+// on; when there is none, packets that would need an entry there are delivered
+// straight to their host.
 //
 // # Restarts
 //

@@ -38,6 +38,9 @@ type NetStats struct {
 	// TableFullDelivered counts packets delivered without installing anything: a
 	// switch of their path had a full table.
 	TableFullDelivered uint64
+	// FlowsEvicted counts exact flows deleted from a full table to make room for an
+	// aggregate: their host pair's aggregate carries their packets on.
+	FlowsEvicted uint64
 }
 
 // floodGuard remembers the frames Routing sent out itself (flooded or delivered to a

@@ -156,7 +156,7 @@ func (n *routing) PacketIn(x *Context, sw Switch, pi *ofproto.PacketIn, now time
 // FlowRemoved records a FLOW_REMOVED in the tracker.
 func (n *routing) FlowRemoved(_ *Context, sw Switch, m *ofproto.FlowRemoved, now time.Time) {
 	s := sw.s
-	n.c.noteEntryRemoved(s, now)
+	n.c.noteEntryRemoved(s, m.Reason, now)
 	key := flowkey.FromMatch(&m.Match)
 	h, ok := n.c.tracker.Resolve(m.Cookie, key)
 	if !ok {
@@ -250,7 +250,7 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 	// the flow goes by its host pair's aggregate entries instead.
 	grain, fkey := flowtracker.GrainExact, key
 	for _, hp := range hops {
-		if n.c.tableFull(hp.DPID) {
+		if n.c.tableFull(hp.DPID) && !n.makeRoom(x, hp.DPID, now) {
 			// Not even an aggregate's entry fits: the packet goes straight to its
 			// destination until entries expire.
 			n.c.stats.TableFullDelivered++
@@ -336,6 +336,55 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 		}
 	}
 	n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
+}
+
+// makeRoom frees a place in switch dpid's full table for a host-pair aggregate: it
+// deletes an exact flow through dpid whose own host pair's aggregate is installed
+// along the same path, so that the flow's packets go on by the aggregate (and are
+// counted there) without a PACKET_IN, and its final counters come with its
+// FLOW_REMOVEDs. It reports whether it found such a flow; when it finds none, it
+// does not look again for a second.
+func (n *routing) makeRoom(x *Context, dpid uint64, now time.Time) bool {
+	t := n.c.tables[dpid]
+	if t == nil || now.Before(t.noRoomUntil) {
+		return false
+	}
+	var victim flowtracker.Flow
+	found := false
+	n.c.tracker.Range(func(f flowtracker.Flow) bool {
+		if f.State == flowtracker.StateExpired || f.Grain != flowtracker.GrainExact {
+			return true
+		}
+		at := slices.IndexFunc(f.Entries, func(e flowtracker.Entry) bool { return e.DPID == dpid && !e.Gone })
+		if at < 0 {
+			return true
+		}
+		pf, ok := n.c.tracker.ByKeyGrain(hostPairKey(f.Key), flowtracker.GrainHostPair)
+		if !ok || len(pf.Entries) != len(f.Entries) {
+			return true
+		}
+		for i, e := range f.Entries {
+			pe := pf.Entries[i]
+			if pe.DPID != e.DPID || pe.InPort != e.InPort || (pe.Gone && !e.Gone) {
+				return true // the aggregate does not carry this flow everywhere
+			}
+		}
+		victim, found = f.Clone(), true
+		return false
+	})
+	if !found {
+		t.noRoomUntil = now.Add(time.Second)
+		return false
+	}
+	n.c.stats.FlowsEvicted++
+	for _, e := range victim.Entries {
+		if st, ok := n.c.switches[e.DPID]; ok && !e.Gone {
+			x.Send(Switch{st}, n.deleteEntry(victim.Key, victim.Grain, victim.Cookie, e.InPort))
+			n.c.table(e.DPID).evicting++
+		}
+	}
+	n.c.log.Debug("full table: an exact flow gives way to its host pair's aggregate", "dpid", dpidString(dpid), "flow", victim.ID)
+	return true
 }
 
 // packetOut sends a PACKET_IN's packet out of port on the switch it came from, from the

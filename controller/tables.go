@@ -49,6 +49,8 @@ type tableState struct {
 	askedAt        time.Time // when it, or the last one, was sent
 	askNow         bool      // a refusal, or the first entry installed, wants a fresh reading
 	used           bool      // the controller installed an entry there: its table is worth reading
+	evicting       int       // entries deleted to make room whose FLOW_REMOVED has not come yet
+	noRoomUntil    time.Time // no entry to evict was found: do not look again before
 	partActive     int       // a multipart reply's sums so far
 	partMax        int
 	partZero       bool // table 0 seen in this reply (its figures alone count)
@@ -192,7 +194,7 @@ func (c *core) tableFull(dpid uint64) bool {
 		return false
 	}
 	lim, _ := t.limit()
-	return lim > 0 && t.estimate() >= lim
+	return lim > 0 && t.estimate()-t.evicting >= lim
 }
 
 // noteFlowAdd records a FLOW_ADD sent to s for the entry of the flow with cookie: it
@@ -207,10 +209,14 @@ func (c *core) noteFlowAdd(s *session, fm *ofproto.FlowMod, now time.Time) {
 	c.tableUpdate(t, now, false)
 }
 
-// noteEntryRemoved counts an entry gone from s's table (FLOW_REMOVED).
-func (c *core) noteEntryRemoved(s *session, now time.Time) {
+// noteEntryRemoved counts an entry gone from s's table (FLOW_REMOVED), for the reason
+// given.
+func (c *core) noteEntryRemoved(s *session, reason ofproto.FlowRemovedReason, now time.Time) {
 	t := c.table(s.dpid)
 	t.removed++
+	if reason == ofproto.RemovedDelete && t.evicting > 0 {
+		t.evicting--
+	}
 	c.tableUpdate(t, now, false)
 }
 
@@ -288,7 +294,7 @@ func (c *core) tableReply(s *session, m *ofproto.StatsReply, now time.Time) {
 	t.info.Read, t.info.ReadAt = true, now
 	t.info.Active, t.info.MaxEntries = t.partActive, t.partMax
 	t.partActive, t.partMax, t.partZero = 0, 0, false
-	t.added, t.removed = 0, 0
+	t.added, t.removed, t.evicting = 0, 0, 0
 	if t.learned > 0 && t.info.Active > t.learned {
 		t.learned = t.info.Active // it holds more than the refusals suggested
 	}

@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // tableMetrics are the flow table metrics of the controller's Collector.
 type tableMetrics struct {
 	entries, limit, active, max, fallback, refused *prometheus.Desc
-	refusedAll, pairs, fullDelivered               *prometheus.Desc
+	refusedAll, pairs, fullDelivered, evicted      *prometheus.Desc
 }
 
 func newTableMetrics() tableMetrics {
@@ -23,11 +23,12 @@ func newTableMetrics() tableMetrics {
 			"FLOW_MODs refused by any switch, the departed ones included."),
 		pairs:         d("cemon_host_pair_flows_installed_total", "Host-pair aggregates installed for flows that found a full or nearly full table."),
 		fullDelivered: d("cemon_table_full_deliveries_total", "Packets delivered straight to their host because a switch of their path had a full table."),
+		evicted:       d("cemon_flows_evicted_total", "Exact flows deleted from a full table to make room for an aggregate; their host pair's aggregate carries them on."),
 	}
 }
 
 func (t tableMetrics) describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{t.entries, t.limit, t.active, t.max, t.fallback, t.refused, t.refusedAll, t.pairs, t.fullDelivered} {
+	for _, d := range []*prometheus.Desc{t.entries, t.limit, t.active, t.max, t.fallback, t.refused, t.refusedAll, t.pairs, t.fullDelivered, t.evicted} {
 		ch <- d
 	}
 }
@@ -51,4 +52,5 @@ func (t tableMetrics) collect(ch chan<- prometheus.Metric, c *Controller, st Net
 	ch <- prometheus.MustNewConstMetric(t.refusedAll, prometheus.CounterValue, float64(st.FlowModsRefused))
 	ch <- prometheus.MustNewConstMetric(t.pairs, prometheus.CounterValue, float64(st.HostPairFlows))
 	ch <- prometheus.MustNewConstMetric(t.fullDelivered, prometheus.CounterValue, float64(st.TableFullDelivered))
+	ch <- prometheus.MustNewConstMetric(t.evicted, prometheus.CounterValue, float64(st.FlowsEvicted))
 }

@@ -414,3 +414,42 @@ func TestAbileneFullTables(t *testing.T) {
 	t.Logf("%d exact flows and %d aggregates at the ingresses; %d FLOW_MODs refused; %d host-pair aggregates; %d packets delivered past full tables",
 		exact, aggregate, n.c.stats.FlowModsRefused, n.c.stats.HostPairFlows, n.c.stats.TableFullDelivered)
 }
+
+// TestEvictForAggregate: a full table makes room for a new host pair's aggregate by
+// deleting an exact flow whose own pair's aggregate carries it on; that flow's
+// packets then go by its aggregate without a PACKET_IN.
+func TestEvictForAggregate(t *testing.T) {
+	n := tableNet(t, Config{IdleTimeout: 5 * time.Second}, 10, 10)
+	h1, h2, h3 := n.hosts["h1"], n.hosts["h2"], n.hosts["h3"]
+	sendUDP(n, 1000, 8) // 8 exact flows: the fallback begins
+	sendUDP(n, 2000, 3) // the aggregate h1 -> h3
+	for i := range 3 {  // the aggregate h3 -> h1: s1..s3 are full
+		n.hostSend(h3, udpFrame(h3.mac, h1.mac, h3.ip, h1.ip, uint16(3000+i), 5001, 0, 100))
+	}
+	n.run()
+	require.Equal(t, 10, tableOf(t, n, 2).Estimate)
+	require.Zero(t, n.c.stats.FlowsEvicted)
+
+	n.hostSend(h2, udpFrame(h2.mac, h3.mac, h2.ip, h3.ip, 4000, 5001, 0, 100))
+	n.run()
+	checkTables(t, n)
+	assert.Equal(t, uint64(1), n.c.stats.FlowsEvicted, "one exact h1 -> h3 flow gave way")
+	assert.Zero(t, n.c.stats.TableFullDelivered)
+	_, ok := n.c.tracker.ByKeyGrain(flowtracker.HostPairKey(flowkey.FromMatch(ptr(mustMatch(t, udpFrame(h2.mac, h3.mac, h2.ip, h3.ip, 4000, 5001, 0, 100))))), flowtracker.GrainHostPair)
+	assert.True(t, ok, "the h2 -> h3 aggregate is installed")
+	assert.Equal(t, 10, len(n.sw[3].table))
+
+	pins := n.c.stats.PacketIns
+	sendUDP(n, 1000, 8) // the evicted flow's packets go by the aggregate
+	assert.Equal(t, pins, n.c.stats.PacketIns)
+	checkTables(t, n)
+}
+
+func mustMatch(t *testing.T, frame []byte) ofproto.Match {
+	t.Helper()
+	m, ok := fakeMatch(frame, 1)
+	require.True(t, ok)
+	return m
+}
+
+func ptr[T any](v T) *T { return &v }
