@@ -84,6 +84,9 @@ func (t *Tracker) EntryRefused(dpid, cookie uint64, now time.Time) (State, error
 			return r.state, nil // reported already, or it existed after all
 		}
 		wasGone := e.gone
+		if !wasGone {
+			s.unindex(r, i)
+		}
 		e.gone, e.refused, e.reason, e.hasCounters = true, true, ReasonRefused, false
 		if !wasGone {
 			t.entryGone(s, r, now)

@@ -31,6 +31,11 @@ func TestEntryRefused(t *testing.T) {
 	assert.False(t, f.Entries[0].Refused || f.Entries[2].Refused)
 	assert.Equal(t, []uint64{1, 3}, f.Installed())
 
+	// The refused entry left the switch index: s2's flows are not this one.
+	assert.Zero(t, tr.OnSwitch(2))
+	assert.Equal(t, 1, tr.OnSwitch(1))
+	tr.RangeSwitch(2, func(Flow) bool { t.Error("a refused entry is on its switch"); return true })
+
 	// A repeat changes nothing and publishes nothing.
 	st, err = tr.EntryRefused(2, h.Cookie, at(1))
 	require.NoError(t, err)
