@@ -150,6 +150,9 @@ type core struct {
 
 	// tables: the flow table occupancy of the connected switches (tables.go).
 	tables map[uint64]*tableState
+	// routing is the built-in Routing application and its index in apps, when listed.
+	routing   *routing
+	routingAt int
 }
 
 func newCore(cfg Config, logger *slog.Logger) *core {
@@ -178,6 +181,7 @@ func newCore(cfg Config, logger *slog.Logger) *core {
 			a = &discovery{c: c}
 		case Routing:
 			a = newRouting(c)
+			c.routing, c.routingAt = a.(*routing), i
 		}
 		c.apps = append(c.apps, a)
 		c.ctxs = append(c.ctxs, Context{c: c, self: i})

@@ -258,14 +258,22 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 				}
 				switch {
 				case !e.Gone:
-					// The packet raced the aggregate's FLOW_MOD.
+					// The packet raced the aggregate's FLOW_MOD, or its exact flow
+					// lost an entry here (a refusal): the aggregate carries it from
+					// now on, and what is left of the exact flow goes, so that no
+					// switch further on counts its packets a second time.
+					if exists && old.State != flowtracker.StateExpired {
+						n.tearDownOnce(x, &old, now)
+					}
 					n.c.stats.Forwarded++
 					n.packetOut(x, s, pi, ofproto.PortNo(e.OutPort))
 					return
 				case e.Refused:
-					// Even the aggregate found no room here: the packet goes straight
-					// to its destination, and the aggregate is tried again once it
-					// expires (its entries elsewhere time out).
+					// Even the aggregate found no room here: what is left of it goes,
+					// so that the pair's next packet tries again (a full table makes
+					// room then, if it can); this one goes straight to its
+					// destination.
+					n.tearDownOnce(x, &pf, now)
 					n.deliver(x, pi, dst, now)
 					return
 				case i > 0:
@@ -325,6 +333,22 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 		}
 	}
 	n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
+}
+
+// entryRefused handles an exact flow that lost an entry to a refusal while it keeps
+// others. If its host pair's aggregate is installed, the aggregate takes the flow's
+// packets where its entry is missing and the flow's entries further on would count
+// them a second time: what is left of the flow goes (its FLOW_REMOVEDs bring the
+// counters), and its packets go by the aggregate. Otherwise it stays, polled where it
+// is installed, until its packets come back as PACKET_INs.
+func (n *routing) entryRefused(x *Context, cookie uint64, now time.Time) {
+	f, ok := n.c.tracker.ByCookie(cookie)
+	if !ok || f.State == flowtracker.StateExpired || f.Grain != flowtracker.GrainExact {
+		return
+	}
+	if _, ok := n.c.tracker.ByKeyGrain(hostPairKey(f.Key), flowtracker.GrainHostPair); ok {
+		n.tearDownOnce(x, &f, now)
+	}
 }
 
 // makeRoom frees a place in switch dpid's full table for a host-pair aggregate: it

@@ -252,9 +252,13 @@ func (c *core) flowModFailed(s *session, m *ofproto.ErrorMsg, now time.Time) boo
 		c.log.Warn("switch refused a FLOW_MOD the controller cannot place", "dpid", dpidString(s.dpid), "xid", m.Xid, "error", code)
 		return true
 	}
-	if _, err := c.tracker.EntryRefused(s.dpid, p.cookie, now); err != nil {
+	st, err := c.tracker.EntryRefused(s.dpid, p.cookie, now)
+	if err != nil {
 		c.log.Debug("refused entry not recorded", "dpid", dpidString(s.dpid), "cookie", p.cookie, "err", err)
 		return true
+	}
+	if st != flowtracker.StateExpired && c.routing != nil {
+		c.routing.entryRefused(&c.ctxs[c.routingAt], p.cookie, now)
 	}
 	c.log.Debug("switch refused an entry", "dpid", dpidString(s.dpid), "cookie", p.cookie, "error", code)
 	return true

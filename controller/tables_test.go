@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -453,3 +454,40 @@ func mustMatch(t *testing.T, frame []byte) ofproto.Match {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRefusedUnderAggregate: an exact flow whose ingress entry is refused while its
+// host pair's aggregate is in would have its packets taken by the aggregate at the
+// ingress and counted again by its own entries further on: what is left of it goes.
+func TestRefusedUnderAggregate(t *testing.T) {
+	n := tableNet(t, Config{IdleTimeout: 5 * time.Second}, 0, 0)
+	sendUDP(n, 1000, 1) // an exact flow
+	f, ok := n.c.tracker.ByKey(keyOf(n, 1000))
+	require.True(t, ok)
+	n.c.table(2).info.Fallback = true // no limit known: it stays on
+	sendUDP(n, 2000, 1)                // the pair's aggregate
+	_, ok = n.c.tracker.ByKeyGrain(flowtracker.HostPairKey(keyOf(n, 1000)), flowtracker.GrainHostPair)
+	require.True(t, ok)
+
+	// s1 refuses the exact flow's entry after all (it never held it).
+	s1 := n.sw[1]
+	for i, fe := range s1.table {
+		if fe.cookie == f.Cookie {
+			s1.table = slices.Delete(s1.table, i, i+1)
+			break
+		}
+	}
+	add, err := (&ofproto.FlowMod{Xid: 999999, Cookie: f.Cookie, Command: ofproto.FlowAdd, BufferID: ofproto.BufferNone,
+		OutPort: ofproto.PortNone}).MarshalBinary()
+	require.NoError(t, err)
+	n.fromSwitch(s1, &ofproto.ErrorMsg{Xid: 999999, ErrType: ofproto.ErrTypeFlowModFailed, Code: ofproto.FlowModAllTablesFull, Data: add[:64]})
+	n.run()
+	got, _ := n.c.tracker.Get(f.ID)
+	assert.Equal(t, flowtracker.StateExpired, got.State, "the rest of the flow was deleted")
+	assert.True(t, got.Entries[0].Refused)
+	for _, d := range []uint64{2, 3} {
+		for _, fe := range n.sw[d].table {
+			assert.NotEqual(t, f.Cookie, fe.cookie, "s%d still holds the flow's entry", d)
+		}
+	}
+	checkTables(t, n)
+}
