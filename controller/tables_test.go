@@ -464,7 +464,7 @@ func TestRefusedUnderAggregate(t *testing.T) {
 	f, ok := n.c.tracker.ByKey(keyOf(n, 1000))
 	require.True(t, ok)
 	n.c.table(2).info.Fallback = true // no limit known: it stays on
-	sendUDP(n, 2000, 1)                // the pair's aggregate
+	sendUDP(n, 2000, 1)               // the pair's aggregate
 	_, ok = n.c.tracker.ByKeyGrain(flowtracker.HostPairKey(keyOf(n, 1000)), flowtracker.GrainHostPair)
 	require.True(t, ok)
 
