@@ -86,7 +86,7 @@ type Config struct {
 	TableLow float64
 	// FallbackHold is the hard timeout of host-pair entries, a whole number of seconds:
 	// when it passes, the host pair's next packet is routed afresh, by exact entries if
-	// the tables have room again. Default 20 s.
+	// the tables have room again. Default 60 s.
 	FallbackHold time.Duration
 
 	// Tracker sizes the flow tracker (zero value: its defaults).
@@ -122,7 +122,7 @@ const (
 	DefaultTableInterval    = 10 * time.Second
 	DefaultTableHigh        = 0.8
 	DefaultTableLow         = 0.6
-	DefaultFallbackHold     = 20 * time.Second
+	DefaultFallbackHold     = 60 * time.Second
 )
 
 // ErrConfig is wrapped by every error Validate returns.
