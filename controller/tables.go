@@ -45,6 +45,7 @@ type tableState struct {
 
 	learned        int       // the limit refusals taught, 0 when none
 	added, removed int       // FLOW_ADDs sent and entries removed or refused since ReadAt
+	addedAtAsk     int       // added when the pending request went out
 	xid            uint32    // the table statistics request waiting for its reply, 0 when none
 	askedAt        time.Time // when it, or the last one, was sent
 	askNow         bool      // a refusal, or the first entry installed, wants a fresh reading
@@ -298,7 +299,11 @@ func (c *core) tableReply(s *session, m *ofproto.StatsReply, now time.Time) {
 	t.info.Read, t.info.ReadAt = true, now
 	t.info.Active, t.info.MaxEntries = t.partActive, t.partMax
 	t.partActive, t.partMax, t.partZero = 0, 0, false
-	t.added, t.removed, t.evicting = 0, 0, 0
+	// The switch answered in order: the FLOW_ADDs sent before the request are in the
+	// reading, those sent after it are not; every FLOW_REMOVED and refusal received
+	// before the answer was the switch's before it answered.
+	t.added, t.removed, t.evicting = max(t.added-t.addedAtAsk, 0), 0, 0
+	t.addedAtAsk = 0
 	if t.learned > 0 && t.info.Active > t.learned {
 		t.learned = t.info.Active // it holds more than the refusals suggested
 	}
@@ -343,6 +348,7 @@ func (c *core) tablesTick(now time.Time) {
 		}
 		t.askNow = false
 		t.askedAt = now
+		t.addedAtAsk = t.added
 		t.partActive, t.partMax, t.partZero = 0, 0, false
 		t.xid = s.xids.allocate()
 		c.fx.send(s, &ofproto.StatsRequest{Xid: t.xid, Body: &ofproto.TableStatsRequest{}})

@@ -491,3 +491,23 @@ func TestRefusedUnderAggregate(t *testing.T) {
 	}
 	checkTables(t, n)
 }
+
+// TestTableReadingKeepsLaterAdds: FLOW_ADDs sent after the table statistics request
+// are not in its answer; the estimate keeps them.
+func TestTableReadingKeepsLaterAdds(t *testing.T) {
+	n := tableNet(t, Config{IdleTimeout: 5 * time.Second}, 0, 60)
+	c := n.c
+	s := n.sw[1].s
+	ts := c.table(1)
+	ts.askNow = true
+	c.fx.reset()
+	c.tablesTick(n.now) // the request goes out
+	require.NotZero(t, ts.xid)
+	before := ts.estimate()
+	for i := range 3 {
+		c.noteFlowAdd(s, &ofproto.FlowMod{Xid: uint32(5000 + i), Cookie: 1}, n.now)
+	}
+	c.tableReply(s, &ofproto.StatsReply{Xid: ts.xid, Body: &ofproto.TableStatsReply{Entries: []ofproto.TableStats{
+		{TableID: 0, ActiveCount: uint32(before), MaxEntries: 60}}}}, n.now)
+	assert.Equal(t, before+3, ts.info.Estimate, "the adds sent after the request are kept")
+}
