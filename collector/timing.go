@@ -1,0 +1,154 @@
+package collector
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+)
+
+// This file keeps what the executor learns of each switch's statistics replies: how
+// long they take (an EWMA of request → whole reply), whether a batch of requests is
+// still out (at most one per switch), and the rounds that went on without it.
+
+// replyAlpha is the weight of a new sample in the reply time's EWMA.
+const replyAlpha = 0.25
+
+// ReplyTime is what the collector has learned of one switch's statistics replies.
+type ReplyTime struct {
+	DPID uint64
+	// Smoothed is the EWMA (weight 1/4 per sample) of the time from a request to the
+	// last part of its reply; a request that timed out counts as a sample of its
+	// timeout (the reply took at least that long). 0 before the first sample.
+	Smoothed time.Duration
+	Last     time.Duration // the latest sample
+	Samples  uint64
+	// Slow says a round no longer waits for the switch: its smoothed reply time
+	// passed half the round's time limit (Config.RoundTimeout); it becomes fast
+	// again below a quarter. Schemes prefer other switches at equal cost.
+	Slow bool
+	// InFlight says a batch of requests to the switch is out.
+	InFlight bool
+	// Timeouts counts requests whose reply never came in time (every account).
+	Timeouts uint64
+	// Late counts batches that came back after their round had ended; their
+	// readings were applied on arrival.
+	Late uint64
+	// Busy counts requests not sent because the switch's previous batch was
+	// still out.
+	Busy      uint64
+	LastReply time.Time // when the last reply arrived; zero if none yet
+}
+
+// timings is the ReplyTime of every switch seen; safe for concurrent use.
+type timings struct {
+	mu  sync.Mutex
+	per map[uint64]*ReplyTime
+}
+
+func (t *timings) get(dpid uint64) *ReplyTime {
+	if t.per == nil {
+		t.per = make(map[uint64]*ReplyTime)
+	}
+	r, ok := t.per[dpid]
+	if !ok {
+		r = &ReplyTime{DPID: dpid}
+		t.per[dpid] = r
+	}
+	return r
+}
+
+// acquire marks a batch out to dpid; false (and n requests counted as busy) if one
+// is out already.
+func (t *timings) acquire(dpid uint64, n int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.get(dpid)
+	if r.InFlight {
+		r.Busy += uint64(n)
+		return false
+	}
+	r.InFlight = true
+	return true
+}
+
+// release ends dpid's batch; late says it came back after its round.
+func (t *timings) release(dpid uint64, late bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.get(dpid)
+	r.InFlight = false
+	if late {
+		r.Late++
+	}
+}
+
+// learn takes one request's time (until its reply, or until it timed out) against
+// the round limit that decides whether the switch is slow.
+func (t *timings) learn(dpid uint64, d time.Duration, timedOut bool, at time.Time, limit time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.get(dpid)
+	if r.Samples == 0 {
+		r.Smoothed = d
+	} else {
+		r.Smoothed = time.Duration(float64(r.Smoothed) + replyAlpha*float64(d-r.Smoothed))
+	}
+	r.Last = d
+	r.Samples++
+	if timedOut {
+		r.Timeouts++
+	} else {
+		r.LastReply = at
+	}
+	switch {
+	case !r.Slow && r.Smoothed > limit/2:
+		r.Slow = true
+	case r.Slow && r.Smoothed < limit/4:
+		r.Slow = false
+	}
+}
+
+// slow says whether rounds no longer wait for dpid.
+func (t *timings) slow(dpid uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.per[dpid]
+	return ok && r.Slow
+}
+
+// slowSet is the switches found slow, or nil.
+func (t *timings) slowSet() map[uint64]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out map[uint64]bool
+	for d, r := range t.per {
+		if r.Slow {
+			if out == nil {
+				out = make(map[uint64]bool)
+			}
+			out[d] = true
+		}
+	}
+	return out
+}
+
+func (t *timings) list() []ReplyTime {
+	t.mu.Lock()
+	out := make([]ReplyTime, 0, len(t.per))
+	for _, r := range t.per {
+		out = append(out, *r)
+	}
+	t.mu.Unlock()
+	slices.SortFunc(out, func(a, b ReplyTime) int { return cmp.Compare(a.DPID, b.DPID) })
+	return out
+}
+
+// ReplyTimes returns what the collector has learned of each switch's statistics
+// replies, by dpid.
+func (c *Collector) ReplyTimes() []ReplyTime { return c.timing.list() }
+
+// Wait waits until the batches of requests that rounds left out (to slow switches)
+// have ended; Run waits for them before it returns. End the context given to Round
+// to end them early.
+func (c *Collector) Wait() { c.workers.Wait() }
