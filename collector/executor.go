@@ -244,7 +244,9 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 		if waited {
 			waitFor++
 		}
+		sink.mu.Lock()
 		sink.out++
+		sink.mu.Unlock()
 		c.workers.Add(1)
 		go c.batch(ctx, account, dpid, rs, sendBy, sink, waited)
 	}

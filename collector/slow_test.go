@@ -1,0 +1,134 @@
+package collector
+
+import (
+	"strings"
+
+	"context"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSlowSwitchLeftBehind: s2 answers its statistics 300 ms late, rounds have
+// 100 ms. The first round waits for s2 until RoundTimeout and leaves its batch out;
+// its readings are applied when they come, stamped with the request/reply midpoint.
+// s2 is then found slow: the next round does not wait for it, the one after finds it
+// busy, and the other switches' flows are read in every round.
+func TestSlowSwitchLeftBehind(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 100 * time.Millisecond, RequestTimeout: 2 * time.Second})
+	e.c.deps.Clock = time.Now
+	e.net.delay[2] = 300 * time.Millisecond
+	e.loadLine(t) // singles at the ingress: three at s1, three at s2, one at s4
+	for _, h := range e.flows {
+		e.net.count(h.Cookie, 1000, 10, 1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); e.c.Wait() }()
+
+	start := time.Now()
+	res := e.c.Round(ctx)
+	assert.Less(t, time.Since(start), 250*time.Millisecond)
+	assert.Equal(t, 7, res.Requests)
+	assert.Equal(t, 1, res.Late)
+	assert.Equal(t, 4, res.Readings) // s1's three and s4's one
+	e.c.Wait()
+	got := time.Now()
+	k := e.c.Counters()
+	assert.Equal(t, uint64(1), k.Late)
+	// s2's first request took 300 ms, its others were not started after the round.
+	assert.Equal(t, uint64(1), k.LateReadings)
+	assert.Equal(t, uint64(2), k.Skipped)
+	rt := e.c.ReplyTimes()
+	require.Len(t, rt, 3)
+	s2 := rt[1]
+	require.Equal(t, uint64(2), s2.DPID)
+	assert.True(t, s2.Slow)
+	assert.GreaterOrEqual(t, s2.Smoothed, 300*time.Millisecond)
+	assert.Less(t, rt[0].Smoothed, 50*time.Millisecond)
+	assert.False(t, rt[0].Slow)
+	// The late reading is stamped at the midpoint: about 150 ms after the request.
+	var read int
+	for _, h := range e.flows[3:6] {
+		f, ok := e.store.Flow(h.ID)
+		require.True(t, ok)
+		if f.Readings == 0 {
+			continue
+		}
+		read++
+		assert.WithinDuration(t, start.Add(150*time.Millisecond), f.LastPolled, 60*time.Millisecond)
+		assert.True(t, f.LastPolled.Before(got.Add(-100*time.Millisecond)))
+	}
+	assert.Equal(t, 1, read)
+
+	// Found slow: the round does not wait for s2 at all.
+	start = time.Now()
+	res = e.c.Round(ctx)
+	assert.Less(t, time.Since(start), 150*time.Millisecond)
+	assert.Equal(t, 1, res.Late)
+	assert.Equal(t, 4, res.Readings)
+	// Its batch is still out: the next round skips s2 as busy.
+	res = e.c.Round(ctx)
+	assert.Equal(t, 3, res.Busy)
+	assert.Equal(t, 0, res.Late)
+	assert.Equal(t, 4, res.Readings)
+	e.c.Wait()
+	assert.Equal(t, uint64(3), e.c.ReplyTimes()[1].Busy)
+	assert.Equal(t, uint64(3), e.c.Counters().Busy)
+}
+
+// TestLateReadingOfAFlowReadInTime: a late batch's reading of a flow the round
+// already read from a faster switch is dropped (one reading per flow and round).
+func TestLateReadingOfAFlowReadInTime(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPollAll, Interval: 100 * time.Millisecond, RequestTimeout: 2 * time.Second})
+	e.c.deps.Clock = time.Now
+	e.net.delay[3] = 250 * time.Millisecond
+	e.loadLine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); e.c.Wait() }()
+	res := e.c.Round(ctx)
+	assert.Equal(t, 1, res.Late)
+	assert.Equal(t, 7, res.Readings) // every flow crosses s1, s2 or s4
+	e.c.Wait()
+	assert.Equal(t, uint64(0), e.c.Counters().LateReadings)
+	for _, h := range e.flows {
+		f, ok := e.store.Flow(h.ID)
+		require.True(t, ok)
+		assert.Equal(t, 1, f.Readings, "flow %d", h.ID)
+	}
+}
+
+// TestSlowSwitchMetrics: the reply times, the slow flag, late batches and busy
+// requests are exported per switch.
+func TestSlowSwitchMetrics(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPollAll, Interval: 100 * time.Millisecond, RequestTimeout: 2 * time.Second})
+	e.net.stall[4] = true
+	e.loadLine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.c.Round(ctx)
+	e.c.Round(ctx) // s4's batch is still out: busy
+	cancel()
+	e.c.Wait()
+	m := NewMetrics(e.c)
+	problems, err := testutil.CollectAndLint(m)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+	want := `
+# HELP cemon_polling_busy_requests_total Statistics requests not sent because the switch's previous batch was still out.
+# TYPE cemon_polling_busy_requests_total counter
+cemon_polling_busy_requests_total{dpid="0000000000000001"} 0
+cemon_polling_busy_requests_total{dpid="0000000000000002"} 0
+cemon_polling_busy_requests_total{dpid="0000000000000003"} 0
+cemon_polling_busy_requests_total{dpid="0000000000000004"} 1
+# HELP cemon_polling_late_batches_total Batches of statistics requests to a switch that came back after their round (applied on arrival).
+# TYPE cemon_polling_late_batches_total counter
+cemon_polling_late_batches_total{dpid="0000000000000001"} 0
+cemon_polling_late_batches_total{dpid="0000000000000002"} 0
+cemon_polling_late_batches_total{dpid="0000000000000003"} 0
+cemon_polling_late_batches_total{dpid="0000000000000004"} 1
+`
+	require.NoError(t, testutil.CollectAndCompare(m, strings.NewReader(want), "cemon_polling_busy_requests_total", "cemon_polling_late_batches_total"))
+	assert.Equal(t, 4, testutil.CollectAndCount(m, "cemon_polling_reply_seconds"))
+}
