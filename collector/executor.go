@@ -291,11 +291,15 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 		replies         []poll.Reply
 		failed, skipped int
 	)
-	for i, r := range rs {
+	// A batch cut short by the round's time starts where the last one stopped, so
+	// that a slow switch's requests all get their turn.
+	first := c.timing.first(dpid, len(rs))
+	for i := range rs {
 		if ctx.Err() != nil || !time.Now().Before(sendBy) {
 			skipped = len(rs) - i
 			break
 		}
+		r := rs[(first+i)%len(rs)]
 		msgs, at, err := c.timed(ctx, account, dpid, r.msg)
 		if err != nil {
 			failed++
@@ -304,6 +308,7 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 			replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: r.interval, At: at, Msgs: msgs})
 		}
 	}
+	c.timing.advance(dpid, first, len(rs)-skipped, len(rs))
 	sink.mu.Lock()
 	late := sink.closed
 	sink.out--

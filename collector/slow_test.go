@@ -132,3 +132,24 @@ cemon_polling_late_batches_total{dpid="0000000000000004"} 1
 	require.NoError(t, testutil.CollectAndCompare(m, strings.NewReader(want), "cemon_polling_busy_requests_total", "cemon_polling_late_batches_total"))
 	assert.Equal(t, 4, testutil.CollectAndCount(m, "cemon_polling_reply_seconds"))
 }
+
+// TestSlowSwitchTakesTurns: a slow switch whose batches are cut short by the round's
+// time starts each batch where the last one stopped, so that every flow it is to
+// read is read in turn (not the first one of the batch again and again).
+func TestSlowSwitchTakesTurns(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 60 * time.Millisecond, RequestTimeout: 2 * time.Second})
+	e.c.deps.Clock = time.Now
+	e.net.delay[2] = 100 * time.Millisecond
+	e.loadLine(t) // three singles at s2, for flows 3, 4 and 5
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); e.c.Wait() }()
+	for range 3 {
+		e.c.Round(ctx)
+		e.c.Wait()
+	}
+	for _, h := range e.flows[3:6] {
+		f, ok := e.store.Flow(h.ID)
+		require.True(t, ok)
+		assert.Equal(t, 1, f.Readings, "flow %d", h.ID)
+	}
+}

@@ -42,8 +42,34 @@ type ReplyTime struct {
 
 // timings is the ReplyTime of every switch seen; safe for concurrent use.
 type timings struct {
-	mu  sync.Mutex
-	per map[uint64]*ReplyTime
+	mu   sync.Mutex
+	per  map[uint64]*ReplyTime
+	next map[uint64]int // where a switch's next batch starts (its last was cut short)
+}
+
+// first is where dpid's batch of n requests starts.
+func (t *timings) first(dpid uint64, n int) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n <= 0 {
+		return 0
+	}
+	return t.next[dpid] % n
+}
+
+// advance records that a batch of n requests starting at first sent sent of them:
+// the next batch starts after them, or at the beginning if all went.
+func (t *timings) advance(dpid uint64, first, sent, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if sent >= n || n == 0 {
+		delete(t.next, dpid)
+		return
+	}
+	if t.next == nil {
+		t.next = make(map[uint64]int)
+	}
+	t.next[dpid] = (first + sent) % n
 }
 
 func (t *timings) get(dpid uint64) *ReplyTime {
