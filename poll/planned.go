@@ -108,9 +108,10 @@ type Planned struct {
 	idx       map[uint64]int32 // dpid -> planner switch index
 	dpids     []uint64         // planner switch index -> dpid
 	nw        mcps.Network
-	slowBuilt bool   // the scheme's switch order put slow switches last
-	replan    string // non-empty: rebuild from scratch at the next Work or Due, for this reason
-	version   uint64 // bumped by every change of the planned flow set
+	slowBuilt bool           // the scheme's switch order put slow switches last
+	slow      map[uint64]int // nil: no switch is slow; else 1 for a slow switch, minus its hops for a fast one
+	replan    string         // non-empty: rebuild from scratch at the next Work or Due, for this reason
+	version   uint64         // bumped by every change of the planned flow set
 
 	bound        int64
 	boundFlows   int
@@ -179,10 +180,26 @@ func (p *Planned) SetSwitches(_ time.Time, sw []Switch) {
 			return
 		}
 	}
+	p.slow = nil
+	for _, s := range sw {
+		if s.Slow {
+			if p.slow == nil {
+				p.slow = make(map[uint64]int)
+			}
+			p.slow[s.DPID] = 1
+		}
+	}
+	if p.slow != nil {
+		for _, s := range sw {
+			if !s.Slow {
+				p.slow[s.DPID] = -max(s.Hops, 1) // a fast switch: its hop count, negated
+			}
+		}
+	}
 	if p.planner == nil {
 		return
 	}
-	anySlow := slices.ContainsFunc(sw, func(s Switch) bool { return s.Slow })
+	anySlow := p.slow != nil
 	if (anySlow || p.slowBuilt) && !slices.Equal(slowOrder(p.dpids, sw), p.dpids) {
 		p.replan = "reply-time"
 	}
@@ -293,9 +310,38 @@ func (p *Planned) Due(now time.Time, dst []Request) []Request {
 	}
 	p.sbuf = p.planner.AppendSingles(p.sbuf[:0])
 	for _, s := range p.sbuf {
-		dst = append(dst, Request{DPID: p.dpids[s.Switch], Flow: s.ID, Source: stats.SourcePollSingle, Interval: p.cfg.Interval})
+		dst = append(dst, Request{DPID: p.singleAt(s.ID, s.Switch), Flow: s.ID, Source: stats.SourcePollSingle, Interval: p.cfg.Interval})
 	}
 	return dst
+}
+
+// singleAt is where the poll-single of flow id that the planner puts at switch sw
+// goes: there, unless sw answers slowly and another switch of the flow's path answers
+// fast at the same cost (out-of-band any, in-band one as many hops from the
+// controller); then the first such switch from the read point.
+func (p *Planned) singleAt(id uint64, sw int32) uint64 {
+	d := p.dpids[sw]
+	if p.slow == nil || p.slow[d] != 1 {
+		return d
+	}
+	hops := 1
+	for _, s := range p.switches {
+		if s.DPID == d {
+			hops = max(s.Hops, 1)
+			break
+		}
+	}
+	path := p.flows[id]
+	for i := range path {
+		x := path[i]
+		if p.cfg.ReadPoint == mcps.ReadEgress {
+			x = path[len(path)-1-i]
+		}
+		if h := p.slow[x]; h < 0 && (p.cfg.Deployment != mcps.InBand || -h == hops) {
+			return x
+		}
+	}
+	return d
 }
 
 // Work implements Offloader: a rebuild when the switch set, the strategy or ARI asks
@@ -603,7 +649,7 @@ func (p *Planned) Plan() Plan {
 	}
 	slices.Sort(s.PollAll)
 	for _, x := range p.planner.Singles() {
-		s.PollSingle = append(s.PollSingle, Single{Flow: x.ID, DPID: p.dpids[x.Switch]})
+		s.PollSingle = append(s.PollSingle, Single{Flow: x.ID, DPID: p.singleAt(x.ID, x.Switch)})
 	}
 	slices.SortFunc(s.PollSingle, func(a, b Single) int { return cmp.Compare(a.Flow, b.Flow) })
 	return s
