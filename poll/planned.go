@@ -97,6 +97,13 @@ type Plan struct {
 // between), and off (nothing polled). Every call to Due is one round: the whole
 // scheme.
 //
+// Switches the executor marks slow (Switch.Slow) come last in the planner's switch
+// order, so that the solvers' tie-break between equally cheap choices avoids them
+// (a rebuild, reason "reply-time", follows a change of the slow set; it keeps the
+// plain order's scheme if that one is strictly cheaper), and a poll-single the
+// planner puts at a slow switch goes to a fast switch of the flow's path at the same
+// cost, nearest the read point.
+//
 // Rebuilds and lower bounds are Offloader work: solved from a snapshot without the
 // executor's lock, then swapped in with the arrivals and expiries of the meantime
 // replayed onto the new scheme as DAPR patches.
