@@ -443,7 +443,9 @@ func (c *Collector) observe(now time.Time, readings []stats.Reading, samples []s
 }
 
 // PortRound asks every connected switch for the statistics of all its ports and feeds
-// them to the Store.
+// them to the Store; a slow switch whose flow statistics are still out is left for the
+// next port round (its ports keep their rates meanwhile). Run runs port rounds apart
+// from the flow rounds, so that a slow switch's port reply holds up no flow round.
 func (c *Collector) PortRound(ctx context.Context) {
 	var (
 		wg       sync.WaitGroup
@@ -454,14 +456,13 @@ func (c *Collector) PortRound(ctx context.Context) {
 	)
 	for _, dpid := range c.deps.Switches() {
 		switches[dpid] = true
-		if !c.timing.acquire(dpid, 1) {
-			continue // a flow statistics batch is out: the ports wait for the next port round
+		if c.timing.slowAndOut(dpid) {
+			continue // a slow switch with flow requests out: its ports wait for the next port round
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			msgs, at, err := c.timed(ctx, StrategyPortStats, dpid, &ofproto.StatsRequest{Body: &ofproto.PortStatsRequest{PortNo: ofproto.PortNone}})
-			c.timing.release(dpid, false)
 			if err == nil {
 				mu.Lock()
 				answered[dpid] = true

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"context"
+	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"testing"
 	"time"
@@ -161,4 +162,26 @@ func TestSlowSwitchTakesTurns(t *testing.T) {
 		require.True(t, ok)
 		assert.Equal(t, 1, f.Readings, "flow %d", h.ID)
 	}
+}
+
+// TestPortRoundSkipsSlowSwitchOut: a port round leaves out a slow switch whose flow
+// statistics are still out (it keeps its ports), and asks the others.
+func TestPortRoundSkipsSlowSwitchOut(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPollAll, Interval: 100 * time.Millisecond, RequestTimeout: 2 * time.Second})
+	e.net.delay[3] = 400 * time.Millisecond
+	e.loadLine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); e.c.Wait() }()
+	e.c.Round(ctx)
+	e.c.Wait() // s3 found slow
+	e.c.Round(ctx)
+	require.True(t, e.c.ReplyTimes()[2].InFlight)
+	e.c.PortRound(ctx)
+	asked := map[uint64]bool{}
+	for _, r := range e.net.requests() {
+		if _, ok := r.body.(*ofproto.PortStatsRequest); ok {
+			asked[r.dpid] = true
+		}
+	}
+	assert.Equal(t, map[uint64]bool{1: true, 2: true, 4: true}, asked)
 }

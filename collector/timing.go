@@ -143,6 +143,14 @@ func (t *timings) slow(dpid uint64) bool {
 	return ok && r.Slow
 }
 
+// slowAndOut says whether dpid is slow and has a batch out.
+func (t *timings) slowAndOut(dpid uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.per[dpid]
+	return ok && r.Slow && r.InFlight
+}
+
 // slowSet is the switches found slow, or nil.
 func (t *timings) slowSet() map[uint64]bool {
 	t.mu.Lock()
