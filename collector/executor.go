@@ -305,7 +305,7 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 			failed++
 		}
 		if len(msgs) > 0 {
-			replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: r.interval, At: at, Msgs: msgs})
+			replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: c.timing.spacing(dpid, r.interval, c.cfg.Interval), At: at, Msgs: msgs})
 		}
 	}
 	c.timing.advance(dpid, first, len(rs)-skipped, len(rs))

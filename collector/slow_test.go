@@ -185,3 +185,31 @@ func TestPortRoundSkipsSlowSwitchOut(t *testing.T) {
 	}
 	assert.Equal(t, map[uint64]bool{1: true, 2: true, 4: true}, asked)
 }
+
+// TestReadingSpacing: readings from a switch that answers in more than a round carry
+// the spacing at which it is read (the rounds it takes plus one), so that the Store
+// does not count its flows stale between two readings; others keep the scheduler's.
+func TestReadingSpacing(t *testing.T) {
+	tests := []struct {
+		name             string
+		smoothed         time.Duration // 0: never seen
+		want, round, got time.Duration
+	}{
+		{"unknown switch", 0, time.Second, time.Second, time.Second},
+		{"fast", 5 * time.Millisecond, time.Second, time.Second, time.Second},
+		{"under a round", 900 * time.Millisecond, time.Second, time.Second, time.Second},
+		{"2 s at 1 s rounds", 2 * time.Second, time.Second, time.Second, 3 * time.Second},
+		{"2.5 s at 1 s rounds", 2500 * time.Millisecond, time.Second, time.Second, 3 * time.Second},
+		{"scheduler wants longer", 2 * time.Second, 10 * time.Second, time.Second, 10 * time.Second},
+		{"interval unknown", 2 * time.Second, 0, time.Second, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tm timings
+			if tt.smoothed > 0 {
+				tm.learn(7, tt.smoothed, false, t0, tt.round)
+			}
+			assert.Equal(t, tt.got, tm.spacing(7, tt.want, tt.round))
+		})
+	}
+}

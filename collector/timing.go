@@ -143,6 +143,24 @@ func (t *timings) slow(dpid uint64) bool {
 	return ok && r.Slow
 }
 
+// spacing is the polling interval readings from dpid carry: the scheduler's want,
+// or, for a switch that answers in more than a round, the rounds it takes to answer
+// plus the one that sends its next request (a switch answering in 2 s at 1 s rounds is
+// read every 3 s), so that the Store does not count its flows stale between two
+// readings. 0 (unknown) stays 0.
+func (t *timings) spacing(dpid uint64, want, round time.Duration) time.Duration {
+	if want <= 0 || round <= 0 {
+		return want
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.per[dpid]
+	if !ok || r.Smoothed < round {
+		return want
+	}
+	return max(want, round*(r.Smoothed/round+1))
+}
+
 // slowAndOut says whether dpid is slow and has a batch out.
 func (t *timings) slowAndOut(dpid uint64) bool {
 	t.mu.Lock()

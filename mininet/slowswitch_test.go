@@ -130,6 +130,7 @@ func TestSlowSwitchKeepsOthersFresh(t *testing.T) {
 	maxAge := map[uint64]time.Duration{}
 	var sumAge = map[uint64]time.Duration{}
 	var samples = map[uint64]int{}
+	stale := map[uint64]int{} // samples of a flow whose rate the store counts stale
 	tick := time.NewTicker(100 * time.Millisecond)
 	for time.Since(start) < run {
 		<-tick.C
@@ -143,6 +144,9 @@ func TestSlowSwitchKeepsOthersFresh(t *testing.T) {
 				if !ok || f.Readings == 0 {
 					maxAge[d] = max(maxAge[d], now.Sub(start))
 					continue
+				}
+				if f.Stale {
+					stale[d]++
 				}
 				age := now.Sub(f.LastPolled)
 				maxAge[d] = max(maxAge[d], age)
@@ -170,8 +174,8 @@ func TestSlowSwitchKeepsOthersFresh(t *testing.T) {
 		if samples[d] > 0 {
 			mean = sumAge[d] / time.Duration(samples[d])
 		}
-		t.Logf("switch %d (stats delay %v): %d requests, spacing median %v max %v; reading age mean %v max %v",
-			d, delays[d], len(ts), med.Round(time.Millisecond), hi.Round(time.Millisecond), mean.Round(time.Millisecond), maxAge[d].Round(time.Millisecond))
+		t.Logf("switch %d (stats delay %v): %d requests, spacing median %v max %v; reading age mean %v max %v; stale %d of %d samples",
+			d, delays[d], len(ts), med.Round(time.Millisecond), hi.Round(time.Millisecond), mean.Round(time.Millisecond), maxAge[d].Round(time.Millisecond), stale[d], samples[d])
 		if d <= 2 {
 			assert.GreaterOrEqual(t, len(ts), 8, "switch %d requests", d)
 			assert.InDelta(t, interval.Seconds(), med.Seconds(), 0.15, "switch %d: median spacing", d)
@@ -183,6 +187,9 @@ func TestSlowSwitchKeepsOthersFresh(t *testing.T) {
 	// meanwhile), so its requests come every 2-3 s, and a reading (stamped at the
 	// midpoint, 1 s after its request) is at most about 4 s old when the next one lands.
 	assert.Greater(t, samples[3], 0, "switch 3 never read")
+	for d := uint64(1); d <= 3; d++ {
+		assert.Zero(t, stale[d], "switch %d: stale readings", d)
+	}
 	assert.Less(t, maxAge[3], 5*time.Second)
 	rts := c.ReplyTimes()
 	require.Len(t, rts, 4)
