@@ -136,8 +136,10 @@ type PollingSwitch struct {
 	InFlight         bool       `json:"in_flight"` // a batch of requests is out
 	Timeouts         uint64     `json:"timeouts"`
 	LateBatches      uint64     `json:"late_batches"`  // batches back after their round, applied on arrival
-	BusyRequests     uint64     `json:"busy_requests"` // requests not sent: the previous batch was still out
+	BusyRequests     uint64     `json:"busy_requests"` // requests not sent: the previous batch was still out, or held back
 	LastReplyAt      *time.Time `json:"last_reply_at"` // null before the first reply
+	TimeoutsInARow   uint64     `json:"timeouts_in_a_row"`
+	HeldUntil        *time.Time `json:"held_until"` // after timeouts in a row nothing is sent before; null if not held
 }
 
 // FlowStats is one flow's statistics.

@@ -275,11 +275,15 @@ func TestTimeoutsAndErrors(t *testing.T) {
 	if tot.Timeouts != 1 || tot.Errors != 1 || tot.Requests != 4 || tot.WireBytesSent != 4*122 {
 		t.Errorf("total = %+v", tot)
 	}
-	// A request that never left costs nothing on the wire.
+	// A request that never left costs nothing on the wire; s2, which timed out, is
+	// held back for a request timeout and not asked.
 	e.c.deps.Unsent = func(err error) bool { return err.Error() == "switch said no" }
-	e.c.Round(context.Background())
-	if tot2 := e.c.Total(""); tot2.Requests != tot.Requests+3 || tot2.Errors != 2 || tot2.WireBytesSent != tot.WireBytesSent+3*122 {
+	res2 := e.c.Round(context.Background())
+	if tot2 := e.c.Total(""); tot2.Requests != tot.Requests+2 || tot2.Errors != 2 || tot2.Timeouts != 1 || tot2.WireBytesSent != tot.WireBytesSent+2*122 {
 		t.Errorf("after an unsent request: %+v", tot2)
+	}
+	if res2.Busy != 1 {
+		t.Errorf("second round: %+v", res2)
 	}
 	// Flows through s1 or s4 are still read; the three on s2-s3 alone are not.
 	if res.Readings != 4 {

@@ -236,7 +236,7 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 	waitFor := 0
 	for _, dpid := range dpids {
 		rs := byDPID[dpid]
-		if !c.timing.acquire(dpid, len(rs)) {
+		if !c.timing.acquire(dpid, len(rs), time.Now()) {
 			res.Busy += len(rs)
 			continue
 		}
@@ -343,7 +343,7 @@ func (c *Collector) timed(ctx context.Context, account string, dpid uint64, msg 
 	msgs, err := c.exchange(ctx, account, dpid, msg)
 	took, got := time.Since(start), c.deps.Clock()
 	if timedOut := c.timedOut(err); err == nil || timedOut {
-		c.timing.learn(dpid, took, timedOut, got, c.cfg.RoundTimeout)
+		c.timing.learn(dpid, took, timedOut, got, c.cfg.RoundTimeout, time.Now(), c.cfg.RequestTimeout)
 	}
 	return msgs, sent.Add(got.Sub(sent) / 2), err
 }
@@ -444,7 +444,8 @@ func (c *Collector) observe(now time.Time, readings []stats.Reading, samples []s
 
 // PortRound asks every connected switch for the statistics of all its ports and feeds
 // them to the Store; a slow switch whose flow statistics are still out is left for the
-// next port round (its ports keep their rates meanwhile). Run runs port rounds apart
+// next port round, as is one held back after timeouts (their ports keep their rates
+// meanwhile). Run runs port rounds apart
 // from the flow rounds, so that a slow switch's port reply holds up no flow round.
 func (c *Collector) PortRound(ctx context.Context) {
 	var (
@@ -456,8 +457,8 @@ func (c *Collector) PortRound(ctx context.Context) {
 	)
 	for _, dpid := range c.deps.Switches() {
 		switches[dpid] = true
-		if c.timing.slowAndOut(dpid) {
-			continue // a slow switch with flow requests out: its ports wait for the next port round
+		if c.timing.skipPorts(dpid, time.Now()) {
+			continue // slow with flow requests out, or held back: its ports wait for a later port round
 		}
 		wg.Add(1)
 		go func() {

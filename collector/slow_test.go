@@ -207,9 +207,32 @@ func TestReadingSpacing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var tm timings
 			if tt.smoothed > 0 {
-				tm.learn(7, tt.smoothed, false, t0, tt.round)
+				tm.learn(7, tt.smoothed, false, t0, tt.round, time.Now(), time.Second)
 			}
 			assert.Equal(t, tt.got, tm.spacing(7, tt.want, tt.round))
 		})
 	}
+}
+
+// TestHoldAfterTimeouts: after k timeouts in a row a switch is sent nothing for
+// min(2^(k-1), 16) request timeouts; a reply ends the hold.
+func TestHoldAfterTimeouts(t *testing.T) {
+	var tm timings
+	now := time.Now()
+	hold := time.Second
+	for k, want := range []time.Duration{1, 2, 4, 8, 16, 16, 16} {
+		tm.learn(9, hold, true, t0, time.Second, now, hold)
+		r := tm.list()[0]
+		assert.Equal(t, uint64(k+1), r.TimeoutsInARow)
+		assert.Equal(t, now.Add(want*hold), r.HeldUntil, "after %d timeouts", k+1)
+		assert.False(t, tm.acquire(9, 2, now.Add(want*hold-time.Millisecond)))
+		assert.False(t, tm.skipPorts(9, now.Add(want*hold)))
+	}
+	assert.True(t, tm.skipPorts(9, now))
+	assert.Equal(t, uint64(14), tm.list()[0].Busy)
+	tm.learn(9, 10*time.Millisecond, false, t0, time.Second, now, hold)
+	r := tm.list()[0]
+	assert.Zero(t, r.TimeoutsInARow)
+	assert.True(t, r.HeldUntil.IsZero())
+	assert.True(t, tm.acquire(9, 1, now))
 }

@@ -35,10 +35,18 @@ type ReplyTime struct {
 	// readings were applied on arrival.
 	Late uint64
 	// Busy counts requests not sent because the switch's previous batch was
-	// still out.
+	// still out, or because it is held back after timeouts.
 	Busy      uint64
 	LastReply time.Time // when the last reply arrived; zero if none yet
+	// TimeoutsInARow counts the timeouts since the last reply. After k of them the
+	// switch is sent nothing for min(2^(k-1), 16) request timeouts (until HeldUntil),
+	// so that requests do not pile up on a switch that does not answer.
+	TimeoutsInARow uint64
+	HeldUntil      time.Time
 }
+
+// maxHold is the longest hold after timeouts, in request timeouts.
+const maxHold = 16
 
 // timings is the ReplyTime of every switch seen; safe for concurrent use.
 type timings struct {
@@ -85,12 +93,12 @@ func (t *timings) get(dpid uint64) *ReplyTime {
 }
 
 // acquire marks a batch out to dpid; false (and n requests counted as busy) if one
-// is out already.
-func (t *timings) acquire(dpid uint64, n int) bool {
+// is out already or the switch is held back after timeouts.
+func (t *timings) acquire(dpid uint64, n int, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.get(dpid)
-	if r.InFlight {
+	if r.InFlight || now.Before(r.HeldUntil) {
 		r.Busy += uint64(n)
 		return false
 	}
@@ -110,8 +118,10 @@ func (t *timings) release(dpid uint64, late bool) {
 }
 
 // learn takes one request's time (until its reply, or until it timed out) against
-// the round limit that decides whether the switch is slow.
-func (t *timings) learn(dpid uint64, d time.Duration, timedOut bool, at time.Time, limit time.Duration) {
+// the round limit that decides whether the switch is slow; a timeout holds the
+// switch back from now (monotonic) for hold times a factor that doubles with each
+// timeout in a row.
+func (t *timings) learn(dpid uint64, d time.Duration, timedOut bool, at time.Time, limit time.Duration, now time.Time, hold time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.get(dpid)
@@ -124,8 +134,11 @@ func (t *timings) learn(dpid uint64, d time.Duration, timedOut bool, at time.Tim
 	r.Samples++
 	if timedOut {
 		r.Timeouts++
+		r.TimeoutsInARow++
+		r.HeldUntil = now.Add(hold * time.Duration(min(uint64(1)<<min(r.TimeoutsInARow-1, 8), maxHold)))
 	} else {
 		r.LastReply = at
+		r.TimeoutsInARow, r.HeldUntil = 0, time.Time{}
 	}
 	switch {
 	case !r.Slow && r.Smoothed > limit/2:
@@ -161,12 +174,13 @@ func (t *timings) spacing(dpid uint64, want, round time.Duration) time.Duration 
 	return max(want, round*(r.Smoothed/round+1))
 }
 
-// slowAndOut says whether dpid is slow and has a batch out.
-func (t *timings) slowAndOut(dpid uint64) bool {
+// skipPorts says whether a port round leaves dpid out: a slow switch with a batch
+// out, or one held back after timeouts.
+func (t *timings) skipPorts(dpid uint64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r, ok := t.per[dpid]
-	return ok && r.Slow && r.InFlight
+	return ok && (r.Slow && r.InFlight || now.Before(r.HeldUntil))
 }
 
 // slowSet is the switches found slow, or nil.

@@ -53,7 +53,8 @@ func (s *sentLog) times(dpid uint64) []time.Time {
 // hardware switch); switch 4 answers 10 s late, past the 3 s request timeout (a
 // reply that never comes). Over 10 s the requests to switches 1 and 2 keep a 1 s
 // spacing, their flows' readings stay under 1.5 s old, switch 3's readings arrive
-// (late, applied on arrival), and switch 4's requests are accounted as timeouts.
+// (late, applied on arrival) and never go stale, and switch 4's requests are
+// accounted as timeouts (after which it is held back).
 func TestSlowSwitchKeepsOthersFresh(t *testing.T) {
 	const (
 		interval = time.Second
@@ -194,8 +195,8 @@ func TestSlowSwitchKeepsOthersFresh(t *testing.T) {
 	rts := c.ReplyTimes()
 	require.Len(t, rts, 4)
 	for _, r := range rts {
-		t.Logf("switch %d: reply time %v (last %v, %d samples), slow %v, timeouts %d, late batches %d, busy requests %d",
-			r.DPID, r.Smoothed.Round(time.Millisecond), r.Last.Round(time.Millisecond), r.Samples, r.Slow, r.Timeouts, r.Late, r.Busy)
+		t.Logf("switch %d: reply time %v (last %v, %d samples), slow %v, timeouts %d (%d in a row), late batches %d, busy requests %d",
+			r.DPID, r.Smoothed.Round(time.Millisecond), r.Last.Round(time.Millisecond), r.Samples, r.Slow, r.Timeouts, r.TimeoutsInARow, r.Late, r.Busy)
 	}
 	assert.False(t, rts[0].Slow)
 	assert.False(t, rts[1].Slow)

@@ -71,6 +71,11 @@ func (v pollingView) Polling() api.Polling {
 			at := r.LastReply
 			ps.LastReplyAt = &at
 		}
+		ps.TimeoutsInARow = r.TimeoutsInARow
+		if !r.HeldUntil.IsZero() {
+			until := r.HeldUntil.Round(0) // wall clock only
+			ps.HeldUntil = &until
+		}
 		p.Switches = append(p.Switches, ps)
 	}
 	return p
