@@ -37,8 +37,10 @@
 // neither this round nor the next: a batch still out is applied when it comes back
 // (its readings of flows the round read elsewhere dropped), each request bounded by
 // Config.RequestTimeout (a timeout is counted for its switch), and its switch is
-// skipped (busy) by later rounds until then. Every reading carries its own time,
-// the midpoint of its request and reply.
+// skipped (busy) by later rounds until then; after k timeouts in a row a switch is
+// held back for min(2^(k-1), 16) request timeouts. Every reading carries its own
+// time, the midpoint of its request and reply, and, from a switch that answers in
+// more than a round, the spacing it is read at as its polling interval.
 //
 // The collector learns each switch's reply time (an EWMA of request to last reply
 // part, ReplyTimes; a timeout counts as its timeout). A switch whose reply time

@@ -160,10 +160,12 @@ func (c *Collector) requests(due []poll.Request) []request {
 	return reqs
 }
 
-// Round runs one polling round now and waits for it to finish: the scheduler's
-// heavy work first (outside the lock), then what it says is due, sent switch by
-// switch (switches in parallel), the replies ingested into readings for the Store
-// and the scheduler.
+// Round runs one polling round now: the scheduler's heavy work first (outside the
+// lock), then what it says is due, sent switch by switch (switches in parallel), the
+// replies ingested into readings for the Store and the scheduler. It returns once
+// every switch's replies are in, or Config.RoundTimeout has passed (at once for
+// switches found slow); the replies of those still out are applied when they arrive
+// (Wait waits for them).
 func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.roundMu.Lock()
 	defer c.roundMu.Unlock()
