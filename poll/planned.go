@@ -116,7 +116,7 @@ type Planned struct {
 	dpids     []uint64         // planner switch index -> dpid
 	nw        mcps.Network
 	slowBuilt bool           // the scheme's switch order put slow switches last
-	slow      map[uint64]int // nil: no switch is slow; else 1 for a slow switch, minus its hops for a fast one
+	slow      map[uint64]int // nil: no switch is slow; else a slow switch's hops, minus a fast one's
 	replan    string         // non-empty: rebuild from scratch at the next Work or Due, for this reason
 	version   uint64         // bumped by every change of the planned flow set
 
@@ -193,7 +193,7 @@ func (p *Planned) SetSwitches(_ time.Time, sw []Switch) {
 			if p.slow == nil {
 				p.slow = make(map[uint64]int)
 			}
-			p.slow[s.DPID] = 1
+			p.slow[s.DPID] = max(s.Hops, 1) // a slow switch: its hop count
 		}
 	}
 	if p.slow != nil {
@@ -328,15 +328,12 @@ func (p *Planned) Due(now time.Time, dst []Request) []Request {
 // controller); then the first such switch from the read point.
 func (p *Planned) singleAt(id uint64, sw int32) uint64 {
 	d := p.dpids[sw]
-	if p.slow == nil || p.slow[d] != 1 {
+	if p.slow == nil {
 		return d
 	}
-	hops := 1
-	for _, s := range p.switches {
-		if s.DPID == d {
-			hops = max(s.Hops, 1)
-			break
-		}
+	hops := p.slow[d]
+	if hops <= 0 {
+		return d
 	}
 	path := p.flows[id]
 	for i := range path {
