@@ -52,7 +52,8 @@ func (s *sentLog) times(dpid uint64) []time.Time {
 // 1 Mbit/s, polled every second by mcps. Switch 3 answers statistics 2 s late (a slow
 // hardware switch); switch 4 answers 10 s late, past the 3 s request timeout (a
 // reply that never comes). Over 10 s the requests to switches 1 and 2 keep a 1 s
-// spacing, their flows' readings stay under 1.5 s old, switch 3's readings arrive
+// spacing, their flows' readings stay fresh (0.5 s old on average, never much more
+// than the interval), switch 3's readings arrive
 // (late, applied on arrival) and never go stale, and switch 4's requests are
 // accounted as timeouts (after which it is held back).
 func TestSlowSwitchKeepsOthersFresh(t *testing.T) {
@@ -180,8 +181,12 @@ func TestSlowSwitchKeepsOthersFresh(t *testing.T) {
 		if d <= 2 {
 			assert.GreaterOrEqual(t, len(ts), 8, "switch %d requests", d)
 			assert.InDelta(t, interval.Seconds(), med.Seconds(), 0.15, "switch %d: median spacing", d)
-			assert.Less(t, hi, interval+400*time.Millisecond, "switch %d: widest spacing", d)
-			assert.Less(t, maxAge[d], interval+500*time.Millisecond, "switch %d: oldest reading", d)
+			// Bounds with room for a loaded machine; the executor before this one
+			// applied every reading at the end of the round, which the slow switches
+			// stretched to the full interval: mean 1.56 s, oldest 2.00 s.
+			assert.Less(t, hi, interval+600*time.Millisecond, "switch %d: widest spacing", d)
+			assert.Less(t, mean, 800*time.Millisecond, "switch %d: mean reading age", d)
+			assert.Less(t, maxAge[d], interval+800*time.Millisecond, "switch %d: oldest reading", d)
 		}
 	}
 	// Switch 3: read, late: each batch is out 2 s (the switch is skipped as busy
