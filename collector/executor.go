@@ -447,8 +447,8 @@ func (c *Collector) observe(now time.Time, readings []stats.Reading, samples []s
 // PortRound asks every connected switch for the statistics of all its ports and feeds
 // them to the Store; a slow switch whose flow statistics are still out is left for the
 // next port round, as is one held back after timeouts (their ports keep their rates
-// meanwhile). Run runs port rounds apart
-// from the flow rounds, so that a slow switch's port reply holds up no flow round.
+// meanwhile). Run runs port rounds apart from the flow rounds, so that a slow
+// switch's port reply holds up no flow round.
 func (c *Collector) PortRound(ctx context.Context) {
 	var (
 		wg       sync.WaitGroup
