@@ -53,7 +53,9 @@ type Deps struct {
 	Clock func() time.Time
 	// Logger receives rebuilds (info) and DAPR patches (debug); default discards.
 	Logger *slog.Logger
-	// EventBuffer is the tracker subscription's buffer; default 65536.
+	// EventBuffer is the tracker subscription's channel buffer; default 4096.
+	// Bursts beyond it wait in the subscription's backlog (see
+	// flowtracker.Subscription), so it need not hold the largest burst.
 	EventBuffer int
 }
 
@@ -147,7 +149,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.EventBuffer <= 0 {
-		d.EventBuffer = 1 << 16
+		d.EventBuffer = 1 << 12
 	}
 	c := &Collector{
 		cfg: cfg, deps: d, store: d.Store, log: d.Logger, flows: make(map[uint64]*flowRec),
@@ -366,8 +368,9 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 }
 
-// Drain handles every tracker event already queued, without waiting; tests and
-// one-shot tools use it in place of Run.
+// Drain handles every tracker event already queued, the subscription's backlog
+// included, without waiting for new ones; tests and one-shot tools use it in place
+// of Run.
 func (c *Collector) Drain() int {
 	n := 0
 	for {
@@ -378,8 +381,22 @@ func (c *Collector) Drain() int {
 			}
 			c.HandleEvent(ev)
 			n++
+			continue
 		default:
+		}
+		if q, _ := c.sub.Backlog(); q == 0 {
 			return n
+		}
+		// The backlog's next event is on its way (or was just taken: the count
+		// lags the pump's send a little), so wait for it briefly and look again.
+		select {
+		case ev, ok := <-c.sub.C:
+			if !ok {
+				return n
+			}
+			c.HandleEvent(ev)
+			n++
+		case <-time.After(time.Millisecond):
 		}
 	}
 }

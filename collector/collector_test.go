@@ -405,10 +405,10 @@ func TestBoundRefresh(t *testing.T) {
 	}
 }
 
-// TestLostEventsResync: with a one-event buffer most events are lost; the round
-// notices and rebuilds its view from the tracker.
+// TestLostEventsResync: with a one-event buffer and no backlog most events are lost;
+// the round notices and rebuilds its view from the tracker.
 func TestLostEventsResync(t *testing.T) {
-	tr, _ := flowtracker.New(flowtracker.Config{})
+	tr, _ := flowtracker.New(flowtracker.Config{EventBacklog: -1})
 	st, _ := stats.New(stats.Config{})
 	e := &env{tr: tr, net: newFakeNet(), store: st, now: t0}
 	c, err := New(Config{Strategy: StrategyPerFlowMin}, Deps{Requester: e.net, Tracker: tr, Store: st, EventBuffer: 1,

@@ -75,8 +75,10 @@ func (t *tasks) flowInfo(id uint64, k flowtracker.Key, hops []flowtracker.Hop) (
 
 // taskArrive, taskExpire and taskReading hand the tasks what the collector sees
 // (c.mu held).
+// While no task runs the monitor holds no flows (it would keep a copy of every
+// active flow for nothing): the first task's AddTask hands it the active flows.
 func (c *Collector) taskArrive(now time.Time, id uint64, k flowtracker.Key, hops []flowtracker.Hop) {
-	if len(hops) == 0 {
+	if len(hops) == 0 || c.tasks.n == 0 {
 		return
 	}
 	f, err := c.tasks.flowInfo(id, k, hops)
@@ -88,15 +90,47 @@ func (c *Collector) taskArrive(now time.Time, id uint64, k flowtracker.Key, hops
 	}
 }
 
-func (c *Collector) taskExpire(now time.Time, id, bytes uint64) { c.tasks.mon.OnExpire(now, id, bytes) }
+func (c *Collector) taskExpire(now time.Time, id, bytes uint64) {
+	if c.tasks.n > 0 {
+		c.tasks.mon.OnExpire(now, id, bytes)
+	}
+}
 
-func (c *Collector) taskReading(r stats.Reading) { c.tasks.mon.OnReading(r.At, r.Flow, r.Bytes) }
+func (c *Collector) taskReading(r stats.Reading) {
+	if c.tasks.n > 0 {
+		c.tasks.mon.OnReading(r.At, r.Flow, r.Bytes)
+	}
+}
+
+// taskFlows hands the monitor every active flow (c.mu held): the first task is
+// about to start.
+func (c *Collector) taskFlows(now time.Time) {
+	c.tasks.n++ // taskArrive feeds the monitor only while a task runs
+	for id, f := range c.flows {
+		c.taskArrive(now, id, f.key, f.hops)
+	}
+	c.tasks.n--
+}
+
+// taskForget empties the monitor of flows (c.mu held): no task runs any more.
+func (c *Collector) taskForget(now time.Time) {
+	for id := range c.flows {
+		c.tasks.mon.OnExpire(now, id, 0)
+	}
+}
 
 // AddTask starts a monitoring task over the active flows and those to come.
 func (c *Collector) AddTask(spec afps.TaskSpec) (uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id, err := c.tasks.mon.AddTask(spec, c.deps.Clock())
+	now := c.deps.Clock()
+	if c.tasks.n == 0 {
+		c.taskFlows(now)
+	}
+	id, err := c.tasks.mon.AddTask(spec, now)
+	if err != nil && c.tasks.n == 0 {
+		c.taskForget(now)
+	}
 	if err == nil {
 		c.tasks.n++
 		c.log.Info("monitoring task started", "task", id, "kind", spec.Kind.String(), "sampler", spec.Sampler.Kind.String())
@@ -111,6 +145,9 @@ func (c *Collector) RemoveTask(id uint64) bool {
 	ok := c.tasks.mon.RemoveTask(id)
 	if ok {
 		c.tasks.n--
+		if c.tasks.n == 0 {
+			c.taskForget(c.deps.Clock())
+		}
 		c.log.Info("monitoring task stopped", "task", id)
 	}
 	return ok

@@ -67,4 +67,16 @@ func TestTaskRounds(t *testing.T) {
 	res := e.c.TaskRound(context.Background())
 	require.Zero(t, res.Requests)
 	require.Equal(t, before, len(e.net.requests()), "no task, no poll")
+
+	// While no task runs the monitor keeps no flows; a new task still finds the
+	// active ones, and takes flows that arrive while it runs.
+	id3, err := e.c.AddTask(spec)
+	require.NoError(t, err)
+	st, _, ok = e.c.Task(id3)
+	require.True(t, ok)
+	require.Equal(t, 3, st.Flows, "the flows leaving s1 by port 2, again")
+	e.addFlow(t, 7, 1, 2)
+	e.c.Drain()
+	st, _, _ = e.c.Task(id3)
+	require.Equal(t, 4, st.Flows, "a flow that arrived while the task runs")
 }

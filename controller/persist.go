@@ -113,7 +113,8 @@ func (c *Controller) Persist(ctx context.Context, st *store.Store, interval time
 	if interval <= 0 {
 		interval = DefaultPersistInterval
 	}
-	sub := c.Tracker().t.Subscribe(1 << 16)
+	// Bursts beyond the channel's buffer wait in the subscription's backlog.
+	sub := c.Tracker().t.Subscribe(1 << 12)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -2,9 +2,9 @@ package controller
 
 import (
 	"encoding/binary"
+	"maps"
 	"net/netip"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowkey"
@@ -22,6 +22,11 @@ type routing struct {
 	torn      map[uint64]time.Time     // flows whose entries were deleted mid-drain, by ID
 	asked     map[netip.Addr]time.Time // unknown IPv4 destinations ARP was sent for, and when
 	lastSweep time.Time
+	// tornAt and tornSet are the flows tearDown deleted at tornAt: a port going down
+	// comes with Discovery's LinkDown for its link at the same instant, and the
+	// flows over it are deleted once.
+	tornAt  time.Time
+	tornSet map[uint64]struct{}
 }
 
 var (
@@ -39,34 +44,21 @@ func (n *routing) SwitchUp(*Context, Switch, time.Time) {}
 
 // SwitchDown deletes every flow through the switch from the other switches, so that
 // its next packet takes a fresh path, then drops the switch's entries from the tracker.
+// Both visit only the flows through the switch (the tracker's switch index).
 func (n *routing) SwitchDown(x *Context, sw Switch, now time.Time) {
 	dpid := sw.s.dpid
-	n.tearDown(x, func(f *flowtracker.Flow) bool {
-		for _, e := range f.Entries {
-			if e.DPID == dpid && !e.Gone {
-				return true
-			}
-		}
-		return false
-	})
+	n.tearDown(x, now, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangeSwitch(dpid, fn) }, nil)
 	n.c.tracker.RemoveSwitch(dpid, now)
 }
 
 // PortStatus deletes the flows through a port that went down or away.
-func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, _ time.Time) {
+func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, now time.Time) {
 	p := m.Desc
 	if p.PortNo >= ofproto.PortMax || p.PortNo == 0 || (m.Reason != ofproto.PortDeleted && portUp(p)) {
 		return
 	}
 	dpid, port := sw.s.dpid, uint16(p.PortNo)
-	n.tearDown(x, func(f *flowtracker.Flow) bool {
-		for _, e := range f.Entries {
-			if e.DPID == dpid && !e.Gone && (e.InPort == port || e.OutPort == port) {
-				return true
-			}
-		}
-		return false
-	})
+	n.tearDown(x, now, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangePort(dpid, port, fn) }, nil)
 }
 
 // HandleEvent deletes the flows over links that went away (LinkDown) and those to
@@ -74,30 +66,27 @@ func (n *routing) PortStatus(x *Context, sw Switch, m *ofproto.PortStatus, _ tim
 func (n *routing) HandleEvent(x *Context, ev Event) {
 	if ev.Kind == HostMoved {
 		mac := ev.Host.MAC
-		n.tearDown(x, func(f *flowtracker.Flow) bool { return f.Key.DLSrc == mac || f.Key.DLDst == mac })
+		n.tearDown(x, ev.Time, n.c.tracker.Range, func(f *flowtracker.Flow) bool { return f.Key.DLSrc == mac || f.Key.DLDst == mac })
 		return
 	}
 	if ev.Kind != LinkDown || len(ev.Links) == 0 {
 		return
 	}
 	ls := ev.Links
-	n.tearDown(x, func(f *flowtracker.Flow) bool {
-		for _, e := range f.Entries {
-			if e.Gone {
-				continue
-			}
-			for _, l := range ls {
-				if (e.DPID == l.SrcDPID && e.OutPort == l.SrcPort) || (e.DPID == l.DstDPID && e.InPort == l.DstPort) {
-					return true
-				}
-			}
+	n.tearDown(x, ev.Time, func(fn func(flowtracker.Flow) bool) {
+		// A flow over several of the links is visited once per link; tearDown
+		// deletes it once.
+		for _, l := range ls {
+			n.c.tracker.RangeLink(l.SrcDPID, l.SrcPort, l.DstDPID, l.DstPort, fn)
 		}
-		return false
-	})
+	}, nil)
 }
 
 // Tick forgets the flows torn down mid-drain long enough ago.
 func (n *routing) Tick(_ *Context, now time.Time) {
+	if !now.Equal(n.tornAt) {
+		n.tornSet = nil // a later event's teardown is a new one
+	}
 	if now.Sub(n.lastSweep) < n.c.cfg.FloodGuard {
 		return
 	}
@@ -350,18 +339,27 @@ func (n *routing) deliver(x *Context, pi *ofproto.PacketIn, h topology.Host, now
 }
 
 // tearDown deletes, on every connected switch, the live entries of the active flows
-// that sel picks. The switches answer with FLOW_REMOVED (reason DELETE), which the
-// tracker records with final counters.
-func (n *routing) tearDown(x *Context, sel func(f *flowtracker.Flow) bool) {
-	type del struct {
-		dpid uint64
-		fm   *ofproto.FlowMod
+// that flows visits and sel (if not nil) picks. The switches answer with FLOW_REMOVED
+// (reason DELETE), which the tracker records with final counters. flows is the
+// tracker's Range or one of its indexed walks (RangeSwitch, RangePort, RangeLink),
+// and may visit a flow more than once. A flow torn down already at the same now (a
+// port and its link going down together) is not deleted again.
+func (n *routing) tearDown(x *Context, now time.Time, flows func(fn func(flowtracker.Flow) bool), sel func(f *flowtracker.Flow) bool) {
+	dels := map[uint64][]ofproto.Message{} // by switch, each in the order the flows came
+	if !now.Equal(n.tornAt) {
+		n.tornAt, n.tornSet = now, nil
 	}
-	var dels []del
-	n.c.tracker.Range(func(f flowtracker.Flow) bool {
-		if f.State == flowtracker.StateExpired || !sel(&f) {
+	flows(func(f flowtracker.Flow) bool {
+		if f.State == flowtracker.StateExpired || (sel != nil && !sel(&f)) {
 			return true
 		}
+		if n.tornSet == nil {
+			n.tornSet = make(map[uint64]struct{})
+		}
+		if _, dup := n.tornSet[f.ID]; dup {
+			return true
+		}
+		n.tornSet[f.ID] = struct{}{}
 		n.c.stats.FlowsTornDown++
 		for _, e := range f.Entries {
 			if e.Gone {
@@ -370,13 +368,16 @@ func (n *routing) tearDown(x *Context, sel func(f *flowtracker.Flow) bool) {
 			if _, ok := n.c.switches[e.DPID]; !ok {
 				continue
 			}
-			dels = append(dels, del{e.DPID, n.deleteEntry(f.Key, f.Cookie, e.InPort)})
+			dels[e.DPID] = append(dels[e.DPID], n.deleteEntry(f.Key, f.Cookie, e.InPort))
 		}
 		return true
 	})
-	sort.SliceStable(dels, func(i, j int) bool { return dels[i].dpid < dels[j].dpid })
-	for _, d := range dels {
-		x.Send(Switch{n.c.switches[d.dpid]}, d.fm)
+	dpids := slices.Sorted(maps.Keys(dels))
+	for _, d := range dpids {
+		sw := Switch{n.c.switches[d]}
+		for _, fm := range dels[d] {
+			x.Send(sw, fm)
+		}
 	}
 }
 

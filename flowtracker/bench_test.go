@@ -142,3 +142,55 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// BenchmarkRemoveSwitch measures a switch leaving (RemoveSwitch) with n flows tracked,
+// 3-hop paths spread over 1,000 switches (each switch on about 3n/1,000 paths), and
+// RangeSwitch over the same switch (what Routing walks to delete the flows' other
+// entries). The flows are put back between iterations, untimed.
+func BenchmarkRemoveSwitch(b *testing.B) {
+	const switches = 1000
+	for _, n := range sizes {
+		tr := mustNew(b, Config{})
+		paths := make([][]Hop, n)
+		for i := range n {
+			a := uint64(i % switches)
+			paths[i] = []Hop{{DPID: 1 + a, InPort: 1, OutPort: 2}, {DPID: 1 + (a+1)%switches, InPort: 1, OutPort: 2},
+				{DPID: 1 + (a+2)%switches, InPort: 1, OutPort: 3}}
+			mustAdd(b, tr, benchKey(i), paths[i], t0)
+		}
+		const dpid = 500
+		var through []int
+		for i := range n {
+			for _, h := range paths[i] {
+				if h.DPID == dpid {
+					through = append(through, i)
+				}
+			}
+		}
+		b.Run(fmt.Sprintf("flows=%d/RemoveSwitch", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				tr.RemoveSwitch(dpid, t0)
+				b.StopTimer()
+				for _, j := range through {
+					mustAdd(b, tr, benchKey(j), paths[j], t0) // supersedes the draining flow
+				}
+				if tr.OnSwitch(dpid) != len(through) {
+					b.Fatalf("%d flows on the switch, want %d", tr.OnSwitch(dpid), len(through))
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(len(through)), "flows-through")
+		})
+		b.Run(fmt.Sprintf("flows=%d/RangeSwitch", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				seen := 0
+				tr.RangeSwitch(dpid, func(Flow) bool { seen++; return true })
+				if seen != len(through) {
+					b.Fatalf("saw %d, want %d", seen, len(through))
+				}
+			}
+		})
+	}
+}

@@ -20,9 +20,13 @@
 //
 // Concurrency and size. Every method is safe for concurrent use. Flows are spread over
 // Config.Shards shards by Key.Hash (xxhash); a flow's ID encodes its shard, so each call
-// locks one shard. Events are sent under the shard lock with non-blocking sends, so a
-// slow subscriber loses events (counted) instead of stalling the tracker; see
-// Subscription. A flow with a 3-hop path costs about 300 bytes (see BENCHMARKS.md).
+// locks one shard. Events are handed over under the shard lock without blocking: what
+// a subscriber's channel cannot take waits in its bounded backlog, and only beyond that
+// bound are events lost (counted), so a slow subscriber never stalls the tracker; see
+// Subscription. Each shard indexes its flows' live entries by switch and port, so that
+// RemoveSwitch, RangeSwitch, RangePort and RangeLink visit only the flows through the
+// switches concerned. A flow with a 3-hop path costs about 370 bytes, its index entries
+// included (see BENCHMARKS.md).
 //
 // Example:
 //

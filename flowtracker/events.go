@@ -49,11 +49,14 @@ type Event struct {
 
 // Subscription receives the tracker's events on C until Cancel.
 //
-// Delivery never blocks the tracker: each event is offered to C with a non-blocking
-// send, and when C's buffer is full the event is dropped for this subscriber and counted
-// (Dropped, and Stats().Dropped for all subscribers). A subscriber that sees Dropped grow
-// has lost events and should rebuild its view from Snapshot. Size the buffer for the
-// largest burst it must absorb (a switch leaving expires all its flows at once).
+// Delivery never blocks the tracker. Each event is offered to C; when C's buffer is
+// full the event waits in the subscription's backlog, an unbounded-looking queue that
+// a goroutine (started only while the backlog is not empty) feeds into C in order, so
+// a burst the subscriber can work through later (a switch leaving expires all its
+// flows at once) loses nothing. The backlog is bounded by Config.EventBacklog events;
+// beyond it events are dropped and counted (Dropped, and Stats().Dropped for all
+// subscribers). A subscriber that sees Dropped grow has lost events and should rebuild
+// its view from Snapshot. Backlog reports the events waiting.
 type Subscription struct {
 	// C delivers events; it is closed by Cancel.
 	C <-chan Event
@@ -62,33 +65,112 @@ type Subscription struct {
 	t       *Tracker
 	dropped atomic.Uint64
 	once    sync.Once
+
+	// pending counts the events in queue plus those the pump holds; the pump
+	// lowers it after each send, without the lock.
+	pending atomic.Int64
+
+	mu      sync.Mutex
+	queue   []Event       // backlog not yet taken by the pump
+	pumping bool          // a pump goroutine runs
+	done    chan struct{} // closed by Cancel: the pump stops
+	wg      sync.WaitGroup
+	peak    int // largest backlog seen
 }
 
-// Dropped returns how many events this subscriber has lost to a full buffer.
+// Dropped returns how many events this subscriber has lost to a full backlog.
 func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 
+// Backlog returns how many events wait behind C's buffer, and the most that ever did.
+func (s *Subscription) Backlog() (now, peak int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(s.pending.Load()), s.peak
+}
+
 // Cancel stops delivery and closes C. It is safe to call more than once and from any
-// goroutine; events already buffered stay readable.
+// goroutine; events already in C's buffer stay readable, those in the backlog are
+// discarded.
 func (s *Subscription) Cancel() {
 	s.once.Do(func() {
 		s.t.subMu.Lock()
 		s.t.subs = slices.DeleteFunc(s.t.subs, func(x *Subscription) bool { return x == s })
-		close(s.c)
 		s.t.subMu.Unlock()
+		// No publish reaches s any more: stop the pump, then close C.
+		close(s.done)
+		s.wg.Wait()
+		close(s.c)
 	})
 }
 
-// Subscribe registers a subscriber whose channel buffers buf events (buf < 1 means 1).
+// Subscribe registers a subscriber whose channel buffers buf events (buf < 1 means 1),
+// with a backlog of up to Config.EventBacklog events behind it.
 func (t *Tracker) Subscribe(buf int) *Subscription {
 	if buf < 1 {
 		buf = 1
 	}
 	c := make(chan Event, buf)
-	s := &Subscription{C: c, c: c, t: t}
+	s := &Subscription{C: c, c: c, t: t, done: make(chan struct{})}
 	t.subMu.Lock()
 	t.subs = append(t.subs, s)
 	t.subMu.Unlock()
 	return s
+}
+
+// offer hands ev to the subscriber without blocking: straight into C when nothing
+// waits before it, else into the backlog (started pump), else dropped. The caller
+// holds t.subMu for reading.
+func (s *Subscription) offer(ev Event, limit int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// pending is 0 only once the pump has sent every earlier event: a direct send
+	// keeps the order.
+	n := int(s.pending.Load())
+	if n == 0 {
+		select {
+		case s.c <- ev:
+			return
+		default:
+		}
+	}
+	if n >= limit {
+		s.dropped.Add(1)
+		s.t.dropped.Add(1)
+		return
+	}
+	s.queue = append(s.queue, ev)
+	s.pending.Add(1)
+	s.peak = max(s.peak, n+1)
+	if !s.pumping {
+		s.pumping = true
+		s.wg.Add(1)
+		go s.pump()
+	}
+}
+
+// pump feeds the backlog into C, in order, until it is empty or Cancel.
+func (s *Subscription) pump() {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		batch := s.queue
+		s.queue = nil
+		if len(batch) == 0 {
+			s.pumping = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		for i := range batch {
+			select {
+			case s.c <- batch[i]:
+			case <-s.done:
+				return
+			}
+			batch[i] = Event{} // let the event's slices go
+			s.pending.Add(-1)
+		}
+	}
 }
 
 // publish offers an event about r to every subscriber without blocking. The caller holds
@@ -110,11 +192,6 @@ func (t *Tracker) publish(kind EventKind, r *record, now time.Time) {
 		ev.Final, ev.HasFinal = r.entries[0].final, true
 	}
 	for _, s := range t.subs {
-		select {
-		case s.c <- ev:
-		default:
-			s.dropped.Add(1)
-			t.dropped.Add(1)
-		}
+		s.offer(ev, t.cfg.EventBacklog)
 	}
 }

@@ -155,6 +155,7 @@ func TestAgainstModel(t *testing.T) {
 			}
 			if step%500 == 499 {
 				compareModel(t, tr, m)
+				compareIndex(t, tr, m)
 			}
 		}
 		compareModel(t, tr, m)
@@ -223,8 +224,8 @@ func checkEvents(t *testing.T, sub *Subscription, m *model) {
 // TestConcurrent runs adders, removers, readers and a switch departure at once; run
 // with -race. Afterwards every flow must be accounted for.
 func TestConcurrent(t *testing.T) {
-	tr := mustNew(t, Config{Shards: 8, RetainExpired: -1})
-	sub := tr.Subscribe(64) // small on purpose: drops must not block anyone
+	tr := mustNew(t, Config{Shards: 8, RetainExpired: -1, EventBacklog: 100})
+	sub := tr.Subscribe(64) // small on purpose: backlog and drops must not block anyone
 	const workers, perWorker = 4, 500
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -271,6 +272,14 @@ func TestConcurrent(t *testing.T) {
 		close(done)
 	}()
 	wg.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if q, _ := sub.Backlog(); q == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("backlog not drained")
+		}
+	}
 	sub.Cancel()
 	<-done
 	st := tr.Stats()
@@ -283,5 +292,62 @@ func TestConcurrent(t *testing.T) {
 	n := tr.RemoveSwitch(2, at(999)) + tr.RemoveSwitch(1, at(999)) + tr.RemoveSwitch(3, at(999))
 	if n != workers*perWorker/2 || tr.Len() != 0 {
 		t.Errorf("RemoveSwitch expired %d, Len %d", n, tr.Len())
+	}
+}
+
+// compareIndex checks RangeSwitch, RangePort, RangeLink and OnSwitch against a scan of
+// the model: the flows with a live entry at the switch, port or link, each once.
+func compareIndex(t *testing.T, tr *Tracker, m *model) {
+	t.Helper()
+	want := func(sel func(e Entry) bool) []uint64 {
+		var ids []uint64
+		for id, f := range m.flows {
+			if f.State == StateExpired {
+				continue
+			}
+			if slices.ContainsFunc(f.Entries, func(e Entry) bool { return !e.Gone && sel(e) }) {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	got := func(rng func(fn func(Flow) bool)) []uint64 {
+		var ids []uint64
+		rng(func(f Flow) bool {
+			w := m.flows[f.ID]
+			if w == nil || !slices.Equal(f.Entries, w.Entries) || f.State != w.State {
+				t.Fatalf("indexed flow %d = %+v, model %+v", f.ID, f, w)
+			}
+			ids = append(ids, f.ID)
+			return true
+		})
+		slices.Sort(ids)
+		return ids
+	}
+	for dpid := uint64(1); dpid <= 6; dpid++ {
+		w := want(func(e Entry) bool { return e.DPID == dpid })
+		if g := got(func(fn func(Flow) bool) { tr.RangeSwitch(dpid, fn) }); !slices.Equal(g, w) {
+			t.Fatalf("RangeSwitch(%d) = %v, want %v", dpid, g, w)
+		}
+		if n := tr.OnSwitch(dpid); n != len(w) {
+			t.Fatalf("OnSwitch(%d) = %d, want %d", dpid, n, len(w))
+		}
+		for port := uint16(1); port <= 4; port++ {
+			w := want(func(e Entry) bool { return e.DPID == dpid && (e.InPort == port || e.OutPort == port) })
+			if g := got(func(fn func(Flow) bool) { tr.RangePort(dpid, port, fn) }); !slices.Equal(g, w) {
+				t.Fatalf("RangePort(%d, %d) = %v, want %v", dpid, port, g, w)
+			}
+			for dst := uint64(1); dst <= 5; dst++ {
+				for dport := uint16(1); dport <= 3; dport++ {
+					w := want(func(e Entry) bool {
+						return (e.DPID == dpid && e.OutPort == port) || (e.DPID == dst && e.InPort == dport)
+					})
+					if g := got(func(fn func(Flow) bool) { tr.RangeLink(dpid, port, dst, dport, fn) }); !slices.Equal(g, w) {
+						t.Fatalf("RangeLink(%d:%d>%d:%d) = %v, want %v", dpid, port, dst, dport, g, w)
+					}
+				}
+			}
+		}
 	}
 }

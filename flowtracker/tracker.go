@@ -33,6 +33,7 @@ const (
 	DefaultShards        = 64
 	DefaultRetainExpired = 1024
 	DefaultMaxPathLen    = 64
+	DefaultEventBacklog  = 1 << 22
 )
 
 // Config sizes a Tracker. The zero value is usable.
@@ -48,6 +49,11 @@ type Config struct {
 	CookieTag uint16
 	// MaxPathLen bounds a flow's hop count, 1..1024 (0: 64).
 	MaxPathLen int
+	// EventBacklog bounds the events each subscriber may have waiting behind its
+	// channel's buffer before events are dropped (0: 4,194,304, four times a
+	// million-flow expiry; negative: none, an event that finds the buffer full is
+	// dropped). An event costs about 200 bytes while it waits.
+	EventBacklog int
 }
 
 // Validate reports every bad field.
@@ -58,6 +64,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetainExpired > 1<<24 {
 		errs = append(errs, fmt.Errorf("%w: RetainExpired %d above %d", ErrConfig, c.RetainExpired, 1<<24))
+	}
+	if c.EventBacklog > 1<<26 {
+		errs = append(errs, fmt.Errorf("%w: EventBacklog %d above %d", ErrConfig, c.EventBacklog, 1<<26))
 	}
 	if c.MaxPathLen < 0 || c.MaxPathLen > 1024 {
 		errs = append(errs, fmt.Errorf("%w: MaxPathLen %d not in 0..1024", ErrConfig, c.MaxPathLen))
@@ -77,6 +86,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPathLen == 0 {
 		c.MaxPathLen = DefaultMaxPathLen
+	}
+	switch {
+	case c.EventBacklog == 0:
+		c.EventBacklog = DefaultEventBacklog
+	case c.EventBacklog < 0:
+		c.EventBacklog = 0
 	}
 	return c
 }
@@ -106,7 +121,11 @@ type shard struct {
 	seq   uint64             // IDs issued by this shard
 	ring  []*record          // retained expired flows; nil slots while filling
 	head  int                // next ring slot to fill
-	_     [48]byte           // 128 bytes per shard: neighbouring locks on separate cache lines
+	// bySwitch lists the live entries of the shard's active and draining flows by
+	// switch, so that a switch, port or link event visits only the flows through the
+	// switches it concerns (see index.go).
+	bySwitch map[uint64][]ref
+	_        [40]byte // 128 bytes per shard: neighbouring locks on separate cache lines
 }
 
 type record struct {
@@ -123,6 +142,7 @@ type record struct {
 type entry struct {
 	hop         Hop
 	final       Counters
+	pos         uint32 // place in the switch index's list of hop.DPID (live entries)
 	gone        bool
 	hasCounters bool
 	reason      Reason
@@ -139,6 +159,7 @@ func New(cfg Config) (*Tracker, error) {
 	for i := range t.shards {
 		t.shards[i].byID = map[uint64]*record{}
 		t.shards[i].byKey = map[uint64]*record{}
+		t.shards[i].bySwitch = map[uint64][]ref{}
 		if perShard > 0 {
 			t.shards[i].ring = make([]*record, perShard)
 		}
@@ -202,6 +223,7 @@ func (t *Tracker) Add(key Key, path []Hop, now time.Time) (Handle, bool, error) 
 		}
 		for i := range old.entries {
 			if e := &old.entries[i]; !e.gone {
+				s.unindex(old, i)
 				e.gone, e.reason = true, ReasonSuperseded
 			}
 		}
@@ -216,6 +238,7 @@ func (t *Tracker) Add(key Key, path []Hop, now time.Time) (Handle, bool, error) 
 	r := &record{id: id, key: key, start: unixNano(now), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive}
 	for i, hop := range path {
 		r.entries[i].hop = hop
+		s.index(r, i)
 	}
 	s.linkKey(h, r)
 	s.byID[id] = r
@@ -310,6 +333,7 @@ func (t *Tracker) EntryRemoved(dpid, cookie uint64, final Counters, reason Reaso
 			continue
 		}
 		if !e.gone {
+			s.unindex(r, i)
 			e.gone, e.hasCounters, e.final, e.reason = true, true, final, reason
 			t.entryGone(s, r, now)
 		}
@@ -330,38 +354,38 @@ func (t *Tracker) entryGone(s *shard, r *record, now time.Time) {
 
 // RemoveSwitch marks every entry on switch dpid gone (ReasonSwitchLeft, no counters),
 // as when the switch disconnects, and returns how many flows expired as a result. It
-// visits every flow: O(flows), meant for the rare switch departure.
+// visits only the flows with a live entry on the switch (the switch index), not every
+// flow.
 func (t *Tracker) RemoveSwitch(dpid uint64, now time.Time) int {
 	n := 0
+	var refs []ref
 	var doomed []*record
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
+		refs = s.switchRefs(dpid, refs[:0])
 		doomed = doomed[:0]
-		for _, r := range s.byID {
-			if r.state == StateExpired {
+		for _, rf := range refs {
+			r, e := rf.r, &rf.r.entries[rf.i]
+			if e.gone {
 				continue
 			}
-			for j := range r.entries {
-				e := &r.entries[j]
-				if e.hop.DPID == dpid && !e.gone {
-					e.gone, e.reason = true, ReasonSwitchLeft
-					if r.live == 1 {
-						doomed = append(doomed, r)
-					} else {
-						t.entryGone(s, r, now)
-					}
-					break
-				}
+			s.unindex(r, int(rf.i))
+			e.gone, e.reason = true, ReasonSwitchLeft
+			if r.live == 1 {
+				doomed = append(doomed, r)
+			} else {
+				t.entryGone(s, r, now)
 			}
 		}
-		// Expire after the walk so the ring does not evict entries of the map in use.
+		// Expire in ID order, so that events go out in a deterministic order.
 		slices.SortFunc(doomed, func(a, b *record) int { return cmpU64(a.id, b.id) })
 		for _, r := range doomed {
 			t.entryGone(s, r, now)
 		}
 		n += len(doomed)
 		s.mu.Unlock()
+		clear(refs)
 	}
 	return n
 }
@@ -391,6 +415,7 @@ func (t *Tracker) Remove(id uint64, now time.Time) bool {
 	}
 	for i := range r.entries {
 		if e := &r.entries[i]; !e.gone {
+			s.unindex(r, i)
 			e.gone, e.reason = true, ReasonRemoved
 		}
 	}
@@ -592,6 +617,7 @@ func (t *Tracker) Adopt(id uint64, key Key, path []Hop, start time.Time) (Handle
 	r := &record{id: id, key: key, start: unixNano(start), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive}
 	for i, hop := range path {
 		r.entries[i].hop = hop
+		s.index(r, i)
 	}
 	s.linkKey(h, r)
 	s.byID[id] = r

@@ -341,7 +341,7 @@ func TestRetainRing(t *testing.T) {
 }
 
 func TestSubscriptionDropsAndCancel(t *testing.T) {
-	tr := mustNew(t, Config{})
+	tr := mustNew(t, Config{EventBacklog: -1}) // no backlog: a full buffer drops
 	slow := tr.Subscribe(2)
 	fast := tr.Subscribe(100)
 	for i := 0; i < 5; i++ {

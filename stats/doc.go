@@ -74,8 +74,9 @@
 // Tick(now) is the clock tick the owner calls at a steady pace: it moves the
 // clock, appends one sample per link, matrix cell and host to their
 // histories and drops their samples older than Config.Window (a flow's
-// readings are windowed when read; every history holds at most
-// Config.History samples), and notifies subscribers (Subscribe) when
+// readings are windowed when read; a link's or host's history holds at most
+// Config.History samples, a flow's or matrix cell's at most
+// Config.FlowHistory), and notifies subscribers (Subscribe) when
 // any figure changed since the last notification; notifications coalesce
 // and never block the store. Snapshot returns flows, links, matrix, hosts and
 // port rates of one instant, read under one lock.
@@ -101,7 +102,11 @@
 // IP traffic.
 //
 // A flow's history grows with each of its readings; links, matrix cells and
-// hosts gain one sample per Tick.
+// hosts gain one sample per Tick. There is a flow history and, with hosts
+// talking in many pairs, nearly a matrix cell per active flow, so those keep
+// fewer samples by default (DefaultFlowHistory, 8: the last 8 s of a flow
+// read every second) than links and hosts (DefaultHistory, 64); a sample
+// takes 24 bytes.
 //
 // A Store is safe for concurrent use.
 //

@@ -24,9 +24,15 @@ var (
 
 // Config sets up a Store. The zero value is usable.
 type Config struct {
-	// History is the number of samples kept per series (flow, link, matrix
-	// cell, host), at most MaxHistory. Default 64.
+	// History is the number of samples kept per link and per host series,
+	// at most MaxHistory. Default 64.
 	History int
+	// FlowHistory is the number of samples kept per flow and per traffic
+	// matrix cell (host pair), the series there is one of per active flow, at
+	// most MaxHistory. 0: History when History is set, else
+	// DefaultFlowHistory (8: the last 8 s of a flow read every second). A
+	// sample costs 24 bytes.
+	FlowHistory int
 	// Window is how far back every history reaches: samples older than
 	// Window before the newest go. Default 5 minutes. Histories hold at
 	// most History samples and at most Window of time, whichever is less.
@@ -58,6 +64,7 @@ const ReinstallSlack = time.Second
 // Defaults of Config.
 const (
 	DefaultHistory         = 64
+	DefaultFlowHistory     = 8
 	DefaultWindow          = 5 * time.Minute
 	DefaultLinkCapacityBps = 1e9
 	DefaultRetain          = 5 * time.Minute
@@ -73,6 +80,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.History < 0 || c.History > MaxHistory {
 		errs = append(errs, fmt.Errorf("%w: History %d is not in [0, %d]", ErrBadConfig, c.History, MaxHistory))
+	}
+	if c.FlowHistory < 0 || c.FlowHistory > MaxHistory {
+		errs = append(errs, fmt.Errorf("%w: FlowHistory %d is not in [0, %d]", ErrBadConfig, c.FlowHistory, MaxHistory))
 	}
 	if c.LinkCapacityBps < 0 || math.IsNaN(c.LinkCapacityBps) || math.IsInf(c.LinkCapacityBps, 0) {
 		errs = append(errs, fmt.Errorf("%w: LinkCapacityBps %v is not a finite non-negative number", ErrBadConfig, c.LinkCapacityBps))
@@ -93,6 +103,12 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
+	if c.FlowHistory == 0 {
+		c.FlowHistory = c.History
+		if c.History == 0 {
+			c.FlowHistory = DefaultFlowHistory
+		}
+	}
 	if c.History == 0 {
 		c.History = DefaultHistory
 	}
@@ -112,11 +128,11 @@ func (c Config) withDefaults() Config {
 }
 
 type flowState struct {
-	info  FlowInfo
-	links []Link
+	info FlowInfo
 	// The aggregates the flow counts in, found once when it is added: a
 	// reading updates them without a map lookup. Links are never dropped,
 	// and Prune drops a cell or host only when no active flow counts in it.
+	// (The links themselves follow from info.Path: LinksOf.)
 	linkSt  []*linkState
 	pairSt  *pairState
 	srcSt   *hostState
@@ -132,9 +148,8 @@ type flowState struct {
 	// switches of the path that count slightly differently never counts the
 	// same packets twice.
 	markBytes, markPkts uint64
-	readings            int
-	resets              int
-	active              bool
+	readings            int32
+	resets              int32
 	end                 time.Time
 	history             series
 	contribute          float64 // rate currently added to the aggregates
@@ -144,10 +159,11 @@ type flowState struct {
 	// validUntil is when the rate stops counting without a new reading;
 	// stale is set once the store's clock has reached it.
 	validUntil time.Time
-	stale      bool
 	// queued is the deadline of the flow's newest entry in the store's
 	// deadline queue; inQueue says there is one.
 	queued  int64 // Unix nanoseconds
+	active  bool
+	stale   bool
 	inQueue bool
 }
 
@@ -249,10 +265,11 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	s.advance(f.Start)
 	s.dirty = true
 	f.Path = slices.Clone(f.Path)
-	fs := &flowState{info: f, links: LinksOf(f.Path), active: true, history: newSeries(s.cfg.History)}
+	fs := &flowState{info: f, active: true, history: newSeries(s.cfg.FlowHistory)}
 	s.flows[f.ID] = fs
-	fs.linkSt = make([]*linkState, len(fs.links))
-	for i, l := range fs.links {
+	links := LinksOf(f.Path)
+	fs.linkSt = make([]*linkState, len(links))
+	for i, l := range links {
 		fs.linkSt[i] = s.link(l)
 		fs.linkSt[i].flows++
 	}
@@ -291,7 +308,7 @@ func (s *Store) link(l Link) *linkState {
 func (s *Store) pair(p Pair) *pairState {
 	ps, ok := s.pairs[p]
 	if !ok {
-		ps = &pairState{history: newSeries(s.cfg.History)}
+		ps = &pairState{history: newSeries(s.cfg.FlowHistory)}
 		s.pairs[p] = ps
 	}
 	return ps
@@ -817,7 +834,7 @@ func (s *Store) flowStats(fs *flowState, path []Hop) FlowStats {
 		RateBps: fs.rate, PacketRate: fs.pktRate,
 		Interval: fs.interval(s.cfg.Interval), ValidUntil: fs.validUntil, Stale: fs.stale,
 		LastPolled: fs.last.At, Source: fs.last.Source, DPID: fs.last.DPID,
-		Readings: fs.readings, Resets: fs.resets,
+		Readings: int(fs.readings), Resets: int(fs.resets),
 		Active: fs.active, Start: fs.info.Start, End: fs.end,
 	}
 }

@@ -35,6 +35,7 @@ type pollingFlags struct {
 	linkCapacity string
 	portStats    time.Duration
 	history      int
+	flowHistory  int
 	window       time.Duration
 	tick         time.Duration
 	staleAfter   int
@@ -56,7 +57,8 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	fs.StringVar(&p.linkCapacity, "link-capacity", "", "capacity of every link, winning over the speed its ports advertise (e.g. 100Mbit/s, 10Gbit/s, 1e9); "+
 		"unset: each link's port speed, else 1Gbit/s")
 	fs.DurationVar(&p.portStats, "port-stats-interval", 0, "spacing of port statistics rounds for the link cross-check; 0 disables them")
-	fs.IntVar(&p.history, "stats-history", stats.DefaultHistory, "samples kept per statistics series")
+	fs.IntVar(&p.history, "stats-history", stats.DefaultHistory, "samples kept per link and per host statistics series")
+	fs.IntVar(&p.flowHistory, "stats-flow-history", stats.DefaultFlowHistory, "samples kept per flow and per traffic matrix cell (one series per active flow: 24 bytes a sample)")
 	fs.DurationVar(&p.window, "stats-window", stats.DefaultWindow, "how far back statistics histories reach")
 	fs.DurationVar(&p.tick, "stats-tick", time.Second, "spacing of the statistics clock: one history sample per tick, stale rates dropped, readers notified")
 	fs.IntVar(&p.staleAfter, "stats-stale-after", stats.DefaultStaleAfter, "polling intervals without a reading after which a flow's rate stops counting in links, matrix and hosts")
@@ -136,7 +138,7 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	sc := stats.Config{History: p.history, Window: p.window, LinkCapacityBps: capacity, StaleAfter: p.staleAfter,
+	sc := stats.Config{History: p.history, FlowHistory: p.flowHistory, Window: p.window, LinkCapacityBps: capacity, StaleAfter: p.staleAfter,
 		Interval: p.interval}
 	if err := sc.Validate(); err != nil {
 		errs = append(errs, err)

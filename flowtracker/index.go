@@ -1,0 +1,180 @@
+package flowtracker
+
+// The switch index. Each shard lists, for every switch, the live (not gone) entries of
+// its active and draining flows there (bySwitch). Every live entry is in exactly one
+// list and knows its place in it (entry.pos), so adding or removing it is O(1) (removal
+// moves the list's last reference into the hole). A switch's flows are its list; a
+// port's or a link's, the entries of the switch's (the two switches') list at that
+// port: a walk over the flows through one or two switches, never over every flow. An
+// entry leaves the index the moment it is marked gone, so an expired flow is in no list.
+//
+// Cost: 16 bytes per live entry, plus the lists' spare capacity (lists shrink when a
+// quarter full).
+
+// ref names one entry of a flow: r.entries[i].
+type ref struct {
+	r *record
+	i uint16
+}
+
+// index adds r.entries[i] to the switch index. Caller holds s.mu for writing.
+func (s *shard) index(r *record, i int) {
+	e := &r.entries[i]
+	list := s.bySwitch[e.hop.DPID]
+	e.pos = uint32(len(list))
+	s.bySwitch[e.hop.DPID] = append(list, ref{r, uint16(i)})
+}
+
+// unindex removes r.entries[i], which must be indexed (live), from the switch index,
+// moving the switch's last reference into its place; the list shrinks when a quarter
+// full. Caller holds s.mu for writing.
+func (s *shard) unindex(r *record, i int) {
+	e := &r.entries[i]
+	dpid := e.hop.DPID
+	list := s.bySwitch[dpid]
+	last := len(list) - 1
+	if int(e.pos) > last || list[e.pos] != (ref{r, uint16(i)}) {
+		return // not indexed
+	}
+	if int(e.pos) != last {
+		moved := list[last]
+		list[e.pos] = moved
+		moved.r.entries[moved.i].pos = e.pos
+	}
+	list[last] = ref{}
+	list = list[:last]
+	switch c := cap(list); {
+	case len(list) == 0:
+		delete(s.bySwitch, dpid)
+		return
+	case c > 16 && len(list) < c/4:
+		list = append(make([]ref, 0, c/2), list...)
+	}
+	s.bySwitch[dpid] = list
+}
+
+// switchRefs appends the live entries on switch dpid to out. Caller holds s.mu.
+func (s *shard) switchRefs(dpid uint64, out []ref) []ref {
+	return append(out, s.bySwitch[dpid]...)
+}
+
+// portRecords appends the flows with a live entry at port of switch dpid (matching it
+// as in_port or outputting to it). Caller holds s.mu.
+func (s *shard) portRecords(dpid uint64, port uint16, out []*record) []*record {
+	for _, rf := range s.bySwitch[dpid] {
+		if h := rf.r.entries[rf.i].hop; h.InPort == port || h.OutPort == port {
+			out = append(out, rf.r)
+		}
+	}
+	return out
+}
+
+// linkRecords appends the flows with a live entry that outputs to srcPort on switch
+// src or matches in_port dstPort on switch dst, each once. Caller holds s.mu.
+func (s *shard) linkRecords(src uint64, srcPort uint16, dst uint64, dstPort uint16, out []*record) []*record {
+	for _, rf := range s.bySwitch[src] {
+		if rf.r.entries[rf.i].hop.OutPort == srcPort {
+			out = append(out, rf.r)
+		}
+	}
+	for _, rf := range s.bySwitch[dst] {
+		if rf.r.entries[rf.i].hop.InPort == dstPort && !rf.r.usesOut(src, srcPort) { // else listed already
+			out = append(out, rf.r)
+		}
+	}
+	return out
+}
+
+// usesOut says whether r has a live entry on switch dpid that outputs to port.
+func (r *record) usesOut(dpid uint64, port uint16) bool {
+	for i := range r.entries {
+		if e := &r.entries[i]; e.hop.DPID == dpid {
+			return !e.gone && e.hop.OutPort == port
+		}
+	}
+	return false
+}
+
+// rangeRecords calls fn, as Range does, for the records pick selects in each shard.
+func (t *Tracker) rangeRecords(pick func(s *shard, out []*record) []*record, fn func(f Flow) bool) {
+	var recs []*record
+	var buf []Flow
+	var entries []Entry
+	var tmp Flow
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.RLock()
+		recs = pick(s, recs[:0])
+		if len(recs) == 0 {
+			s.mu.RUnlock()
+			continue
+		}
+		buf, entries = buf[:0], entries[:0]
+		for _, r := range recs {
+			fill(&tmp, r, t.Cookie(r.id))
+			entries = append(entries, tmp.Entries...)
+			buf = append(buf, tmp)
+		}
+		off := 0
+		for j := range buf {
+			n := len(buf[j].Entries)
+			buf[j].Entries = entries[off : off+n : off+n]
+			off += n
+		}
+		s.mu.RUnlock()
+		clear(recs)
+		for _, f := range buf {
+			if !fn(f) {
+				return
+			}
+		}
+	}
+}
+
+// RangeSwitch calls fn for every active or draining flow with a live entry on switch
+// dpid, one shard at a time, until fn returns false. It visits only those flows (an
+// index keeps them), so it costs O(flows through the switch), not O(flows). The Flow
+// passed to fn is reused as in Range: valid until fn returns; no lock is held while fn
+// runs.
+func (t *Tracker) RangeSwitch(dpid uint64, fn func(f Flow) bool) {
+	var refs []ref
+	t.rangeRecords(func(s *shard, out []*record) []*record {
+		refs = s.switchRefs(dpid, refs[:0])
+		for _, rf := range refs {
+			out = append(out, rf.r)
+		}
+		clear(refs)
+		return out
+	}, fn)
+}
+
+// RangePort calls fn, as RangeSwitch does, for every active or draining flow with a
+// live entry on switch dpid that matches in_port port or outputs to it. It costs
+// O(flows through the switch).
+func (t *Tracker) RangePort(dpid uint64, port uint16, fn func(f Flow) bool) {
+	t.rangeRecords(func(s *shard, out []*record) []*record {
+		return s.portRecords(dpid, port, out)
+	}, fn)
+}
+
+// RangeLink calls fn, as RangeSwitch does, for every active or draining flow that
+// crosses the link from port srcPort of switch src to port dstPort of switch dst: a
+// live entry outputs to srcPort on src, or matches in_port dstPort on dst. Each flow
+// is visited once. It costs O(flows through src and dst).
+func (t *Tracker) RangeLink(src uint64, srcPort uint16, dst uint64, dstPort uint16, fn func(f Flow) bool) {
+	t.rangeRecords(func(s *shard, out []*record) []*record {
+		return s.linkRecords(src, srcPort, dst, dstPort, out)
+	}, fn)
+}
+
+// OnSwitch returns how many active or draining flows have a live entry on switch dpid.
+func (t *Tracker) OnSwitch(dpid uint64) int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.RLock()
+		n += len(s.bySwitch[dpid])
+		s.mu.RUnlock()
+	}
+	return n
+}
