@@ -44,9 +44,11 @@ test: setup vet staticcheck unit e2e
 # mininet/qemu_validate_test.go for the CEMON_VALIDATE_* settings); the table goes
 # to $(VALIDATE_OUT)/report.md with the plot beside it.
 VALIDATE_OUT ?= out/validate-migration
+VALIDATE_NICE ?= -10
 validate-migration: build
 	bash scripts/qemu.sh >/dev/null
-	CEMON_E2E=1 CEMON_VALIDATE_MIGRATION=1 CEMON_VALIDATE_OUT=$(abspath $(VALIDATE_OUT)) CEMON_BIN=$(abspath $(BIN)) \
+	rm -f $(abspath $(VALIDATE_OUT))/results.jsonl
+	CEMON_E2E=1 CEMON_VALIDATE_MIGRATION=1 CEMON_VALIDATE_OUT=$(abspath $(VALIDATE_OUT)) CEMON_BIN=$(abspath $(BIN)) CEMON_VALIDATE_NICE=$(VALIDATE_NICE) \
 		$(GO) test -count=1 -timeout 180m -p 1 -run '^TestValidateMigration$$' -v ./mininet/
 
 FUZZTIME ?= 2m

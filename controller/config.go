@@ -49,9 +49,17 @@ type Config struct {
 	// TickInterval is the spacing of the timer that drives keepalives, request timeouts
 	// and discovery. Default 100 ms.
 	TickInterval time.Duration
-	// SendQueue is the number of messages that may wait for one connection's writer; a
-	// connection whose queue overflows is closed. Default 4096.
+	// SendQueue is the number of messages that may wait for one connection's writer
+	// before the controller stops reading from that switch until they are written
+	// (backpressure: TCP then slows the switch down). Messages queued for it from
+	// elsewhere (Request, Send, the timers, paths through it) are refused with
+	// ErrQueueFull above 8 × SendQueue; the connection stays. Default 4096.
 	SendQueue int
+	// StallTimeout disconnects a switch that reads nothing the controller sends for
+	// this long (ErrStalled); while the controller waits for such a switch to read,
+	// ECHO keepalives are not counted against it. Default 15 s (EchoMissed ×
+	// EchoInterval by default).
+	StallTimeout time.Duration
 	// MaxMessageLen is the largest OpenFlow message accepted. Default 65535.
 	MaxMessageLen int
 	// SubscriberBuffer is the default channel capacity of Subscribe. Default 1024.
@@ -100,6 +108,7 @@ const (
 	DefaultFloodGuard       = 200 * time.Millisecond
 	DefaultTickInterval     = 100 * time.Millisecond
 	DefaultSendQueue        = 4096
+	DefaultStallTimeout     = 15 * time.Second
 	DefaultMaxMessageLen    = 65535
 	DefaultSubscriberBuffer = 1024
 	DefaultDuplicateProbe   = time.Second
@@ -147,6 +156,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendQueue == 0 {
 		c.SendQueue = DefaultSendQueue
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = DefaultStallTimeout
 	}
 	if c.MaxMessageLen == 0 {
 		c.MaxMessageLen = DefaultMaxMessageLen
@@ -200,6 +212,7 @@ func (c Config) Validate() error {
 	positive("LinkTimeout", d.LinkTimeout)
 	positive("FloodGuard", d.FloodGuard)
 	positive("TickInterval", d.TickInterval)
+	positive("StallTimeout", d.StallTimeout)
 	positive("DuplicateProbe", d.DuplicateProbe)
 	positive("MoveProbe", d.MoveProbe)
 	positive("LinkPortMemory", d.LinkPortMemory)

@@ -21,10 +21,6 @@ import (
 	"github.com/cemon-sdn/cemon/topology"
 )
 
-// writeTimeout bounds one write to a switch; a switch that does not read for this long
-// loses its connection.
-const writeTimeout = 10 * time.Second
-
 // Controller is an OpenFlow 1.0 controller: it accepts switch connections, runs the
 // handshake and keepalives, discovers links and hosts, installs a shortest path for
 // every new IPv4 flow, tracks every installed flow and lets the rest of the program send
@@ -84,78 +80,18 @@ func New(cfg Config, logger *slog.Logger) *Controller {
 // Config returns the controller's configuration with defaults filled in.
 func (c *Controller) Config() Config { return c.cfg }
 
-// conn is the I/O edge of one switch connection: the socket, the send queue and the
-// writer. The core's session holds the protocol state.
-type conn struct {
-	nc    net.Conn
-	s     *session
-	sendq chan ofproto.Message // a nil message means "flush, then close"
-	done  chan struct{}        // closed when the connection closes
-	once  sync.Once
-
-	mu     sync.Mutex
-	err    error // why it closed
-	errSet bool
-}
-
-// setErr records the first reason given for closing.
-func (cn *conn) setErr(err error) {
-	cn.mu.Lock()
-	if !cn.errSet {
-		cn.err, cn.errSet = err, true
-	}
-	cn.mu.Unlock()
-}
-
-// reason returns why the connection closed.
-func (cn *conn) reason() error {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	return cn.err
-}
-
-// closeNow closes the connection at once.
-func (cn *conn) closeNow(err error) {
-	cn.setErr(err)
-	cn.once.Do(func() {
-		close(cn.done)
-		cn.nc.Close()
-	})
-}
-
-// enqueue queues m for the writer without blocking; a full queue closes the connection.
-func (cn *conn) enqueue(m ofproto.Message) error {
-	select {
-	case <-cn.done:
-		return ErrDisconnected
-	default:
-	}
-	select {
-	case cn.sendq <- m:
-		return nil
-	default:
-		cn.closeNow(ErrQueueFull)
-		return ErrQueueFull
-	}
-}
-
-// closeAfterFlush lets the writer send what is queued (an ERROR, say) and then close.
-func (cn *conn) closeAfterFlush(err error) {
-	cn.setErr(err)
-	select {
-	case cn.sendq <- nil:
-	default:
-		cn.closeNow(err)
-	}
-}
-
 // apply carries out effects; the caller holds c.mu.
-func (c *Controller) apply(fx *effects) {
+func (c *Controller) apply(fx *effects) { c.applyFrom(fx, nil) }
+
+// applyFrom carries out effects produced by the reader of self, which writes its own
+// connection's queue itself (its messages do not wake the writer goroutine); the
+// caller holds c.mu.
+func (c *Controller) applyFrom(fx *effects, self *conn) {
 	for _, e := range fx.out {
 		if e.s.conn == nil {
 			continue
 		}
-		if err := e.s.conn.enqueue(e.msg); err != nil {
+		if err := e.s.conn.push(e.msg, e.s.conn != self); err != nil {
 			// A closing connection drops its messages quietly; an overflow is news.
 			lv := slog.LevelDebug
 			if errors.Is(err, ErrQueueFull) {
@@ -281,7 +217,7 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 			names = append([]string{pc[0].Subject.CommonName}, pc[0].DNSNames...)
 		}
 	}
-	cn := &conn{nc: nc, sendq: make(chan ofproto.Message, c.cfg.SendQueue), done: make(chan struct{})}
+	cn := newConn(nc, c.cfg, c.log)
 	c.mu.Lock()
 	if ctx.Err() != nil {
 		c.mu.Unlock()
@@ -311,6 +247,7 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 	wasUp := !s.upSince.IsZero()
 	c.apply(c.core.closed(s, cn.reason(), c.now()))
 	c.mu.Unlock()
+	c.finishTeardowns()
 	if !wasUp && ctx.Err() == nil {
 		reason := cn.reason()
 		if reason == nil {
@@ -424,46 +361,75 @@ func (c *Controller) reader(cn *conn) error {
 	fr := ofproto.NewFramer(&sniffer{r: cn.nc}, c.cfg.MaxMessageLen)
 	var d decoder
 	for {
+		if !fr.Ready() || cn.queued() >= cn.soft {
+			// About to block on the socket, or the queue is full: write what is owed
+			// first. With a full queue this waits for the switch to read (backpressure).
+			if err := c.drain(cn); err != nil {
+				return err
+			}
+		}
 		b, err := fr.Next()
 		if err != nil {
-			select {
-			case <-cn.done:
-				return cn.reason()
-			default:
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if errors.Is(err, ofproto.ErrTooLong) || errors.Is(err, ofproto.ErrBadLength) {
-				return fmt.Errorf("%w: %w", ErrProtocol, err)
-			}
-			return err
+			return c.readErr(cn, err)
 		}
-		var t0 time.Time
-		if len(b) > 1 && ofproto.Type(b[1]) == ofproto.TypePacketIn {
-			t0 = time.Now()
-		}
-		cn.s.meter.count(Received, b)
-		m, borrowed, err := d.decode(b)
-		if err != nil {
-			if rerr := c.undecodable(cn, b, err); rerr != nil {
-				return rerr
-			}
-			continue
-		}
+		// Messages already buffered are handled under one acquisition of the lock, up
+		// to lockBatch of them: a busy switch takes the lock once per read rather than
+		// once per message.
 		c.mu.Lock()
-		fx := c.core.receive(cn.s, m, c.now())
-		if borrowed {
-			// m points into b, which the next fr.Next overwrites.
-			ownOutput(fx, b)
-		}
-		c.apply(fx)
-		installed := !t0.IsZero() && hasFlowMod(fx)
-		c.mu.Unlock()
-		if installed {
-			c.handling.Observe(time.Since(t0).Seconds())
+		for n := 1; ; n++ {
+			var t0 time.Time
+			if len(b) > 1 && ofproto.Type(b[1]) == ofproto.TypePacketIn {
+				t0 = time.Now()
+			}
+			cn.s.meter.count(Received, b)
+			m, borrowed, derr := d.decode(b)
+			if derr != nil {
+				c.mu.Unlock()
+				if rerr := c.undecodable(cn, b, derr); rerr != nil {
+					return rerr
+				}
+				break
+			}
+			fx := c.core.receive(cn.s, m, c.now())
+			if borrowed {
+				// m points into b, which the next fr.Next may overwrite.
+				ownOutput(fx, b)
+			}
+			c.applyFrom(fx, cn)
+			if !t0.IsZero() && hasFlowMod(fx) {
+				c.handling.Observe(time.Since(t0).Seconds())
+			}
+			if n >= lockBatch || !fr.Ready() || cn.queued() >= cn.soft {
+				c.mu.Unlock()
+				break
+			}
+			if b, err = fr.Next(); err != nil {
+				c.mu.Unlock()
+				return c.readErr(cn, err)
+			}
 		}
 	}
+}
+
+// lockBatch bounds the buffered messages of one connection handled under one
+// acquisition of the controller's lock, so that other switches wait little.
+const lockBatch = 16
+
+// readErr is the error a failed read ends the connection with: the reason it was
+// closed, nil for a clean end of stream, ErrProtocol for a bad length field.
+func (c *Controller) readErr(cn *conn, err error) error {
+	select {
+	case <-cn.done:
+		return cn.reason()
+	default:
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	if errors.Is(err, ofproto.ErrTooLong) || errors.Is(err, ofproto.ErrBadLength) {
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	return err
 }
 
 // hasFlowMod reports whether fx sends a FLOW_MOD.
@@ -539,56 +505,6 @@ func helloAllows10(b []byte) bool {
 		rest = rest[pad:]
 	}
 	return true
-}
-
-// writer marshals queued messages and writes them, batching what is already queued
-// into one write.
-func (c *Controller) writer(cn *conn) {
-	buf := make([]byte, 0, 64<<10)
-	for {
-		var m ofproto.Message
-		select {
-		case <-cn.done:
-			return
-		case m = <-cn.sendq:
-		}
-		buf = buf[:0]
-		closing := false
-		for {
-			if m == nil {
-				closing = true
-				break
-			}
-			start := len(buf)
-			var err error
-			buf, err = ofproto.AppendMarshal(buf, m)
-			if err != nil {
-				c.log.Error("cannot encode message", "type", m.Type(), "err", err)
-			} else {
-				cn.s.meter.count(Sent, buf[start:])
-			}
-			if len(buf) >= 48<<10 {
-				break
-			}
-			select {
-			case m = <-cn.sendq:
-				continue
-			default:
-			}
-			break
-		}
-		if len(buf) > 0 {
-			cn.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-			if _, err := cn.nc.Write(buf); err != nil {
-				cn.closeNow(fmt.Errorf("controller: write: %w", err))
-				return
-			}
-		}
-		if closing {
-			cn.closeNow(nil)
-			return
-		}
-	}
 }
 
 // Subscribe returns a subscription to the events of the given kinds (all kinds when

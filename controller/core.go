@@ -496,6 +496,12 @@ func (c *core) tick(now time.Time) *effects {
 			}
 			continue
 		}
+		if s.conn != nil && s.conn.paused.Load() {
+			// The reader waits for the switch to read what it was sent (backpressure):
+			// the switch's silence is the controller's doing. StallTimeout bounds it.
+			s.lastRecv, s.echoOut = now, 0
+			continue
+		}
 		if now.Sub(s.lastRecv) >= c.cfg.EchoInterval && now.Sub(s.lastEcho) >= c.cfg.EchoInterval {
 			if s.echoOut >= c.cfg.EchoMissed {
 				c.fail(s, ErrEchoTimeout)

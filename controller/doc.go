@@ -22,6 +22,16 @@
 // (Controller.Serve) runs one reader and one writer goroutine per connection and one
 // ticker, and serialises calls into the core under one lock.
 //
+// # Backpressure
+//
+// A connection's reader writes its own replies before it reads again (one batched
+// write for everything queued; the writer goroutine writes what other goroutines
+// queue). When the queue holds Config.SendQueue messages, the reader waits for the
+// switch to take them: the controller stops reading from a switch that does not read,
+// and TCP slows the switch down. A bursting switch is never disconnected for that;
+// only one that reads nothing for Config.StallTimeout is (ErrStalled), and ECHO
+// keepalives are not counted against a switch while the controller waits on it.
+//
 // # Applications
 //
 // The core runs the connections itself (handshake, keepalive, replies to requests)

@@ -9,12 +9,13 @@ import (
 // decoder decodes the messages of one connection for its reader with ofproto's
 // zero-allocation decoders where the message is hot:
 //
-//   - PACKET_IN and FLOW_REMOVED decode into values the decoder reuses
-//     (DecodeFromBytes). They are borrowed: a PACKET_IN's Data points into the read
-//     buffer, and both values are overwritten by the next message. The core handles
-//     them within the call and copies what it keeps; the reader copies any PACKET_OUT
-//     data that still points into the buffer before the writer sees it (ownOutput),
-//     and the event hub clones them for subscribers.
+//   - PACKET_IN, FLOW_REMOVED, ECHO_REQUEST and ECHO_REPLY decode into values the
+//     decoder reuses (DecodeFromBytes). They are borrowed: a PACKET_IN's or an ECHO's
+//     Data points into the read buffer, and the values are overwritten by the next
+//     message. The core handles them within the call and copies what it keeps; the
+//     reader copies any PACKET_OUT or ECHO_REPLY data that still points into the
+//     buffer before the writer sees it (ownOutput), and the event hub clones them for
+//     subscribers.
 //   - An OFPST_FLOW reply is walked with a FlowStatsIter, then copied once into
 //     storage sized from what was decoded (one slice for the entries, one for their
 //     actions, one for their output actions), because it is handed to the goroutine
@@ -25,6 +26,8 @@ import (
 type decoder struct {
 	pi ofproto.PacketIn
 	fr ofproto.FlowRemoved
+	eq ofproto.EchoRequest
+	ep ofproto.EchoReply
 	it ofproto.FlowStatsIter
 }
 
@@ -40,6 +43,14 @@ func (d *decoder) decode(b []byte) (m ofproto.Message, borrowed bool, err error)
 		case ofproto.TypeFlowRemoved:
 			if d.fr.DecodeFromBytes(b) == nil {
 				return &d.fr, true, nil
+			}
+		case ofproto.TypeEchoRequest:
+			if d.eq.DecodeFromBytes(b) == nil {
+				return &d.eq, true, nil
+			}
+		case ofproto.TypeEchoReply:
+			if d.ep.DecodeFromBytes(b) == nil {
+				return &d.ep, true, nil
 			}
 		case ofproto.TypeStatsReply:
 			if len(b) >= 12 && ofproto.StatsType(uint16(b[8])<<8|uint16(b[9])) == ofproto.StatsFlow {
@@ -162,18 +173,26 @@ func clonePtr[T any](p *T) *T {
 
 // ownOutput makes the messages a borrowed message produced independent of the read
 // buffer b before they reach the writer: a PACKET_OUT whose Data points into b (the
-// frame of the PACKET_IN it answers) gets a copy, one copy shared by all of them.
+// frame of the PACKET_IN it answers) gets a copy, one copy shared by all of them, and
+// so does an ECHO_REPLY's payload.
 func ownOutput(fx *effects, b []byte) {
 	var frame, copied []byte
+	own := func(data *[]byte) {
+		if len(*data) == 0 || !overlaps(*data, b) {
+			return
+		}
+		if copied == nil || !sameSlice(*data, frame) {
+			frame, copied = *data, append([]byte(nil), *data...)
+		}
+		*data = copied
+	}
 	for _, e := range fx.out {
-		po, ok := e.msg.(*ofproto.PacketOut)
-		if !ok || len(po.Data) == 0 || !overlaps(po.Data, b) {
-			continue
+		switch m := e.msg.(type) {
+		case *ofproto.PacketOut:
+			own(&m.Data)
+		case *ofproto.EchoReply:
+			own(&m.Data)
 		}
-		if copied == nil || !sameSlice(po.Data, frame) {
-			frame, copied = po.Data, append([]byte(nil), po.Data...)
-		}
-		po.Data = copied
 	}
 }
 

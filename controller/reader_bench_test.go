@@ -159,9 +159,9 @@ func BenchmarkReader(b *testing.B) {
 			return func(_ int, dst []byte) []byte { return append(dst, raw...) }
 		}
 	}
-	flowStats := func(n int) func(*testing.B, *Controller) func(int, []byte) []byte {
+	reply := func(m ofproto.Message) func(*testing.B, *Controller) func(int, []byte) []byte {
 		return func(b *testing.B, c *Controller) func(int, []byte) []byte {
-			raw := marshalAll(b, benchFlowStatsReply(n))
+			raw := marshalAll(b, m)
 			far := time.Now().Add(time.Hour)
 			return func(i int, dst []byte) []byte {
 				xid := uint32(0x80000000 | i)
@@ -175,6 +175,14 @@ func BenchmarkReader(b *testing.B) {
 			}
 		}
 	}
+	flowStats := func(n int) func(*testing.B, *Controller) func(int, []byte) []byte {
+		return reply(benchFlowStatsReply(n))
+	}
+	ports := make([]ofproto.PortStats, 48)
+	for i := range ports {
+		ports[i] = ofproto.PortStats{PortNo: ofproto.PortNo(i + 1), RxPackets: uint64(i), TxBytes: uint64(1000 * i)}
+	}
+	portStats := &ofproto.StatsReply{Body: &ofproto.PortStatsReply{Entries: ports}}
 	rm := &ofproto.FlowRemoved{Match: flowkey.ToMatch(benchKey(7), 1), Cookie: 0xdead, Priority: 0x8000,
 		Reason: ofproto.RemovedIdleTimeout, DurationSec: 3, IdleTimeout: 10, PacketCount: 5, ByteCount: 500}
 	for _, tc := range []struct {
@@ -186,6 +194,9 @@ func BenchmarkReader(b *testing.B) {
 		{"flow-removed", fixed(rm), nil},
 		{"flow-stats-1", flowStats(1), nil},
 		{"flow-stats-100", flowStats(100), nil},
+		{"port-stats-48", reply(portStats), nil},
+		{"echo-request", fixed(&ofproto.EchoRequest{Xid: 9, Data: []byte("keepalive")}), nil},
+		{"echo-reply", fixed(&ofproto.EchoReply{Xid: 9}), nil},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			c := New(Config{SendQueue: 1 << 16}, nil)

@@ -17,7 +17,9 @@ var (
 	ErrNoSwitch = errors.New("controller: switch not connected")
 	// ErrDisconnected: the switch left while the request was pending.
 	ErrDisconnected = errors.New("controller: switch disconnected")
-	// ErrQueueFull: the connection's send queue overflowed; the connection is closed.
+	// ErrQueueFull: the connection's send queue is past its hard limit (8 ×
+	// Config.SendQueue, reachable only while the switch reads nothing); the message is
+	// dropped and the connection stays.
 	ErrQueueFull = errors.New("controller: send queue full")
 	// ErrSwitchError: the switch answered with OFPT_ERROR; the error is a *SwitchError.
 	ErrSwitchError = errors.New("controller: switch returned an error")

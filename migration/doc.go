@@ -32,6 +32,39 @@
 // up a round earlier sends less: across the point where one of them starts to
 // apply the figures can drop (as they do in the hypervisors).
 //
+// # QEMU's pre-copy (Kind Precopy): where cemon extends the paper's model
+//
+// Real QEMU 10 migrations (docs/migration/qemu_validation.md) do not follow
+// section 6 in four ways, and the Precopy model adds what they need:
+//
+//   - QEMU tests for convergence continuously, not once per round: once what
+//     is left of the current pass is below V_thd = limit·R' it syncs the dirty
+//     bitmap, and completes if that leftover ℓ plus what was dirtied meanwhile
+//     fits: V_{i+1} = ℓ + D'·T_i with ℓ = θ·V_thd, T_i = (V_i − ℓ)/R'. Every
+//     page dirtied during pre-copy is sent once more, so
+//     V_mig = V_mem + D'·Σ T_i. QEMU never skips hot pages (γ = 0) and has no
+//     no-progress rule: with D' ≥ R' it never converges.
+//   - The stop-and-copy has a fixed cost: QEMU paused TCG guests 0.09–0.36 s
+//     with next to nothing left to send (device state, stopping the vCPU, the
+//     last bitmap sync, resuming), against the paper's T_resume of 20 ms:
+//     T_down = T_stop + σ·(V_n − ℓ)/R': what was dirtied in the last pre-copy
+//     round; the leftover ℓ of the last pass is already in the socket's and
+//     the link's queues when QEMU measures its downtime (idle guests sent
+//     2–5 MB in 1–180 ms of downtime).
+//   - The rate pre-copy reaches is R' = η·R: the protocol's overhead and, on a
+//     busy machine, a migration thread that cannot keep up with R.
+//   - Pages become dirty during the move at D' = κ·D, D being measured before
+//     the move: the guest kernel writes too, and a TCG guest runs slower (or
+//     faster) while it migrates than before.
+//
+// A round never dirties more than the whole memory (min(D'·T_i, V_mem)).
+// V_mem is the guest's non-zero memory: QEMU sends a zero page as a few bytes.
+// η, κ, T_stop and σ are learned from records by least squares
+// (FitCalibration), each from the figures that determine it; θ is a constant
+// measured once. With η = κ = σ = 1, θ → 0 and T_stop = T_resume the
+// model is section 6's base model with QEMU's stop rule, except that T_mig
+// includes the pause (QEMU's total time does).
+//
 // Also here: the transfer rate R = min(D + δ, R_max, free) with the free
 // bandwidth measured on the path (stats.FreeBps); the energy E = α·V_mig + β;
 // the refined dirty rate (DirtyHistory); least-squares refits of γ and the

@@ -162,15 +162,15 @@ const (
 	WWS  Kind = "wws"
 )
 
-// ParseKind reads base or wws.
+// ParseKind reads base, wws or precopy.
 func ParseKind(s string) (Kind, error) {
 	switch Kind(s) {
-	case Base, WWS:
+	case Base, WWS, Precopy:
 		return Kind(s), nil
 	case "":
 		return WWS, nil
 	}
-	return "", fmt.Errorf("%w: unknown model %q (want base or wws)", ErrInput, s)
+	return "", fmt.Errorf("%w: unknown model %q (want base, wws or precopy)", ErrInput, s)
 }
 
 // Stop says which rule ended pre-copy.
@@ -215,6 +215,8 @@ type Config struct {
 	Profile Profile // zero: Xen()
 	Gamma   *Gamma  // nil: PaperGamma
 	Energy  *Energy // nil: PaperEnergy
+	// Calibration is the Precopy model's constants (nil: DefaultCalibration).
+	Calibration *Calibration
 }
 
 // Round is one round of a migration, predicted or recorded.
@@ -272,13 +274,23 @@ func Predict(in Input, cfg Config) (Result, error) {
 	switch kind {
 	case Base:
 		r = closedForm(in, p)
+		r.Converged = in.DirtyMBs < in.RateMBs
 	case WWS:
 		r = iterate(in, p, g)
+		r.Converged = in.DirtyMBs < in.RateMBs
+	case Precopy:
+		c := DefaultCalibration
+		if cfg.Calibration != nil {
+			c = cfg.Calibration.orDefault()
+		}
+		if err := c.Validate(); err != nil {
+			return Result{}, err
+		}
+		r = precopy(in, p, c)
 	default:
 		return Result{}, fmt.Errorf("%w: unknown model %q", ErrInput, kind)
 	}
 	r.Model, r.Profile, r.RateMBs = kind, p.Name, in.RateMBs
-	r.Converged = in.DirtyMBs < in.RateMBs
 	r.EnergyJ = e.Joules(r.TrafficMB)
 	return r, nil
 }

@@ -3,6 +3,7 @@ package mininet
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,6 +187,31 @@ type migRun struct {
 	DestFailed   bool    `json:"dest_failed"`   // a verification failed there
 	DestLine     string  `json:"dest_line"`
 	PredictedS   float64 `json:"predicted_s"` // the timeout's basis (wws model)
+	// QEMUDirtyBeforeMBs is QEMU's own measure of the dirty rate before the
+	// move (calc-dirty-rate, page sampling; whole MiB/s), 0 if unavailable.
+	QEMUDirtyBeforeMBs float64 `json:"qemu_dirty_before_mb_s,omitempty"`
+	// DowntimeMB is what QEMU says it sent while the guest was stopped.
+	DowntimeMB float64 `json:"downtime_mb,omitempty"`
+	// Load1 is the machine's one-minute load average when the run started.
+	Load1 float64 `json:"load1,omitempty"`
+	// Load1End is the one-minute load average when the move ended.
+	Load1End float64 `json:"load1_end,omitempty"`
+	// Started is when the run started (UTC).
+	Started time.Time `json:"started,omitzero"`
+}
+
+// loadAvg1 reads the one-minute load average.
+func loadAvg1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // migrate boots a guest on h1 and a destination on h2, measures the guest's
@@ -195,7 +221,7 @@ type migRun struct {
 func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, capMBs, memMB float64, maxTimeout time.Duration) migRun {
 	t := b.t
 	t.Helper()
-	run := migRun{MemMiB: memMiB, SetDirtyMBs: dirty, LinkMbit: b.linkMbit}
+	run := migRun{MemMiB: memMiB, SetDirtyMBs: dirty, LinkMbit: b.linkMbit, Load1: loadAvg1(), Started: time.Now().UTC()}
 	src, err := qemu.Start(ctx, qemu.Config{Dir: b.dir, Name: name + "-src", MemMiB: memMiB, DirtyMBs: dirty, Netns: b.src.netns})
 	if err != nil {
 		t.Fatal(err)
@@ -210,12 +236,21 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The dirty rate, measured before the move: pages the guest wrote over 4 s.
+	// The dirty rate, measured before the move: pages the guest wrote over 4 s,
+	// and QEMU's sampled measure over 3 s of the same window.
 	t0 := time.Now()
+	if qc, err := qmp.Dial(ctx, src.QMP); err == nil {
+		if d, err := qc.MeasureDirtyRate(ctx, 3*time.Second, 4096); err == nil {
+			run.QEMUDirtyBeforeMBs = d
+		} else {
+			t.Logf("%s: QEMU's dirty rate: %v", name, err)
+		}
+		qc.Close()
+	}
 	select {
 	case <-ctx.Done():
 		t.Fatal(ctx.Err())
-	case <-time.After(4 * time.Second):
+	case <-time.After(time.Until(t0.Add(4 * time.Second))):
 	}
 	st1, _ := qemu.ReadStatus(src.Console)
 	run.DirtyMBs = float64(st1.Written-st0.Written) * migration.PageBytes / 1e6 / time.Since(t0).Seconds()
@@ -278,9 +313,11 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 		t.Fatal(err)
 	}
 	run.Status = final.Status
+	run.Load1End = loadAvg1()
 	run.Record = qmp.Record(name, final, rounds.Trace(final, run.DirtyMBs), in)
 	if final.RAM != nil {
 		run.DirtySync = final.RAM.DirtySyncCount
+		run.DowntimeMB = float64(final.RAM.DowntimeBytes) / 1e6
 		run.QEMUDirtyMBs = float64(final.RAM.DirtyPagesRate*max(final.RAM.PageSize, migration.PageBytes)) / 1e6
 	}
 	run.NormalMB = float64(normal) / 1e6

@@ -38,6 +38,16 @@ func NewFramer(r io.Reader, maxLen int) *Framer {
 // Offset is the stream offset of the next message.
 func (f *Framer) Offset() int64 { return f.offset }
 
+// Ready reports whether the next message is already buffered whole, so that Next
+// returns it without reading (a reader can write what it owes before it blocks).
+func (f *Framer) Ready() bool {
+	if f.err != nil || f.end-f.start < HeaderLen {
+		return f.err != nil
+	}
+	n := int(be.Uint16(f.buf[f.start+2:]))
+	return n < HeaderLen || n > f.max || f.end-f.start >= n
+}
+
 // Next returns the next whole message. The slice is valid until the next call
 // to Next. At the end of the stream it returns io.EOF if the stream ended on a
 // message boundary and io.ErrUnexpectedEOF if it ended inside a message. A bad

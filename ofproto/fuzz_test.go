@@ -113,6 +113,40 @@ func FuzzPacketInDecodeFromBytes(f *testing.F) {
 	})
 }
 
+// FuzzEchoDecodeFromBytes: the caller-owned ECHO decoders agree with the copying
+// ones, and re-encode to the same bytes.
+func FuzzEchoDecodeFromBytes(f *testing.F) {
+	f.Add([]byte{1, 2, 0, 8, 0, 0, 0, 7})
+	f.Add([]byte{1, 3, 0, 11, 0, 0, 0, 7, 'a', 'b', 'c'})
+	seedMessages(f)
+	var rq EchoRequest
+	var rp EchoReply
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, c := range []struct {
+			fast, slow interface {
+				Message
+				UnmarshalBinary([]byte) error
+			}
+			decode func([]byte) error
+		}{{&rq, new(EchoRequest), rq.DecodeFromBytes}, {&rp, new(EchoReply), rp.DecodeFromBytes}} {
+			err := c.decode(b)
+			werr := c.slow.UnmarshalBinary(b)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("%v: DecodeFromBytes err %v, UnmarshalBinary err %v", c.slow.Type(), err, werr)
+			}
+			if err != nil {
+				continue
+			}
+			if !reflect.DeepEqual(c.fast, c.slow) {
+				t.Fatalf("DecodeFromBytes %#v, UnmarshalBinary %#v", c.fast, c.slow)
+			}
+			enc, err := c.fast.MarshalBinary()
+			require.NoError(t, err)
+			require.Equal(t, b, enc)
+		}
+	})
+}
+
 // FuzzFlowRemovedDecodeFromBytes: decode, encode, compare bytes outside padding.
 func FuzzFlowRemovedDecodeFromBytes(f *testing.F) {
 	seedMessages(f)

@@ -93,6 +93,20 @@ func (m *EchoRequest) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
+// DecodeFromBytes decodes one whole message into m without allocating: Data
+// aliases b (nil when empty), so b must not change while m is in use.
+func (m *EchoRequest) DecodeFromBytes(b []byte) error {
+	x, err := checkMsg(b, TypeEchoRequest, HeaderLen)
+	if err != nil {
+		return err
+	}
+	m.Xid, m.Data = x, nil
+	if len(b) > HeaderLen {
+		m.Data = b[HeaderLen:len(b):len(b)]
+	}
+	return nil
+}
+
 // Type implements Message.
 func (m *EchoReply) Type() Type { return TypeEchoReply }
 
@@ -121,6 +135,20 @@ func (m *EchoReply) UnmarshalBinary(b []byte) error {
 		return err
 	}
 	m.Xid, m.Data = x, cloneBytes(b[HeaderLen:])
+	return nil
+}
+
+// DecodeFromBytes decodes one whole message into m without allocating: Data
+// aliases b (nil when empty), so b must not change while m is in use.
+func (m *EchoReply) DecodeFromBytes(b []byte) error {
+	x, err := checkMsg(b, TypeEchoReply, HeaderLen)
+	if err != nil {
+		return err
+	}
+	m.Xid, m.Data = x, nil
+	if len(b) > HeaderLen {
+		m.Data = b[HeaderLen:len(b):len(b)]
+	}
 	return nil
 }
 

@@ -199,6 +199,9 @@ func (m *StatsReply) UnmarshalBinary(b []byte) error {
 			return errAt(t, statsHeaderLen, ErrBadLength, "OFPST_TABLE body of %d bytes is not a multiple of 64", len(body))
 		}
 		var r TableStatsReply
+		if n := len(body) / tableStatsLen; n > 0 {
+			r.Entries = make([]TableStats, 0, n) // exactly sized: one allocation
+		}
 		for off := 0; off < len(body); off += tableStatsLen {
 			e := body[off : off+tableStatsLen]
 			r.Entries = append(r.Entries, TableStats{
@@ -217,6 +220,9 @@ func (m *StatsReply) UnmarshalBinary(b []byte) error {
 			return errAt(t, statsHeaderLen, ErrBadLength, "OFPST_PORT body of %d bytes is not a multiple of 104", len(body))
 		}
 		var r PortStatsReply
+		if n := len(body) / portStatsLen; n > 0 {
+			r.Entries = make([]PortStats, 0, n) // exactly sized: one allocation
+		}
 		for off := 0; off < len(body); off += portStatsLen {
 			var p PortStats
 			p.unmarshal(body[off : off+portStatsLen])
@@ -228,6 +234,9 @@ func (m *StatsReply) UnmarshalBinary(b []byte) error {
 			return errAt(t, statsHeaderLen, ErrBadLength, "OFPST_QUEUE body of %d bytes is not a multiple of 32", len(body))
 		}
 		var r QueueStatsReply
+		if n := len(body) / queueStatsLen; n > 0 {
+			r.Entries = make([]QueueStats, 0, n) // exactly sized: one allocation
+		}
 		for off := 0; off < len(body); off += queueStatsLen {
 			e := body[off : off+queueStatsLen]
 			r.Entries = append(r.Entries, QueueStats{

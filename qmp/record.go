@@ -50,7 +50,9 @@ func (r *Rounds) Observe(at time.Time, i Info) {
 // before the move); and, for every round after the first, the memory dirtied in
 // the round before that it did not send (W_i, never negative). A completed
 // migration's last round is the stop-and-copy: what was sent after the last
-// pre-copy round, over the downtime.
+// pre-copy round, over the downtime; when QEMU reports its downtime bytes, the
+// stop-and-copy is those, and what was sent before them since the last round
+// seen is one more pre-copy round.
 func (r *Rounds) Trace(final Info, dirtyMBs float64) []migration.Round {
 	if !r.started || final.RAM == nil {
 		return nil
@@ -61,6 +63,21 @@ func (r *Rounds) Trace(final Info, dirtyMBs float64) []migration.Round {
 		d := time.Duration(final.DowntimeMs) * time.Millisecond
 		if rest < 0 {
 			rest = 0
+		}
+		if db := final.RAM.DowntimeBytes; db > 0 && db <= rest {
+			// QEMU counts what it sent while the guest was stopped: the rest
+			// before that is pre-copy that the samples did not see end (the
+			// last passes can be shorter than the sampling period), one more
+			// round over the time left.
+			if pre := rest - db; pre > 0 {
+				var seen time.Duration
+				for _, s := range spans {
+					seen += s.dur
+				}
+				left := max(time.Duration(final.TotalTimeMs)*time.Millisecond-d-seen, 0)
+				spans = append(spans, span{dur: left, sent: pre})
+			}
+			rest = db
 		}
 		spans = append(spans, span{dur: d, sent: rest})
 	}

@@ -100,3 +100,48 @@ func BenchmarkRounds(b *testing.B) {
 		_ = qmp.Record("vm", final, r.Trace(final, 5), migration.Input{MemMB: 200, DirtyMBs: 5, RateMBs: 20})
 	}
 }
+
+// With QEMU's downtime bytes, the stop-and-copy is those, and the pre-copy the
+// samples missed (an idle guest's passes end between two samples) is a round
+// of its own over the time left.
+func TestTraceDowntimeBytes(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	var r qmp.Rounds
+	r.Observe(t0, qmp.Info{Status: "active", RAM: &qmp.RAM{Transferred: 1e6, DirtySyncCount: 1}})
+	r.Observe(t0.Add(20*time.Second), qmp.Info{Status: "active", RAM: &qmp.RAM{Transferred: 190e6, DirtySyncCount: 1}})
+	final := qmp.Info{Status: "completed", DowntimeMs: 180, TotalTimeMs: 21300,
+		RAM: &qmp.RAM{Transferred: 202e6, DowntimeBytes: 2e6, DirtySyncCount: 3}}
+	tr := r.Trace(final, 0)
+	require.Len(t, tr, 2)
+	assert.InDelta(t, 200, tr[0].SentMB, 1e-9)
+	assert.InDelta(t, 21.12, tr[0].DurationS, 1e-9)
+	assert.InDelta(t, 2, tr[1].SentMB, 1e-9)
+	assert.InDelta(t, 0.18, tr[1].DurationS, 1e-9)
+	// Downtime bytes larger than what is left (a QEMU that counts otherwise):
+	// ignored.
+	final.RAM.DowntimeBytes = 500e6
+	tr = r.Trace(final, 0)
+	require.Len(t, tr, 1)
+	assert.InDelta(t, 202, tr[0].SentMB, 1e-9)
+}
+
+// MeasureDirtyRate starts QEMU's page-sampling measurement, waits for it and
+// converts MiB/s to MB/s.
+func TestMeasureDirtyRate(t *testing.T) {
+	f := qmptest.New(t, "vm")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := qmp.Dial(ctx, f.Path)
+	require.NoError(t, err)
+	defer c.Close()
+	d, err := c.MeasureDirtyRate(ctx, 1500*time.Millisecond, 4096)
+	require.NoError(t, err)
+	assert.InDelta(t, 3*1.048576, d, 1e-9)
+	var args map[string]int
+	for _, cmd := range f.Commands() {
+		if cmd.Execute == "calc-dirty-rate" {
+			require.NoError(t, json.Unmarshal(cmd.Arguments, &args))
+		}
+	}
+	assert.Equal(t, map[string]int{"calc-time": 1, "sample-pages": 4096}, args)
+}

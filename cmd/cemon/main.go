@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 )
@@ -86,6 +88,31 @@ func main() {
 }
 
 func mainWithArgs(args []string, stdout, stderr io.Writer) int {
+	if path := os.Getenv("CEMON_CPUPROFILE"); path != "" {
+		// A CPU profile of the whole command, for measuring (cemon cbench -start-cemon
+		// passes the environment on to the cemon it starts).
+		if f, err := os.Create(path); err != nil {
+			fmt.Fprintf(stderr, "cemon: CEMON_CPUPROFILE: %v\n", err)
+		} else if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "cemon: CEMON_CPUPROFILE: %v\n", err)
+			f.Close()
+		} else {
+			defer func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}()
+		}
+	}
+	if path := os.Getenv("CEMON_MUTEXPROFILE"); path != "" {
+		// Where goroutines waited for locks (one event in 5 sampled).
+		runtime.SetMutexProfileFraction(5)
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("mutex").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return commands.dispatch(ctx, "cemon", "command", usage, args, stdout, stderr)

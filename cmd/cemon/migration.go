@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,10 @@ func init() {
 		summary string
 		run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}{"predict one migration's rounds, time, downtime, traffic and energy", runMigrationPredict}
+	migrationSubs["fit"] = struct {
+		summary string
+		run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	}{"fit the precopy model's constants (and γ) to recorded migrations", runMigrationFit}
 	migrationSubs["plan"] = struct {
 		summary string
 		run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
@@ -40,7 +45,7 @@ func init() {
 }
 
 func migrationUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: cemon migration <predict|plan|run> [flags]")
+	fmt.Fprintln(w, "usage: cemon migration <predict|plan|run|fit> [flags]")
 	names := make([]string, 0, len(migrationSubs))
 	for n := range migrationSubs {
 		names = append(names, n)
@@ -71,6 +76,7 @@ func runMigration(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // predictFlags are `cemon migration predict`'s inputs as given.
 type predictFlags struct {
 	ram, dirty, rate, profile, model, downtimeLimit string
+	calibration                                     string
 	json                                            bool
 }
 
@@ -117,9 +123,20 @@ func (f predictFlags) read() (migration.Input, migration.Config, error) {
 	cfg.Profile = p
 	k, err := migration.ParseKind(f.model)
 	if err != nil || f.model == "" {
-		errs = append(errs, fmt.Errorf("--model %q: want base or wws", f.model))
+		errs = append(errs, fmt.Errorf("--model %q: want base, wws or precopy", f.model))
 	}
 	cfg.Kind = k
+	if f.calibration != "" {
+		c, err := readCalibration(f.calibration)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--calibration: %v", err))
+		case k != migration.Precopy:
+			errs = append(errs, errors.New("--calibration: only the precopy model has a calibration"))
+		default:
+			cfg.Calibration = &c
+		}
+	}
 	return in, cfg, errors.Join(errs...)
 }
 
@@ -128,7 +145,7 @@ func runMigrationPredict(_ context.Context, args []string, stdout, stderr io.Wri
 	fs := flag.NewFlagSet("migration predict", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon migration predict --ram 800MB --dirty-rate 40MB/s --rate 100MB/s [--profile xen|qemu] [--model base|wws] [--json]")
+		fmt.Fprintln(stderr, "usage: cemon migration predict --ram 800MB --dirty-rate 40MB/s --rate 100MB/s [--profile xen|qemu] [--model base|wws|precopy] [--calibration FILE] [--json]")
 		fmt.Fprintln(stderr, "\nPredicts a pre-copy live migration (Liu et al.'s model). Sizes take B, kB, MB, GB,")
 		fmt.Fprintln(stderr, "KiB, MiB, GiB; rates the same with /s, or bit/s, kbit/s, Mbit/s, Gbit/s (B bytes, b bits).")
 		fmt.Fprintln(stderr, "\nflags:")
@@ -138,7 +155,8 @@ func runMigrationPredict(_ context.Context, args []string, stdout, stderr io.Wri
 	fs.StringVar(&f.dirty, "dirty-rate", "", "memory dirty `rate`, e.g. 40MB/s")
 	fs.StringVar(&f.rate, "rate", "", "transfer `rate` R itself, e.g. 100MB/s or 1Gbit/s")
 	fs.StringVar(&f.profile, "profile", "xen", "hypervisor stop rule: xen or qemu")
-	fs.StringVar(&f.model, "model", "wws", "model: base (closed form) or wws (writable working set, Algorithm 1)")
+	fs.StringVar(&f.model, "model", "wws", "model: base (closed form), wws (writable working set, Algorithm 1) or precopy (QEMU's pre-copy with measured constants)")
+	fs.StringVar(&f.calibration, "calibration", "", "precopy: the constants, a JSON `file` as `cemon migration fit` writes it (default: the defaults)")
 	fs.StringVar(&f.downtimeLimit, "downtime-limit", "", "qemu: downtime `limit` (default 300ms)")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -284,5 +302,106 @@ func runMigrationPlan(_ context.Context, args []string, stdout, stderr io.Writer
 	for _, d := range plan.Deferred {
 		fmt.Fprintf(stdout, "deferred %s on %s: %s\n", d.VM, d.From, d.Reason)
 	}
+	return 0
+}
+
+// readCalibration reads a precopy calibration: a JSON object with the fields
+// of migration.Calibration, nothing else.
+func readCalibration(path string) (migration.Calibration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return migration.Calibration{}, err
+	}
+	c, err := migration.DecodeCalibration(b)
+	if err != nil {
+		return migration.Calibration{}, fmt.Errorf("%s: %v", path, err)
+	}
+	return c, nil
+}
+
+// readRecords reads migration records: a JSON array, or one object a line
+// (the lines of GET /api/v1/migration/records' items or of a validation run's
+// results, whose record is under "Record").
+func readRecords(r io.Reader) ([]migration.Record, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 256<<20))
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimSpace(b)
+	var raws []json.RawMessage
+	if len(b) > 0 && b[0] == '[' {
+		if err := json.Unmarshal(b, &raws); err != nil {
+			return nil, fmt.Errorf("records: %v", err)
+		}
+	} else {
+		for _, l := range bytes.Split(b, []byte("\n")) {
+			if l = bytes.TrimSpace(l); len(l) > 0 {
+				raws = append(raws, l)
+			}
+		}
+	}
+	var out []migration.Record
+	for i, raw := range raws {
+		var wrapped struct {
+			Record json.RawMessage `json:"Record"`
+		}
+		if json.Unmarshal(raw, &wrapped) == nil && len(wrapped.Record) > 0 {
+			raw = wrapped.Record
+		}
+		rec, err := migration.DecodeRecord(raw)
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %v", i+1, err)
+		}
+		out = append(out, rec)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no records")
+	}
+	return out, nil
+}
+
+func runMigrationFit(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("migration fit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cemon migration fit --records FILE")
+		fmt.Fprintln(stderr, "\nFits the precopy model's constants (rate factor η, dirty factor κ, stop-and-copy cost")
+		fmt.Fprintln(stderr, "T_stop and σ) by least squares to recorded QEMU migrations and prints them as JSON, for")
+		fmt.Fprintln(stderr, "`cemon migration predict --model precopy --calibration FILE`. FILE holds migration records")
+		fmt.Fprintln(stderr, "(a JSON array, or one a line); - reads standard input.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	file := fs.String("records", "", "records `file`")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "cemon migration fit: --records FILE is required, and nothing else")
+		return 2
+	}
+	var in io.Reader = os.Stdin
+	if *file != "-" {
+		f, err := os.Open(*file)
+		if err != nil {
+			fmt.Fprintf(stderr, "cemon migration fit: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		in = f
+	}
+	recs, err := readRecords(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "cemon migration fit: %v\n", err)
+		return 2
+	}
+	c, n, err := migration.FitCalibration(recs, migration.DefaultCalibration)
+	if err != nil {
+		fmt.Fprintf(stderr, "cemon migration fit: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "fitted on %d of %d records\n", n, len(recs))
+	b, _ := json.Marshal(c)
+	fmt.Fprintln(stdout, string(b))
 	return 0
 }

@@ -113,3 +113,70 @@ func TestMigrationPlan(t *testing.T) {
 	code = mainWithArgs([]string{"migration", "plan", "--inventory", "/nonexistent.json"}, &out, &errb)
 	assert.Equal(t, 1, code)
 }
+
+// migration fit reads records (here the lines of a validation run, whose record
+// is under "Record"), prints the constants, and predict uses them.
+func TestMigrationFitAndPredictPrecopy(t *testing.T) {
+	dir := t.TempDir()
+	recs := filepath.Join(dir, "runs.jsonl")
+	lines := []string{
+		`{"mem_mib":128,"Record":{"vm":"a","profile":"qemu","ram_mb":200,"dirty_rate_mb_s":0,"rate_mb_s":10,"total_time_s":22.4,"downtime_s":0.15,"traffic_mb":200,"rounds":[{"duration_s":22.25,"dirty_mb":0,"sent_mb":198,"skipped_mb":0},{"duration_s":0.15,"dirty_mb":0,"sent_mb":2,"skipped_mb":0}]}}`,
+		`{"vm":"b","profile":"qemu","ram_mb":200,"dirty_rate_mb_s":2,"rate_mb_s":10,"total_time_s":28.25,"downtime_s":0.25,"traffic_mb":260,"rounds":[{"duration_s":28,"dirty_mb":56,"sent_mb":257,"skipped_mb":0},{"duration_s":0.25,"dirty_mb":0,"sent_mb":3,"skipped_mb":0}]}`,
+	}
+	require.NoError(t, os.WriteFile(recs, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, mainWithArgs([]string{"migration", "fit", "--records", recs}, &out, &errb), errb.String())
+	var c map[string]float64
+	require.NoError(t, json.Unmarshal(out.Bytes(), &c))
+	// η: the median of 198 MB over 10 MB/s × 22.25 s and 257 MB over 10 MB/s × 28 s.
+	assert.InDelta(t, (198/222.5+257/280.0)/2, c["rate_factor"], 1e-9)
+	// κ: 60 MB beyond the memory over 2 MB/s × 28 s.
+	assert.InDelta(t, 60.0/56, c["dirty_factor"], 1e-9)
+	cal := filepath.Join(dir, "cal.json")
+	require.NoError(t, os.WriteFile(cal, out.Bytes(), 0o644))
+
+	out.Reset()
+	code := mainWithArgs([]string{"migration", "predict", "--ram", "200MB", "--dirty-rate", "0MB/s", "--rate", "10MB/s",
+		"--profile", "qemu", "--model", "precopy", "--calibration", cal, "--json"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+	assert.InDelta(t, 200, got["traffic_mb"], 1e-9)
+	assert.Equal(t, "precopy", got["model"])
+
+	// Bad input: no records, a bad record, a calibration for another model.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migration", "fit"}, "--records"},
+		{[]string{"migration", "fit", "--records", filepath.Join(dir, "none")}, "no such file"},
+		{[]string{"migration", "predict", "--ram", "1MB", "--dirty-rate", "0MB/s", "--rate", "1MB/s", "--model", "wws", "--calibration", cal}, "only the precopy model"},
+	} {
+		errb.Reset()
+		assert.Equal(t, 2, mainWithArgs(tt.args, &out, &errb), tt.args)
+		assert.Contains(t, errb.String(), tt.want)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"vm":"x","profile":"qemu","ram_mb":-1}`+"\n"), 0o644))
+	errb.Reset()
+	assert.Equal(t, 2, mainWithArgs([]string{"migration", "fit", "--records", bad}, &out, &errb))
+	assert.Contains(t, errb.String(), "record 1")
+}
+
+func FuzzReadRecords(f *testing.F) {
+	f.Add([]byte(`[{"vm":"a","profile":"qemu","ram_mb":1,"rate_mb_s":1}]`))
+	f.Add([]byte(`{"Record":{"vm":"a","profile":"qemu","ram_mb":1,"rate_mb_s":1}}` + "\n" + `{"vm":"b","profile":"xen","ram_mb":2,"rate_mb_s":1}`))
+	f.Add([]byte(`[{"Record":null}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, err := readRecords(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, r := range recs {
+			if err := r.Validate(); err != nil {
+				t.Fatalf("%s: accepted an invalid record: %v", b, err)
+			}
+		}
+	})
+}

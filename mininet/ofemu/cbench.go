@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,10 +29,22 @@ type CbenchConfig struct {
 	// HostPorts is the number of host ports per switch, among which the hosts are
 	// spread; default 4.
 	HostPorts int
+	// FirstDPID is the dpid of the first switch; default 1. Successive runs against
+	// one controller can use distinct dpids, so that a switch of the last run the
+	// controller has not torn down yet is not taken for a duplicate.
+	FirstDPID uint64
 	// Rate, when positive, paces each switch's PACKET_INs to this many per second
 	// (a storm of a given size rather than as fast as the controller takes them);
 	// it applies in throughput mode.
 	Rate float64
+	// NoLearn skips the learning phase. By default every host first sends one ARP
+	// reply to host 0 of its switch (host 0 to host 1), before the warm-up, so that
+	// the controller knows every destination when the load starts (cbench's
+	// --learn-dstmac).
+	NoLearn bool
+	// Counting, when set, is called with true as counting starts and with false as it
+	// ends (to read a controller's CPU time over the counted window, say).
+	Counting func(start bool)
 }
 
 // CbenchResult is what a run measured.
@@ -51,7 +64,9 @@ type benchState struct {
 	sent      atomic.Uint64
 	macs      int
 	ports     int
-	rate      float64 // PACKET_INs per second; 0: as fast as taken
+	rate      float64       // PACKET_INs per second; 0: as fast as taken
+	ready     chan struct{} // closed once the switch answered FEATURES_REQUEST
+	readyOnce sync.Once
 }
 
 // isLLDP reports whether a PACKET_OUT carries an LLDP frame.
@@ -73,14 +88,19 @@ func (b *benchState) response(_ *Switch, m ofproto.Message) {
 	}
 }
 
-// frame builds host k's UDP packet to host k+1 behind switch dpid: 64 bytes.
-func frame(buf []byte, dpid uint64, k, macs int) []byte {
+// frame builds host k's UDP packet to host k+1 behind switch dpid: 64 bytes. id is
+// the IPv4 identification, which a host changes from packet to packet: successive
+// packets of a flow are not byte for byte the same (a controller may take a frame it
+// sees twice within a moment for its own flood coming back).
+func frame(buf []byte, dpid uint64, k, macs int, id uint16) []byte {
 	buf = buf[:64]
 	clear(buf)
 	dst := (k + 1) % macs
+	// Locally administered unicast MACs 02:dd:dd:hh:hh:hh (dpid, host); IPv4
+	// 10+dpid/256 . dpid%256 . host: distinct for every dpid below 62,000.
 	mac := func(b []byte, h int) {
-		b[0], b[1] = 0x00, byte(dpid)
-		binary.BigEndian.PutUint32(b[2:], uint32(h+1))
+		m, _ := hostAddr(dpid, h)
+		copy(b, m[:])
 	}
 	mac(buf[0:6], dst)
 	mac(buf[6:12], k)
@@ -88,8 +108,9 @@ func frame(buf []byte, dpid uint64, k, macs int) []byte {
 	ip := buf[14:34]
 	ip[0], ip[8], ip[9] = 0x45, 64, 17
 	binary.BigEndian.PutUint16(ip[2:], 50)
-	ip[12], ip[13], ip[14], ip[15] = 10, byte(dpid), byte((k+1)>>8), byte(k+1)
-	ip[16], ip[17], ip[18], ip[19] = 10, byte(dpid), byte((dst+1)>>8), byte(dst+1)
+	binary.BigEndian.PutUint16(ip[4:], id)
+	ip[12], ip[13], ip[14], ip[15] = 10+byte(dpid>>8), byte(dpid), byte((k+1)>>8), byte(k+1)
+	ip[16], ip[17], ip[18], ip[19] = 10+byte(dpid>>8), byte(dpid), byte((dst+1)>>8), byte(dst+1)
 	var sum uint32
 	for i := 0; i < 20; i += 2 {
 		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
@@ -129,12 +150,13 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	if c.Rate < 0 || (c.Rate > 0 && c.Outstanding > 0) {
 		return CbenchResult{}, fmt.Errorf("ofemu: Rate %g: want a positive rate, in throughput mode only", c.Rate)
 	}
-	n, err := New(Config{Controller: c.Controller, Switches: c.Switches, HostPorts: c.HostPorts, Tick: time.Second})
+	n, err := New(Config{Controller: c.Controller, Switches: c.Switches, HostPorts: c.HostPorts, Tick: time.Second,
+		FirstDPID: c.FirstDPID})
 	if err != nil {
 		return CbenchResult{}, err
 	}
 	for _, s := range n.switches {
-		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts, rate: c.Rate}
+		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts, rate: c.Rate, ready: make(chan struct{})}
 		if c.Outstanding > 0 {
 			s.bench.slots = make(chan struct{}, c.Outstanding)
 			for range c.Outstanding {
@@ -148,8 +170,29 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 		return CbenchResult{}, err
 	}
 	defer n.Close()
-	// Let the handshake finish before the load starts.
-	time.Sleep(300 * time.Millisecond)
+	// Let every handshake finish before the load starts (a PACKET_IN before it is a
+	// protocol error), then give the controller a moment for its set-up messages.
+	handshake := time.After(30 * time.Second)
+	for _, s := range n.switches {
+		select {
+		case <-ctx.Done():
+			return CbenchResult{}, ctx.Err()
+		case <-s.done:
+		case <-s.bench.ready:
+		case <-handshake:
+			return CbenchResult{}, fmt.Errorf("ofemu: switch %016x: no FEATURES_REQUEST within 30 s", s.DPID)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !c.NoLearn {
+		for _, s := range n.switches {
+			if err := s.learn(ctx); err != nil && s.isUp() {
+				return CbenchResult{}, err
+			}
+		}
+		// Let the controller take them in before the load starts.
+		time.Sleep(500 * time.Millisecond)
+	}
 	for _, s := range n.switches {
 		go s.pump(ctx)
 	}
@@ -157,6 +200,9 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	case <-ctx.Done():
 		return CbenchResult{}, ctx.Err()
 	case <-time.After(c.Warmup):
+	}
+	if c.Counting != nil {
+		c.Counting(true)
 	}
 	start := time.Now()
 	r0 := make([]uint64, len(n.switches))
@@ -171,6 +217,9 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	case <-time.After(c.Duration):
 	}
 	secs := time.Since(start).Seconds()
+	if c.Counting != nil {
+		c.Counting(false)
+	}
 	res := CbenchResult{Seconds: secs}
 	var sent uint64
 	for i, s := range n.switches {
@@ -187,10 +236,67 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	res.PacketIns = sent - sent0
 	res.PerSecond = float64(res.Responses) / secs
 	cancel()
-	if err := n.Close(); err != nil && !errors.Is(err, context.Canceled) {
+	if err := n.Close(); err != nil && !errors.Is(err, context.Canceled) && res.Disconnected == 0 {
 		return res, err
 	}
+	// A connection the controller closed ends with its error (a reset, say): that is
+	// what Disconnected counts, not a failure of the run.
 	return res, nil
+}
+
+// isUp reports whether the switch's connection is still open.
+func (s *Switch) isUp() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// hostAddr returns host h's MAC and IPv4 address behind switch dpid, as frame uses
+// them.
+func hostAddr(dpid uint64, h int) (mac [6]byte, ip [4]byte) {
+	mac = [6]byte{0x02, byte(dpid >> 8), byte(dpid), byte((h + 1) >> 16), byte((h + 1) >> 8), byte(h + 1)}
+	ip = [4]byte{10 + byte(dpid>>8), byte(dpid), byte((h + 1) >> 8), byte(h + 1)}
+	return mac, ip
+}
+
+// arpReply builds host h's ARP reply to host to behind switch dpid: 60 bytes.
+func arpReply(dpid uint64, h, to int) []byte {
+	b := make([]byte, 60)
+	smac, sip := hostAddr(dpid, h)
+	dmac, dip := hostAddr(dpid, to)
+	copy(b[0:6], dmac[:])
+	copy(b[6:12], smac[:])
+	binary.BigEndian.PutUint16(b[12:], 0x0806)
+	a := b[14:]
+	binary.BigEndian.PutUint16(a[0:], 1)      // Ethernet
+	binary.BigEndian.PutUint16(a[2:], 0x0800) // IPv4
+	a[4], a[5] = 6, 4
+	binary.BigEndian.PutUint16(a[6:], 2) // reply
+	copy(a[8:14], smac[:])
+	copy(a[14:18], sip[:])
+	copy(a[18:24], dmac[:])
+	copy(a[24:28], dip[:])
+	return b
+}
+
+// learn sends one ARP reply from every host (host 0 to host 1, the others to host 0),
+// each from the port its traffic comes in on, so that the controller learns them all.
+func (s *Switch) learn(ctx context.Context) error {
+	b := s.bench
+	batch := make([]ofproto.Message, 0, b.macs)
+	for h := range b.macs {
+		to := 0
+		if h == 0 {
+			to = 1 % b.macs
+		}
+		data := arpReply(s.DPID, h, to)
+		batch = append(batch, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)),
+			InPort: ofproto.PortNo(1 + h%b.ports), Reason: ofproto.ReasonNoMatch, Data: data})
+	}
+	return s.sendBulk(ctx, batch)
 }
 
 // pump sends PACKET_INs: in latency mode one per free slot, in throughput mode as
@@ -203,7 +309,7 @@ func (s *Switch) pump(ctx context.Context) {
 	paceStart, paceSent := time.Now(), b.sent.Load()
 	next := func() ofproto.Message {
 		port := ofproto.PortNo(1 + k%b.ports)
-		data := append([]byte(nil), frame(buf, s.DPID, k%b.macs, b.macs)...)
+		data := append([]byte(nil), frame(buf, s.DPID, k%b.macs, b.macs, uint16(k/b.macs))...)
 		k++
 		return &ofproto.PacketIn{Xid: 0, BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)), InPort: port,
 			Reason: ofproto.ReasonNoMatch, Data: data}

@@ -272,11 +272,14 @@ func (s *Switch) run(ctx context.Context, opened chan<- error) error {
 	if err := s.send(&ofproto.Hello{Xid: 1}); err != nil {
 		return err
 	}
+	// The ticker ends with the connection, not only with ctx: done must close as
+	// soon as the controller drops the switch (cbench reports disconnects by it).
+	tctx, tcancel := context.WithCancel(ctx)
 	tickDone := make(chan struct{})
-	defer func() { <-tickDone }()
+	defer func() { tcancel(); <-tickDone }()
 	go func() {
 		defer close(tickDone)
-		s.ticker(ctx)
+		s.ticker(tctx)
 	}()
 	fr := ofproto.NewFramer(bufio.NewReaderSize(conn, 64<<10), ofproto.MaxMessageLen)
 	for {
@@ -310,8 +313,12 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		return s.send(&ofproto.EchoReply{Xid: m.Xid, Data: m.Data})
 	case *ofproto.EchoReply:
 	case *ofproto.FeaturesRequest:
-		return s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: 0, NTables: 1,
+		err := s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: 0, NTables: 1,
 			Capabilities: ofproto.Capabilities(0x87), Actions: ofproto.ActionBitmap(0xfff), Ports: s.ports})
+		if s.bench != nil {
+			s.bench.readyOnce.Do(func() { close(s.bench.ready) })
+		}
+		return err
 	case *ofproto.GetConfigRequest:
 		return s.send(&ofproto.GetConfigReply{Xid: m.Xid, SwitchConfig: ofproto.SwitchConfig{MissSendLen: 128}})
 	case *ofproto.SetConfig:

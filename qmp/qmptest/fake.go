@@ -22,6 +22,8 @@ type Fake struct {
 	next     int
 	commands []Command
 	wg       sync.WaitGroup
+	// dirtyQueries counts query-dirty-rate since the last calc-dirty-rate.
+	dirtyQueries int
 }
 
 // Command is one command the fake received.
@@ -88,6 +90,15 @@ func (f *Fake) conn(c net.Conn) {
 				ret = f.states[min(f.next, len(f.states)-1)]
 				f.next++
 			}
+		case "query-dirty-rate":
+			// A measurement of 3 MiB/s, taking one query to finish.
+			if f.dirtyQueries++; f.dirtyQueries == 1 {
+				ret = map[string]any{"status": "measuring"}
+			} else {
+				ret = map[string]any{"status": "measured", "dirty-rate": 3, "calc-time": 1, "sample-pages": 512, "mode": "page-sampling"}
+			}
+		case "calc-dirty-rate":
+			f.dirtyQueries = 0
 		case "migrate_cancel":
 			f.states = append(f.states[:min(f.next, len(f.states))], map[string]any{"status": "cancelled"})
 		case "qmp_capabilities", "migrate", "migrate-incoming", "migrate-set-parameters":
