@@ -32,6 +32,12 @@ type Tracker interface {
 	Snapshot() []flowtracker.Flow
 }
 
+// cookieIDs is what a Tracker may offer beyond the interface: the flow ID a cookie
+// carries, read without a lookup (flowtracker.Tracker has it).
+type cookieIDs interface {
+	IDOf(cookie uint64) (uint64, bool)
+}
+
 // Deps are what a Collector works with. Requester, Tracker, Store and Switches are
 // required.
 type Deps struct {
@@ -102,7 +108,9 @@ type Collector struct {
 	mu        sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched     poll.Scheduler
 	flows     map[uint64]*flowRec
-	dropped   uint64 // subscription drops already resynced
+	ingest    poll.Ingester // the round's reply matching (under roundMu)
+	idOf      cookieIDs     // the Tracker's cookie decoding, when it has one
+	dropped   uint64        // subscription drops already resynced
 	last      *Rebuild
 	rebuilds  int
 	rounds    uint64
@@ -155,6 +163,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		cfg: cfg, deps: d, store: d.Store, log: d.Logger, flows: make(map[uint64]*flowRec),
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
+	c.idOf, _ = d.Tracker.(cookieIDs)
 	s, err := c.newScheduler(cfg.Strategy, "initial")
 	if err != nil {
 		return nil, err

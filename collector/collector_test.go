@@ -296,14 +296,16 @@ func TestTimeoutsAndErrors(t *testing.T) {
 // first request times out (accounted as a timeout, per switch), its other requests
 // are skipped, and it is found slow.
 func TestRoundTimeout(t *testing.T) {
-	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: 400 * time.Millisecond})
+	// One request at a time per switch: the stalled switch's first request holds the
+	// other two until the round's time is up.
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: 400 * time.Millisecond, Pipeline: 1})
 	e.net.stall[2] = true
 	e.loadLine(t) // singles at the ingress: three at s1, three at s2, one at s4
 	start := time.Now()
 	res := e.c.Round(context.Background())
 	took := time.Since(start)
 	assert.Less(t, took, 350*time.Millisecond, "the round waited for the stalled switch")
-	assert.Equal(t, RoundResult{At: t0, Strategy: StrategyPerFlowMin, Requests: 7, Late: 1, Readings: 4}, res)
+	assert.Equal(t, RoundResult{At: t0, Strategy: StrategyPerFlowMin, Requests: 7, Late: 1, Readings: 4, Flows: 7, Took: res.Took}, res)
 	e.c.Wait()
 	k := e.c.Counters()
 	assert.Equal(t, uint64(2), k.Skipped)
@@ -320,6 +322,25 @@ func TestRoundTimeout(t *testing.T) {
 	assert.True(t, s2.Slow, "%+v", s2)
 	assert.False(t, s2.InFlight)
 	assert.False(t, rt[0].Slow)
+}
+
+// TestRoundPipelined: with the default pipeline a stalled switch's requests are all
+// sent at once and time out together; the other switches' are answered.
+func TestRoundPipelined(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: 400 * time.Millisecond})
+	e.net.stall[2] = true
+	e.loadLine(t)
+	res := e.c.Round(context.Background())
+	if res.Requests != 7 || res.Skipped != 0 || res.Late != 1 || res.Readings != 4 {
+		t.Errorf("round = %+v", res)
+	}
+	e.c.Wait() // the stalled switch's batch: its three requests time out together
+	if u := e.c.Total(""); u.Requests != 7 || u.Timeouts != 3 {
+		t.Errorf("accounted %+v", u)
+	}
+	if k := e.c.Counters(); k.Skipped != 0 {
+		t.Errorf("counters = %+v", k)
+	}
 }
 
 func TestSetStrategyRebuilds(t *testing.T) {
@@ -623,3 +644,7 @@ func TestReadPoint(t *testing.T) {
 		t.Errorf("ReadPoint 9: %v", err)
 	}
 }
+
+// cookieTracker is a Tracker with IDOf, as flowtracker.Tracker and the controller's
+// view of it are.
+var _ cookieIDs = (*flowtracker.Tracker)(nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowkey"
@@ -39,6 +40,8 @@ type RoundResult struct {
 	Failed    int // requests that failed before the round ended
 	Readings  int // readings the Store took
 	Unmatched int // entries that mapped to no active flow
+	Flows     int // flows the collector tracked when the round ended
+	Took      time.Duration
 }
 
 // exchange sends one request and does its accounting under account; it returns the
@@ -182,6 +185,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.sched.SetSwitches(now, sw)
 	c.mu.Unlock()
 	c.settle(now)
+	tSettled := c.deps.Clock()
 	c.mu.Lock()
 	c.due = c.sched.Due(now, c.due[:0])
 	reqs := c.requests(c.due)
@@ -190,16 +194,29 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.mu.Unlock()
 	account := strategy.String()
 	res := RoundResult{At: now, Strategy: strategy, Requests: len(reqs)}
+	tPlanned := c.deps.Clock()
 	sink := c.send(ctx, account, reqs, &res)
+	tSent := c.deps.Clock()
 	c.apply(now, sink, &res)
+	tApplied := c.deps.Clock()
 	c.mu.Lock()
 	prune := c.rounds%uint64(c.cfg.PruneEvery) == 0
 	c.mu.Unlock()
 	if prune {
 		c.store.Prune(now)
 	}
+	c.mu.Lock()
+	res.Flows = len(c.flows)
+	c.mu.Unlock()
+	res.Took = c.deps.Clock().Sub(now)
+	c.log.Debug("polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
+		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
+		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)), "plan_ms", ms(tPlanned.Sub(tSettled)),
+		"send_ms", ms(tSent.Sub(tPlanned)), "apply_ms", ms(tApplied.Sub(tSent)))
 	return res
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // roundSink gathers the replies of a round's batches (one batch per switch: its
 // requests in turn). Batches back before the round ends are ingested together, so
@@ -218,7 +235,7 @@ type roundSink struct {
 }
 
 // send sends the requests, switch by switch (switches in parallel, each switch's
-// requests in turn), charged to account. A switch with a batch still out (from an
+// requests pipelined, Config.Pipeline at a time), charged to account. A switch with a batch still out (from an
 // earlier round) is skipped, its requests counted as busy. No request is started
 // after Config.RoundTimeout; a request out then goes on until its reply or
 // Config.RequestTimeout. The round waits for its batches until Config.RoundTimeout,
@@ -284,32 +301,51 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 	return sink
 }
 
-// batch sends one switch's requests of a round in turn and hands the replies to the
-// round, or applies them itself if the round has ended. Each reading carries the
+// batch sends one switch's requests of a round (Config.Pipeline at a time) and hands
+// the replies to the round, or applies them itself if the round has ended. Each reading carries the
 // midpoint of its request and reply.
 func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs []request, sendBy time.Time, sink *roundSink, waited bool) {
 	defer c.workers.Done()
 	var (
+		mu              sync.Mutex
+		wg              sync.WaitGroup
+		next            atomic.Int64
 		replies         []poll.Reply
 		failed, skipped int
 	)
 	// A batch cut short by the round's time starts where the last one stopped, so
-	// that a slow switch's requests all get their turn.
+	// that a slow switch's requests all get their turn. The requests are pipelined:
+	// up to Config.Pipeline outstanding.
 	first := c.timing.first(dpid, len(rs))
-	for i := range rs {
-		if ctx.Err() != nil || !time.Now().Before(sendBy) {
-			skipped = len(rs) - i
-			break
-		}
-		r := rs[(first+i)%len(rs)]
-		msgs, at, err := c.timed(ctx, account, dpid, r.msg)
-		if err != nil {
-			failed++
-		}
-		if len(msgs) > 0 {
-			replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: c.timing.spacing(dpid, r.interval, c.cfg.Interval), At: at, Msgs: msgs})
-		}
+	for range min(len(rs), c.cfg.Pipeline) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(rs) {
+					return
+				}
+				if ctx.Err() != nil || !time.Now().Before(sendBy) {
+					mu.Lock()
+					skipped++
+					mu.Unlock()
+					continue
+				}
+				r := rs[(first+i)%len(rs)]
+				msgs, at, err := c.timed(ctx, account, dpid, r.msg)
+				mu.Lock()
+				if err != nil {
+					failed++
+				}
+				if len(msgs) > 0 {
+					replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: c.timing.spacing(dpid, r.interval, c.cfg.Interval), At: at, Msgs: msgs})
+				}
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	c.timing.advance(dpid, first, len(rs)-skipped, len(rs))
 	sink.mu.Lock()
 	late := sink.closed
@@ -364,20 +400,31 @@ func (c *Collector) droppedSeen() uint64 {
 // resolve maps a reply entry to an active flow and the switch's place on its path
 // (c.mu held).
 func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
-	h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
-	if !ok {
-		return 0, 0, false
+	// The cookie names the flow (every entry of a flow carries it): one lookup among
+	// the flows being polled. Only an entry without one of ours is looked up by match.
+	var id uint64
+	var ok, known bool
+	var f *flowRec
+	if c.idOf != nil {
+		id, ok = c.idOf.IDOf(e.Cookie)
+		f, known = c.flows[id]
 	}
-	f, ok := c.flows[h.ID]
-	if !ok {
-		return 0, 0, false
+	if !ok || !known {
+		h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
+		if !ok {
+			return 0, 0, false
+		}
+		if f, ok = c.flows[h.ID]; !ok {
+			return 0, 0, false
+		}
+		id = h.ID
 	}
 	hop := slices.IndexFunc(f.hops, func(x flowtracker.Hop) bool { return x.DPID == dpid })
 	if hop >= 0 && c.cfg.ReadPoint == mcps.ReadEgress {
 		// poll.Ingest keeps the reading with the lowest hop: count from the egress.
 		hop = len(f.hops) - 1 - hop
 	}
-	return h.ID, hop, hop >= 0
+	return id, hop, hop >= 0
 }
 
 // apply ingests a round's replies into readings and feeds them to the Store, and
@@ -385,7 +432,7 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	defer close(sink.applied)
 	c.mu.Lock()
-	readings, unmatched := poll.Ingest(c.readings[:0], sink.replies, c.resolve)
+	readings, unmatched := c.ingest.Ingest(c.readings[:0], sink.replies, c.resolve)
 	c.readings = readings
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()

@@ -19,7 +19,7 @@ import (
 // s2 is then found slow, and its poll-singles move to s3, as cheap and on the same
 // paths: the next round reads every flow in time.
 func TestSlowSwitchLeftBehind(t *testing.T) {
-	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 100 * time.Millisecond, RequestTimeout: 2 * time.Second})
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 100 * time.Millisecond, RequestTimeout: 2 * time.Second, Pipeline: 1})
 	e.c.deps.Clock = time.Now
 	e.net.delay[2] = 300 * time.Millisecond
 	e.loadLine(t) // singles at the ingress: three at s1, three at s2, one at s4
@@ -144,7 +144,7 @@ cemon_polling_late_batches_total{dpid="0000000000000004"} 1
 // time starts each batch where the last one stopped, so that every flow it is to
 // read is read in turn (not the first one of the batch again and again).
 func TestSlowSwitchTakesTurns(t *testing.T) {
-	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 60 * time.Millisecond, RequestTimeout: 2 * time.Second})
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 60 * time.Millisecond, RequestTimeout: 2 * time.Second, Pipeline: 1})
 	e.c.deps.Clock = time.Now
 	e.net.delay[2] = 100 * time.Millisecond
 	for i := range 3 { // three flows on s2 alone: three singles there, nowhere else to go

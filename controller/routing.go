@@ -304,6 +304,13 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 			}
 		}
 	}
+	if !exists && n.c.cfg.Roles && n.c.topo.IsTrunk(s.dpid, uint16(pi.InPort)) {
+		// Shared switches: a packet from another switch of a flow this controller does
+		// not know is another controller's flow, whose entries here are on their way.
+		// Installing it from mid-path would give the flow a second owner.
+		n.deliver(x, pi, dst, now)
+		return
+	}
 	path, ok := n.c.topo.Path(s.dpid, dst.DPID)
 	if !ok {
 		// No discovered path yet (links are still being probed, or the network is
