@@ -100,6 +100,9 @@ type Collector struct {
 	acct  accounting
 	rng   *rand.Rand
 
+	timing  timings        // each switch's reply times and batch out
+	workers sync.WaitGroup // batches of requests out
+
 	tasks    *tasks     // monitoring tasks over any strategy (guarded by mu)
 	roundMu  sync.Mutex // one Round at a time; guards the round's buffers
 	readings []stats.Reading
@@ -117,6 +120,9 @@ type Collector struct {
 	unmatched uint64
 	rejected  uint64
 	skipped   uint64
+	busy      uint64 // requests not sent: the switch's batch was still out
+	late      uint64 // batches back after their round
+	lateReads uint64 // readings such batches brought
 	due       []poll.Request
 	dpidBuf   []uint64
 }
@@ -326,8 +332,9 @@ func (c *Collector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
-		cancel() // stops the round goroutine however Run ends
+		cancel() // stops the round goroutines however Run ends
 		wg.Wait()
+		c.Wait() // batches rounds left to slow switches
 	}()
 	if c.cfg.StoreTick > 0 {
 		wg.Add(1)
@@ -346,6 +353,18 @@ func (c *Collector) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Add(1)
+	go func() { // port rounds wait for every switch: on their own, they hold up no flow round
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ports:
+				c.PortRound(ctx)
+			}
+		}
+	}()
+	wg.Add(1)
 	go func() { // rounds run here so that events keep flowing while one waits for replies
 		defer wg.Done()
 		for {
@@ -354,8 +373,6 @@ func (c *Collector) Run(ctx context.Context) error {
 				return
 			case <-rounds:
 				c.Round(ctx)
-			case <-ports:
-				c.PortRound(ctx)
 			case <-taskRounds:
 				c.TaskRound(ctx)
 			}
@@ -635,6 +652,9 @@ type Counters struct {
 	Unmatched    uint64 // reply entries that mapped to no active flow
 	Rejected     uint64 // readings the Store refused (flow gone meanwhile, say)
 	Skipped      uint64 // requests a round had no time left to send
+	Busy         uint64 // requests not sent because the switch's previous batch was still out
+	Late         uint64 // batches (one switch's requests of a round) back after their round
+	LateReadings uint64 // readings taken from late batches
 	EventsLost   uint64 // tracker events lost to a full buffer (each triggers a resync)
 	ActiveFlows  int
 	Rebuilds     int
@@ -646,7 +666,7 @@ type Counters struct {
 func (c *Collector) Counters() Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, EventsLost: c.sub.Dropped(),
+	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, Busy: c.busy, Late: c.late, LateReadings: c.lateReads, EventsLost: c.sub.Dropped(),
 		ActiveFlows: len(c.flows), Rebuilds: c.rebuilds}
 	if p, ok := c.sched.(*poll.Planned); ok {
 		if cost, bound, ok := p.Cost(); ok {

@@ -224,7 +224,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 2
 	}
 	cfg := controller.Config{IdleTimeout: f.idleTimeout, LLDPInterval: f.lldp, EchoInterval: f.echo,
-		BindCertDPID: f.bindDPID}
+		BindCertDPID: f.bindDPID, RequestTimeout: max(controller.DefaultRequestTimeout, f.polling.requestTimeout())}
 	if f.switchAllow != "" {
 		allow, err := parseSwitchAllow(f.switchAllow)
 		if err != nil {
