@@ -49,6 +49,11 @@ func newSynthetic(g *topology.Graph, hostsOn func(i int) int, nflows int) *synth
 	var hs []hostAt
 	for i := 0; i < g.NumNodes(); i++ {
 		s.switches = append(s.switches, Switch{DPID: dpidString(i), Address: "127.0.0.1:1", ConnectedSince: time.Unix(0, 0).UTC()})
+		if i == 0 { // a full table: the switch view shows it
+			at := time.Unix(0, 0).UTC()
+			s.switches[0].Table = &SwitchTable{Entries: 60, Limit: 60, LimitLearned: true, ActiveCount: 59, MaxEntries: 1000000,
+				ReadAt: &at, Refused: 4, Fallback: true, FallbackSince: &at}
+		}
 		for p := 1; p <= hostsOn(i); p++ {
 			n := len(hs) + 1
 			h := Host{MAC: fmt.Sprintf("00:00:00:00:%02x:%02x", n>>8, n&0xff), IP: fmt.Sprintf("10.0.%d.%d", n>>8, n&0xff), DPID: dpidString(i), Port: uint16(p)}
@@ -261,6 +266,16 @@ func TestE2EConsoleLayouts(t *testing.T) {
 			require.Equal(t, len(syn.links), nln, "directed links drawn")
 			require.LessOrEqual(t, rows, 100, "the flows table pages")
 			require.Equal(t, 1, draws, "the topology is laid out once across refreshes")
+			var swRows, full int
+			var firstRow string
+			b.Run(t, 10*time.Second,
+				chromedp.Evaluate(`document.querySelectorAll("#switches tbody tr").length`, &swRows),
+				chromedp.Evaluate(`document.querySelectorAll("#topo .sw.full").length`, &full),
+				chromedp.Evaluate(`document.querySelector("#switches tbody tr").textContent`, &firstRow))
+			require.Equal(t, tc.g.NumNodes(), swRows, "one row per switch in the switch view")
+			require.Equal(t, 1, full, "the switch with a full table is marked in the drawing")
+			require.Contains(t, firstRow, "60 / 60 (learned) · 100.0 %")
+			require.Contains(t, firstRow, "host-pair entries since")
 			var worst float64
 			b.Run(t, 5*time.Second, chromedp.Evaluate(`Math.max(...window.cemon.refreshTimes)`, &worst))
 			t.Logf("%s: refresh script time median %.1f ms, worst %.1f ms, with %d flows", tc.name, scriptMs, worst, len(syn.flows))

@@ -109,24 +109,41 @@ type Rebuild struct {
 
 // Polling is the live polling scheme and what polling has cost.
 type Polling struct {
-	Strategy         string         `json:"strategy"`
-	Deployment       string         `json:"deployment"`
-	IntervalSeconds  float64        `json:"interval_seconds"`
-	CostModel        string         `json:"cost_model"`
-	PollAll          []string       `json:"poll_all"` // dpids
-	PollSingle       []PollSingle   `json:"poll_single"`
-	CostBytes        int64          `json:"cost_bytes"`
-	PollAllCostBytes int64          `json:"poll_all_cost_bytes"` // every switch polled whole, for the same flows
-	PerFlowCostBytes int64          `json:"per_flow_cost_bytes"` // every flow polled singly at its cheapest switch
-	LowerBoundBytes  int64          `json:"lower_bound_bytes"`   // no scheme for LowerBoundFlows' flow set costs less
-	LowerBoundFlows  int            `json:"lower_bound_flows"`   // flows of the set the bound was computed for
-	LowerBoundAt     *time.Time     `json:"lower_bound_at"`      // null before the first bound
-	Flows            int            `json:"flows"`
-	Rounds           uint64         `json:"rounds"`
-	Rebuilds         int            `json:"rebuilds"`
-	LastRebuild      *Rebuild       `json:"last_rebuild"`
-	Totals           PollingUsage   `json:"totals"`      // every strategy, port statistics included
-	ByStrategy       []PollingUsage `json:"by_strategy"` // one row per strategy used so far
+	Strategy         string          `json:"strategy"`
+	Deployment       string          `json:"deployment"`
+	IntervalSeconds  float64         `json:"interval_seconds"`
+	CostModel        string          `json:"cost_model"`
+	PollAll          []string        `json:"poll_all"` // dpids
+	PollSingle       []PollSingle    `json:"poll_single"`
+	CostBytes        int64           `json:"cost_bytes"`
+	PollAllCostBytes int64           `json:"poll_all_cost_bytes"` // every switch polled whole, for the same flows
+	PerFlowCostBytes int64           `json:"per_flow_cost_bytes"` // every flow polled singly at its cheapest switch
+	LowerBoundBytes  int64           `json:"lower_bound_bytes"`   // no scheme for LowerBoundFlows' flow set costs less
+	LowerBoundFlows  int             `json:"lower_bound_flows"`   // flows of the set the bound was computed for
+	LowerBoundAt     *time.Time      `json:"lower_bound_at"`      // null before the first bound
+	Flows            int             `json:"flows"`
+	Rounds           uint64          `json:"rounds"`
+	Rebuilds         int             `json:"rebuilds"`
+	LastRebuild      *Rebuild        `json:"last_rebuild"`
+	Totals           PollingUsage    `json:"totals"`      // every strategy, port statistics included
+	ByStrategy       []PollingUsage  `json:"by_strategy"` // one row per strategy used so far
+	Switches         []PollingSwitch `json:"switches"`    // reply times learned per switch, by dpid
+}
+
+// PollingSwitch is what polling has learned of one switch's statistics replies.
+type PollingSwitch struct {
+	DPID             string     `json:"dpid"`
+	ReplySeconds     float64    `json:"reply_seconds"`      // smoothed (EWMA) request to last reply part; a timeout counts as its timeout
+	LastReplySeconds float64    `json:"last_reply_seconds"` // the latest sample
+	Samples          uint64     `json:"samples"`
+	Slow             bool       `json:"slow"`      // rounds no longer wait for it; schemes prefer other switches at equal cost
+	InFlight         bool       `json:"in_flight"` // a batch of requests is out
+	Timeouts         uint64     `json:"timeouts"`
+	LateBatches      uint64     `json:"late_batches"`  // batches back after their round, applied on arrival
+	BusyRequests     uint64     `json:"busy_requests"` // requests not sent: the previous batch was still out, or held back
+	LastReplyAt      *time.Time `json:"last_reply_at"` // null before the first reply
+	TimeoutsInARow   uint64     `json:"timeouts_in_a_row"`
+	HeldUntil        *time.Time `json:"held_until"` // after timeouts in a row nothing is sent before; null if not held
 }
 
 // FlowStats is one flow's statistics.

@@ -16,6 +16,29 @@ type Switch struct {
 	Address        string    `json:"address"`
 	Ports          []Port    `json:"ports"`
 	ConnectedSince time.Time `json:"connected_since"`
+	// Table is the switch's flow table occupancy; absent while the controller has
+	// installed nothing there.
+	Table *SwitchTable `json:"table,omitempty"`
+}
+
+// SwitchTable is a switch's flow table as the controller knows it: the last table
+// statistics reading (OFPST_TABLE), what was installed and removed since, the limit
+// in force, and whether new flows through the switch are forwarded by host-pair
+// entries (the fallback of a full or nearly full table).
+type SwitchTable struct {
+	Entries      int        `json:"entries"`       // occupancy now: the reading plus what was added, less what was removed, since
+	Limit        int        `json:"limit"`         // capacity in force; 0 while unknown
+	LimitLearned bool       `json:"limit_learned"` // the limit came from a refusal: max_entries did not say it
+	ActiveCount  int        `json:"active_count"`  // active_count of the last reading
+	MaxEntries   int        `json:"max_entries"`   // max_entries of the last reading
+	ReadAt       *time.Time `json:"read_at,omitempty"`
+	Refused      uint64     `json:"flow_mods_refused"` // FLOW_MODs the switch refused (OFPET_FLOW_MOD_FAILED)
+	Fallback     bool       `json:"fallback"`          // new flows through it get host-pair entries
+	// FallbackSince is when the fallback began.
+	FallbackSince *time.Time `json:"fallback_since,omitempty"`
+	// StatsUnsupported: the switch answers table statistics with an error; Entries is
+	// then counted from what was installed and removed.
+	StatsUnsupported bool `json:"stats_unsupported,omitempty"`
 }
 
 // Link is one direction of a switch-to-switch link; a cable appears twice.
@@ -56,7 +79,23 @@ type FlowEntry struct {
 	InPort  uint16 `json:"in_port"`
 	OutPort uint16 `json:"out_port"`
 	Removed bool   `json:"removed"`
+	// Refused: the switch refused the entry's FLOW_MOD (a full table, say): it was
+	// never installed, and the flow is neither counted nor polled there.
+	Refused bool `json:"refused,omitempty"`
 }
+
+// Flow granularities and how a flow is measured.
+const (
+	// GranularityExact: one exact entry per switch; the flow is measured on its own.
+	GranularityExact = "exact"
+	// GranularityHostPair: an aggregate whose entries match the host pair (IP
+	// protocol, ToS and transport ports wildcarded), installed where tables were full:
+	// the traffic of the pair's flows that have no exact entry is measured together.
+	GranularityHostPair = "host-pair"
+	// MeasuredIndividually and MeasuredInAggregate say which flows are which.
+	MeasuredIndividually = "individually"
+	MeasuredInAggregate  = "in-aggregate"
+)
 
 // Flow states. A flow is active while every switch on its path holds its entry,
 // draining once some of those entries are gone (switches expire idle entries each on
@@ -85,6 +124,11 @@ type Flow struct {
 	End              *time.Time  `json:"end,omitempty"`
 	FinalByteCount   *uint64     `json:"final_byte_count,omitempty"`
 	FinalPacketCount *uint64     `json:"final_packet_count,omitempty"`
+	// Granularity is GranularityExact or GranularityHostPair; Measured says whether the
+	// flow's traffic is measured individually or only in aggregate (a host-pair flow,
+	// whose match's wildcarded fields read zero).
+	Granularity string `json:"granularity,omitempty"`
+	Measured    string `json:"measured,omitempty"`
 }
 
 // Backend supplies the views the API serves. Its methods are called concurrently

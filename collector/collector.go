@@ -7,6 +7,7 @@ import (
 	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -81,8 +82,10 @@ type Scheme struct {
 }
 
 type flowRec struct {
-	key  flowtracker.Key
-	hops []flowtracker.Hop
+	key     flowtracker.Key
+	hops    []flowtracker.Hop
+	grain   flowtracker.Grain // a host-pair aggregate's entries wildcard the transport fields
+	refused []uint64          // switches of the path that refused the flow's entry: never polled for it
 }
 
 // Collector is the polling edge: it keeps the active flows, feeds their arrivals
@@ -96,6 +99,9 @@ type Collector struct {
 	sub   *flowtracker.Subscription
 	acct  accounting
 	rng   *rand.Rand
+
+	timing  timings        // each switch's reply times and batch out
+	workers sync.WaitGroup // batches of requests out
 
 	tasks    *tasks     // monitoring tasks over any strategy (guarded by mu)
 	roundMu  sync.Mutex // one Round at a time; guards the round's buffers
@@ -114,6 +120,9 @@ type Collector struct {
 	unmatched uint64
 	rejected  uint64
 	skipped   uint64
+	busy      uint64 // requests not sent: the switch's batch was still out
+	late      uint64 // batches back after their round
+	lateReads uint64 // readings such batches brought
 	due       []poll.Request
 	dpidBuf   []uint64
 }
@@ -170,7 +179,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 	// Flows the tracker already holds are picked up by the first round's resync.
 	for _, f := range d.Tracker.Snapshot() {
 		if f.State != flowtracker.StateExpired {
-			c.addFlow(f.ID, f.Key, f.Path(), f.Start)
+			c.addFlow(f.ID, f.Key, f.Grain, f.Path(), refusedOf(&f), f.Start)
 		}
 	}
 	return c, nil
@@ -223,7 +232,7 @@ func (c *Collector) SetStrategy(s Strategy) error {
 	}
 	now := c.deps.Clock()
 	for id, f := range c.flows {
-		next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.dpidsOf(f.hops)})
+		next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
 	}
 	c.sched = next
 	c.log.Info("polling strategy changed", "strategy", s.String())
@@ -248,7 +257,7 @@ func (c *Collector) SetSampler(s Strategy, sampler afps.Config) error {
 		}
 		now := c.deps.Clock()
 		for id, f := range c.flows {
-			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.dpidsOf(f.hops)})
+			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
 		}
 		c.sched = next
 		c.mu.Unlock()
@@ -263,6 +272,32 @@ func (c *Collector) Strategy() Strategy {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sched.Strategy()
+}
+
+// pollDPIDs lists the switches a flow may be polled at: its path without the switches
+// that refused its entry, in a buffer reused by the next call (c.mu held).
+func (c *Collector) pollDPIDs(f *flowRec) []uint64 {
+	if len(f.refused) == 0 {
+		return c.dpidsOf(f.hops)
+	}
+	c.dpidBuf = c.dpidBuf[:0]
+	for _, h := range f.hops {
+		if !slices.Contains(f.refused, h.DPID) {
+			c.dpidBuf = append(c.dpidBuf, h.DPID)
+		}
+	}
+	return c.dpidBuf
+}
+
+// refusedOf lists the switches that refused f's entry, nil when none did.
+func refusedOf(f *flowtracker.Flow) []uint64 {
+	var out []uint64
+	for _, e := range f.Entries {
+		if e.Refused {
+			out = append(out, e.DPID)
+		}
+	}
+	return out
 }
 
 // dpidsOf lists a path's switches in a buffer reused by the next call (c.mu held;
@@ -297,8 +332,9 @@ func (c *Collector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
-		cancel() // stops the round goroutine however Run ends
+		cancel() // stops the round goroutines however Run ends
 		wg.Wait()
+		c.Wait() // batches rounds left to slow switches
 	}()
 	if c.cfg.StoreTick > 0 {
 		wg.Add(1)
@@ -317,6 +353,18 @@ func (c *Collector) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Add(1)
+	go func() { // port rounds wait for every switch: on their own, they hold up no flow round
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ports:
+				c.PortRound(ctx)
+			}
+		}
+	}()
+	wg.Add(1)
 	go func() { // rounds run here so that events keep flowing while one waits for replies
 		defer wg.Done()
 		for {
@@ -325,8 +373,6 @@ func (c *Collector) Run(ctx context.Context) error {
 				return
 			case <-rounds:
 				c.Round(ctx)
-			case <-ports:
-				c.PortRound(ctx)
 			case <-taskRounds:
 				c.TaskRound(ctx)
 			}
@@ -411,10 +457,43 @@ func (c *Collector) HandleEvent(ev flowtracker.Event) {
 				path[i].DPID = d
 			}
 		}
-		c.addFlow(ev.ID, ev.Key, path, ev.Time)
+		var refused []uint64
+		if len(ev.Installed) < len(ev.DPIDs) {
+			for _, d := range ev.DPIDs {
+				if !slices.Contains(ev.Installed, d) {
+					refused = append(refused, d)
+				}
+			}
+		}
+		c.addFlow(ev.ID, ev.Key, ev.Grain, path, refused, ev.Time)
+	case flowtracker.EventChanged:
+		c.changeFlow(ev)
 	case flowtracker.EventExpired:
 		c.removeFlow(ev)
 	}
+}
+
+// changeFlow takes a flow whose entry some switch refused: the scheduler polls it
+// only where its entries exist (a poll-all of a switch that refused it would not
+// return it, nor may a poll-single be sent there).
+func (c *Collector) changeFlow(ev flowtracker.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.flows[ev.ID]
+	if !ok {
+		return
+	}
+	f.refused = f.refused[:0]
+	for _, d := range ev.DPIDs {
+		if !slices.Contains(ev.Installed, d) {
+			f.refused = append(f.refused, d)
+		}
+	}
+	c.sched.OnExpire(ev.Time, ev.ID)
+	if dp := c.pollDPIDs(f); len(dp) > 0 {
+		c.sched.OnArrive(ev.Time, poll.Flow{ID: ev.ID, DPIDs: dp})
+	}
+	c.log.Debug("flow lost entries a switch refused", "flow", ev.ID, "installed", ev.Installed)
 }
 
 func statsPath(hops []flowtracker.Hop) []stats.Hop {
@@ -442,7 +521,7 @@ var _ = stats.Hop(flowtracker.Hop{})
 
 // addFlow registers a flow with the store and the scheduler. path is not kept (the
 // flow's path is copied once, sharedPath).
-func (c *Collector) addFlow(id uint64, key flowtracker.Key, path []flowtracker.Hop, start time.Time) {
+func (c *Collector) addFlow(id uint64, key flowtracker.Key, grain flowtracker.Grain, path []flowtracker.Hop, refused []uint64, start time.Time) {
 	src, dst := hostsOf(key)
 	sp, path := sharedPath(path)
 	if err := c.store.AddFlow(stats.FlowInfo{ID: id, Src: src, Dst: dst, Path: sp, Start: start}); err != nil {
@@ -453,8 +532,11 @@ func (c *Collector) addFlow(id uint64, key flowtracker.Key, path []flowtracker.H
 	if _, dup := c.flows[id]; dup {
 		return
 	}
-	c.flows[id] = &flowRec{key: key, hops: path}
-	c.sched.OnArrive(start, poll.Flow{ID: id, DPIDs: c.dpidsOf(path)})
+	f := &flowRec{key: key, hops: path, grain: grain, refused: refused}
+	c.flows[id] = f
+	if dp := c.pollDPIDs(f); len(dp) > 0 {
+		c.sched.OnArrive(start, poll.Flow{ID: id, DPIDs: dp})
+	}
 	c.taskArrive(start, id, key, path)
 	c.log.Debug("flow arrived", "flow", id, "strategy", c.sched.Strategy().String())
 }
@@ -516,7 +598,7 @@ func (c *Collector) resync(now time.Time) {
 	if err == nil {
 		for id, f := range c.flows {
 			if live[id] {
-				next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.dpidsOf(f.hops)})
+				next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
 			}
 		}
 		c.sched = next
@@ -535,7 +617,7 @@ func (c *Collector) resync(now time.Time) {
 		c.removeFlow(ev)
 	}
 	for _, f := range added {
-		c.addFlow(f.ID, f.Key, f.Path(), f.Start)
+		c.addFlow(f.ID, f.Key, f.Grain, f.Path(), refusedOf(&f), f.Start)
 	}
 }
 
@@ -570,6 +652,9 @@ type Counters struct {
 	Unmatched    uint64 // reply entries that mapped to no active flow
 	Rejected     uint64 // readings the Store refused (flow gone meanwhile, say)
 	Skipped      uint64 // requests a round had no time left to send
+	Busy         uint64 // requests not sent because the switch's previous batch was still out
+	Late         uint64 // batches (one switch's requests of a round) back after their round
+	LateReadings uint64 // readings taken from late batches
 	EventsLost   uint64 // tracker events lost to a full buffer (each triggers a resync)
 	ActiveFlows  int
 	Rebuilds     int
@@ -581,7 +666,7 @@ type Counters struct {
 func (c *Collector) Counters() Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, EventsLost: c.sub.Dropped(),
+	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, Busy: c.busy, Late: c.late, LateReadings: c.lateReads, EventsLost: c.sub.Dropped(),
 		ActiveFlows: len(c.flows), Rebuilds: c.rebuilds}
 	if p, ok := c.sched.(*poll.Planned); ok {
 		if cost, bound, ok := p.Cost(); ok {

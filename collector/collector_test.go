@@ -13,6 +13,8 @@ import (
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/stats"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -273,11 +275,15 @@ func TestTimeoutsAndErrors(t *testing.T) {
 	if tot.Timeouts != 1 || tot.Errors != 1 || tot.Requests != 4 || tot.WireBytesSent != 4*122 {
 		t.Errorf("total = %+v", tot)
 	}
-	// A request that never left costs nothing on the wire.
+	// A request that never left costs nothing on the wire; s2, which timed out, is
+	// held back for a request timeout and not asked.
 	e.c.deps.Unsent = func(err error) bool { return err.Error() == "switch said no" }
-	e.c.Round(context.Background())
-	if tot2 := e.c.Total(""); tot2.Requests != tot.Requests+3 || tot2.Errors != 2 || tot2.WireBytesSent != tot.WireBytesSent+3*122 {
+	res2 := e.c.Round(context.Background())
+	if tot2 := e.c.Total(""); tot2.Requests != tot.Requests+2 || tot2.Errors != 2 || tot2.Timeouts != 1 || tot2.WireBytesSent != tot.WireBytesSent+2*122 {
 		t.Errorf("after an unsent request: %+v", tot2)
+	}
+	if res2.Busy != 1 {
+		t.Errorf("second round: %+v", res2)
 	}
 	// Flows through s1 or s4 are still read; the three on s2-s3 alone are not.
 	if res.Readings != 4 {
@@ -285,38 +291,55 @@ func TestTimeoutsAndErrors(t *testing.T) {
 	}
 }
 
-// TestRoundTimeout: a switch that never answers costs its first request a timeout
-// and its others are skipped, while the other switches are read.
+// TestRoundTimeout: a switch that never answers does not hold the round past
+// RoundTimeout: the other switches are read, its batch is left out (late) until its
+// first request times out (accounted as a timeout, per switch), its other requests
+// are skipped, and it is found slow.
 func TestRoundTimeout(t *testing.T) {
 	// One request at a time per switch: the stalled switch's first request holds the
 	// other two until the round's time is up.
-	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: time.Minute, Pipeline: 1})
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: 400 * time.Millisecond, Pipeline: 1})
 	e.net.stall[2] = true
 	e.loadLine(t) // singles at the ingress: three at s1, three at s2, one at s4
+	start := time.Now()
 	res := e.c.Round(context.Background())
-	if res.Requests != 7 || res.Skipped != 2 || res.Failed != 1 || res.Readings != 4 {
-		t.Errorf("round = %+v", res)
-	}
-	if k := e.c.Counters(); k.Skipped != 2 {
-		t.Errorf("counters = %+v", k)
-	}
-	if u := e.c.Total(""); u.Requests != 5 || u.Timeouts != 1 {
-		t.Errorf("accounted %+v", u)
-	}
+	took := time.Since(start)
+	assert.Less(t, took, 350*time.Millisecond, "the round waited for the stalled switch")
+	assert.Equal(t, RoundResult{At: t0, Strategy: StrategyPerFlowMin, Requests: 7, Late: 1, Readings: 4, Flows: 7, Took: res.Took}, res)
+	e.c.Wait()
+	k := e.c.Counters()
+	assert.Equal(t, uint64(2), k.Skipped)
+	assert.Equal(t, uint64(1), k.Late)
+	u := e.c.Total("")
+	assert.Equal(t, uint64(5), u.Requests)
+	assert.Equal(t, uint64(1), u.Timeouts)
+	rt := e.c.ReplyTimes()
+	require.Len(t, rt, 3)
+	s2 := rt[1]
+	assert.Equal(t, uint64(2), s2.DPID)
+	assert.Equal(t, uint64(1), s2.Timeouts)
+	assert.Equal(t, uint64(1), s2.Late)
+	assert.True(t, s2.Slow, "%+v", s2)
+	assert.False(t, s2.InFlight)
+	assert.False(t, rt[0].Slow)
 }
 
 // TestRoundPipelined: with the default pipeline a stalled switch's requests are all
 // sent at once and time out together; the other switches' are answered.
 func TestRoundPipelined(t *testing.T) {
-	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: time.Minute})
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: 400 * time.Millisecond})
 	e.net.stall[2] = true
 	e.loadLine(t)
 	res := e.c.Round(context.Background())
-	if res.Requests != 7 || res.Skipped != 0 || res.Failed != 3 || res.Readings != 4 {
+	if res.Requests != 7 || res.Skipped != 0 || res.Late != 1 || res.Readings != 4 {
 		t.Errorf("round = %+v", res)
 	}
+	e.c.Wait() // the stalled switch's batch: its three requests time out together
 	if u := e.c.Total(""); u.Requests != 7 || u.Timeouts != 3 {
 		t.Errorf("accounted %+v", u)
+	}
+	if k := e.c.Counters(); k.Skipped != 0 {
+		t.Errorf("counters = %+v", k)
 	}
 }
 

@@ -54,11 +54,17 @@ type Config struct {
 	Deployment mcps.Deployment
 	// LinkCapacityBps is only reported (the Store owns utilization); default 1e9.
 	LinkCapacityBps float64
-	// RequestTimeout bounds each request; default Interval.
+	// RequestTimeout bounds each request: a reply that has not come by then counts
+	// as a timeout (per switch in the accounting). A request may outlive its round
+	// (a slow switch answers into a later one); default the larger of Interval and
+	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	// RoundTimeout bounds a whole round; requests it leaves unsent are skipped
-	// (counted, not sent), so that a slow switch delays no later round. Default
-	// Interval.
+	// RoundTimeout bounds a whole round: no request starts later (those left are
+	// skipped and counted), and the round stops waiting for replies then; a batch
+	// still out is applied when it comes back, and its switch is skipped (busy)
+	// until then, so that a slow switch delays no later round. A switch whose
+	// smoothed reply time passes half of it is found slow: rounds stop waiting for
+	// it at all. Default Interval.
 	RoundTimeout time.Duration
 	// Pipeline is how many of a round's requests may be outstanding at one switch
 	// at a time (a round of many single-flow requests then costs a few round trips
@@ -110,11 +116,12 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultInterval      = time.Second
-	DefaultMSS           = 65483
-	DefaultFrameOverhead = 66
-	DefaultPruneEvery    = 10
-	DefaultPipeline      = 16
+	DefaultInterval       = time.Second
+	DefaultRequestTimeout = 5 * time.Second
+	DefaultMSS            = 65483
+	DefaultFrameOverhead  = 66
+	DefaultPruneEvery     = 10
+	DefaultPipeline       = 16
 )
 
 // Validate names every bad field.
@@ -188,7 +195,7 @@ func (c Config) withDefaults() Config {
 		c.LinkCapacityBps = 1e9
 	}
 	if c.RequestTimeout == 0 {
-		c.RequestTimeout = c.Interval
+		c.RequestTimeout = max(c.Interval, DefaultRequestTimeout)
 	}
 	if c.RoundTimeout == 0 {
 		c.RoundTimeout = c.Interval

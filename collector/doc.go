@@ -30,10 +30,24 @@
 // the lock released (events keep being handled meanwhile, and the scheduler replays
 // them onto the new scheme), then send each switch the requests Due gives, one after
 // another (switches in parallel; one request in flight per switch keeps each request
-// in its own TCP segment, which is what the wire model assumes), each bounded by
-// Config.RequestTimeout and the whole round by Config.RoundTimeout (default the
-// interval): requests a slow switch leaves unsent are skipped and counted, so rounds
-// never pile up. A flow returned by several switches in one round keeps the reading
+// in its own TCP segment, which is what the wire model assumes). No request starts
+// after Config.RoundTimeout (default the interval): those left are skipped and
+// counted, and the next batch of that switch starts with them. The round waits for
+// the switches' replies until then and no longer, so that a slow switch holds up
+// neither this round nor the next: a batch still out is applied when it comes back
+// (its readings of flows the round read elsewhere dropped), each request bounded by
+// Config.RequestTimeout (a timeout is counted for its switch), and its switch is
+// skipped (busy) by later rounds until then; after k timeouts in a row a switch is
+// held back for min(2^(k-1), 16) request timeouts. Every reading carries its own
+// time, the midpoint of its request and reply, and, from a switch that answers in
+// more than a round, the spacing it is read at as its polling interval.
+//
+// The collector learns each switch's reply time (an EWMA of request to last reply
+// part, ReplyTimes; a timeout counts as its timeout). A switch whose reply time
+// passes half of RoundTimeout is slow (fast again below a quarter): rounds do not
+// wait for it at all, and the scheduler hears of it (poll.Switch.Slow), so that a
+// scheme reads flows elsewhere where that costs the same. A flow returned by several
+// switches in one round keeps the reading
 // of the switch nearest its ingress (offered load), or nearest its egress (delivered
 // traffic) with Config.ReadPoint = mcps.ReadEgress. Each reading carries the flow's
 // polling interval, in which the Store counts its staleness. The Store's histories advance on its own
@@ -43,7 +57,7 @@
 // # Accounting
 //
 // Per strategy and per switch: requests, replies (OpenFlow messages), entries, timeouts
-// and errors, OpenFlow bytes each way, and modelled wire bytes: each exchange's bytes
+// and errors (and per switch its reply time, late batches and busy requests), OpenFlow bytes each way, and modelled wire bytes: each exchange's bytes
 // plus Config.FrameOverhead (66: Ethernet 14, IPv4 20, TCP 32 with timestamps) per TCP
 // segment of at most Config.MSS bytes (algorithms.md section 1). Port statistics are
 // accounted under the name "port-stats".

@@ -35,7 +35,9 @@ type RoundResult struct {
 	Strategy  Strategy
 	Requests  int // planned
 	Skipped   int // planned but not sent before Config.RoundTimeout
-	Failed    int
+	Busy      int // planned but not sent: the switch's previous batch was still out
+	Late      int // switches whose batch was still out when the round ended (applied on arrival)
+	Failed    int // requests that failed before the round ended
 	Readings  int // readings the Store took
 	Unmatched int // entries that mapped to no active flow
 	Flows     int // flows the collector tracked when the round ended
@@ -52,7 +54,7 @@ func (c *Collector) exchange(ctx context.Context, account string, dpid uint64, m
 	u := Usage{Requests: 1, OpenFlowBytesSent: uint64(reqLen),
 		WireBytesSent: uint64(WireBytes(reqLen, c.cfg.MSS, c.cfg.FrameOverhead))}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || c.deps.IsTimeout != nil && c.deps.IsTimeout(err) {
+		if c.timedOut(err) {
 			u.Timeouts = 1
 		} else {
 			u.Errors = 1
@@ -87,9 +89,10 @@ func (c *Collector) switchList() []poll.Switch {
 	if c.cfg.Deployment == mcps.InBand && c.deps.Hops != nil {
 		hops = c.deps.Hops()
 	}
+	slow := c.timing.slowSet()
 	out := make([]poll.Switch, len(dpids))
 	for i, d := range dpids {
-		out[i] = poll.Switch{DPID: d, Hops: hops[d]}
+		out[i] = poll.Switch{DPID: d, Hops: hops[d], Slow: slow[d]}
 	}
 	return out
 }
@@ -150,9 +153,9 @@ func (c *Collector) requests(due []poll.Request) []request {
 			continue
 		}
 		for _, h := range f.hops {
-			if h.DPID == r.DPID {
+			if h.DPID == r.DPID && !slices.Contains(f.refused, h.DPID) {
 				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: r.Interval,
-					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: flowkey.ToMatch(f.key, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
+					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: flowkey.ToMatchGrain(f.key, f.grain, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
 				break
 			}
 		}
@@ -160,10 +163,12 @@ func (c *Collector) requests(due []poll.Request) []request {
 	return reqs
 }
 
-// Round runs one polling round now and waits for it to finish: the scheduler's
-// heavy work first (outside the lock), then what it says is due, sent switch by
-// switch (switches in parallel), the replies ingested into readings for the Store
-// and the scheduler.
+// Round runs one polling round now: the scheduler's heavy work first (outside the
+// lock), then what it says is due, sent switch by switch (switches in parallel), the
+// replies ingested into readings for the Store and the scheduler. It returns once
+// every switch's replies are in, or Config.RoundTimeout has passed (at once for
+// switches found slow); the replies of those still out are applied when they arrive
+// (Wait waits for them).
 func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.roundMu.Lock()
 	defer c.roundMu.Unlock()
@@ -190,9 +195,9 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	account := strategy.String()
 	res := RoundResult{At: now, Strategy: strategy, Requests: len(reqs)}
 	tPlanned := c.deps.Clock()
-	replies := c.send(ctx, account, reqs, &res)
+	sink := c.send(ctx, account, reqs, &res)
 	tSent := c.deps.Clock()
-	c.apply(now, replies, &res)
+	c.apply(now, sink, &res)
 	tApplied := c.deps.Clock()
 	c.mu.Lock()
 	prune := c.rounds%uint64(c.cfg.PruneEvery) == 0
@@ -213,65 +218,177 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// roundSink gathers the replies of a round's batches (one batch per switch: its
+// requests in turn). Batches back before the round ends are ingested together, so
+// that poll.Ingest keeps one reading per flow; a batch back later (a slow switch) is
+// applied on its own when it arrives, but for the flows the round already read.
+type roundSink struct {
+	mu      sync.Mutex
+	closed  bool // the round has ended: later batches are late
+	replies []poll.Reply
+	failed  int
+	skipped int
+	out     int             // batches not yet back
+	back    chan struct{}   // a batch the round waits for is back
+	read    map[uint64]bool // flows the round read; set before applied is closed, only if batches were late
+	applied chan struct{}   // closed once the round has applied its replies
+}
+
 // send sends the requests, switch by switch (switches in parallel, each switch's
-// requests pipelined, Config.Pipeline at a time), charged to account, within the round's time limit; it returns
-// the replies.
-func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) []poll.Reply {
+// requests pipelined, Config.Pipeline at a time), charged to account. A switch with a batch still out (from an
+// earlier round) is skipped, its requests counted as busy. No request is started
+// after Config.RoundTimeout; a request out then goes on until its reply or
+// Config.RequestTimeout. The round waits for its batches until Config.RoundTimeout,
+// and not at all for switches found slow; what comes back later is applied on
+// arrival. The caller applies sink.replies with apply, which closes sink.applied.
+func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) *roundSink {
 	byDPID := make(map[uint64][]request)
+	var dpids []uint64
 	for _, r := range reqs {
+		if _, ok := byDPID[r.dpid]; !ok {
+			dpids = append(dpids, r.dpid)
+		}
 		byDPID[r.dpid] = append(byDPID[r.dpid], r)
 	}
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		replies []poll.Reply
-	)
-	rctx, cancel := context.WithTimeout(ctx, c.cfg.RoundTimeout)
-	defer cancel()
-	for dpid, rs := range byDPID {
-		// A switch's requests are pipelined: up to Config.Pipeline outstanding.
-		var next atomic.Int64
-		for range min(len(rs), c.cfg.Pipeline) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(rs) {
-						return
-					}
-					r := rs[i]
-					if rctx.Err() != nil {
-						mu.Lock()
-						res.Skipped++
-						mu.Unlock()
-						continue
-					}
-					msgs, err := c.exchange(rctx, account, dpid, r.msg)
-					at := c.deps.Clock()
-					mu.Lock()
-					if err != nil {
-						res.Failed++
-					}
-					if len(msgs) > 0 {
-						replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: r.interval, At: at, Msgs: msgs})
-					}
-					mu.Unlock()
-					if ctx.Err() != nil {
-						return
-					}
-				}
-			}()
+	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{})}
+	sendBy := time.Now().Add(c.cfg.RoundTimeout)
+	waitFor := 0
+	for _, dpid := range dpids {
+		rs := byDPID[dpid]
+		if !c.timing.acquire(dpid, len(rs), time.Now()) {
+			res.Busy += len(rs)
+			continue
 		}
+		waited := !c.timing.slow(dpid)
+		if waited {
+			waitFor++
+		}
+		sink.mu.Lock()
+		sink.out++
+		sink.mu.Unlock()
+		c.workers.Add(1)
+		go c.batch(ctx, account, dpid, rs, sendBy, sink, waited)
 	}
-	wg.Wait()
+	if waitFor > 0 {
+		timer := time.NewTimer(time.Until(sendBy))
+	wait:
+		for waitFor > 0 {
+			select {
+			case <-sink.back:
+				waitFor--
+			case <-timer.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		timer.Stop()
+	}
+	sink.mu.Lock()
+	sink.closed = true
+	res.Failed += sink.failed
+	res.Skipped += sink.skipped
+	res.Late = sink.out
+	sink.mu.Unlock()
+	c.mu.Lock()
+	c.skipped += uint64(res.Skipped)
+	c.busy += uint64(res.Busy)
+	c.late += uint64(res.Late)
+	c.mu.Unlock()
 	if res.Skipped > 0 {
-		c.mu.Lock()
-		c.skipped += uint64(res.Skipped)
-		c.mu.Unlock()
 		c.log.Warn("polling round ran out of time", "strategy", account, "skipped", res.Skipped, "requests", res.Requests)
 	}
-	return replies
+	return sink
+}
+
+// batch sends one switch's requests of a round (Config.Pipeline at a time) and hands
+// the replies to the round, or applies them itself if the round has ended. Each reading carries the
+// midpoint of its request and reply.
+func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs []request, sendBy time.Time, sink *roundSink, waited bool) {
+	defer c.workers.Done()
+	var (
+		mu              sync.Mutex
+		wg              sync.WaitGroup
+		next            atomic.Int64
+		replies         []poll.Reply
+		failed, skipped int
+	)
+	// A batch cut short by the round's time starts where the last one stopped, so
+	// that a slow switch's requests all get their turn. The requests are pipelined:
+	// up to Config.Pipeline outstanding.
+	first := c.timing.first(dpid, len(rs))
+	for range min(len(rs), c.cfg.Pipeline) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(rs) {
+					return
+				}
+				if ctx.Err() != nil || !time.Now().Before(sendBy) {
+					mu.Lock()
+					skipped++
+					mu.Unlock()
+					continue
+				}
+				r := rs[(first+i)%len(rs)]
+				msgs, at, err := c.timed(ctx, account, dpid, r.msg)
+				mu.Lock()
+				if err != nil {
+					failed++
+				}
+				if len(msgs) > 0 {
+					replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: c.timing.spacing(dpid, r.interval, c.cfg.Interval), At: at, Msgs: msgs})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	c.timing.advance(dpid, first, len(rs)-skipped, len(rs))
+	sink.mu.Lock()
+	late := sink.closed
+	sink.out--
+	if !late {
+		sink.replies = append(sink.replies, replies...)
+		sink.failed += failed
+		sink.skipped += skipped
+	}
+	sink.mu.Unlock()
+	c.timing.release(dpid, late)
+	if !late {
+		if waited {
+			sink.back <- struct{}{}
+		}
+		return
+	}
+	if skipped > 0 {
+		c.mu.Lock()
+		c.skipped += uint64(skipped)
+		c.mu.Unlock()
+		c.log.Warn("slow switch: requests left unsent", "dpid", fmt.Sprintf("%016x", dpid), "strategy", account, "skipped", skipped)
+	}
+	<-sink.applied
+	c.applyLate(replies, sink.read)
+}
+
+// timed is exchange that learns the switch's reply time (on the monotonic clock)
+// and returns the time by Deps.Clock its readings carry: the midpoint of the request
+// and its reply, when the switch most likely read its counters.
+func (c *Collector) timed(ctx context.Context, account string, dpid uint64, msg ofproto.Message) ([]ofproto.Message, time.Time, error) {
+	sent, start := c.deps.Clock(), time.Now()
+	msgs, err := c.exchange(ctx, account, dpid, msg)
+	took, got := time.Since(start), c.deps.Clock()
+	if timedOut := c.timedOut(err); err == nil || timedOut {
+		c.timing.learn(dpid, took, timedOut, got, c.cfg.RoundTimeout, time.Now(), c.cfg.RequestTimeout)
+	}
+	return msgs, sent.Add(got.Sub(sent) / 2), err
+}
+
+// timedOut says whether a Request error is a timeout.
+func (c *Collector) timedOut(err error) bool {
+	return err != nil && (errors.Is(err, context.DeadlineExceeded) || c.deps.IsTimeout != nil && c.deps.IsTimeout(err))
 }
 
 func (c *Collector) droppedSeen() uint64 {
@@ -310,17 +427,52 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 	return id, hop, hop >= 0
 }
 
-// apply ingests the replies into readings and feeds them to the Store, and those it
-// took to the scheduler.
-func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult) {
+// apply ingests a round's replies into readings and feeds them to the Store, and
+// those it took to the scheduler; then it lets the round's late batches apply theirs.
+func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
+	defer close(sink.applied)
 	c.mu.Lock()
-	readings, unmatched := c.ingest.Ingest(c.readings[:0], replies, c.resolve)
+	readings, unmatched := c.ingest.Ingest(c.readings[:0], sink.replies, c.resolve)
 	c.readings = readings
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()
 	res.Unmatched = unmatched
+	if res.Late > 0 {
+		sink.read = make(map[uint64]bool, len(readings))
+		for _, r := range readings {
+			sink.read[r.Flow] = true
+		}
+	}
+	c.samples, res.Readings = c.observe(now, readings, c.samples[:0])
+}
+
+// applyLate applies the replies of a batch that came back after its round, but for
+// the flows in skip (which the round read from other switches).
+func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
+	if len(replies) == 0 {
+		return
+	}
+	c.mu.Lock()
+	readings, unmatched := poll.Ingest(nil, replies, c.resolve)
+	c.unmatched += uint64(unmatched)
+	c.mu.Unlock()
+	keep := readings[:0]
+	for _, r := range readings {
+		if !skip[r.Flow] {
+			keep = append(keep, r)
+		}
+	}
+	_, n := c.observe(c.deps.Clock(), keep, nil)
+	c.mu.Lock()
+	c.lateReads += uint64(n)
+	c.mu.Unlock()
+}
+
+// observe feeds readings to the Store, and those it took (with their samples, in
+// samples' buffer) to the scheduler and the tasks; it returns the buffer and how many
+// it took. readings is reused.
+func (c *Collector) observe(now time.Time, readings []stats.Reading, samples []stats.FlowSample) ([]stats.FlowSample, int) {
 	taken := readings[:0]
-	samples := c.samples[:0]
 	for _, r := range readings {
 		s, err := c.store.Observe(r)
 		if err != nil {
@@ -329,8 +481,6 @@ func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult)
 		taken = append(taken, r)
 		samples = append(samples, s)
 	}
-	res.Readings = len(taken)
-	c.samples = samples
 	c.mu.Lock()
 	c.rejected += uint64(len(readings) - len(taken))
 	for i, r := range taken {
@@ -338,10 +488,14 @@ func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult)
 		c.taskReading(r)
 	}
 	c.mu.Unlock()
+	return samples, len(taken)
 }
 
 // PortRound asks every connected switch for the statistics of all its ports and feeds
-// them to the Store.
+// them to the Store; a slow switch whose flow statistics are still out is left for the
+// next port round, as is one held back after timeouts (their ports keep their rates
+// meanwhile). Run runs port rounds apart from the flow rounds, so that a slow
+// switch's port reply holds up no flow round.
 func (c *Collector) PortRound(ctx context.Context) {
 	var (
 		wg       sync.WaitGroup
@@ -352,11 +506,13 @@ func (c *Collector) PortRound(ctx context.Context) {
 	)
 	for _, dpid := range c.deps.Switches() {
 		switches[dpid] = true
+		if c.timing.skipPorts(dpid, time.Now()) {
+			continue // slow with flow requests out, or held back: its ports wait for a later port round
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			msgs, err := c.exchange(ctx, StrategyPortStats, dpid, &ofproto.StatsRequest{Body: &ofproto.PortStatsRequest{PortNo: ofproto.PortNone}})
-			at := c.deps.Clock()
+			msgs, at, err := c.timed(ctx, StrategyPortStats, dpid, &ofproto.StatsRequest{Body: &ofproto.PortStatsRequest{PortNo: ofproto.PortNone}})
 			if err == nil {
 				mu.Lock()
 				answered[dpid] = true

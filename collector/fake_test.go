@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cemon-sdn/cemon/ofproto"
 )
@@ -16,8 +17,9 @@ type fakeNet struct {
 	mu      sync.Mutex
 	entries map[uint64][]ofproto.FlowStats
 	ports   map[uint64][]ofproto.PortStats
-	fail    map[uint64]error // dpid -> error every request returns
-	stall   map[uint64]bool  // dpid -> requests hang until their context ends
+	fail    map[uint64]error         // dpid -> error every request returns
+	stall   map[uint64]bool          // dpid -> requests hang until their context ends
+	delay   map[uint64]time.Duration // dpid -> replies come this much later (counters read first)
 	perPart int
 	seen    []seenReq
 }
@@ -29,7 +31,7 @@ type seenReq struct {
 
 func newFakeNet() *fakeNet {
 	return &fakeNet{entries: map[uint64][]ofproto.FlowStats{}, ports: map[uint64][]ofproto.PortStats{},
-		fail: map[uint64]error{}, stall: map[uint64]bool{}, perPart: 1000}
+		fail: map[uint64]error{}, stall: map[uint64]bool{}, delay: map[uint64]time.Duration{}, perPart: 1000}
 }
 
 func (n *fakeNet) install(dpid uint64, m ofproto.Match, cookie uint64) {
@@ -75,6 +77,21 @@ func (n *fakeNet) requests() []seenReq {
 }
 
 func (n *fakeNet) Request(ctx context.Context, dpid uint64, msg ofproto.Message) ([]ofproto.Message, error) {
+	msgs, err := n.answer(ctx, dpid, msg)
+	n.mu.Lock()
+	d := n.delay[dpid]
+	n.mu.Unlock()
+	if d > 0 && err == nil {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return msgs, err
+}
+
+func (n *fakeNet) answer(ctx context.Context, dpid uint64, msg ofproto.Message) ([]ofproto.Message, error) {
 	sr, ok := msg.(*ofproto.StatsRequest)
 	if !ok {
 		return nil, fmt.Errorf("fake: %T is not a stats request", msg)

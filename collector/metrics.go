@@ -19,6 +19,7 @@ type Metrics struct {
 	cost, bound, schemeReqs, flows             *prometheus.Desc
 	linkBytes, linkUtil, linkPortUtil          *prometheus.Desc
 	hostSent, hostRecv, matrix                 *prometheus.Desc
+	replySec, slow, late, busy                 *prometheus.Desc
 }
 
 // NewMetrics returns the Prometheus collector of c.
@@ -50,6 +51,10 @@ func NewMetrics(c *Collector) *Metrics {
 		hostSent:     prometheus.NewDesc("cemon_stats_host_sent_bytes_total", "Bytes of the flows each host sent.", []string{"host"}, nil),
 		hostRecv:     prometheus.NewDesc("cemon_stats_host_received_bytes_total", "Bytes of the flows each host received.", []string{"host"}, nil),
 		matrix:       prometheus.NewDesc("cemon_stats_matrix_bytes_total", "Bytes from each source host to each destination host.", []string{"src", "dst"}, nil),
+		replySec:     prometheus.NewDesc("cemon_polling_reply_seconds", "Smoothed time (EWMA) from a statistics request to the last part of its reply, by switch; a timeout counts as its timeout.", []string{"dpid"}, nil),
+		slow:         prometheus.NewDesc("cemon_polling_switch_slow", "1 if rounds no longer wait for the switch's statistics replies (its reply time passed half the round's time limit).", []string{"dpid"}, nil),
+		late:         prometheus.NewDesc("cemon_polling_late_batches_total", "Batches of statistics requests to a switch that came back after their round (applied on arrival).", []string{"dpid"}, nil),
+		busy:         prometheus.NewDesc("cemon_polling_busy_requests_total", "Statistics requests not sent because the switch's previous batch was still out.", []string{"dpid"}, nil),
 	}
 }
 
@@ -57,7 +62,7 @@ func NewMetrics(c *Collector) *Metrics {
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.requests, m.replies, m.entries, m.timeouts, m.errs, m.ofBytes, m.wireBytes,
 		m.rounds, m.rebuilds, m.unmatched, m.lost, m.skipped, m.cost, m.bound, m.schemeReqs, m.flows,
-		m.linkBytes, m.linkUtil, m.linkPortUtil, m.hostSent, m.hostRecv, m.matrix} {
+		m.linkBytes, m.linkUtil, m.linkPortUtil, m.hostSent, m.hostRecv, m.matrix, m.replySec, m.slow, m.late, m.busy} {
 		ch <- d
 	}
 }
@@ -83,6 +88,17 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.ofBytes, float64(r.OpenFlowBytesRecv), s, d, "received")
 		counter(m.wireBytes, float64(r.WireBytesSent), s, d, "sent")
 		counter(m.wireBytes, float64(r.WireBytesRecv), s, d, "received")
+	}
+	for _, r := range m.c.ReplyTimes() {
+		d := dpidLabel(r.DPID)
+		gauge(m.replySec, r.Smoothed.Seconds(), d)
+		slow := 0.0
+		if r.Slow {
+			slow = 1
+		}
+		gauge(m.slow, slow, d)
+		counter(m.late, float64(r.Late), d)
+		counter(m.busy, float64(r.Busy), d)
 	}
 	k := m.c.Counters()
 	counter(m.rounds, float64(k.Rounds))

@@ -95,6 +95,20 @@ type Config struct {
 	// must not block; m is not used by the controller afterwards. Nil drops them.
 	Forward func(dpid uint64, m ofproto.Message)
 
+	// TableInterval is the spacing of the table statistics requests (OFPST_TABLE) that
+	// keep each switch's table occupancy; a refused FLOW_MOD asks at once. Default 10 s.
+	TableInterval time.Duration
+	// TableHigh is the fill, as a fraction of a table's limit, at or above which new
+	// flows through the switch are forwarded by host-pair entries instead of one exact
+	// entry each (the fallback; a refused FLOW_MOD starts it too). Default 0.8.
+	TableHigh float64
+	// TableLow is the fill below which the fallback ends. Default 0.6; below TableHigh.
+	TableLow float64
+	// FallbackHold is the hard timeout of host-pair entries, a whole number of seconds:
+	// when it passes, the host pair's next packet is routed afresh, by exact entries if
+	// the tables have room again. Default 60 s.
+	FallbackHold time.Duration
+
 	// Tracker sizes the flow tracker (zero value: its defaults).
 	Tracker flowtracker.Config
 
@@ -126,6 +140,10 @@ const (
 	DefaultDuplicateProbe   = time.Second
 	DefaultMoveProbe        = 300 * time.Millisecond
 	DefaultLinkPortMemory   = 10 * time.Second
+	DefaultTableInterval    = 10 * time.Second
+	DefaultTableHigh        = 0.8
+	DefaultTableLow         = 0.6
+	DefaultFallbackHold     = 60 * time.Second
 )
 
 // ErrConfig is wrapped by every error Validate returns.
@@ -187,6 +205,18 @@ func (c Config) withDefaults() Config {
 	if c.LinkPortMemory == 0 {
 		c.LinkPortMemory = DefaultLinkPortMemory
 	}
+	if c.TableInterval == 0 {
+		c.TableInterval = DefaultTableInterval
+	}
+	if c.TableHigh == 0 {
+		c.TableHigh = DefaultTableHigh
+	}
+	if c.TableLow == 0 {
+		c.TableLow = DefaultTableLow
+	}
+	if c.FallbackHold == 0 {
+		c.FallbackHold = DefaultFallbackHold
+	}
 	return c
 }
 
@@ -230,6 +260,14 @@ func (c Config) Validate() error {
 	positive("LinkPortMemory", d.LinkPortMemory)
 	if d.LinkTimeout > 0 && d.LLDPInterval > 0 && d.LinkTimeout <= d.LLDPInterval {
 		bad("LinkTimeout", "%v must exceed LLDPInterval %v", d.LinkTimeout, d.LLDPInterval)
+	}
+	positive("TableInterval", d.TableInterval)
+	wholeSeconds("FallbackHold", d.FallbackHold, false)
+	if !(d.TableHigh > 0 && d.TableHigh <= 1) {
+		bad("TableHigh", "%v outside (0, 1]", d.TableHigh)
+	}
+	if !(d.TableLow > 0 && d.TableLow < d.TableHigh) {
+		bad("TableLow", "%v outside (0, TableHigh %v)", d.TableLow, d.TableHigh)
 	}
 	if d.EchoMissed < 0 {
 		bad("EchoMissed", "negative (%d)", d.EchoMissed)

@@ -166,6 +166,12 @@ type core struct {
 	adopt   *adoption            // state saved by an earlier run, being matched to the switches (Restore)
 
 	roleStats RoleStats // role requests and what slaves sent or were not sent
+
+	// tables: the flow table occupancy of the connected switches (tables.go).
+	tables map[uint64]*tableState
+	// routing is the built-in Routing application and its index in apps, when listed.
+	routing   *routing
+	routingAt int
 }
 
 func newCore(cfg Config, logger *slog.Logger) *core {
@@ -195,6 +201,7 @@ func newCore(cfg Config, logger *slog.Logger) *core {
 			a = &discovery{c: c}
 		case Routing:
 			a = newRouting(c)
+			c.routing, c.routingAt = a.(*routing), i
 		}
 		c.apps = append(c.apps, a)
 		c.ctxs = append(c.ctxs, Context{c: c, self: i})
@@ -316,6 +323,8 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 		}
 		s.upSince = now
 		c.switches[s.dpid] = s
+		delete(c.tables, s.dpid)
+		c.table(s.dpid) // read at the next tick
 		c.fx.send(s, &ofproto.SetConfig{SwitchConfig: ofproto.SwitchConfig{MissSendLen: c.cfg.MissSendLen}})
 		if c.adopt != nil && !c.adopt.done && c.adopt.until.IsZero() {
 			c.adopt.until = now.Add(AdoptWindow)
@@ -447,7 +456,14 @@ func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
 			c.adoptFailed(s, m)
 			return
 		}
+		if t := c.tables[s.dpid]; t != nil && t.xid != 0 && m.Xid == t.xid {
+			c.tableFailed(s, m)
+			return
+		}
 		if s.xids.deliver(m.Xid, nil, false, &SwitchError{DPID: s.dpid, Msg: m}) {
+			return
+		}
+		if c.flowModFailed(s, m, now) {
 			return
 		}
 		c.log.Warn("switch error", "dpid", dpidString(s.dpid), "xid", m.Xid, "error", m.Error())
@@ -455,6 +471,10 @@ func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
 	case *ofproto.StatsReply:
 		if s.adoptXid != 0 && m.Xid == s.adoptXid {
 			c.adoptReply(s, m, now)
+			return
+		}
+		if t := c.tables[s.dpid]; t != nil && t.xid != 0 && m.Xid == t.xid {
+			c.tableReply(s, m, now)
 			return
 		}
 		if !s.xids.deliver(m.Xid, m, m.Flags&ofproto.StatsReplyMore != 0, nil) {
@@ -550,6 +570,7 @@ func (c *core) tick(now time.Time) *effects {
 	}
 	c.guard.expire(now, c.cfg.FloodGuard)
 	c.adoptTick(now)
+	c.tablesTick(now)
 	return &c.fx
 }
 

@@ -162,6 +162,38 @@
 //     dropped.
 //   - IPv6, link-local multicast (01:80:c2:00:00:0x) and other EtherTypes are dropped.
 //
+// # Full flow tables
+//
+// A switch refuses a FLOW_MOD it cannot hold (OFPET_FLOW_MOD_FAILED; Open vSwitch with
+// a limited table answers OFPFMFC_ALL_TABLES_FULL). Routing remembers each FLOW_ADD's
+// xid for a few seconds; the refusal names it (or, failing that, the cookie in the
+// error's copy of the request does), and the tracker marks that entry refused
+// (flowtracker.Tracker.EntryRefused): the flow is listed with it, is polled only
+// where its entries exist, and expires at once if it has none. The refused flow's
+// packets come back as PACKET_INs, and the flow is torn down and routed afresh.
+//
+// Each switch's table is read with OFPST_TABLE (active_count, max_entries of table 0,
+// or of all tables summed when it reports no table 0) once the first entry is
+// installed there, every Config.TableInterval, and at once after a refusal. Between
+// readings the occupancy is estimated as the reading plus the FLOW_ADDs sent less the
+// FLOW_REMOVEDs and refusals since. The limit is max_entries (Open vSwitch reports its
+// flow_limit there), or, where a refusal comes below it, the occupancy at the refusal
+// (the lowest such figure; a later reading above it raises it). Controller.Tables
+// shows it all; the metrics are cemon_flow_table_*.
+//
+// At Config.TableHigh of the limit (or after a refusal) a switch enters the fallback:
+// a new flow whose path crosses such a switch is routed by its host pair's aggregate
+// (flowtracker.GrainHostPair): one entry per switch matching the pair's Ethernet and
+// IPv4 addresses with the IP protocol, ToS and transport ports wildcarded, below the
+// exact entries' priority, with Config.FallbackHold as hard timeout. Every later flow
+// of the pair takes it without a PACKET_IN; its counters, polled like any flow's, are
+// the pair's traffic that no exact entry carries. Below Config.TableLow the fallback
+// ends; the aggregates then run out at their hard timeout and the pair's next flows
+// get exact entries again. A switch whose table is full makes room for a new
+// aggregate by deleting an exact flow whose own pair's aggregate already carries it
+// on; when there is none, packets that would need an entry there are delivered
+// straight to their host.
+//
 // # Restarts
 //
 // Controller.Persist writes the host table and every active flow's identity (ID,

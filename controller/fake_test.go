@@ -14,6 +14,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/ofproto"
 )
 
@@ -56,6 +57,8 @@ type fakeSwitch struct {
 	mute   bool // stop answering echo requests
 	role   ofproto.Role
 	got    []ofproto.Message
+	limit  int    // table size: a FLOW_ADD past it is refused (OFPFMFC_ALL_TABLES_FULL); 0: unlimited
+	maxRep uint32 // max_entries its table statistics report (0: 1000000, as Open vSwitch)
 }
 
 type fakeHost struct {
@@ -325,6 +328,15 @@ func (n *fakeNet) switchGot(sw *fakeSwitch, m ofproto.Message) {
 	case *ofproto.BarrierRequest:
 		n.fromSwitch(sw, &ofproto.BarrierReply{Xid: m.Xid})
 	case *ofproto.StatsRequest:
+		if _, ok := m.Body.(*ofproto.TableStatsRequest); ok {
+			max := sw.maxRep
+			if max == 0 {
+				max = 1000000
+			}
+			n.fromSwitch(sw, &ofproto.StatsReply{Xid: m.Xid, Body: &ofproto.TableStatsReply{Entries: []ofproto.TableStats{
+				{TableID: 0, Name: "classifier", Wildcards: ofproto.WildAll, MaxEntries: max, ActiveCount: uint32(len(sw.table))}}}})
+			return
+		}
 		if _, ok := m.Body.(*ofproto.FlowStatsRequest); !ok {
 			n.t.Errorf("%s: the fake only answers flow statistics, got %T", sw.name, m.Body)
 			return
@@ -358,7 +370,7 @@ func (n *fakeNet) switchGot(sw *fakeSwitch, m ofproto.Message) {
 func (n *fakeNet) flowMod(sw *fakeSwitch, m *ofproto.FlowMod) {
 	switch m.Command {
 	case ofproto.FlowAdd:
-		if m.Match.Wildcards != 0 && len(m.Actions) != 0 {
+		if m.Match.Wildcards != 0 && m.Match.Wildcards != flowkey.HostPairWildcards && len(m.Actions) != 0 {
 			n.t.Errorf("%s: FLOW_MOD add with wildcards %v; the controller installs exact matches", sw.name, m.Match.Wildcards)
 		}
 		var outs []ofproto.PortNo
@@ -377,6 +389,12 @@ func (n *fakeNet) flowMod(sw *fakeSwitch, m *ofproto.FlowMod) {
 				sw.table[i] = e
 				return
 			}
+		}
+		if sw.limit > 0 && len(sw.table) >= sw.limit {
+			b, _ := m.MarshalBinary()
+			n.fromSwitch(sw, &ofproto.ErrorMsg{Xid: m.Xid, ErrType: ofproto.ErrTypeFlowModFailed,
+				Code: ofproto.FlowModAllTablesFull, Data: b[:min(len(b), 64)]})
+			return
 		}
 		sw.table = append(sw.table, e)
 	case ofproto.FlowDelete:
@@ -460,6 +478,19 @@ func (n *fakeNet) arrive(f frameAt) {
 		}
 		for _, e := range sw.table {
 			if e.match == m {
+				e.packets++
+				e.bytes += uint64(len(f.data))
+				e.hit = n.now
+				n.output(sw, f.data, m.InPort, outputs(e.out))
+				return
+			}
+		}
+		// Host-pair entries (lower priority than exact ones) wildcard the IP
+		// protocol and ToS and the transport ports.
+		pm := m
+		pm.Wildcards, pm.NWProto, pm.NWTOS, pm.TPSrc, pm.TPDst = flowkey.HostPairWildcards, 0, 0, 0, 0
+		for _, e := range sw.table {
+			if e.match == pm {
 				e.packets++
 				e.bytes += uint64(len(f.data))
 				e.hit = n.now

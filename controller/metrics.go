@@ -18,11 +18,14 @@ type Collector struct {
 	evDropped                     *prometheus.Desc
 	hostMoves, refused, budget    *prometheus.Desc
 	restart, arp                  *prometheus.Desc
+
+	tables tableMetrics // flow table occupancy (tables_metrics.go)
 }
 
 // NewCollector returns a Collector for c.
 func NewCollector(c *Controller) *Collector {
 	return &Collector{
+		tables:    newTableMetrics(),
 		c:         c,
 		switches:  prometheus.NewDesc("cemon_switches", "Switches connected (handshake done).", nil, nil),
 		links:     prometheus.NewDesc("cemon_links", "Switch-to-switch links discovered, one per direction.", nil, nil),
@@ -51,6 +54,7 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	m.c.handling.Describe(ch)
+	m.tables.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -122,4 +126,5 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.restart, prometheus.CounterValue, float64(r.n), r.what)
 	}
 	ch <- prometheus.MustNewConstMetric(m.arp, prometheus.CounterValue, float64(st.ARPResolves))
+	m.tables.collect(ch, c, st)
 }

@@ -31,6 +31,16 @@ type NetStats struct {
 	BudgetDrops      uint64 // PACKET_INs stopped by the PACKET_IN budget
 	BudgetBlocks     uint64 // drop entries the PACKET_IN budget installed
 	ARPResolves      uint64 // ARP requests sent for unknown IPv4 destinations (each out of every edge port)
+
+	FlowModsRefused uint64 // FLOW_MODs a switch refused (OFPET_FLOW_MOD_FAILED; a full table, say)
+	FallbackStarts  uint64 // times a switch's table went into the fallback (host-pair entries for new flows)
+	HostPairFlows   uint64 // host-pair aggregates installed (the fallback's entries)
+	// TableFullDelivered counts packets delivered without installing anything: a
+	// switch of their path had a full table.
+	TableFullDelivered uint64
+	// FlowsEvicted counts exact flows deleted from a full table to make room for an
+	// aggregate: their host pair's aggregate carries their packets on.
+	FlowsEvicted uint64
 }
 
 // floodGuard remembers the frames Routing sent out itself (flooded or delivered to a

@@ -230,6 +230,7 @@ func (n *routing) PacketIn(x *Context, sw Switch, pi *ofproto.PacketIn, now time
 // FlowRemoved records a FLOW_REMOVED in the tracker.
 func (n *routing) FlowRemoved(_ *Context, sw Switch, m *ofproto.FlowRemoved, now time.Time) {
 	s := sw.s
+	n.c.noteEntryRemoved(s, m.Reason, now)
 	key := flowkey.FromMatch(&m.Match)
 	h, ok := n.c.tracker.Resolve(m.Cookie, key)
 	if !ok {
@@ -331,10 +332,59 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 			return
 		}
 	}
-	h, created, err := n.c.tracker.Add(key, hops, now)
+	// A switch of the path whose table is (nearly) full takes no more exact entries:
+	// the flow goes by its host pair's aggregate entries instead.
+	grain, fkey := flowtracker.GrainExact, key
+	for _, hp := range hops {
+		if n.c.tableFull(hp.DPID) && !n.makeRoom(x, hp.DPID, now) {
+			// Not even an aggregate's entry fits: the packet goes straight to its
+			// destination until entries expire.
+			n.c.stats.TableFullDelivered++
+			n.deliver(x, pi, dst, now)
+			return
+		}
+		if n.c.inFallback(hp.DPID) {
+			grain, fkey = flowtracker.GrainHostPair, hostPairKey(key)
+		}
+	}
+	if grain == flowtracker.GrainHostPair {
+		if pf, ok := n.c.tracker.ByKeyGrain(fkey, grain); ok {
+			for i, e := range pf.Entries {
+				if e.DPID != s.dpid || e.InPort != uint16(pi.InPort) {
+					continue
+				}
+				switch {
+				case !e.Gone:
+					// The packet raced the aggregate's FLOW_MOD, or its exact flow
+					// lost an entry here (a refusal): the aggregate carries it from
+					// now on, and what is left of the exact flow goes, so that no
+					// switch further on counts its packets a second time.
+					if exists && old.State != flowtracker.StateExpired {
+						n.tearDownOnce(x, &old, now)
+					}
+					n.c.stats.Forwarded++
+					n.packetOut(x, s, pi, ofproto.PortNo(e.OutPort))
+					return
+				case e.Refused:
+					// Even the aggregate found no room here: what is left of it goes,
+					// so that the pair's next packet tries again (a full table makes
+					// room then, if it can); this one goes straight to its
+					// destination.
+					n.tearDownOnce(x, &pf, now)
+					n.deliver(x, pi, dst, now)
+					return
+				case i > 0:
+					n.tearDownOnce(x, &pf, now)
+					n.deliver(x, pi, dst, now)
+					return
+				}
+			}
+		}
+	}
+	h, created, err := n.c.tracker.AddGrain(fkey, grain, hops, now)
 	if err != nil {
 		n.c.stats.TrackerFailures++
-		n.c.log.Warn("tracker refused a flow", "key", key.String(), "err", err)
+		n.c.log.Warn("tracker refused a flow", "key", fkey.String(), "err", err)
 		return
 	}
 	if !created {
@@ -344,34 +394,107 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 		return
 	}
 	if exists && old.ID != h.ID {
-		// A draining flow was superseded: the tracker counts its remaining entries
-		// gone. The new flow's entries replace those on the same switch and in_port;
+		// A draining flow was superseded (or, where a table filled up, gives way to
+		// its host pair's aggregate): the tracker counts its remaining entries gone.
+		// The new flow's exact entries replace those on the same switch and in_port;
 		// delete the others, so that every switch holds only entries the tracker
 		// knows. (Their FLOW_REMOVED concerns an expired flow and changes nothing.)
 		for _, e := range old.Entries {
 			st, ok := n.c.switches[e.DPID]
-			if e.Gone || !ok || slices.ContainsFunc(hops, func(hp flowtracker.Hop) bool {
+			if e.Gone || !ok || (grain == flowtracker.GrainExact && slices.ContainsFunc(hops, func(hp flowtracker.Hop) bool {
 				return hp.DPID == e.DPID && hp.InPort == e.InPort
-			}) {
+			})) {
 				continue
 			}
-			x.Send(Switch{st}, n.deleteEntry(old.Key, old.Cookie, e.InPort))
+			x.Send(Switch{st}, n.deleteEntry(old.Key, old.Grain, old.Cookie, e.InPort))
 		}
 	}
 	n.c.stats.FlowsInstalled++
 	idle := uint16(n.c.cfg.IdleTimeout / time.Second)
 	hard := uint16(n.c.cfg.HardTimeout / time.Second)
+	prio := n.c.cfg.FlowPriority
+	if grain == flowtracker.GrainHostPair {
+		n.c.stats.HostPairFlows++
+		hard, prio = uint16(n.c.cfg.FallbackHold/time.Second), n.pairPriority()
+	}
 	for i := len(hops) - 1; i >= 0; i-- {
 		hp := hops[i]
-		em := m
-		em.InPort = ofproto.PortNo(hp.InPort)
 		n.c.stats.FlowMods++
-		x.Send(Switch{n.c.switches[hp.DPID]}, &ofproto.FlowMod{Match: em, Cookie: h.Cookie, Command: ofproto.FlowAdd,
-			IdleTimeout: idle, HardTimeout: hard, Priority: n.c.cfg.FlowPriority,
+		st := n.c.switches[hp.DPID]
+		fm := &ofproto.FlowMod{Match: flowkey.ToMatchGrain(fkey, grain, ofproto.PortNo(hp.InPort)), Cookie: h.Cookie,
+			Command: ofproto.FlowAdd, IdleTimeout: idle, HardTimeout: hard, Priority: prio,
 			BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone, Flags: ofproto.FlagSendFlowRem,
-			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(hp.OutPort)}}})
+			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(hp.OutPort)}}}
+		if x.Send(Switch{st}, fm) {
+			n.c.noteFlowAdd(st, fm, now)
+		}
 	}
 	n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
+}
+
+// entryRefused handles an exact flow that lost an entry to a refusal while it keeps
+// others. If its host pair's aggregate is installed, the aggregate takes the flow's
+// packets where its entry is missing and the flow's entries further on would count
+// them a second time: what is left of the flow goes (its FLOW_REMOVEDs bring the
+// counters), and its packets go by the aggregate. Otherwise it stays, polled where it
+// is installed, until its packets come back as PACKET_INs.
+func (n *routing) entryRefused(x *Context, cookie uint64, now time.Time) {
+	f, ok := n.c.tracker.ByCookie(cookie)
+	if !ok || f.State == flowtracker.StateExpired || f.Grain != flowtracker.GrainExact {
+		return
+	}
+	if _, ok := n.c.tracker.ByKeyGrain(hostPairKey(f.Key), flowtracker.GrainHostPair); ok {
+		n.tearDownOnce(x, &f, now)
+	}
+}
+
+// makeRoom frees a place in switch dpid's full table for a host-pair aggregate: it
+// deletes an exact flow through dpid whose own host pair's aggregate is installed
+// along the same path, so that the flow's packets go on by the aggregate (and are
+// counted there) without a PACKET_IN, and its final counters come with its
+// FLOW_REMOVEDs. It reports whether it found such a flow; when it finds none, it
+// does not look again for a second.
+func (n *routing) makeRoom(x *Context, dpid uint64, now time.Time) bool {
+	t := n.c.tables[dpid]
+	if t == nil || now.Before(t.noRoomUntil) {
+		return false
+	}
+	var victim flowtracker.Flow
+	found := false
+	n.c.tracker.RangeSwitch(dpid, func(f flowtracker.Flow) bool { // the flows with a live entry there
+		if f.State == flowtracker.StateExpired || f.Grain != flowtracker.GrainExact {
+			return true
+		}
+		at := slices.IndexFunc(f.Entries, func(e flowtracker.Entry) bool { return e.DPID == dpid && !e.Gone })
+		if at < 0 {
+			return true
+		}
+		pf, ok := n.c.tracker.ByKeyGrain(hostPairKey(f.Key), flowtracker.GrainHostPair)
+		if !ok || len(pf.Entries) != len(f.Entries) {
+			return true
+		}
+		for i, e := range f.Entries {
+			pe := pf.Entries[i]
+			if pe.DPID != e.DPID || pe.InPort != e.InPort || (pe.Gone && !e.Gone) {
+				return true // the aggregate does not carry this flow everywhere
+			}
+		}
+		victim, found = f.Clone(), true
+		return false
+	})
+	if !found {
+		t.noRoomUntil = now.Add(time.Second)
+		return false
+	}
+	n.c.stats.FlowsEvicted++
+	for _, e := range victim.Entries {
+		if st, ok := n.c.switches[e.DPID]; ok && !e.Gone {
+			x.Send(Switch{st}, n.deleteEntry(victim.Key, victim.Grain, victim.Cookie, e.InPort))
+			n.c.table(e.DPID).evicting++
+		}
+	}
+	n.c.log.Debug("full table: an exact flow gives way to its host pair's aggregate", "dpid", dpidString(dpid), "flow", victim.ID)
+	return true
 }
 
 // packetOut sends a PACKET_IN's packet out of port on the switch it came from, from the
@@ -474,7 +597,7 @@ func (n *routing) addDeletes(dels map[uint64][]ofproto.Message, f *flowtracker.F
 		if _, ok := n.c.switches[e.DPID]; !ok {
 			continue
 		}
-		dels[e.DPID] = append(dels[e.DPID], n.deleteEntry(f.Key, f.Cookie, e.InPort))
+		dels[e.DPID] = append(dels[e.DPID], n.deleteEntry(f.Key, f.Grain, f.Cookie, e.InPort))
 	}
 }
 
@@ -488,20 +611,28 @@ func (n *routing) sendDeletes(x *Context, dels map[uint64][]ofproto.Message) {
 	}
 }
 
-// deleteEntry is the FLOW_MOD that deletes exactly one entry of a flow: the switch
-// answers with FLOW_REMOVED (reason DELETE) and the entry's final counters.
-func (n *routing) deleteEntry(k flowtracker.Key, cookie uint64, inPort uint16) *ofproto.FlowMod {
-	return &ofproto.FlowMod{Match: flowkey.ToMatch(k, ofproto.PortNo(inPort)), Cookie: cookie,
-		Command: ofproto.FlowDeleteStrict, Priority: n.c.cfg.FlowPriority,
+// deleteEntry is the FLOW_MOD that deletes exactly one entry of a flow of grain g: the
+// switch answers with FLOW_REMOVED (reason DELETE) and the entry's final counters.
+func (n *routing) deleteEntry(k flowtracker.Key, g flowtracker.Grain, cookie uint64, inPort uint16) *ofproto.FlowMod {
+	prio := n.c.cfg.FlowPriority
+	if g == flowtracker.GrainHostPair {
+		prio = n.pairPriority()
+	}
+	return &ofproto.FlowMod{Match: flowkey.ToMatchGrain(k, g, ofproto.PortNo(inPort)), Cookie: cookie,
+		Command: ofproto.FlowDeleteStrict, Priority: prio,
 		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone}
 }
+
+// pairPriority is the priority of host-pair entries: below the exact entries', so
+// that a flow that has its own entry keeps being measured by it.
+func (n *routing) pairPriority() uint16 { return max(n.c.cfg.FlowPriority-1, 1) }
 
 // deleteLive deletes every entry of f that is still on a connected switch, in path
 // order.
 func (n *routing) deleteLive(x *Context, f *flowtracker.Flow) {
 	for _, e := range f.Entries {
 		if st, ok := n.c.switches[e.DPID]; ok && !e.Gone {
-			x.Send(Switch{st}, n.deleteEntry(f.Key, f.Cookie, e.InPort))
+			x.Send(Switch{st}, n.deleteEntry(f.Key, f.Grain, f.Cookie, e.InPort))
 		}
 	}
 }

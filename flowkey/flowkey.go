@@ -31,3 +31,18 @@ func ToMatch(k flowtracker.Key, inPort ofproto.PortNo) ofproto.Match {
 		DLVLANPCP: k.DLVLANPCP, DLType: k.DLType, NWTOS: k.NWTos, NWProto: k.NWProto,
 		NWSrc: netip.AddrFrom4(k.NWSrc), NWDst: netip.AddrFrom4(k.NWDst), TPSrc: k.TPSrc, TPDst: k.TPDst}
 }
+
+// HostPairWildcards are the fields a host-pair entry (flowtracker.GrainHostPair)
+// wildcards: IP protocol and ToS, transport ports.
+const HostPairWildcards = ofproto.WildNWProto | ofproto.WildNWTOS | ofproto.WildTPSrc | ofproto.WildTPDst
+
+// ToMatchGrain is ToMatch for an entry of the given grain: a host-pair key (its
+// wildcarded fields zero, as flowtracker.HostPairKey leaves them) gets
+// HostPairWildcards; an exact key is ToMatch's.
+func ToMatchGrain(k flowtracker.Key, g flowtracker.Grain, inPort ofproto.PortNo) ofproto.Match {
+	m := ToMatch(k, inPort)
+	if g == flowtracker.GrainHostPair {
+		m.Wildcards = HostPairWildcards
+	}
+	return m
+}

@@ -15,6 +15,14 @@
 // an EventExpired goes out. The flow's final counters are its ingress entry's.
 // RemoveSwitch drops a departed switch's entries; Remove expires a flow outright.
 //
+// Refusals and grains. EntryRefused records a switch refusing an entry's FLOW_MOD (a
+// full table): the entry is gone and flagged Refused, and EventChanged tells
+// subscribers which switches still hold the flow (Event.Installed). A flow's Grain
+// says how finely its entries match: GrainExact (the default) or GrainHostPair, an
+// aggregate of a host pair's traffic whose key has the IP protocol, ToS and transport
+// ports zero (HostPairKey), added with AddGrain and found with ByKeyGrain apart from
+// the exact flows.
+//
 // Identity. A stats entry or FLOW_REMOVED maps back with Resolve: by cookie first, then
 // by key among the active flows, as the architecture's "Flow identity" section says.
 //

@@ -15,6 +15,7 @@ type EventKind uint8
 const (
 	EventArrived EventKind = iota + 1 // a new flow was added
 	EventExpired                      // a flow's last entry went
+	EventChanged                      // a switch refused an entry of a flow that lives on (see Event.Installed)
 )
 
 func (k EventKind) String() string {
@@ -23,6 +24,8 @@ func (k EventKind) String() string {
 		return "arrived"
 	case EventExpired:
 		return "expired"
+	case EventChanged:
+		return "changed"
 	}
 	return fmt.Sprintf("event(%d)", uint8(k))
 }
@@ -45,6 +48,12 @@ type Event struct {
 	// Final holds the ingress entry's final counters on Expired, if HasFinal.
 	Final    Counters
 	HasFinal bool
+	// Grain is the flow's grain (GrainExact or GrainHostPair).
+	Grain Grain
+	// Installed are the switches whose entry of the flow exists or existed: the path
+	// without the switches that refused it (EntryRefused), ingress first. Shared and
+	// read-only like DPIDs; equal to DPIDs when no switch refused.
+	Installed []uint64
 }
 
 // Subscription receives the tracker's events on C until Cancel.
@@ -181,12 +190,23 @@ func (t *Tracker) publish(kind EventKind, r *record, now time.Time) {
 	if len(t.subs) == 0 {
 		return
 	}
-	ev := Event{Kind: kind, ID: r.id, Cookie: t.Cookie(r.id), Key: r.key, Time: now}
+	ev := Event{Kind: kind, ID: r.id, Cookie: t.Cookie(r.id), Key: r.key, Time: now, Grain: r.grain}
 	ev.DPIDs = make([]uint64, len(r.entries))
 	ev.Path = make([]Hop, len(r.entries))
+	refused := false
 	for i := range r.entries {
 		ev.DPIDs[i] = r.entries[i].hop.DPID
 		ev.Path[i] = r.entries[i].hop
+		refused = refused || r.entries[i].refused
+	}
+	ev.Installed = ev.DPIDs
+	if refused {
+		ev.Installed = make([]uint64, 0, len(r.entries))
+		for i := range r.entries {
+			if !r.entries[i].refused {
+				ev.Installed = append(ev.Installed, r.entries[i].hop.DPID)
+			}
+		}
 	}
 	if kind == EventExpired && r.entries[0].hasCounters {
 		ev.Final, ev.HasFinal = r.entries[0].final, true

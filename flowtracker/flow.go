@@ -38,6 +38,7 @@ const (
 	ReasonSwitchLeft  Reason = 0x80 // the switch disconnected (RemoveSwitch)
 	ReasonRemoved     Reason = 0x81 // the caller removed the flow (Remove)
 	ReasonSuperseded  Reason = 0x82 // a new flow with the same key replaced a draining one
+	ReasonRefused     Reason = 0x83 // the switch refused the entry's FLOW_MOD (EntryRefused)
 )
 
 func (r Reason) String() string {
@@ -54,6 +55,8 @@ func (r Reason) String() string {
 		return "removed"
 	case ReasonSuperseded:
 		return "superseded"
+	case ReasonRefused:
+		return "refused"
 	}
 	return fmt.Sprintf("reason(%d)", uint8(r))
 }
@@ -90,6 +93,9 @@ type Entry struct {
 	HasCounters bool     // Final holds the counters FLOW_REMOVED reported
 	Reason      Reason   // why it went (valid when Gone)
 	Final       Counters // final counters (valid when HasCounters)
+	// Refused: the switch refused the entry's FLOW_MOD (a full table, say), so the
+	// entry never existed there; Gone is set too, with ReasonRefused.
+	Refused bool
 }
 
 // Flow is a copy of what the tracker knows about one flow.
@@ -101,6 +107,10 @@ type Flow struct {
 	Start   time.Time
 	End     time.Time // when the last entry went; zero unless expired
 	State   State
+	// Grain says how finely the flow's entries match: GrainExact (the flow is measured
+	// on its own) or GrainHostPair (an aggregate: every packet of the host pair that
+	// no exact entry takes).
+	Grain Grain
 }
 
 // Path returns the flow's hops, ingress first, in a fresh slice.

@@ -137,6 +137,7 @@ type record struct {
 	entries []entry
 	live    uint16 // entries not gone
 	state   State
+	grain   Grain // how finely its entries match (GrainExact unless AddGrain said otherwise)
 }
 
 type entry struct {
@@ -145,6 +146,7 @@ type entry struct {
 	pos         uint32 // place in the switch index's list of hop.DPID (live entries)
 	gone        bool
 	hasCounters bool
+	refused     bool // the switch refused the entry's FLOW_MOD (EntryRefused)
 	reason      Reason
 }
 
@@ -203,6 +205,13 @@ func fromNano(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 // remaining entries marked ReasonSuperseded, and a new flow is created. Path must hold
 // 1..MaxPathLen hops with distinct DPIDs. An Arrived event is published for new flows.
 func (t *Tracker) Add(key Key, path []Hop, now time.Time) (Handle, bool, error) {
+	return t.AddGrain(key, GrainExact, path, now)
+}
+
+// AddGrain is Add for a flow of the given grain: a GrainHostPair flow's key has
+// NWProto, NWTos, TPSrc and TPDst zero (its entries wildcard them), and it is looked
+// up apart from the exact flows (ByKeyGrain).
+func (t *Tracker) AddGrain(key Key, grain Grain, path []Hop, now time.Time) (Handle, bool, error) {
 	switch {
 	case len(path) == 0:
 		return Handle{}, false, ErrEmptyPath
@@ -221,7 +230,7 @@ func (t *Tracker) Add(key Key, path []Hop, now time.Time) (Handle, bool, error) 
 	s := &t.shards[si]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.findKey(h, key); old != nil {
+	if old := s.findKeyGrain(h, key, grain); old != nil {
 		if old.state == StateActive {
 			return Handle{ID: old.id, Cookie: t.Cookie(old.id)}, false, nil
 		}
@@ -239,7 +248,7 @@ func (t *Tracker) Add(key Key, path []Hop, now time.Time) (Handle, bool, error) 
 		return Handle{}, false, fmt.Errorf("%w: shard %d issued %d", ErrIDsExhausted, si, s.seq)
 	}
 	s.seq++
-	r := &record{id: id, key: key, start: unixNano(now), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive}
+	r := &record{id: id, key: key, start: unixNano(now), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive, grain: grain}
 	for i, hop := range path {
 		r.entries[i].hop = hop
 		s.index(r, i)
@@ -252,10 +261,14 @@ func (t *Tracker) Add(key Key, path []Hop, now time.Time) (Handle, bool, error) 
 	return Handle{ID: id, Cookie: t.Cookie(id)}, true, nil
 }
 
-// findKey returns the active flow with key k (hash h), or nil. Caller holds s.mu.
-func (s *shard) findKey(h uint64, k Key) *record {
+// findKey returns the active exact flow with key k (hash h), or nil. Caller holds s.mu.
+func (s *shard) findKey(h uint64, k Key) *record { return s.findKeyGrain(h, k, GrainExact) }
+
+// findKeyGrain returns the active flow of grain g with key k (hash h), or nil. Caller
+// holds s.mu.
+func (s *shard) findKeyGrain(h uint64, k Key, g Grain) *record {
 	for r := s.byKey[h]; r != nil; r = r.next {
-		if r.key == k {
+		if r.key == k && r.grain == g {
 			return r
 		}
 	}
@@ -430,7 +443,7 @@ func (t *Tracker) Remove(id uint64, now time.Time) bool {
 
 // fill copies r into f, reusing f.Entries' storage.
 func fill(f *Flow, r *record, cookie uint64) {
-	f.ID, f.Cookie, f.Key, f.State = r.id, cookie, r.key, r.state
+	f.ID, f.Cookie, f.Key, f.State, f.Grain = r.id, cookie, r.key, r.state, r.grain
 	f.Start = fromNano(r.start)
 	f.End = time.Time{}
 	if r.state == StateExpired {
@@ -439,7 +452,7 @@ func fill(f *Flow, r *record, cookie uint64) {
 	f.Entries = f.Entries[:0]
 	for i := range r.entries {
 		e := &r.entries[i]
-		f.Entries = append(f.Entries, Entry{Hop: e.hop, Gone: e.gone, HasCounters: e.hasCounters, Reason: e.reason, Final: e.final})
+		f.Entries = append(f.Entries, Entry{Hop: e.hop, Gone: e.gone, HasCounters: e.hasCounters, Reason: e.reason, Final: e.final, Refused: e.refused})
 	}
 }
 

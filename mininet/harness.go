@@ -81,6 +81,9 @@ type Transfer struct {
 	Port      int     `json:"port,omitempty"`      // server port; default 5201 + index
 	CPort     int     `json:"cport,omitempty"`     // client data port; default ephemeral
 	Length    string  `json:"length,omitempty"`    // iperf3 -l, bytes per write, e.g. "8K"
+	// Parallel is iperf3 -P: that many streams (flows, each from its own client
+	// port), Bandwidth each; the result sums them. 0 or 1: one.
+	Parallel int `json:"parallel,omitempty"`
 	// PacingTimer is iperf3 --pacing-timer in microseconds (default 1000).
 	PacingTimer int `json:"pacing_timer,omitempty"`
 }

@@ -504,7 +504,8 @@ class Harness(object):
             transfers.append({'src': src, 'dst': dst, 'port': port, 'udp': udp,
                               'duration': duration, 'bandwidth': p.get('bandwidth'),
                               'cport': p.get('cport'), 'length': p.get('length'),
-                              'pacing_timer': p.get('pacing_timer'), 'server': server})
+                              'pacing_timer': p.get('pacing_timer'), 'server': server,
+                              'parallel': int(p.get('parallel') or 0)})
         for t in transfers:
             _wait_listening(t['dst'], t['port'], 5)
         for t in transfers:
@@ -517,6 +518,8 @@ class Harness(object):
                 argv += ['--cport', str(int(t['cport']))]
             argv += _iperf_length_args(t['length'])
             argv += _iperf_pacing_args(t['pacing_timer'])
+            if t['parallel'] > 1:
+                argv += ['-P', str(min(t['parallel'], 128))]
             t['client'] = t['src'].popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             self.procs.append(t['client'])
             t['started'] = time.time()

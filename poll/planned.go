@@ -50,7 +50,7 @@ type PlannedConfig struct {
 // Rebuild describes one rebuild of a scheme.
 type Rebuild struct {
 	At           time.Time
-	Reason       string // initial, variance, cost-drift, interval, strategy, switches, resync
+	Reason       string // initial, variance, cost-drift, interval, strategy, switches, reply-time, resync
 	Strategy     Strategy
 	Flows        int
 	VarianceRate float64
@@ -97,19 +97,28 @@ type Plan struct {
 // between), and off (nothing polled). Every call to Due is one round: the whole
 // scheme.
 //
+// Switches the executor marks slow (Switch.Slow) come last in the planner's switch
+// order, so that the solvers' tie-break between equally cheap choices avoids them
+// (a rebuild, reason "reply-time", follows a change of the slow set; it keeps the
+// plain order's scheme if that one is strictly cheaper), and a poll-single the
+// planner puts at a slow switch goes to a fast switch of the flow's path at the same
+// cost, nearest the read point.
+//
 // Rebuilds and lower bounds are Offloader work: solved from a snapshot without the
 // executor's lock, then swapped in with the arrivals and expiries of the meantime
 // replayed onto the new scheme as DAPR patches.
 type Planned struct {
-	cfg      PlannedConfig
-	flows    map[uint64][]uint64
-	switches []Switch
-	planner  *mcps.Planner
-	idx      map[uint64]int32 // dpid -> planner switch index
-	dpids    []uint64         // planner switch index -> dpid
-	nw       mcps.Network
-	replan   string // non-empty: rebuild from scratch at the next Work or Due, for this reason
-	version  uint64 // bumped by every change of the planned flow set
+	cfg       PlannedConfig
+	flows     map[uint64][]uint64
+	switches  []Switch
+	planner   *mcps.Planner
+	idx       map[uint64]int32 // dpid -> planner switch index
+	dpids     []uint64         // planner switch index -> dpid
+	nw        mcps.Network
+	slowBuilt bool           // the scheme's switch order put slow switches last
+	slow      map[uint64]int // nil: no switch is slow; else a slow switch's hops, minus a fast one's
+	replan    string         // non-empty: rebuild from scratch at the next Work or Due, for this reason
+	version   uint64         // bumped by every change of the planned flow set
 
 	bound        int64
 	boundFlows   int
@@ -178,6 +187,55 @@ func (p *Planned) SetSwitches(_ time.Time, sw []Switch) {
 			return
 		}
 	}
+	p.slow = nil
+	for _, s := range sw {
+		if s.Slow {
+			if p.slow == nil {
+				p.slow = make(map[uint64]int)
+			}
+			p.slow[s.DPID] = max(s.Hops, 1) // a slow switch: its hop count
+		}
+	}
+	if p.slow != nil {
+		for _, s := range sw {
+			if !s.Slow {
+				p.slow[s.DPID] = -max(s.Hops, 1) // a fast switch: its hop count, negated
+			}
+		}
+	}
+	if p.planner == nil {
+		return
+	}
+	anySlow := p.slow != nil
+	if (anySlow || p.slowBuilt) && !slices.Equal(slowOrder(p.dpids, sw), p.dpids) {
+		p.replan = "reply-time"
+	}
+}
+
+// slowOrder is dpids, sorted, with the switches sw marks slow moved to the end, each
+// part sorted: the planner's switch indices. The solvers break ties between equally
+// cheap choices by the lower switch index, so at equal cost a scheme polls a switch
+// that answers fast rather than one that answers slowly.
+func slowOrder(dpids []uint64, sw []Switch) []uint64 {
+	slow := make(map[uint64]bool)
+	for _, s := range sw {
+		if s.Slow {
+			slow[s.DPID] = true
+		}
+	}
+	dpids = slices.Sorted(slices.Values(dpids))
+	out := make([]uint64, 0, len(dpids))
+	for _, d := range dpids {
+		if !slow[d] {
+			out = append(out, d)
+		}
+	}
+	for _, d := range dpids {
+		if slow[d] {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // OnArrive implements Scheduler: DAPR's arrival rule.
@@ -259,9 +317,35 @@ func (p *Planned) Due(now time.Time, dst []Request) []Request {
 	}
 	p.sbuf = p.planner.AppendSingles(p.sbuf[:0])
 	for _, s := range p.sbuf {
-		dst = append(dst, Request{DPID: p.dpids[s.Switch], Flow: s.ID, Source: stats.SourcePollSingle, Interval: p.cfg.Interval})
+		dst = append(dst, Request{DPID: p.singleAt(s.ID, s.Switch), Flow: s.ID, Source: stats.SourcePollSingle, Interval: p.cfg.Interval})
 	}
 	return dst
+}
+
+// singleAt is where the poll-single of flow id that the planner puts at switch sw
+// goes: there, unless sw answers slowly and another switch of the flow's path answers
+// fast at the same cost (out-of-band any, in-band one as many hops from the
+// controller); then the first such switch from the read point.
+func (p *Planned) singleAt(id uint64, sw int32) uint64 {
+	d := p.dpids[sw]
+	if p.slow == nil {
+		return d
+	}
+	hops := p.slow[d]
+	if hops <= 0 {
+		return d
+	}
+	path := p.flows[id]
+	for i := range path {
+		x := path[i]
+		if p.cfg.ReadPoint == mcps.ReadEgress {
+			x = path[len(path)-1-i]
+		}
+		if h := p.slow[x]; h < 0 && (p.cfg.Deployment != mcps.InBand || -h == hops) {
+			return x
+		}
+	}
+	return d
 }
 
 // Work implements Offloader: a rebuild when the switch set, the strategy or ARI asks
@@ -314,12 +398,14 @@ func (p *Planned) rebuildWork(now time.Time) *RebuildWork {
 		dpids = append(dpids, d)
 	}
 	slices.Sort(dpids)
+	dpids = slowOrder(dpids, p.switches)
 	idx := make(map[uint64]int32, len(dpids))
 	for i, d := range dpids {
 		idx[d] = int32(i)
 	}
 	if p.cfg.Strategy == Off || len(dpids) == 0 {
 		p.planner, p.idx, p.dpids = nil, idx, dpids
+		p.slowBuilt = !slices.IsSorted(dpids)
 		return nil
 	}
 	nw := mcps.Network{Switches: len(dpids), Deployment: p.cfg.Deployment, Cost: p.cfg.Cost}
@@ -381,11 +467,51 @@ type RebuildWork struct {
 }
 
 // Run implements Work: a new planner with the snapshot's flows (in id order), solved.
+// When slow switches come last in the snapshot's switch order (the tie-break towards
+// fast switches), the same flows are solved in plain dpid order too, and that scheme
+// is kept if it is strictly cheaper: the tie-break never costs bytes.
 func (w *RebuildWork) Run() {
-	pl, err := mcps.NewPlanner(w.cfg)
-	if err != nil {
-		w.err = fmt.Errorf("poll: planner: %w", err)
+	w.planner, w.rep, w.built, w.refused, w.err = w.solve(w.cfg, w.arena)
+	if !w.built || slices.IsSorted(w.dpids) {
 		return
+	}
+	sorted := slices.Sorted(slices.Values(w.dpids))
+	idx := make(map[uint64]int32, len(sorted))
+	for i, d := range sorted {
+		idx[d] = int32(i)
+	}
+	perm := make([]int32, len(w.dpids)) // tie-break index -> dpid-order index
+	for i, d := range w.dpids {
+		perm[i] = idx[d]
+	}
+	arena := make([]int32, len(w.arena))
+	for i, s := range w.arena {
+		arena[i] = perm[s]
+	}
+	cfg := w.cfg
+	if rows := w.cfg.Network.Hops; len(rows) > 0 {
+		cfg.Network.Hops = make([][]int32, len(rows))
+		for k, row := range rows {
+			r := make([]int32, len(row))
+			for i, h := range row {
+				r[perm[i]] = h
+			}
+			cfg.Network.Hops[k] = r
+		}
+	}
+	pl, rep, built, refused, err := w.solve(cfg, arena)
+	if built && err == nil && rep.Cost < w.rep.Cost {
+		w.planner, w.rep, w.refused = pl, rep, refused
+		w.cfg, w.arena, w.idx, w.dpids = cfg, arena, idx, sorted
+	}
+}
+
+// solve builds a planner over the snapshot's flows with their paths in arena and
+// solves it.
+func (w *RebuildWork) solve(cfg mcps.PlannerConfig, arena []int32) (pl *mcps.Planner, rep mcps.RebuildReport, built bool, refused int, err error) {
+	pl, err = mcps.NewPlanner(cfg)
+	if err != nil {
+		return nil, rep, false, 0, fmt.Errorf("poll: planner: %w", err)
 	}
 	order := make([]int32, len(w.ids))
 	for i := range order {
@@ -393,18 +519,18 @@ func (w *RebuildWork) Run() {
 	}
 	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(w.ids[a], w.ids[b]) })
 	for _, i := range order {
-		if err := pl.AddFlow(w.ids[i], w.arena[w.start[i]:w.start[i+1]]); err != nil {
-			w.refused++
+		if err := pl.AddFlow(w.ids[i], arena[w.start[i]:w.start[i+1]]); err != nil {
+			refused++
 		}
 	}
-	w.planner = pl
 	if pl.Flows() > 0 {
-		w.rep, w.err = pl.Rebuild(w.at, mcps.ReasonForced)
-		w.built = w.err == nil
-		if w.err != nil {
-			w.err = fmt.Errorf("poll: rebuild (%s): %w", w.reason, w.err)
+		rep, err = pl.Rebuild(w.at, mcps.ReasonForced)
+		built = err == nil
+		if err != nil {
+			err = fmt.Errorf("poll: rebuild (%s): %w", w.reason, err)
 		}
 	}
+	return pl, rep, built, refused, err
 }
 
 // Report is the rebuild's description; false if no scheme was solved (no flows, or
@@ -474,6 +600,7 @@ func (p *Planned) Finish(_ time.Time, w Work) error {
 			return w.err
 		}
 		p.planner, p.idx, p.dpids, p.nw = w.planner, w.idx, w.dpids, w.cfg.Network
+		p.slowBuilt = !slices.IsSorted(w.dpids)
 		p.version++
 		for _, ch := range log {
 			if p.replan != "" {
@@ -526,7 +653,7 @@ func (p *Planned) Plan() Plan {
 	}
 	slices.Sort(s.PollAll)
 	for _, x := range p.planner.Singles() {
-		s.PollSingle = append(s.PollSingle, Single{Flow: x.ID, DPID: p.dpids[x.Switch]})
+		s.PollSingle = append(s.PollSingle, Single{Flow: x.ID, DPID: p.singleAt(x.ID, x.Switch)})
 	}
 	slices.SortFunc(s.PollSingle, func(a, b Single) int { return cmp.Compare(a.Flow, b.Flow) })
 	return s

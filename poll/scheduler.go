@@ -13,11 +13,14 @@ type Flow struct {
 	DPIDs []uint64 // read-only: a scheduler that keeps it copies it
 }
 
-// Switch is a connected switch: its datapath id and, in-band, its hop count to the
-// controller (0: unknown, counted as one).
+// Switch is a connected switch: its datapath id, in-band its hop count to the
+// controller (0: unknown, counted as one), and whether the executor found its
+// statistics replies slow (it stops waiting for them in a round): a scheme then
+// prefers other switches where they cost the same.
 type Switch struct {
 	DPID uint64
 	Hops int
+	Slow bool
 }
 
 // Request is one flow statistics request a scheduler wants sent now: a poll-all

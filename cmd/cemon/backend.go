@@ -20,6 +20,12 @@ type controllerViews interface {
 	Serving() bool
 }
 
+// tableViews is what the REST adapter reads of the switches' flow tables, when the
+// controller views have it (*controller.Controller does).
+type tableViews interface {
+	Tables() []controller.TableInfo
+}
+
 // flowViews is what the REST adapter reads of the flow tracker; controller.TrackerView
 // and *flowtracker.Tracker have it.
 type flowViews interface {
@@ -47,10 +53,19 @@ func newBackend(c *controller.Controller) *ctlBackend {
 // Switches implements api.Backend.
 func (b *ctlBackend) Switches() []api.Switch {
 	sws := b.ctl.Switches()
+	tables := map[uint64]controller.TableInfo{}
+	if tv, ok := b.ctl.(tableViews); ok {
+		for _, t := range tv.Tables() {
+			tables[t.DPID] = t
+		}
+	}
 	out := make([]api.Switch, 0, len(sws))
 	for _, s := range sws {
 		as := api.Switch{DPID: api.FormatDPID(s.DPID), Address: s.Addr, ConnectedSince: s.Since,
 			Ports: make([]api.Port, 0, len(s.Ports))}
+		if t, ok := tables[s.DPID]; ok {
+			as.Table = apiTable(t)
+		}
 		for _, p := range s.Ports {
 			up := p.Config&ofproto.PortConfigDown == 0 && p.State&ofproto.PortStateLinkDown == 0
 			as.Ports = append(as.Ports, api.Port{PortNo: uint16(p.PortNo), Name: p.Name,
@@ -113,6 +128,24 @@ func (b *ctlBackend) Health() error {
 	return nil
 }
 
+// apiTable is the API view of a switch's table; nil while nothing was installed there.
+func apiTable(t controller.TableInfo) *api.SwitchTable {
+	if !t.Read && t.Estimate == 0 && t.Refused == 0 {
+		return nil
+	}
+	at := &api.SwitchTable{Entries: t.Estimate, Limit: t.Limit, LimitLearned: t.Learned, ActiveCount: t.Active,
+		MaxEntries: t.MaxEntries, Refused: t.Refused, Fallback: t.Fallback, StatsUnsupported: t.Unsupported}
+	if t.Read {
+		r := t.ReadAt
+		at.ReadAt = &r
+	}
+	if t.Fallback {
+		f := t.FallbackSince
+		at.FallbackSince = &f
+	}
+	return at
+}
+
 func apiFlow(f *flowtracker.Flow) api.Flow {
 	k := f.Key
 	af := api.Flow{
@@ -122,14 +155,19 @@ func apiFlow(f *flowtracker.Flow) api.Flow {
 			DlVlan: k.DLVLAN, DlVlanPcp: k.DLVLANPCP, DlType: k.DLType, NwTos: k.NWTos, NwProto: k.NWProto,
 			NwSrc: netip.AddrFrom4(k.NWSrc).String(), NwDst: netip.AddrFrom4(k.NWDst).String(),
 			TpSrc: k.TPSrc, TpDst: k.TPDst},
-		Path:    make([]string, len(f.Entries)),
-		Entries: make([]api.FlowEntry, len(f.Entries)),
-		State:   api.StateActive,
-		Start:   f.Start,
+		Path:        make([]string, len(f.Entries)),
+		Entries:     make([]api.FlowEntry, len(f.Entries)),
+		State:       api.StateActive,
+		Start:       f.Start,
+		Granularity: api.GranularityExact,
+		Measured:    api.MeasuredIndividually,
+	}
+	if f.Grain == flowtracker.GrainHostPair {
+		af.Granularity, af.Measured = api.GranularityHostPair, api.MeasuredInAggregate
 	}
 	for i, e := range f.Entries {
 		af.Path[i] = api.FormatDPID(e.DPID)
-		af.Entries[i] = api.FlowEntry{DPID: af.Path[i], InPort: e.InPort, OutPort: e.OutPort, Removed: e.Gone}
+		af.Entries[i] = api.FlowEntry{DPID: af.Path[i], InPort: e.InPort, OutPort: e.OutPort, Removed: e.Gone, Refused: e.Refused}
 	}
 	switch f.State {
 	case flowtracker.StateDraining:

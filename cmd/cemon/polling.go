@@ -35,6 +35,7 @@ type pollingFlags struct {
 	samplerMin   time.Duration
 	samplerMax   time.Duration
 	interval     time.Duration
+	timeout      time.Duration
 	deployment   string
 	linkCapacity string
 	portStats    time.Duration
@@ -55,6 +56,8 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	fs.DurationVar(&p.samplerMin, "sampler-min", afps.DefaultMin, "--polling afps: shortest polling interval of a flow")
 	fs.DurationVar(&p.samplerMax, "sampler-max", afps.DefaultMax, "--polling afps: longest polling interval of a flow")
 	fs.DurationVar(&p.interval, "poll-interval", collector.DefaultInterval, "spacing of polling rounds")
+	fs.DurationVar(&p.timeout, "stats-timeout", 0, "time a statistics request waits for its whole reply before it counts as a timeout for its switch "+
+		"(a round never waits for it); 0: the larger of -poll-interval and 5s")
 	fs.StringVar(&p.deployment, "deployment", "out-of-band", "control channel: out-of-band or in-band (in-band costs scale with hops to the controller)")
 	fs.StringVar(&p.linkCapacity, "link-capacity", "", "capacity of every link, winning over the speed its ports advertise (e.g. 100Mbit/s, 10Gbit/s, 1e9); "+
 		"unset: each link's port speed, else 1Gbit/s")
@@ -67,6 +70,15 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	fs.StringVar(&p.readPoint, "read-point", mcps.ReadIngress.String(), "switch a flow seen at several is read from: ingress (offered load) or egress (delivered traffic)")
 	fs.StringVar(&p.controllerAt, "controller-dpid", "", "in-band: `dpid` (hex) of the switch the controller is attached to; default the lowest")
 	return p
+}
+
+// requestTimeout is how long the controller must let a statistics request wait: the
+// collector's request timeout (-stats-timeout, or its default).
+func (p *pollingFlags) requestTimeout() time.Duration {
+	if p.timeout > 0 {
+		return p.timeout
+	}
+	return max(p.interval, collector.DefaultRequestTimeout)
 }
 
 // parseRate reads a bit rate such as 1Gbit/s, 100Mbps, 10G, 2.5e9, 1000000 or
@@ -106,6 +118,9 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 	if p.interval <= 0 {
 		errs = append(errs, fmt.Errorf("-poll-interval %v: must be positive", p.interval))
 	}
+	if p.timeout < 0 {
+		errs = append(errs, fmt.Errorf("-stats-timeout %v: must not be negative", p.timeout))
+	}
 	if p.controllerAt != "" {
 		if _, err := strconv.ParseUint(p.controllerAt, 16, 64); err != nil {
 			errs = append(errs, fmt.Errorf("-controller-dpid %q: not a hex datapath id", p.controllerAt))
@@ -123,7 +138,7 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("-read-point: %w", err))
 	}
-	cc := collector.Config{Strategy: strategy, Interval: p.interval, Deployment: dep, LinkCapacityBps: capacity,
+	cc := collector.Config{Strategy: strategy, Interval: p.interval, RequestTimeout: p.timeout, Deployment: dep, LinkCapacityBps: capacity,
 		PortStatsInterval: p.portStats, ReadPoint: rp, Sampler: afps.Config{Kind: kind, Min: p.samplerMin, Max: p.samplerMax}}
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)

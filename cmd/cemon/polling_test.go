@@ -15,7 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/collector"
 	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/stats"
 )
 
 func TestParseRate(t *testing.T) {
@@ -56,6 +59,8 @@ func TestPollingFlags(t *testing.T) {
 		{[]string{"-link-capacity", ""}, nil},
 		{[]string{"-read-point", "egress"}, nil},
 		{[]string{"-read-point", "middle"}, []string{"-read-point"}},
+		{[]string{"-stats-timeout", "12s"}, nil},
+		{[]string{"-stats-timeout", "-1s"}, []string{"-stats-timeout"}},
 		{[]string{"-stats-tick", "0s", "-stats-stale-after", "0", "-stats-window", "-1s"}, []string{"-stats-tick", "-stats-stale-after", "-stats-window"}},
 	}
 	for _, tt := range tests {
@@ -132,5 +137,50 @@ func TestPollingStart(t *testing.T) {
 	case <-pl.stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the collector did not stop after its context ended")
+	}
+}
+
+// TestStatsTimeout: -stats-timeout is the collector's request timeout, and the
+// controller lets a request wait as long; unset, the larger of the interval and 5 s.
+func TestStatsTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 5 * time.Second},
+		{[]string{"-poll-interval", "10s"}, 10 * time.Second},
+		{[]string{"-stats-timeout", "12s"}, 12 * time.Second},
+		{[]string{"-stats-timeout", "2s"}, 2 * time.Second},
+	} {
+		fs := flag.NewFlagSet("run", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		p := addPollingFlags(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		cc, _, err := p.config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := flowtracker.New(flowtracker.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := stats.New(stats.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := collector.New(cc, collector.Deps{Requester: controller.New(controller.Config{}, nil), Tracker: tr, Store: st,
+			Switches: func() []uint64 { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Config().RequestTimeout; got != tt.want {
+			t.Errorf("%v: collector request timeout %v, want %v", tt.args, got, tt.want)
+		}
+		if got := p.requestTimeout(); got != tt.want {
+			t.Errorf("%v: controller request timeout %v, want %v", tt.args, got, tt.want)
+		}
+		c.Close()
 	}
 }

@@ -55,6 +55,7 @@ type runFlags struct {
 	persist     bool          // keep hosts and flow identities in the data directory
 	dataDirSet  bool          // -data-dir was given
 	polling     *pollingFlags // statistics collection (polling.go)
+	tables      *tableFlags   // flow table occupancy and the fallback (tables.go)
 	placing     *placingFlags // inventory store and API token (placing.go)
 	cluster     *clusterFlags // several instances sharing the switches through etcd (cluster.go)
 }
@@ -80,6 +81,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.BoolVar(&f.persist, "persist", true, "keep the host table and the identities of installed flows in the data directory, "+
 		"so that a restarted cemon adopts the entries still on the switches (used when the REST API is on or -data-dir is given)")
 	f.polling = addPollingFlags(fs)
+	f.tables = addTableFlags(fs)
 	f.placing = addPlacingFlags(fs)
 	f.cluster = addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -222,7 +224,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 2
 	}
 	cfg := controller.Config{IdleTimeout: f.idleTimeout, LLDPInterval: f.lldp, EchoInterval: f.echo,
-		BindCertDPID: f.bindDPID}
+		BindCertDPID: f.bindDPID, RequestTimeout: max(controller.DefaultRequestTimeout, f.polling.requestTimeout())}
 	if f.switchAllow != "" {
 		allow, err := parseSwitchAllow(f.switchAllow)
 		if err != nil {
@@ -251,6 +253,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if f.budget > 0 {
 		cfg.Apps = []controller.App{controller.Discovery, controller.NewPacketInBudget(f.budget), controller.Routing}
 	}
+	f.tables.apply(&cfg)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2

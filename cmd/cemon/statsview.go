@@ -64,6 +64,20 @@ func (v pollingView) Polling() api.Polling {
 	for _, s := range order {
 		p.ByStrategy = append(p.ByStrategy, usageView(s, per[s]))
 	}
+	for _, r := range v.c.ReplyTimes() {
+		ps := api.PollingSwitch{DPID: dpidLabel(r.DPID), ReplySeconds: r.Smoothed.Seconds(), LastReplySeconds: r.Last.Seconds(),
+			Samples: r.Samples, Slow: r.Slow, InFlight: r.InFlight, Timeouts: r.Timeouts, LateBatches: r.Late, BusyRequests: r.Busy}
+		if !r.LastReply.IsZero() {
+			at := r.LastReply
+			ps.LastReplyAt = &at
+		}
+		ps.TimeoutsInARow = r.TimeoutsInARow
+		if !r.HeldUntil.IsZero() {
+			until := r.HeldUntil.Round(0) // wall clock only
+			ps.HeldUntil = &until
+		}
+		p.Switches = append(p.Switches, ps)
+	}
 	return p
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"net/http/httptest"
@@ -79,6 +80,15 @@ func TestStatsViewOverCollector(t *testing.T) {
 	assert.Equal(t, uint64(2), p.Totals.Requests)
 	require.Len(t, p.ByStrategy, 1)
 	assert.Equal(t, "poll-all", p.ByStrategy[0].Strategy)
+	require.Len(t, p.Switches, 2) // each switch's learned reply time
+	for i, ps := range p.Switches {
+		assert.Equal(t, fmt.Sprintf("%016x", i+1), ps.DPID)
+		assert.Equal(t, uint64(1), ps.Samples)
+		assert.False(t, ps.Slow)
+		assert.False(t, ps.InFlight)
+		assert.Nil(t, ps.HeldUntil)
+		require.NotNil(t, ps.LastReplyAt)
+	}
 
 	var flows []api.FlowStats
 	get("/api/v1/stats/flows", &flows)
