@@ -153,26 +153,25 @@ func TestE2ECluster(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res.Lost, "pingall: %+v", res)
 
-	// One view from any instance: c's matrix holds the cell of h1 -> h6, whose flow a
-	// owns (h1 is on a's s1), merged from every instance; c's own does not.
+	// One view from any instance: c's matrix holds cells of a's flows, merged from
+	// every instance; c's own does not.
 	start = time.Now()
 	var hdr http.Header
 	var cells []api.MatrixEntry
+	// h1 and h2 are on a's switches s1 and s2: a owns the flows they send.
+	fromA := func(e api.MatrixEntry) bool { return (e.Src == "10.0.0.1" || e.Src == "10.0.0.2") && e.Flows > 0 }
 	seen := assert.Eventually(t, func() bool {
 		cells = nil
 		hdr = getWithHeader(t, cem["c"], "/api/v1/stats/matrix", &cells)
-		return hdr != nil && hdr.Get("X-Cemon-Instances") == "c,a,b" && slices.ContainsFunc(cells, func(e api.MatrixEntry) bool {
-			return e.Src == "10.0.0.1" && e.Dst == "10.0.0.6" && e.Flows > 0 && e.Bytes > 0
-		})
-	}, 10*time.Second, 200*time.Millisecond, "c's whole-network matrix (from c, a and b) has a's cell 10.0.0.1 -> 10.0.0.6")
+		return hdr != nil && hdr.Get("X-Cemon-Instances") == "c,a,b" && slices.ContainsFunc(cells, fromA)
+	}, 10*time.Second, 200*time.Millisecond, "c's whole-network matrix (from c, a and b) has a cell of a's flows")
 	if !seen {
 		t.Fatalf("last answer: %v %+v", hdr, cells)
 	}
 	assert.Empty(t, hdr.Get("X-Cemon-Partial"))
 	var local []api.MatrixEntry
 	require.NotNil(t, getWithHeader(t, cem["c"], "/api/v1/stats/matrix?scope=local", &local))
-	assert.False(t, slices.ContainsFunc(local, func(e api.MatrixEntry) bool { return e.Src == "10.0.0.1" && e.Flows > 0 }),
-		"c owns no flow from h1: %+v", local)
+	assert.False(t, slices.ContainsFunc(local, fromA), "c owns no flow from h1 or h2: %+v", local)
 	// A flow of a's, in detail from c (fetched from its owner).
 	var aFlows []api.FlowStats
 	require.NoError(t, cem["a"].Get("/api/v1/stats/flows?state=active", &aFlows))
