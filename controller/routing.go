@@ -264,17 +264,28 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 	n.c.stats.FlowsInstalled++
 	idle := uint16(n.c.cfg.IdleTimeout / time.Second)
 	hard := uint16(n.c.cfg.HardTimeout / time.Second)
+	// A packet the switch buffered is released by the ingress entry's FLOW_MOD, which
+	// applies the entry's actions to it (one message instead of FLOW_MOD + PACKET_OUT),
+	// unless the entry sends it back out of its in_port, which an output action does not
+	// do: that packet goes out with a PACKET_OUT to OFPP_IN_PORT.
+	release := pi.BufferID != ofproto.BufferNone && hops[0].OutPort != uint16(pi.InPort)
 	for i := len(hops) - 1; i >= 0; i-- {
 		hp := hops[i]
 		em := m
 		em.InPort = ofproto.PortNo(hp.InPort)
+		buf := ofproto.BufferNone
+		if i == 0 && release {
+			buf = pi.BufferID
+		}
 		n.c.stats.FlowMods++
 		x.Send(Switch{n.c.switches[hp.DPID]}, &ofproto.FlowMod{Match: em, Cookie: h.Cookie, Command: ofproto.FlowAdd,
 			IdleTimeout: idle, HardTimeout: hard, Priority: n.c.cfg.FlowPriority,
-			BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone, Flags: ofproto.FlagSendFlowRem,
+			BufferID: buf, OutPort: ofproto.PortNone, Flags: ofproto.FlagSendFlowRem,
 			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(hp.OutPort)}}})
 	}
-	n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
+	if !release {
+		n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
+	}
 }
 
 // packetOut sends a PACKET_IN's packet out of port on the switch it came from, from the

@@ -104,15 +104,21 @@ type Switch struct {
 	flowRemoved   atomic.Uint64
 	statsRequests atomic.Uint64
 	packetOuts    atomic.Uint64
+	released      atomic.Uint64
+	bufferErrors  atomic.Uint64
 
-	bench *benchState // non-nil in cbench mode
-	done  chan struct{}
+	buffers *pktBuffers // nil: the switch buffers nothing (NBuffers 0)
+	bench   *benchState // non-nil in cbench mode
+	done    chan struct{}
 }
 
 // Stats is what a switch has seen so far.
 type Stats struct {
 	FlowMods, Refused, FlowRemoved, StatsRequests, PacketOuts uint64
-	Entries                                                   int
+	// BuffersReleased counts buffered packets a FLOW_MOD or PACKET_OUT released;
+	// BufferErrors the requests that named a buffer the switch did not hold.
+	BuffersReleased, BufferErrors uint64
+	Entries                       int
 }
 
 // Stats returns the counts of what the switch has seen.
@@ -121,7 +127,8 @@ func (s *Switch) Stats() Stats {
 	n := len(s.entries)
 	s.mu.Unlock()
 	return Stats{FlowMods: s.flowMods.Load(), Refused: s.refused.Load(), FlowRemoved: s.flowRemoved.Load(),
-		StatsRequests: s.statsRequests.Load(), PacketOuts: s.packetOuts.Load(), Entries: n}
+		StatsRequests: s.statsRequests.Load(), PacketOuts: s.packetOuts.Load(), BuffersReleased: s.released.Load(),
+		BufferErrors: s.bufferErrors.Load(), Entries: n}
 }
 
 // Entry is a flow table entry as the switch holds it.
@@ -313,7 +320,11 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		return s.send(&ofproto.EchoReply{Xid: m.Xid, Data: m.Data})
 	case *ofproto.EchoReply:
 	case *ofproto.FeaturesRequest:
-		err := s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: 0, NTables: 1,
+		var nbuf uint32
+		if s.buffers != nil {
+			nbuf = uint32(len(s.buffers.slots))
+		}
+		err := s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: nbuf, NTables: 1,
 			Capabilities: ofproto.Capabilities(0x87), Actions: ofproto.ActionBitmap(0xfff), Ports: s.ports})
 		if s.bench != nil {
 			s.bench.readyOnce.Do(func() { close(s.bench.ready) })
@@ -328,10 +339,13 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		return s.flowMod(m, now)
 	case *ofproto.PacketOut:
 		s.packetOuts.Add(1)
-		s.packetOut(m)
 		if s.bench != nil {
 			s.bench.response(s, m)
 		}
+		if m.BufferID != ofproto.BufferNone {
+			return s.release(m.BufferID, m.Xid, m, m.Actions, nil, now)
+		}
+		s.packetOut(m)
 	case *ofproto.StatsRequest:
 		s.statsRequests.Add(1)
 		return s.stats(ctx, m, now)
@@ -372,12 +386,14 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 	}
 	s.mu.Lock()
 	var removed []*ofproto.FlowRemoved
+	var installed *entry // the entry an add or modify made, for a buffered packet
 	switch m.Command {
 	case ofproto.FlowAdd:
 		k := keyOf(&m.Match, m.Priority)
 		if old, ok := s.entries[k]; ok {
 			// Same match and priority: the new entry replaces it, counters reset.
 			*old = *s.newEntry(m, now)
+			installed = old
 			break
 		}
 		if limit := s.net.cfg.MaxEntries; limit > 0 && len(s.entries) >= limit {
@@ -387,7 +403,8 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 			return s.send(&ofproto.ErrorMsg{Xid: m.Xid, ErrType: ofproto.ErrTypeFlowModFailed,
 				Code: ofproto.FlowModAllTablesFull, Data: data[:min(len(data), 64)]})
 		}
-		s.entries[k] = s.newEntry(m, now)
+		installed = s.newEntry(m, now)
+		s.entries[k] = installed
 	case ofproto.FlowModify, ofproto.FlowModifyStrict:
 		found := false
 		for k, e := range s.entries {
@@ -397,7 +414,8 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 			}
 		}
 		if !found {
-			s.entries[keyOf(&m.Match, m.Priority)] = s.newEntry(m, now)
+			installed = s.newEntry(m, now)
+			s.entries[keyOf(&m.Match, m.Priority)] = installed
 		}
 	case ofproto.FlowDelete, ofproto.FlowDeleteStrict:
 		for k, e := range s.entries {
@@ -415,6 +433,11 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 		if err := s.send(r); err != nil {
 			return err
 		}
+	}
+	if m.BufferID != ofproto.BufferNone && m.Command != ofproto.FlowDelete && m.Command != ofproto.FlowDeleteStrict {
+		// The buffered packet goes through the new entry (OpenFlow 1.0: as if sent
+		// with a PACKET_OUT after the FLOW_MOD; a delete ignores buffer_id).
+		return s.release(m.BufferID, m.Xid, m, m.Actions, installed, now)
 	}
 	return nil
 }
