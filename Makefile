@@ -5,7 +5,7 @@ STATICCHECK ?= $(GOBIN)/staticcheck
 BIN       := bin/cemon
 PKGS      := ./...
 
-.PHONY: all setup build demo test vet staticcheck unit e2e fuzz bench clean validate-migration
+.PHONY: all setup build demo test vet staticcheck unit e2e fuzz bench bench-scale clean validate-migration
 
 all: build
 
@@ -57,6 +57,14 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Polling at scale (not part of test): SCALE_TOPO switches, SCALE_FLOWS flows, MCPS
+# every second; see BENCHMARKS.md.
+SCALE_TOPO ?= er:1000:0.006
+SCALE_FLOWS ?= 1000000
+SCALE_ROUNDS ?= 10
+bench-scale: build
+	./bin/cemon cbench -mode poll -topology $(SCALE_TOPO) -flows $(SCALE_FLOWS) -rounds $(SCALE_ROUNDS) -outstanding 64
 
 clean:
 	rm -rf bin out

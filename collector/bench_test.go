@@ -16,7 +16,7 @@ import (
 // planner's requests, the fake switches' replies, cookie mapping and the Store's
 // updates (the fake's reply building included). Flows span 1 to 4 switches.
 func BenchmarkRound(b *testing.B) {
-	for _, n := range []int{100, 1_000, 10_000} {
+	for _, n := range []int{100, 1_000, 10_000, 100_000} {
 		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
 			tr, _ := flowtracker.New(flowtracker.Config{})
 			st, _ := stats.New(stats.Config{History: 8})

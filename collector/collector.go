@@ -7,9 +7,9 @@ import (
 	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/mcps"
@@ -30,6 +30,12 @@ type Tracker interface {
 	Get(id uint64) (flowtracker.Flow, bool)
 	Resolve(cookie uint64, k flowtracker.Key) (flowtracker.Handle, bool)
 	Snapshot() []flowtracker.Flow
+}
+
+// cookieIDs is what a Tracker may offer beyond the interface: the flow ID a cookie
+// carries, read without a lookup (flowtracker.Tracker has it).
+type cookieIDs interface {
+	IDOf(cookie uint64) (uint64, bool)
 }
 
 // Deps are what a Collector works with. Requester, Tracker, Store and Switches are
@@ -99,7 +105,9 @@ type Collector struct {
 	mu        sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched     poll.Scheduler
 	flows     map[uint64]*flowRec
-	dropped   uint64 // subscription drops already resynced
+	ingest    poll.Ingester // the round's reply matching (under roundMu)
+	idOf      cookieIDs     // the Tracker's cookie decoding, when it has one
+	dropped   uint64        // subscription drops already resynced
 	last      *Rebuild
 	rebuilds  int
 	rounds    uint64
@@ -149,6 +157,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		cfg: cfg, deps: d, store: d.Store, log: d.Logger, flows: make(map[uint64]*flowRec),
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
+	c.idOf, _ = d.Tracker.(cookieIDs)
 	s, err := c.newScheduler(cfg.Strategy, "initial")
 	if err != nil {
 		return nil, err
@@ -390,12 +399,12 @@ func (c *Collector) HandleEvent(ev flowtracker.Event) {
 	switch ev.Kind {
 	case flowtracker.EventArrived:
 		var path []flowtracker.Hop
-		if f, ok := c.deps.Tracker.Get(ev.ID); ok {
+		if len(ev.Path) == len(ev.DPIDs) && len(ev.Path) > 0 {
+			// The event's path (shared and read-only: addFlow copies it) has the
+			// ports links are keyed by; no tracker lookup needed.
+			path = ev.Path
+		} else if f, ok := c.deps.Tracker.Get(ev.ID); ok {
 			path = f.Path()
-		} else if len(ev.Path) == len(ev.DPIDs) && len(ev.Path) > 0 {
-			// Gone from the tracker already (expired and not retained): the
-			// event's own path still has the ports links are keyed by.
-			path = slices.Clone(ev.Path)
 		} else {
 			path = make([]flowtracker.Hop, len(ev.DPIDs))
 			for i, d := range ev.DPIDs {
@@ -416,9 +425,27 @@ func statsPath(hops []flowtracker.Hop) []stats.Hop {
 	return out
 }
 
+// sharedPath copies path once, as the statistics store's hops, and returns the same
+// memory seen as the tracker's hops: the store and the collector keep one copy of a
+// flow's path between them (neither changes it). The conversion below compiles only
+// while stats.Hop and flowtracker.Hop have the same fields in the same order, which
+// makes their memory layouts the same.
+func sharedPath(path []flowtracker.Hop) ([]stats.Hop, []flowtracker.Hop) {
+	sp := statsPath(path)
+	if len(sp) == 0 {
+		return sp, nil
+	}
+	return sp, unsafe.Slice((*flowtracker.Hop)(unsafe.Pointer(unsafe.SliceData(sp))), len(sp))
+}
+
+var _ = stats.Hop(flowtracker.Hop{})
+
+// addFlow registers a flow with the store and the scheduler. path is not kept (the
+// flow's path is copied once, sharedPath).
 func (c *Collector) addFlow(id uint64, key flowtracker.Key, path []flowtracker.Hop, start time.Time) {
 	src, dst := hostsOf(key)
-	if err := c.store.AddFlow(stats.FlowInfo{ID: id, Src: src, Dst: dst, Path: statsPath(path), Start: start}); err != nil {
+	sp, path := sharedPath(path)
+	if err := c.store.AddFlow(stats.FlowInfo{ID: id, Src: src, Dst: dst, Path: sp, Start: start}); err != nil {
 		c.log.Debug("stats refused a flow", "flow", id, "err", err)
 	}
 	c.mu.Lock()

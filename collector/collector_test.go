@@ -288,7 +288,9 @@ func TestTimeoutsAndErrors(t *testing.T) {
 // TestRoundTimeout: a switch that never answers costs its first request a timeout
 // and its others are skipped, while the other switches are read.
 func TestRoundTimeout(t *testing.T) {
-	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: time.Minute})
+	// One request at a time per switch: the stalled switch's first request holds the
+	// other two until the round's time is up.
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: time.Minute, Pipeline: 1})
 	e.net.stall[2] = true
 	e.loadLine(t) // singles at the ingress: three at s1, three at s2, one at s4
 	res := e.c.Round(context.Background())
@@ -299,6 +301,21 @@ func TestRoundTimeout(t *testing.T) {
 		t.Errorf("counters = %+v", k)
 	}
 	if u := e.c.Total(""); u.Requests != 5 || u.Timeouts != 1 {
+		t.Errorf("accounted %+v", u)
+	}
+}
+
+// TestRoundPipelined: with the default pipeline a stalled switch's requests are all
+// sent at once and time out together; the other switches' are answered.
+func TestRoundPipelined(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, RoundTimeout: 200 * time.Millisecond, RequestTimeout: time.Minute})
+	e.net.stall[2] = true
+	e.loadLine(t)
+	res := e.c.Round(context.Background())
+	if res.Requests != 7 || res.Skipped != 0 || res.Failed != 3 || res.Readings != 4 {
+		t.Errorf("round = %+v", res)
+	}
+	if u := e.c.Total(""); u.Requests != 7 || u.Timeouts != 3 {
 		t.Errorf("accounted %+v", u)
 	}
 }
@@ -604,3 +621,7 @@ func TestReadPoint(t *testing.T) {
 		t.Errorf("ReadPoint 9: %v", err)
 	}
 }
+
+// cookieTracker is a Tracker with IDOf, as flowtracker.Tracker and the controller's
+// view of it are.
+var _ cookieIDs = (*flowtracker.Tracker)(nil)

@@ -60,6 +60,10 @@ type Config struct {
 	// (counted, not sent), so that a slow switch delays no later round. Default
 	// Interval.
 	RoundTimeout time.Duration
+	// Pipeline is how many of a round's requests may be outstanding at one switch
+	// at a time (a round of many single-flow requests then costs a few round trips
+	// per switch, not one each); default DefaultPipeline. 1 sends them in turn.
+	Pipeline int
 	// BoundInterval is the least time between two recomputations of the scheme's
 	// lower bound after DAPR patches (a rebuild always brings a fresh one); default
 	// 10 s.
@@ -110,6 +114,7 @@ const (
 	DefaultMSS           = 65483
 	DefaultFrameOverhead = 66
 	DefaultPruneEvery    = 10
+	DefaultPipeline      = 16
 )
 
 // Validate names every bad field.
@@ -166,6 +171,9 @@ func (c Config) Validate() error {
 	if c.StoreTick < 0 {
 		errs = append(errs, fmt.Errorf("%w: StoreTick %v is negative", ErrBadConfig, c.StoreTick))
 	}
+	if c.Pipeline < 0 {
+		errs = append(errs, fmt.Errorf("%w: Pipeline %d is negative", ErrBadConfig, c.Pipeline))
+	}
 	if c.PruneEvery < 0 {
 		errs = append(errs, fmt.Errorf("%w: PruneEvery %d is negative", ErrBadConfig, c.PruneEvery))
 	}
@@ -199,6 +207,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FrameOverhead == 0 {
 		c.FrameOverhead = DefaultFrameOverhead
+	}
+	if c.Pipeline == 0 {
+		c.Pipeline = DefaultPipeline
 	}
 	if c.PruneEvery == 0 {
 		c.PruneEvery = DefaultPruneEvery

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowkey"
@@ -37,6 +38,8 @@ type RoundResult struct {
 	Failed    int
 	Readings  int // readings the Store took
 	Unmatched int // entries that mapped to no active flow
+	Flows     int // flows the collector tracked when the round ended
+	Took      time.Duration
 }
 
 // exchange sends one request and does its accounting under account; it returns the
@@ -177,6 +180,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.sched.SetSwitches(now, sw)
 	c.mu.Unlock()
 	c.settle(now)
+	tSettled := c.deps.Clock()
 	c.mu.Lock()
 	c.due = c.sched.Due(now, c.due[:0])
 	reqs := c.requests(c.due)
@@ -185,19 +189,32 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.mu.Unlock()
 	account := strategy.String()
 	res := RoundResult{At: now, Strategy: strategy, Requests: len(reqs)}
+	tPlanned := c.deps.Clock()
 	replies := c.send(ctx, account, reqs, &res)
+	tSent := c.deps.Clock()
 	c.apply(now, replies, &res)
+	tApplied := c.deps.Clock()
 	c.mu.Lock()
 	prune := c.rounds%uint64(c.cfg.PruneEvery) == 0
 	c.mu.Unlock()
 	if prune {
 		c.store.Prune(now)
 	}
+	c.mu.Lock()
+	res.Flows = len(c.flows)
+	c.mu.Unlock()
+	res.Took = c.deps.Clock().Sub(now)
+	c.log.Debug("polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
+		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
+		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)), "plan_ms", ms(tPlanned.Sub(tSettled)),
+		"send_ms", ms(tSent.Sub(tPlanned)), "apply_ms", ms(tApplied.Sub(tSent)))
 	return res
 }
 
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
 // send sends the requests, switch by switch (switches in parallel, each switch's
-// requests in turn), charged to account, within the round's time limit; it returns
+// requests pipelined, Config.Pipeline at a time), charged to account, within the round's time limit; it returns
 // the replies.
 func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) []poll.Reply {
 	byDPID := make(map[uint64][]request)
@@ -212,31 +229,40 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RoundTimeout)
 	defer cancel()
 	for dpid, rs := range byDPID {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i, r := range rs {
-				if rctx.Err() != nil {
+		// A switch's requests are pipelined: up to Config.Pipeline outstanding.
+		var next atomic.Int64
+		for range min(len(rs), c.cfg.Pipeline) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(rs) {
+						return
+					}
+					r := rs[i]
+					if rctx.Err() != nil {
+						mu.Lock()
+						res.Skipped++
+						mu.Unlock()
+						continue
+					}
+					msgs, err := c.exchange(rctx, account, dpid, r.msg)
+					at := c.deps.Clock()
 					mu.Lock()
-					res.Skipped += len(rs) - i
+					if err != nil {
+						res.Failed++
+					}
+					if len(msgs) > 0 {
+						replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: r.interval, At: at, Msgs: msgs})
+					}
 					mu.Unlock()
-					return
+					if ctx.Err() != nil {
+						return
+					}
 				}
-				msgs, err := c.exchange(rctx, account, dpid, r.msg)
-				at := c.deps.Clock()
-				mu.Lock()
-				if err != nil {
-					res.Failed++
-				}
-				if len(msgs) > 0 {
-					replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: r.interval, At: at, Msgs: msgs})
-				}
-				mu.Unlock()
-				if ctx.Err() != nil {
-					return
-				}
-			}
-		}()
+			}()
+		}
 	}
 	wg.Wait()
 	if res.Skipped > 0 {
@@ -257,27 +283,38 @@ func (c *Collector) droppedSeen() uint64 {
 // resolve maps a reply entry to an active flow and the switch's place on its path
 // (c.mu held).
 func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
-	h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
-	if !ok {
-		return 0, 0, false
+	// The cookie names the flow (every entry of a flow carries it): one lookup among
+	// the flows being polled. Only an entry without one of ours is looked up by match.
+	var id uint64
+	var ok, known bool
+	var f *flowRec
+	if c.idOf != nil {
+		id, ok = c.idOf.IDOf(e.Cookie)
+		f, known = c.flows[id]
 	}
-	f, ok := c.flows[h.ID]
-	if !ok {
-		return 0, 0, false
+	if !ok || !known {
+		h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
+		if !ok {
+			return 0, 0, false
+		}
+		if f, ok = c.flows[h.ID]; !ok {
+			return 0, 0, false
+		}
+		id = h.ID
 	}
 	hop := slices.IndexFunc(f.hops, func(x flowtracker.Hop) bool { return x.DPID == dpid })
 	if hop >= 0 && c.cfg.ReadPoint == mcps.ReadEgress {
 		// poll.Ingest keeps the reading with the lowest hop: count from the egress.
 		hop = len(f.hops) - 1 - hop
 	}
-	return h.ID, hop, hop >= 0
+	return id, hop, hop >= 0
 }
 
 // apply ingests the replies into readings and feeds them to the Store, and those it
 // took to the scheduler.
 func (c *Collector) apply(now time.Time, replies []poll.Reply, res *RoundResult) {
 	c.mu.Lock()
-	readings, unmatched := poll.Ingest(c.readings[:0], replies, c.resolve)
+	readings, unmatched := c.ingest.Ingest(c.readings[:0], replies, c.resolve)
 	c.readings = readings
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()

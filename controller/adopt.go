@@ -42,6 +42,7 @@ type adoption struct {
 	hosts map[uint64][]topology.Host // saved hosts, by switch, until it comes up
 	until time.Time                  // end of the window; zero until a switch comes up
 	done  bool                       // the window closed
+	keep  bool                       // flows of another controller of the cluster: delete nothing
 	stats AdoptStats
 }
 
@@ -83,7 +84,7 @@ func (c *core) adoptStart(s *session) {
 	s.adoptXid = s.xids.allocate()
 	c.fx.send(s, &ofproto.StatsRequest{Xid: s.adoptXid, Body: &ofproto.FlowStatsRequest{
 		Match: ofproto.MatchAll(), TableID: 0xff, OutPort: ofproto.PortNone}})
-	c.log.Info("reading the flow table to adopt the entries of the earlier run", "dpid", dpidString(s.dpid),
+	c.log.Info("reading the flow table to adopt entries", "dpid", dpidString(s.dpid), "cluster", a.keep,
 		"flows_waiting", len(a.flows))
 }
 
@@ -114,11 +115,19 @@ func (c *core) adoptReply(s *session, m *ofproto.StatsReply, now time.Time) {
 	entries := s.adoptTable
 	s.adoptXid, s.adoptTable = 0, nil
 	c.adoptTable(s, entries, now)
+	if s.adoptAgain {
+		s.adoptAgain = false
+		c.adoptStart(s)
+	}
 }
 
 // adoptFailed empties the table of a switch that refused the flow statistics request.
 func (c *core) adoptFailed(s *session, m *ofproto.ErrorMsg) {
 	s.adoptXid, s.adoptTable = 0, nil
+	if c.adopt != nil && c.adopt.keep {
+		c.log.Warn("switch refused to list its flow table", "dpid", dpidString(s.dpid), "error", m.Error())
+		return
+	}
 	c.log.Warn("switch refused to list its flow table; deleting every entry", "dpid", dpidString(s.dpid), "error", m.Error())
 	c.fx.send(s, &ofproto.FlowMod{Match: ofproto.MatchAll(), Command: ofproto.FlowDelete,
 		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
@@ -144,6 +153,9 @@ func (c *core) adoptTable(s *session, entries []ofproto.FlowStats, now time.Time
 				c.adoptFlow(af)
 			}
 			continue
+		}
+		if a.keep {
+			continue // another controller's entry, or one of a flow not handed over
 		}
 		deleted++
 		a.stats.EntriesDeleted++
@@ -207,8 +219,8 @@ func (c *core) adoptTick(now time.Time) {
 	a.done = true
 	for _, af := range a.flows {
 		a.stats.FlowsAbandoned++
-		if _, taken := c.tracker.ByKey(af.Key); taken {
-			continue // a new flow with the key owns its entries now
+		if _, taken := c.tracker.ByKey(af.Key); taken || a.keep {
+			continue // a new flow with the key owns its entries now, or they idle out
 		}
 		for i, h := range af.Path {
 			st, ok := c.switches[h.DPID]

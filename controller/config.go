@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/ofproto"
 )
 
 // Config holds the controller's settings. The zero value is usable: every zero field
@@ -82,6 +83,17 @@ type Config struct {
 	// is still refused as a host location after the link went (a switch flap, say):
 	// frames a disconnected switch still forwards arrive there. Default 10 s.
 	LinkPortMemory time.Duration
+
+	// Roles shares the switches with other controllers (a cluster): every switch starts
+	// as this controller's slave (Nicira role request) and keeps its flow table;
+	// SetRole makes this controller the master of some. A slave's PACKET_INs and
+	// FLOW_REMOVEDs are ignored and nothing that writes is sent to it.
+	Roles bool
+	// Forward, with Roles, is handed every write (FLOW_MOD, PACKET_OUT, PORT_MOD) for a
+	// switch where this controller is a slave, for the switch's master to send
+	// (Controller.SendMaster there). It is called with the controller's lock held and
+	// must not block; m is not used by the controller afterwards. Nil drops them.
+	Forward func(dpid uint64, m ofproto.Message)
 
 	// Tracker sizes the flow tracker (zero value: its defaults).
 	Tracker flowtracker.Config

@@ -100,6 +100,11 @@ func (c *Controller) applyFrom(fx *effects, self *conn) {
 			c.log.Log(context.Background(), lv, "dropping message", "dpid", dpidString(e.s.dpid), "type", e.msg.Type(), "err", err)
 		}
 	}
+	if c.cfg.Forward != nil {
+		for _, e := range fx.held {
+			c.cfg.Forward(e.s.dpid, e.msg)
+		}
+	}
 	c.hub.publish(fx.events)
 	for _, r := range fx.close {
 		if r.s.conn != nil {
@@ -247,6 +252,7 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 	wasUp := !s.upSince.IsZero()
 	c.apply(c.core.closed(s, cn.reason(), c.now()))
 	c.mu.Unlock()
+	c.finishTeardowns()
 	if !wasUp && ctx.Err() == nil {
 		reason := cn.reason()
 		if reason == nil {

@@ -80,6 +80,11 @@ type session struct {
 	challenger      *session
 	adoptXid        uint32              // the flow table read at connect (adoption), 0 when none is pending
 	adoptTable      []ofproto.FlowStats // its parts so far
+	adoptAgain      bool                // read the table again when the pending read is done
+
+	role        ofproto.Role // granted by the switch (Config.Roles: RoleSecondary from the start)
+	roleXid     uint32       // the role request waiting for its reply, 0 when none
+	rolePending ofproto.Role // the role asked for
 
 	conn *conn // the I/O edge; nil in deterministic tests
 }
@@ -102,6 +107,8 @@ type effects struct {
 	out    []envelope
 	events []Event
 	close  []closeReq
+	held   []envelope // writes to switches where this controller is a slave: not sent
+	nHeld  *uint64    // counts them (RoleStats.HeldWrites)
 }
 
 func (e *effects) reset() {
@@ -111,11 +118,21 @@ func (e *effects) reset() {
 	e.events = e.events[:0]
 	clear(e.close)
 	e.close = e.close[:0]
+	clear(e.held)
+	e.held = e.held[:0]
 }
 
 func (e *effects) send(s *session, m ofproto.Message) {
 	if m.XID() == 0 {
 		m.SetXID(s.xids.allocate())
+	}
+	if s.role == ofproto.RoleSecondary && isWrite(m) {
+		// A slave may not write (the switch would refuse it): its master does.
+		if e.nHeld != nil {
+			*e.nHeld++
+		}
+		e.held = append(e.held, envelope{s, m})
+		return
 	}
 	e.out = append(e.out, envelope{s, m})
 }
@@ -147,6 +164,8 @@ type core struct {
 	frameAt uint64               // pktSeq the frame was parsed at
 	frameEr error                // and its parse error
 	adopt   *adoption            // state saved by an earlier run, being matched to the switches (Restore)
+
+	roleStats RoleStats // role requests and what slaves sent or were not sent
 }
 
 func newCore(cfg Config, logger *slog.Logger) *core {
@@ -165,6 +184,7 @@ func newCore(cfg Config, logger *slog.Logger) *core {
 		tracker:  t,
 		guard:    floodGuard{seen: make(map[uint64]time.Time)},
 	}
+	c.fx.nHeld = &c.roleStats.HeldWrites
 	apps := cfg.Apps
 	if len(apps) == 0 {
 		apps = DefaultApps()
@@ -300,7 +320,11 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 		if c.adopt != nil && !c.adopt.done && c.adopt.until.IsZero() {
 			c.adopt.until = now.Add(AdoptWindow)
 		}
-		if c.adopting() {
+		if c.cfg.Roles {
+			// The switch is shared: it starts as this controller's slave and keeps its
+			// table, which holds the other controllers' flows.
+			c.roleUp(s)
+		} else if c.adopting() {
 			// Restarted with saved flows: read the table, keep what is ours.
 			c.adoptStart(s)
 		} else {
@@ -381,8 +405,14 @@ func isReply(t ofproto.Type) bool {
 }
 
 func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
+	if c.roleReply(s, m) {
+		return
+	}
 	switch m := m.(type) {
 	case *ofproto.PacketIn:
+		if c.slaveIgnores(s) {
+			return
+		}
 		c.stats.PacketIns++
 		c.pktSeq++
 		c.fx.events = append(c.fx.events, Event{Kind: PacketIn, DPID: s.dpid, Time: now, PacketIn: m})
@@ -393,6 +423,9 @@ func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
 		}
 		return
 	case *ofproto.FlowRemoved:
+		if c.slaveIgnores(s) {
+			return
+		}
 		c.fx.events = append(c.fx.events, Event{Kind: FlowRemoved, DPID: s.dpid, Time: now, FlowRemoved: m})
 		for i, a := range c.apps {
 			a.FlowRemoved(&c.ctxs[i], Switch{s}, m, now)

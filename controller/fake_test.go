@@ -54,6 +54,7 @@ type fakeSwitch struct {
 	table  []*fakeEntry
 	config ofproto.SwitchConfig
 	mute   bool // stop answering echo requests
+	role   ofproto.Role
 	got    []ofproto.Message
 }
 
@@ -93,8 +94,9 @@ type fakeNet struct {
 	events   []Event
 	closed   []closeReq
 	trace    []string
-	record   bool // record every message in trace
-	dropLLDP bool // links lose LLDP frames
+	record   bool       // record every message in trace
+	dropLLDP bool       // links lose LLDP frames
+	held     []envelope // writes to slave switches (Config.Roles), for their master
 	steps    int
 }
 
@@ -169,6 +171,9 @@ func (n *fakeNet) disconnect(dpid uint64) {
 func (n *fakeNet) take(fx *effects) {
 	for _, e := range fx.out {
 		n.toSwitch = append(n.toSwitch, envelope{e.s, roundTrip(n.t, e.msg)})
+	}
+	for _, e := range fx.held {
+		n.held = append(n.held, envelope{e.s, roundTrip(n.t, e.msg)})
 	}
 	n.events = append(n.events, fx.events...)
 	n.closed = append(n.closed, fx.close...)
@@ -291,7 +296,7 @@ func (n *fakeNet) expireIdle(sw *fakeSwitch) {
 }
 
 func (n *fakeNet) removed(sw *fakeSwitch, e *fakeEntry, why ofproto.FlowRemovedReason) {
-	if e.flags&ofproto.FlagSendFlowRem == 0 {
+	if e.flags&ofproto.FlagSendFlowRem == 0 || sw.role == ofproto.RoleSecondary {
 		return
 	}
 	d := n.now.Sub(e.installed)
@@ -313,6 +318,10 @@ func (n *fakeNet) switchGot(sw *fakeSwitch, m ofproto.Message) {
 		}
 	case *ofproto.SetConfig:
 		sw.config = m.SwitchConfig
+	case *ofproto.RoleRequest:
+		// As Open vSwitch: a slave gets no PACKET_IN or FLOW_REMOVED, and may not write.
+		sw.role = m.Role
+		n.fromSwitch(sw, &ofproto.RoleReply{Xid: m.Xid, Role: m.Role})
 	case *ofproto.BarrierRequest:
 		n.fromSwitch(sw, &ofproto.BarrierReply{Xid: m.Xid})
 	case *ofproto.StatsRequest:
@@ -328,6 +337,13 @@ func (n *fakeNet) switchGot(sw *fakeSwitch, m ofproto.Message) {
 				DurationNsec: uint32(d % time.Second), PacketCount: e.packets, ByteCount: e.bytes, Actions: outputs(e.out)})
 		}
 		n.fromSwitch(sw, &ofproto.StatsReply{Xid: m.Xid, Body: body})
+	case *ofproto.FlowMod, *ofproto.PacketOut:
+		if sw.role == ofproto.RoleSecondary {
+			n.t.Errorf("%s: %v sent to a slave", sw.name, m.Type())
+			return
+		}
+	}
+	switch m := m.(type) {
 	case *ofproto.FlowMod:
 		n.flowMod(sw, m)
 	case *ofproto.PacketOut:
@@ -451,6 +467,9 @@ func (n *fakeNet) arrive(f frameAt) {
 				return
 			}
 		}
+	}
+	if sw.role == ofproto.RoleSecondary {
+		return // the switch's master would get it
 	}
 	n.fromSwitch(sw, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f.data)),
 		InPort: ofproto.PortNo(f.at.Port), Reason: ofproto.ReasonNoMatch, Data: f.data[:min(len(f.data), int(sw.config.MissSendLen))]})

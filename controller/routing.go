@@ -27,6 +27,9 @@ type routing struct {
 	// flows over it are deleted once.
 	tornAt  time.Time
 	tornSet map[uint64]struct{}
+	// downs are the switches that went down whose flows are still being torn down,
+	// oldest first (drainDowns).
+	downs []uint64
 }
 
 var (
@@ -40,15 +43,94 @@ func newRouting(c *core) *routing {
 
 func (n *routing) Name() string { return "routing" }
 
-func (n *routing) SwitchUp(*Context, Switch, time.Time) {}
+// SwitchUp finishes the teardown of a switch that comes back before its flows were all
+// torn down: they are deleted (from it too) and gone from the tracker before it takes
+// new flows.
+func (n *routing) SwitchUp(x *Context, sw Switch, now time.Time) {
+	if i := slices.Index(n.downs, sw.s.dpid); i >= 0 {
+		n.downs = slices.Delete(n.downs, i, i+1)
+		for more := true; more; {
+			_, more = n.downStep(x, sw.s.dpid, 0, now)
+		}
+	}
+}
+
+// teardownBatch is how many flows through a switch that went down one step of its
+// teardown handles (drainDowns): a few milliseconds of the core's time.
+const teardownBatch = 1024
 
 // SwitchDown deletes every flow through the switch from the other switches, so that
-// its next packet takes a fresh path, then drops the switch's entries from the tracker.
-// Both visit only the flows through the switch (the tracker's switch index).
+// its next packet takes a fresh path, and drops the switch's entries from the tracker,
+// teardownBatch flows at a time: the first batch now, the rest in drainDowns steps
+// (the Controller runs them right after, releasing its lock between steps; Tick runs
+// one too). A flow still waiting is torn down at once when a packet of it comes in
+// (route), so its deletes go out before it is installed again. Both visit only the
+// flows through the switch (the tracker's switch index).
 func (n *routing) SwitchDown(x *Context, sw Switch, now time.Time) {
-	dpid := sw.s.dpid
-	n.tearDown(x, now, func(fn func(flowtracker.Flow) bool) { n.c.tracker.RangeSwitch(dpid, fn) }, nil)
-	n.c.tracker.RemoveSwitch(dpid, now)
+	if !slices.Contains(n.downs, sw.s.dpid) {
+		n.downs = append(n.downs, sw.s.dpid)
+	}
+	n.drainDowns(x, now, teardownBatch)
+}
+
+// drainDowns tears down at most budget flows through the switches that went down, the
+// oldest switch first, and reports whether flows are left.
+func (n *routing) drainDowns(x *Context, now time.Time, budget int) bool {
+	for len(n.downs) > 0 && budget > 0 {
+		done, more := n.downStep(x, n.downs[0], budget, now)
+		budget -= done
+		if !more {
+			n.downs = n.downs[1:]
+		}
+	}
+	if len(n.downs) == 0 {
+		n.downs = nil
+	}
+	return len(n.downs) > 0
+}
+
+// downStep deletes, from the connected switches, the entries of at most max flows
+// through switch dpid (all when max <= 0) and marks their entries on dpid gone in the
+// tracker (RemoveSwitchBatch). It returns how many flows it handled and whether more
+// remain on dpid.
+func (n *routing) downStep(x *Context, dpid uint64, max int, now time.Time) (int, bool) {
+	if !now.Equal(n.tornAt) {
+		n.tornAt, n.tornSet = now, nil
+	}
+	dels := map[uint64][]ofproto.Message{}
+	done, more := n.c.tracker.RemoveSwitchBatch(dpid, max, now, func(f flowtracker.Flow) {
+		n.addDeletes(dels, &f)
+	})
+	n.sendDeletes(x, dels)
+	return done, more
+}
+
+// pendingDown reports whether f still has a live entry on a switch whose teardown is
+// under way.
+func (n *routing) pendingDown(f *flowtracker.Flow) bool {
+	for _, e := range f.Entries {
+		if !e.Gone && slices.Contains(n.downs, e.DPID) {
+			return true
+		}
+	}
+	return false
+}
+
+// tearDownPending tears flow f down at once, ahead of its switch's teardown steps:
+// its entries on the connected switches are deleted and its entries on the switches
+// that went down are marked gone.
+func (n *routing) tearDownPending(x *Context, f *flowtracker.Flow, now time.Time) {
+	if !now.Equal(n.tornAt) {
+		n.tornAt, n.tornSet = now, nil
+	}
+	dels := map[uint64][]ofproto.Message{}
+	n.addDeletes(dels, f)
+	n.sendDeletes(x, dels)
+	for _, e := range f.Entries {
+		if !e.Gone && slices.Contains(n.downs, e.DPID) {
+			n.c.tracker.RemoveSwitchFlow(e.DPID, f.ID, now)
+		}
+	}
 }
 
 // PortStatus deletes the flows through a port that went down or away.
@@ -83,9 +165,12 @@ func (n *routing) HandleEvent(x *Context, ev Event) {
 }
 
 // Tick forgets the flows torn down mid-drain long enough ago.
-func (n *routing) Tick(_ *Context, now time.Time) {
+func (n *routing) Tick(x *Context, now time.Time) {
 	if !now.Equal(n.tornAt) {
 		n.tornSet = nil // a later event's teardown is a new one
+	}
+	if len(n.downs) > 0 {
+		n.drainDowns(x, now, teardownBatch)
 	}
 	if now.Sub(n.lastSweep) < n.c.cfg.FloodGuard {
 		return
@@ -188,6 +273,11 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 	m := exactMatch(f, pi.InPort)
 	key := flowkey.FromMatch(&m)
 	old, exists := n.c.tracker.ByKey(key)
+	if exists && len(n.downs) > 0 && n.pendingDown(&old) {
+		// Its switch's teardown has not reached it yet: its deletes go out first.
+		n.tearDownPending(x, &old, now)
+		old, exists = n.c.tracker.ByKey(key)
+	}
 	if exists {
 		for i, e := range old.Entries {
 			if e.DPID != s.dpid || e.InPort != uint16(pi.InPort) {
@@ -213,6 +303,13 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 				return
 			}
 		}
+	}
+	if !exists && n.c.cfg.Roles && n.c.topo.IsTrunk(s.dpid, uint16(pi.InPort)) {
+		// Shared switches: a packet from another switch of a flow this controller does
+		// not know is another controller's flow, whose entries here are on their way.
+		// Installing it from mid-path would give the flow a second owner.
+		n.deliver(x, pi, dst, now)
+		return
 	}
 	path, ok := n.c.topo.Path(s.dpid, dst.DPID)
 	if !ok {
@@ -364,27 +461,37 @@ func (n *routing) tearDown(x *Context, now time.Time, flows func(fn func(flowtra
 		if f.State == flowtracker.StateExpired || (sel != nil && !sel(&f)) {
 			return true
 		}
-		if n.tornSet == nil {
-			n.tornSet = make(map[uint64]struct{})
-		}
-		if _, dup := n.tornSet[f.ID]; dup {
-			return true
-		}
-		n.tornSet[f.ID] = struct{}{}
-		n.c.stats.FlowsTornDown++
-		for _, e := range f.Entries {
-			if e.Gone {
-				continue
-			}
-			if _, ok := n.c.switches[e.DPID]; !ok {
-				continue
-			}
-			dels[e.DPID] = append(dels[e.DPID], n.deleteEntry(f.Key, f.Cookie, e.InPort))
-		}
+		n.addDeletes(dels, &f)
 		return true
 	})
-	dpids := slices.Sorted(maps.Keys(dels))
-	for _, d := range dpids {
+	n.sendDeletes(x, dels)
+}
+
+// addDeletes adds to dels the deletes of f's live entries on the connected switches,
+// unless f was torn down already at the same instant (tornSet).
+func (n *routing) addDeletes(dels map[uint64][]ofproto.Message, f *flowtracker.Flow) {
+	if n.tornSet == nil {
+		n.tornSet = make(map[uint64]struct{})
+	}
+	if _, dup := n.tornSet[f.ID]; dup {
+		return
+	}
+	n.tornSet[f.ID] = struct{}{}
+	n.c.stats.FlowsTornDown++
+	for _, e := range f.Entries {
+		if e.Gone {
+			continue
+		}
+		if _, ok := n.c.switches[e.DPID]; !ok {
+			continue
+		}
+		dels[e.DPID] = append(dels[e.DPID], n.deleteEntry(f.Key, f.Cookie, e.InPort))
+	}
+}
+
+// sendDeletes sends dels, switch by switch in dpid order.
+func (n *routing) sendDeletes(x *Context, dels map[uint64][]ofproto.Message) {
+	for _, d := range slices.Sorted(maps.Keys(dels)) {
 		sw := Switch{n.c.switches[d]}
 		for _, fm := range dels[d] {
 			x.Send(sw, fm)

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cemon-sdn/cemon/flowkey"
+	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/ofproto"
 )
 
@@ -47,4 +50,103 @@ func TestPortDownDeletesOnce(t *testing.T) {
 	n.take(fx)
 	n.run()
 	assert.Zero(t, n.c.tracker.Len(), "every entry's FLOW_REMOVED came back")
+}
+
+// TestSwitchDownInBatches: a switch carrying more flows than teardownBatch is torn down
+// a batch at a time. The core's handling of the disconnect deletes the first batch; a
+// packet of a flow still waiting gets that flow's deletes at once; the later steps
+// delete the rest; every entry on the other switches is deleted exactly once and the
+// switch ends with no flow in the tracker.
+func TestSwitchDownInBatches(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	require.True(t, strings.HasSuffix(n.ping(n.hosts["h1"], n.hosts["h3"]), ": ok"))
+	n.advance(time.Second)
+	h1, h3 := n.hosts["h1"], n.hosts["h3"]
+	const flows = 2*teardownBatch + 300
+	frames := map[uint16][]byte{}
+	path := []flowtracker.Hop{{DPID: 1, InPort: 1, OutPort: 3}, {DPID: 2, InPort: 2, OutPort: 3}, {DPID: 3, InPort: 2, OutPort: 1}}
+	for i := range flows {
+		port := uint16(1000 + i)
+		f := udpFrame(h1.mac, h3.mac, h1.ip, h3.ip, port, 9, 0, 10)
+		m, ok := fakeMatch(f, 1)
+		require.True(t, ok)
+		_, _, err := n.c.tracker.Add(flowkey.FromMatch(&m), path, n.now)
+		require.NoError(t, err)
+		frames[port] = f
+	}
+	total := n.c.tracker.OnSwitch(2)
+	require.Equal(t, flows+2, total, "the UDP flows and the two pings' flows")
+
+	dels := map[string]int{}
+	count := func(fx *effects) int {
+		k := 0
+		for _, o := range fx.out {
+			if fm, ok := o.msg.(*ofproto.FlowMod); ok && fm.Command == ofproto.FlowDeleteStrict {
+				require.NotEqual(t, uint64(2), o.s.dpid, "a delete for the switch that went down")
+				dels[fmt.Sprintf("%d/%#x/%d", o.s.dpid, fm.Cookie, fm.Match.InPort)]++
+				k++
+			}
+		}
+		return k
+	}
+	sw2 := n.sw[2]
+	fx := n.c.closed(sw2.s, nil, n.now)
+	assert.Equal(t, 2*teardownBatch, count(fx), "the first batch: two entries per flow")
+	require.True(t, n.c.tearingDown())
+	assert.Equal(t, total-teardownBatch, n.c.tracker.OnSwitch(2))
+
+	// A packet of a flow still waiting: its entries are deleted at once.
+	var waiting flowtracker.Flow
+	n.c.tracker.RangeSwitch(2, func(f flowtracker.Flow) bool {
+		if f.Key.TPDst == 9 {
+			waiting = f
+			waiting.Entries = slices.Clone(f.Entries)
+			return false
+		}
+		return true
+	})
+	require.NotZero(t, waiting.ID)
+	f := frames[waiting.Key.TPSrc]
+	fx = n.c.receive(n.sw[1].s, roundTrip(t, &ofproto.PacketIn{BufferID: ofproto.BufferNone, TotalLen: uint16(len(f)), InPort: 1, Data: f}), n.now)
+	assert.Equal(t, 2, count(fx), "the waiting flow's entries on s1 and s3")
+	got, ok := n.c.tracker.Get(waiting.ID)
+	require.True(t, ok)
+	assert.True(t, got.Entries[1].Gone, "its entry on the switch that went down is gone")
+
+	steps := 0
+	for more := true; more; steps++ {
+		fx, more = n.c.teardownStep(n.now.Add(time.Millisecond))
+		count(fx)
+	}
+	assert.Equal(t, 2, steps)
+	assert.False(t, n.c.tearingDown())
+	assert.Zero(t, n.c.tracker.OnSwitch(2))
+	assert.Len(t, dels, 2*total, "every flow's entries on s1 and s3")
+	for k, c := range dels {
+		assert.Equal(t, 1, c, "entry %s deleted %d times", k, c)
+	}
+}
+
+// TestSwitchBackDuringTeardown: a switch that reconnects before its teardown ended has
+// its remaining flows torn down before it takes new ones.
+func TestSwitchBackDuringTeardown(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	path := []flowtracker.Hop{{DPID: 1, InPort: 1, OutPort: 3}, {DPID: 2, InPort: 2, OutPort: 3}, {DPID: 3, InPort: 2, OutPort: 1}}
+	for i := range teardownBatch + 10 {
+		_, _, err := n.c.tracker.Add(downKey(i), path, n.now)
+		require.NoError(t, err)
+	}
+	n.disconnect(2)
+	require.True(t, n.c.tearingDown())
+	n.connect(2)
+	assert.False(t, n.c.tearingDown())
+	assert.Zero(t, n.c.tracker.OnSwitch(2))
 }

@@ -29,6 +29,9 @@ func (v TrackerView) Resolve(cookie uint64, k flowtracker.Key) (flowtracker.Hand
 	return v.t.Resolve(cookie, k)
 }
 
+// IDOf returns the flow ID a cookie of this tracker carries, without a lookup.
+func (v TrackerView) IDOf(cookie uint64) (uint64, bool) { return v.t.IDOf(cookie) }
+
 // Range calls fn for every active, draining and retained flow until fn returns false;
 // the Flow passed to fn is reused (see flowtracker.Tracker.Range).
 func (v TrackerView) Range(fn func(f flowtracker.Flow) bool) { v.t.Range(fn) }

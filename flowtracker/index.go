@@ -1,5 +1,10 @@
 package flowtracker
 
+import (
+	"slices"
+	"time"
+)
+
 // The switch index. Each shard lists, for every switch, the live (not gone) entries of
 // its active and draining flows there (bySwitch). Every live entry is in exactly one
 // list and knows its place in it (entry.pos), so adding or removing it is O(1) (removal
@@ -177,4 +182,94 @@ func (t *Tracker) OnSwitch(dpid uint64) int {
 		s.mu.RUnlock()
 	}
 	return n
+}
+
+// RemoveSwitchBatch does RemoveSwitch's work for at most max of the flows with a live
+// entry on switch dpid (all of them when max <= 0), so that a switch carrying many
+// flows can be removed in bounded steps. fn, if not nil, is called with each flow it
+// handles as the flow was just before (its entry on dpid still live), after the shard's
+// lock is released; the Flow is reused as in Range. It returns how many flows it
+// handled and whether flows remain on the switch. Flows that expire go out in ID order
+// within each shard, as RemoveSwitch's do.
+func (t *Tracker) RemoveSwitchBatch(dpid uint64, max int, now time.Time, fn func(f Flow)) (handled int, more bool) {
+	var refs []ref
+	var doomed []*record
+	var buf []Flow
+	var entries []Entry
+	var tmp Flow
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		list := s.bySwitch[dpid]
+		if max > 0 && handled+len(list) > max {
+			// Take the list's tail: removing it moves no other reference.
+			list = list[len(list)-(max-handled):]
+			more = true
+		}
+		refs = append(refs[:0], list...)
+		buf, entries, doomed = buf[:0], entries[:0], doomed[:0]
+		for j := len(refs) - 1; j >= 0; j-- {
+			rf := refs[j]
+			r, e := rf.r, &rf.r.entries[rf.i]
+			if e.gone {
+				continue
+			}
+			if fn != nil {
+				fill(&tmp, r, t.Cookie(r.id))
+				entries = append(entries, tmp.Entries...)
+				buf = append(buf, tmp)
+			}
+			s.unindex(r, int(rf.i))
+			e.gone, e.reason = true, ReasonSwitchLeft
+			if r.live == 1 {
+				doomed = append(doomed, r)
+			} else {
+				t.entryGone(s, r, now)
+			}
+			handled++
+		}
+		slices.SortFunc(doomed, func(a, b *record) int { return cmpU64(a.id, b.id) })
+		for _, r := range doomed {
+			t.entryGone(s, r, now)
+		}
+		s.mu.Unlock()
+		clear(refs)
+		clear(doomed)
+		off := 0
+		for j := range buf {
+			n := len(buf[j].Entries)
+			buf[j].Entries = entries[off : off+n : off+n]
+			off += n
+			fn(buf[j])
+		}
+		if more {
+			return handled, true
+		}
+	}
+	return handled, false
+}
+
+// RemoveSwitchFlow marks flow id's live entry on switch dpid gone (ReasonSwitchLeft,
+// no counters), as RemoveSwitch does for every flow on the switch, and reports whether
+// there was one.
+func (t *Tracker) RemoveSwitchFlow(dpid, id uint64, now time.Time) bool {
+	s := t.shardOfID(id)
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.byID[id]
+	if r == nil || r.state == StateExpired {
+		return false
+	}
+	for i := range r.entries {
+		if e := &r.entries[i]; e.hop.DPID == dpid && !e.gone {
+			s.unindex(r, i)
+			e.gone, e.reason = true, ReasonSwitchLeft
+			t.entryGone(s, r, now)
+			return true
+		}
+	}
+	return false
 }

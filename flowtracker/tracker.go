@@ -173,6 +173,10 @@ func (t *Tracker) Config() Config { return t.cfg }
 // Cookie returns the cookie of flow id.
 func (t *Tracker) Cookie(id uint64) uint64 { return uint64(t.cfg.CookieTag)<<idBits | id&idMask }
 
+// IDOf returns the flow ID a cookie of this tracker carries (whether or not the
+// flow is still known), or false for a cookie without this tracker's tag.
+func (t *Tracker) IDOf(cookie uint64) (uint64, bool) { return t.idOf(cookie) }
+
 // idOf returns the flow ID a cookie carries, if the cookie has this tracker's tag.
 func (t *Tracker) idOf(cookie uint64) (uint64, bool) {
 	if cookie>>idBits != uint64(t.cfg.CookieTag) || cookie&idMask == 0 {

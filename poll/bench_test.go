@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/stats"
 )
 
 // BenchmarkDue measures one round's Due on a large flow set (flows of 1 to 4 hops
@@ -37,4 +40,45 @@ func BenchmarkDue(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkIngest measures matching a round's replies to flows: 100,000 flows read
+// from 64 switches (poll-alls listing each flow at one to three switches), with the
+// table kept between rounds (Ingester) and without (Ingest).
+func BenchmarkIngest(b *testing.B) {
+	const flows, ns = 100_000, 64
+	var replies []Reply
+	hopOf := map[[2]uint64]int{}
+	for s := uint64(1); s <= ns; s++ {
+		var es []ofproto.FlowStats
+		for f := s; f <= flows; f += ns / 2 {
+			es = append(es, ofproto.FlowStats{Cookie: f, ByteCount: f, PacketCount: 1})
+			hopOf[[2]uint64{s, f}] = int(s % 3)
+		}
+		for len(es) > 0 {
+			k := min(len(es), 680)
+			replies = append(replies, Reply{DPID: s, Source: stats.SourcePollAll, At: t0,
+				Msgs: []ofproto.Message{&ofproto.StatsReply{Body: &ofproto.FlowStatsReply{Entries: es[:k]}}}})
+			es = es[k:]
+		}
+	}
+	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) { return e.Cookie, int(dpid % 3), true }
+	b.Run("ingester", func(b *testing.B) {
+		var g Ingester
+		var dst []stats.Reading
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			dst, _ = g.Ingest(dst[:0], replies, resolve)
+		}
+		if len(dst) != flows {
+			b.Fatalf("%d readings, want %d", len(dst), flows)
+		}
+	})
+	b.Run("ingest", func(b *testing.B) {
+		var dst []stats.Reading
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			dst, _ = Ingest(dst[:0], replies, resolve)
+		}
+	})
 }

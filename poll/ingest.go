@@ -31,10 +31,24 @@ type Resolver func(dpid uint64, e *ofproto.FlowStats) (flow uint64, hop int, ok 
 // are appended to dst in the order their flows first appear; unmatched counts the
 // entries resolve rejected.
 func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []stats.Reading, unmatched int) {
-	type pick struct {
-		at  int // index in dst
-		hop int
-	}
+	var g Ingester
+	return g.Ingest(dst, replies, resolve)
+}
+
+// Ingester is Ingest with its working memory kept from one call to the next, for a
+// caller that ingests a round of a million entries every second. The zero value is
+// ready; an Ingester is not safe for concurrent use.
+type Ingester struct {
+	seen map[uint64]pick
+}
+
+type pick struct {
+	at  int // index in dst
+	hop int
+}
+
+// Ingest is poll.Ingest, reusing g's memory.
+func (g *Ingester) Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []stats.Reading, unmatched int) {
 	n := 0
 	for _, rp := range replies {
 		for _, m := range rp.Msgs {
@@ -49,7 +63,12 @@ func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []
 		return dst, 0
 	}
 	dst = slices.Grow(dst, n)
-	seen := make(map[uint64]pick, n)
+	if g.seen == nil || len(g.seen) > 4*n+1024 {
+		// A much larger table than this round needs is let go of rather than cleared.
+		g.seen = make(map[uint64]pick, n)
+	}
+	seen := g.seen
+	defer clear(seen)
 	for _, rp := range replies {
 		for _, m := range rp.Msgs {
 			sr, ok := m.(*ofproto.StatsReply)

@@ -252,7 +252,8 @@ func New(cfg Config) (*Store, error) {
 func (s *Store) Config() Config { return s.cfg }
 
 // AddFlow registers an active flow. Registering the id of an expired flow
-// starts a new flow under that id.
+// starts a new flow under that id. The store keeps f.Path as it is (no copy: a
+// flow's path is shared with the caller, which must not change it afterwards).
 func (s *Store) AddFlow(f FlowInfo) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -264,7 +265,6 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	}
 	s.advance(f.Start)
 	s.dirty = true
-	f.Path = slices.Clone(f.Path)
 	fs := &flowState{info: f, active: true, history: newSeries(s.cfg.FlowHistory)}
 	s.flows[f.ID] = fs
 	links := LinksOf(f.Path)

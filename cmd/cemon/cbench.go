@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -29,8 +30,24 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("cbench", "cbench [flags]", stderr,
 		"Connects emulated OpenFlow 1.0 switches to a controller, sends PACKET_INs for new",
 		"hosts and counts the responses (FLOW_MOD adds and non-LLDP PACKET_OUTs) per second.",
+		"With -mode poll it starts cemon itself, wires the switches as -topology (cemon discovers",
+		"the links by LLDP), has it install -flows flows reactively, and measures its MCPS polling",
+		"rounds (time, flows read, control-channel bytes, CPU of cemon and of the emulator, cemon's",
+		"resident memory), then a link and a switch going down.",
 		"With -start-cemon and -vs-ovs it starts cemon and ovs-testcontroller itself and",
 		"measures both side by side in one run, alternating -rounds rounds of each.")
+	var pc pollBenchConfig
+	var cemonFlags string
+	fs.StringVar(&pc.Topology, "topology", "er:1000:0.006", "-mode poll: topology spec (er:N:P, waxman:N:A:B, fattree:K, linear:N, ring:N)")
+	fs.Uint64Var(&pc.Seed, "seed", 1, "-mode poll: seed of the topology and the flows")
+	fs.IntVar(&pc.Hosts, "hosts", 10, "-mode poll: hosts per switch")
+	fs.IntVar(&pc.HostPorts, "host-ports", 4, "-mode poll: host ports per switch")
+	fs.IntVar(&pc.Flows, "flows", 1000000, "-mode poll: flows to install")
+	fs.DurationVar(&pc.Interval, "interval", time.Second, "-mode poll: cemon's polling interval")
+	fs.Float64Var(&pc.Rate, "rate", 1e6, "-mode poll: traffic of every entry, bit/s")
+	fs.DurationVar(&pc.LoadTimeout, "load-timeout", 30*time.Minute, "-mode poll: longest time to install the flows")
+	fs.BoolVar(&pc.Down, "down", true, "-mode poll: then take a link and a switch down and time the clean-up")
+	fs.StringVar(&cemonFlags, "cemon-flags", "", "-mode poll: more flags for the cemon it starts, space-separated")
 	var c ofemu.CbenchConfig
 	var mode, ovsPath, cemonProfile, cemonPath, vsCemon string
 	var asJSON, startCemon, vsOVS bool
@@ -41,7 +58,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&c.Controller, "controller", "127.0.0.1:6653", "controller `address` (host:port)")
 	fs.IntVar(&c.Switches, "switches", 16, "emulated switches")
 	fs.IntVar(&c.MACs, "macs", 1000, "hosts behind each switch")
-	fs.StringVar(&mode, "mode", "latency", "latency (one PACKET_IN outstanding per switch) or throughput (as many as the connection takes)")
+	fs.StringVar(&mode, "mode", "latency", "latency (one PACKET_IN outstanding per switch), throughput (as many as the connection takes) or poll (polling at scale)")
 	fs.IntVar(&c.Outstanding, "outstanding", 0, "PACKET_INs outstanding per switch in latency mode; default 1")
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "time before counting starts")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "counted time")
@@ -54,7 +71,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&cemonPath, "cemon-program", "", "with -start-cemon: the cemon `program` to start (default: this one; another build, to compare)")
 	fs.StringVar(&vsCemon, "vs-cemon", "", "also start this other cemon `program` (another build) and measure it side by side")
 	fs.StringVar(&cemonProfile, "cemon-cpuprofile", "", "with -start-cemon: write the started cemon's CPU profile to `file` and its lock contention profile to file.mutex (pprof); -vs-cemon's to file.vs and file.vs.mutex")
-	fs.IntVar(&rounds, "rounds", 1, "rounds per controller; the controllers alternate and the medians are reported")
+	fs.IntVar(&rounds, "rounds", 1, "rounds per controller; the controllers alternate and the medians are reported (-mode poll: polling rounds to measure, default 10)")
 	fs.StringVar(&logDir, "logs", "", "write the output of the controllers the run starts to `directory`/<name>.log (default: discarded)")
 	fs.BoolVar(&fresh, "fresh", false, "restart every controller the run started before each of its rounds (a fresh process: nothing left of the last round)")
 	fs.DurationVar(&pause, "pause", 2*time.Second, "wait between rounds, so that a controller has torn the last round's switches down before the same datapath ids connect again")
@@ -62,6 +79,19 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	switch mode {
+	case "poll":
+		pc.Outstanding, pc.Rounds = c.Outstanding, 10
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "rounds" {
+				pc.Rounds = rounds
+			}
+		})
+		pc.CemonArgs = strings.Fields(cemonFlags)
+		if pc.Hosts < 1 || pc.HostPorts < 1 || pc.Flows < 1 || pc.Rounds < 1 || pc.Interval <= 0 || pc.Rate < 0 {
+			fmt.Fprintln(stderr, "cbench: -hosts, -host-ports, -flows, -rounds and -interval must be positive")
+			return 2
+		}
+		return runPollBench(ctx, pc, asJSON, stdout, stderr)
 	case "latency":
 		if c.Outstanding == 0 {
 			c.Outstanding = 1
@@ -72,7 +102,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return 2
 		}
 	default:
-		fmt.Fprintf(stderr, "cbench: -mode %q: want latency or throughput\n", mode)
+		fmt.Fprintf(stderr, "cbench: -mode %q: want latency, throughput or poll\n", mode)
 		return 2
 	}
 	c.NoLearn = !*learn

@@ -25,6 +25,11 @@ import (
 
 // pollingFlags are cemon run's statistics-collection flags.
 type pollingFlags struct {
+	// mastered, set in a cluster, polls only the switches this instance is master of,
+	// and clusterHops (when set) are their distances, the in-band cost weights.
+	mastered    func() []uint64
+	clusterHops map[uint64]int
+
 	strategy     string
 	sampler      string
 	samplerMin   time.Duration
@@ -201,6 +206,9 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 		Tracker:   ctl.Tracker(),
 		Store:     store,
 		Switches: func() []uint64 {
+			if p.mastered != nil && cc.Deployment != mcps.InBand {
+				return p.mastered()
+			}
 			sw := ctl.Switches()
 			out := make([]uint64, len(sw))
 			for i, s := range sw {
@@ -217,6 +225,9 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 	}
 	if cc.Deployment == mcps.InBand {
 		d.Hops = func() map[uint64]int { return hopsToController(ctl, p.controllerAt) }
+		if p.mastered != nil {
+			d.Hops = func() map[uint64]int { return clusterCosts(ctl, p.mastered(), p.clusterHops) }
+		}
 	}
 	c, err := collector.New(cc, d)
 	if err != nil {
@@ -254,6 +265,30 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 		"deployment", cc.Deployment.String(), "link_capacity_bps", capacity, "port_stats_interval", cc.PortStatsInterval,
 		"stats_tick", p.tick, "stale_after", sc.StaleAfter)
 	return &polling{store: store, collector: c, stopped: stopped}, nil
+}
+
+// slaveHops is the distance the polling scheme gives a switch this instance is not
+// master of, in a cluster: reading it is allowed but is its master's job, so the
+// scheme reads a flow at a switch this instance masters (its ingress always is,
+// as its owner) unless none of its path is.
+const slaveHops = 64
+
+// clusterCosts is each connected switch's distance for the in-band cost model in a
+// cluster: the configured hops to the switches this instance masters (1 when not
+// named), slaveHops to the others.
+func clusterCosts(ctl *controller.Controller, mastered []uint64, hops map[uint64]int) map[uint64]int {
+	out := map[uint64]int{}
+	for _, s := range ctl.Switches() {
+		out[s.DPID] = slaveHops
+	}
+	for _, d := range mastered {
+		h, ok := hops[d]
+		if !ok || h < 1 {
+			h = 1
+		}
+		out[d] = h
+	}
+	return out
 }
 
 // runStatsClock ticks the store every period until ctx ends: histories advance,

@@ -13,13 +13,16 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/cluster"
 	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/store"
 	"github.com/cemon-sdn/cemon/topology"
 )
@@ -36,6 +39,7 @@ func init() {
 type runFlags struct {
 	ofListen    string
 	apiListen   string
+	pprofListen string
 	idleTimeout time.Duration
 	logLevel    string
 	logFormat   string
@@ -52,12 +56,14 @@ type runFlags struct {
 	dataDirSet  bool          // -data-dir was given
 	polling     *pollingFlags // statistics collection (polling.go)
 	placing     *placingFlags // inventory store and API token (placing.go)
+	cluster     *clusterFlags // several instances sharing the switches through etcd (cluster.go)
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	var f runFlags
 	fs := newFlagSet("run", "run [flags]", stderr, "Runs the controller until SIGINT or SIGTERM.")
 	fs.StringVar(&f.ofListen, "of-listen", ":6653", "OpenFlow listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&f.pprofListen, "pprof-listen", "", "serve Go's runtime profiles (/debug/pprof/) on this `address` (loopback only, for profiling); empty: off")
 	fs.StringVar(&f.apiListen, "api-listen", "127.0.0.1:8080", "REST API and /metrics listen `address`; empty disables it")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", controller.DefaultIdleTimeout, "idle timeout of installed flow entries (whole seconds)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -75,6 +81,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 		"so that a restarted cemon adopts the entries still on the switches (used when the REST API is on or -data-dir is given)")
 	f.polling = addPollingFlags(fs)
 	f.placing = addPlacingFlags(fs)
+	f.cluster = addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -224,6 +231,23 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		cfg.SwitchAllowed = func(d uint64) bool { return allow[d] }
 	}
+	var clusterCfg cluster.Config
+	var fwdNode atomic.Pointer[cluster.Node]
+	if f.cluster.enabled() {
+		if clusterCfg, err = f.cluster.config(f.apiListen); err != nil {
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 2
+		}
+		// The switches are shared: each starts as a slave and keeps its table; the
+		// cluster makes this instance the master of some, and takes the writes for the
+		// others to their masters.
+		cfg.Roles = true
+		cfg.Forward = func(dpid uint64, m ofproto.Message) {
+			if nd := fwdNode.Load(); nd != nil {
+				nd.Forward(dpid, m)
+			}
+		}
+	}
 	if f.budget > 0 {
 		cfg.Apps = []controller.App{controller.Discovery, controller.NewPacketInBudget(f.budget), controller.Routing}
 	}
@@ -264,7 +288,8 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var persistDone <-chan struct{} = closed
 	persistCtx, stopPersist := context.WithCancel(context.Background())
 	defer stopPersist()
-	if st != nil && f.persist {
+	if st != nil && f.persist && !f.cluster.enabled() {
+		// (In a cluster the flows are handed over through etcd instead.)
 		if _, _, err := ctl.Restore(st); err != nil {
 			ln.Close()
 			fmt.Fprintf(stderr, "run: %v\n", err)
@@ -285,6 +310,10 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer cancel()
 	// The collector subscribes to the tracker before any switch can connect. The
 	// store it feeds is the one every module reads (here the REST API).
+	if f.cluster.enabled() {
+		f.polling.mastered = mastered(ctl)
+		f.polling.clusterHops = clusterCfg.Hops
+	}
 	pl, err := f.polling.start(ctx, ctl, reg, logger)
 	if err != nil {
 		ln.Close()
@@ -301,6 +330,17 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		backend = api.WithLayout(backend, layout)
 	}
+	var clusterDone <-chan struct{} = closed
+	var node *cluster.Node
+	if f.cluster.enabled() {
+		if node, err = cluster.New(clusterCfg, ctl, logger.With("component", "cluster")); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 2
+		}
+		fwdNode.Store(node)
+		backend = api.WithCluster(backend, clusterStatus(node))
+	}
 	errc := make(chan error, 2)
 	var apiLn net.Listener
 	if f.apiListen != "" {
@@ -314,6 +354,13 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		h := api.NewHandler(backend, reg)
 		go func() { errc <- api.ServeListener(ctx, apiCfg, apiLn, h, logger) }()
 	}
+	if node != nil {
+		if apiLn != nil {
+			node.SetAPI(apiLn.Addr().String())
+		}
+		clusterDone = startCluster(ctx, node, logger)
+		logger.Info("joining the cluster", "id", clusterCfg.ID, "endpoints", clusterCfg.Endpoints)
+	}
 	scheme := "tcp"
 	if f.tlsCert != "" {
 		scheme = "ssl"
@@ -325,6 +372,14 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	logger.Info("controller starting", "of_listen", ln.Addr().String(), "tls", f.tlsCert != "",
 		"idle_timeout", cfg.IdleTimeout, "switch_allow", f.switchAllow != "", "tls_bind_dpid", f.bindDPID,
 		"packet_in_budget", f.budget)
+	if f.pprofListen != "" {
+		stopProfiles, err := serveProfiles(ctx, f.pprofListen, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "run: -pprof-listen: %v\n", err)
+			return 1
+		}
+		defer stopProfiles()
+	}
 	go func() { errc <- ctl.Serve(ctx, ln) }()
 
 	// The first error (or the end of ctx) stops everything; then wait for the rest.
@@ -343,6 +398,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		cancel()
 	}
 	<-pl.stopped
+	<-clusterDone
 	stopPersist() // a last flush, after the switches are gone
 	<-persistDone
 	logger.Info("controller stopped")

@@ -2,7 +2,6 @@ package ofemu
 
 import (
 	"sync"
-	"time"
 
 	"github.com/cemon-sdn/cemon/ofproto"
 )
@@ -60,10 +59,11 @@ func (b *pktBuffers) take(id uint32) (buffered, uint16, bool) {
 }
 
 // release applies a FLOW_MOD's or PACKET_OUT's actions to the packet in buffer id,
-// as a switch does: out of the actions' ports, counted on entry e when not nil. An
+// as a switch does: out of the actions' ports, counted on them. (An entry's counters
+// follow the traffic model alone, so the packet is not counted on a new entry.) An
 // id the switch does not hold is answered with an ERROR carrying the request's first
 // 64 bytes.
-func (s *Switch) release(id, xid uint32, req ofproto.Message, actions []ofproto.Action, e *entry, now time.Time) error {
+func (s *Switch) release(id, xid uint32, req ofproto.Message, actions []ofproto.Action) error {
 	p, code, ok := s.buffers.take(id)
 	if !ok {
 		s.bufferErrors.Add(1)
@@ -72,13 +72,8 @@ func (s *Switch) release(id, xid uint32, req ofproto.Message, actions []ofproto.
 			Data: data[:min(len(data), 64)]})
 	}
 	s.released.Add(1)
-	if e != nil {
-		s.mu.Lock()
-		e.packets++
-		e.bytes += uint64(len(p.data))
-		e.lastUsed = now
-		s.mu.Unlock()
-	}
-	s.packetOut(&ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: p.inPort, Actions: actions, Data: p.data})
+	po := &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: p.inPort, Actions: actions, Data: p.data}
+	s.packetOut(po)
+	s.net.observePacketOut(po)
 	return nil
 }

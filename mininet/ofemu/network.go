@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cemon-sdn/cemon/ofproto"
@@ -95,6 +96,13 @@ type Network struct {
 	wg       sync.WaitGroup
 	errMu    sync.Mutex
 	err      error
+
+	bytesIn, bytesOut atomic.Uint64 // control channel, as the switches see it
+	deletes           atomic.Uint64 // FLOW_MOD deletions received
+	lastDelete        atomic.Int64  // unix ns of the last
+	announceTo        atomic.Pointer[[2]ofproto.MAC]
+	announced         atomic.Uint64 // host announcements delivered to announceTo
+	loading           atomic.Pointer[loadRun]
 }
 
 // New builds the switches of cfg without connecting them; Start connects them.

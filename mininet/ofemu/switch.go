@@ -44,13 +44,46 @@ type entry struct {
 	flags       ofproto.FlowModFlags
 	actions     []ofproto.Action
 	created     time.Time
-	lastUsed    time.Time
-	packets     uint64
-	bytes       uint64
-	carry       float64 // bytes not yet counted as a whole packet
 	outPorts    []ofproto.PortNo
 	bytesPerSec float64
 	packetSize  int
+	reads       uint32 // flow statistics replies that listed the entry
+}
+
+// counts returns the entry's packet and byte counters at now. They follow from the
+// traffic model (whole packets at the entry's rate since it was added), computed
+// when read, so that a table of a million entries costs nothing between reads.
+func (e *entry) counts(now time.Time) (packets, bytes uint64) {
+	if e.bytesPerSec <= 0 || e.packetSize <= 0 {
+		return 0, 0
+	}
+	d := now.Sub(e.created).Seconds()
+	if d <= 0 {
+		return 0, 0
+	}
+	n := uint64(e.bytesPerSec*d) / uint64(e.packetSize)
+	return n, n * uint64(e.packetSize)
+}
+
+// lastUsed is when the entry last counted a packet (its creation when none yet).
+func (e *entry) lastUsed(now time.Time) time.Time {
+	n, _ := e.counts(now)
+	if n == 0 {
+		return e.created
+	}
+	return e.created.Add(time.Duration(float64(n*uint64(e.packetSize)) / e.bytesPerSec * float64(time.Second)))
+}
+
+// expirable reports whether the entry can ever time out: a hard timeout, or an idle
+// timeout longer than the gap between its packets.
+func (e *entry) expirable() bool {
+	if e.hard > 0 {
+		return true
+	}
+	if e.idle == 0 {
+		return false
+	}
+	return e.bytesPerSec <= 0 || float64(e.packetSize)/e.bytesPerSec >= float64(e.idle)
 }
 
 type entryKey struct {
@@ -93,10 +126,19 @@ type Switch struct {
 	bulk     chan []byte
 	stop     chan struct{}
 	entries  map[entryKey]*entry
-	counters map[ofproto.PortNo]*portCounters
-	lookups  uint64
+	counters map[ofproto.PortNo]*portCounters // frames sent out by PACKET_OUT and removed entries' counts
+	lookups  uint64                           // packets of removed entries (live ones are added when read)
 	matched  uint64
 	xid      uint32
+	// expiring counts the entries that can time out: the ticker walks the table
+	// only when there are some.
+	expiring int
+	// order is the table in the order statistics replies list it, rebuilt after an
+	// entry is added or removed.
+	order      []*entry
+	orderDirty bool
+	probed     map[ofproto.PortNo]bool // link ports an LLDP frame arrived on
+	priorities map[uint16]int          // entries by priority, to find an exact match without a walk
 
 	// what the switch saw, for tests
 	flowMods      atomic.Uint64
@@ -109,6 +151,7 @@ type Switch struct {
 
 	buffers *pktBuffers // nil: the switch buffers nothing (NBuffers 0)
 	bench   *benchState // non-nil in cbench mode
+	ready   atomic.Bool // the controller has the switch's FEATURES_REPLY
 	done    chan struct{}
 }
 
@@ -146,9 +189,11 @@ func (s *Switch) Entries() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Entry, 0, len(s.entries))
+	now := time.Now()
 	for _, e := range s.entries {
+		p, b := e.counts(now)
 		out = append(out, Entry{Match: e.match, Cookie: e.cookie, Priority: e.priority, IdleTimeout: e.idle,
-			PacketCount: e.packets, ByteCount: e.bytes, Actions: e.actions})
+			PacketCount: p, ByteCount: b, Actions: e.actions})
 	}
 	return out
 }
@@ -257,6 +302,7 @@ func (s *Switch) run(ctx context.Context, opened chan<- error) error {
 		return err
 	}
 	opened <- nil
+	conn = countConn{Conn: conn, n: s.net}
 	s.mu.Lock()
 	s.conn = conn
 	s.mu.Unlock()
@@ -326,6 +372,7 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		}
 		err := s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: nbuf, NTables: 1,
 			Capabilities: ofproto.Capabilities(0x87), Actions: ofproto.ActionBitmap(0xfff), Ports: s.ports})
+		s.ready.Store(true)
 		if s.bench != nil {
 			s.bench.readyOnce.Do(func() { close(s.bench.ready) })
 		}
@@ -343,9 +390,10 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 			s.bench.response(s, m)
 		}
 		if m.BufferID != ofproto.BufferNone {
-			return s.release(m.BufferID, m.Xid, m, m.Actions, nil, now)
+			return s.release(m.BufferID, m.Xid, m, m.Actions)
 		}
 		s.packetOut(m)
+		s.net.observePacketOut(m)
 	case *ofproto.StatsRequest:
 		s.statsRequests.Add(1)
 		return s.stats(ctx, m, now)
@@ -386,14 +434,14 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 	}
 	s.mu.Lock()
 	var removed []*ofproto.FlowRemoved
-	var installed *entry // the entry an add or modify made, for a buffered packet
 	switch m.Command {
 	case ofproto.FlowAdd:
 		k := keyOf(&m.Match, m.Priority)
 		if old, ok := s.entries[k]; ok {
 			// Same match and priority: the new entry replaces it, counters reset.
+			s.retire(old, now)
 			*old = *s.newEntry(m, now)
-			installed = old
+			s.admit(old)
 			break
 		}
 		if limit := s.net.cfg.MaxEntries; limit > 0 && len(s.entries) >= limit {
@@ -403,8 +451,10 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 			return s.send(&ofproto.ErrorMsg{Xid: m.Xid, ErrType: ofproto.ErrTypeFlowModFailed,
 				Code: ofproto.FlowModAllTablesFull, Data: data[:min(len(data), 64)]})
 		}
-		installed = s.newEntry(m, now)
-		s.entries[k] = installed
+		e := s.newEntry(m, now)
+		s.entries[k] = e
+		s.admit(e)
+		s.orderDirty = true
 	case ofproto.FlowModify, ofproto.FlowModifyStrict:
 		found := false
 		for k, e := range s.entries {
@@ -414,13 +464,18 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 			}
 		}
 		if !found {
-			installed = s.newEntry(m, now)
-			s.entries[keyOf(&m.Match, m.Priority)] = installed
+			e := s.newEntry(m, now)
+			s.entries[keyOf(&m.Match, m.Priority)] = e
+			s.admit(e)
+			s.orderDirty = true
 		}
 	case ofproto.FlowDelete, ofproto.FlowDeleteStrict:
+		s.net.deletes.Add(1)
+		s.net.lastDelete.Store(now.UnixNano())
 		for k, e := range s.entries {
 			if s.selects(e, k, m, m.Command == ofproto.FlowDeleteStrict) && hasOutput(e, m.OutPort) {
 				delete(s.entries, k)
+				s.retire(e, now)
 				if e.flags&ofproto.FlagSendFlowRem != 0 {
 					removed = append(removed, s.removedMsg(e, ofproto.RemovedDelete, now))
 				}
@@ -437,14 +492,61 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 	if m.BufferID != ofproto.BufferNone && m.Command != ofproto.FlowDelete && m.Command != ofproto.FlowDeleteStrict {
 		// The buffered packet goes through the new entry (OpenFlow 1.0: as if sent
 		// with a PACKET_OUT after the FLOW_MOD; a delete ignores buffer_id).
-		return s.release(m.BufferID, m.Xid, m, m.Actions, installed, now)
+		return s.release(m.BufferID, m.Xid, m, m.Actions)
 	}
 	return nil
 }
 
+// admit counts a new entry (s.mu held).
+func (s *Switch) admit(e *entry) {
+	if e.expirable() {
+		s.expiring++
+	}
+	if s.priorities == nil {
+		s.priorities = map[uint16]int{}
+	}
+	s.priorities[e.priority]++
+}
+
+// retire folds the counters of an entry leaving the table into the port and table
+// counters (s.mu held).
+func (s *Switch) retire(e *entry, now time.Time) {
+	if e.expirable() {
+		s.expiring--
+	}
+	if s.priorities[e.priority]--; s.priorities[e.priority] <= 0 {
+		delete(s.priorities, e.priority)
+	}
+	s.orderDirty = true
+	n, b := e.counts(now)
+	s.lookups += n
+	s.matched += n
+	s.countPorts(s.counters, e, n, b)
+}
+
+// countPorts adds an entry's n packets and b bytes to the port counters of its
+// in_port (received) and output ports (sent).
+func (s *Switch) countPorts(counters map[ofproto.PortNo]*portCounters, e *entry, n, b uint64) {
+	if n == 0 {
+		return
+	}
+	if e.match.Wildcards&ofproto.WildInPort == 0 {
+		if c := counters[e.match.InPort]; c != nil {
+			c.rxPackets += n
+			c.rxBytes += b
+		}
+	}
+	for _, p := range e.outPorts {
+		if c := counters[p]; c != nil {
+			c.txPackets += n
+			c.txBytes += b
+		}
+	}
+}
+
 func (s *Switch) newEntry(m *ofproto.FlowMod, now time.Time) *entry {
 	e := &entry{match: m.Match, cookie: m.Cookie, priority: m.Priority, idle: m.IdleTimeout, hard: m.HardTimeout,
-		flags: m.Flags, actions: m.Actions, created: now, lastUsed: now, outPorts: outputs(m.Actions)}
+		flags: m.Flags, actions: m.Actions, created: now, outPorts: outputs(m.Actions)}
 	if tm := s.net.cfg.Traffic; tm != nil {
 		e.bytesPerSec, e.packetSize = tm(s.DPID, &e.match, e.cookie)
 		if e.packetSize <= 0 {
@@ -465,9 +567,10 @@ func (s *Switch) selects(e *entry, k entryKey, m *ofproto.FlowMod, strict bool) 
 
 func (s *Switch) removedMsg(e *entry, reason ofproto.FlowRemovedReason, now time.Time) *ofproto.FlowRemoved {
 	d := now.Sub(e.created)
+	p, b := e.counts(now)
 	return &ofproto.FlowRemoved{Xid: s.nextXid(), Match: e.match, Cookie: e.cookie, Priority: e.priority, Reason: reason,
 		DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second), IdleTimeout: e.idle,
-		PacketCount: e.packets, ByteCount: e.bytes}
+		PacketCount: p, ByteCount: b}
 }
 
 // packetOut relays an LLDP frame sent out of a link port to the switch at the other
@@ -491,10 +594,16 @@ func (s *Switch) packetOut(m *ofproto.PacketOut) {
 			}
 			s.mu.Unlock()
 			pe, ok := s.peers[out]
-			if !ok || len(m.Data) < 14 || binary.BigEndian.Uint16(m.Data[12:14]) != 0x88cc {
+			if !ok || len(m.Data) < 14 || binary.BigEndian.Uint16(m.Data[12:14]) != 0x88cc || !pe.sw.ready.Load() {
+				// Not LLDP over a link, or the far switch has not finished its handshake
+				// (a PACKET_IN before it would be a protocol error).
 				continue
 			}
 			pe.sw.mu.Lock()
+			if pe.sw.probed == nil {
+				pe.sw.probed = map[ofproto.PortNo]bool{}
+			}
+			pe.sw.probed[pe.port] = true
 			if c := pe.sw.counters[pe.port]; c != nil {
 				c.rxPackets++
 				c.rxBytes += uint64(len(m.Data))
@@ -522,46 +631,28 @@ func (s *Switch) ticker(ctx context.Context) {
 	}
 }
 
-func (s *Switch) advance(now time.Time, dt time.Duration) {
+func (s *Switch) advance(now time.Time, _ time.Duration) {
 	var removed []*ofproto.FlowRemoved
 	s.mu.Lock()
-	sec := dt.Seconds()
+	if s.expiring == 0 {
+		s.mu.Unlock()
+		return
+	}
 	for k, e := range s.entries {
-		if e.bytesPerSec > 0 {
-			e.carry += e.bytesPerSec * sec
-			n := uint64(e.carry) / uint64(e.packetSize)
-			if n > 0 {
-				b := n * uint64(e.packetSize)
-				e.carry -= float64(b)
-				e.packets += n
-				e.bytes += b
-				e.lastUsed = now
-				s.lookups += n
-				s.matched += n
-				if e.match.Wildcards&ofproto.WildInPort == 0 {
-					if c := s.counters[e.match.InPort]; c != nil {
-						c.rxPackets += n
-						c.rxBytes += b
-					}
-				}
-				for _, p := range e.outPorts {
-					if c := s.counters[p]; c != nil {
-						c.txPackets += n
-						c.txBytes += b
-					}
-				}
-			}
+		if !e.expirable() {
+			continue
 		}
 		var reason ofproto.FlowRemovedReason
 		switch {
 		case e.hard > 0 && now.Sub(e.created) >= time.Duration(e.hard)*time.Second:
 			reason = ofproto.RemovedHardTimeout
-		case e.idle > 0 && now.Sub(e.lastUsed) >= time.Duration(e.idle)*time.Second:
+		case e.idle > 0 && now.Sub(e.lastUsed(now)) >= time.Duration(e.idle)*time.Second:
 			reason = ofproto.RemovedIdleTimeout
 		default:
 			continue
 		}
 		delete(s.entries, k)
+		s.retire(e, now)
 		if e.flags&ofproto.FlagSendFlowRem != 0 {
 			removed = append(removed, s.removedMsg(e, reason, now))
 		}
@@ -589,8 +680,9 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 		var r ofproto.AggregateStatsReply
 		for _, e := range s.sorted() {
 			if covers(&b.Match, &e.match) && hasOutput(e, b.OutPort) {
-				r.PacketCount += e.packets
-				r.ByteCount += e.bytes
+				p, n := e.counts(now)
+				r.PacketCount += p
+				r.ByteCount += n
 				r.FlowCount++
 			}
 		}
@@ -600,16 +692,31 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 		if s.net.cfg.MaxEntries > 0 {
 			max = uint32(s.net.cfg.MaxEntries)
 		}
+		lookups, matched := s.lookups, s.matched
+		for _, e := range s.entries {
+			n, _ := e.counts(now)
+			lookups += n
+			matched += n
+		}
 		bodies = []ofproto.StatsBody{&ofproto.TableStatsReply{Entries: []ofproto.TableStats{{TableID: 0, Name: "classifier",
 			Wildcards: ofproto.WildAll, MaxEntries: max, ActiveCount: uint32(len(s.entries)),
-			LookupCount: s.lookups, MatchedCount: s.matched}}}}
+			LookupCount: lookups, MatchedCount: matched}}}}
 	case *ofproto.PortStatsRequest:
 		var r ofproto.PortStatsReply
+		counters := make(map[ofproto.PortNo]*portCounters, len(s.counters))
+		for p, c := range s.counters {
+			cc := *c
+			counters[p] = &cc
+		}
+		for _, e := range s.entries {
+			n, by := e.counts(now)
+			s.countPorts(counters, e, n, by)
+		}
 		for _, p := range s.ports {
 			if b.PortNo != ofproto.PortNone && b.PortNo != p.PortNo {
 				continue
 			}
-			c := s.counters[p.PortNo]
+			c := counters[p.PortNo]
 			r.Entries = append(r.Entries, ofproto.PortStats{PortNo: p.PortNo, RxPackets: c.rxPackets, TxPackets: c.txPackets,
 				RxBytes: c.rxBytes, TxBytes: c.txBytes})
 		}
@@ -645,8 +752,11 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 }
 
 // sorted returns the entries in a stable order (priority, then match bytes), as a
-// switch walks its classifier.
+// switch walks its classifier; the order is kept until an entry comes or goes.
 func (s *Switch) sorted() []*entry {
+	if !s.orderDirty && len(s.order) == len(s.entries) {
+		return s.order
+	}
 	keys := make([]entryKey, 0, len(s.entries))
 	for k := range s.entries {
 		keys = append(keys, k)
@@ -657,10 +767,31 @@ func (s *Switch) sorted() []*entry {
 		}
 		return string(keys[i].match[:]) < string(keys[j].match[:])
 	})
-	out := make([]*entry, len(keys))
-	for i, k := range keys {
-		out[i] = s.entries[k]
+	out := s.order[:0]
+	if cap(out) < len(keys) || cap(out) > 2*len(keys)+64 {
+		out = make([]*entry, 0, len(keys))
 	}
+	for _, k := range keys {
+		out = append(out, s.entries[k])
+	}
+	s.order, s.orderDirty = out, false
+	return out
+}
+
+// selected returns the entries a statistics request for match m may list, in reply
+// order: for an exact match (one flow's entry, as a controller reads a single flow)
+// the entries with that match at each priority in use, found without a walk.
+func (s *Switch) selected(m *ofproto.Match) []*entry {
+	if m.Wildcards&ofproto.WildAll != 0 || len(s.priorities) > 8 {
+		return s.sorted()
+	}
+	var out []*entry
+	for p := range s.priorities {
+		if e, ok := s.entries[keyOf(m, p)]; ok {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].priority > out[j].priority })
 	return out
 }
 
@@ -672,14 +803,16 @@ func (s *Switch) flowStats(req *ofproto.FlowStatsRequest, now time.Time) []ofpro
 	cur := &ofproto.FlowStatsReply{}
 	out := []ofproto.StatsBody{cur}
 	size := header
-	for _, e := range s.sorted() {
+	for _, e := range s.selected(&req.Match) {
 		if !covers(&req.Match, &e.match) || !hasOutput(e, req.OutPort) {
 			continue
 		}
 		d := now.Sub(e.created)
+		e.reads++
+		p, b := e.counts(now)
 		fs := ofproto.FlowStats{TableID: 0, Match: e.match, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
 			Priority: e.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
-			PacketCount: e.packets, ByteCount: e.bytes, Actions: e.actions}
+			PacketCount: p, ByteCount: b, Actions: e.actions}
 		n := fs.Len()
 		if size+n > limit && len(cur.Entries) > 0 {
 			cur = &ofproto.FlowStatsReply{}

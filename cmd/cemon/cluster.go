@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cemon-sdn/cemon/api"
+	"github.com/cemon-sdn/cemon/cluster"
+	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+// clusterFlags are the flags of cemon run that put it in a cluster.
+type clusterFlags struct {
+	endpoints string
+	id        string
+	hops      string
+	lease     time.Duration
+}
+
+func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
+	c := &clusterFlags{}
+	fs.StringVar(&c.endpoints, "cluster-endpoints", "", "etcd client `URLs`, comma-separated: join a cluster of cemon instances sharing the switches (each switch connects to every instance; one masters it)")
+	fs.StringVar(&c.id, "instance-id", "", "this instance's `name` in the cluster (unique, stable across restarts); default the host name")
+	fs.StringVar(&c.hops, "cluster-hops", "", "this instance's distance to the switches: `dpid=hops`,... (hex dpids) or @FILE with one pair a line; switches not named are 1 hop away. Masters go to the nearest instance, and the polling costs are weighed by these hops (with -deployment in-band)")
+	fs.DurationVar(&c.lease, "cluster-lease", cluster.DefaultLeaseTTL, "membership lease (whole seconds): an instance that stops is replaced as master that long after")
+	return c
+}
+
+func (c *clusterFlags) enabled() bool { return c.endpoints != "" }
+
+// config builds the cluster configuration the flags describe.
+func (c *clusterFlags) config(apiAddr string) (cluster.Config, error) {
+	cfg := cluster.Config{API: apiAddr, LeaseTTL: c.lease, ID: c.id}
+	for _, e := range strings.Split(c.endpoints, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			cfg.Endpoints = append(cfg.Endpoints, e)
+		}
+	}
+	if cfg.ID == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return cfg, fmt.Errorf("-instance-id: %w", err)
+		}
+		cfg.ID = h
+	}
+	if c.hops != "" {
+		h, err := parseHops(c.hops)
+		if err != nil {
+			return cfg, fmt.Errorf("-cluster-hops: %w", err)
+		}
+		cfg.Hops = h
+	}
+	return cfg, cfg.Validate()
+}
+
+// parseHops reads dpid=hops pairs, separated by commas, blanks or lines (@FILE, with
+// # comments); dpids in hex.
+func parseHops(v string) (map[uint64]int, error) {
+	text := v
+	if name, ok := strings.CutPrefix(v, "@"); ok {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		var lines []string
+		for _, l := range strings.Split(string(b), "\n") {
+			l, _, _ = strings.Cut(l, "#")
+			lines = append(lines, l)
+		}
+		text = strings.Join(lines, ",")
+	}
+	out := map[uint64]int{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' }) {
+		k, val, ok := strings.Cut(w, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not dpid=hops", w)
+		}
+		h := strings.ReplaceAll(strings.TrimPrefix(strings.ToLower(k), "0x"), ":", "")
+		d, err := strconv.ParseUint(h, 16, 64)
+		if err != nil || len(h) > 16 || h == "" {
+			return nil, fmt.Errorf("%q is not a datapath id (up to 16 hex digits)", k)
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q: hops must be a whole number, 0 or more", w)
+		}
+		out[d] = n
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no dpid=hops pair in %q", v)
+	}
+	return out, nil
+}
+
+// mastered lists the switches ctl is master of.
+func mastered(ctl *controller.Controller) func() []uint64 {
+	return func() []uint64 {
+		var out []uint64
+		for _, r := range ctl.Roles() {
+			if r.Role == ofproto.RolePrimary {
+				out = append(out, r.DPID)
+			}
+		}
+		return out
+	}
+}
+
+// startCluster runs the instance's membership until ctx ends; stopped closes when it
+// has left.
+func startCluster(ctx context.Context, n *cluster.Node, logger *slog.Logger) <-chan struct{} {
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if err := n.Run(ctx); err != nil {
+			logger.Error("cluster membership stopped", "err", err)
+		}
+	}()
+	return stopped
+}
+
+// clusterStatus adapts a node's status to the REST type.
+func clusterStatus(n *cluster.Node) func() api.ClusterStatus {
+	return func() api.ClusterStatus {
+		s := n.Status()
+		out := api.ClusterStatus{ID: s.ID, Connected: s.Connected, Leader: s.Leader, IsLeader: s.IsLeader,
+			Masters: s.Masters, Revision: s.Revision, Mastered: s.Mastered, Adopted: s.Adopted,
+			LastError: s.LastError, Since: s.Since}
+		for _, m := range s.Members {
+			out.Members = append(out.Members, api.ClusterMember{ID: m.ID, API: m.API, Switches: m.Switches,
+				Flows: m.Flows, Joined: m.Joined})
+		}
+		return out
+	}
+}

@@ -1,0 +1,520 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cemon-sdn/cemon/mininet/ofemu"
+	"github.com/cemon-sdn/cemon/topology"
+)
+
+// This file is `cemon cbench -mode poll`: emulated switches wired as a generated
+// topology, a reactive load of flows that cemon installs, then polling rounds
+// measured from both sides, then a link and a switch going down.
+
+// pollBenchConfig is one run of the polling benchmark.
+type pollBenchConfig struct {
+	Topology    string        // topology.ParseSpec
+	Seed        uint64        // for the topology and the flows
+	Hosts       int           // hosts per switch
+	HostPorts   int           // host ports per switch
+	Flows       int           // flows to install
+	Rounds      int           // polling rounds measured
+	Interval    time.Duration // cemon's polling interval
+	Outstanding int           // PACKET_INs outstanding per switch while loading
+	Rate        float64       // traffic of every entry, bit/s
+	LoadTimeout time.Duration
+	Down        bool     // measure a link and a switch going down
+	CemonArgs   []string // more flags for the cemon that is started
+}
+
+// roundLine is a "polling round" log record of cemon.
+type roundLine struct {
+	Msg       string  `json:"msg"`
+	Strategy  string  `json:"strategy"`
+	TookMS    float64 `json:"took_ms"`
+	Requests  int     `json:"requests"`
+	Skipped   int     `json:"skipped"`
+	Failed    int     `json:"failed"`
+	Readings  int     `json:"readings"`
+	Unmatched int     `json:"unmatched"`
+	Flows     int     `json:"flows"`
+	SettleMS  float64 `json:"settle_ms"`
+	PlanMS    float64 `json:"plan_ms"`
+	SendMS    float64 `json:"send_ms"`
+	ApplyMS   float64 `json:"apply_ms"`
+}
+
+// controllerProc is the cemon under test: its OpenFlow address, its process id
+// (for CPU and memory; the harness's own when it runs in the same process), and its
+// polling rounds as it logs them.
+type controllerProc struct {
+	addr    string
+	pid     int
+	rounds  <-chan roundLine
+	wait    func() error
+	stop    func()
+	ownProc bool // cemon runs inside the harness's process
+}
+
+// watchLog reads cemon's JSON log and passes its polling rounds on.
+func watchLog(r io.Reader, out chan<- roundLine) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !strings.Contains(string(line), `"polling round"`) {
+			continue
+		}
+		var rl roundLine
+		if json.Unmarshal(line, &rl) == nil && rl.Msg == "polling round" {
+			select {
+			case out <- rl:
+			default: // nobody is listening yet: only the latest rounds matter
+			}
+		}
+	}
+}
+
+// cemonArgs are the flags the benchmark runs cemon with. LLDP probes go out every 30 s
+// rather than every second: with a thousand switches a round of probes is some 6,000
+// PACKET_OUTs and as many PACKET_INs, and while flows are being installed on a loaded
+// machine a probe's PACKET_IN queues behind the others; one answered more than 3.5
+// intervals late drops its link, and every link change makes the next path
+// computation rebuild the whole graph (topology.derive), which slows the PACKET_INs
+// further: the install collapses (see BENCHMARKS.md).
+func cemonArgs(c pollBenchConfig) []string {
+	return append([]string{"-of-listen", "127.0.0.1:0", "-api-listen", "", "-persist=false", "-packet-in-budget", "0",
+		"-lldp-interval", "30s",
+		"-log-level", "debug", "-log-format", "json", "-poll-interval", c.Interval.String(), "-polling", "mcps"}, c.CemonArgs...)
+}
+
+// spawnCemon starts this binary's `run` in a child process.
+func spawnCemon(ctx context.Context, c pollBenchConfig, stderr io.Writer) (*controllerProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, append([]string{"run"}, cemonArgs(c)...)...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	rounds := make(chan roundLine, 4)
+	go watchLog(io.TeeReader(errPipe, filterWriter{stderr}), rounds)
+	addr, err := listenAddr(out)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, err
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return &controllerProc{addr: addr, pid: cmd.Process.Pid, rounds: rounds, wait: cmd.Wait,
+		stop: func() { _ = cmd.Process.Signal(os.Interrupt) }}, nil
+}
+
+// inProcessCemon runs cemon in this process (for tests): CPU and memory figures are
+// then the harness's and cemon's together.
+func inProcessCemon(ctx context.Context, c pollBenchConfig) (*controllerProc, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	outR, outW := io.Pipe()
+	errR, errW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		code := runController(ctx, cemonArgs(c), outW, errW)
+		outW.Close()
+		errW.Close()
+		if code != 0 {
+			done <- fmt.Errorf("cemon run exited with %d", code)
+			return
+		}
+		done <- nil
+	}()
+	rounds := make(chan roundLine, 4)
+	go watchLog(errR, rounds)
+	addr, err := listenAddr(outR)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() { _, _ = io.Copy(io.Discard, outR) }()
+	return &controllerProc{addr: addr, pid: os.Getpid(), rounds: rounds, ownProc: true,
+		wait: func() error { return <-done }, stop: cancel}, nil
+}
+
+// filterWriter passes on cemon's warnings and errors only.
+type filterWriter struct{ w io.Writer }
+
+func (f filterWriter) Write(b []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			_, _ = io.WriteString(f.w, "cemon: "+line)
+		}
+	}
+	return len(b), nil
+}
+
+// listenAddr reads cemon's "OpenFlow 1.0 on tcp:ADDR" line.
+func listenAddr(r io.Reader) (string, error) {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if i := strings.Index(line, "OpenFlow 1.0 on "); i >= 0 {
+			s := strings.TrimSpace(line[i+len("OpenFlow 1.0 on "):])
+			if j := strings.Index(s, ":"); j >= 0 {
+				s = s[j+1:]
+			}
+			return s, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("cemon did not say where it listens: %w", err)
+		}
+	}
+}
+
+// procUsage is a process's CPU time so far and resident memory, from /proc.
+func procUsage(pid int) (cpu time.Duration, rssBytes uint64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, errors.New("unreadable /proc stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 22 {
+		return 0, 0, errors.New("short /proc stat")
+	}
+	ut, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	rssPages, _ := strconv.ParseUint(f[21], 10, 64)
+	const hz = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / hz, rssPages * uint64(os.Getpagesize()), nil
+}
+
+// pollRound is one measured polling round.
+type pollRound struct {
+	TookMS        float64 `json:"took_ms"`
+	Requests      int     `json:"requests"`
+	Skipped       int     `json:"skipped"`
+	Readings      int     `json:"readings"`
+	CemonFlows    int     `json:"cemon_flows"`
+	FlowsRead     int     `json:"flows_read"` // by the emulator's account: flows with an entry listed in the round's replies
+	FlowsOnSwitch int     `json:"flows_on_switches"`
+	BytesToSw     uint64  `json:"bytes_to_switches"` // since the previous round ended
+	BytesFromSw   uint64  `json:"bytes_from_switches"`
+	Seconds       float64 `json:"seconds"`
+	CemonCPU      float64 `json:"cemon_cpu_seconds"`
+	EmuCPU        float64 `json:"emulator_cpu_seconds"`
+	CemonRSS      uint64  `json:"cemon_rss_bytes"`
+}
+
+type downResult struct {
+	What     string  `json:"what"`
+	Deletes  uint64  `json:"deletes"`
+	LastMS   float64 `json:"last_delete_ms"` // from the event to the last FLOW_MOD deletion the switches received
+	Answered bool    `json:"answered"`
+}
+
+type pollBenchResult struct {
+	Switches      int          `json:"switches"`
+	Links         int          `json:"links"`
+	Hosts         int          `json:"hosts"`
+	Flows         int          `json:"flows"`
+	Entries       int          `json:"entries"`
+	LoadSeconds   float64      `json:"load_seconds"`
+	Rounds        []pollRound  `json:"rounds"`
+	Down          []downResult `json:"down,omitempty"`
+	CemonRSS      uint64       `json:"cemon_rss_bytes"`
+	SameProcess   bool         `json:"same_process"`
+	AllRead       bool         `json:"every_flow_read_every_round"`
+	AllInInterval bool         `json:"every_round_within_interval"`
+}
+
+// pollBench runs the benchmark against ctl.
+func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log io.Writer) (pollBenchResult, error) {
+	rng := rand.New(rand.NewPCG(c.Seed, c.Seed^0x5851f42d4c957f2d))
+	g, err := topology.ParseSpec(c.Topology, rng)
+	if err != nil {
+		return pollBenchResult{}, err
+	}
+	n, err := ofemu.New(ofemu.Config{Controller: ctl.addr, Graph: g, HostPorts: c.HostPorts, Tick: time.Second,
+		Traffic: ofemu.ConstantTraffic(c.Rate, 1000)})
+	if err != nil {
+		return pollBenchResult{}, err
+	}
+	if err := n.Start(ctx); err != nil {
+		return pollBenchResult{}, err
+	}
+	defer n.Close()
+	res := pollBenchResult{Switches: g.NumNodes(), Links: len(g.Edges()), SameProcess: ctl.ownProc}
+	fmt.Fprintf(log, "%d switches, %d links connected; waiting for link discovery\n", res.Switches, res.Links)
+	// Every link port must have carried an LLDP probe each way before paths exist.
+	deadline := time.Now().Add(2 * time.Minute)
+	for n.LinkPortsProbed() < 2*res.Links {
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("links: %d of %d link ports probed; switches without a probe: %v", n.LinkPortsProbed(), 2*res.Links,
+				n.Unprobed())
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return res, err
+		}
+	}
+	if err := sleep(ctx, time.Second); err != nil {
+		return res, err
+	}
+	hosts := n.Hosts(c.Hosts)
+	res.Hosts = len(hosts)
+	if err := n.Announce(ctx, hosts, 0, time.Minute); err != nil {
+		return res, err
+	}
+	flows := make([]ofemu.Flow, c.Flows)
+	for i := range flows {
+		src, dst := rng.IntN(len(hosts)), rng.IntN(len(hosts))
+		for hosts[dst].DPID == hosts[src].DPID && hosts[dst].Port == hosts[src].Port {
+			dst = rng.IntN(len(hosts)) // a frame is never sent back out of the port it came in by
+		}
+		flows[i] = ofemu.Flow{Src: src, Dst: dst, SrcPort: uint16(1024 + i%60000), DstPort: uint16(5000 + i/60000)}
+	}
+	fmt.Fprintf(log, "%d hosts known; installing %d flows\n", len(hosts), len(flows))
+	lr, err := n.Load(ctx, hosts, flows, c.Outstanding, c.LoadTimeout, func(a uint64) {
+		fmt.Fprintf(log, "  %d flows answered\n", a)
+	})
+	res.LoadSeconds = lr.Seconds
+	if err != nil {
+		return res, err
+	}
+	cookies := map[uint64]struct{}{}
+	n.Cookies(func(_, ck uint64) {
+		res.Entries++
+		cookies[ck] = struct{}{}
+	})
+	res.Flows = len(cookies)
+	fmt.Fprintf(log, "%d of %d PACKET_INs answered; %d flows installed in %.1f s (%.0f/s): %d entries; polling\n",
+		lr.Answered, lr.Sent, res.Flows, lr.Seconds, float64(res.Flows)/lr.Seconds, res.Entries)
+	// Rounds that began while the load was still running do not count.
+	for drained := false; !drained; {
+		select {
+		case <-ctl.rounds:
+		default:
+			drained = true
+		}
+	}
+	emuCPU, _ := cpuClock()
+	cpu0, _, _ := procUsage(ctl.pid)
+	e0 := emuCPU()
+	t0 := n.Traffic()
+	w0 := time.Now()
+	// Reads per flow (summed over its entries) at the last check: a flow was read in
+	// a round when its sum grew since.
+	sums := map[uint64]uint64{}
+	n.ReadCounts(func(ck uint64, k uint32) { sums[ck] += uint64(k) })
+	now := make(map[uint64]uint64, len(sums))
+	res.AllRead, res.AllInInterval = true, true
+	warm := 2 // the first rounds after the load still take in the last flows
+	for len(res.Rounds) < c.Rounds {
+		var rl roundLine
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case rl = <-ctl.rounds:
+		case <-time.After(c.Interval*5 + 10*time.Second):
+			return res, errors.New("no polling round logged")
+		}
+		cpu1, rss, _ := procUsage(ctl.pid)
+		e1 := emuCPU()
+		t1 := n.Traffic()
+		w1 := time.Now()
+		// Which flows did the round's replies list? (Its CPU is the harness's, left
+		// out of the emulator's figure.)
+		c0 := emuCPU()
+		clear(now)
+		n.ReadCounts(func(ck uint64, k uint32) { now[ck] += uint64(k) })
+		onSwitch := 0
+		for ck := range cookies {
+			if now[ck] > sums[ck] {
+				onSwitch++
+			}
+		}
+		sums, now = now, sums
+		check := emuCPU().Sub(c0)
+		r := pollRound{TookMS: rl.TookMS, Requests: rl.Requests, Skipped: rl.Skipped, Readings: rl.Readings,
+			CemonFlows: rl.Flows, FlowsRead: onSwitch, FlowsOnSwitch: len(cookies),
+			BytesToSw: t1.BytesIn - t0.BytesIn, BytesFromSw: t1.BytesOut - t0.BytesOut, Seconds: w1.Sub(w0).Seconds(),
+			CemonCPU: (cpu1 - cpu0).Seconds(), EmuCPU: e1.Sub(e0).Seconds(), CemonRSS: rss}
+		cpu0, e0, t0, w0 = cpu1, e1.Add(check), t1, w1
+		fmt.Fprintf(log, "round: %.0f ms (settle %.0f, plan %.0f, send %.0f, apply %.0f), %d requests, %d readings of %d flows (cemon), %d of %d flows listed (switches), "+
+			"%.1f MB to / %.1f MB from the switches in %.2f s, CPU cemon %.2f s emulator %.2f s, cemon RSS %.0f MB\n",
+			r.TookMS, rl.SettleMS, rl.PlanMS, rl.SendMS, rl.ApplyMS, r.Requests, r.Readings, r.CemonFlows, r.FlowsRead, r.FlowsOnSwitch, float64(r.BytesToSw)/1e6,
+			float64(r.BytesFromSw)/1e6, r.Seconds, r.CemonCPU, r.EmuCPU, float64(rss)/(1<<20))
+		if warm > 0 {
+			warm--
+			continue
+		}
+		res.Rounds = append(res.Rounds, r)
+		res.CemonRSS = max(res.CemonRSS, rss)
+		if r.FlowsRead < r.FlowsOnSwitch || r.Readings < r.FlowsOnSwitch || r.Skipped > 0 {
+			res.AllRead = false
+		}
+		if time.Duration(r.TookMS*float64(time.Millisecond)) > c.Interval {
+			res.AllInInterval = false
+		}
+	}
+	if c.Down {
+		res.Down = append(res.Down, linkDown(ctx, n, rng, log), switchDown(ctx, n, log))
+	}
+	return res, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// awaitDeletes waits until the switches have received no FLOW_MOD deletion for a
+// second (at most 60 s) and reports the deletions since before and when the last came.
+func awaitDeletes(ctx context.Context, n *ofemu.Network, before ofemu.Traffic, start time.Time, what string) downResult {
+	r := downResult{What: what}
+	last := before.Deletes
+	quiet := time.Now()
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); {
+		if sleep(ctx, 50*time.Millisecond) != nil {
+			break
+		}
+		t := n.Traffic()
+		if t.Deletes != last {
+			last, quiet = t.Deletes, time.Now()
+			continue
+		}
+		if time.Since(quiet) > time.Second && t.Deletes > before.Deletes {
+			r.Deletes, r.LastMS, r.Answered = t.Deletes-before.Deletes, float64(t.LastDelete.Sub(start).Microseconds())/1000, true
+			return r
+		}
+		if time.Since(quiet) > 10*time.Second {
+			break
+		}
+	}
+	return r
+}
+
+// linkDown takes a random link down (both ports report it) and times the controller's
+// clean-up: the FLOW_MOD deletions of the flows over it.
+func linkDown(ctx context.Context, n *ofemu.Network, rng *rand.Rand, log io.Writer) downResult {
+	sws := n.Switches()
+	for range 100 {
+		s := sws[rng.IntN(len(sws))]
+		for _, p := range s.LinkPorts() {
+			peer, pp, _ := s.Peer(p)
+			before := n.Traffic()
+			start := time.Now()
+			if s.PortDown(p) != nil || peer.PortDown(pp) != nil {
+				continue
+			}
+			r := awaitDeletes(ctx, n, before, start, fmt.Sprintf("link %016x:%d-%016x:%d down", s.DPID, p, peer.DPID, pp))
+			fmt.Fprintf(log, "%s: %d deletions, the last %.1f ms after the port status\n", r.What, r.Deletes, r.LastMS)
+			return r
+		}
+	}
+	return downResult{What: "link down: no link found"}
+}
+
+// switchDown disconnects the switch with the most entries and times the clean-up of
+// the flows through it.
+func switchDown(ctx context.Context, n *ofemu.Network, log io.Writer) downResult {
+	var s *ofemu.Switch
+	entries := -1
+	for _, x := range n.Switches() {
+		if k := x.Stats().Entries; k > entries {
+			s, entries = x, k
+		}
+	}
+	before := n.Traffic()
+	start := time.Now()
+	s.Disconnect()
+	r := awaitDeletes(ctx, n, before, start, fmt.Sprintf("switch %016x down (%d entries)", s.DPID, entries))
+	fmt.Fprintf(log, "%s: %d deletions, the last %.1f ms after the disconnect\n", r.What, r.Deletes, r.LastMS)
+	return r
+}
+
+// runPollBench is the -mode poll entry of cbench.
+func runPollBench(ctx context.Context, c pollBenchConfig, asJSON bool, stdout, stderr io.Writer) int {
+	ctl, err := spawnCemon(ctx, c, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "cbench: %v\n", err)
+		return 1
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ctl.stop()
+			_ = ctl.wait()
+		})
+	}
+	defer stop()
+	res, err := pollBench(ctx, c, ctl, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "cbench: %v\n", err)
+		return 1
+	}
+	printPollSummary(stdout, c, res, asJSON)
+	return 0
+}
+
+func printPollSummary(w io.Writer, c pollBenchConfig, res pollBenchResult, asJSON bool) {
+	if asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(w, string(b))
+		return
+	}
+	var took, cpuC, cpuE, secs float64
+	var maxTook float64
+	var to, from uint64
+	for _, r := range res.Rounds {
+		took += r.TookMS
+		maxTook = max(maxTook, r.TookMS)
+		cpuC += r.CemonCPU
+		cpuE += r.EmuCPU
+		secs += r.Seconds
+		to += r.BytesToSw
+		from += r.BytesFromSw
+	}
+	k := float64(len(res.Rounds))
+	fmt.Fprintf(w, "summary: %d switches, %d links, %d hosts, %d flows (%d entries), %s every %v, %d rounds: "+
+		"round %.0f ms mean, %.0f ms max; every flow read every round: %v; every round within the interval: %v; "+
+		"control channel %.1f MB/s to the switches, %.1f MB/s from them; CPU cemon %.0f %%, emulator %.0f %% (of one core); "+
+		"cemon RSS %.0f MB = %.0f B per flow\n",
+		res.Switches, res.Links, res.Hosts, res.Flows, res.Entries, "mcps", c.Interval, len(res.Rounds),
+		took/k, maxTook, res.AllRead, res.AllInInterval, float64(to)/secs/1e6, float64(from)/secs/1e6,
+		100*cpuC/secs, 100*cpuE/secs, float64(res.CemonRSS)/(1<<20), float64(res.CemonRSS)/float64(max(res.Flows, 1)))
+	for _, d := range res.Down {
+		fmt.Fprintf(w, "%s: %d deletions, last %.1f ms after the event\n", d.What, d.Deletes, d.LastMS)
+	}
+}
