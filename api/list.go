@@ -23,7 +23,10 @@ import (
 //     and the encoding stops as soon as the client has gone;
 //   - at most MaxConcurrentLists list requests are served at once; past that the
 //     answer is an immediate 503 with Retry-After, so that /healthz and /metrics,
-//     which are not bounded, keep answering while lists are under load.
+//     which are not bounded, keep answering while lists are under load;
+//   - past Config.MaxConns open connections (default 256), a new connection is
+//     answered at accept, before any HTTP parsing (shed.go): /healthz and /metrics as
+//     usual, anything else with the same fast 503, and closed.
 const (
 	DefaultPageLimit = 1000
 	MaxPageLimit     = 10000

@@ -30,6 +30,11 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxHeaderBytes bounds a request's headers. Default 64 KiB.
 	MaxHeaderBytes int
+	// MaxConns bounds the connections served at once. Past it, a new connection is
+	// answered at accept, without the server's buffers: /healthz and /metrics as
+	// usual, anything else with 503 and Retry-After, and closed. Default
+	// DefaultMaxConns.
+	MaxConns int
 	// Token, when set, is the bearer token every write (any method but GET,
 	// HEAD and OPTIONS) must carry; without one the API listens on loopback
 	// only.
@@ -72,6 +77,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%w: %s is negative (%v)", ErrConfig, d.name, d.v))
 		}
 	}
+	if c.MaxConns < 0 {
+		errs = append(errs, fmt.Errorf("%w: MaxConns is negative (%d)", ErrConfig, c.MaxConns))
+	}
 	if c.MaxHeaderBytes < 0 {
 		errs = append(errs, fmt.Errorf("%w: MaxHeaderBytes is negative (%d)", ErrConfig, c.MaxHeaderBytes))
 	}
@@ -95,6 +103,9 @@ func (c Config) withDefaults() Config {
 	def(&c.ShutdownTimeout, 5*time.Second)
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
 	}
 	return c
 }
@@ -139,6 +150,7 @@ func ServeListener(ctx context.Context, cfg Config, ln net.Listener, h http.Hand
 		logger = slog.New(slog.DiscardHandler)
 	}
 	h = auditWrites(logger, h)
+	ln = newShedListener(ln, cfg.MaxConns, h)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -29,7 +29,11 @@ type SavedFlow struct {
 
 // AdoptStats counts what the controller did with the state of an earlier run.
 type AdoptStats struct {
-	HostsRestored  uint64 // saved hosts put back in the host table when their switch came up
+	HostsRestored uint64 // saved hosts put back in the host table when their switch came up
+	// HostsConfirmed counts restored hosts a frame then showed at their saved place;
+	// HostsForgotten those that did not answer there within RestoredHostConfirm.
+	HostsConfirmed uint64
+	HostsForgotten uint64
 	FlowsAdopted   uint64 // saved flows found whole on the switches and tracked again
 	FlowsAbandoned uint64 // saved flows not found whole within AdoptWindow
 	EntriesAdopted uint64 // switch entries recognised as a saved flow's
@@ -88,13 +92,28 @@ func (c *core) adoptStart(s *session) {
 		"flows_waiting", len(a.flows))
 }
 
-// restoreHosts puts the saved hosts of a switch that came up back in the host table.
+// restoreHosts puts the saved hosts of a switch that came up back in the host table,
+// provisionally: Discovery probes each at its saved place and forgets those that do
+// not answer there (hostguard.go). Without Discovery they are learned as they are.
 func (c *core) restoreHosts(s *session, now time.Time) {
 	if c.adopt == nil || len(c.adopt.hosts[s.dpid]) == 0 {
 		return
 	}
+	var d *discovery
+	var x *Context
+	for i, a := range c.apps {
+		if dd, ok := a.(*discovery); ok {
+			d, x = dd, &c.ctxs[i]
+		}
+	}
 	for _, h := range c.adopt.hosts[s.dpid] {
 		if _, up := s.ports[ofproto.PortNo(h.Port)]; !up {
+			continue
+		}
+		if d != nil {
+			if d.restoreHost(x, h, now) {
+				c.adopt.stats.HostsRestored++
+			}
 			continue
 		}
 		if r := c.topo.LearnHost(h.MAC, h.IP, s.dpid, h.Port, now); r != topology.LearnIgnored {

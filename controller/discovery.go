@@ -18,6 +18,8 @@ type discovery struct {
 	// Host-location verification (hostguard.go).
 	claims  map[[6]byte]*moveClaim // hosts claimed at a new place, being verified
 	wasLink map[Location]time.Time // ports that were link ends, and when the link went
+	// restored holds the hosts put back from saved state, not yet seen at their place.
+	restored map[[6]byte]*restoredHost
 }
 
 var _ App = (*discovery)(nil)
@@ -190,7 +192,11 @@ func (d *discovery) learn(x *Context, f *frame, dpid uint64, port uint16, now ti
 	case skipLearn:
 		return f.dlDst != probeMAC
 	}
-	switch d.c.topo.LearnHost(f.dlSrc, ip, dpid, port, now) {
+	r := d.c.topo.LearnHost(f.dlSrc, ip, dpid, port, now)
+	if r != topology.LearnIgnored {
+		d.seenRestored(f.dlSrc, Location{dpid, port})
+	}
+	switch r {
 	case topology.LearnNew:
 		d.c.log.Debug("host learned", "mac", f.dlSrc.String(), "ip", ip, "dpid", dpidString(dpid), "port", port)
 	case topology.LearnMoved:

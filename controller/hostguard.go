@@ -36,6 +36,22 @@ type moveClaim struct {
 	until    time.Time
 }
 
+// RestoredHostConfirm is how long a host restored from saved state stays at its saved
+// place without being seen there. A restored place is provisional: the controller
+// sends the host an ARP probe there at once and again halfway; the first frame of the
+// host at that place confirms it, a frame from elsewhere is a claimed move like any
+// other (verified at the restored place), and a host not seen by the end is
+// forgotten until it speaks again (traffic to it is then resolved by ARP).
+const RestoredHostConfirm = 2 * time.Second
+
+// restoredHost is a host put back from saved state, not yet seen at its place.
+type restoredHost struct {
+	at     Location
+	ip     netip.Addr
+	until  time.Time
+	probed int // probes sent
+}
+
 // verdict is what verify decides about a frame's sender.
 type verdict uint8
 
@@ -103,9 +119,86 @@ func (d *discovery) verify(x *Context, f *frame, ip netip.Addr, at Location, now
 	return holdFrame, h, true
 }
 
+// restoreHost puts a host an earlier run saved back at its saved place, provisionally
+// (RestoredHostConfirm), and probes it there. A host already known (learned from a
+// frame since the restart) keeps its place, and no host is put on a port that is or
+// just was a switch-to-switch link. It reports whether the host was put back.
+func (d *discovery) restoreHost(x *Context, h topology.Host, now time.Time) bool {
+	at := Location{h.DPID, h.Port}
+	if t, ok := d.wasLink[at]; ok && now.Sub(t) < d.c.cfg.LinkPortMemory {
+		return false
+	}
+	if _, known := d.c.topo.Host(h.MAC); known {
+		return false
+	}
+	if d.c.topo.LearnHost(h.MAC, h.IP, h.DPID, h.Port, now) == topology.LearnIgnored {
+		return false
+	}
+	if d.restored == nil {
+		d.restored = make(map[[6]byte]*restoredHost)
+	}
+	r := &restoredHost{at: at, ip: h.IP, until: now.Add(RestoredHostConfirm)}
+	d.restored[h.MAC] = r
+	d.probeRestored(x, h.MAC, r)
+	return true
+}
+
+// probeRestored sends a restored host an ARP probe at its saved place.
+func (d *discovery) probeRestored(x *Context, mac [6]byte, r *restoredHost) {
+	r.probed++
+	if sw, ok := x.Switch(r.at.DPID); ok && r.ip.Is4() {
+		x.Send(sw, &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone,
+			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(r.at.Port)}},
+			Data:    arpProbe(mac, r.ip)})
+	}
+}
+
+// seenRestored settles a restored host's place once a frame of it was learned at
+// place at: confirmed when that is its restored place.
+func (d *discovery) seenRestored(mac [6]byte, at Location) {
+	r := d.restored[mac]
+	if r == nil {
+		return
+	}
+	delete(d.restored, mac)
+	if r.at == at && d.c.adopt != nil {
+		d.c.adopt.stats.HostsConfirmed++
+	}
+}
+
+// tickRestored probes again, halfway, the restored hosts not yet seen, and forgets
+// those whose time is up.
+func (d *discovery) tickRestored(x *Context, now time.Time) {
+	var due [][6]byte
+	for mac, r := range d.restored {
+		switch {
+		case !now.Before(r.until):
+			due = append(due, mac)
+		case r.probed == 1 && !now.Before(r.until.Add(-RestoredHostConfirm/2)):
+			d.probeRestored(x, mac, r)
+		}
+	}
+	slices.SortFunc(due, func(a, b [6]byte) int { return bytes.Compare(a[:], b[:]) })
+	for _, mac := range due {
+		r := d.restored[mac]
+		delete(d.restored, mac)
+		h, ok := d.c.topo.Host(mac)
+		if !ok || (Location{h.DPID, h.Port}) != r.at || d.claims[mac] != nil {
+			continue // moved or forgotten meanwhile, or a claim settles it
+		}
+		d.c.topo.ForgetHost(mac)
+		if d.c.adopt != nil {
+			d.c.adopt.stats.HostsForgotten++
+		}
+		d.c.log.Info("restored host not seen at its saved place; forgotten until it is seen",
+			"mac", ofproto.MAC(mac).String(), "ip", h.IP, "at", r.at.String(), "probes", r.probed)
+	}
+}
+
 // tickGuard settles the claims whose probe went unanswered, and forgets the link
 // ports remembered for longer than Config.LinkPortMemory.
 func (d *discovery) tickGuard(x *Context, now time.Time) {
+	d.tickRestored(x, now)
 	var due [][6]byte
 	for mac, cl := range d.claims {
 		if !now.Before(cl.until) {
@@ -121,6 +214,7 @@ func (d *discovery) tickGuard(x *Context, now time.Time) {
 			continue // forgotten or moved meanwhile: its next frame is learned afresh
 		}
 		if d.c.topo.LearnHost(mac, cl.ip, cl.to.DPID, cl.to.Port, now) == topology.LearnMoved {
+			d.seenRestored(mac, cl.to)
 			d.moved(x, h, cl.to, "no answer at the old place", now)
 		}
 	}

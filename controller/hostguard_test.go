@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/topology"
 )
 
 // TestHostMoveVerified: a forged claim of h1's address from another port moves
@@ -78,4 +79,77 @@ func TestNoHostOnFormerLinkPort(t *testing.T) {
 	n.run()
 	_, ok = n.c.topo.Host(mac)
 	require.True(t, ok, "port still refused after LinkPortMemory")
+}
+
+// TestRestoredHostsVerified: hosts restored after a restart are provisional. Those
+// that answer the probe at their saved place are confirmed; one that is gone is
+// forgotten after RestoredHostConfirm; a forged claim of a restored host's address
+// from another port moves nothing, as for a learned host.
+func TestRestoredHostsVerified(t *testing.T) {
+	n := newFakeNet(t, Config{IdleTimeout: 60 * time.Second})
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	n.advance(2 * time.Second)
+	h1, h2, h3 := n.hosts["h1"], n.hosts["h2"], n.hosts["h3"]
+	require.Equal(t, "h1 -> h3: ok", n.ping(h1, h3))
+	hosts, flows := saveState(n.c)
+	// A host that was at h2's port and has left since (h2 is there now, silent).
+	gone := topology.Host{MAC: [6]byte{0x02, 0, 0, 0, 0, 0x99}, IP: netip.MustParseAddr("10.0.0.99"), DPID: 2, Port: 1}
+	hosts = append(hosts, gone)
+
+	n.crash(hosts, flows, 0)
+	st := n.c.adopt.stats
+	require.EqualValues(t, 3, st.HostsRestored)
+	require.EqualValues(t, 2, st.HostsConfirmed, "h1 and h3 answered the probe at their saved places")
+	_, ok := n.c.topo.Host(gone.MAC)
+	require.True(t, ok, "provisional until its time is up")
+
+	// A forged claim of h1 from h2's port, before anything else was seen of h1.
+	garp := arpFrame(layers.ARPRequest, h1.mac, h1.ip, ofproto.MAC{}, h1.ip)
+	n.frames = append(n.frames, frameAt{garp, h2.at})
+	n.run()
+	n.advance(RestoredHostConfirm + DefaultTickInterval)
+	h, _ := n.c.topo.Host(h1.mac)
+	require.Equal(t, Location{1, 1}, Location{h.DPID, h.Port}, "a forged claim moved a restored host")
+	require.EqualValues(t, 1, n.c.stats.HostMovesRefused)
+	_, ok = n.c.topo.Host(gone.MAC)
+	require.False(t, ok, "a restored host not seen at its place is forgotten")
+	require.EqualValues(t, 1, n.c.adopt.stats.HostsForgotten)
+	require.Equal(t, "h1 -> h3: ok", n.ping(h1, h3))
+}
+
+// TestRestoredHostMoved: a restored host that moved while the controller was down is
+// followed once its saved place stays silent, by the same rule as a learned host.
+func TestRestoredHostMoved(t *testing.T) {
+	n := newFakeNet(t, Config{IdleTimeout: 60 * time.Second})
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	n.advance(2 * time.Second)
+	h1, h2, h3 := n.hosts["h1"], n.hosts["h2"], n.hosts["h3"]
+	require.Equal(t, "h1 -> h3: ok", n.ping(h1, h3))
+	hosts, flows := saveState(n.c)
+	// While the controller is down, h1 goes to h2's port (h2 leaves).
+	delete(n.hostAt, h1.at)
+	delete(n.hostAt, h2.at)
+	h1.at = h2.at
+	n.hostAt[h1.at] = h1
+
+	n.crash(hosts, flows, 0)
+	require.EqualValues(t, 1, n.c.adopt.stats.HostsConfirmed, "only h3 is where it was")
+	n.advance(time.Second) // past the flood guard
+	n.hostSend(h1, arpFrame(layers.ARPRequest, h1.mac, h1.ip, ofproto.MAC{}, h1.ip))
+	n.run()
+	h, _ := n.c.topo.Host(h1.mac)
+	require.Equal(t, Location{1, 1}, Location{h.DPID, h.Port}, "moved before the probe's deadline")
+	n.advance(DefaultMoveProbe + DefaultTickInterval)
+	h, _ = n.c.topo.Host(h1.mac)
+	require.Equal(t, Location{2, 1}, Location{h.DPID, h.Port}, "the move was not followed")
+	require.EqualValues(t, 1, n.c.stats.HostMoves)
+	n.advance(RestoredHostConfirm)
+	require.Zero(t, n.c.adopt.stats.HostsForgotten, "a host that moved is not forgotten")
+	require.True(t, strings.HasSuffix(n.ping(h3, h1), ": ok"))
 }

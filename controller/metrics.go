@@ -117,7 +117,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range []struct {
 		what string
 		n    uint64
-	}{{"hosts_restored", ad.HostsRestored}, {"flows_adopted", ad.FlowsAdopted}, {"flows_abandoned", ad.FlowsAbandoned},
+	}{{"hosts_restored", ad.HostsRestored}, {"hosts_confirmed", ad.HostsConfirmed}, {"hosts_forgotten", ad.HostsForgotten}, {"flows_adopted", ad.FlowsAdopted}, {"flows_abandoned", ad.FlowsAbandoned},
 		{"entries_adopted", ad.EntriesAdopted}, {"entries_deleted", ad.EntriesDeleted}} {
 		ch <- prometheus.MustNewConstMetric(m.restart, prometheus.CounterValue, float64(r.n), r.what)
 	}

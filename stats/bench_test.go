@@ -115,3 +115,49 @@ func BenchmarkSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// benchAt and benchCount move on across the runs of BenchmarkTotals/incremental.
+var (
+	benchAt    = time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	benchCount uint64
+)
+
+// BenchmarkTotals measures the statistics totals' saving pass over 10,000 flows: a
+// whole pass (mark 0) and an incremental one after 100 readings.
+func BenchmarkTotals(b *testing.B) {
+	s, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := []Hop{{DPID: 1, InPort: 1, OutPort: 2}, {DPID: 2, InPort: 1, OutPort: 2}}
+	t0 := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	for i := range 10000 {
+		if err := s.AddFlow(FlowInfo{ID: uint64(i + 1), Src: benchHost(i % 200), Dst: benchHost(i%200 + 1), Path: path, Start: t0}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("whole", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			s.Totals(0)
+		}
+	})
+	b.Run("incremental", func(b *testing.B) {
+		b.ReportAllocs()
+		_, mark := s.Totals(0)
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			benchAt = benchAt.Add(time.Second)
+			at := benchAt
+			for j := range 100 {
+				benchCount++
+				if _, err := s.Observe(Reading{Flow: uint64(j*97%10000 + 1), DPID: 1, Bytes: benchCount * 1000,
+					Packets: benchCount, At: at, Source: SourcePollAll}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StartTimer()
+			_, mark = s.Totals(mark)
+		}
+	})
+}

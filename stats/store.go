@@ -165,6 +165,10 @@ type flowState struct {
 	active  bool
 	stale   bool
 	inQueue bool
+	// gen is the Totals mark of the flow's last change of totals; restored
+	// says the flow was put back by RestoreTotals and not added since.
+	gen      uint64
+	restored bool
 }
 
 // interval is the polling interval the flow's staleness counts in.
@@ -182,6 +186,7 @@ type linkState struct {
 	rate    float64
 	bytes   uint64
 	flows   int
+	gen     uint64 // Totals mark of the last change of bytes
 	history series
 }
 
@@ -190,6 +195,7 @@ type pairState struct {
 	bytes   uint64
 	flows   int
 	touched time.Time
+	gen     uint64
 	history series
 }
 
@@ -198,6 +204,7 @@ type hostState struct {
 	sentBytes, recvBytes uint64
 	out, in              int
 	touched              time.Time
+	gen                  uint64
 	history              series // Bytes: sent; RateBps: sent
 }
 
@@ -225,6 +232,7 @@ type Store struct {
 	due      deadlines // flows by the time their rate goes stale
 	lastTick time.Time // the newest history sample of links, cells, hosts
 	dirty    bool      // figures changed since the last notification
+	gen      uint64    // the current Totals mark, stamped on every change of a total
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
@@ -245,6 +253,7 @@ func New(cfg Config) (*Store, error) {
 		speeds:  make(map[PortKey]float64),
 		subs:    make(map[chan struct{}]struct{}),
 		nowNano: math.MinInt64,
+		gen:     1,
 	}, nil
 }
 
@@ -252,20 +261,29 @@ func New(cfg Config) (*Store, error) {
 func (s *Store) Config() Config { return s.cfg }
 
 // AddFlow registers an active flow. Registering the id of an expired flow
-// starts a new flow under that id. The store keeps f.Path as it is (no copy: a
-// flow's path is shared with the caller, which must not change it afterwards).
+// starts a new flow under that id, except for a flow RestoreTotals put back
+// with the same endpoints: that one continues from its restored counters. The
+// store keeps f.Path as it is (no copy: a flow's path is shared with the caller,
+// which must not change it afterwards).
 func (s *Store) AddFlow(f FlowInfo) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var cont *flowState
 	if old, ok := s.flows[f.ID]; ok {
 		if old.active {
 			return fmt.Errorf("%w: id %d", ErrDuplicateFlow, f.ID)
+		}
+		if old.restored && old.info.Src == f.Src && old.info.Dst == f.Dst {
+			cont = old
 		}
 		delete(s.flows, f.ID)
 	}
 	s.advance(f.Start)
 	s.dirty = true
-	fs := &flowState{info: f, active: true, history: newSeries(s.cfg.FlowHistory)}
+	fs := &flowState{info: f, active: true, history: newSeries(s.cfg.FlowHistory), gen: s.gen}
+	if cont != nil {
+		fs.bytes, fs.packets, fs.markBytes, fs.markPkts, fs.resets = cont.bytes, cont.packets, cont.markBytes, cont.markPkts, cont.resets
+	}
 	s.flows[f.ID] = fs
 	links := LinksOf(f.Path)
 	fs.linkSt = make([]*linkState, len(links))
@@ -492,19 +510,24 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	}
 	fs.last = r
 	fs.readings++
+	fs.gen = s.gen
 	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}) // FlowHistory applies the window
 
 	if dBytes > 0 {
 		for _, ls := range fs.linkSt {
 			ls.bytes += dBytes
+			ls.gen = s.gen
 		}
 		pr := fs.pairSt
 		pr.bytes += dBytes
+		pr.gen = s.gen
 		touch(&pr.touched, r.At)
 		src, dst := fs.srcSt, fs.dstSt
 		src.sentBytes += dBytes
+		src.gen = s.gen
 		touch(&src.touched, r.At)
 		dst.recvBytes += dBytes
+		dst.gen = s.gen
 		touch(&dst.touched, r.At)
 	}
 	s.dirty = true
@@ -607,6 +630,7 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	s.dirty = true
 	fs.active = false
 	fs.end = at
+	fs.gen = s.gen
 	for _, ls := range fs.linkSt {
 		ls.flows--
 	}

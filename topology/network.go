@@ -449,6 +449,16 @@ func (n *Network) LearnHost(mac [6]byte, ip netip.Addr, dpid uint64, port uint16
 	return result
 }
 
+// ForgetHost forgets the host with the given MAC, if it is known, and reports whether
+// it was.
+func (n *Network) ForgetHost(mac [6]byte) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.hosts[mac]
+	n.removeHostLocked(mac)
+	return ok
+}
+
 // ExpireHosts forgets hosts not seen for more than timeout before now and returns them,
 // sorted by MAC.
 func (n *Network) ExpireHosts(now time.Time, timeout time.Duration) []Host {

@@ -76,7 +76,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.StringVar(&f.layoutGML, "layout-gml", "", "Topology Zoo GML `file` whose node coordinates place the switches in the console (the i-th node is the switch with dpid i, as mininet/topos.py numbers them)")
 	fs.StringVar(&f.switchAllow, "switch-allow", "", "admit only these datapath ids: comma-separated hex `dpids`, or @FILE with one a line (# comments)")
 	fs.BoolVar(&f.bindDPID, "of-tls-bind-dpid", false, "with -of-tls-ca: refuse a switch whose certificate does not name its dpid (first word of the CN or a DNS SAN, in hex, as `ovs-pki req+sign <16-hex-dpid> switch` writes it)")
-	fs.Float64Var(&f.budget, "packet-in-budget", 1000, "PACKET_INs a second allowed per source (switch port and MAC), with a burst of twice that; past it the source gets a 5 s drop entry; 0 disables")
+	fs.Float64Var(&f.budget, "packet-in-budget", 1000, "PACKET_INs a second per source (switch port and MAC), burst twice that, below which no source is stopped; a source past it and above ten times the median rate of the other sources gets a 5 s drop entry; 0 disables")
 	fs.BoolVar(&f.persist, "persist", true, "keep the host table and the identities of installed flows in the data directory, "+
 		"so that a restarted cemon adopts the entries still on the switches (used when the REST API is on or -data-dir is given)")
 	f.polling = addPollingFlags(fs)
@@ -320,6 +320,25 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return 2
 	}
+	// The statistics' cumulative totals continue from the earlier run's, and are saved
+	// beside the controller's state (once a second, what changed); not in a cluster,
+	// where the controller's state is not restored either.
+	var totalsDone <-chan struct{} = closed
+	if st != nil && f.persist && !f.cluster.enabled() {
+		tot, bad, err := st.LoadTotals()
+		if err == nil {
+			err = pl.store.RestoreTotals(tot, time.Now())
+		}
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return 1
+		}
+		logger.Info("statistics totals restored", "flows", len(tot.Flows), "hosts", len(tot.Hosts),
+			"matrix_cells", len(tot.Pairs), "links", len(tot.Links), "unreadable", bad, "saved_at", tot.At)
+		totalsDone = st.PersistTotals(persistCtx, pl.store, store.DefaultTotalsInterval, store.DefaultTotalsRewrite,
+			func(err error) { logger.Error("saving the statistics totals failed", "err", err) })
+	}
 	backend := api.WithTasks(api.WithStats(newBackend(ctl), pl.statsBackend()), pl.collector)
 	if f.layoutGML != "" {
 		layout, err := layoutFromGML(f.layoutGML)
@@ -401,6 +420,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	<-clusterDone
 	stopPersist() // a last flush, after the switches are gone
 	<-persistDone
+	<-totalsDone
 	logger.Info("controller stopped")
 	return status
 }
