@@ -458,8 +458,10 @@ func equalFrames(a, b *frame) bool {
 		x.nwDst == y.nwDst && x.tpSrc == y.tpSrc && x.tpDst == y.tpDst && x.arpSHA == y.arpSHA
 }
 
-// TestBufferedPacketIn: a switch that buffered the packet gets a PACKET_OUT that names
-// the buffer and carries no data.
+// TestBufferedPacketIn: a switch that buffered the packet of a new flow gets one
+// FLOW_MOD per hop, the ingress switch's naming the buffer (the entry's actions release
+// it), and no PACKET_OUT; a packet of that flow that raced its entry gets a PACKET_OUT
+// that names its buffer and carries no data.
 func TestBufferedPacketIn(t *testing.T) {
 	n := newFakeNet(t, Config{})
 	n.linear(2)
@@ -472,18 +474,27 @@ func TestBufferedPacketIn(t *testing.T) {
 	}
 	f := udpFrame(h1.mac, h2.mac, h1.ip, h2.ip, 7, 9, 0, 10)
 	fx := n.c.receive(n.sw[1].s, &ofproto.PacketIn{BufferID: 42, TotalLen: uint16(len(f)), InPort: 1, Data: f[:50]}, n.now)
-	var po *ofproto.PacketOut
-	mods := 0
+	var bufs []uint32 // FLOW_MODs' buffer ids, ingress switch's first
 	for _, e := range fx.out {
 		switch m := e.msg.(type) {
 		case *ofproto.PacketOut:
-			po = m
+			t.Fatalf("PACKET_OUT %+v for a new flow's buffered packet; want the FLOW_MOD to release it", m)
 		case *ofproto.FlowMod:
-			mods++
+			if e.s == n.sw[1].s {
+				bufs = append([]uint32{m.BufferID}, bufs...)
+			} else {
+				bufs = append(bufs, m.BufferID)
+			}
 		}
 	}
-	if mods != 2 || po == nil || po.BufferID != 42 || po.Data != nil || po.InPort != 1 {
-		t.Fatalf("%d FLOW_MODs, PACKET_OUT %+v; want 2 and one from buffer 42 without data", mods, po)
+	require.Equal(t, []uint32{42, ofproto.BufferNone}, bufs)
+
+	fx = n.c.receive(n.sw[1].s, &ofproto.PacketIn{BufferID: 43, TotalLen: uint16(len(f)), InPort: 1, Data: f[:50]}, n.now)
+	require.Len(t, fx.out, 1)
+	po, ok := fx.out[0].msg.(*ofproto.PacketOut)
+	require.True(t, ok, "%T, want a PACKET_OUT", fx.out[0].msg)
+	if po.BufferID != 43 || po.Data != nil || po.InPort != 1 {
+		t.Fatalf("PACKET_OUT %+v; want one from buffer 43 without data", po)
 	}
 }
 

@@ -417,19 +417,30 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 		n.c.stats.HostPairFlows++
 		hard, prio = uint16(n.c.cfg.FallbackHold/time.Second), n.pairPriority()
 	}
+	// A packet the switch buffered is released by the ingress entry's FLOW_MOD, which
+	// applies the entry's actions to it (one message instead of FLOW_MOD + PACKET_OUT),
+	// unless the entry sends it back out of its in_port, which an output action does not
+	// do: that packet goes out with a PACKET_OUT to OFPP_IN_PORT.
+	release := pi.BufferID != ofproto.BufferNone && hops[0].OutPort != uint16(pi.InPort)
 	for i := len(hops) - 1; i >= 0; i-- {
 		hp := hops[i]
+		buf := ofproto.BufferNone
+		if i == 0 && release {
+			buf = pi.BufferID
+		}
 		n.c.stats.FlowMods++
 		st := n.c.switches[hp.DPID]
 		fm := &ofproto.FlowMod{Match: flowkey.ToMatchGrain(fkey, grain, ofproto.PortNo(hp.InPort)), Cookie: h.Cookie,
 			Command: ofproto.FlowAdd, IdleTimeout: idle, HardTimeout: hard, Priority: prio,
-			BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone, Flags: ofproto.FlagSendFlowRem,
+			BufferID: buf, OutPort: ofproto.PortNone, Flags: ofproto.FlagSendFlowRem,
 			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(hp.OutPort)}}}
 		if x.Send(Switch{st}, fm) {
 			n.c.noteFlowAdd(st, fm, now)
 		}
 	}
-	n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
+	if !release {
+		n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
+	}
 }
 
 // entryRefused handles an exact flow that lost an entry to a refusal while it keeps

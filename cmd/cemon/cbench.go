@@ -63,6 +63,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "time before counting starts")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "counted time")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	fs.BoolVar(&c.Unbuffered, "unbuffered", false, "send PACKET_INs without a buffer id (the whole frame; a learning switch answers with FLOW_MOD + PACKET_OUT); by default each packet is buffered, as cbench's fakeswitch does")
 	learn := fs.Bool("learn", true, "before the warm-up, every host sends one ARP reply so that the controller knows every destination (cbench's --learn-dstmac)")
 	fs.BoolVar(&startCemon, "start-cemon", false, "start this cemon (cemon run on a free loopback port, API off, persistence off) and measure it instead of -controller")
 	fs.BoolVar(&vsOVS, "vs-ovs", false, "also start ovs-testcontroller on a free loopback port and measure it side by side")
@@ -209,8 +210,8 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 			t.rounds = append(t.rounds, round)
 			if !asJSON && (rounds > 1 || len(targets) > 1) {
-				fmt.Fprintf(stdout, "round %d %s: %.0f responses/s, %d disconnected%s\n", r+1, t.name, res.PerSecond,
-					res.Disconnected, round.cpuText())
+				fmt.Fprintf(stdout, "round %d %s: %.0f responses/s, %d disconnected%s, %d buffer errors\n", r+1, t.name,
+					res.PerSecond, res.Disconnected, round.cpuText(), res.BufferErrors)
 			}
 		}
 	}
@@ -225,7 +226,8 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				"responses_per_second":  t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }),
 				"cpu_us_per_response":   t.median(cbenchRound.cpuPerResponse),
 				"packet_ins_per_second": t.median(cbenchRound.packetInRate),
-				"disconnected":          t.disconnected(), "per_round": t.rounds,
+				"answered_per_second":   t.median(cbenchRound.answeredRate), "buffered": !c.Unbuffered,
+				"disconnected": t.disconnected(), "per_round": t.rounds,
 				// the last round's detail, as a single run reports it
 				"responses": last.Responses, "packet_ins": last.PacketIns, "seconds": last.Seconds,
 				"per_switch": last.PerSwitch})
@@ -248,9 +250,13 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				mode, c.Switches, last.PerSecond, last.Responses, last.PacketIns, last.Seconds, last.Disconnected)
 			continue
 		}
-		fmt.Fprintf(stdout, "%s mode, %d switches, %s: median %.0f responses/s (%.0f PACKET_INs/s sent) over %d rounds, %d switches disconnected in all",
+		fmt.Fprintf(stdout, "%s mode, %d switches, %s: median %.0f responses/s (%.0f PACKET_INs/s sent",
 			mode, c.Switches, t.name, t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }),
-			t.median(cbenchRound.packetInRate), len(t.rounds), t.disconnected())
+			t.median(cbenchRound.packetInRate))
+		if last.AnswerCounted {
+			fmt.Fprintf(stdout, ", %.0f answered", t.median(cbenchRound.answeredRate))
+		}
+		fmt.Fprintf(stdout, ") over %d rounds, %d switches disconnected in all", len(t.rounds), t.disconnected())
 		if v := t.median(cbenchRound.cpuPerResponse); v > 0 {
 			fmt.Fprintf(stdout, ", %.1f controller CPU-µs per response", v)
 		}
@@ -290,6 +296,14 @@ func (r cbenchRound) packetInRate() float64 {
 		return 0
 	}
 	return float64(r.Result.PacketIns) / r.Result.Seconds
+}
+
+// answeredRate is the PACKET_INs answered per second (0 where not measured).
+func (r cbenchRound) answeredRate() float64 {
+	if r.Result.Seconds <= 0 || !r.Result.AnswerCounted {
+		return 0
+	}
+	return float64(r.Result.Answered) / r.Result.Seconds
 }
 
 func (r cbenchRound) cpuPerResponse() float64 {

@@ -42,6 +42,12 @@ type CbenchConfig struct {
 	// the controller knows every destination when the load starts (cbench's
 	// --learn-dstmac).
 	NoLearn bool
+	// Unbuffered sends the PACKET_INs without a buffer id (OFP_NO_BUFFER, the whole
+	// frame as data), so that a controller answers each with a FLOW_MOD and a
+	// PACKET_OUT. By default a switch buffers each packet, as cbench's fakeswitch
+	// does, under an id that cycles through NumBufferIDs: a learning switch answers
+	// with one FLOW_MOD naming the buffer.
+	Unbuffered bool
 	// Counting, when set, is called with true as counting starts and with false as it
 	// ends (to read a controller's CPU time over the counted window, say).
 	Counting func(start bool)
@@ -55,6 +61,16 @@ type CbenchResult struct {
 	PerSecond    float64   // Responses / Seconds
 	PerSwitch    []float64 // responses per second of each switch
 	Disconnected int       // switches whose connection the controller closed during the run
+	// Answered counts the PACKET_INs sent while counting that were answered: buffered,
+	// those whose buffer a FLOW_MOD or PACKET_OUT released; unbuffered in latency
+	// mode, those a response answered (see benchState.response). Unbuffered in
+	// throughput mode it is not measured (AnswerCounted false).
+	Answered      uint64
+	AnswerCounted bool
+	// BufferErrors counts the FLOW_MODs and PACKET_OUTs over the whole run that named
+	// a buffer the switch no longer held (released already, or its id reused after
+	// NumBufferIDs newer PACKET_INs).
+	BufferErrors uint64
 }
 
 // benchState is a switch's cbench side.
@@ -67,6 +83,40 @@ type benchState struct {
 	rate      float64       // PACKET_INs per second; 0: as fast as taken
 	ready     chan struct{} // closed once the switch answered FEATURES_REQUEST
 	readyOnce sync.Once
+	buffered  bool
+
+	// Latency mode: the tags of the PACKET_INs not answered yet, oldest first. A tag
+	// is the buffer id of a buffered PACKET_IN, else its source host.
+	mu       sync.Mutex
+	pending  []uint32
+	answered atomic.Uint64 // PACKET_INs answered (latency mode, or buffers released)
+}
+
+// tagOf returns the tag of the PACKET_IN a response answers, when it names one: the
+// buffer it releases, or else (unbuffered) the source host of the FLOW_MOD's exact
+// match or of the PACKET_OUT's frame.
+func (b *benchState) tagOf(m ofproto.Message) (uint32, bool) {
+	host := func(mac []byte) (uint32, bool) {
+		h := uint32(mac[3])<<16 | uint32(mac[4])<<8 | uint32(mac[5])
+		return h - 1, h > 0
+	}
+	switch m := m.(type) {
+	case *ofproto.FlowMod:
+		if m.BufferID != ofproto.BufferNone {
+			return m.BufferID, true
+		}
+		if !b.buffered && m.Match.Wildcards&ofproto.WildDLSrc == 0 {
+			return host(m.Match.DLSrc[:])
+		}
+	case *ofproto.PacketOut:
+		if m.BufferID != ofproto.BufferNone {
+			return m.BufferID, true
+		}
+		if !b.buffered && len(m.Data) >= 12 {
+			return host(m.Data[6:12])
+		}
+	}
+	return 0, false
 }
 
 // isLLDP reports whether a PACKET_OUT carries an LLDP frame.
@@ -74,18 +124,62 @@ func isLLDP(data []byte) bool {
 	return len(data) >= 14 && binary.BigEndian.Uint16(data[12:14]) == 0x88cc
 }
 
-// response counts m when it is what cbench counts, and frees a slot.
+// response counts m when it is what cbench counts. In latency mode it answers the
+// outstanding PACKET_IN it names, or the oldest one when it names none (cbench takes
+// any response for the answer to what it sent), and frees that PACKET_IN's slot; a
+// response naming a PACKET_IN answered already (a PACKET_OUT after the FLOW_MOD of the
+// same packet) answers nothing, so that a switch never has more than Outstanding
+// PACKET_INs unanswered.
 func (b *benchState) response(_ *Switch, m ofproto.Message) {
 	if po, ok := m.(*ofproto.PacketOut); ok && isLLDP(po.Data) {
 		return
 	}
 	b.responses.Add(1)
-	if b.slots != nil {
-		select {
-		case b.slots <- struct{}{}:
-		default:
-		}
+	if b.slots == nil {
+		return
 	}
+	tag, named := b.tagOf(m)
+	b.mu.Lock()
+	i := -1
+	if named {
+		for j, t := range b.pending {
+			if t == tag {
+				i = j
+				break
+			}
+		}
+	} else if len(b.pending) > 0 {
+		i = 0
+	}
+	if i >= 0 {
+		b.pending = append(b.pending[:i], b.pending[i+1:]...)
+	}
+	b.mu.Unlock()
+	if i < 0 {
+		return
+	}
+	if !b.buffered {
+		b.answered.Add(1)
+	}
+	select {
+	case b.slots <- struct{}{}:
+	default:
+	}
+}
+
+// answeredCount is how many PACKET_INs of the switch were answered so far.
+func (s *Switch) answeredCount() uint64 {
+	if s.bench.buffered {
+		return s.released.Load()
+	}
+	return s.bench.answered.Load()
+}
+
+// sentOne records a PACKET_IN a switch sent in latency mode.
+func (b *benchState) sentOne(tag uint32) {
+	b.mu.Lock()
+	b.pending = append(b.pending, tag)
+	b.mu.Unlock()
 }
 
 // frame builds host k's UDP packet to host k+1 behind switch dpid: 64 bytes. id is
@@ -156,7 +250,11 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 		return CbenchResult{}, err
 	}
 	for _, s := range n.switches {
-		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts, rate: c.Rate, ready: make(chan struct{})}
+		s.bench = &benchState{macs: c.MACs, ports: c.HostPorts, rate: c.Rate, ready: make(chan struct{}),
+			buffered: !c.Unbuffered}
+		if !c.Unbuffered {
+			s.buffers = newPktBuffers(NumBufferIDs)
+		}
 		if c.Outstanding > 0 {
 			s.bench.slots = make(chan struct{}, c.Outstanding)
 			for range c.Outstanding {
@@ -206,10 +304,11 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 	}
 	start := time.Now()
 	r0 := make([]uint64, len(n.switches))
-	var sent0 uint64
+	var sent0, answered0 uint64
 	for i, s := range n.switches {
 		r0[i] = s.bench.responses.Load()
 		sent0 += s.bench.sent.Load()
+		answered0 += s.answeredCount()
 	}
 	// A run cancelled while counting reports what it counted so far.
 	select {
@@ -221,12 +320,14 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 		c.Counting(false)
 	}
 	res := CbenchResult{Seconds: secs}
-	var sent uint64
+	var sent, answered uint64
 	for i, s := range n.switches {
 		d := s.bench.responses.Load() - r0[i]
 		res.Responses += d
 		res.PerSwitch = append(res.PerSwitch, float64(d)/secs)
 		sent += s.bench.sent.Load()
+		answered += s.answeredCount()
+		res.BufferErrors += s.bufferErrors.Load()
 		select {
 		case <-s.done:
 			res.Disconnected++
@@ -234,6 +335,7 @@ func Cbench(ctx context.Context, c CbenchConfig) (CbenchResult, error) {
 		}
 	}
 	res.PacketIns = sent - sent0
+	res.Answered, res.AnswerCounted = answered-answered0, !c.Unbuffered || c.Outstanding > 0
 	res.PerSecond = float64(res.Responses) / secs
 	cancel()
 	if err := n.Close(); err != nil && !errors.Is(err, context.Canceled) && res.Disconnected == 0 {
@@ -307,12 +409,21 @@ func (s *Switch) pump(ctx context.Context) {
 	batch := make([]ofproto.Message, 0, 64)
 	k := 0
 	paceStart, paceSent := time.Now(), b.sent.Load()
-	next := func() ofproto.Message {
+	// next returns the next PACKET_IN and its tag (see benchState.pending).
+	next := func() (ofproto.Message, uint32) {
 		port := ofproto.PortNo(1 + k%b.ports)
-		data := append([]byte(nil), frame(buf, s.DPID, k%b.macs, b.macs, uint16(k/b.macs))...)
+		host := k % b.macs
+		data := append([]byte(nil), frame(buf, s.DPID, host, b.macs, uint16(k/b.macs))...)
 		k++
-		return &ofproto.PacketIn{Xid: 0, BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)), InPort: port,
+		pi := &ofproto.PacketIn{Xid: 0, BufferID: ofproto.BufferNone, TotalLen: uint16(len(data)), InPort: port,
 			Reason: ofproto.ReasonNoMatch, Data: data}
+		if s.buffers == nil {
+			return pi, uint32(host)
+		}
+		// cbench's fakeswitch sends the whole 64-byte frame with its buffer id (its
+		// miss_send_len is not applied either).
+		pi.BufferID = s.buffers.put(data, port)
+		return pi, pi.BufferID
 	}
 	for ctx.Err() == nil {
 		select {
@@ -330,7 +441,9 @@ func (s *Switch) pump(ctx context.Context) {
 			case <-time.After(time.Second):
 				// A lost response must not stall the switch for good.
 			}
-			if err := s.send(next()); err != nil {
+			pi, tag := next()
+			b.sentOne(tag)
+			if err := s.send(pi); err != nil {
 				return
 			}
 			b.sent.Add(1)
@@ -352,7 +465,8 @@ func (s *Switch) pump(ctx context.Context) {
 		}
 		batch = batch[:0]
 		for range n {
-			batch = append(batch, next())
+			pi, _ := next()
+			batch = append(batch, pi)
 		}
 		if err := s.sendBulk(ctx, batch); err != nil {
 			return

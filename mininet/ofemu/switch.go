@@ -146,16 +146,22 @@ type Switch struct {
 	flowRemoved   atomic.Uint64
 	statsRequests atomic.Uint64
 	packetOuts    atomic.Uint64
+	released      atomic.Uint64
+	bufferErrors  atomic.Uint64
 
-	bench *benchState // non-nil in cbench mode
-	ready atomic.Bool // the controller has the switch's FEATURES_REPLY
-	done  chan struct{}
+	buffers *pktBuffers // nil: the switch buffers nothing (NBuffers 0)
+	bench   *benchState // non-nil in cbench mode
+	ready   atomic.Bool // the controller has the switch's FEATURES_REPLY
+	done    chan struct{}
 }
 
 // Stats is what a switch has seen so far.
 type Stats struct {
 	FlowMods, Refused, FlowRemoved, StatsRequests, PacketOuts uint64
-	Entries                                                   int
+	// BuffersReleased counts buffered packets a FLOW_MOD or PACKET_OUT released;
+	// BufferErrors the requests that named a buffer the switch did not hold.
+	BuffersReleased, BufferErrors uint64
+	Entries                       int
 }
 
 // Stats returns the counts of what the switch has seen.
@@ -164,7 +170,8 @@ func (s *Switch) Stats() Stats {
 	n := len(s.entries)
 	s.mu.Unlock()
 	return Stats{FlowMods: s.flowMods.Load(), Refused: s.refused.Load(), FlowRemoved: s.flowRemoved.Load(),
-		StatsRequests: s.statsRequests.Load(), PacketOuts: s.packetOuts.Load(), Entries: n}
+		StatsRequests: s.statsRequests.Load(), PacketOuts: s.packetOuts.Load(), BuffersReleased: s.released.Load(),
+		BufferErrors: s.bufferErrors.Load(), Entries: n}
 }
 
 // Entry is a flow table entry as the switch holds it.
@@ -359,7 +366,11 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		return s.send(&ofproto.EchoReply{Xid: m.Xid, Data: m.Data})
 	case *ofproto.EchoReply:
 	case *ofproto.FeaturesRequest:
-		err := s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: 0, NTables: 1,
+		var nbuf uint32
+		if s.buffers != nil {
+			nbuf = uint32(len(s.buffers.slots))
+		}
+		err := s.send(&ofproto.FeaturesReply{Xid: m.Xid, DatapathID: s.DPID, NBuffers: nbuf, NTables: 1,
 			Capabilities: ofproto.Capabilities(0x87), Actions: ofproto.ActionBitmap(0xfff), Ports: s.ports})
 		s.ready.Store(true)
 		if s.bench != nil {
@@ -375,10 +386,13 @@ func (s *Switch) handle(ctx context.Context, m ofproto.Message, now time.Time) e
 		return s.flowMod(m, now)
 	case *ofproto.PacketOut:
 		s.packetOuts.Add(1)
-		s.packetOut(m)
 		if s.bench != nil {
 			s.bench.response(s, m)
 		}
+		if m.BufferID != ofproto.BufferNone {
+			return s.release(m.BufferID, m.Xid, m, m.Actions)
+		}
+		s.packetOut(m)
 		s.net.observePacketOut(m)
 	case *ofproto.StatsRequest:
 		s.statsRequests.Add(1)
@@ -474,6 +488,11 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 		if err := s.send(r); err != nil {
 			return err
 		}
+	}
+	if m.BufferID != ofproto.BufferNone && m.Command != ofproto.FlowDelete && m.Command != ofproto.FlowDeleteStrict {
+		// The buffered packet goes through the new entry (OpenFlow 1.0: as if sent
+		// with a PACKET_OUT after the FLOW_MOD; a delete ignores buffer_id).
+		return s.release(m.BufferID, m.Xid, m, m.Actions)
 	}
 	return nil
 }
