@@ -339,7 +339,9 @@ func (c *core) tablesTick(now time.Time) {
 			}
 			t.xid = 0
 		}
-		if t.info.Unsupported || !t.used || (!t.askNow && now.Sub(t.askedAt) < c.cfg.TableInterval) {
+		// A switch this controller is a slave of is read by its master (Config.Roles).
+		if t.info.Unsupported || !t.used || s.role == ofproto.RoleSecondary ||
+			(!t.askNow && now.Sub(t.askedAt) < c.cfg.TableInterval) {
 			continue
 		}
 		// A refusal asks at once, but not more often than every tenth of the interval.
