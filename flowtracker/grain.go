@@ -61,20 +61,11 @@ func (t *Tracker) ByKeyGrain(k Key, g Grain) (Flow, bool) {
 // returns the flow's state afterwards; a second report for the same entry changes
 // nothing. Errors as for EntryRemoved.
 func (t *Tracker) EntryRefused(dpid, cookie uint64, now time.Time) (State, error) {
-	id, ok := t.idOf(cookie)
-	if !ok {
-		return 0, fmt.Errorf("%w: %#x", ErrUnknownCookie, cookie)
+	s, r, st, err := t.lockLive(cookie)
+	if err != nil {
+		return st, err
 	}
-	s := t.shardOfID(id)
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.byID[id]
-	switch {
-	case r == nil:
-		return 0, fmt.Errorf("%w: id %d", ErrUnknownFlow, id)
-	case r.state == StateExpired:
-		return StateExpired, fmt.Errorf("%w: id %d", ErrExpired, id)
-	}
 	for i := range r.entries {
 		e := &r.entries[i]
 		if e.hop.DPID != dpid {
@@ -96,7 +87,7 @@ func (t *Tracker) EntryRefused(dpid, cookie uint64, now time.Time) (State, error
 		}
 		return r.state, nil
 	}
-	return r.state, fmt.Errorf("%w: dpid %#x, flow %d", ErrNotOnPath, dpid, id)
+	return r.state, fmt.Errorf("%w: dpid %#x, flow %d", ErrNotOnPath, dpid, r.id)
 }
 
 // Installed returns the switches whose entry of f was not refused, ingress first, in

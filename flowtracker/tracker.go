@@ -330,20 +330,11 @@ func (t *Tracker) expire(s *shard, r *record, now time.Time) {
 // ErrUnknownFlow (never issued, or expired and no longer retained), ErrExpired,
 // ErrNotOnPath.
 func (t *Tracker) EntryRemoved(dpid, cookie uint64, final Counters, reason Reason, now time.Time) (State, error) {
-	id, ok := t.idOf(cookie)
-	if !ok {
-		return 0, fmt.Errorf("%w: %#x", ErrUnknownCookie, cookie)
+	s, r, st, err := t.lockLive(cookie)
+	if err != nil {
+		return st, err
 	}
-	s := t.shardOfID(id)
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.byID[id]
-	switch {
-	case r == nil:
-		return 0, fmt.Errorf("%w: id %d", ErrUnknownFlow, id)
-	case r.state == StateExpired:
-		return StateExpired, fmt.Errorf("%w: id %d", ErrExpired, id)
-	}
 	for i := range r.entries {
 		e := &r.entries[i]
 		if e.hop.DPID != dpid {
@@ -356,7 +347,7 @@ func (t *Tracker) EntryRemoved(dpid, cookie uint64, final Counters, reason Reaso
 		}
 		return r.state, nil
 	}
-	return r.state, fmt.Errorf("%w: dpid %#x, flow %d", ErrNotOnPath, dpid, id)
+	return r.state, fmt.Errorf("%w: dpid %#x, flow %d", ErrNotOnPath, dpid, r.id)
 }
 
 // entryGone accounts for one more entry of r gone. Caller holds s.mu.
@@ -471,6 +462,30 @@ func (t *Tracker) Get(id uint64) (Flow, bool) {
 	var f Flow
 	fill(&f, r, t.Cookie(id))
 	return f, true
+}
+
+// lockLive finds the record of the flow whose entries carry cookie and returns it with
+// its shard locked for writing, for the caller to unlock. On error nothing is locked
+// and the state is StateExpired for an expired flow, else zero: ErrUnknownCookie
+// (another tag or zero), ErrUnknownFlow (never issued, or expired and no longer
+// retained), ErrExpired.
+func (t *Tracker) lockLive(cookie uint64) (*shard, *record, State, error) {
+	id, ok := t.idOf(cookie)
+	if !ok {
+		return nil, nil, 0, fmt.Errorf("%w: %#x", ErrUnknownCookie, cookie)
+	}
+	s := t.shardOfID(id)
+	s.mu.Lock()
+	r := s.byID[id]
+	switch {
+	case r == nil:
+		s.mu.Unlock()
+		return nil, nil, 0, fmt.Errorf("%w: id %d", ErrUnknownFlow, id)
+	case r.state == StateExpired:
+		s.mu.Unlock()
+		return nil, nil, StateExpired, fmt.Errorf("%w: id %d", ErrExpired, id)
+	}
+	return s, r, r.state, nil
 }
 
 // ByCookie returns the flow whose entries carry cookie, active or retained.

@@ -63,21 +63,12 @@ func (c *clusterFlags) config(apiAddr string) (cluster.Config, error) {
 // parseHops reads dpid=hops pairs, separated by commas, blanks or lines (@FILE, with
 // # comments); dpids in hex.
 func parseHops(v string) (map[uint64]int, error) {
-	text := v
-	if name, ok := strings.CutPrefix(v, "@"); ok {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		var lines []string
-		for _, l := range strings.Split(string(b), "\n") {
-			l, _, _ = strings.Cut(l, "#")
-			lines = append(lines, l)
-		}
-		text = strings.Join(lines, ",")
+	words, err := listWords(v)
+	if err != nil {
+		return nil, err
 	}
 	out := map[uint64]int{}
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' }) {
+	for _, w := range words {
 		k, val, ok := strings.Cut(w, "=")
 		if !ok {
 			return nil, fmt.Errorf("%q is not dpid=hops", w)

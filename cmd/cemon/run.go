@@ -110,21 +110,12 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 // numbers (an optional 0x, colons allowed), or @FILE with ids separated by commas,
 // blanks or lines, # starting a comment.
 func parseSwitchAllow(v string) (map[uint64]bool, error) {
-	text := v
-	if name, ok := strings.CutPrefix(v, "@"); ok {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		var lines []string
-		for _, l := range strings.Split(string(b), "\n") {
-			l, _, _ = strings.Cut(l, "#")
-			lines = append(lines, l)
-		}
-		text = strings.Join(lines, ",")
+	words, err := listWords(v)
+	if err != nil {
+		return nil, err
 	}
 	out := map[uint64]bool{}
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' }) {
+	for _, w := range words {
 		h := strings.ReplaceAll(strings.TrimPrefix(strings.ToLower(w), "0x"), ":", "")
 		d, err := strconv.ParseUint(h, 16, 64)
 		if err != nil || len(h) > 16 {
@@ -426,4 +417,23 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	<-totalsDone
 	logger.Info("controller stopped")
 	return status
+}
+
+// listWords splits a list flag's value into its words: separated by commas, blanks or
+// lines, or, for @FILE, the file's words with # starting a comment.
+func listWords(v string) ([]string, error) {
+	text := v
+	if name, ok := strings.CutPrefix(v, "@"); ok {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		var lines []string
+		for _, l := range strings.Split(string(b), "\n") {
+			l, _, _ = strings.Cut(l, "#")
+			lines = append(lines, l)
+		}
+		text = strings.Join(lines, ",")
+	}
+	return strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' }), nil
 }

@@ -1,7 +1,7 @@
 // Command recordtrace captures real traffic between Mininet hosts into the AFPS
 // packet-level CSV (time_ns,flow_id,bytes), gzip-compressed.
 //
-//	flock /work/wt/e2e.lock go run ./mininet/recordtrace --cemon bin/cemon --kind tcp \
+//	go run ./mininet/recordtrace --cemon bin/cemon --kind tcp \
 //	    --duration 150s --out afps/testdata/tcp.csv.gz
 //
 // It starts cemon (reactive forwarding) and a linear,4 Mininet network (hosts h1..h4 on
