@@ -387,9 +387,12 @@ func (c *Controller) reader(cn *conn) error {
 		// once per message.
 		c.mu.Lock()
 		for n := 1; ; n++ {
+			// One clock reading per message: the core's now and, for a PACKET_IN, the
+			// start of its handling time (c.now is time.Now).
+			now := c.now()
 			var t0 time.Time
 			if len(b) > 1 && ofproto.Type(b[1]) == ofproto.TypePacketIn {
-				t0 = time.Now()
+				t0 = now
 			}
 			cn.s.meter.count(Received, b)
 			m, borrowed, derr := d.decode(b)
@@ -401,7 +404,7 @@ func (c *Controller) reader(cn *conn) error {
 				break
 			}
 			if !c.deferPacketIn(cn, m, b) {
-				fx := c.core.receive(cn.s, m, c.now())
+				fx := c.core.receive(cn.s, m, now)
 				if borrowed {
 					// m points into b, which the next fr.Next may overwrite.
 					ownOutput(fx, b)

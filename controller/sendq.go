@@ -54,9 +54,10 @@ type conn struct {
 	closing bool              // close once q is written (closeAfterFlush)
 	wake    chan struct{}     // capacity 1: the writer goroutine has work
 
-	wmu   sync.Mutex        // held while a batch is encoded and written; guards buf, spare
-	buf   []byte            // encoding buffer, reused
-	spare []ofproto.Message // the previous batch's slice, reused for the queue
+	wmu      sync.Mutex        // held while a batch is encoded and written; guards buf, spare, deadline
+	buf      []byte            // encoding buffer, reused
+	spare    []ofproto.Message // the previous batch's slice, reused for the queue
+	deadline time.Time         // the socket's write deadline as last set
 
 	paused   atomic.Bool   // the reader is held back by a full queue
 	pauses   atomic.Uint64 // times the reader was held back
@@ -222,12 +223,19 @@ func (cn *conn) writeBatch(batch []ofproto.Message, meter *meter) error {
 	return nil
 }
 
-// write writes b with the stall deadline.
+// write writes b with the stall deadline. The caller holds wmu.
+//
+// The deadline is moved only when less than the stall timeout of it is left, and then
+// to an eighth beyond it: a write still gets at least StallTimeout (at most 9/8 of it),
+// and the socket's deadline timer is not reset on every write of a busy connection.
 func (cn *conn) write(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	cn.nc.SetWriteDeadline(time.Now().Add(cn.stall))
+	if now := time.Now(); cn.deadline.Sub(now) < cn.stall {
+		cn.deadline = now.Add(cn.stall + cn.stall/8)
+		cn.nc.SetWriteDeadline(cn.deadline)
+	}
 	if _, err := cn.nc.Write(b); err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
