@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"time"
@@ -99,24 +100,8 @@ func (b *PacketInBudget) PacketIn(x *Context, sw Switch, m *ofproto.PacketIn, no
 	if err != nil {
 		return Continue
 	}
-	if b.buckets == nil {
-		b.buckets = make(map[budgetKey]*bucket)
-	}
 	k := budgetKey{sw.DPID(), m.InPort, f.dlSrc}
-	bk := b.buckets[k]
-	if bk == nil {
-		if len(b.buckets) >= maxBudgetSources {
-			b.sweep(now, true)
-		}
-		bk = &bucket{tokens: b.burst(), last: now}
-		b.buckets[k] = bk
-	} else if now.After(bk.last) {
-		dt := now.Sub(bk.last)
-		bk.tokens = min(b.burst(), bk.tokens+dt.Seconds()*b.Rate)
-		bk.rate *= math.Exp(-float64(dt) / float64(budgetTau))
-		bk.last = now
-	}
-	bk.rate += 1 / budgetTau.Seconds()
+	bk := b.charge(k, now)
 	if now.Before(bk.blockedUntil) {
 		x.c.stats.BudgetDrops++
 		return Stop // its drop entry is on the way
@@ -198,4 +183,121 @@ func othersMedian(rates []float64) float64 {
 	}
 	slices.Sort(rates)
 	return rates[(len(rates)-2)/2]
+}
+
+// charge counts one PACKET_IN of source k at now in its bucket (refilled and its rate
+// decayed to now first) and returns the bucket.
+func (b *PacketInBudget) charge(k budgetKey, now time.Time) *bucket {
+	if b.buckets == nil {
+		b.buckets = make(map[budgetKey]*bucket)
+	}
+	bk := b.buckets[k]
+	if bk == nil {
+		if len(b.buckets) >= maxBudgetSources {
+			b.sweep(now, true)
+		}
+		bk = &bucket{tokens: b.burst(), last: now}
+		b.buckets[k] = bk
+	} else if now.After(bk.last) {
+		dt := now.Sub(bk.last)
+		bk.tokens = min(b.burst(), bk.tokens+dt.Seconds()*b.Rate)
+		bk.rate *= math.Exp(-float64(dt) / float64(budgetTau))
+		bk.last = now
+	}
+	bk.rate += 1 / budgetTau.Seconds()
+	return bk
+}
+
+// sourceOf is the budget's key of a PACKET_IN from dpid: its in_port and the frame's
+// Ethernet source; false for a frame too short to have one.
+func sourceOf(dpid uint64, m *ofproto.PacketIn) (budgetKey, bool) {
+	if len(m.Data) < 14 {
+		return budgetKey{}, false
+	}
+	return budgetKey{dpid: dpid, port: m.InPort, mac: ofproto.MAC(m.Data[6:12])}, true
+}
+
+// heavy reports whether source k is, as of now, heavy: its rate above the budget and
+// above Relative times the others' median, but not blocked. It changes nothing.
+func (b *PacketInBudget) heavy(k budgetKey, now time.Time) bool {
+	if b.Rate <= 0 {
+		return false
+	}
+	bk := b.buckets[k]
+	if bk == nil || now.Before(bk.blockedUntil) {
+		return false
+	}
+	rate := bk.rate * math.Exp(-float64(max(now.Sub(bk.last), 0))/float64(budgetTau))
+	return rate > b.Rate && rate > b.relative()*b.others
+}
+
+// maxDeferred bounds the PACKET_INs of heavy sources a connection holds back.
+const maxDeferred = 256
+
+// The reader's part of the budget: a PACKET_IN of a source the budget marks heavy
+// (see PacketInBudget.heavy) waits in its connection's deferred queue, at most
+// maxDeferred of them, and is handled only when the connection has no other message
+// buffered, so that the other sources' PACKET_INs read with it are handled first. A
+// PACKET_IN that finds the queue full is dropped and counted (the switch sends the
+// flow's next packet again); it is still charged to its source.
+
+// packetInBudget returns the first PacketInBudget among the applications, nil if none.
+func (c *core) packetInBudget() *PacketInBudget {
+	for _, a := range c.apps {
+		if b, ok := a.(*PacketInBudget); ok {
+			return b
+		}
+	}
+	return nil
+}
+
+// deferPacketIn holds m back in cn's deferred queue, or drops it if the queue is full,
+// when it is a PACKET_IN of a heavy source; it reports whether it did (the caller
+// then does not handle m). b is m's encoding, copied when kept. Called with c.mu held.
+func (c *Controller) deferPacketIn(cn *conn, m ofproto.Message, b []byte) bool {
+	pi, ok := m.(*ofproto.PacketIn)
+	if !ok {
+		return false
+	}
+	bud := c.core.packetInBudget()
+	if bud == nil {
+		return false
+	}
+	k, ok := sourceOf(cn.s.dpid, pi)
+	if !ok {
+		return false
+	}
+	now := c.now()
+	if !bud.heavy(k, now) {
+		return false
+	}
+	if len(cn.deferred) >= maxDeferred {
+		if bk := bud.charge(k, now); bk.tokens >= 1 {
+			bk.tokens--
+		}
+		c.core.stats.BudgetDeferDrops++
+		return true
+	}
+	cn.deferred = append(cn.deferred, bytes.Clone(b))
+	c.core.stats.BudgetDeferred++
+	return true
+}
+
+// serveDeferred handles up to lockBatch of cn's deferred PACKET_INs, oldest first.
+func (c *Controller) serveDeferred(cn *conn, d *decoder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := min(len(cn.deferred), lockBatch)
+	for _, b := range cn.deferred[:n] {
+		m, _, err := d.decode(b)
+		if err != nil {
+			continue // it decoded when it was read
+		}
+		c.applyFrom(c.core.receive(cn.s, m, c.now()), cn)
+	}
+	clear(cn.deferred[:n])
+	cn.deferred = cn.deferred[n:]
+	if len(cn.deferred) == 0 {
+		cn.deferred = nil
+	}
 }

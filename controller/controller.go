@@ -373,6 +373,11 @@ func (c *Controller) reader(cn *conn) error {
 				return err
 			}
 		}
+		if !fr.Ready() && len(cn.deferred) > 0 {
+			// Nothing else buffered: the heavy sources' deferred PACKET_INs (budget.go).
+			c.serveDeferred(cn, &d)
+			continue
+		}
 		b, err := fr.Next()
 		if err != nil {
 			return c.readErr(cn, err)
@@ -398,14 +403,16 @@ func (c *Controller) reader(cn *conn) error {
 				}
 				break
 			}
-			fx := c.core.receive(cn.s, m, now)
-			if borrowed {
-				// m points into b, which the next fr.Next may overwrite.
-				ownOutput(fx, b)
-			}
-			c.applyFrom(fx, cn)
-			if !t0.IsZero() && hasFlowMod(fx) {
-				c.handling.Observe(time.Since(t0).Seconds())
+			if !c.deferPacketIn(cn, m, b) {
+				fx := c.core.receive(cn.s, m, now)
+				if borrowed {
+					// m points into b, which the next fr.Next may overwrite.
+					ownOutput(fx, b)
+				}
+				c.applyFrom(fx, cn)
+				if !t0.IsZero() && hasFlowMod(fx) {
+					c.handling.Observe(time.Since(t0).Seconds())
+				}
 			}
 			if n >= lockBatch || !fr.Ready() || cn.queued() >= cn.soft {
 				c.mu.Unlock()

@@ -40,7 +40,7 @@ func NewCollector(c *Controller) *Collector {
 		evDropped: prometheus.NewDesc("cemon_events_dropped_total", "Events lost by subscribers whose channel was full.", nil, nil),
 		hostMoves: prometheus.NewDesc("cemon_host_moves_total", "Host moves by outcome: moved (verified, or the old place gone), refused (the host answered at its old place), link_port (a frame on a port that is or just was switch-to-switch, not learned from).", []string{"outcome"}, nil),
 		refused:   prometheus.NewDesc("cemon_connections_refused_total", "Switch connections that ended before their switch came up, by kind.", []string{"kind"}, nil),
-		budget:    prometheus.NewDesc("cemon_packet_in_budget_total", "PACKET_IN budget actions: dropped (PACKET_INs stopped), blocked (drop entries installed).", []string{"action"}, nil),
+		budget:    prometheus.NewDesc("cemon_packet_in_budget_total", "PACKET_IN budget actions: dropped (PACKET_INs stopped), blocked (drop entries installed), deferred (a heavy source's PACKET_INs handled after the others'), deferred_dropped (dropped, the deferred queue full).", []string{"action"}, nil),
 		restart: prometheus.NewDesc("cemon_restart_adoption_total", "What the controller did with the state of its earlier run: "+
 			"hosts restored, flows adopted or abandoned, switch entries adopted or deleted as unaccounted for.", []string{"what"}, nil),
 		arp: prometheus.NewDesc("cemon_arp_resolves_total", "ARP requests sent for unknown IPv4 destinations.", nil, nil),
@@ -114,6 +114,8 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.budget, prometheus.CounterValue, float64(st.BudgetDrops), "dropped")
 	ch <- prometheus.MustNewConstMetric(m.budget, prometheus.CounterValue, float64(st.BudgetBlocks), "blocked")
+	ch <- prometheus.MustNewConstMetric(m.budget, prometheus.CounterValue, float64(st.BudgetDeferred), "deferred")
+	ch <- prometheus.MustNewConstMetric(m.budget, prometheus.CounterValue, float64(st.BudgetDeferDrops), "deferred_dropped")
 	for kind, n := range c.Refused() {
 		ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(n), kind)
 	}

@@ -30,6 +30,8 @@ type NetStats struct {
 	HostsOnLinkPort  uint64 // frames not learned from: their port is or just was switch-to-switch
 	BudgetDrops      uint64 // PACKET_INs stopped by the PACKET_IN budget
 	BudgetBlocks     uint64 // drop entries the PACKET_IN budget installed
+	BudgetDeferred   uint64 // heavy sources' PACKET_INs the reader handled after the others'
+	BudgetDeferDrops uint64 // heavy sources' PACKET_INs dropped, their connection's deferred queue full
 	ARPResolves      uint64 // ARP requests sent for unknown IPv4 destinations (each out of every edge port)
 
 	FlowModsRefused uint64 // FLOW_MODs a switch refused (OFPET_FLOW_MOD_FAILED; a full table, say)

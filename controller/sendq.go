@@ -67,6 +67,8 @@ type conn struct {
 	mu     sync.Mutex
 	err    error // why it closed
 	errSet bool
+
+	deferred [][]byte // heavy sources' PACKET_INs held back by the reader (budget.go)
 }
 
 func newConn(nc net.Conn, cfg Config, log *slog.Logger) *conn {
