@@ -142,15 +142,10 @@ func (f predictFlags) read() (migration.Input, migration.Config, error) {
 
 func runMigrationPredict(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	var f predictFlags
-	fs := flag.NewFlagSet("migration predict", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon migration predict --ram 800MB --dirty-rate 40MB/s --rate 100MB/s [--profile xen|qemu] [--model base|wws|precopy] [--calibration FILE] [--json]")
-		fmt.Fprintln(stderr, "\nPredicts a pre-copy live migration (Liu et al.'s model). Sizes take B, kB, MB, GB,")
-		fmt.Fprintln(stderr, "KiB, MiB, GiB; rates the same with /s, or bit/s, kbit/s, Mbit/s, Gbit/s (B bytes, b bits).")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("migration predict", "migration predict --ram 800MB --dirty-rate 40MB/s --rate 100MB/s [--profile xen|qemu] [--model base|wws|precopy] [--calibration FILE] [--json]", stderr,
+		"Predicts a pre-copy live migration (Liu et al.'s model). Sizes take B, kB, MB, GB,",
+		"KiB, MiB, GiB; rates the same with /s, or bit/s, kbit/s, Mbit/s, Gbit/s (B bytes, b bits).",
+	)
 	fs.StringVar(&f.ram, "ram", "", "VM memory `size`, e.g. 800MB or 1GiB")
 	fs.StringVar(&f.dirty, "dirty-rate", "", "memory dirty `rate`, e.g. 40MB/s")
 	fs.StringVar(&f.rate, "rate", "", "transfer `rate` R itself, e.g. 100MB/s or 1Gbit/s")
@@ -198,19 +193,14 @@ func parseSeconds(s string) (float64, error) {
 }
 
 func runMigrationPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("migration plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon migration plan --inventory FILE [flags] [--json]")
-		fmt.Fprintln(stderr, "\nFinds the servers whose NIC or CPU load is above its threshold, chooses the VMs to")
-		fmt.Fprintln(stderr, "move by predicted migration cost and their destinations by a placement policy, and")
-		fmt.Fprintln(stderr, "schedules the migrations (one service's at least an SLA window apart). FILE is the")
-		fmt.Fprintln(stderr, "placement inventory, with optional per-server nic_threshold, cpu_threshold,")
-		fmt.Fprintln(stderr, "load_history ([{t, cpu, nic_bps}]) and nic_load_bps, services ([{name, safe_load,")
-		fmt.Fprintln(stderr, "load: [{t, load}]}]) and options. Flags override the file's options.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("migration plan", "migration plan --inventory FILE [flags] [--json]", stderr,
+		"Finds the servers whose NIC or CPU load is above its threshold, chooses the VMs to",
+		"move by predicted migration cost and their destinations by a placement policy, and",
+		"schedules the migrations (one service's at least an SLA window apart). FILE is the",
+		"placement inventory, with optional per-server nic_threshold, cpu_threshold,",
+		"load_history ([{t, cpu, nic_bps}]) and nic_load_bps, services ([{name, safe_load,",
+		"load: [{t, load}]}]) and options. Flags override the file's options.",
+	)
 	file := fs.String("inventory", "", "plan `file` (JSON); - reads standard input")
 	detector := fs.String("detector", "", "hotspot rule: static, mad or iqr (default the file's, else static)")
 	policy := fs.String("policy", "", "destination policy: "+policyNames()+" (default the file's, else balance)")
@@ -361,17 +351,12 @@ func readRecords(r io.Reader) ([]migration.Record, error) {
 }
 
 func runMigrationFit(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("migration fit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon migration fit --records FILE")
-		fmt.Fprintln(stderr, "\nFits the precopy model's constants (rate factor η, dirty factor κ, stop-and-copy cost")
-		fmt.Fprintln(stderr, "T_stop and σ) by least squares to recorded QEMU migrations and prints them as JSON, for")
-		fmt.Fprintln(stderr, "`cemon migration predict --model precopy --calibration FILE`. FILE holds migration records")
-		fmt.Fprintln(stderr, "(a JSON array, or one a line); - reads standard input.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("migration fit", "migration fit --records FILE", stderr,
+		"Fits the precopy model's constants (rate factor η, dirty factor κ, stop-and-copy cost",
+		"T_stop and σ) by least squares to recorded QEMU migrations and prints them as JSON, for",
+		"`cemon migration predict --model precopy --calibration FILE`. FILE holds migration records",
+		"(a JSON array, or one a line); - reads standard input.",
+	)
 	file := fs.String("records", "", "records `file`")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -66,20 +65,15 @@ func runTimeout(predictedS float64, limit time.Duration) time.Duration {
 }
 
 func runMigrationRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("migration run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon migration run --plan PLAN --inventory FILE --incoming VM=SOCKET,tcp:IP:PORT ... [flags]")
-		fmt.Fprintln(stderr, "\nCarries out the moves of PLAN (`cemon migration plan --json`), in the order of their")
-		fmt.Fprintln(stderr, "start times, one at a time, for VMs whose inventory entry names their QMP socket")
-		fmt.Fprintln(stderr, "(\"qmp\"): it makes the destination guest given by --incoming listen, caps the")
-		fmt.Fprintln(stderr, "source's bandwidth at the move's R, migrates, and reports the outcome beside the")
-		fmt.Fprintln(stderr, "prediction. A move that runs past three times its predicted time (at most")
-		fmt.Fprintln(stderr, "--timeout) is cancelled and counts as not converging. With --api the measured")
-		fmt.Fprintln(stderr, "records are posted to cemon (POST /api/v1/migration/records).")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("migration run", "migration run --plan PLAN --inventory FILE --incoming VM=SOCKET,tcp:IP:PORT ... [flags]", stderr,
+		"Carries out the moves of PLAN (`cemon migration plan --json`), in the order of their",
+		"start times, one at a time, for VMs whose inventory entry names their QMP socket",
+		"(\"qmp\"): it makes the destination guest given by --incoming listen, caps the",
+		"source's bandwidth at the move's R, migrates, and reports the outcome beside the",
+		"prediction. A move that runs past three times its predicted time (at most",
+		"--timeout) is cancelled and counts as not converging. With --api the measured",
+		"records are posted to cemon (POST /api/v1/migration/records).",
+	)
 	planFile := fs.String("plan", "", "plan `file` (JSON, as `cemon migration plan --json` prints it)")
 	invFile := fs.String("inventory", "", "plan or inventory `file` naming each VM's QMP socket")
 	inc := incomingFlag{}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -42,16 +41,11 @@ func policyNames() string {
 
 func parsePlaceFlags(args []string, stderr io.Writer) (placeFlags, int, bool) {
 	var f placeFlags
-	fs := flag.NewFlagSet("place", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon place (--inventory FILE | --generate) [--policy NAME|all] [--json]")
-		fmt.Fprintln(stderr, "\nPlaces every VM of the inventory from scratch and scores the result: servers used,")
-		fmt.Fprintln(stderr, "peak CPU, RAM and NIC utilization, NIC shortfall, cross-server traffic, interference")
-		fmt.Fprintln(stderr, "pairs, and the VMs that move. FILE is JSON with servers, vms, traffic, external, hops.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("place", "place (--inventory FILE | --generate) [--policy NAME|all] [--json]", stderr,
+		"Places every VM of the inventory from scratch and scores the result: servers used,",
+		"peak CPU, RAM and NIC utilization, NIC shortfall, cross-server traffic, interference",
+		"pairs, and the VMs that move. FILE is JSON with servers, vms, traffic, external, hops.",
+	)
 	fs.StringVar(&f.inventory, "inventory", "", "inventory `file` (JSON); - reads standard input")
 	fs.StringVar(&f.policy, "policy", string(placement.TrafficAware), "policy: "+policyNames()+", or all (a comparison table)")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
