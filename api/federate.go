@@ -201,18 +201,8 @@ func MergeLinkStats(lists ...[]LinkStats) []LinkStats {
 		src, dst string
 		sp, dp   uint16
 	}
-	idx := map[key]int{}
-	var out []LinkStats
-	for _, l := range lists {
-		for _, x := range l {
-			k := key{x.SrcDPID, x.DstDPID, x.SrcPort, x.DstPort}
-			i, ok := idx[k]
-			if !ok {
-				idx[k] = len(out)
-				out = append(out, x)
-				continue
-			}
-			m := &out[i]
+	out := mergeBy(lists, func(x *LinkStats) key { return key{x.SrcDPID, x.DstDPID, x.SrcPort, x.DstPort} },
+		func(m, x *LinkStats) {
 			m.RateBps += x.RateBps
 			m.Bytes += x.Bytes
 			m.Flows += x.Flows
@@ -223,8 +213,7 @@ func MergeLinkStats(lists ...[]LinkStats) []LinkStats {
 			if m.PortRateBps == nil && x.PortRateBps != nil {
 				m.PortRateBps, m.PortUtilization = x.PortRateBps, x.PortUtilization
 			}
-		}
-	}
+		})
 	for i := range out {
 		if out[i].CapacityBps > 0 {
 			out[i].Utilization = out[i].RateBps / out[i].CapacityBps
@@ -236,42 +225,21 @@ func MergeLinkStats(lists ...[]LinkStats) []LinkStats {
 // MergeMatrix merges several instances' traffic matrices: per (src, dst) cell the
 // rates, bytes and flows sum; At is the latest. The result is in key order.
 func MergeMatrix(lists ...[]MatrixEntry) []MatrixEntry {
-	idx := map[[2]string]int{}
-	var out []MatrixEntry
-	for _, l := range lists {
-		for _, x := range l {
-			k := [2]string{x.Src, x.Dst}
-			i, ok := idx[k]
-			if !ok {
-				idx[k] = len(out)
-				out = append(out, x)
-				continue
-			}
-			m := &out[i]
+	return sortMatrix(mergeBy(lists, func(x *MatrixEntry) [2]string { return [2]string{x.Src, x.Dst} },
+		func(m, x *MatrixEntry) {
 			m.RateBps += x.RateBps
 			m.Bytes += x.Bytes
 			m.Flows += x.Flows
 			m.At = laterOf(m.At, x.At)
-		}
-	}
-	return sortMatrix(out)
+		}))
 }
 
 // MergeHostStats merges several instances' host totals: per host the rates, bytes
 // and flow counts each way sum, MAC and IP are the first known; At is the latest.
 // The result is in key order.
 func MergeHostStats(lists ...[]HostStats) []HostStats {
-	idx := map[string]int{}
-	var out []HostStats
-	for _, l := range lists {
-		for _, x := range l {
-			i, ok := idx[x.Host]
-			if !ok {
-				idx[x.Host] = len(out)
-				out = append(out, x)
-				continue
-			}
-			m := &out[i]
+	return sortHosts(mergeBy(lists, func(x *HostStats) string { return x.Host },
+		func(m, x *HostStats) {
 			m.SentBps += x.SentBps
 			m.ReceivedBps += x.ReceivedBps
 			m.SentBytes += x.SentBytes
@@ -285,9 +253,27 @@ func MergeHostStats(lists ...[]HostStats) []HostStats {
 			if m.IP == "" {
 				m.IP = x.IP
 			}
+		}))
+}
+
+// mergeBy merges lists item by item: the first item of each key is kept, in the
+// order first seen, and add folds every later item of that key into it.
+func mergeBy[T any, K comparable](lists [][]T, key func(*T) K, add func(m, x *T)) []T {
+	idx := map[K]int{}
+	var out []T
+	for _, l := range lists {
+		for j := range l {
+			x := &l[j]
+			k := key(x)
+			if i, ok := idx[k]; ok {
+				add(&out[i], x)
+				continue
+			}
+			idx[k] = len(out)
+			out = append(out, *x)
 		}
 	}
-	return sortHosts(out)
+	return out
 }
 
 // scopeOf reads ?scope (cluster by default); on a bad value it answers 400 and
