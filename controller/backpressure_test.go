@@ -137,9 +137,13 @@ func connOf(c *Controller, dpid uint64) *conn {
 // that would close a silent switch; it is dropped with ErrStalled once it has read
 // nothing for StallTimeout (5 s).
 func TestBackpressureStalledSwitchSlowedThenDropped(t *testing.T) {
-	const stall = 5 * time.Second
+	// The echo keepalive must leave the socket buffers time to fill both ways before
+	// the switch, which answers no echo, is held back: on a loaded machine (the race
+	// detector, other packages' tests) that took more than the 200 ms that one missed
+	// 100 ms echo allowed. Held back, it outlives several intervals.
+	const stall = 6 * time.Second
 	c, sw, sub := startBackpressure(t, Config{SendQueue: 16, StallTimeout: stall,
-		EchoInterval: 100 * time.Millisecond, EchoMissed: 1, TickInterval: 20 * time.Millisecond}, 4096)
+		EchoInterval: 500 * time.Millisecond, EchoMissed: 2, TickInterval: 20 * time.Millisecond}, 4096)
 	// The switch sends new flows as fast as TCP takes them and never reads.
 	var written atomic.Int64
 	go func() {
