@@ -145,7 +145,7 @@ func (b *PacketInBudget) relative() float64 {
 func (b *PacketInBudget) Tick(x *Context, now time.Time) {
 	if now.Sub(b.lastSweep) >= time.Second {
 		b.lastSweep = now
-		b.hosts = len(x.c.topo.Hosts())
+		b.hosts = x.c.topo.NumHosts()
 		b.sweep(now, false)
 	}
 }

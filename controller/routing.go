@@ -30,6 +30,41 @@ type routing struct {
 	// downs are the switches that went down whose flows are still being torn down,
 	// oldest first (drainDowns).
 	downs []uint64
+	// hops is route's scratch path, reused from one new flow to the next (the core's
+	// lock is held).
+	hops []flowtracker.Hop
+}
+
+// outputFlowMod is a FLOW_MOD with its one output action, allocated together: one
+// allocation instead of three for every FLOW_MOD of a new flow's path.
+type outputFlowMod struct {
+	fm   ofproto.FlowMod
+	out  ofproto.OutputAction
+	acts [1]ofproto.Action
+}
+
+// newOutputFlowMod returns a FLOW_MOD whose only action outputs to port; the caller
+// fills in the rest. Its Actions slice has capacity 1: appending copies it.
+func newOutputFlowMod(port ofproto.PortNo) *ofproto.FlowMod {
+	a := &outputFlowMod{out: ofproto.OutputAction{Port: port}}
+	a.acts[0] = &a.out
+	a.fm.Actions = a.acts[:]
+	return &a.fm
+}
+
+// outputPacketOut is a PACKET_OUT with its one output action, allocated together.
+type outputPacketOut struct {
+	po   ofproto.PacketOut
+	out  ofproto.OutputAction
+	acts [1]ofproto.Action
+}
+
+// newOutputPacketOut returns a PACKET_OUT whose only action outputs to port.
+func newOutputPacketOut(port ofproto.PortNo) *ofproto.PacketOut {
+	a := &outputPacketOut{out: ofproto.OutputAction{Port: port}}
+	a.acts[0] = &a.out
+	a.po.Actions = a.acts[:]
+	return &a.po
 }
 
 var (
@@ -312,17 +347,25 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 		n.deliver(x, pi, dst, now)
 		return
 	}
-	path, ok := n.c.topo.Path(s.dpid, dst.DPID)
-	if !ok {
-		// No discovered path yet (links are still being probed, or the network is
-		// split): deliver this packet directly and install nothing.
-		n.deliver(x, pi, dst, now)
-		return
+	// The hops live until the tracker copied them (AddGrain) and the FLOW_MODs are
+	// built: a slice of the routing's, reused by every new flow.
+	hops := n.hops[:0]
+	if s.dpid == dst.DPID && n.c.topo.HasSwitch(s.dpid) {
+		// Both hosts on this switch: its one hop, no path search.
+		hops = append(hops, flowtracker.Hop{DPID: s.dpid})
+	} else {
+		path, ok := n.c.topo.Path(s.dpid, dst.DPID)
+		if !ok {
+			// No discovered path yet (links are still being probed, or the network is
+			// split): deliver this packet directly and install nothing.
+			n.deliver(x, pi, dst, now)
+			return
+		}
+		for _, h := range path {
+			hops = append(hops, flowtracker.Hop{DPID: h.DPID, InPort: h.InPort, OutPort: h.OutPort})
+		}
 	}
-	hops := make([]flowtracker.Hop, len(path))
-	for i, h := range path {
-		hops[i] = flowtracker.Hop{DPID: h.DPID, InPort: h.InPort, OutPort: h.OutPort}
-	}
+	n.hops = hops
 	hops[0].InPort = uint16(pi.InPort)
 	hops[len(hops)-1].OutPort = dst.Port
 	for _, h := range hops {
@@ -430,10 +473,10 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 		}
 		n.c.stats.FlowMods++
 		st := n.c.switches[hp.DPID]
-		fm := &ofproto.FlowMod{Match: flowkey.ToMatchGrain(fkey, grain, ofproto.PortNo(hp.InPort)), Cookie: h.Cookie,
-			Command: ofproto.FlowAdd, IdleTimeout: idle, HardTimeout: hard, Priority: prio,
-			BufferID: buf, OutPort: ofproto.PortNone, Flags: ofproto.FlagSendFlowRem,
-			Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(hp.OutPort)}}}
+		fm := newOutputFlowMod(ofproto.PortNo(hp.OutPort))
+		fm.Match, fm.Cookie = flowkey.ToMatchGrain(fkey, grain, ofproto.PortNo(hp.InPort)), h.Cookie
+		fm.Command, fm.IdleTimeout, fm.HardTimeout, fm.Priority = ofproto.FlowAdd, idle, hard, prio
+		fm.BufferID, fm.OutPort, fm.Flags = buf, ofproto.PortNone, ofproto.FlagSendFlowRem
 		if x.Send(Switch{st}, fm) {
 			n.c.noteFlowAdd(st, fm, now)
 		}
@@ -514,8 +557,8 @@ func (n *routing) packetOut(x *Context, s *session, pi *ofproto.PacketIn, port o
 	if port == pi.InPort {
 		port = ofproto.PortInPort
 	}
-	po := &ofproto.PacketOut{BufferID: pi.BufferID, InPort: pi.InPort,
-		Actions: []ofproto.Action{&ofproto.OutputAction{Port: port}}}
+	po := newOutputPacketOut(port)
+	po.BufferID, po.InPort = pi.BufferID, pi.InPort
 	if pi.BufferID == ofproto.BufferNone {
 		po.Data = pi.Data
 	}
@@ -565,8 +608,9 @@ func (n *routing) deliver(x *Context, pi *ofproto.PacketIn, h topology.Host, now
 	}
 	n.c.stats.Delivered++
 	n.c.guard.remember(pi.Data, now)
-	x.Send(Switch{st}, &ofproto.PacketOut{BufferID: ofproto.BufferNone, InPort: ofproto.PortNone,
-		Actions: []ofproto.Action{&ofproto.OutputAction{Port: ofproto.PortNo(h.Port)}}, Data: pi.Data})
+	po := newOutputPacketOut(ofproto.PortNo(h.Port))
+	po.BufferID, po.InPort, po.Data = ofproto.BufferNone, ofproto.PortNone, pi.Data
+	x.Send(Switch{st}, po)
 }
 
 // tearDown deletes, on every connected switch, the live entries of the active flows
