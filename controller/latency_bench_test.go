@@ -16,8 +16,15 @@ import (
 // handled by the core (Discovery, the PACKET_IN budget, Routing, the tracker) and its
 // answer, one FLOW_MOD releasing the buffer, encoded as the writer does. Every
 // iteration is a new flow (new UDP ports). allocs/op is the allocations per new flow on
-// the whole in-process path.
+// the whole in-process path. The installed case is cbench's steady state: the switch
+// sends again packets of flows whose entry it has (cbench's switches ignore FLOW_MODs),
+// answered with a PACKET_OUT naming the buffer.
 func BenchmarkCbenchPacketIn(b *testing.B) {
+	b.Run("new-flow", func(b *testing.B) { benchCbenchPacketIn(b, false) })
+	b.Run("installed", func(b *testing.B) { benchCbenchPacketIn(b, true) })
+}
+
+func benchCbenchPacketIn(b *testing.B, installed bool) {
 	n := newFakeNet(b, Config{})
 	n.addSwitch(1, 1, 2)
 	ha := n.addHost("a", 1, PortRef{1, 1})
@@ -43,12 +50,27 @@ func BenchmarkCbenchPacketIn(b *testing.B) {
 	out := make([]byte, 0, 64<<10)
 	flowMods, packetOuts := 0, 0
 	now := n.now
+	const flows = 1000 // installed: the flows sent again, round robin
+	if installed {
+		for i := 0; i < flows; i++ {
+			binary.BigEndian.PutUint16(msg[udpPorts:], uint16(i))
+			m, _, err := d.decode(msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n.c.receive(s, m, now)
+		}
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint32(msg[8:], uint32(i%100000)) // buffer id, cycling as cbench's
-		binary.BigEndian.PutUint16(msg[udpPorts:], uint16(i))
-		binary.BigEndian.PutUint16(msg[udpPorts+2:], uint16(i>>16)|0x8000)
+		if installed {
+			binary.BigEndian.PutUint16(msg[udpPorts:], uint16(i%flows))
+		} else {
+			binary.BigEndian.PutUint16(msg[udpPorts:], uint16(i))
+			binary.BigEndian.PutUint16(msg[udpPorts+2:], uint16(i>>16)|0x8000)
+		}
 		now = now.Add(time.Microsecond)
 		m, borrowed, err := d.decode(msg)
 		if err != nil {
@@ -72,7 +94,10 @@ func BenchmarkCbenchPacketIn(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	if flowMods != b.N || packetOuts != 0 {
+	switch {
+	case installed && (flowMods != 0 || packetOuts != b.N):
+		b.Fatalf("%d FLOW_MODs and %d PACKET_OUTs for %d packets of installed flows; want one PACKET_OUT each", flowMods, packetOuts, b.N)
+	case !installed && (flowMods != b.N || packetOuts != 0):
 		b.Fatalf("%d FLOW_MODs and %d PACKET_OUTs for %d new flows; want one FLOW_MOD each", flowMods, packetOuts, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "flows/s")
