@@ -233,7 +233,7 @@ type linkState struct {
 	bytes   uint64
 	flows   int
 	gen     uint64 // Totals mark of the last change of bytes
-	history series
+	history tickSeries
 }
 
 // pairState is a traffic-matrix cell. Cells are keyed by their hosts' states
@@ -245,7 +245,7 @@ type pairState struct {
 	touched  int64 // Unix nanoseconds, noTime for never
 	gen      uint64
 	src, dst *hostState
-	history  series
+	history  tickSeries
 }
 
 // cellKey names a matrix cell by its hosts' states. A host is never dropped
@@ -263,7 +263,7 @@ type hostState struct {
 	out, in              int
 	touched              time.Time
 	gen                  uint64
-	history              series // Bytes: sent; RateBps: sent
+	history              tickSeries // Bytes: sent; RateBps: sent
 }
 
 type portState struct {
@@ -289,6 +289,7 @@ type Store struct {
 	nowNano  int64     // now in Unix nanoseconds
 	due      deadlines // flows by the time their rate goes stale
 	lastTick time.Time // the newest history sample of links, cells, hosts
+	ticks    tickRing  // the times of the last ticks (the samples of links, cells, hosts)
 	dirty    bool      // figures changed since the last notification
 	gen      uint64    // the current Totals mark, stamped on every change of a total
 
@@ -301,8 +302,10 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	return &Store{
-		cfg:     cfg.withDefaults(),
+		cfg:     cfg,
+		ticks:   newTickRing(max(cfg.History, cfg.FlowHistory)),
 		flows:   make(map[uint64]*flowState),
 		links:   make(map[Link]*linkState),
 		pairs:   make(map[cellKey]*pairState),
@@ -376,7 +379,7 @@ func (s *Store) AddLinks(links ...Link) {
 func (s *Store) link(l Link) *linkState {
 	ls, ok := s.links[l]
 	if !ok {
-		ls = &linkState{history: newSeries(s.cfg.History)}
+		ls = &linkState{}
 		s.links[l] = ls
 	}
 	return ls
@@ -387,7 +390,7 @@ func (s *Store) cell(src, dst *hostState) *pairState {
 	k := cellKey{src, dst}
 	ps, ok := s.pairs[k]
 	if !ok {
-		ps = &pairState{touched: noTime, src: src, dst: dst, history: newSeries(s.cfg.FlowHistory)}
+		ps = &pairState{touched: noTime, src: src, dst: dst}
 		s.pairs[k] = ps
 		src.cells++
 		dst.cells++
@@ -407,7 +410,7 @@ func (s *Store) findCell(p Pair) *pairState {
 func (s *Store) host(h HostID) *hostState {
 	hs, ok := s.hosts[h]
 	if !ok {
-		hs = &hostState{id: h, history: newSeries(s.cfg.History)}
+		hs = &hostState{id: h}
 		s.hosts[h] = hs
 	}
 	return hs
@@ -827,18 +830,20 @@ func (s *Store) Tick(now time.Time) {
 	if !s.now.IsZero() && (s.lastTick.IsZero() || s.nowNano > s.lastTick.UnixNano()) {
 		at := s.now
 		s.lastTick = at
-		cut := at.Add(-s.cfg.Window)
+		s.ticks.push(at.UnixNano())
+		k := s.ticks.since(at.Add(-s.cfg.Window).UnixNano())
+		hist, flowHist := s.cfg.History, s.cfg.FlowHistory
 		for _, ls := range s.links {
-			ls.history.push(Sample{At: at, Bytes: ls.bytes, RateBps: ls.rate})
-			ls.history.dropBefore(cut)
+			ls.history.push(tickSample{ls.bytes, ls.rate}, hist)
+			ls.history.keep(k)
 		}
 		for _, ps := range s.pairs {
-			ps.history.push(Sample{At: at, Bytes: ps.bytes, RateBps: ps.rate})
-			ps.history.dropBefore(cut)
+			ps.history.push(tickSample{ps.bytes, ps.rate}, flowHist)
+			ps.history.keep(k)
 		}
 		for _, hs := range s.hosts {
-			hs.history.push(Sample{At: at, Bytes: hs.sentBytes, RateBps: hs.sent})
-			hs.history.dropBefore(cut)
+			hs.history.push(tickSample{hs.sentBytes, hs.sent}, hist)
+			hs.history.keep(k)
 		}
 	}
 	notify := s.dirty
@@ -1088,7 +1093,7 @@ func (s *Store) LinkHistory(l Link) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if ls, ok := s.links[l]; ok {
-		return ls.history.slice()
+		return ls.history.slice(&s.ticks)
 	}
 	return nil
 }
@@ -1148,7 +1153,7 @@ func (s *Store) MatrixHistory(p Pair) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if ps := s.findCell(p); ps != nil {
-		return ps.history.slice()
+		return ps.history.slice(&s.ticks)
 	}
 	return nil
 }
@@ -1210,7 +1215,7 @@ func (s *Store) HostHistory(host HostID) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if hs, ok := s.hosts[host]; ok {
-		return hs.history.slice()
+		return hs.history.slice(&s.ticks)
 	}
 	return nil
 }
