@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Errors returned by the Tracker.
@@ -135,8 +136,8 @@ type record struct {
 	end     int64
 	next    *record // next active flow whose key has the same hash
 	entries []entry
-	finals  *[]Counters // the entries' final counters, one per entry; nil until the first
-	live    uint16      // entries not gone
+	finals  *Counters // the entries' final counters, len(entries) of them from here; nil until the first
+	live    uint16    // entries not gone
 	state   State
 	grain   Grain // how finely its entries match (GrainExact unless AddGrain said otherwise)
 }
@@ -163,16 +164,16 @@ func (r *record) final(i int) Counters {
 	if r.finals == nil {
 		return Counters{}
 	}
-	return (*r.finals)[i]
+	return unsafe.Slice(r.finals, len(r.entries))[i]
 }
 
-// setFinal stores entry i's final counters, making the record's finals on the first.
+// setFinal stores entry i's final counters, making the record's finals (one array of
+// a Counters per entry, in one allocation) on the first.
 func (r *record) setFinal(i int, c Counters) {
 	if r.finals == nil {
-		f := make([]Counters, len(r.entries))
-		r.finals = &f
+		r.finals = unsafe.SliceData(make([]Counters, len(r.entries)))
 	}
-	(*r.finals)[i] = c
+	unsafe.Slice(r.finals, len(r.entries))[i] = c
 }
 
 // New returns an empty tracker, or an error wrapping ErrConfig naming every bad field.
