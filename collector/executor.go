@@ -470,26 +470,38 @@ func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 
 // observe feeds readings to the Store, and those it took (with their samples, in
 // samples' buffer) to the scheduler and the tasks; it returns the buffer and how many
-// it took. readings is reused.
+// it took. It goes observeChunk readings at a time, so that the samples' buffer stays
+// that small whatever the number of flows (a sample is about 130 bytes: a buffer for
+// every reading of a round would hold that much per active flow between rounds).
 func (c *Collector) observe(now time.Time, readings []stats.Reading, samples []stats.FlowSample) ([]stats.FlowSample, int) {
-	taken := readings[:0]
-	for _, r := range readings {
-		s, err := c.store.Observe(r)
-		if err != nil {
-			continue
+	n := 0
+	for len(readings) > 0 {
+		chunk := readings[:min(len(readings), observeChunk)]
+		readings = readings[len(chunk):]
+		samples = samples[:0]
+		taken := chunk[:0]
+		for _, r := range chunk {
+			s, err := c.store.Observe(r)
+			if err != nil {
+				continue
+			}
+			taken = append(taken, r)
+			samples = append(samples, s)
 		}
-		taken = append(taken, r)
-		samples = append(samples, s)
+		c.mu.Lock()
+		c.rejected += uint64(len(chunk) - len(taken))
+		for i, r := range taken {
+			c.sched.OnReading(now, r, samples[i])
+			c.taskReading(r)
+		}
+		c.mu.Unlock()
+		n += len(taken)
 	}
-	c.mu.Lock()
-	c.rejected += uint64(len(readings) - len(taken))
-	for i, r := range taken {
-		c.sched.OnReading(now, r, samples[i])
-		c.taskReading(r)
-	}
-	c.mu.Unlock()
-	return samples, len(taken)
+	return samples, n
 }
+
+// observeChunk is how many readings observe hands on at once.
+const observeChunk = 1024
 
 // PortRound asks every connected switch for the statistics of all its ports and feeds
 // them to the Store; a slow switch whose flow statistics are still out is left for the

@@ -195,8 +195,8 @@ func (t *Tracker) publish(kind EventKind, r *record, now time.Time) {
 	ev.Path = make([]Hop, len(r.entries))
 	refused := false
 	for i := range r.entries {
-		ev.DPIDs[i] = r.entries[i].hop.DPID
-		ev.Path[i] = r.entries[i].hop
+		ev.DPIDs[i] = r.entries[i].dpid
+		ev.Path[i] = r.entries[i].hop()
 		refused = refused || r.entries[i].refused
 	}
 	ev.Installed = ev.DPIDs
@@ -204,12 +204,12 @@ func (t *Tracker) publish(kind EventKind, r *record, now time.Time) {
 		ev.Installed = make([]uint64, 0, len(r.entries))
 		for i := range r.entries {
 			if !r.entries[i].refused {
-				ev.Installed = append(ev.Installed, r.entries[i].hop.DPID)
+				ev.Installed = append(ev.Installed, r.entries[i].dpid)
 			}
 		}
 	}
 	if kind == EventExpired && r.entries[0].hasCounters {
-		ev.Final, ev.HasFinal = r.entries[0].final, true
+		ev.Final, ev.HasFinal = r.final(0), true
 	}
 	for _, s := range t.subs {
 		s.offer(ev, t.cfg.EventBacklog)

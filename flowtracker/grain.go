@@ -68,7 +68,7 @@ func (t *Tracker) EntryRefused(dpid, cookie uint64, now time.Time) (State, error
 	defer s.mu.Unlock()
 	for i := range r.entries {
 		e := &r.entries[i]
-		if e.hop.DPID != dpid {
+		if e.dpid != dpid {
 			continue
 		}
 		if e.refused || (e.gone && e.hasCounters) {

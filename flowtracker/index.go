@@ -25,9 +25,9 @@ type ref struct {
 // index adds r.entries[i] to the switch index. Caller holds s.mu for writing.
 func (s *shard) index(r *record, i int) {
 	e := &r.entries[i]
-	list := s.bySwitch[e.hop.DPID]
+	list := s.bySwitch[e.dpid]
 	e.pos = uint32(len(list))
-	s.bySwitch[e.hop.DPID] = append(list, ref{r, uint16(i)})
+	s.bySwitch[e.dpid] = append(list, ref{r, uint16(i)})
 }
 
 // unindex removes r.entries[i], which must be indexed (live), from the switch index,
@@ -35,7 +35,7 @@ func (s *shard) index(r *record, i int) {
 // full. Caller holds s.mu for writing.
 func (s *shard) unindex(r *record, i int) {
 	e := &r.entries[i]
-	dpid := e.hop.DPID
+	dpid := e.dpid
 	list := s.bySwitch[dpid]
 	last := len(list) - 1
 	if int(e.pos) > last || list[e.pos] != (ref{r, uint16(i)}) {
@@ -67,7 +67,7 @@ func (s *shard) switchRefs(dpid uint64, out []ref) []ref {
 // as in_port or outputting to it). Caller holds s.mu.
 func (s *shard) portRecords(dpid uint64, port uint16, out []*record) []*record {
 	for _, rf := range s.bySwitch[dpid] {
-		if h := rf.r.entries[rf.i].hop; h.InPort == port || h.OutPort == port {
+		if h := rf.r.entries[rf.i].hop(); h.InPort == port || h.OutPort == port {
 			out = append(out, rf.r)
 		}
 	}
@@ -78,12 +78,12 @@ func (s *shard) portRecords(dpid uint64, port uint16, out []*record) []*record {
 // src or matches in_port dstPort on switch dst, each once. Caller holds s.mu.
 func (s *shard) linkRecords(src uint64, srcPort uint16, dst uint64, dstPort uint16, out []*record) []*record {
 	for _, rf := range s.bySwitch[src] {
-		if rf.r.entries[rf.i].hop.OutPort == srcPort {
+		if rf.r.entries[rf.i].outPort == srcPort {
 			out = append(out, rf.r)
 		}
 	}
 	for _, rf := range s.bySwitch[dst] {
-		if rf.r.entries[rf.i].hop.InPort == dstPort && !rf.r.usesOut(src, srcPort) { // else listed already
+		if rf.r.entries[rf.i].inPort == dstPort && !rf.r.usesOut(src, srcPort) { // else listed already
 			out = append(out, rf.r)
 		}
 	}
@@ -93,8 +93,8 @@ func (s *shard) linkRecords(src uint64, srcPort uint16, dst uint64, dstPort uint
 // usesOut says whether r has a live entry on switch dpid that outputs to port.
 func (r *record) usesOut(dpid uint64, port uint16) bool {
 	for i := range r.entries {
-		if e := &r.entries[i]; e.hop.DPID == dpid {
-			return !e.gone && e.hop.OutPort == port
+		if e := &r.entries[i]; e.dpid == dpid {
+			return !e.gone && e.outPort == port
 		}
 	}
 	return false
@@ -264,7 +264,7 @@ func (t *Tracker) RemoveSwitchFlow(dpid, id uint64, now time.Time) bool {
 		return false
 	}
 	for i := range r.entries {
-		if e := &r.entries[i]; e.hop.DPID == dpid && !e.gone {
+		if e := &r.entries[i]; e.dpid == dpid && !e.gone {
 			s.unindex(r, i)
 			e.gone, e.reason = true, ReasonSwitchLeft
 			t.entryGone(s, r, now)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Errors returned by the Tracker.
@@ -135,19 +136,44 @@ type record struct {
 	end     int64
 	next    *record // next active flow whose key has the same hash
 	entries []entry
-	live    uint16 // entries not gone
+	finals  *Counters // the entries' final counters, len(entries) of them from here; nil until the first
+	live    uint16    // entries not gone
 	state   State
 	grain   Grain // how finely its entries match (GrainExact unless AddGrain said otherwise)
 }
 
+// entry is one hop's entry of a flow, in 24 bytes: its final counters, which only
+// a gone entry has, are kept apart (record.finals).
 type entry struct {
-	hop         Hop
-	final       Counters
-	pos         uint32 // place in the switch index's list of hop.DPID (live entries)
+	dpid        uint64
+	inPort      uint16
+	outPort     uint16
+	pos         uint32 // place in the switch index's list of dpid (live entries)
 	gone        bool
-	hasCounters bool
+	hasCounters bool // record.finals holds its counters
 	refused     bool // the switch refused the entry's FLOW_MOD (EntryRefused)
 	reason      Reason
+}
+
+func (e *entry) hop() Hop { return Hop{DPID: e.dpid, InPort: e.inPort, OutPort: e.outPort} }
+
+func (e *entry) setHop(h Hop) { e.dpid, e.inPort, e.outPort = h.DPID, h.InPort, h.OutPort }
+
+// final returns entry i's final counters (zero unless it has them).
+func (r *record) final(i int) Counters {
+	if r.finals == nil {
+		return Counters{}
+	}
+	return unsafe.Slice(r.finals, len(r.entries))[i]
+}
+
+// setFinal stores entry i's final counters, making the record's finals (one array of
+// a Counters per entry, in one allocation) on the first.
+func (r *record) setFinal(i int, c Counters) {
+	if r.finals == nil {
+		r.finals = unsafe.SliceData(make([]Counters, len(r.entries)))
+	}
+	unsafe.Slice(r.finals, len(r.entries))[i] = c
 }
 
 // New returns an empty tracker, or an error wrapping ErrConfig naming every bad field.
@@ -250,7 +276,7 @@ func (t *Tracker) AddGrain(key Key, grain Grain, path []Hop, now time.Time) (Han
 	s.seq++
 	r := &record{id: id, key: key, start: unixNano(now), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive, grain: grain}
 	for i, hop := range path {
-		r.entries[i].hop = hop
+		r.entries[i].setHop(hop)
 		s.index(r, i)
 	}
 	s.linkKey(h, r)
@@ -337,12 +363,13 @@ func (t *Tracker) EntryRemoved(dpid, cookie uint64, final Counters, reason Reaso
 	defer s.mu.Unlock()
 	for i := range r.entries {
 		e := &r.entries[i]
-		if e.hop.DPID != dpid {
+		if e.dpid != dpid {
 			continue
 		}
 		if !e.gone {
 			s.unindex(r, i)
-			e.gone, e.hasCounters, e.final, e.reason = true, true, final, reason
+			e.gone, e.hasCounters, e.reason = true, true, reason
+			r.setFinal(i, final)
 			t.entryGone(s, r, now)
 		}
 		return r.state, nil
@@ -443,7 +470,7 @@ func fill(f *Flow, r *record, cookie uint64) {
 	f.Entries = f.Entries[:0]
 	for i := range r.entries {
 		e := &r.entries[i]
-		f.Entries = append(f.Entries, Entry{Hop: e.hop, Gone: e.gone, HasCounters: e.hasCounters, Reason: e.reason, Final: e.final, Refused: e.refused})
+		f.Entries = append(f.Entries, Entry{Hop: e.hop(), Gone: e.gone, HasCounters: e.hasCounters, Reason: e.reason, Final: r.final(i), Refused: e.refused})
 	}
 }
 
@@ -648,7 +675,7 @@ func (t *Tracker) Adopt(id uint64, key Key, path []Hop, start time.Time) (Handle
 	}
 	r := &record{id: id, key: key, start: unixNano(start), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive}
 	for i, hop := range path {
-		r.entries[i].hop = hop
+		r.entries[i].setHop(hop)
 		s.index(r, i)
 	}
 	s.linkKey(h, r)

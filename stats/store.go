@@ -127,12 +127,18 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// flowState is one flow as the store keeps it: 288 bytes (a size class of
+// Go's allocator) plus its history's samples. Times are Unix nanoseconds
+// (noTime for none) and come back out in UTC; the endpoints are those of the
+// hosts it counts in (srcSt, dstSt), not copies.
 type flowState struct {
-	info FlowInfo
+	id    uint64
+	path  []Hop // shared with the caller of AddFlow
+	start int64
 	// The aggregates the flow counts in, found once when it is added: a
 	// reading updates them without a map lookup. Links are never dropped,
 	// and Prune drops a cell or host only when no active flow counts in it.
-	// (The links themselves follow from info.Path: LinksOf.)
+	// (The links themselves follow from path: LinksOf.)
 	linkSt  []*linkState
 	pairSt  *pairState
 	srcSt   *hostState
@@ -141,7 +147,11 @@ type flowState struct {
 	packets uint64
 	rate    float64
 	pktRate float64
-	last    Reading // last reading; last.At zero before the first
+	// The last reading (lastAt noTime before the first).
+	lastAt                 int64
+	lastDPID               uint64
+	lastBytes, lastPackets uint64
+	lastDuration           time.Duration
 	// markBytes and markPkts are the highest counters of the current entry
 	// epoch (since the last reset) already counted in bytes and packets: a
 	// reading adds only what it counts beyond them, so that moving between
@@ -150,7 +160,7 @@ type flowState struct {
 	markBytes, markPkts uint64
 	readings            int32
 	resets              int32
-	end                 time.Time
+	end                 int64 // noTime while active
 	history             series
 	contribute          float64 // rate currently added to the aggregates
 	// given is the polling interval the scheduler gave (Reading.Interval,
@@ -158,17 +168,53 @@ type flowState struct {
 	given, learned time.Duration
 	// validUntil is when the rate stops counting without a new reading;
 	// stale is set once the store's clock has reached it.
-	validUntil time.Time
+	validUntil int64
 	// queued is the deadline of the flow's newest entry in the store's
 	// deadline queue; inQueue says there is one.
-	queued  int64 // Unix nanoseconds
-	active  bool
-	stale   bool
-	inQueue bool
+	queued int64
 	// gen is the Totals mark of the flow's last change of totals; restored
 	// says the flow was put back by RestoreTotals and not added since.
-	gen      uint64
-	restored bool
+	gen        uint64
+	lastSource Source
+	active     bool
+	stale      bool
+	inQueue    bool
+	restored   bool
+}
+
+// noTime is the Unix-nanosecond stand-in for the zero time.Time.
+const noTime = math.MinInt64
+
+// nanos returns t in Unix nanoseconds, noTime for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return noTime
+	}
+	return t.UnixNano()
+}
+
+// timeOf is nanos' inverse, in UTC.
+func timeOf(ns int64) time.Time {
+	if ns == noTime {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+func newFlowState(f FlowInfo, src, dst *hostState) *flowState {
+	return &flowState{id: f.ID, path: f.Path, start: nanos(f.Start), srcSt: src, dstSt: dst,
+		lastAt: noTime, end: noTime, validUntil: noTime}
+}
+
+// last returns the flow's last reading (At zero before the first).
+func (fs *flowState) last() Reading {
+	return Reading{Flow: fs.id, DPID: fs.lastDPID, Bytes: fs.lastBytes, Packets: fs.lastPackets,
+		Duration: fs.lastDuration, At: timeOf(fs.lastAt), Source: fs.lastSource, Interval: fs.given}
+}
+
+func (fs *flowState) setLast(r Reading) {
+	fs.lastAt, fs.lastDPID, fs.lastBytes, fs.lastPackets = nanos(r.At), r.DPID, r.Bytes, r.Packets
+	fs.lastDuration, fs.lastSource = r.Duration, r.Source
 }
 
 // interval is the polling interval the flow's staleness counts in.
@@ -187,25 +233,37 @@ type linkState struct {
 	bytes   uint64
 	flows   int
 	gen     uint64 // Totals mark of the last change of bytes
-	history series
+	history tickSeries
 }
 
+// pairState is a traffic-matrix cell. Cells are keyed by their hosts' states
+// (cellKey: 16 bytes, not the 64 of a Pair), which know their HostIDs.
 type pairState struct {
-	rate    float64
-	bytes   uint64
-	flows   int
-	touched time.Time
-	gen     uint64
-	history series
+	rate     float64
+	bytes    uint64
+	flows    int
+	touched  int64 // Unix nanoseconds, noTime for never
+	gen      uint64
+	src, dst *hostState
+	history  tickSeries
 }
+
+// cellKey names a matrix cell by its hosts' states. A host is never dropped
+// while a cell names it (hostState.cells), so a cell's key stays that of its
+// Pair for as long as the cell lives.
+type cellKey struct{ src, dst *hostState }
+
+func (ps *pairState) pair() Pair { return Pair{ps.src.id, ps.dst.id} }
 
 type hostState struct {
+	id                   HostID
+	cells                int // matrix cells naming the host
 	sent, recv           float64
 	sentBytes, recvBytes uint64
 	out, in              int
 	touched              time.Time
 	gen                  uint64
-	history              series // Bytes: sent; RateBps: sent
+	history              tickSeries // Bytes: sent; RateBps: sent
 }
 
 type portState struct {
@@ -220,7 +278,7 @@ type Store struct {
 	mu     sync.RWMutex
 	flows  map[uint64]*flowState
 	links  map[Link]*linkState
-	pairs  map[Pair]*pairState
+	pairs  map[cellKey]*pairState
 	hosts  map[HostID]*hostState
 	ports  map[PortKey]*portState
 	speeds map[PortKey]float64 // advertised port speeds, bits per second
@@ -231,6 +289,7 @@ type Store struct {
 	nowNano  int64     // now in Unix nanoseconds
 	due      deadlines // flows by the time their rate goes stale
 	lastTick time.Time // the newest history sample of links, cells, hosts
+	ticks    tickRing  // the times of the last ticks (the samples of links, cells, hosts)
 	dirty    bool      // figures changed since the last notification
 	gen      uint64    // the current Totals mark, stamped on every change of a total
 
@@ -243,11 +302,13 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	return &Store{
-		cfg:     cfg.withDefaults(),
+		cfg:     cfg,
+		ticks:   newTickRing(max(cfg.History, cfg.FlowHistory)),
 		flows:   make(map[uint64]*flowState),
 		links:   make(map[Link]*linkState),
-		pairs:   make(map[Pair]*pairState),
+		pairs:   make(map[cellKey]*pairState),
 		hosts:   make(map[HostID]*hostState),
 		ports:   make(map[PortKey]*portState),
 		speeds:  make(map[PortKey]float64),
@@ -273,14 +334,16 @@ func (s *Store) AddFlow(f FlowInfo) error {
 		if old.active {
 			return fmt.Errorf("%w: id %d", ErrDuplicateFlow, f.ID)
 		}
-		if old.restored && old.info.Src == f.Src && old.info.Dst == f.Dst {
+		if old.restored && old.srcSt.id == f.Src && old.dstSt.id == f.Dst {
 			cont = old
 		}
 		delete(s.flows, f.ID)
 	}
 	s.advance(f.Start)
 	s.dirty = true
-	fs := &flowState{info: f, active: true, history: newSeries(s.cfg.FlowHistory), gen: s.gen}
+	src, dst := s.host(f.Src), s.host(f.Dst)
+	fs := newFlowState(f, src, dst)
+	fs.active, fs.history, fs.gen = true, newSeries(s.cfg.FlowHistory), s.gen
 	if cont != nil {
 		fs.bytes, fs.packets, fs.markBytes, fs.markPkts, fs.resets = cont.bytes, cont.packets, cont.markBytes, cont.markPkts, cont.resets
 	}
@@ -291,11 +354,10 @@ func (s *Store) AddFlow(f FlowInfo) error {
 		fs.linkSt[i] = s.link(l)
 		fs.linkSt[i].flows++
 	}
-	p := s.pair(Pair{f.Src, f.Dst})
+	p := s.cell(src, dst)
 	p.flows++
-	touch(&p.touched, f.Start)
-	src, dst := s.host(f.Src), s.host(f.Dst)
-	fs.pairSt, fs.srcSt, fs.dstSt = p, src, dst
+	touchNano(&p.touched, nanos(f.Start))
+	fs.pairSt = p
 	src.out++
 	touch(&src.touched, f.Start)
 	dst.in++
@@ -317,25 +379,38 @@ func (s *Store) AddLinks(links ...Link) {
 func (s *Store) link(l Link) *linkState {
 	ls, ok := s.links[l]
 	if !ok {
-		ls = &linkState{history: newSeries(s.cfg.History)}
+		ls = &linkState{}
 		s.links[l] = ls
 	}
 	return ls
 }
 
-func (s *Store) pair(p Pair) *pairState {
-	ps, ok := s.pairs[p]
+// cell returns the matrix cell of two hosts' states, made if new.
+func (s *Store) cell(src, dst *hostState) *pairState {
+	k := cellKey{src, dst}
+	ps, ok := s.pairs[k]
 	if !ok {
-		ps = &pairState{history: newSeries(s.cfg.FlowHistory)}
-		s.pairs[p] = ps
+		ps = &pairState{touched: noTime, src: src, dst: dst}
+		s.pairs[k] = ps
+		src.cells++
+		dst.cells++
 	}
 	return ps
+}
+
+// findCell returns the matrix cell of p, or nil.
+func (s *Store) findCell(p Pair) *pairState {
+	src, dst := s.hosts[p.Src], s.hosts[p.Dst]
+	if src == nil || dst == nil {
+		return nil
+	}
+	return s.pairs[cellKey{src, dst}]
 }
 
 func (s *Store) host(h HostID) *hostState {
 	hs, ok := s.hosts[h]
 	if !ok {
-		hs = &hostState{history: newSeries(s.cfg.History)}
+		hs = &hostState{id: h}
 		s.hosts[h] = hs
 	}
 	return hs
@@ -386,13 +461,13 @@ func (s *Store) Remove(r Reading) error {
 	defer s.mu.Unlock()
 	r.Source = SourceFlowRemoved
 	end := r.At
-	if fs, ok := s.flows[r.Flow]; ok && fs.active && fs.readings > 0 && r.At.Before(fs.last.At) {
+	if fs, ok := s.flows[r.Flow]; ok && fs.active && fs.readings > 0 && r.At.UnixNano() < fs.lastAt {
 		// The final counters were stamped before a poll reply that was applied
 		// first (events and replies travel separately). They are still the
 		// entry's last word, and the flow must end whatever its order: take
 		// them as of the last reading, so that no rate is computed from a
 		// negative interval.
-		r.At = fs.last.At
+		r.At = timeOf(fs.lastAt)
 	}
 	fs, err := s.check(r)
 	if err != nil {
@@ -432,8 +507,8 @@ func (s *Store) check(r Reading) (*flowState, error) {
 	if !fs.active {
 		return nil, fmt.Errorf("%w: id %d", ErrNotActive, r.Flow)
 	}
-	if fs.readings > 0 && r.At.Before(fs.last.At) {
-		return nil, fmt.Errorf("%w: flow %d at %v, last at %v", ErrOutOfOrder, r.Flow, r.At, fs.last.At)
+	if fs.readings > 0 && r.At.UnixNano() < fs.lastAt {
+		return nil, fmt.Errorf("%w: flow %d at %v, last at %v", ErrOutOfOrder, r.Flow, r.At, timeOf(fs.lastAt))
 	}
 	return fs, nil
 }
@@ -444,7 +519,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	var interval time.Duration
 	rateKnown := false
 	resets := fs.resets
-	p := fs.last
+	p := fs.last()
 	if fs.readings > 0 && r.At.After(p.At) {
 		fs.learned = r.At.Sub(p.At)
 	}
@@ -508,7 +583,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 		fs.rate = float64(rBytes) * 8 / sec
 		fs.pktRate = float64(rPkts) / sec
 	}
-	fs.last = r
+	fs.setLast(r)
 	fs.readings++
 	fs.gen = s.gen
 	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}) // FlowHistory applies the window
@@ -521,7 +596,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 		pr := fs.pairSt
 		pr.bytes += dBytes
 		pr.gen = s.gen
-		touch(&pr.touched, r.At)
+		touchNano(&pr.touched, r.At.UnixNano())
 		src, dst := fs.srcSt, fs.dstSt
 		src.sentBytes += dBytes
 		src.gen = s.gen
@@ -533,7 +608,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	s.dirty = true
 	fs.stale = false
 	s.schedule(fs)
-	if fs.validUntil.UnixNano() > s.nowNano {
+	if fs.validUntil > s.nowNano {
 		s.contribute(fs, fs.rate)
 	} else {
 		// Stale on arrival (a reply that took longer than the flow's
@@ -541,9 +616,9 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 		fs.stale = true
 		s.contribute(fs, 0)
 	}
-	smp := FlowSample{Flow: fs.info.ID, At: r.At, Bytes: fs.bytes, Packets: fs.packets, NewBytes: dBytes,
+	smp := FlowSample{Flow: fs.id, At: r.At, Bytes: fs.bytes, Packets: fs.packets, NewBytes: dBytes,
 		RateBps: fs.rate, PacketRate: fs.pktRate, NewRate: rateKnown, Reset: fs.resets != resets,
-		Interval: fs.interval(s.cfg.Interval), ValidUntil: fs.validUntil}
+		Interval: fs.interval(s.cfg.Interval), ValidUntil: timeOf(fs.validUntil)}
 	if rateKnown {
 		smp.Span = interval
 	}
@@ -555,8 +630,8 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 // (advance re-queues a flow whose deadline moved on when that entry falls
 // due, so a reading costs no queue operation most of the time).
 func (s *Store) schedule(fs *flowState) {
-	fs.validUntil = fs.last.At.Add(time.Duration(s.cfg.StaleAfter) * fs.interval(s.cfg.Interval))
-	if v := fs.validUntil.UnixNano(); !fs.inQueue || v < fs.queued {
+	fs.validUntil = fs.lastAt + int64(time.Duration(s.cfg.StaleAfter)*fs.interval(s.cfg.Interval))
+	if v := fs.validUntil; !fs.inQueue || v < fs.queued {
 		s.due.push(deadline{at: v, fs: fs})
 		fs.queued, fs.inQueue = v, true
 	}
@@ -580,7 +655,7 @@ func (s *Store) advance(t time.Time) {
 		if !fs.active || fs.stale {
 			continue
 		}
-		if v := fs.validUntil.UnixNano(); v > s.nowNano {
+		if v := fs.validUntil; v > s.nowNano {
 			s.due.push(deadline{at: v, fs: fs})
 			fs.queued, fs.inQueue = v, true
 			continue
@@ -608,6 +683,13 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 	dst.recv = settle(dst.recv+d, dst.in)
 }
 
+// touchNano is touch for a time in Unix nanoseconds.
+func touchNano(t *int64, at int64) {
+	if at > *t {
+		*t = at
+	}
+}
+
 // touch moves a last-touched time forward, never back: events reach the
 // store a little out of order (final counters stamped before the last poll),
 // and a cell or host must stay as long as the latest flow that touched it.
@@ -629,14 +711,14 @@ func settle(v float64, flows int) float64 {
 func (s *Store) end(fs *flowState, at time.Time) {
 	s.dirty = true
 	fs.active = false
-	fs.end = at
+	fs.end = nanos(at)
 	fs.gen = s.gen
 	for _, ls := range fs.linkSt {
 		ls.flows--
 	}
 	pr := fs.pairSt
 	pr.flows--
-	touch(&pr.touched, at)
+	touchNano(&pr.touched, nanos(at))
 	src, dst := fs.srcSt, fs.dstSt
 	src.out--
 	touch(&src.touched, at)
@@ -748,18 +830,20 @@ func (s *Store) Tick(now time.Time) {
 	if !s.now.IsZero() && (s.lastTick.IsZero() || s.nowNano > s.lastTick.UnixNano()) {
 		at := s.now
 		s.lastTick = at
-		cut := at.Add(-s.cfg.Window)
+		s.ticks.push(at.UnixNano())
+		k := s.ticks.since(at.Add(-s.cfg.Window).UnixNano())
+		hist, flowHist := s.cfg.History, s.cfg.FlowHistory
 		for _, ls := range s.links {
-			ls.history.push(Sample{At: at, Bytes: ls.bytes, RateBps: ls.rate})
-			ls.history.dropBefore(cut)
+			ls.history.push(tickSample{ls.bytes, ls.rate}, hist)
+			ls.history.keep(k)
 		}
 		for _, ps := range s.pairs {
-			ps.history.push(Sample{At: at, Bytes: ps.bytes, RateBps: ps.rate})
-			ps.history.dropBefore(cut)
+			ps.history.push(tickSample{ps.bytes, ps.rate}, flowHist)
+			ps.history.keep(k)
 		}
 		for _, hs := range s.hosts {
-			hs.history.push(Sample{At: at, Bytes: hs.sentBytes, RateBps: hs.sent})
-			hs.history.dropBefore(cut)
+			hs.history.push(tickSample{hs.sentBytes, hs.sent}, hist)
+			hs.history.keep(k)
 		}
 	}
 	notify := s.dirty
@@ -816,7 +900,7 @@ func (s *Store) Prune(now time.Time) int {
 	cut := now.Add(-s.cfg.Retain)
 	n := 0
 	for id, fs := range s.flows {
-		if !fs.active && fs.end.Before(cut) {
+		if !fs.active && fs.end < cut.UnixNano() {
 			delete(s.flows, id)
 			n++
 		}
@@ -824,13 +908,15 @@ func (s *Store) Prune(now time.Time) int {
 	if n > 0 {
 		s.dirty = true
 	}
-	for p, ps := range s.pairs {
-		if ps.flows == 0 && ps.touched.Before(cut) {
-			delete(s.pairs, p)
+	for k, ps := range s.pairs {
+		if ps.flows == 0 && ps.touched < cut.UnixNano() {
+			delete(s.pairs, k)
+			ps.src.cells--
+			ps.dst.cells--
 		}
 	}
 	for h, hs := range s.hosts {
-		if hs.out == 0 && hs.in == 0 && hs.touched.Before(cut) {
+		if hs.out == 0 && hs.in == 0 && hs.cells == 0 && hs.touched.Before(cut) {
 			delete(s.hosts, h)
 		}
 	}
@@ -845,21 +931,21 @@ func (s *Store) Flow(id uint64) (FlowStats, bool) {
 	if !ok {
 		return FlowStats{}, false
 	}
-	return s.flowStats(fs, slices.Clone(fs.info.Path)), true
+	return s.flowStats(fs, slices.Clone(fs.path)), true
 }
 
 // flowStats returns a flow's statistics with path as its Path (a copy of the
 // flow's, or nil for the caller to fill).
 func (s *Store) flowStats(fs *flowState, path []Hop) FlowStats {
 	return FlowStats{
-		ID: fs.info.ID, Src: fs.info.Src, Dst: fs.info.Dst,
+		ID: fs.id, Src: fs.srcSt.id, Dst: fs.dstSt.id,
 		Path:  path,
 		Bytes: fs.bytes, Packets: fs.packets,
 		RateBps: fs.rate, PacketRate: fs.pktRate,
-		Interval: fs.interval(s.cfg.Interval), ValidUntil: fs.validUntil, Stale: fs.stale,
-		LastPolled: fs.last.At, Source: fs.last.Source, DPID: fs.last.DPID,
+		Interval: fs.interval(s.cfg.Interval), ValidUntil: timeOf(fs.validUntil), Stale: fs.stale,
+		LastPolled: timeOf(fs.lastAt), Source: fs.lastSource, DPID: fs.lastDPID,
 		Readings: int(fs.readings), Resets: int(fs.resets),
-		Active: fs.active, Start: fs.info.Start, End: fs.end,
+		Active: fs.active, Start: timeOf(fs.start), End: timeOf(fs.end),
 	}
 }
 
@@ -877,13 +963,13 @@ func (s *Store) flowsLocked() []FlowStats {
 	out := make([]FlowStats, 0, len(s.flows))
 	n := 0
 	for _, fs := range s.flows {
-		n += len(fs.info.Path)
+		n += len(fs.path)
 	}
 	hops := make([]Hop, 0, n) // one allocation for every path copied
 	for _, fs := range s.flows {
 		f := s.flowStats(fs, nil)
 		start := len(hops)
-		hops = append(hops, fs.info.Path...)
+		hops = append(hops, fs.path...)
 		f.Path = hops[start:len(hops):len(hops)]
 		out = append(out, f)
 	}
@@ -1007,7 +1093,7 @@ func (s *Store) LinkHistory(l Link) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if ls, ok := s.links[l]; ok {
-		return ls.history.slice()
+		return ls.history.slice(&s.ticks)
 	}
 	return nil
 }
@@ -1056,8 +1142,8 @@ func (s *Store) Matrix() []MatrixEntry {
 
 func (s *Store) matrixLocked() []MatrixEntry {
 	out := make([]MatrixEntry, 0, len(s.pairs))
-	for p, ps := range s.pairs {
-		out = append(out, MatrixEntry{Src: p.Src, Dst: p.Dst, At: s.now, RateBps: ps.rate, Bytes: ps.bytes, Flows: ps.flows})
+	for _, ps := range s.pairs {
+		out = append(out, MatrixEntry{Src: ps.src.id, Dst: ps.dst.id, At: s.now, RateBps: ps.rate, Bytes: ps.bytes, Flows: ps.flows})
 	}
 	return out
 }
@@ -1066,8 +1152,8 @@ func (s *Store) matrixLocked() []MatrixEntry {
 func (s *Store) MatrixHistory(p Pair) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if ps, ok := s.pairs[p]; ok {
-		return ps.history.slice()
+	if ps := s.findCell(p); ps != nil {
+		return ps.history.slice(&s.ticks)
 	}
 	return nil
 }
@@ -1129,7 +1215,7 @@ func (s *Store) HostHistory(host HostID) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if hs, ok := s.hosts[host]; ok {
-		return hs.history.slice()
+		return hs.history.slice(&s.ticks)
 	}
 	return nil
 }

@@ -75,8 +75,8 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 	for _, fs := range s.flows {
 		// A flow that counted nothing has nothing to keep (and was never given out).
 		if fs.gen > since && (fs.bytes > 0 || fs.packets > 0) {
-			t.Flows = append(t.Flows, FlowTotal{ID: fs.info.ID, Src: fs.info.Src, Dst: fs.info.Dst,
-				Path: slices.Clone(fs.info.Path), Start: fs.info.Start, End: fs.end,
+			t.Flows = append(t.Flows, FlowTotal{ID: fs.id, Src: fs.srcSt.id, Dst: fs.dstSt.id,
+				Path: slices.Clone(fs.path), Start: timeOf(fs.start), End: timeOf(fs.end),
 				Bytes: fs.bytes, Packets: fs.packets, MarkBytes: fs.markBytes, MarkPackets: fs.markPkts,
 				Resets: int(fs.resets)})
 		}
@@ -86,9 +86,9 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 			t.Links = append(t.Links, LinkTotal{Link: l, Bytes: ls.bytes})
 		}
 	}
-	for p, ps := range s.pairs {
+	for _, ps := range s.pairs {
 		if ps.gen > since {
-			t.Pairs = append(t.Pairs, PairTotal{Pair: p, Bytes: ps.bytes, Touched: ps.touched})
+			t.Pairs = append(t.Pairs, PairTotal{Pair: ps.pair(), Bytes: ps.bytes, Touched: timeOf(ps.touched)})
 		}
 	}
 	for h, hs := range s.hosts {
@@ -115,7 +115,7 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 	defer s.mu.Unlock()
 	for _, fs := range s.flows {
 		if fs.active {
-			return fmt.Errorf("stats: restore totals: flow %d is already active", fs.info.ID)
+			return fmt.Errorf("stats: restore totals: flow %d is already active", fs.id)
 		}
 	}
 	cut := now.Add(-s.cfg.Retain)
@@ -132,9 +132,9 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 		if pt.Touched.Before(cut) {
 			continue
 		}
-		ps := s.pair(pt.Pair)
+		ps := s.cell(s.host(pt.Pair.Src), s.host(pt.Pair.Dst))
 		ps.bytes += pt.Bytes
-		touch(&ps.touched, pt.Touched)
+		touchNano(&ps.touched, nanos(pt.Touched))
 		ps.gen = s.gen
 	}
 	for _, ht := range t.Hosts {
@@ -159,17 +159,17 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 			continue
 		}
 		info := FlowInfo{ID: ft.ID, Src: ft.Src, Dst: ft.Dst, Path: slices.Clone(ft.Path), Start: ft.Start}
-		fs := &flowState{info: info, history: newSeries(s.cfg.FlowHistory),
-			bytes: ft.Bytes, packets: ft.Packets, markBytes: ft.MarkBytes, markPkts: ft.MarkPackets,
-			resets: int32(ft.Resets), end: e, restored: true, gen: s.gen}
+		fs := newFlowState(info, s.host(ft.Src), s.host(ft.Dst))
+		fs.history = newSeries(s.cfg.FlowHistory)
+		fs.bytes, fs.packets, fs.markBytes, fs.markPkts = ft.Bytes, ft.Packets, ft.MarkBytes, ft.MarkPackets
+		fs.resets, fs.end, fs.restored, fs.gen = int32(ft.Resets), nanos(e), true, s.gen
 		links := LinksOf(info.Path)
 		fs.linkSt = make([]*linkState, len(links))
 		for i, l := range links {
 			fs.linkSt[i] = s.link(l)
 		}
-		fs.pairSt = s.pair(Pair{ft.Src, ft.Dst})
-		fs.srcSt, fs.dstSt = s.host(ft.Src), s.host(ft.Dst)
-		touch(&fs.pairSt.touched, e)
+		fs.pairSt = s.cell(fs.srcSt, fs.dstSt)
+		touchNano(&fs.pairSt.touched, nanos(e))
 		touch(&fs.srcSt.touched, e)
 		touch(&fs.dstSt.touched, e)
 		s.flows[ft.ID] = fs

@@ -1,0 +1,99 @@
+package stats
+
+// The histories of links, matrix cells and hosts take one sample at every Tick of
+// the store, all at the same times: so their samples hold only bytes and rate (16
+// bytes, not 24) and the times are kept once, in the store's tick ring. A matrix
+// cell is one per active flow when hosts talk in many pairs, so this is 64 bytes
+// per flow at the default FlowHistory.
+
+// tickRing holds the times of the store's last ticks, in Unix nanoseconds.
+type tickRing struct {
+	at []int64 // ring of the last len(at) tick times
+	n  uint64  // ticks taken since New
+}
+
+func newTickRing(size int) tickRing { return tickRing{at: make([]int64, max(size, 1))} }
+
+func (t *tickRing) push(at int64) {
+	t.at[t.n%uint64(len(t.at))] = at
+	t.n++
+}
+
+// time returns the time of the k-th tick since New (k < n, and one of the last
+// len(at)).
+func (t *tickRing) time(k uint64) int64 { return t.at[k%uint64(len(t.at))] }
+
+// since returns how many of the newest ticks are at or after cut (at most the ring's
+// size).
+func (t *tickRing) since(cut int64) int {
+	k := 0
+	for k < len(t.at) && uint64(k) < t.n && t.time(t.n-1-uint64(k)) >= cut {
+		k++
+	}
+	return k
+}
+
+// tickSeries is a bounded history taken at the store's ticks: its n samples are
+// those of the n latest ticks, oldest first (every series of the store takes a
+// sample at every tick from its creation on). Its buffer grows with the samples, up
+// to the series' limit, as series' does.
+type tickSeries struct {
+	buf  []tickSample
+	head int32 // index of the oldest sample
+	n    int32 // samples held
+}
+
+// tickSample is a Sample of a tickSeries, its time in the store's tick ring.
+type tickSample struct {
+	bytes uint64
+	rate  float64
+}
+
+// push appends the sample of the latest tick, keeping at most limit samples.
+func (r *tickSeries) push(v tickSample, limit int) {
+	switch {
+	case limit <= 0:
+	case int(r.n) < len(r.buf): // room left by keep
+		r.buf[(int(r.head)+int(r.n))%len(r.buf)] = v
+		r.n++
+	case len(r.buf) < limit:
+		if r.head != 0 {
+			out := make([]tickSample, r.n, cap(r.buf))
+			k := copy(out, r.buf[r.head:min(int(r.head+r.n), len(r.buf))])
+			copy(out[k:], r.buf[:int(r.n)-k])
+			r.buf, r.head = out, 0
+		}
+		if len(r.buf) == cap(r.buf) {
+			nb := make([]tickSample, len(r.buf), min(max(2*cap(r.buf), 2), limit))
+			copy(nb, r.buf)
+			r.buf = nb
+		}
+		r.buf = append(r.buf, v)
+		r.n++
+	default: // full: overwrite the oldest
+		r.buf[r.head] = v
+		r.head = int32((int(r.head) + 1) % len(r.buf))
+	}
+}
+
+// keep drops the oldest samples beyond the newest k.
+func (r *tickSeries) keep(k int) {
+	for int(r.n) > k {
+		r.head = int32((int(r.head) + 1) % len(r.buf))
+		r.n--
+	}
+	if r.n == 0 {
+		r.buf, r.head = r.buf[:0], 0
+	}
+}
+
+// slice returns a copy of the samples, oldest first, stamped with their ticks' times.
+func (r *tickSeries) slice(t *tickRing) []Sample {
+	out := make([]Sample, r.n)
+	first := t.n - uint64(r.n)
+	for i := range out {
+		v := r.buf[(int(r.head)+i)%len(r.buf)]
+		out[i] = Sample{At: timeOf(t.time(first + uint64(i))), Bytes: v.bytes, RateBps: v.rate}
+	}
+	return out
+}
