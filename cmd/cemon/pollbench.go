@@ -162,12 +162,13 @@ func inProcessCemon(ctx context.Context, c pollBenchConfig) (*controllerProc, er
 		wait: func() error { return <-done }, stop: cancel}, nil
 }
 
-// filterWriter passes on cemon's warnings and errors only.
+// filterWriter passes on cemon's warnings and errors, and its polling scheme
+// rebuilds (a rebuild's solve is part of the next round's time).
 type filterWriter struct{ w io.Writer }
 
 func (f filterWriter) Write(b []byte) (int, error) {
 	for _, line := range strings.SplitAfter(string(b), "\n") {
-		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"polling scheme rebuilt"`) {
 			_, _ = io.WriteString(f.w, "cemon: "+line)
 		}
 	}
