@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -209,7 +210,11 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	res.Flows = len(c.flows)
 	c.mu.Unlock()
 	res.Took = c.deps.Clock().Sub(now)
-	c.log.Debug("polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
+	level := slog.LevelDebug
+	if c.cfg.LogRounds {
+		level = slog.LevelInfo
+	}
+	c.log.Log(ctx, level, "polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
 		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
 		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)), "plan_ms", ms(tPlanned.Sub(tSettled)),
 		"send_ms", ms(tSent.Sub(tPlanned)), "apply_ms", ms(tApplied.Sub(tSent)))

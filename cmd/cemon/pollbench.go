@@ -97,7 +97,7 @@ func watchLog(r io.Reader, out chan<- roundLine) {
 func cemonArgs(c pollBenchConfig) []string {
 	return append([]string{"-of-listen", "127.0.0.1:0", "-api-listen", "", "-persist=false", "-packet-in-budget", "0",
 		"-lldp-interval", "30s",
-		"-log-level", "debug", "-log-format", "json", "-poll-interval", c.Interval.String(), "-polling", "mcps"}, c.CemonArgs...)
+		"-log-level", "info", "-log-rounds", "-log-format", "json", "-poll-interval", c.Interval.String(), "-polling", "mcps"}, c.CemonArgs...)
 }
 
 // spawnCemon starts this binary's `run` in a child process.
