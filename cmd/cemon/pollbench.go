@@ -88,12 +88,13 @@ func watchLog(r io.Reader, out chan<- roundLine) {
 }
 
 // cemonArgs are the flags the benchmark runs cemon with. LLDP probes go out every 30 s
-// rather than every second: with a thousand switches a round of probes is some 6,000
-// PACKET_OUTs and as many PACKET_INs, and while flows are being installed on a loaded
+// rather than every second: with a thousand switches a round of probes is some 10,000
+// PACKET_OUTs and 6,000 PACKET_INs, and while flows are being installed on a loaded
 // machine a probe's PACKET_IN queues behind the others; one answered more than 3.5
-// intervals late drops its link, and every link change makes the next path
-// computation rebuild the whole graph (topology.derive), which slows the PACKET_INs
-// further: the install collapses (see BENCHMARKS.md).
+// intervals late drops its link and tears down the flows over it. (A link change no
+// longer rebuilds the path graph, but at 1 s probes, niced on a machine at load 6, only
+// 18,061 of 100,000 flows stayed installed; see BENCHMARKS.md.) Rounds are logged at
+// info level (-log-rounds), so that cemon writes no debug line per flow.
 func cemonArgs(c pollBenchConfig) []string {
 	return append([]string{"-of-listen", "127.0.0.1:0", "-api-listen", "", "-persist=false", "-packet-in-budget", "0",
 		"-lldp-interval", "30s",
