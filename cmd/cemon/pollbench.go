@@ -255,6 +255,13 @@ type pollBenchResult struct {
 	AllInInterval bool         `json:"every_round_within_interval"`
 }
 
+// roundWait is how long the benchmark waits for cemon's next round line: five
+// intervals and 10 s, plus 1 s per 10,000 flows (at a million flows on a loaded
+// machine one scheme rebuild alone takes tens of seconds).
+func roundWait(c pollBenchConfig) time.Duration {
+	return c.Interval*5 + 10*time.Second + time.Duration(c.Flows/10000)*time.Second
+}
+
 // pollBench runs the benchmark against ctl.
 func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log io.Writer) (pollBenchResult, error) {
 	rng := rand.New(rand.NewPCG(c.Seed, c.Seed^0x5851f42d4c957f2d))
@@ -342,7 +349,7 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 		case <-ctx.Done():
 			return res, ctx.Err()
 		case rl = <-ctl.rounds:
-		case <-time.After(c.Interval*5 + 10*time.Second):
+		case <-time.After(roundWait(c)):
 			return res, errors.New("no polling round logged")
 		}
 		cpu1, rss, _ := procUsage(ctl.pid)
