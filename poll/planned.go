@@ -37,12 +37,17 @@ type PlannedConfig struct {
 	// after DAPR patches (a rebuild always brings a fresh one); default 10 s.
 	BoundInterval time.Duration
 	// ReplyTimeEvery is the least time between two rebuilds for a change of the
-	// switches found slow (reason "reply-time"); default 30 s, negative: at every
-	// change. Such a rebuild only moves ties between equally cheap choices away from
-	// slow switches, while a whole solve at a thousand switches and 100,000 flows takes
-	// seconds: under load the slow set changes nearly every round, and rebuilding each
-	// time made every round's settle phase a full solve.
+	// switches found slow (reason "reply-time") once the scheme holds ReplyTimeFlows
+	// flows or more; default 30 s, negative: at every change. Such a rebuild only moves
+	// ties between equally cheap choices away from slow switches, while a whole solve
+	// at a thousand switches and 100,000 flows takes seconds: under load the slow set
+	// changes nearly every round, and rebuilding each time made every round's settle
+	// phase a full solve. A smaller scheme (a solve of milliseconds) is rebuilt at
+	// every change.
 	ReplyTimeEvery time.Duration
+	// ReplyTimeFlows is the scheme size from which ReplyTimeEvery applies; default
+	// 10,000 flows.
+	ReplyTimeFlows int
 	// Rand draws per-flow-random's switches; default a fixed seed.
 	Rand *rand.Rand
 	// Offloaded says the caller runs Work (with its lock released): Due then never
@@ -173,6 +178,9 @@ func NewPlanned(cfg PlannedConfig) (*Planned, error) {
 	if cfg.ReplyTimeEvery == 0 {
 		cfg.ReplyTimeEvery = 30 * time.Second
 	}
+	if cfg.ReplyTimeFlows <= 0 {
+		cfg.ReplyTimeFlows = 10_000
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(1, 1))
 	}
@@ -219,7 +227,7 @@ func (p *Planned) SetSwitches(now time.Time, sw []Switch) {
 	}
 	anySlow := p.slow != nil
 	every := p.cfg.ReplyTimeEvery
-	if every >= 0 && !p.replyAt.IsZero() && now.Sub(p.replyAt) < every {
+	if every >= 0 && len(p.flows) >= p.cfg.ReplyTimeFlows && !p.replyAt.IsZero() && now.Sub(p.replyAt) < every {
 		return // too soon after the last one: singleAt steers the singles meanwhile
 	}
 	if (anySlow || p.slowBuilt) && !slices.Equal(slowOrder(p.dpids, sw), p.dpids) {

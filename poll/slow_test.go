@@ -202,7 +202,7 @@ func TestReplyTimeRebuildsSpaced(t *testing.T) {
 	for i := range paths {
 		paths[i] = []uint64{1, 2, 3}
 	}
-	p, err := NewPlanned(PlannedConfig{Strategy: MCPS})
+	p, err := NewPlanned(PlannedConfig{Strategy: MCPS, ReplyTimeFlows: 40})
 	require.NoError(t, err)
 	p.SetSwitches(t0, switches(3))
 	flows := map[uint64][]uint64{}
@@ -232,4 +232,14 @@ func TestReplyTimeRebuildsSpaced(t *testing.T) {
 	require.Equal(t, base+2, p.Plan().Rebuilds)
 	assert.Equal(t, []uint64{1}, p.Plan().PollAll)
 	assert.Equal(t, "reply-time", p.Plan().Last.Reason)
+
+	// Below ReplyTimeFlows every change rebuilds, as before.
+	p.OnExpire(at, 40)
+	delete(flows, 40)
+	for s := 32; s < 35; s++ {
+		at = t0.Add(time.Duration(s) * time.Second)
+		p.SetSwitches(at, withSlow(3, uint64(1+s%2)))
+		checkDue(t, p, p.Due(at, nil), flows)
+	}
+	assert.Equal(t, base+5, p.Plan().Rebuilds)
 }
