@@ -104,6 +104,8 @@ type Collector struct {
 	workers sync.WaitGroup // batches of requests out
 
 	tasks    *tasks     // monitoring tasks over any strategy (guarded by mu)
+	intakeMu sync.Mutex // one HandleEvents at a time; guards intake
+	intake   []arrival  // a run of arrivals being added
 	roundMu  sync.Mutex // one Round at a time; guards the round's buffers
 	readings []stats.Reading
 	samples  []stats.FlowSample
@@ -331,6 +333,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	taskRounds := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	evs := make([]flowtracker.Event, 0, eventBatch)
 	defer func() {
 		cancel() // stops the round goroutines however Run ends
 		wg.Wait()
@@ -386,7 +389,22 @@ func (c *Collector) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			c.HandleEvent(ev)
+			// A burst of installs is taken in batches: the flows' arrivals then
+			// take the lock the rounds use once per batch, not once per flow.
+			evs = append(evs[:0], ev)
+		more:
+			for len(evs) < eventBatch {
+				select {
+				case ev, ok := <-c.sub.C:
+					if !ok {
+						break more
+					}
+					evs = append(evs, ev)
+				default:
+					break more
+				}
+			}
+			c.HandleEvents(evs)
 		case <-tick.C:
 			select {
 			case rounds <- struct{}{}:
@@ -439,38 +457,75 @@ func (c *Collector) Drain() int {
 	}
 }
 
+// eventBatch is the most tracker events Run takes in one batch.
+const eventBatch = 1024
+
 // HandleEvent applies one tracker event: DAPR patches the scheme, the Store registers
 // the flow or takes its final counters.
 func (c *Collector) HandleEvent(ev flowtracker.Event) {
-	switch ev.Kind {
-	case flowtracker.EventArrived:
-		var path []flowtracker.Hop
-		if len(ev.Path) == len(ev.DPIDs) && len(ev.Path) > 0 {
-			// The event's path (shared and read-only: addFlow copies it) has the
-			// ports links are keyed by; no tracker lookup needed.
-			path = ev.Path
-		} else if f, ok := c.deps.Tracker.Get(ev.ID); ok {
-			path = f.Path()
-		} else {
-			path = make([]flowtracker.Hop, len(ev.DPIDs))
-			for i, d := range ev.DPIDs {
-				path[i].DPID = d
-			}
+	c.HandleEvents([]flowtracker.Event{ev})
+}
+
+// HandleEvents applies tracker events in their order, as HandleEvent does one by one;
+// each run of arrivals is registered with the scheduler under one hold of the lock
+// the rounds take.
+func (c *Collector) HandleEvents(evs []flowtracker.Event) {
+	c.intakeMu.Lock()
+	defer c.intakeMu.Unlock()
+	run := c.intake[:0]
+	defer func() { clear(run); c.intake = run[:0] }()
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == flowtracker.EventArrived {
+			run = append(run, c.arrivalOf(ev))
+			continue
 		}
-		var refused []uint64
-		if len(ev.Installed) < len(ev.DPIDs) {
-			for _, d := range ev.DPIDs {
-				if !slices.Contains(ev.Installed, d) {
-					refused = append(refused, d)
-				}
-			}
+		c.addFlows(run)
+		run = run[:0]
+		switch ev.Kind {
+		case flowtracker.EventChanged:
+			c.changeFlow(*ev)
+		case flowtracker.EventExpired:
+			c.removeFlow(*ev)
 		}
-		c.addFlow(ev.ID, ev.Key, ev.Grain, path, refused, ev.Time)
-	case flowtracker.EventChanged:
-		c.changeFlow(ev)
-	case flowtracker.EventExpired:
-		c.removeFlow(ev)
 	}
+	c.addFlows(run)
+}
+
+// arrival is a flow to add: what addFlow takes.
+type arrival struct {
+	id      uint64
+	key     flowtracker.Key
+	grain   flowtracker.Grain
+	path    []flowtracker.Hop
+	refused []uint64
+	start   time.Time
+}
+
+// arrivalOf reads an arrival event.
+func (c *Collector) arrivalOf(ev *flowtracker.Event) arrival {
+	var path []flowtracker.Hop
+	if len(ev.Path) == len(ev.DPIDs) && len(ev.Path) > 0 {
+		// The event's path (shared and read-only: addFlow copies it) has the
+		// ports links are keyed by; no tracker lookup needed.
+		path = ev.Path
+	} else if f, ok := c.deps.Tracker.Get(ev.ID); ok {
+		path = f.Path()
+	} else {
+		path = make([]flowtracker.Hop, len(ev.DPIDs))
+		for i, d := range ev.DPIDs {
+			path[i].DPID = d
+		}
+	}
+	var refused []uint64
+	if len(ev.Installed) < len(ev.DPIDs) {
+		for _, d := range ev.DPIDs {
+			if !slices.Contains(ev.Installed, d) {
+				refused = append(refused, d)
+			}
+		}
+	}
+	return arrival{id: ev.ID, key: ev.Key, grain: ev.Grain, path: path, refused: refused, start: ev.Time}
 }
 
 // changeFlow takes a flow whose entry some switch refused: the scheduler polls it
@@ -522,23 +577,39 @@ var _ = stats.Hop(flowtracker.Hop{})
 // addFlow registers a flow with the store and the scheduler. path is not kept (the
 // flow's path is copied once, sharedPath).
 func (c *Collector) addFlow(id uint64, key flowtracker.Key, grain flowtracker.Grain, path []flowtracker.Hop, refused []uint64, start time.Time) {
-	src, dst := hostsOf(key)
-	sp, path := sharedPath(path)
-	if err := c.store.AddFlow(stats.FlowInfo{ID: id, Src: src, Dst: dst, Path: sp, Start: start}); err != nil {
-		c.log.Debug("stats refused a flow", "flow", id, "err", err)
+	c.addFlows([]arrival{{id: id, key: key, grain: grain, path: path, refused: refused, start: start}})
+}
+
+// addFlows registers flows with the store, then with the scheduler under one hold
+// of c.mu. Their paths are not kept (each is copied once, sharedPath).
+func (c *Collector) addFlows(as []arrival) {
+	if len(as) == 0 {
+		return
+	}
+	for i := range as {
+		a := &as[i]
+		src, dst := hostsOf(a.key)
+		var sp []stats.Hop
+		sp, a.path = sharedPath(a.path)
+		if err := c.store.AddFlow(stats.FlowInfo{ID: a.id, Src: src, Dst: dst, Path: sp, Start: a.start}); err != nil {
+			c.log.Debug("stats refused a flow", "flow", a.id, "err", err)
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, dup := c.flows[id]; dup {
-		return
+	for i := range as {
+		a := &as[i]
+		if _, dup := c.flows[a.id]; dup {
+			continue
+		}
+		f := &flowRec{key: a.key, hops: a.path, grain: a.grain, refused: a.refused}
+		c.flows[a.id] = f
+		if dp := c.pollDPIDs(f); len(dp) > 0 {
+			c.sched.OnArrive(a.start, poll.Flow{ID: a.id, DPIDs: dp})
+		}
+		c.taskArrive(a.start, a.id, a.key, a.path)
+		c.log.Debug("flow arrived", "flow", a.id, "strategy", c.sched.Strategy().String())
 	}
-	f := &flowRec{key: key, hops: path, grain: grain, refused: refused}
-	c.flows[id] = f
-	if dp := c.pollDPIDs(f); len(dp) > 0 {
-		c.sched.OnArrive(start, poll.Flow{ID: id, DPIDs: dp})
-	}
-	c.taskArrive(start, id, key, path)
-	c.log.Debug("flow arrived", "flow", id, "strategy", c.sched.Strategy().String())
 }
 
 func (c *Collector) removeFlow(ev flowtracker.Event) {

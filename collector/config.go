@@ -70,6 +70,10 @@ type Config struct {
 	// at a time (a round of many single-flow requests then costs a few round trips
 	// per switch, not one each); default DefaultPipeline. 1 sends them in turn.
 	Pipeline int
+	// LogRounds logs each round's summary line ("polling round": time, phases,
+	// requests, readings) at info level instead of debug, so that a benchmark can
+	// follow the rounds without the debug lines of every flow.
+	LogRounds bool
 	// BoundInterval is the least time between two recomputations of the scheme's
 	// lower bound after DAPR patches (a rebuild always brings a fresh one); default
 	// 10 s.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -209,7 +210,11 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	res.Flows = len(c.flows)
 	c.mu.Unlock()
 	res.Took = c.deps.Clock().Sub(now)
-	c.log.Debug("polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
+	level := slog.LevelDebug
+	if c.cfg.LogRounds {
+		level = slog.LevelInfo
+	}
+	c.log.Log(ctx, level, "polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
 		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
 		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)), "plan_ms", ms(tPlanned.Sub(tSettled)),
 		"send_ms", ms(tSent.Sub(tPlanned)), "apply_ms", ms(tApplied.Sub(tSent)))
@@ -427,12 +432,27 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 	return id, hop, hop >= 0
 }
 
+// yieldEvery is how many reply entries apply matches per hold of c.mu.
+const yieldEvery = 4096
+
 // apply ingests a round's replies into readings and feeds them to the Store, and
 // those it took to the scheduler; then it lets the round's late batches apply theirs.
 func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	defer close(sink.applied)
+	// Matching a round's entries takes c.mu; it is let go every few thousand entries,
+	// so that the arrivals of a burst of installs (HandleEvents) are not held up for a
+	// whole round's matching. Ingest's own state is the round's; a flow that leaves
+	// meanwhile is unmatched, as it would be a moment later.
+	n := 0
+	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		if n++; n%yieldEvery == 0 {
+			c.mu.Unlock()
+			c.mu.Lock()
+		}
+		return c.resolve(dpid, e)
+	}
 	c.mu.Lock()
-	readings, unmatched := c.ingest.Ingest(c.readings[:0], sink.replies, c.resolve)
+	readings, unmatched := c.ingest.Ingest(c.readings[:0], sink.replies, resolve)
 	c.readings = readings
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()

@@ -36,6 +36,18 @@ type PlannedConfig struct {
 	// BoundInterval is the least time between two recomputations of the lower bound
 	// after DAPR patches (a rebuild always brings a fresh one); default 10 s.
 	BoundInterval time.Duration
+	// ReplyTimeEvery is the least time between two rebuilds for a change of the
+	// switches found slow (reason "reply-time") once the scheme holds ReplyTimeFlows
+	// flows or more; default 30 s, negative: at every change. Such a rebuild only moves
+	// ties between equally cheap choices away from slow switches, while a whole solve
+	// at a thousand switches and 100,000 flows takes seconds: under load the slow set
+	// changes nearly every round, and rebuilding each time made every round's settle
+	// phase a full solve. A smaller scheme (a solve of milliseconds) is rebuilt at
+	// every change.
+	ReplyTimeEvery time.Duration
+	// ReplyTimeFlows is the scheme size from which ReplyTimeEvery applies; default
+	// 10,000 flows.
+	ReplyTimeFlows int
 	// Rand draws per-flow-random's switches; default a fixed seed.
 	Rand *rand.Rand
 	// Offloaded says the caller runs Work (with its lock released): Due then never
@@ -99,8 +111,8 @@ type Plan struct {
 //
 // Switches the executor marks slow (Switch.Slow) come last in the planner's switch
 // order, so that the solvers' tie-break between equally cheap choices avoids them
-// (a rebuild, reason "reply-time", follows a change of the slow set; it keeps the
-// plain order's scheme if that one is strictly cheaper), and a poll-single the
+// (a rebuild, reason "reply-time", follows a change of the slow set, at most every
+// ReplyTimeEvery; it keeps the plain order's scheme if that one is strictly cheaper), and a poll-single the
 // planner puts at a slow switch goes to a fast switch of the flow's path at the same
 // cost, nearest the read point.
 //
@@ -116,6 +128,7 @@ type Planned struct {
 	dpids     []uint64         // planner switch index -> dpid
 	nw        mcps.Network
 	slowBuilt bool           // the scheme's switch order put slow switches last
+	replyAt   time.Time      // when the last reply-time rebuild was asked for
 	slow      map[uint64]int // nil: no switch is slow; else a slow switch's hops, minus a fast one's
 	replan    string         // non-empty: rebuild from scratch at the next Work or Due, for this reason
 	version   uint64         // bumped by every change of the planned flow set
@@ -162,6 +175,12 @@ func NewPlanned(cfg PlannedConfig) (*Planned, error) {
 	if cfg.BoundInterval <= 0 {
 		cfg.BoundInterval = 10 * time.Second
 	}
+	if cfg.ReplyTimeEvery == 0 {
+		cfg.ReplyTimeEvery = 30 * time.Second
+	}
+	if cfg.ReplyTimeFlows <= 0 {
+		cfg.ReplyTimeFlows = 10_000
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(1, 1))
 	}
@@ -176,7 +195,7 @@ func (p *Planned) Strategy() Strategy { return p.cfg.Strategy }
 
 // SetSwitches implements Scheduler: a switch the scheme does not know makes the
 // next Work (or Due) rebuild it.
-func (p *Planned) SetSwitches(_ time.Time, sw []Switch) {
+func (p *Planned) SetSwitches(now time.Time, sw []Switch) {
 	p.switches = append(p.switches[:0], sw...)
 	if p.replan != "" || p.cfg.Strategy == Off {
 		return
@@ -207,8 +226,13 @@ func (p *Planned) SetSwitches(_ time.Time, sw []Switch) {
 		return
 	}
 	anySlow := p.slow != nil
+	every := p.cfg.ReplyTimeEvery
+	if every >= 0 && len(p.flows) >= p.cfg.ReplyTimeFlows && !p.replyAt.IsZero() && now.Sub(p.replyAt) < every {
+		return // too soon after the last one: singleAt steers the singles meanwhile
+	}
 	if (anySlow || p.slowBuilt) && !slices.Equal(slowOrder(p.dpids, sw), p.dpids) {
 		p.replan = "reply-time"
+		p.replyAt = now
 	}
 }
 

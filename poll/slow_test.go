@@ -3,6 +3,7 @@ package poll
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,7 +15,7 @@ import (
 // with the given paths, switches 1..ns.
 func slowPlanned(t *testing.T, s Strategy, ns int, paths [][]uint64) (*Planned, map[uint64][]uint64) {
 	t.Helper()
-	p, err := NewPlanned(PlannedConfig{Strategy: s})
+	p, err := NewPlanned(PlannedConfig{Strategy: s, ReplyTimeEvery: -1})
 	require.NoError(t, err)
 	p.SetSwitches(t0, switches(ns))
 	flows := map[uint64][]uint64{}
@@ -191,4 +192,54 @@ func TestSlowSwitchSingles(t *testing.T) {
 			assert.Equal(t, []Single{{Flow: 1, DPID: tt.want}, {Flow: 2, DPID: tt.wantOne}}, p.Plan().PollSingle)
 		})
 	}
+}
+
+// TestReplyTimeRebuildsSpaced: by default a change of the slow set rebuilds the scheme
+// at most every ReplyTimeEvery (a rebuild only moves ties, and under load the slow set
+// changes nearly every round); one still pending when the time has passed is made then.
+func TestReplyTimeRebuildsSpaced(t *testing.T) {
+	paths := make([][]uint64, 40)
+	for i := range paths {
+		paths[i] = []uint64{1, 2, 3}
+	}
+	p, err := NewPlanned(PlannedConfig{Strategy: MCPS, ReplyTimeFlows: 40})
+	require.NoError(t, err)
+	p.SetSwitches(t0, switches(3))
+	flows := map[uint64][]uint64{}
+	for i, path := range paths {
+		p.OnArrive(t0, Flow{ID: uint64(i + 1), DPIDs: path})
+		flows[uint64(i+1)] = path
+	}
+	checkDue(t, p, p.Due(t0, nil), flows)
+	base := p.Plan().Rebuilds
+
+	at := t0.Add(time.Second)
+	p.SetSwitches(at, withSlow(3, 1))
+	checkDue(t, p, p.Due(at, nil), flows)
+	require.Equal(t, base+1, p.Plan().Rebuilds, "the first change rebuilds at once")
+	require.Equal(t, []uint64{2}, p.Plan().PollAll)
+
+	for s := 2; s < 31; s++ { // the slow set flips every round for 30 s
+		at = t0.Add(time.Duration(s) * time.Second)
+		p.SetSwitches(at, withSlow(3, uint64(1+s%2)))
+		checkDue(t, p, p.Due(at, nil), flows)
+	}
+	require.Equal(t, base+1, p.Plan().Rebuilds, "no rebuild within 30 s of the last")
+
+	at = t0.Add(31 * time.Second)
+	p.SetSwitches(at, withSlow(3, 2))
+	checkDue(t, p, p.Due(at, nil), flows)
+	require.Equal(t, base+2, p.Plan().Rebuilds)
+	assert.Equal(t, []uint64{1}, p.Plan().PollAll)
+	assert.Equal(t, "reply-time", p.Plan().Last.Reason)
+
+	// Below ReplyTimeFlows every change rebuilds, as before.
+	p.OnExpire(at, 40)
+	delete(flows, 40)
+	for s := 32; s < 35; s++ {
+		at = t0.Add(time.Duration(s) * time.Second)
+		p.SetSwitches(at, withSlow(3, uint64(1+s%2)))
+		checkDue(t, p, p.Due(at, nil), flows)
+	}
+	assert.Equal(t, base+5, p.Plan().Rebuilds)
 }

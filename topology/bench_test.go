@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -71,8 +72,8 @@ func benchNetwork(b *testing.B, n int) *lab {
 }
 
 // BenchmarkNetworkPath measures Path between random switch pairs: "cached" reuses the
-// per-source BFS of the current version, "cold" changes the version first (a port goes
-// down and comes back with its links), so the tree and the BFS are rebuilt.
+// per-source BFS, "cold" changes a link first (a port goes down and comes back with its
+// links), so the BFS trees that used it are searched again.
 func BenchmarkNetworkPath(b *testing.B) {
 	for _, n := range []int{20, 100, 200} {
 		l := benchNetwork(b, n)
@@ -131,6 +132,43 @@ func BenchmarkLinkRefresh(b *testing.B) {
 		require.NoError(b, err)
 		if _, err := l.net.AddLink(Link{dpid, port, links[j].DstDPID, links[j].DstPort}, t0.Add(time.Duration(i))); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLinkChurn measures a link change at 1,000 switches with 10 hosts each, as
+// discovery and flapping links under load cause it: the link goes down at one end and
+// its LLDP brings it back, then 100 paths from different sources are asked for, as new
+// flows do. Before the per-port host index and the kept BFS trees, each new link walked
+// every host and each Path after it rebuilt the whole graph.
+func BenchmarkLinkChurn(b *testing.B) {
+	const n = 1000
+	l := newLab(b, ErdosRenyi(n, 0.006, seeded(3)))
+	l.discover(b, t0)
+	for i := 0; i < n; i++ {
+		for h := 0; h < 10; h++ {
+			mac := [6]byte{2, 0, byte(i >> 8), byte(i), 0, byte(h)}
+			l.net.LearnHost(mac, netip.Addr{}, uint64(i+1), l.hostP[i], t0)
+		}
+	}
+	links := l.net.Links()
+	for src := 1; src <= n; src++ { // every source's tree cached, as after a while of traffic
+		l.net.Path(uint64(src), uint64(1+(src*7)%n))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		lk := links[(i*131)%len(links)]
+		removed := l.net.PortDown(lk.SrcDPID, lk.SrcPort)
+		_ = l.net.PortUp(lk.SrcDPID, lk.SrcPort)
+		for _, r := range removed {
+			if _, err := l.net.AddLink(r, t0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for q := 0; q < 100; q++ {
+			src := uint64(1 + (i*100+q)*37%n)
+			l.net.Path(src, uint64(1+(q*13)%n))
 		}
 	}
 }

@@ -109,18 +109,52 @@ type Network struct {
 	out      map[portKey]Link           // link leaving a port
 	in       map[portKey]Link           // link arriving at a port
 	hosts    map[[6]byte]*Host
+	hostsAt  map[portKey]map[[6]byte]struct{} // hosts behind each port
 	byIP     map[netip.Addr][6]byte
 	version  uint64
-	derived  *derived // answers for version, built on demand
+
+	// Switches get dense slots for the path search: slot[dpid] indexes adj, and the
+	// slots of departed switches are reused.
+	slot  map[uint64]int32
+	free  []int32
+	nslot int32
+	// adj holds the links out of each slot, sorted by (DstDPID, SrcPort, DstPort),
+	// without self loops; kept up to date link by link.
+	adj [][]arc
+	// bfs caches the BFS from each source asked for by Path. A link change drops only
+	// the trees it can change (see addLinkLocked and removeLinkLocked), so discovery
+	// and flapping links elsewhere leave the other sources' answers in place.
+	bfs map[uint64]*bfsTree
+
+	derived *derived // flooding tree for version, built on demand
 }
 
-// derived holds what is computed from switches and links, for one version.
+// arc is a link out of a switch with the slot of its far end.
+type arc struct {
+	l  Link
+	to int32
+}
+
+// bfsTree is the BFS from one source, by slot: the hop count of every switch (-1 when
+// unreachable; slots made after the search are unreachable) and the link used to reach
+// it (zero for the source).
+type bfsTree struct {
+	dist []int32
+	via  []Link
+}
+
+func (t *bfsTree) distOf(s int32) int32 {
+	if int(s) >= len(t.dist) {
+		return -1
+	}
+	return t.dist[s]
+}
+
+// derived holds the flooding tree, computed from switches and links for one version.
 type derived struct {
 	version   uint64
-	adj       map[uint64][]Link // links out of each switch, by (DstDPID, SrcPort)
 	treePorts map[portKey]bool
 	tree      []Link
-	bfs       map[uint64]map[uint64]Link // src -> node -> link used to reach it
 }
 
 // NewNetwork returns an empty network view.
@@ -131,7 +165,10 @@ func NewNetwork() *Network {
 		out:      map[portKey]Link{},
 		in:       map[portKey]Link{},
 		hosts:    map[[6]byte]*Host{},
+		hostsAt:  map[portKey]map[[6]byte]struct{}{},
 		byIP:     map[netip.Addr][6]byte{},
+		slot:     map[uint64]int32{},
+		bfs:      map[uint64]*bfsTree{},
 	}
 }
 
@@ -159,6 +196,9 @@ func (n *Network) AddSwitch(dpid uint64, ports []uint16) []Link {
 	}
 	old, existed := n.switches[dpid]
 	n.switches[dpid] = set
+	if !existed {
+		n.takeSlotLocked(dpid)
+	}
 	var removed []Link
 	if existed {
 		for p := range old {
@@ -201,6 +241,9 @@ func (n *Network) RemoveSwitch(dpid uint64) []Link {
 		}
 	}
 	delete(n.switches, dpid)
+	delete(n.bfs, dpid)
+	n.free = append(n.free, n.slot[dpid]) // no link or tree refers to it any more
+	delete(n.slot, dpid)
 	n.version++
 	slices.SortFunc(removed, cmpLink)
 	return removed
@@ -218,15 +261,64 @@ func (n *Network) dropPortLocked(dpid uint64, port uint16) []Link {
 		n.removeLinkLocked(l)
 		removed = append(removed, l)
 	}
-	for mac, h := range n.hosts {
-		if h.DPID == dpid && h.Port == port {
-			n.removeHostLocked(mac)
-		}
-	}
+	n.dropHostsAtLocked(pk)
 	return removed
 }
 
+// dropHostsAtLocked forgets the hosts behind one port.
+func (n *Network) dropHostsAtLocked(pk portKey) {
+	for mac := range n.hostsAt[pk] {
+		n.removeHostLocked(mac)
+	}
+}
+
+// addLinkLocked records a new link in the link maps and the adjacency, and drops the
+// cached BFS trees it can change. A tree from src changes only if the link leaves a
+// switch u that src reaches toward a switch v that src does not reach in at most
+// dist(u) hops: otherwise v is already found before u is expanded, and the BFS skips
+// the new link.
+func (n *Network) addLinkLocked(l Link, now time.Time) {
+	n.links[l] = now
+	n.out[portKey{l.SrcDPID, l.SrcPort}] = l
+	n.in[portKey{l.DstDPID, l.DstPort}] = l
+	if l.SrcDPID == l.DstDPID {
+		return // a switch looped to itself: never on a path or in the tree
+	}
+	u, v := n.slot[l.SrcDPID], n.slot[l.DstDPID]
+	a := n.adj[u]
+	i, _ := slices.BinarySearchFunc(a, arc{l: l}, cmpArc)
+	n.adj[u] = slices.Insert(a, i, arc{l, v})
+	for src, t := range n.bfs {
+		du := t.distOf(u)
+		if du < 0 {
+			continue
+		}
+		if dv := t.distOf(v); dv >= 0 && dv <= du {
+			continue
+		}
+		delete(n.bfs, src)
+	}
+}
+
+// takeSlotLocked gives a new switch a slot.
+func (n *Network) takeSlotLocked(dpid uint64) {
+	var s int32
+	if k := len(n.free); k > 0 {
+		s, n.free = n.free[k-1], n.free[:k-1]
+	} else {
+		s = n.nslot
+		n.nslot++
+		n.adj = append(n.adj, nil)
+	}
+	n.slot[dpid] = s
+}
+
+// removeLinkLocked forgets a link (if known) and drops the cached BFS trees that used
+// it. A tree that did not use the link is unchanged: the BFS only skipped it.
 func (n *Network) removeLinkLocked(l Link) {
+	if _, ok := n.links[l]; !ok {
+		return
+	}
 	delete(n.links, l)
 	if n.out[portKey{l.SrcDPID, l.SrcPort}] == l {
 		delete(n.out, portKey{l.SrcDPID, l.SrcPort})
@@ -234,6 +326,25 @@ func (n *Network) removeLinkLocked(l Link) {
 	if n.in[portKey{l.DstDPID, l.DstPort}] == l {
 		delete(n.in, portKey{l.DstDPID, l.DstPort})
 	}
+	if l.SrcDPID == l.DstDPID {
+		return
+	}
+	u, v := n.slot[l.SrcDPID], n.slot[l.DstDPID]
+	if i, found := slices.BinarySearchFunc(n.adj[u], arc{l: l}, cmpArc); found {
+		n.adj[u] = slices.Delete(n.adj[u], i, i+1)
+	}
+	for src, t := range n.bfs {
+		if t.distOf(v) > 0 && t.via[v] == l {
+			delete(n.bfs, src)
+		}
+	}
+}
+
+func cmpArc(a, b arc) int { return cmpAdj(a.l, b.l) }
+
+// cmpAdj orders the links out of one switch: by far end, then ports.
+func cmpAdj(a, b Link) int {
+	return cmp.Or(cmp.Compare(a.DstDPID, b.DstDPID), cmp.Compare(a.SrcPort, b.SrcPort), cmp.Compare(a.DstPort, b.DstPort))
 }
 
 func (n *Network) removeHostLocked(mac [6]byte) {
@@ -244,7 +355,28 @@ func (n *Network) removeHostLocked(mac [6]byte) {
 	if h.IP.IsValid() && n.byIP[h.IP] == mac {
 		delete(n.byIP, h.IP)
 	}
+	n.unindexHostLocked(h)
 	delete(n.hosts, mac)
+}
+
+func (n *Network) indexHostLocked(h *Host) {
+	pk := portKey{h.DPID, h.Port}
+	set := n.hostsAt[pk]
+	if set == nil {
+		set = map[[6]byte]struct{}{}
+		n.hostsAt[pk] = set
+	}
+	set[h.MAC] = struct{}{}
+}
+
+func (n *Network) unindexHostLocked(h *Host) {
+	pk := portKey{h.DPID, h.Port}
+	if set := n.hostsAt[pk]; set != nil {
+		delete(set, h.MAC)
+		if len(set) == 0 {
+			delete(n.hostsAt, pk)
+		}
+	}
 }
 
 // PortUp marks a port up (port-status), adding it if the switch did not list it.
@@ -316,18 +448,12 @@ func (n *Network) AddLink(l Link, now time.Time) (bool, error) {
 	if old, ok := n.in[dst]; ok {
 		n.removeLinkLocked(old)
 	}
-	n.links[l] = now
-	n.out[src] = l
-	n.in[dst] = l
+	n.addLinkLocked(l, now)
 	for _, pk := range [2]portKey{src, dst} {
 		if _, known := n.switches[pk.dpid][pk.port]; !known {
 			n.switches[pk.dpid][pk.port] = true
 		}
-		for mac, h := range n.hosts {
-			if h.DPID == pk.dpid && h.Port == pk.port {
-				n.removeHostLocked(mac)
-			}
-		}
+		n.dropHostsAtLocked(pk)
 	}
 	n.version++
 	return true, nil
@@ -429,9 +555,12 @@ func (n *Network) LearnHost(mac [6]byte, ip netip.Addr, dpid uint64, port uint16
 	case h == nil:
 		h = &Host{MAC: mac, DPID: dpid, Port: port}
 		n.hosts[mac] = h
+		n.indexHostLocked(h)
 		result = LearnNew
 	case h.DPID != dpid || h.Port != port:
+		n.unindexHostLocked(h)
 		h.DPID, h.Port = dpid, port
+		n.indexHostLocked(h)
 		result = LearnMoved
 	}
 	h.LastSeen = now
@@ -512,7 +641,7 @@ func (n *Network) derive() *derived {
 	if d := n.derived; d != nil && d.version == n.version {
 		return d
 	}
-	d := &derived{version: n.version, adj: map[uint64][]Link{}, treePorts: map[portKey]bool{}, bfs: map[uint64]map[uint64]Link{}}
+	d := &derived{version: n.version, treePorts: map[portKey]bool{}}
 	// Undirected edges for the tree: per switch pair, the link with the lowest ports
 	// (oriented from the lower DPID).
 	type pair struct{ a, b uint64 }
@@ -521,7 +650,6 @@ func (n *Network) derive() *derived {
 		if l.SrcDPID == l.DstDPID {
 			continue // a switch looped to itself: never on a path or in the tree
 		}
-		d.adj[l.SrcDPID] = append(d.adj[l.SrcDPID], l)
 		o := l
 		if o.SrcDPID > o.DstDPID {
 			o = o.Reverse()
@@ -530,11 +658,6 @@ func (n *Network) derive() *derived {
 		if cur, ok := edge[p]; !ok || cmpLink(o, cur) < 0 {
 			edge[p] = o
 		}
-	}
-	for s := range d.adj {
-		slices.SortFunc(d.adj[s], func(a, b Link) int {
-			return cmp.Or(cmp.Compare(a.DstDPID, b.DstDPID), cmp.Compare(a.SrcPort, b.SrcPort), cmp.Compare(a.DstPort, b.DstPort))
-		})
 	}
 	und := map[uint64][]Link{} // oriented away from the key
 	for _, e := range edge {
@@ -626,45 +749,55 @@ func (n *Network) pathLocked(src, dst uint64) ([]Hop, bool) {
 	if !okS || !okD {
 		return nil, false
 	}
-	d := n.derive()
-	via, ok := d.bfs[src]
-	if !ok {
-		via = map[uint64]Link{}
-		queue := []uint64{src}
-		for h := 0; h < len(queue); h++ {
-			for _, l := range d.adj[queue[h]] {
-				if _, seen := via[l.DstDPID]; seen || l.DstDPID == src {
-					continue
-				}
-				via[l.DstDPID] = l
-				queue = append(queue, l.DstDPID)
-			}
-		}
-		d.bfs[src] = via
-	}
 	if src == dst {
 		return []Hop{{DPID: src}}, true
 	}
-	if _, ok := via[dst]; !ok {
+	t := n.bfsLocked(src)
+	d := t.distOf(n.slot[dst])
+	if d < 0 {
 		return nil, false
 	}
-	var nodes []uint64
-	for cur := dst; cur != src; cur = via[cur].SrcDPID {
-		nodes = append(nodes, cur)
-	}
-	nodes = append(nodes, src)
-	slices.Reverse(nodes)
-	hops := make([]Hop, len(nodes))
-	for i, dp := range nodes {
-		hops[i].DPID = dp
+	hops := make([]Hop, d+1)
+	for i, cur := int(d), dst; i >= 0; i-- {
+		hops[i].DPID = cur
 		if i > 0 {
-			hops[i].InPort = via[dp].DstPort
-		}
-		if i+1 < len(nodes) {
-			hops[i].OutPort = via[nodes[i+1]].SrcPort
+			via := t.via[n.slot[cur]]
+			hops[i].InPort = via.DstPort
+			hops[i-1].OutPort = via.SrcPort
+			cur = via.SrcDPID
 		}
 	}
 	return hops, true
+}
+
+// bfsLocked returns the cached BFS from src, running it if needed. Neighbours are
+// expanded in adjacency order, so ties go to the lower next DPID, then the lower port.
+func (n *Network) bfsLocked(src uint64) *bfsTree {
+	if t := n.bfs[src]; t != nil {
+		return t
+	}
+	t := &bfsTree{dist: make([]int32, n.nslot), via: make([]Link, n.nslot)}
+	for i := range t.dist {
+		t.dist[i] = -1
+	}
+	s := n.slot[src]
+	t.dist[s] = 0
+	queue := make([]int32, 1, len(n.switches))
+	queue[0] = s
+	for h := 0; h < len(queue); h++ {
+		u := queue[h]
+		du := t.dist[u]
+		for _, a := range n.adj[u] {
+			if t.dist[a.to] >= 0 {
+				continue
+			}
+			t.dist[a.to] = du + 1
+			t.via[a.to] = a.l
+			queue = append(queue, a.to)
+		}
+	}
+	n.bfs[src] = t
+	return t
 }
 
 // HostPath returns the path between two known hosts, from the source host's port to the

@@ -46,6 +46,7 @@ type pollingFlags struct {
 	staleAfter   int
 	controllerAt string
 	readPoint    string
+	logRounds    bool
 }
 
 // addPollingFlags registers the statistics-collection flags on fs.
@@ -68,6 +69,7 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	fs.DurationVar(&p.tick, "stats-tick", time.Second, "spacing of the statistics clock: one history sample per tick, stale rates dropped, readers notified")
 	fs.IntVar(&p.staleAfter, "stats-stale-after", stats.DefaultStaleAfter, "polling intervals without a reading after which a flow's rate stops counting in links, matrix and hosts")
 	fs.StringVar(&p.readPoint, "read-point", mcps.ReadIngress.String(), "switch a flow seen at several is read from: ingress (offered load) or egress (delivered traffic)")
+	fs.BoolVar(&p.logRounds, "log-rounds", false, "log every polling round's summary at info level (default: debug)")
 	fs.StringVar(&p.controllerAt, "controller-dpid", "", "in-band: `dpid` (hex) of the switch the controller is attached to; default the lowest")
 	return p
 }
@@ -139,7 +141,7 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 		errs = append(errs, fmt.Errorf("-read-point: %w", err))
 	}
 	cc := collector.Config{Strategy: strategy, Interval: p.interval, RequestTimeout: p.timeout, Deployment: dep, LinkCapacityBps: capacity,
-		PortStatsInterval: p.portStats, ReadPoint: rp, Sampler: afps.Config{Kind: kind, Min: p.samplerMin, Max: p.samplerMax}}
+		PortStatsInterval: p.portStats, ReadPoint: rp, LogRounds: p.logRounds, Sampler: afps.Config{Kind: kind, Min: p.samplerMin, Max: p.samplerMax}}
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
