@@ -253,17 +253,6 @@ for i in range(400):
 	t.Logf("receive-only h4: h1 sending %.0f ms after the kill; every switch reconnected %.0f ms after the kill (%.0f ms after the restart); "+
 		"h4's first datagram %.0f ms after the restart, %.0f ms after the switches were back and traffic flowing (cemon's share); located %.0f ms after the restart",
 		ms(sendAt.Sub(killedAt)), ms(lastSwitch.Sub(killedAt)), ms(lastSwitch.Sub(restartAt)), ms(recvAt.Sub(restartAt)), ms(share), ms(locatedAt.Sub(restartAt)))
-	// cemon's own account of the same moments: switches up, tables read, h4 learned.
-	if b, err := os.ReadFile(stderr.Name()); err == nil {
-		var steps []string
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.Contains(line, `msg="switch up"`) || strings.Contains(line, `msg="flow table read"`) ||
-				(strings.Contains(line, `msg="host learned"`) && strings.Contains(strings.ToLower(line), strings.ToLower(h4.MAC))) {
-				steps = append(steps, line)
-			}
-		}
-		t.Logf("cemon's log of the restart:\n%s", strings.Join(steps[max(0, len(steps)-9):], "\n"))
-	}
 	t.Logf("receive-only host reachable within 1 s of the restart: %v (%.0f ms)", recvAt.Sub(restartAt) < time.Second, ms(recvAt.Sub(restartAt)))
 	if lastSwitch.IsZero() {
 		t.Errorf("the switches' reconnection times were not found in Open vSwitch's log")
@@ -420,6 +409,18 @@ for i in range(400):
 	t.Logf("metrics: %v", m)
 	if m[`cemon_restart_adoption_total{what="flows_adopted"}`] == 0 {
 		t.Errorf("no flow adopted")
+	}
+	// cemon's own account of the restart's moments: switches up, tables read, h4
+	// learned (read at the end: its log reaches the file with a delay).
+	if b, err := os.ReadFile(stderr.Name()); err == nil {
+		var steps []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `msg="switch up"`) || strings.Contains(line, `msg="flow table read"`) ||
+				(strings.Contains(line, `msg="host learned"`) && strings.Contains(strings.ToLower(line), strings.ToLower(h4.MAC))) {
+				steps = append(steps, line)
+			}
+		}
+		t.Logf("cemon's log of the restart (%d lines in all):\n%s", strings.Count(string(b), "\n"), strings.Join(steps[max(0, len(steps)-9):], "\n"))
 	}
 	log, _ := os.ReadFile(stderr.Name())
 	for _, l := range strings.Split(string(log), "\n") {
