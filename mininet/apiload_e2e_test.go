@@ -49,9 +49,10 @@ func rssBytes(pid int) (int64, error) {
 const stormRate = 500
 
 // TestE2EListsUnderPacketInStorm: 16 emulated switches send a storm of PACKET_INs
-// (thousands of flows), while 2,000 clients ask for the flow list at once. cemon's resident memory stays under 500 MB and falls below 200 MB within a
-// minute after, /healthz answers within 100 ms throughout, and every list request
-// gets a list or a fast 503.
+// (thousands of flows), while 2,000 clients ask for the flow list at once. cemon's
+// resident memory stays under 500 MB and falls below 200 MB within a minute after,
+// /healthz answers within 100 ms throughout (asserted on a quiet machine), and every
+// list request gets a list or a fast 503.
 func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	if os.Getenv("CEMON_E2E") != "1" {
 		t.Skip("end-to-end test: set CEMON_E2E=1 (make e2e) to run it")
@@ -253,16 +254,21 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	require.Positive(t, ok200)
 	require.Less(t, peak.Load(), int64(500<<20), "resident memory under load")
 	require.NotEmpty(t, hs)
-	// The target is every /healthz within 100 ms. On two cores the test's own three
-	// processes (cemon, the list clients, the storm) fill the machine during the wave,
-	// and the slowest probe has measured 101–120 ms even with nothing else running
-	// (BENCHMARKS.md): the test asserts the median under the target and the slowest
-	// within a wide end-to-end margin, and says whether the target was met.
+	// The target is every /healthz within 100 ms. It is asserted on a quiet machine
+	// (load average under the core count before the test; the load generators then run
+	// in the idle class), where it has held with a 2x margin (BENCHMARKS.md). On a
+	// loaded machine cemon's threads wait for a core whatever cemon does, so the
+	// slowest probe is held to a wide margin and the test says whether the target was
+	// met.
 	const target, margin = 100 * time.Millisecond, 500 * time.Millisecond
-	t.Logf("load average %.1f on %d cores before the test; slowest /healthz %v: target of %v met: %v",
-		loadBefore, runtime.NumCPU(), hs[len(hs)-1], target, hs[len(hs)-1] < target)
+	bound := margin
+	if quiet {
+		bound = target
+	}
+	t.Logf("load average %.1f on %d cores before the test; slowest /healthz %v: target of %v met: %v (asserted bound %v)",
+		loadBefore, runtime.NumCPU(), hs[len(hs)-1], target, hs[len(hs)-1] < target, bound)
 	require.Less(t, pct(0.5), target, "median /healthz under load")
-	require.Less(t, hs[len(hs)-1], margin, "every /healthz under load")
+	require.Less(t, hs[len(hs)-1], bound, "every /healthz under load")
 
 	// Memory comes back.
 	var after int64

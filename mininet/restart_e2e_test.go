@@ -410,18 +410,6 @@ for i in range(400):
 	if m[`cemon_restart_adoption_total{what="flows_adopted"}`] == 0 {
 		t.Errorf("no flow adopted")
 	}
-	// cemon's own account of the restart's moments: switches up, tables read, h4
-	// learned (read at the end: its log reaches the file with a delay).
-	if b, err := os.ReadFile(stderr.Name()); err == nil {
-		var steps []string
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.Contains(line, `msg="switch up"`) || strings.Contains(line, `msg="flow table read"`) ||
-				(strings.Contains(line, `msg="host learned"`) && strings.Contains(strings.ToLower(line), strings.ToLower(h4.MAC))) {
-				steps = append(steps, line)
-			}
-		}
-		t.Logf("cemon's log of the restart (%d lines in all):\n%s", strings.Count(string(b), "\n"), strings.Join(steps[max(0, len(steps)-9):], "\n"))
-	}
 	log, _ := os.ReadFile(stderr.Name())
 	for _, l := range strings.Split(string(log), "\n") {
 		if strings.Contains(l, "adoption done") || strings.Contains(l, "state restored") {
