@@ -33,9 +33,9 @@ const (
 )
 
 // MaxConcurrentLists bounds the list requests served at once: building and encoding a
-// list is CPU work, and a few per core keep the cores busy without starving the
-// controller and the health checks.
-var MaxConcurrentLists = max(4, 2*runtime.GOMAXPROCS(0))
+// list is CPU work, and one per core (at least two) keeps the cores busy without
+// queueing the controller and the health checks behind list builders.
+var MaxConcurrentLists = max(2, runtime.GOMAXPROCS(0))
 
 // pageParams are the query parameters every list accepts.
 var pageParams = []Param{
@@ -125,8 +125,15 @@ func writeList[T any](w http.ResponseWriter, req *http.Request, items []T, key f
 		if n > 0 {
 			_ = bw.WriteByte(',')
 		}
-		if n%64 == 0 && ctx.Err() != nil {
-			return // the client has gone: stop encoding
+		if n%64 == 0 {
+			if ctx.Err() != nil {
+				return // the client has gone: stop encoding
+			}
+			if n > 0 {
+				// Let the goroutines waiting for a core (a health check, the
+				// controller's readers) run between chunks of a long list.
+				runtime.Gosched()
+			}
 		}
 		b, err := json.Marshal(&items[i])
 		if err != nil {

@@ -1,6 +1,7 @@
 package mininet
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -48,9 +49,10 @@ func rssBytes(pid int) (int64, error) {
 const stormRate = 500
 
 // TestE2EListsUnderPacketInStorm: 16 emulated switches send a storm of PACKET_INs
-// (thousands of flows), while 2,000 clients ask for the flow list at once. cemon's resident memory stays under 500 MB and falls below 200 MB within a
-// minute after, /healthz answers within 100 ms throughout, and every list request
-// gets a list or a fast 503.
+// (thousands of flows), while 2,000 clients ask for the flow list at once. cemon's
+// resident memory stays under 500 MB and falls below 200 MB within a minute after,
+// /healthz answers within 100 ms throughout (asserted on a quiet machine), and every
+// list request gets a list or a fast 503.
 func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	if os.Getenv("CEMON_E2E") != "1" {
 		t.Skip("end-to-end test: set CEMON_E2E=1 (make e2e) to run it")
@@ -80,18 +82,45 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 
 	// The storm: cbench's throughput mode for the whole test.
 	// The storm comes from a child process too (this test binary run as
-	// TestStormLoad), so that this process does nothing but probe /healthz.
-	stormCmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStormLoad$", "-test.count=1")
+	// TestStormLoad), so that this process does nothing but probe /healthz. Both load
+	// generators run at a lower priority than cemon (loadCommand).
+	quiet := loadBefore < float64(runtime.NumCPU())
+	stormCmd, prio := loadCommand(ctx, "^TestStormLoad$", quiet)
+	t.Logf("load average %.1f on %d cores: the storm and the list clients run at %s", loadBefore, runtime.NumCPU(), prio)
 	stormCmd.Env = append(os.Environ(), "CEMON_STORM_ADDR="+c.OFAddr, "GODEBUG=")
 	stormIn, err := stormCmd.StdinPipe()
 	require.NoError(t, err)
+	stormPipe, err := stormCmd.StdoutPipe()
+	require.NoError(t, err)
+	stormCmd.Stderr = stormCmd.Stdout
+	var stormMu sync.Mutex
 	var stormOut strings.Builder
-	stormCmd.Stdout, stormCmd.Stderr = &stormOut, &stormOut
+	counting := make(chan struct{})
+	stormRead := make(chan struct{})
 	require.NoError(t, stormCmd.Start())
+	go func() {
+		defer close(stormRead)
+		sc := bufio.NewScanner(stormPipe)
+		once := sync.Once{}
+		for sc.Scan() {
+			stormMu.Lock()
+			stormOut.WriteString(sc.Text() + "\n")
+			stormMu.Unlock()
+			if strings.HasPrefix(sc.Text(), "STORM_COUNTING") {
+				once.Do(func() { close(counting) })
+			}
+		}
+	}()
+	stormText := func() string {
+		stormMu.Lock()
+		defer stormMu.Unlock()
+		return stormOut.String()
+	}
 	stopStorm := func() {
 		stormIn.Close()
+		<-stormRead
 		if err := stormCmd.Wait(); err != nil {
-			t.Errorf("storm: %v: %s", err, stormOut.String())
+			t.Errorf("storm: %v: %s", err, stormText())
 		}
 	}
 	stopped := false
@@ -100,6 +129,16 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 			stopStorm()
 		}
 	}()
+	// The wave starts once the storm is past its warm-up and counting, so that its
+	// figures cover the wave (a wave over before the count began once printed a rate
+	// of 0/0).
+	select {
+	case <-counting:
+	case <-stormRead:
+		t.Fatalf("the storm ended before counting: %s", stormText())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the storm did not start counting within 30 s: %s", stormText())
+	}
 	require.Empty(t, poll(20*time.Second, func() string {
 		var fs []api.Flow
 		if err := c.Get("/api/v1/flows?limit=10000", &fs); err != nil {
@@ -163,8 +202,9 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	// garbage collector with the /healthz probe and measure their own queueing.
 	tcpBefore := tcpCounters()
 	gcBefore := gcTrace(t, stderr.Name())
+	waitBefore := runQueueWait(pid)
 	wavesStart := time.Now()
-	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestListLoadClients$", "-test.count=1")
+	child, _ := loadCommand(ctx, "^TestListLoadClients$", quiet)
 	child.Env = append(os.Environ(), "CEMON_LISTLOAD_URL=http://"+c.APIAddr+"/api/v1/flows",
 		fmt.Sprintf("CEMON_LISTLOAD_CLIENTS=%d", clients), "GODEBUG=")
 	out, err := child.CombinedOutput()
@@ -183,17 +223,19 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	other, _ = strconv.ParseInt(string(m[3]), 10, 64)
 	tcpAfter := tcpCounters()
 	gcAfter := gcTrace(t, stderr.Name())
+	waited := runQueueWait(pid) - waitBefore
 	stopStorm()
 	stopped = true
 	var storm ofemu.CbenchResult
-	if m := regexp.MustCompile(`STORM packet_ins=(\d+) seconds=([0-9.]+) per_second=([0-9.]+)`).FindStringSubmatch(stormOut.String()); m != nil {
+	if m := regexp.MustCompile(`STORM packet_ins=(\d+) seconds=([0-9.]+) per_second=([0-9.]+)`).FindStringSubmatch(stormText()); m != nil {
 		storm.PacketIns, _ = strconv.ParseUint(m[1], 10, 64)
 		storm.Seconds, _ = strconv.ParseFloat(m[2], 64)
 		storm.PerSecond, _ = strconv.ParseFloat(m[3], 64)
 		t.Log(strings.TrimSpace(m[0]))
 	} else {
-		t.Errorf("storm said: %s", stormOut.String())
+		t.Errorf("storm said: %s", stormText())
 	}
+	require.Positive(t, storm.Seconds, "the storm counted through the wave: %s", stormText())
 	stopWatch()
 	watchers.Wait()
 
@@ -205,23 +247,28 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	t.Logf("%d list requests in %v: %d answered, %d busy (503), %d failed; storm %.0f PACKET_INs/s, %.0f responses/s; RSS %d MB at start, peak %d MB; /healthz %d probes, median %v, p90 %v, max %v",
 		clients, wave.Round(time.Millisecond), ok200, busy, other, float64(storm.PacketIns)/storm.Seconds, storm.PerSecond, base>>20, peak.Load()>>20, len(hs), pct(0.5), pct(0.9), hs[len(hs)-1])
 	slowMu.Lock()
-	t.Logf("API accept queue: longest %d of backlog %d; TCP during the wave: %s; cemon's GCs during the wave: %s; probes over 50 ms: %v",
-		maxAcceptQ.Load(), somaxconn(), tcpAfter.since(tcpBefore), gcAfter.since(gcBefore), slow)
+	t.Logf("API accept queue: longest %d of backlog %d; TCP during the wave: %s; cemon's GCs during the wave: %s; cemon's threads waited %v for a core in all during the wave; probes over 50 ms: %v",
+		maxAcceptQ.Load(), somaxconn(), tcpAfter.since(tcpBefore), gcAfter.since(gcBefore), waited.Round(time.Millisecond), slow)
 	slowMu.Unlock()
 	require.Zero(t, other, "every list request gets a list or a 503")
 	require.Positive(t, ok200)
 	require.Less(t, peak.Load(), int64(500<<20), "resident memory under load")
 	require.NotEmpty(t, hs)
-	// The target is every /healthz within 100 ms. On two cores the test's own three
-	// processes (cemon, the list clients, the storm) fill the machine during the wave,
-	// and the slowest probe has measured 101–120 ms even with nothing else running
-	// (BENCHMARKS.md): the test asserts the median under the target and the slowest
-	// within a wide end-to-end margin, and says whether the target was met.
+	// The target is every /healthz within 100 ms. It is asserted on a quiet machine
+	// (load average under the core count before the test; the load generators then
+	// run in the idle class), where nine runs stayed under it (slowest 90 ms,
+	// BENCHMARKS.md). On a loaded machine cemon's threads wait for a core whatever
+	// cemon does, so the slowest probe is held to a wide margin and the test says
+	// whether the target was met.
 	const target, margin = 100 * time.Millisecond, 500 * time.Millisecond
-	t.Logf("load average %.1f on %d cores before the test; slowest /healthz %v: target of %v met: %v",
-		loadBefore, runtime.NumCPU(), hs[len(hs)-1], target, hs[len(hs)-1] < target)
+	bound := margin
+	if quiet {
+		bound = target
+	}
+	t.Logf("load average %.1f on %d cores before the test; slowest /healthz %v: target of %v met: %v (asserted bound %v)",
+		loadBefore, runtime.NumCPU(), hs[len(hs)-1], target, hs[len(hs)-1] < target, bound)
 	require.Less(t, pct(0.5), target, "median /healthz under load")
-	require.Less(t, hs[len(hs)-1], margin, "every /healthz under load")
+	require.Less(t, hs[len(hs)-1], bound, "every /healthz under load")
 
 	// Memory comes back.
 	var after int64
@@ -401,11 +448,52 @@ func TestStormLoad(t *testing.T) {
 		cancel()
 	}()
 	r, err := ofemu.Cbench(ctx, ofemu.CbenchConfig{Controller: addr, Switches: 16, MACs: 1000,
-		Rate: stormRate, Warmup: time.Second, Duration: 2 * time.Minute})
+		Rate: stormRate, Warmup: time.Second, Duration: 2 * time.Minute,
+		Counting: func(start bool) {
+			if start {
+				fmt.Println("STORM_COUNTING")
+			}
+		}})
 	if err != nil && ctx.Err() == nil {
 		t.Fatal(err)
 	}
 	fmt.Printf("STORM packet_ins=%d seconds=%.3f per_second=%.1f disconnected=%d\n", r.PacketIns, r.Seconds, r.PerSecond, r.Disconnected)
+}
+
+// runQueueWait is the time the threads of process pid have spent runnable but waiting
+// for a core (/proc/PID/task/TID/schedstat, second field), summed over its threads.
+func runQueueWait(pid int) time.Duration {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var sum int64
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += n
+		}
+	}
+	return time.Duration(sum)
+}
+
+// loadCommand runs this test binary again as the load generator named by run, at a
+// lower priority than cemon: the requirement is cemon's answer time, not how the
+// machine shares its cores between cemon and the test's own clients. On a quiet
+// machine (idle, true) it runs in the idle scheduling class when chrt is there
+// (SCHED_IDLE: a core only when nothing else wants it); on a loaded one other
+// processes would starve it for seconds (a client then sends its request after the
+// server has given up on it), so it is only niced.
+func loadCommand(ctx context.Context, run string, idle bool) (*exec.Cmd, string) {
+	args := []string{os.Args[0], "-test.run=" + run, "-test.count=1"}
+	if chrt, err := exec.LookPath("chrt"); err == nil && idle {
+		return exec.CommandContext(ctx, chrt, append([]string{"--idle", "0"}, args...)...), "SCHED_IDLE"
+	}
+	if nice, err := exec.LookPath("nice"); err == nil {
+		return exec.CommandContext(ctx, nice, append([]string{"-n", "19"}, args...)...), "nice 19"
+	}
+	return exec.CommandContext(ctx, args[0], args[1:]...), "same priority"
 }
 
 // loadAverage is the machine's load average over the last minute (0 if unknown).

@@ -482,6 +482,24 @@ type histogram struct {
 	counts []float64
 }
 
+// metricLines returns cemon's /metrics lines of the series name, joined for a log.
+func metricLines(t *testing.T, c *Cemon, name string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + c.APIAddr + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, name) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 func readHistogram(c *Cemon, name string) (histogram, error) {
 	resp, err := http.Get("http://" + c.APIAddr + "/metrics")
 	if err != nil {
@@ -591,6 +609,7 @@ func TestE2EPacketInFlood(t *testing.T) {
 	t.Logf("setup time h2->h3 (hping3 -S rtt, ms), %d probes: before p50 %.1f p95 %.1f max %.1f; during the flood p50 %.1f p95 %.1f max %.1f",
 		probes, pct(before, .5), pct(before, .95), before[len(before)-1], pct(during, .5), pct(during, .95), during[len(during)-1])
 	t.Logf("cemon handling time during the flood: p99 <= %.4fs over %.0f PACKET_INs that installed flows (since the flood began: p99 <= %.4fs over %.0f)", p99, n, p99all, nall)
+	t.Logf("PACKET_IN budget: %s", metricLines(t, e.c, "cemon_packet_in_budget_total"))
 	require.LessOrEqual(t, p99, 0.005, "p99 handling time of the other hosts' new flows during the flood")
 	require.GreaterOrEqual(t, n, float64(len(during)), "the probes' flows were not observed")
 	flows, err := e.h.DumpFlows("s1")
