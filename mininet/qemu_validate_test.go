@@ -29,9 +29,10 @@ import (
 // each predicted from what is measured before the move (the guest's non-zero
 // memory from an idle calibration migration of its size, its dirty rate from
 // its own count of pages written, R from cemon's free bandwidth on the path),
-// then compared with what QEMU measured; then the same with γ refitted from
-// the measured rounds (the refined model, as POST /api/v1/migration/records
-// refits it).
+// then compared with what QEMU measured; then the same with the pre-copy
+// constants refitted to the records (the refined model, as POST
+// /api/v1/migration/records refits them), each run predicted by constants not
+// fitted on it (leave-one-out, and fitted on the other repetitions only).
 //
 //	CEMON_VALIDATE_MIGRATION=1   run it (with CEMON_E2E=1)
 //	CEMON_VALIDATE_MEM=128,256   guest memory, MiB
