@@ -29,13 +29,42 @@ import (
 //	                           "services": [...]}: hotspots and scheduled moves
 //	                           over the stored inventory and measured traffic
 //	/api/v1/migration/records  GET every record; POST one measured migration,
-//	                           which refines its VM's dirty rate and the fitted
-//	                           γ and energy coefficients
+//	                           which refines its VM's dirty rate, the fitted
+//	                           γ and energy coefficients and the pre-copy
+//	                           model's constants (η, κ, T_stop, σ)
+//	/api/v1/migration/model    GET what the records taught: γ, energy, the
+//	                           pre-copy constants in use
 //
-// Records are kept in the inventory's bbolt file, bucket migration_records.
+// Records are kept in the inventory's bbolt file, bucket migration_records;
+// the pre-copy constants fitted to them in bucket migration_model, refitted
+// on every POSTed record and used by every later prediction and plan.
 
 // BucketMigrationRecords is the bbolt bucket of migration records.
 const BucketMigrationRecords = "migration_records"
+
+// BucketMigrationModel is the bbolt bucket of what is fitted to the records.
+const BucketMigrationModel = "migration_model"
+
+// keyCalibration is the fitted pre-copy calibration's key in BucketMigrationModel.
+const keyCalibration = "precopy_calibration"
+
+// FittedCalibration is the pre-copy model's constants as fitted to the
+// records up to and including sequence number Seq (0: none fitted).
+type FittedCalibration struct {
+	migration.Calibration
+	Seq     uint64 `json:"fitted_to_seq"`
+	Records int    `json:"records_used"`
+}
+
+// CalibrationKeeper is an optional capability of MigrationRecords: it refits
+// the pre-copy constants to every record and keeps them.
+type CalibrationKeeper interface {
+	// RefitCalibration fits the constants to all records and keeps them; it
+	// returns what is kept (unchanged when the records determine nothing).
+	RefitCalibration() (FittedCalibration, error)
+	// FittedCalibration returns the constants kept (Seq 0: none).
+	FittedCalibration() (FittedCalibration, error)
+}
 
 // StoredRecord is a migration record with its sequence number.
 type StoredRecord struct {
@@ -75,6 +104,64 @@ func (s StoreRecords) Records() ([]StoredRecord, error) {
 	return store.List[StoredRecord](s.Store, BucketMigrationRecords)
 }
 
+// RefitCalibration fits the pre-copy constants to every stored record, from
+// the defaults (migration.FitCalibration), and keeps them. Reading the records
+// and writing the fit is one transaction, so the constants kept always belong
+// to a prefix of the records that grows with each call.
+func (s StoreRecords) RefitCalibration() (FittedCalibration, error) {
+	var out FittedCalibration
+	err := s.Store.Update(func(tx *bolt.Tx) error {
+		stored, err := store.ListTx[StoredRecord](tx, BucketMigrationRecords)
+		if err != nil {
+			return err
+		}
+		if out, err = getCalibration(tx); err != nil {
+			return err
+		}
+		recs := make([]migration.Record, len(stored))
+		var last uint64
+		for i, r := range stored {
+			recs[i] = r.Record
+			last = max(last, r.Seq)
+		}
+		c, n, err := migration.FitCalibration(recs, migration.DefaultCalibration)
+		if errors.Is(err, migration.ErrFit) {
+			return nil // nothing to fit yet: keep what is kept
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists([]byte(BucketMigrationModel)); err != nil {
+			return err
+		}
+		out = FittedCalibration{Calibration: c, Seq: last, Records: n}
+		return store.PutTx(tx, BucketMigrationModel, keyCalibration, out)
+	})
+	return out, err
+}
+
+// FittedCalibration returns the kept pre-copy constants (Seq 0: none).
+func (s StoreRecords) FittedCalibration() (FittedCalibration, error) {
+	var out FittedCalibration
+	err := s.Store.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = getCalibration(tx)
+		return err
+	})
+	return out, err
+}
+
+func getCalibration(tx *bolt.Tx) (FittedCalibration, error) {
+	if tx.Bucket([]byte(BucketMigrationModel)) == nil {
+		return FittedCalibration{}, nil
+	}
+	c, err := store.GetTx[FittedCalibration](tx, BucketMigrationModel, keyCalibration)
+	if errors.Is(err, store.ErrNotFound) {
+		return FittedCalibration{}, nil
+	}
+	return c, err
+}
+
 // MigrationNetworker is an optional capability of the placement backend: the
 // network between two servers (the links and their free bandwidth, from the
 // counters cemon measures). Without it the planner uses the servers' NICs.
@@ -99,8 +186,10 @@ func mountMigration(r *routes, b Backend) {
 	r.handle(http.MethodPost, "/api/v1/migration/plan", Op{Summary: "hotspots and an SLA-aware migration plan over the stored inventory and the measured traffic",
 		Body: planRequest{}, Response: PlanAnswer{}, Auth: true}, s.plan)
 	r.get("/api/v1/migration/records", listOp(Op{Summary: "recorded migrations, oldest first", Response: []StoredRecord{}}), s.listRecords)
-	r.handle(http.MethodPost, "/api/v1/migration/records", Op{Summary: "record a measured migration: refines its VM's dirty rate and refits the γ and energy coefficients",
+	r.handle(http.MethodPost, "/api/v1/migration/records", Op{Summary: "record a measured migration: refines its VM's dirty rate, refits the γ and energy coefficients and the pre-copy model's constants, and keeps them",
 		Body: migration.Record{}, Response: RecordAnswer{}, Status: http.StatusCreated, Auth: true}, s.addRecord)
+	r.get("/api/v1/migration/model", Op{Summary: "what the recorded migrations taught: the γ and energy coefficients and the pre-copy constants in use",
+		Response: learned{}}, s.model)
 }
 
 // findNetwork looks for a MigrationNetworker among b, the Backends it wraps
@@ -141,12 +230,25 @@ type learned struct {
 	Energy       migration.Energy                  `json:"energy"`
 	EnergyFitted bool                              `json:"energy_fitted"`
 	EnergyObs    int                               `json:"energy_records"`
+	// Precopy is the pre-copy model's constants in use: the defaults until
+	// records have been fitted (Precopy.Seq 0), then the kept fit.
+	Precopy FittedCalibration `json:"precopy"`
 }
 
 func (s migrationServer) learn() (learned, error) {
-	l := learned{Dirty: map[string]migration.DirtyHistory{}, Gamma: migration.PaperGamma, Energy: migration.PaperEnergy}
+	l := learned{Dirty: map[string]migration.DirtyHistory{}, Gamma: migration.PaperGamma, Energy: migration.PaperEnergy,
+		Precopy: FittedCalibration{Calibration: migration.DefaultCalibration}}
 	if s.records == nil {
 		return l, nil
+	}
+	if ck, ok := s.records.(CalibrationKeeper); ok {
+		c, err := ck.FittedCalibration()
+		if err != nil {
+			return l, err
+		}
+		if c.Seq > 0 {
+			l.Precopy = c
+		}
 	}
 	stored, err := s.records.Records()
 	if err != nil {
@@ -237,7 +339,7 @@ func (s migrationServer) predict(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	cfg := migration.Config{Kind: kind, Profile: prof, Gamma: &l.Gamma, Energy: &l.Energy}
+	cfg := migration.Config{Kind: kind, Profile: prof, Gamma: &l.Gamma, Energy: &l.Energy, Calibration: &l.Precopy.Calibration}
 	var ans PredictAnswer
 	var in migration.Input
 	switch {
@@ -373,7 +475,7 @@ func (s migrationServer) plan(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	cfg.Model.Gamma, cfg.Model.Energy = &l.Gamma, &l.Energy
+	cfg.Model.Gamma, cfg.Model.Energy, cfg.Model.Calibration = &l.Gamma, &l.Energy, &l.Precopy.Calibration
 	inv, err := s.measuredPlaced()
 	if err != nil {
 		storeError(w, "VM", err)
@@ -431,6 +533,12 @@ func (s migrationServer) addRecord(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	if ck, ok := s.records.(CalibrationKeeper); ok {
+		if _, err := ck.RefitCalibration(); err != nil {
+			writeError(w, http.StatusInternalServerError, "refitting the pre-copy constants: "+err.Error())
+			return
+		}
+	}
 	l, err := s.learn()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
@@ -438,4 +546,13 @@ func (s migrationServer) addRecord(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/migration/records#"+strconv.FormatUint(stored.Seq, 10))
 	writeJSON(w, http.StatusCreated, RecordAnswer{Record: stored, Dirty: l.Dirty[rec.VM], Learned: l})
+}
+
+func (s migrationServer) model(w http.ResponseWriter, _ *http.Request) {
+	l, err := s.learn()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cemon-sdn/cemon/migration"
 	"github.com/cemon-sdn/cemon/placement"
+	"github.com/cemon-sdn/cemon/store"
 )
 
 type fakeMigrationPlacement struct {
@@ -32,6 +34,12 @@ func (f fakeMigrationPlacement) MigrationNetwork() migration.Network { return fi
 // migrationHandler: servers a and b (NIC 1 Gbit/s); web1 and web2 on a with
 // 450 Mbit/s each of traffic to the outside; the path a-b has 200 Mbit/s free.
 func migrationHandler(t *testing.T) http.Handler {
+	h, _ := migrationHandlerStore(t)
+	return h
+}
+
+// migrationHandlerStore is migrationHandler with its store.
+func migrationHandlerStore(t *testing.T) (http.Handler, *store.Store) {
 	h, st := placementHandler(t)
 	_ = h
 	for _, id := range []string{"a", "b"} {
@@ -39,6 +47,11 @@ func migrationHandler(t *testing.T) http.Handler {
 	}
 	require.NoError(t, st.PutVM(placement.VM{ID: "web1", Server: "a", VCPUs: 1, RAMMB: 800, CPUUtil: 0.2, Service: "shop", DirtyRateMBs: 40}))
 	require.NoError(t, st.PutVM(placement.VM{ID: "web2", Server: "a", VCPUs: 1, RAMMB: 800, CPUUtil: 0.2, Service: "shop", DirtyRateMBs: 5}))
+	return migrationHandlerOver(st), st
+}
+
+// migrationHandlerOver is a handler over the inventory and records in st.
+func migrationHandlerOver(st *store.Store) http.Handler {
 	b := WithPlacement(testBackend(), fakeMigrationPlacement{fakePlacement: fakePlacement{st: st}, free: 2e8})
 	return NewHandler(b, nil)
 }
@@ -176,4 +189,88 @@ func TestMigrationRecordWithManyRounds(t *testing.T) {
 	require.Greater(t, len(b), 8<<10)
 	code, body := send(t, h, "POST", "/api/v1/migration/records", string(b))
 	assert.Equal(t, 201, code, body)
+}
+
+// POST /api/v1/migration/records refits the pre-copy model's constants to the
+// records, keeps them in the store, and later predictions and plans use them.
+func TestMigrationRecordsRefitPrecopy(t *testing.T) {
+	h, st := migrationHandlerStore(t)
+	getModel := func(h http.Handler) learned {
+		t.Helper()
+		code, body := send(t, h, "GET", "/api/v1/migration/model", "")
+		require.Equal(t, 200, code, body)
+		var l learned
+		require.NoError(t, json.Unmarshal([]byte(body), &l))
+		return l
+	}
+	l := getModel(h)
+	assert.Equal(t, uint64(0), l.Precopy.Seq)
+	assert.Equal(t, migration.DefaultCalibration, l.Precopy.Calibration)
+
+	// A record of another profile determines no pre-copy constant.
+	code, body := send(t, h, "POST", "/api/v1/migration/records", `{"vm":"web1","profile":"xen","ram_mb":800,"rate_mb_s":100,"total_time_s":9,"traffic_mb":900}`)
+	require.Equal(t, 201, code, body)
+	var ans RecordAnswer
+	require.NoError(t, json.Unmarshal([]byte(body), &ans))
+	assert.Equal(t, uint64(0), ans.Learned.Precopy.Seq)
+	assert.Equal(t, migration.DefaultCalibration, ans.Learned.Precopy.Calibration)
+
+	// QEMU migrations that behaved as the pre-copy model with other constants
+	// predicts: the refit finds those constants.
+	want := migration.Calibration{RateFactor: 0.85, DirtyFactor: 1.3, StopS: 0.32, StopPerS: 0.6, Leftover: migration.DefaultLeftover}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := range 10 {
+		in := migration.Input{MemMB: 150 + 200*rng.Float64(), RateMBs: 8 + 12*rng.Float64()}
+		if i%3 != 0 {
+			in.DirtyMBs = 0.4 * rng.Float64() * in.RateMBs
+		}
+		res, err := migration.Predict(in, migration.Config{Kind: migration.Precopy, Profile: migration.QEMU(), Calibration: &want})
+		require.NoError(t, err)
+		b, _ := json.Marshal(migration.RecordOf("web2", in, res, false))
+		code, body := send(t, h, "POST", "/api/v1/migration/records", string(b))
+		require.Equal(t, 201, code, body)
+		require.NoError(t, json.Unmarshal([]byte(body), &ans))
+	}
+	got := ans.Learned.Precopy
+	assert.Equal(t, uint64(11), got.Seq)
+	assert.Equal(t, 10, got.Records)
+	assert.InDelta(t, want.RateFactor, got.RateFactor, 1e-6)
+	assert.InDelta(t, want.DirtyFactor, got.DirtyFactor, 1e-6)
+	assert.InDelta(t, want.StopS, got.StopS, 1e-6)
+	assert.InDelta(t, want.StopPerS, got.StopPerS, 1e-6)
+
+	// Kept: in the store, and so for a handler started afresh over it.
+	kept, err := StoreRecords{Store: st}.FittedCalibration()
+	require.NoError(t, err)
+	assert.Equal(t, got, kept)
+	assert.Equal(t, got, getModel(migrationHandlerOver(st)).Precopy)
+
+	// Used: a pre-copy prediction from explicit inputs is the model's with the
+	// fitted constants, not with the defaults.
+	in := migration.Input{MemMB: 800, DirtyMBs: 5, RateMBs: 25}
+	code, body = send(t, h, "POST", "/api/v1/migration/predict", `{"ram":"800MB","dirty_rate":"5MB/s","rate":"25MB/s","model":"precopy","profile":"qemu"}`)
+	require.Equal(t, 200, code, body)
+	var pa PredictAnswer
+	require.NoError(t, json.Unmarshal([]byte(body), &pa))
+	fitted, err := migration.Predict(in, migration.Config{Kind: migration.Precopy, Profile: migration.QEMU(), Calibration: &kept.Calibration})
+	require.NoError(t, err)
+	def, err := migration.Predict(in, migration.Config{Kind: migration.Precopy, Profile: migration.QEMU()})
+	require.NoError(t, err)
+	assert.InDelta(t, fitted.TotalTimeS, pa.TotalTimeS, 1e-9)
+	assert.InDelta(t, fitted.DowntimeS, pa.DowntimeS, 1e-9)
+	assert.Greater(t, math.Abs(def.TotalTimeS-pa.TotalTimeS), 1.0, "the defaults would predict another time")
+
+	// And a plan's moves.
+	code, body = send(t, h, "POST", "/api/v1/migration/plan", `{"options":{"policy":"balance","model":"precopy","profile":"qemu"},"servers":{"a":{"cpu_threshold":0.03}}}`)
+	require.Equal(t, 200, code, body)
+	var plan PlanAnswer
+	require.NoError(t, json.Unmarshal([]byte(body), &plan))
+	require.NotEmpty(t, plan.Moves)
+	assert.Equal(t, got, plan.Learned.Precopy)
+	mv := plan.Moves[0]
+	res, err := migration.Predict(migration.Input{MemMB: 800, DirtyMBs: mv.DirtyMBs, RateMBs: mv.RateMBs},
+		migration.Config{Kind: migration.Precopy, Profile: migration.QEMU(), Calibration: &kept.Calibration})
+	require.NoError(t, err)
+	assert.InDelta(t, res.TotalTimeS, mv.TotalTimeS, 1e-9)
+	assert.InDelta(t, res.DowntimeS, mv.DowntimeS, 1e-9)
 }

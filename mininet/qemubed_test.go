@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,6 +199,65 @@ type migRun struct {
 	Load1End float64 `json:"load1_end,omitempty"`
 	// Started is when the run started (UTC).
 	Started time.Time `json:"started,omitzero"`
+	// CPU, in cores: the source QEMU's use over the 4 s before the move (its
+	// vCPU running the guest program) and over the move, and the whole
+	// machine's busy time over the same two windows (0: not recorded).
+	SrcCPUBefore  float64 `json:"src_cpu_before,omitempty"`
+	SrcCPUMove    float64 `json:"src_cpu_move,omitempty"`
+	HostCPUBefore float64 `json:"host_cpu_before,omitempty"`
+	HostCPUMove   float64 `json:"host_cpu_move,omitempty"`
+	// Nice is the testbed's niceness at the run's start and AutogroupNice its
+	// scheduling autogroup's (what decides its share against other sessions).
+	Nice          int `json:"nice"`
+	AutogroupNice int `json:"autogroup_nice"`
+}
+
+// cpuSample is a process's CPU time and the machine's busy time, in seconds,
+// at one instant.
+type cpuSample struct {
+	at         time.Time
+	proc, busy float64
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).
+const clockTicks = 100
+
+// sampleCPU reads pid's CPU time (utime + stime of all its threads) and the
+// machine's non-idle time from /proc.
+func sampleCPU(pid int) cpuSample {
+	s := cpuSample{at: time.Now()}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// Fields after the command name in parentheses; utime and stime are
+		// the 14th and 15th of the line.
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
+			f := strings.Fields(string(b)[i+1:])
+			if len(f) > 13 {
+				u, _ := strconv.ParseFloat(f[11], 64)
+				k, _ := strconv.ParseFloat(f[12], 64)
+				s.proc = (u + k) / clockTicks
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+		for i, v := range f[1:] {
+			x, _ := strconv.ParseFloat(v, 64)
+			if i != 3 && i != 4 && i < 8 { // not idle, iowait, guest
+				s.busy += x / clockTicks
+			}
+		}
+	}
+	return s
+}
+
+// cores is the process's and the machine's CPU use between a and b, in cores.
+func (a cpuSample) cores(b cpuSample) (proc, busy float64) {
+	d := b.at.Sub(a.at).Seconds()
+	if d <= 0 {
+		return 0, 0
+	}
+	return (b.proc - a.proc) / d, (b.busy - a.busy) / d
 }
 
 // loadAvg1 reads the one-minute load average.
@@ -221,7 +281,10 @@ func loadAvg1() float64 {
 func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, capMBs, memMB float64, maxTimeout time.Duration) migRun {
 	t := b.t
 	t.Helper()
-	run := migRun{MemMiB: memMiB, SetDirtyMBs: dirty, LinkMbit: b.linkMbit, Load1: loadAvg1(), Started: time.Now().UTC()}
+	run := migRun{MemMiB: memMiB, SetDirtyMBs: dirty, LinkMbit: b.linkMbit, Load1: loadAvg1(), Started: time.Now().UTC(),
+		AutogroupNice: autogroupNice()}
+	run.Nice, _ = syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	run.Nice = 20 - run.Nice // the system call answers 20 − niceness
 	src, err := qemu.Start(ctx, qemu.Config{Dir: b.dir, Name: name + "-src", MemMiB: memMiB, DirtyMBs: dirty, Netns: b.src.netns})
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +302,7 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 	// The dirty rate, measured before the move: pages the guest wrote over 4 s,
 	// and QEMU's sampled measure over 3 s of the same window.
 	t0 := time.Now()
+	c0 := sampleCPU(src.Pid())
 	if qc, err := qmp.Dial(ctx, src.QMP); err == nil {
 		if d, err := qc.MeasureDirtyRate(ctx, 3*time.Second, 4096); err == nil {
 			run.QEMUDirtyBeforeMBs = d
@@ -253,6 +317,8 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 	case <-time.After(time.Until(t0.Add(4 * time.Second))):
 	}
 	st1, _ := qemu.ReadStatus(src.Console)
+	c1 := sampleCPU(src.Pid())
+	run.SrcCPUBefore, run.HostCPUBefore = c0.cores(c1)
 	run.DirtyMBs = float64(st1.Written-st0.Written) * migration.PageBytes / 1e6 / time.Since(t0).Seconds()
 	run.FreeMBs = b.freeMBs()
 	// R is what the free bandwidth carries of QEMU's bytes: a full segment of
@@ -306,7 +372,9 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 			}
 		}}
 	moveStart := time.Now()
+	c2 := sampleCPU(src.Pid())
 	final, rounds, err := mv.Run(ctx)
+	run.SrcCPUMove, run.HostCPUMove = c2.cores(sampleCPU(src.Pid()))
 	if err != nil {
 		close(stop)
 		wg.Wait()

@@ -141,6 +141,14 @@ func Start(ctx context.Context, c Config) (*VM, error) {
 	}
 }
 
+// Pid is the QEMU process's id (nsenter execs QEMU in place), 0 if not started.
+func (v *VM) Pid() int {
+	if v.cmd.Process == nil {
+		return 0
+	}
+	return v.cmd.Process.Pid
+}
+
 // Stop ends the guest.
 func (v *VM) Stop() {
 	if v.cmd.Process != nil {
