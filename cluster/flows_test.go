@@ -195,3 +195,43 @@ func TestHandOver(t *testing.T) {
 	assert.Equal(t, uint64(2), a.node.ForwardStats().HandedOut)
 	assert.Equal(t, uint64(1), b.node.ForwardStats().HandedIn)
 }
+
+// BenchmarkPublishFlows: an instance's flows written to an embedded etcd, one key per
+// flow: all of 10,000 at once (a first publication), then the changes of 1 % churn.
+func BenchmarkPublishFlows(b *testing.B) {
+	etcd := etcdtest.Start(b, 1)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	require.NoError(b, err)
+	defer cli.Close()
+	ctx := context.Background()
+	flows := make([]controller.SavedFlow, 10000)
+	for i := range flows {
+		flows[i] = savedFlow(uint64(i)+1, 1, 2, 3)
+	}
+	b.Run("10000-flows/first", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			n, err := New(Config{Endpoints: etcd.Endpoints(), ID: fmt.Sprintf("i%d", i)}, newFakeCtl(1), nil)
+			require.NoError(b, err)
+			if err := n.publishFlows(ctx, cli, flows); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("10000-flows/churn-1pct", func(b *testing.B) {
+		b.ReportAllocs()
+		n, err := New(Config{Endpoints: etcd.Endpoints(), ID: "churn"}, newFakeCtl(1), nil)
+		require.NoError(b, err)
+		require.NoError(b, n.publishFlows(ctx, cli, flows))
+		alt := flows[100:]
+		for i := 0; b.Loop(); i++ {
+			cur := flows
+			if i%2 == 0 {
+				cur = alt
+			}
+			if err := n.publishFlows(ctx, cli, cur); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

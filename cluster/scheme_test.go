@@ -305,6 +305,12 @@ func BenchmarkGlobalScheme(b *testing.B) {
 			b.ReportMetric(float64(schemeCostParts(in, parts)), "global-B/round")
 			b.ReportMetric(float64(h.LowerBound), "bound-B/round")
 			b.ReportMetric(float64(localCost(b, in)), "local-B/round")
+			largest := 0
+			for _, p := range parts {
+				j, _ := json.Marshal(p)
+				largest = max(largest, len(j))
+			}
+			b.ReportMetric(float64(largest), "largest-part-B")
 		})
 		b.Run("abilene-3-instances-"+strconv.Itoa(n)+"-flows/dapr-1pct", func(b *testing.B) {
 			// The leader's step when 1 % of the flows changed: DAPR patches.
@@ -317,14 +323,11 @@ func BenchmarkGlobalScheme(b *testing.B) {
 			for id, fs := range in.Flows {
 				alt.Flows[id] = fs[len(fs)/100:]
 			}
-			cur, i := in, 0
-			for b.Loop() {
+			for i := 0; b.Loop(); i++ {
+				cur := in
 				if i%2 == 0 {
 					cur = alt
-				} else {
-					cur = in
 				}
-				i++
 				if _, _, _, err := s.step(time.Unix(1, 0), cur); err != nil {
 					b.Fatal(err)
 				}
