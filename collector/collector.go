@@ -668,6 +668,17 @@ func (c *Collector) Scheme() Scheme {
 	return s
 }
 
+// Assigned is the revision of the scheme computed elsewhere (Deps.Scheme) the
+// collector polls by; false while it polls by its own.
+func (c *Collector) Assigned() (revision int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, isPub := c.sched.(*poll.Published); isPub {
+		return p.Active()
+	}
+	return 0, false
+}
+
 // Usage returns the accounting per strategy and switch.
 func (c *Collector) Usage() []UsageRow { return c.acct.rows() }
 

@@ -83,6 +83,8 @@ func TestAssignedSchemeAndHandOver(t *testing.T) {
 	res := a.c.Round(context.Background())
 	assert.Equal(t, 1, res.Requests)
 	assert.False(t, a.c.Scheme().Global)
+	_, global := a.c.Assigned()
+	assert.False(t, global)
 	assert.Empty(t, handed)
 
 	// The assigned scheme: switch 2 whole; b's entry there handed over.
@@ -96,6 +98,11 @@ func TestAssignedSchemeAndHandOver(t *testing.T) {
 	s := a.c.Scheme()
 	assert.True(t, s.Global)
 	assert.Equal(t, int64(3), s.Assigned)
+	rev, global := a.c.Assigned()
+	assert.True(t, global)
+	assert.Equal(t, int64(3), rev)
+	_, global = b.c.Assigned()
+	assert.False(t, global, "b has no Deps.Scheme")
 	mu.Lock()
 	require.Len(t, handed, 1)
 	h := handed[0]

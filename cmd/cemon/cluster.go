@@ -122,16 +122,22 @@ func startCluster(ctx context.Context, n *cluster.Node, logger *slog.Logger) <-c
 	return stopped
 }
 
-// clusterStatus adapts a node's status to the REST type.
-func clusterStatus(n *cluster.Node) func() api.ClusterStatus {
+// clusterStatus adapts a node's status to the REST type; assigned is the revision
+// of the global scheme the collector polls by (false: its own scheme), global
+// whether it is to poll by the global scheme at all (-cluster-scheme global).
+func clusterStatus(n *cluster.Node, assigned func() (int64, bool), global bool) func() api.ClusterStatus {
 	return func() api.ClusterStatus {
 		s := n.Status()
 		out := api.ClusterStatus{ID: s.ID, Connected: s.Connected, Leader: s.Leader, IsLeader: s.IsLeader,
 			Masters: s.Masters, Revision: s.Revision, Mastered: s.Mastered, Adopted: s.Adopted,
-			LastError: s.LastError, Since: s.Since, Polling: "local", SchemeRevision: s.SchemeRevision, SchemeWhy: s.SchemeWhy,
+			LastError: s.LastError, Since: s.Since, Polling: "local", SchemeWhy: s.SchemeWhy,
 			PublishedScheme: s.Scheme.Revision, SchemeCost: s.Scheme.Cost}
-		if s.SchemeRevision != 0 {
-			out.Polling = "global"
+		if rev, ok := assigned(); ok {
+			out.Polling, out.SchemeRevision, out.SchemeWhy = "global", rev, ""
+		} else if !global {
+			out.SchemeWhy = "-cluster-scheme local"
+		} else if out.SchemeWhy == "" {
+			out.SchemeWhy = "no polling round by the current scheme yet (or -polling is not mcps)"
 		}
 		for _, m := range s.Members {
 			out.Members = append(out.Members, api.ClusterMember{ID: m.ID, API: m.API, Switches: m.Switches,
