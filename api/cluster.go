@@ -27,6 +27,15 @@ type ClusterStatus struct {
 	Adopted   int               `json:"adopted"`  // flows of departed instances handed to this one
 	LastError string            `json:"last_error,omitempty"`
 	Since     time.Time         `json:"since"` // start of the current lease
+	// Polling is what this instance polls by: "global" (its part of the leader's
+	// scheme of revision SchemeRevision) or "local" (its own MCPS scheme over its own
+	// flows, while no global scheme is current, for the reason SchemeWhy).
+	// PublishedScheme is the revision of the last global scheme published.
+	Polling         string `json:"polling"`
+	SchemeRevision  int64  `json:"scheme_revision"`
+	SchemeWhy       string `json:"scheme_why,omitempty"`
+	PublishedScheme int64  `json:"published_scheme"`
+	SchemeCost      int64  `json:"scheme_cost"` // bytes a round of the published scheme, by the cost model
 }
 
 // ClusterProvider is an optional Backend capability: the instance runs in a cluster

@@ -22,21 +22,37 @@
 //     them, are what only it learns; it publishes them (PREFIX/topology/ID, under the
 //     lease) and every instance merges the others' (controller.LearnRemote), so that
 //     paths, /api/v1/links and /api/v1/hosts cover the whole network on any instance.
+//   - A global polling scheme: the leader runs MCPS over every instance's active
+//     flows, each switch priced by its master's hops to it, keeps it current (DAPR as
+//     flows come and go, ARI rebuilds, a new assignment of masters rebuilds it), and
+//     publishes it, at most every Config.SchemeInterval and only when it changed,
+//     with a revision: PREFIX/scheme (header) and PREFIX/schemes/ID (each instance's
+//     requests at the switches it masters), in one transaction (scheme.go). Each
+//     instance polls its part (PollScheme; the collector's poll.Published), hands
+//     the entries of other instances' flows its poll-alls return to their owners
+//     (HandOver, over the forward connections), and polls by its own MCPS scheme
+//     while no scheme is current (none yet, its leader gone, an older assignment,
+//     etcd unreachable), which it says in a log line and in Status.
 //   - Failover: an instance's flows (controller.SavedFlow: ID, cookie, key, path) are
-//     published at PREFIX/flows/ID without a lease. When its lease expires, the leader
-//     moves its switches to the nearest live instances, and each new master adopts the
-//     flows that start at a switch it now masters (controller.AdoptFlows): their
-//     entries stay on the switches and their counters go on. The leader deletes a
-//     departed instance's flows after Config.ForgetAfter.
+//     published one key each, PREFIX/flows/ID/FLOW, without a lease, written by
+//     difference in transactions of at most MaxTxnOps operations (flows.go). When
+//     its lease expires, the leader moves its switches to the nearest live instances,
+//     and each new master adopts the flows that start at a switch it now masters
+//     (controller.AdoptFlows): their entries stay on the switches and their counters
+//     go on; an adopted flow keeps its ID, and the adopter goes on issuing IDs from
+//     its own slot. The leader deletes a departed instance's flows after
+//     Config.ForgetAfter. An instance that joins again reserves the IDs of its slot
+//     that any instance's published flows hold.
 //   - etcd unreachable: an instance keeps the roles it holds (it serves its switches
 //     alone) and joins again, with a new lease, when etcd answers; a newly elected
 //     leader waits one lease for the members of the current assignment to come back
 //     before moving their switches.
 //
 // It does not own: the switches' connections, routing and tracking (package
-// controller), polling (the collector polls the switches its instance masters, with
-// the costs weighted by Config.Hops), nor the REST API (api.WithCluster serves
-// Status at /api/v1/cluster).
+// controller), the polling itself (package collector, with the part of the global
+// scheme PollScheme gives, or its own scheme with the costs weighted by
+// Config.Hops), nor the REST API (api.WithCluster serves Status at
+// /api/v1/cluster).
 //
 //	n, err := cluster.New(cluster.Config{Endpoints: []string{"http://127.0.0.1:2379"},
 //		ID: "a", Hops: map[uint64]int{1: 1, 2: 3}}, ctl, logger)

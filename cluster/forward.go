@@ -90,9 +90,15 @@ type ForwardStats struct {
 	Dropped  uint64 // writes with no known master, a full queue or a broken connection
 	Received uint64 // writes from peers sent to a switch this instance masters
 	Refused  uint64 // writes from peers for a switch this instance does not master
+	// HandedOut and HandedIn count the flow statistics replies handed to the flows'
+	// owners (HandOver) and taken from peers.
+	HandedOut, HandedIn uint64
 }
 
-type forwardCounters struct{ sent, dropped, received, refused atomic.Uint64 }
+type forwardCounters struct {
+	sent, dropped, received, refused atomic.Uint64
+	handedOut, handedIn              atomic.Uint64
+}
 
 // peer is the connection to one instance's forward listener.
 type peer struct {
@@ -118,28 +124,95 @@ func (n *Node) Forward(dpid uint64, m ofproto.Message) {
 		n.fwd.dropped.Add(1)
 		return
 	}
+	if n.queue(ctx, addr, dpid, m) {
+		n.fwd.sent.Add(1)
+	}
+}
+
+// queue queues one frame for the peer at addr; false (counted dropped) if it could
+// not.
+func (n *Node) queue(ctx context.Context, addr string, dpid uint64, m ofproto.Message) bool {
 	b, err := appendForward(nil, dpid, m)
 	if err != nil {
 		n.fwd.dropped.Add(1)
-		return
+		return false
 	}
 	p := n.peer(ctx, addr)
 	if p == nil {
 		n.fwd.dropped.Add(1)
-		return
+		return false
 	}
 	select {
 	case p.q <- b:
-		n.fwd.sent.Add(1)
+		return true
 	default:
 		n.fwd.dropped.Add(1)
+		return false
 	}
+}
+
+// handOverBatch is the most entries one handed-over reply carries (a flow statistics
+// entry is 88 bytes and its actions; an OpenFlow message at most 65,535 bytes).
+const handOverBatch = 256
+
+// HandOver hands the entries of other instances' flows that a poll-all of switch
+// dpid returned (ids[i] is entries[i]'s flow) to their owners, as flow statistics
+// replies over the forward connections: the instance whose slot of flow IDs holds
+// the flow, or, when that one has left (its flows adopted by others), every live
+// instance (each takes the flows it has). It never blocks.
+func (n *Node) HandOver(dpid uint64, entries []ofproto.FlowStats, ids []uint64) {
+	n.mu.Lock()
+	ctx := n.runCtx
+	bySlot := map[uint64]string{}
+	var all []string
+	for _, m := range n.status.Members {
+		if m.ID == n.cfg.ID || m.Forward == "" {
+			continue
+		}
+		bySlot[uint64(m.Slot)] = m.Forward
+		all = append(all, m.Forward)
+	}
+	n.mu.Unlock()
+	if ctx == nil || len(all) == 0 {
+		return
+	}
+	out := map[string][]ofproto.FlowStats{}
+	for i := range entries {
+		if i >= len(ids) {
+			break
+		}
+		if addr, ok := bySlot[ids[i]>>SlotShift]; ok {
+			out[addr] = append(out[addr], entries[i])
+			continue
+		}
+		for _, addr := range all {
+			out[addr] = append(out[addr], entries[i])
+		}
+	}
+	for addr, es := range out {
+		for len(es) > 0 {
+			k := min(len(es), handOverBatch)
+			if n.queue(ctx, addr, dpid, &ofproto.StatsReply{Body: &ofproto.FlowStatsReply{Entries: es[:k]}}) {
+				n.fwd.handedOut.Add(1)
+			}
+			es = es[k:]
+		}
+	}
+}
+
+// SetReplySink sets where the flow statistics replies peers hand over (HandOver)
+// go: this instance's poller, which takes the entries of its own flows.
+func (n *Node) SetReplySink(f func(dpid uint64, r *ofproto.StatsReply)) {
+	n.mu.Lock()
+	n.replySink = f
+	n.mu.Unlock()
 }
 
 // ForwardStats returns the forwarding counters.
 func (n *Node) ForwardStats() ForwardStats {
 	return ForwardStats{Sent: n.fwd.sent.Load(), Dropped: n.fwd.dropped.Load(),
-		Received: n.fwd.received.Load(), Refused: n.fwd.refused.Load()}
+		Received: n.fwd.received.Load(), Refused: n.fwd.refused.Load(),
+		HandedOut: n.fwd.handedOut.Load(), HandedIn: n.fwd.handedIn.Load()}
 }
 
 // peer returns the sender to addr, starting it on first use.
@@ -253,6 +326,18 @@ func (n *Node) serveForward(ctx context.Context, ln net.Listener) {
 						n.log.Debug("forward: read", "peer", c.RemoteAddr().String(), "err", err)
 					}
 					return
+				}
+				if r, ok := m.(*ofproto.StatsReply); ok {
+					// Entries of this instance's flows a peer's poll-all read
+					// (HandOver): statistics, not a write.
+					n.mu.Lock()
+					sink := n.replySink
+					n.mu.Unlock()
+					n.fwd.handedIn.Add(1)
+					if sink != nil {
+						sink(dpid, r)
+					}
+					continue
 				}
 				if err := n.ctl.SendMaster(dpid, m); err != nil {
 					n.fwd.refused.Add(1)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cemon-sdn/cemon/controller"
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/poll"
 	"github.com/cemon-sdn/cemon/topology"
 )
 
@@ -68,16 +69,20 @@ type Config struct {
 	// ForgetAfter is how long the leader keeps the flows of an instance that left, for
 	// the new masters to adopt. Default 30 s.
 	ForgetAfter time.Duration
+	// SchemeInterval is the least time between two computations of the global
+	// polling scheme by the leader (each published only when it changed). Default 1 s.
+	SchemeInterval time.Duration
 }
 
 // Defaults of Config.
 const (
-	DefaultPrefix      = "/cemon/"
-	DefaultHops        = 1
-	DefaultLeaseTTL    = 2 * time.Second
-	DefaultInterval    = 250 * time.Millisecond
-	DefaultDialTimeout = 2 * time.Second
-	DefaultForgetAfter = 30 * time.Second
+	DefaultPrefix         = "/cemon/"
+	DefaultHops           = 1
+	DefaultLeaseTTL       = 2 * time.Second
+	DefaultInterval       = 250 * time.Millisecond
+	DefaultDialTimeout    = 2 * time.Second
+	DefaultForgetAfter    = 30 * time.Second
+	DefaultSchemeInterval = time.Second
 )
 
 // ErrConfig is wrapped by every error Validate returns.
@@ -104,6 +109,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ForgetAfter == 0 {
 		c.ForgetAfter = DefaultForgetAfter
+	}
+	if c.SchemeInterval == 0 {
+		c.SchemeInterval = DefaultSchemeInterval
 	}
 	return c
 }
@@ -137,6 +145,9 @@ func (c Config) Validate() error {
 	}
 	if d.ForgetAfter <= 0 {
 		bad("ForgetAfter", "%v is not positive", d.ForgetAfter)
+	}
+	if d.SchemeInterval <= 0 {
+		bad("SchemeInterval", "%v is not positive", d.SchemeInterval)
 	}
 	for dpid, h := range d.Hops {
 		if h < 0 {
@@ -187,6 +198,12 @@ type Status struct {
 	Adopted   int               `json:"adopted"`  // flows handed over to this instance so far
 	LastError string            `json:"last_error,omitempty"`
 	Since     time.Time         `json:"since"` // of the current lease
+	// Scheme is the header of the last global polling scheme read from etcd;
+	// SchemeRevision the one this instance polls by (0: its own MCPS scheme, for
+	// the reason SchemeWhy).
+	Scheme         Scheme `json:"scheme"`
+	SchemeRevision int64  `json:"scheme_revision"`
+	SchemeWhy      string `json:"scheme_why,omitempty"`
 }
 
 // Node is one instance's membership in a cluster. Run it; read it with Status.
@@ -197,19 +214,26 @@ type Node struct {
 	now  func() time.Time
 	hops map[uint64]int
 
-	mu        sync.Mutex
-	status    Status
-	masters   Masters              // last applied
-	gone      map[string]time.Time // instances seen leaving (leader only), for ForgetAfter
-	adopted   map[string]bool      // instance -> its flows were adopted for this assignment
-	lastFlows string               // last published flows (JSON)
+	mu       sync.Mutex
+	status   Status
+	masters  Masters              // last applied
+	gone     map[string]time.Time // instances seen leaving (leader only), for ForgetAfter
+	adopted  map[string]bool      // instance -> its flows were adopted for this assignment
+	pubFlows map[uint64]bool      // this instance's flows etcd holds (see publishFlows)
 
 	// vanish makes Run end as a killed process would: without revoking its lease or
 	// resigning, so that the others notice only when the lease expires (tests).
 	vanish bool
 
 	ledSince time.Time // when this instance was elected, for the grace period of lead
-	adoptRev int64     // the assignment whose departed instances' flows were adopted
+	schemer  *schemer  // the leader's global scheme (session goroutine only)
+
+	scheme    Scheme         // last read header (under mu)
+	part      *poll.Assigned // this instance's part of it, nil if none (under mu)
+	schemeWhy string         // why the part is not current, "" if it is (under mu)
+	polling   int64          // the revision PollScheme last gave, 0 for none (under mu)
+	replySink func(dpid uint64, r *ofproto.StatsReply)
+	adoptRev  int64 // the assignment whose departed instances' flows were adopted
 
 	runCtx      context.Context   // Run's, for the peers' senders; nil before Run
 	listenAddr  string            // the forward listener's address
@@ -249,6 +273,13 @@ func (n *Node) Status() Status {
 	s := n.status
 	s.Members = slices.Clone(s.Members)
 	s.Masters = maps.Clone(s.Masters)
+	s.Scheme = n.scheme
+	if cur, why := n.currentScheme(); cur != nil {
+		s.SchemeRevision = cur.Revision
+	} else {
+		s.SchemeWhy = why
+	}
+	s.Scheme.Instances = slices.Clone(s.Scheme.Instances)
 	n.mu.Unlock()
 	// (Never call the controller holding n.mu: Forward takes n.mu under the
 	// controller's lock.)
@@ -351,7 +382,11 @@ func (n *Node) session(ctx context.Context, cli *clientv3.Client) error {
 	if err != nil {
 		return err
 	}
-	n.ctl.ReserveFlowIDs(uint64(slot) << SlotShift)
+	highest, err := n.loadPublished(ctx, cli, slot)
+	if err != nil {
+		return err
+	}
+	n.ctl.ReserveFlowIDs(max(uint64(slot)<<SlotShift, highest))
 	joined := n.now()
 	n.mu.Lock()
 	n.status.Connected, n.status.Since, n.status.LastError = true, joined, ""
@@ -516,17 +551,7 @@ func (n *Node) publish(ctx context.Context, cli *clientv3.Client, sess *concurre
 	if _, err := cli.Put(rctx, n.key("topology", n.cfg.ID), string(tb), clientv3.WithLease(sess.Lease())); err != nil {
 		return fmt.Errorf("cluster: publish topology: %w", err)
 	}
-	fb, err := json.Marshal(flows)
-	if err != nil {
-		return err
-	}
-	if string(fb) != n.lastFlows {
-		if _, err := cli.Put(rctx, n.key("flows", n.cfg.ID), string(fb)); err != nil {
-			return fmt.Errorf("cluster: publish flows: %w", err)
-		}
-		n.lastFlows = string(fb)
-	}
-	return nil
+	return n.publishFlows(ctx, cli, flows)
 }
 
 // topoView is what one instance publishes of the network.
@@ -676,13 +701,18 @@ func (n *Node) lead(ctx context.Context, cli *clientv3.Client) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, n.cfg.DialTimeout)
 	defer cancel()
-	resp, err := cli.Get(rctx, n.key("flows")+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	kvs, _, err := rangeAll(rctx, cli, n.flowPrefix(""), true)
 	if err != nil {
 		return fmt.Errorf("cluster: flows: %w", err)
 	}
 	now := n.now()
-	for _, kv := range resp.Kvs {
-		id := strings.TrimPrefix(string(kv.Key), n.key("flows")+"/")
+	insts := map[string]bool{}
+	for _, x := range kvs {
+		if inst, _, ok := n.parseFlowKey(x.key); ok {
+			insts[inst] = true
+		}
+	}
+	for id := range insts {
 		if live[id] {
 			delete(n.gone, id)
 			continue
@@ -693,12 +723,12 @@ func (n *Node) lead(ctx context.Context, cli *clientv3.Client) error {
 			continue
 		}
 		if now.Sub(t) >= n.cfg.ForgetAfter {
-			if _, err := cli.Delete(rctx, string(kv.Key)); err == nil {
+			if _, err := cli.Delete(rctx, n.flowPrefix(id), clientv3.WithPrefix()); err == nil {
 				delete(n.gone, id)
 			}
 		}
 	}
-	return nil
+	return n.leadScheme(ctx, cli, ms)
 }
 
 // follow applies the published assignment: master of the switches it names for this
@@ -727,6 +757,9 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 	n.status.Leader = m.Leader
 	n.mu.Unlock()
 	n.apply(m)
+	if err := n.followScheme(ctx, cli, m, ms); err != nil {
+		return err
+	}
 	if m.Revision == n.adoptRev {
 		return nil
 	}
@@ -735,11 +768,9 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 	for _, id := range m.Members {
 		live[id] = true
 	}
-	rctx, cancel := context.WithTimeout(ctx, n.cfg.DialTimeout)
-	defer cancel()
-	resp, err := cli.Get(rctx, n.key("flows")+"/", clientv3.WithPrefix())
+	all, err := n.instanceFlows(ctx, cli)
 	if err != nil {
-		return fmt.Errorf("cluster: flows: %w", err)
+		return err
 	}
 	mine := map[uint64]bool{}
 	for k, id := range m.Masters {
@@ -747,16 +778,11 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 			mine[d] = true
 		}
 	}
-	for _, kv := range resp.Kvs {
-		id := strings.TrimPrefix(string(kv.Key), n.key("flows")+"/")
+	for _, id := range slices.Sorted(maps.Keys(all)) {
 		if live[id] || id == n.cfg.ID {
 			continue
 		}
-		var fs []controller.SavedFlow
-		if err := json.Unmarshal(kv.Value, &fs); err != nil {
-			n.log.Warn("bad flows record", "instance", id, "err", err)
-			continue
-		}
+		fs := all[id]
 		var take []controller.SavedFlow
 		for _, f := range fs {
 			if len(f.Path) > 0 && mine[f.Path[0].DPID] {

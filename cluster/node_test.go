@@ -156,7 +156,7 @@ func logger(t *testing.T) *slog.Logger {
 func startInstance(t *testing.T, eps []string, id string, hops map[uint64]int, ctl *fakeCtl) *instance {
 	t.Helper()
 	n, err := New(Config{Endpoints: eps, ID: id, API: "127.0.0.1:1", Hops: hops, LeaseTTL: 2 * time.Second,
-		Interval: 100 * time.Millisecond, DialTimeout: time.Second, ForgetAfter: 5 * time.Second}, ctl, logger(t))
+		Interval: 100 * time.Millisecond, DialTimeout: time.Second, ForgetAfter: 5 * time.Second, SchemeInterval: 200 * time.Millisecond}, ctl, logger(t))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{id: id, ctl: ctl, node: n, cancel: cancel, done: make(chan struct{})}
@@ -298,12 +298,17 @@ func TestLeaderLeavesAndLeaseExpiry(t *testing.T) {
 	require.Eventually(t, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		r, err := cli.Get(ctx, DefaultPrefix+"flows/"+lead.id)
-		if err != nil || len(r.Kvs) == 0 {
+		r, err := cli.Get(ctx, DefaultPrefix+"flows/"+lead.id+"/", clientv3.WithPrefix())
+		if err != nil || len(r.Kvs) != len(mine) {
 			return false
 		}
-		var fs []controller.SavedFlow
-		return json.Unmarshal(r.Kvs[0].Value, &fs) == nil && len(fs) == len(mine)
+		for _, kv := range r.Kvs {
+			var f controller.SavedFlow
+			if json.Unmarshal(kv.Value, &f) != nil || string(kv.Key) != fmt.Sprintf("%sflows/%s/%016x", DefaultPrefix, lead.id, f.ID) {
+				return false
+			}
+		}
+		return true
 	}, 10*time.Second, 50*time.Millisecond, "the leader's flows published")
 
 	// kill -9 of the leader: a new leader is elected and its switches get new masters

@@ -56,6 +56,15 @@ type Deps struct {
 	// Unsent says whether a Request error means the request never left (no such
 	// switch, say): its bytes are then not accounted. Default: every request left.
 	Unsent func(error) bool
+	// Scheme, when set, gives the scheme computed elsewhere that this collector's
+	// mcps polling follows (in a cluster, this instance's part of the leader's
+	// global scheme), nil while none is current: the collector then polls by its own
+	// mcps scheme, which it keeps up to date all along (see poll.Published).
+	Scheme func() *poll.Assigned
+	// HandOver, when set, takes the reply entries of flows this collector does not
+	// poll but whose cookie names a flow ID (another instance's flows a poll-all
+	// returned): ids[i] is entries[i]'s flow. Called without the collector's locks.
+	HandOver func(dpid uint64, entries []ofproto.FlowStats, ids []uint64)
 	// Clock gives the time; default time.Now.
 	Clock func() time.Time
 	// Logger receives rebuilds (info) and DAPR patches (debug); default discards.
@@ -79,6 +88,13 @@ type Scheme struct {
 	poll.Plan
 	Interval time.Duration
 	Rounds   uint64
+	// Global is true while the collector polls by a scheme computed elsewhere
+	// (Deps.Scheme), of revision Assigned; Plan is then its own scheme, kept as the
+	// fallback. Rescued counts the single reads of its flows such schemes left
+	// unread.
+	Global   bool
+	Assigned int64
+	Rescued  int
 }
 
 type flowRec struct {
@@ -196,6 +212,15 @@ func (c *Collector) costModel() mcps.WireCost {
 
 // newScheduler builds the scheduler of a strategy, empty.
 func (c *Collector) newScheduler(s Strategy, reason string) (poll.Scheduler, error) {
+	if s == StrategyMCPS && c.deps.Scheme != nil {
+		local, err := poll.NewPlanned(poll.PlannedConfig{Strategy: s, Deployment: c.cfg.Deployment, Cost: c.costModel(),
+			Interval: c.cfg.Interval, Theta: c.cfg.Theta, CostRatio: c.cfg.CostRatio, MaxInterval: c.cfg.MaxInterval, ReadPoint: c.cfg.ReadPoint, Variance: c.cfg.Variance,
+			BoundInterval: c.cfg.BoundInterval, Rand: c.rng, Reason: reason, Offloaded: true})
+		if err != nil {
+			return nil, err
+		}
+		return poll.NewPublished(local), nil
+	}
 	if s == StrategyAFPS {
 		return poll.NewAdaptive(poll.AdaptiveConfig{Sampler: c.cfg.Sampler, Deployment: c.cfg.Deployment, Cost: c.costModel(), Batch: true})
 	}
@@ -699,6 +724,10 @@ func (c *Collector) Scheme() Scheme {
 	s := Scheme{Interval: c.cfg.Interval, Rounds: c.rounds}
 	if p, ok := c.sched.(*poll.Planned); ok {
 		s.Plan = p.Plan()
+	} else if p, ok := c.sched.(*poll.Published); ok {
+		s.Plan = p.Local().Plan()
+		s.Assigned, s.Global = p.Active()
+		s.Rescued = p.Rescued()
 	} else {
 		s.Plan = poll.Plan{Strategy: c.sched.Strategy(), Deployment: c.cfg.Deployment.String(), Model: c.costModel().Name(), Flows: len(c.flows)}
 	}
@@ -708,6 +737,17 @@ func (c *Collector) Scheme() Scheme {
 		s.Last = &l
 	}
 	return s
+}
+
+// Assigned is the revision of the scheme computed elsewhere (Deps.Scheme) the
+// collector polls by; false while it polls by its own.
+func (c *Collector) Assigned() (revision int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, isPub := c.sched.(*poll.Published); isPub {
+		return p.Active()
+	}
+	return 0, false
 }
 
 // Usage returns the accounting per strategy and switch.
@@ -739,7 +779,11 @@ func (c *Collector) Counters() Counters {
 	defer c.mu.Unlock()
 	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, Busy: c.busy, Late: c.late, LateReadings: c.lateReads, EventsLost: c.sub.Dropped(),
 		ActiveFlows: len(c.flows), Rebuilds: c.rebuilds}
-	if p, ok := c.sched.(*poll.Planned); ok {
+	p, ok := c.sched.(*poll.Planned)
+	if pub, isPub := c.sched.(*poll.Published); isPub {
+		p, ok = pub.Local(), true
+	}
+	if ok {
 		if cost, bound, ok := p.Cost(); ok {
 			k.SchemeCost, k.SchemeLBound = cost, bound
 		}

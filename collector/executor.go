@@ -182,8 +182,15 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 		c.mu.Unlock()
 	}
 	sw := c.switchList()
+	var assigned *poll.Assigned
+	if c.deps.Scheme != nil {
+		assigned = c.deps.Scheme()
+	}
 	c.mu.Lock()
 	c.sched.SetSwitches(now, sw)
+	if p, ok := c.sched.(*poll.Published); ok {
+		p.SetScheme(now, assigned)
+	}
 	c.mu.Unlock()
 	c.settle(now)
 	tSettled := c.deps.Clock()
@@ -455,7 +462,14 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	readings, unmatched := c.ingest.Ingest(c.readings[:0], sink.replies, resolve)
 	c.readings = readings
 	c.unmatched += uint64(unmatched)
+	var foreign []foreignEntries
+	if unmatched > 0 && c.deps.HandOver != nil {
+		foreign = c.foreign(sink.replies)
+	}
 	c.mu.Unlock()
+	for _, f := range foreign {
+		c.deps.HandOver(f.dpid, f.entries, f.ids)
+	}
 	res.Unmatched = unmatched
 	if res.Late > 0 {
 		sink.read = make(map[uint64]bool, len(readings))
@@ -583,4 +597,62 @@ func (c *Collector) PortRound(ctx context.Context) {
 	c.store.ForgetPorts(func(k stats.PortKey) bool {
 		return switches[k.DPID] && (!answered[k.DPID] || listed[k])
 	})
+}
+
+// foreignEntries are the entries of one switch's poll-all replies that belong to
+// flows this collector does not poll but whose cookie names a flow ID.
+type foreignEntries struct {
+	dpid    uint64
+	entries []ofproto.FlowStats
+	ids     []uint64
+}
+
+// foreign picks out of replies the entries of other instances' flows (c.mu held).
+func (c *Collector) foreign(replies []poll.Reply) []foreignEntries {
+	if c.idOf == nil {
+		return nil
+	}
+	var out []foreignEntries
+	for _, rp := range replies {
+		if rp.Source != stats.SourcePollAll {
+			continue
+		}
+		fe := foreignEntries{dpid: rp.DPID}
+		for _, m := range rp.Msgs {
+			sr, ok := m.(*ofproto.StatsReply)
+			if !ok {
+				continue
+			}
+			body, ok := sr.Body.(*ofproto.FlowStatsReply)
+			if !ok {
+				continue
+			}
+			for i := range body.Entries {
+				id, ok := c.idOf.IDOf(body.Entries[i].Cookie)
+				if !ok {
+					continue
+				}
+				if _, mine := c.flows[id]; mine {
+					continue
+				}
+				fe.entries = append(fe.entries, body.Entries[i])
+				fe.ids = append(fe.ids, id)
+			}
+		}
+		if len(fe.entries) > 0 {
+			out = append(out, fe)
+		}
+	}
+	return out
+}
+
+// HandedIn applies a flow statistics reply another poller handed over (in a cluster,
+// a peer's poll-all of switch dpid, with the entries of this instance's flows),
+// read at about at: its entries of the flows this collector polls become readings,
+// as a round's would; the others count unmatched.
+func (c *Collector) HandedIn(dpid uint64, r *ofproto.StatsReply, at time.Time) {
+	if r == nil {
+		return
+	}
+	c.applyLate([]poll.Reply{{DPID: dpid, Source: stats.SourcePollAll, Interval: c.cfg.Interval, At: at, Msgs: []ofproto.Message{r}}}, nil)
 }

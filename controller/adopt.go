@@ -217,7 +217,13 @@ func (c *core) adoptMatch(dpid uint64, e *ofproto.FlowStats) (*adoptFlow, int) {
 // adoptFlow tracks a saved flow again, every entry of which was found.
 func (c *core) adoptFlow(af *adoptFlow) {
 	delete(c.adopt.flows, af.Cookie)
-	if _, err := c.tracker.Adopt(af.ID, af.Key, af.Path, af.Start); err != nil {
+	adopt := c.tracker.Adopt
+	if c.adopt.keep {
+		// Another instance's flow: its ID is from that instance's range, which this
+		// tracker's own IDs must not move into.
+		adopt = c.tracker.AdoptForeign
+	}
+	if _, err := adopt(af.ID, af.Key, af.Path, af.Start); err != nil {
 		// A packet of the flow reached the controller first and a new flow with the
 		// key was installed over the same entries: that one is tracked.
 		c.adopt.stats.FlowsAbandoned++

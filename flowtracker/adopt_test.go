@@ -70,3 +70,34 @@ func TestReserve(t *testing.T) {
 	h := mustAdd(t, tr, udpKey(500), path, at(0))
 	assert.Greater(t, h.ID, uint64(1000))
 }
+
+// A flow adopted from another controller's range keeps its ID, and the adopter goes on
+// issuing IDs from its own range: none of the other range's, so no collision when the
+// other controller comes back.
+func TestAdoptForeignKeepsTheRange(t *testing.T) {
+	const mine, theirs = uint64(1) << 40, uint64(7) << 40
+	other := mustNew(t, Config{Shards: 4})
+	other.Reserve(theirs)
+	path := []Hop{{DPID: 1, InPort: 1, OutPort: 2}}
+	h := mustAdd(t, other, udpKey(0), path, at(0))
+	require.Greater(t, h.ID, theirs)
+
+	tr := mustNew(t, Config{Shards: 4})
+	tr.Reserve(mine)
+	got, err := tr.AdoptForeign(h.ID, udpKey(0), path, at(0))
+	require.NoError(t, err)
+	assert.Equal(t, h, got)
+	for i := 1; i < 50; i++ {
+		n := mustAdd(t, tr, udpKey(i), path, at(i))
+		require.Greater(t, n.ID, mine)
+		require.Less(t, n.ID, theirs, "a new ID stays in the adopter's range")
+	}
+	_, err = tr.AdoptForeign(h.ID, udpKey(0), path, at(0))
+	assert.ErrorIs(t, err, ErrIDTaken)
+
+	// Adopt (a restart's own flows) moves past the ID, as before.
+	tr2 := mustNew(t, Config{Shards: 4})
+	_, err = tr2.Adopt(h.ID, udpKey(0), path, at(0))
+	require.NoError(t, err)
+	assert.Greater(t, mustAdd(t, tr2, udpKey(4), path, at(1)).ID, theirs)
+}

@@ -643,6 +643,17 @@ var ErrIDTaken = errors.New("flowtracker: flow ID or key already in use")
 // Errors: ErrEmptyPath, ErrPathTooLong, ErrPathLoop, ErrUnknownFlow (an ID of another
 // shard, zero or out of range), ErrIDTaken.
 func (t *Tracker) Adopt(id uint64, key Key, path []Hop, start time.Time) (Handle, error) {
+	return t.adopt(id, key, path, start, true)
+}
+
+// AdoptForeign is Adopt for a flow another controller issued from its own range of
+// IDs (a cluster's instance that left): the shard's ID sequence stays where it is, so
+// that Add goes on issuing IDs from this tracker's range, not the other's.
+func (t *Tracker) AdoptForeign(id uint64, key Key, path []Hop, start time.Time) (Handle, error) {
+	return t.adopt(id, key, path, start, false)
+}
+
+func (t *Tracker) adopt(id uint64, key Key, path []Hop, start time.Time, advance bool) (Handle, error) {
 	switch {
 	case len(path) == 0:
 		return Handle{}, ErrEmptyPath
@@ -670,7 +681,7 @@ func (t *Tracker) Adopt(id uint64, key Key, path []Hop, start time.Time) (Handle
 	if s.findKey(h, key) != nil {
 		return Handle{}, fmt.Errorf("%w: key %s", ErrIDTaken, key)
 	}
-	if seq := (id-1)/uint64(len(t.shards)) + 1; seq > s.seq {
+	if seq := (id-1)/uint64(len(t.shards)) + 1; advance && seq > s.seq {
 		s.seq = seq
 	}
 	r := &record{id: id, key: key, start: unixNano(start), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive}

@@ -258,8 +258,10 @@ func hopsFlag(id string) string {
 
 // pollingPhase runs the same ping traffic on linear,6 under the given instances and
 // returns the flow-statistics bytes on the wire (tshark), weighted by the hops
-// between each switch and the instance that polled it, and unweighted.
-func pollingPhase(t *testing.T, ctx context.Context, bin string, ids []string, eps string) (weighted, raw int64) {
+// between each switch and the instance that polled it, and unweighted. In a cluster,
+// extra are more flags of every instance, and each instance must poll by the scheme
+// -cluster-scheme names (global: the leader's, by default) during the capture.
+func pollingPhase(t *testing.T, ctx context.Context, bin string, ids []string, eps string, extra ...string) (weighted, raw int64) {
 	t.Helper()
 	cem := map[string]*Cemon{}
 	var ports []string
@@ -267,6 +269,7 @@ func pollingPhase(t *testing.T, ctx context.Context, bin string, ids []string, e
 		args := []string{"--idle-timeout", "10s", "--deployment", "in-band", "--poll-interval", "1s"}
 		if eps != "" {
 			args = append(args, "--cluster-endpoints", eps, "--instance-id", id, "--cluster-hops", hopsFlag(id))
+			args = append(args, extra...)
 		} else {
 			args = append(args, "--controller-dpid", "1")
 		}
@@ -313,6 +316,25 @@ func pollingPhase(t *testing.T, ctx context.Context, bin string, ids []string, e
 		require.NoError(t, err)
 	}
 	time.Sleep(4 * time.Second)
+	if eps != "" {
+		want := "global"
+		if slices.Contains(extra, "local") {
+			want = "local"
+		}
+		require.Eventually(t, func() bool {
+			for _, id := range ids {
+				var st api.ClusterStatus
+				if err := cem[id].Get("/api/v1/cluster", &st); err != nil || st.Polling != want {
+					return false
+				}
+			}
+			return true
+		}, 15*time.Second, 200*time.Millisecond, "every instance polls by the %s scheme", want)
+		var st api.ClusterStatus
+		require.NoError(t, cem[ids[0]].Get("/api/v1/cluster", &st))
+		t.Logf("polling by the %s scheme: revision %d (published %d, %d B a round by the cost model)", st.Polling,
+			st.SchemeRevision, st.PublishedScheme, st.SchemeCost)
+	}
 	file := filepath.Join(t.TempDir(), "cost.pcap")
 	// (startCapture's filter is "tcp port " + its argument: every instance's port.)
 	stop := startCapture(t, ctx, strings.Join(ports, " or tcp port "), file)

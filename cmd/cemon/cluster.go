@@ -22,6 +22,7 @@ type clusterFlags struct {
 	id        string
 	hops      string
 	lease     time.Duration
+	scheme    string
 }
 
 func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
@@ -30,6 +31,8 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 	fs.StringVar(&c.id, "instance-id", "", "this instance's `name` in the cluster (unique, stable across restarts); default the host name")
 	fs.StringVar(&c.hops, "cluster-hops", "", "this instance's distance to the switches: `dpid=hops`,... (hex dpids) or @FILE with one pair a line; switches not named are 1 hop away. Masters go to the nearest instance, and the polling costs are weighed by these hops (with -deployment in-band)")
 	fs.DurationVar(&c.lease, "cluster-lease", cluster.DefaultLeaseTTL, "membership lease (whole seconds): an instance that stops is replaced as master that long after")
+	fs.StringVar(&c.scheme, "cluster-scheme", "global", "-polling mcps in a cluster: global (each instance polls its part of the scheme the leader computes over every instance's flows, "+
+		"with each switch's cost from its master; its own scheme while none is current) or local (each instance's own scheme over its own flows)")
 	return c
 }
 
@@ -49,6 +52,9 @@ func (c *clusterFlags) config(apiAddr string) (cluster.Config, error) {
 			return cfg, fmt.Errorf("-instance-id: %w", err)
 		}
 		cfg.ID = h
+	}
+	if c.scheme != "global" && c.scheme != "local" {
+		return cfg, fmt.Errorf("-cluster-scheme %q: want global or local", c.scheme)
 	}
 	if c.hops != "" {
 		h, err := parseHops(c.hops)
@@ -116,13 +122,23 @@ func startCluster(ctx context.Context, n *cluster.Node, logger *slog.Logger) <-c
 	return stopped
 }
 
-// clusterStatus adapts a node's status to the REST type.
-func clusterStatus(n *cluster.Node) func() api.ClusterStatus {
+// clusterStatus adapts a node's status to the REST type; assigned is the revision
+// of the global scheme the collector polls by (false: its own scheme), global
+// whether it is to poll by the global scheme at all (-cluster-scheme global).
+func clusterStatus(n *cluster.Node, assigned func() (int64, bool), global bool) func() api.ClusterStatus {
 	return func() api.ClusterStatus {
 		s := n.Status()
 		out := api.ClusterStatus{ID: s.ID, Connected: s.Connected, Leader: s.Leader, IsLeader: s.IsLeader,
 			Masters: s.Masters, Revision: s.Revision, Mastered: s.Mastered, Adopted: s.Adopted,
-			LastError: s.LastError, Since: s.Since}
+			LastError: s.LastError, Since: s.Since, Polling: "local", SchemeWhy: s.SchemeWhy,
+			PublishedScheme: s.Scheme.Revision, SchemeCost: s.Scheme.Cost}
+		if rev, ok := assigned(); ok {
+			out.Polling, out.SchemeRevision, out.SchemeWhy = "global", rev, ""
+		} else if !global {
+			out.SchemeWhy = "-cluster-scheme local"
+		} else if out.SchemeWhy == "" {
+			out.SchemeWhy = "no polling round by the current scheme yet (or -polling is not mcps)"
+		}
 		for _, m := range s.Members {
 			out.Members = append(out.Members, api.ClusterMember{ID: m.ID, API: m.API, Switches: m.Switches,
 				Flows: m.Flows, Joined: m.Joined})

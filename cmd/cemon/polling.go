@@ -29,6 +29,10 @@ type pollingFlags struct {
 	// and clusterHops (when set) are their distances, the in-band cost weights.
 	mastered    func() []uint64
 	clusterHops map[uint64]int
+	// globalScheme and handOver, set in a cluster polling by the leader's global
+	// scheme, are collector.Deps.Scheme and HandOver.
+	globalScheme func() *poll.Assigned
+	handOver     func(dpid uint64, entries []ofproto.FlowStats, ids []uint64)
 
 	strategy     string
 	sampler      string
@@ -238,7 +242,9 @@ func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 			return errors.Is(err, controller.ErrNoSwitch) || errors.Is(err, controller.ErrBadRequest) ||
 				errors.Is(err, controller.ErrClosed) || errors.Is(err, controller.ErrQueueFull)
 		},
-		Logger: logger.With("component", "collector"),
+		Logger:   logger.With("component", "collector"),
+		Scheme:   p.globalScheme,
+		HandOver: p.handOver,
 	}
 	if cc.Deployment == mcps.InBand {
 		d.Hops = func() map[uint64]int { return hopsToController(ctl, p.controllerAt) }

@@ -23,6 +23,7 @@ import (
 	"github.com/cemon-sdn/cemon/cluster"
 	"github.com/cemon-sdn/cemon/controller"
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/poll"
 	"github.com/cemon-sdn/cemon/store"
 	"github.com/cemon-sdn/cemon/topology"
 )
@@ -307,6 +308,19 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if f.cluster.enabled() {
 		f.polling.mastered = mastered(ctl)
 		f.polling.clusterHops = clusterCfg.Hops
+		if f.cluster.scheme == "global" {
+			f.polling.globalScheme = func() *poll.Assigned {
+				if nd := fwdNode.Load(); nd != nil {
+					return nd.PollScheme()
+				}
+				return nil
+			}
+			f.polling.handOver = func(dpid uint64, entries []ofproto.FlowStats, ids []uint64) {
+				if nd := fwdNode.Load(); nd != nil {
+					nd.HandOver(dpid, entries, ids)
+				}
+			}
+		}
 	}
 	pl, err := f.polling.start(ctx, ctl, reg, logger)
 	if err != nil {
@@ -351,8 +365,9 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "run: %v\n", err)
 			return 2
 		}
+		node.SetReplySink(func(dpid uint64, r *ofproto.StatsReply) { pl.collector.HandedIn(dpid, r, time.Now()) })
 		fwdNode.Store(node)
-		backend = api.WithCluster(backend, clusterStatus(node))
+		backend = api.WithCluster(backend, clusterStatus(node, pl.collector.Assigned, f.cluster.scheme == "global"))
 	}
 	errc := make(chan error, 2)
 	var apiLn net.Listener

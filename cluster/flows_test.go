@@ -1,0 +1,237 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/cemon-sdn/cemon/cluster/etcdtest"
+	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/ofproto"
+)
+
+func etcdClient(t *testing.T, eps []string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	require.NoError(t, err)
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+func flowKeys(t *testing.T, cli *clientv3.Client, inst string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := cli.Get(ctx, DefaultPrefix+"flows/"+inst+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	require.NoError(t, err)
+	var out []string
+	for _, kv := range r.Kvs {
+		out = append(out, string(kv.Key))
+	}
+	return out
+}
+
+// Flows are one key each, written by difference in transactions of at most
+// MaxTxnOps operations, read back by paged range gets; a restart deletes what ended
+// meanwhile and reserves the IDs of its slot that another instance holds.
+func TestFlowsOneKeyEach(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	cli := etcdClient(t, etcd.Endpoints())
+	ctx := context.Background()
+	ctl := newFakeCtl(1)
+	n, err := New(Config{Endpoints: etcd.Endpoints(), ID: "a"}, ctl, nil)
+	require.NoError(t, err)
+	const slot = 5
+	base := uint64(slot) << SlotShift
+	var flows []controller.SavedFlow
+	for i := range 2500 { // more than one page and many transactions
+		flows = append(flows, savedFlow(base+uint64(i)+1, 1, 2))
+	}
+	_, err = n.loadPublished(ctx, cli, slot)
+	require.NoError(t, err)
+	require.NoError(t, n.publishFlows(ctx, cli, flows))
+	keys := flowKeys(t, cli, "a")
+	require.Len(t, keys, 2500)
+	assert.Equal(t, fmt.Sprintf("%sflows/a/%016x", DefaultPrefix, base+1), keys[0])
+
+	// Nothing changed: no write (the etcd revision stays).
+	rev := func() int64 {
+		r, err := cli.Get(ctx, "x")
+		require.NoError(t, err)
+		return r.Header.Revision
+	}
+	r0 := rev()
+	require.NoError(t, n.publishFlows(ctx, cli, flows))
+	assert.Equal(t, r0, rev())
+
+	// 1,000 end, 10 arrive: 1,010 operations, in ceil(1010/128) = 8 transactions.
+	flows = append(flows[1000:], flows[:0]...)
+	for i := range 10 {
+		flows = append(flows, savedFlow(base+10000+uint64(i), 3))
+	}
+	require.NoError(t, n.publishFlows(ctx, cli, flows))
+	assert.Len(t, flowKeys(t, cli, "a"), 1510)
+	assert.Equal(t, r0+8, rev())
+
+	all, err := n.instanceFlows(ctx, cli)
+	require.NoError(t, err)
+	require.Len(t, all["a"], 1510)
+	assert.Equal(t, flows[0], all["a"][0])
+
+	// Another instance adopted a flow of slot 5 with a higher ID; a restart of a
+	// (its flows now those of the last 5) finds the stale keys and that ID.
+	b, err := New(Config{Endpoints: etcd.Endpoints(), ID: "b"}, newFakeCtl(1), nil)
+	require.NoError(t, err)
+	_, err = b.loadPublished(ctx, cli, 9)
+	require.NoError(t, err)
+	require.NoError(t, b.publishFlows(ctx, cli, []controller.SavedFlow{savedFlow(base+50000, 1), savedFlow(uint64(9)<<SlotShift+1, 1)}))
+	a2, err := New(Config{Endpoints: etcd.Endpoints(), ID: "a"}, ctl, nil)
+	require.NoError(t, err)
+	high, err := a2.loadPublished(ctx, cli, slot)
+	require.NoError(t, err)
+	assert.Equal(t, base+50000, high, "the highest ID of the slot, whoever holds it")
+	require.NoError(t, a2.publishFlows(ctx, cli, flows[len(flows)-5:]))
+	assert.Len(t, flowKeys(t, cli, "a"), 5)
+
+	// A record of the earlier format (one value per instance) is no flow key.
+	_, err = cli.Put(ctx, DefaultPrefix+"flows/old", "[]")
+	require.NoError(t, err)
+	all, err = a2.instanceFlows(ctx, cli)
+	require.NoError(t, err)
+	assert.Len(t, all, 2)
+	for _, k := range []string{"flows/a", "flows/a/123", "flows//0000000000000001", "flows/a/zz00000000000001", "other/a/0000000000000001"} {
+		_, _, ok := a2.parseFlowKey(DefaultPrefix + k)
+		assert.False(t, ok, k)
+	}
+}
+
+// A running instance reserves, at join, the IDs of its slot held by others.
+func TestJoinReservesAdoptedIDs(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	cli := etcdClient(t, etcd.Endpoints())
+	ctl := newFakeCtl(1)
+	a := startInstance(t, etcd.Endpoints(), "a", map[uint64]int{1: 1}, ctl)
+	require.Eventually(t, func() bool { return a.node.Status().Connected }, 10*time.Second, 20*time.Millisecond)
+	var slot int
+	require.Eventually(t, func() bool {
+		ms := a.node.Status().Members
+		if len(ms) != 1 {
+			return false
+		}
+		slot = ms[0].Slot
+		return true
+	}, 5*time.Second, 20*time.Millisecond)
+	assert.Equal(t, uint64(slot)<<SlotShift, ctl.reservedID())
+	a.stop()
+	high := uint64(slot)<<SlotShift + 777
+	_, err := cli.Put(context.Background(), fmt.Sprintf("%sflows/b/%016x", DefaultPrefix, high), "{}")
+	require.NoError(t, err)
+	ctl2 := newFakeCtl(1)
+	a2 := startInstance(t, etcd.Endpoints(), "a", map[uint64]int{1: 1}, ctl2)
+	require.Eventually(t, func() bool { return a2.node.Status().Connected }, 10*time.Second, 20*time.Millisecond)
+	assert.Equal(t, high, ctl2.reservedID(), "past the flow of its slot another instance holds")
+}
+
+func (f *fakeCtl) reservedID() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reserved
+}
+
+// A poll-all's entries of other instances' flows reach their owners over the
+// forward connections: by slot to a live owner, to every live peer otherwise.
+func TestHandOver(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a, b, c := threeInstances(t, etcd.Endpoints())
+	got := map[string]chan []uint64{"b": make(chan []uint64, 8), "c": make(chan []uint64, 8)}
+	for _, in := range []*instance{b, c} {
+		ch := got[in.id]
+		in.node.SetReplySink(func(dpid uint64, r *ofproto.StatsReply) {
+			var ids []uint64
+			for _, e := range r.Body.(*ofproto.FlowStatsReply).Entries {
+				ids = append(ids, e.Cookie)
+			}
+			ch <- ids
+		})
+	}
+	slotOf := map[string]uint64{}
+	require.Eventually(t, func() bool {
+		for _, m := range a.node.Status().Members {
+			slotOf[m.ID] = uint64(m.Slot)
+		}
+		return len(slotOf) == 3
+	}, 5*time.Second, 20*time.Millisecond)
+	bID, gone := slotOf["b"]<<SlotShift+1, uint64(250)<<SlotShift+1
+	if slotOf["b"] == 250 || slotOf["c"] == 250 {
+		gone = uint64(251)<<SlotShift + 1
+	}
+	entries := []ofproto.FlowStats{{Cookie: bID}, {Cookie: gone}}
+	a.node.HandOver(1, entries, []uint64{bID, gone})
+	recv := func(id string) []uint64 {
+		var out []uint64
+		deadline := time.After(5 * time.Second)
+		for len(out) < 2 {
+			select {
+			case ids := <-got[id]:
+				out = append(out, ids...)
+			case <-deadline:
+				return out
+			case <-time.After(300 * time.Millisecond):
+				if id == "c" {
+					return out
+				}
+			}
+		}
+		return out
+	}
+	assert.ElementsMatch(t, []uint64{bID, gone}, recv("b"))
+	assert.Equal(t, []uint64{gone}, recv("c"), "a flow of a slot no live instance has goes to every peer")
+	assert.Equal(t, uint64(2), a.node.ForwardStats().HandedOut)
+	assert.Equal(t, uint64(1), b.node.ForwardStats().HandedIn)
+}
+
+// BenchmarkPublishFlows: an instance's flows written to an embedded etcd, one key per
+// flow: all of 10,000 at once (a first publication), then the changes of 1 % churn.
+func BenchmarkPublishFlows(b *testing.B) {
+	etcd := etcdtest.Start(b, 1)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	require.NoError(b, err)
+	defer cli.Close()
+	ctx := context.Background()
+	flows := make([]controller.SavedFlow, 10000)
+	for i := range flows {
+		flows[i] = savedFlow(uint64(i)+1, 1, 2, 3)
+	}
+	b.Run("10000-flows/first", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			n, err := New(Config{Endpoints: etcd.Endpoints(), ID: fmt.Sprintf("i%d", i)}, newFakeCtl(1), nil)
+			require.NoError(b, err)
+			if err := n.publishFlows(ctx, cli, flows); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("10000-flows/churn-1pct", func(b *testing.B) {
+		b.ReportAllocs()
+		n, err := New(Config{Endpoints: etcd.Endpoints(), ID: "churn"}, newFakeCtl(1), nil)
+		require.NoError(b, err)
+		require.NoError(b, n.publishFlows(ctx, cli, flows))
+		alt := flows[100:]
+		for i := 0; b.Loop(); i++ {
+			cur := flows
+			if i%2 == 0 {
+				cur = alt
+			}
+			if err := n.publishFlows(ctx, cli, cur); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
