@@ -306,17 +306,27 @@ class Harness(object):
 
     def preflight(self, switch_names):
         """Refuses to touch bridges this harness did not create; removes leftovers
-        of an earlier harness run whose process is gone."""
+        of an earlier harness run whose process is gone, and abandoned test bridges
+        (Mininet's, on the userspace datapath, every controller on loopback and none
+        connected) that a run cut short before it could mark them."""
         existing = set(run(['ovs-vsctl', '--timeout=10', 'list-br']).split())
         for sw in switch_names:
             if sw not in existing:
+                # Interfaces under a switch's name with no such bridge are what a run
+                # cut short left behind; no live network has them.
+                _remove_intfs(sw)
                 continue
-            owner = run(['ovs-vsctl', '--timeout=10', '--if-exists', 'get', 'Bridge', sw,
-                         'external_ids:%s' % OWNER_KEY], check=False).strip().strip('"')
-            if owner.isdigit() and not _alive(int(owner)):
-                log('removing bridge %s left by harness pid %s' % (sw, owner))
-                run(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', sw])
+            owner = _bridge_owner(sw)
+            if owner and not _mark_alive(owner):
+                log('removing bridge %s left by harness %s, which is gone' % (sw, owner))
+                _remove_leftover(sw)
                 continue
+            if not owner:
+                why = _abandoned(sw)
+                if why:
+                    log('removing unmarked bridge %s: %s' % (sw, why))
+                    _remove_leftover(sw)
+                    continue
             raise HarnessError('bridge %s already exists and is not a leftover of this harness '
                                '(another Mininet network?); not touching it' % sw)
 
@@ -333,14 +343,19 @@ class Harness(object):
         # these names from now on is ours to remove.
         self.owned = set(self.topo.switches()) | set(self.topo.hosts())
         self.intfs_before = set(os.listdir('/sys/class/net'))
-        self.net = Mininet(topo=self.topo, switch=OVSSwitch, controller=None, build=False,
+        mark = _own_mark()
+
+        class MarkedSwitch(OVSSwitch):
+            """Open vSwitch bridges carrying this run's mark from the command that
+            creates them, so a later run can tell its leftovers from others'."""
+
+            def bridgeOpts(self):
+                return OVSSwitch.bridgeOpts(self) + ' external_ids:%s=%s' % (OWNER_KEY, mark)
+
+        self.net = Mininet(topo=self.topo, switch=MarkedSwitch, controller=None, build=False,
                            autoSetMacs=False, autoStaticArp=False, waitConnected=False)
         self.net.addController(CemonController('c0', ip=self.ctl_ip, port=self.ctl_port))
         self.net.build()
-        for sw in self.net.switches:
-            # Mark our bridges, so a later run can tell its leftovers from others'.
-            run(['ovs-vsctl', '--timeout=10', 'set', 'Bridge', sw.name,
-                 'external_ids:%s=%d' % (OWNER_KEY, os.getpid())], check=False)
         self.net.start()
         for sw in self.net.switches:
             for intf in sw.intfList():
@@ -374,9 +389,8 @@ class Harness(object):
             for sw in names:
                 if sw not in existing:
                     continue
-                owner = run(['ovs-vsctl', '--timeout=10', '--if-exists', 'get', 'Bridge', sw,
-                             'external_ids:%s' % OWNER_KEY], check=False).strip().strip('"')
-                if owner == str(os.getpid()) or (sw in self.owned and owner in ('', '[]')):
+                owner = _bridge_owner(sw)
+                if owner == _own_mark() or (sw in self.owned and not owner):
                     log('removing leftover bridge %s' % sw)
                     run(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', sw], check=False)
         if self.owned:
@@ -691,6 +705,81 @@ def _bounded(v, limit):
     if not 0 <= v <= limit:
         raise HarnessError('%s is outside 0..%s' % (v, limit))
     return v
+
+
+def _remove_leftover(sw):
+    """Deletes the leftover bridge sw and the interfaces its network left in the root
+    namespace under its name (the veth pairs between switches outlive their run)."""
+    run(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', sw])
+    _remove_intfs(sw)
+
+
+def _remove_intfs(sw):
+    for i in sorted(os.listdir('/sys/class/net')):
+        if re.match(r'^%s-eth\d+$' % re.escape(sw), i) and os.path.exists('/sys/class/net/' + i):
+            log('removing leftover interface %s' % i)
+            run(['ip', 'link', 'del', i], check=False)
+
+
+def _start_time(pid):
+    """The process's start time in clock ticks since boot (field 22 of its stat),
+    or None when there is no such process."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(')') + 2:].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _own_mark():
+    """This process as a bridge owner: its pid and start time, so that a pid reused
+    by another process (or seen from another pid namespace) does not pass for it."""
+    return '%d:%s' % (os.getpid(), _start_time(os.getpid()))
+
+
+def _bridge_owner(sw):
+    """The harness mark on bridge sw, or '' when it carries none."""
+    owner = run(['ovs-vsctl', '--timeout=10', '--if-exists', 'get', 'Bridge', sw,
+                 'external_ids:%s' % OWNER_KEY], check=False).strip().strip('"')
+    return '' if owner == '[]' else owner
+
+
+def _mark_alive(owner):
+    """Whether the harness that left mark owner ("PID:START", or a bare PID from
+    older runs) is still running."""
+    pid, _, start = owner.partition(':')
+    if not pid.isdigit():
+        return True  # not ours to judge
+    if not _alive(int(pid)):
+        return False
+    return not start or _start_time(int(pid)) == start
+
+
+def _abandoned(sw):
+    """Why the unmarked bridge sw is an abandoned test bridge, or '' when it may
+    belong to a live network: it must be Mininet's (dp-desc is its name), on the
+    userspace datapath, with controllers that are all on loopback and none of them
+    connected."""
+    def get(col):
+        return run(['ovs-vsctl', '--timeout=10', '--if-exists', 'get', 'Bridge', sw, col],
+                   check=False).strip()
+    if get('datapath_type') != 'netdev':
+        return ''
+    if get('other_config:dp-desc').strip('"') != sw:
+        return ''
+    ctls = get('controller').strip('[]').replace(' ', '')
+    if not ctls:
+        return ''
+    for uuid in ctls.split(','):
+        target = run(['ovs-vsctl', '--timeout=10', 'get', 'Controller', uuid, 'target'],
+                     check=False).strip().strip('"')
+        connected = run(['ovs-vsctl', '--timeout=10', 'get', 'Controller', uuid, 'is_connected'],
+                        check=False).strip()
+        if not target.startswith('tcp:127.0.0.1:') or connected != 'false':
+            return ''
+    return 'a Mininet bridge on the userspace datapath whose loopback controllers are all gone'
 
 
 def _alive(pid):

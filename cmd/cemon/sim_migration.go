@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -51,8 +50,8 @@ func sweepSpecs() []sweepSpec {
 }
 
 func runSimMigration(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sim migration", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sim migration", "sim migration [--out DIR] [--seed N] [--trials N] [--profile xen|qemu]", stderr,
+		"Runs the migration model's experiments and writes their CSV files, plots and report.")
 	out := fs.String("out", "docs/migration", "output `directory` for the CSV files, PNG plots and report.md")
 	seed := fs.Uint64("seed", 1, "random seed")
 	trials := fs.Int("trials", 20, "trials of the decision experiment")

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"image/color"
 	"io"
@@ -43,8 +42,9 @@ type afpsJSON struct {
 }
 
 func runSimAFPS(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sim afps", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sim afps", "sim afps --trace FILE [--task link|matrix|heavy] [--algorithms fixed,pt,ewmat,swt,payless] [--out DIR] [--json]", stderr,
+		"Replays a packet trace through the AFPS samplers (fixed 1 s is the reference) and",
+		"reports each one's requests, bytes and error (Eq. 20; heavy hitters: 1 − F1).")
 	tracePath := fs.String("trace", "", "packet trace: CSV time_ns,flow_id,bytes (.csv or .csv.gz) or pcap/pcapng")
 	taskName := fs.String("task", "link", "task: link, matrix or heavy")
 	algs := fs.String("algorithms", "fixed,pt,ewmat,swt,payless", "comma-separated samplers")
@@ -56,13 +56,6 @@ func runSimAFPS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	out := fs.String("out", "", "output `directory` for CSV, PNG plots and report.md (none if empty)")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per algorithm, on stdout")
 	title := fs.String("title", "", "title of the report (default: the trace's file name)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cemon sim afps --trace FILE [--task link|matrix|heavy] [--algorithms fixed,pt,ewmat,swt,payless] [--out DIR] [--json]")
-		fmt.Fprintln(stderr, "\nReplays a packet trace through the AFPS samplers (fixed 1 s is the reference) and")
-		fmt.Fprintln(stderr, "reports each one's requests, bytes and error (Eq. 20; heavy hitters: 1 − F1).")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
