@@ -67,6 +67,11 @@
 //	/api/v1/stats/ports        per port tx_bps and rx_bps from port counters
 //	/api/v1/stats/snapshot     flows, links, matrix, hosts and ports of one instant
 //
+// In a cluster ([ClusterProvider], [WithCluster]) /api/v1/flows, /api/v1/stats/flows,
+// /api/v1/stats/links, /matrix, /hosts, /ports and /snapshot answer for the whole
+// network, merged from every instance's ?scope=local figures (the flow lists page by
+// page), and a flow's detail comes from its owner; see federate.go.
+//
 // Every statistics figure carries the instant it is valid at ("at"). A flow's rate
 // counts in its links, matrix cell and hosts until its valid_until, three of its own
 // polling intervals after its last reading; past it the flow is "stale", its

@@ -15,14 +15,23 @@ import (
 )
 
 // One view from any instance. In a cluster (the Backend implements
-// [ClusterProvider]) GET /api/v1/stats/links, /api/v1/stats/matrix and
-// /api/v1/stats/hosts answer for the whole network: the instance fetches every
-// peer's own figures (the same path with ?scope=local, so that peers do not fan out
-// in turn) from the API address the peer publishes in its membership record,
-// concurrently and within PeerTimeout, and merges them with its own. Each flow is
-// owned by one instance, so a link's load, a matrix cell and a host's totals are the
-// sums of the instances' figures. ?scope=local answers with this instance's figures
-// only.
+// [ClusterProvider]) GET /api/v1/stats/links, /api/v1/stats/matrix,
+// /api/v1/stats/hosts, /api/v1/stats/ports and /api/v1/stats/snapshot answer for the
+// whole network: the instance fetches every peer's own figures (the same path with
+// ?scope=local, so that peers do not fan out in turn) from the API address the peer
+// publishes in its membership record, concurrently and within PeerTimeout, and
+// merges them with its own. Each flow is owned by one instance, so a link's load, a
+// matrix cell and a host's totals are the sums of the instances' figures; a port's
+// rates measure the port itself and are the latest reading any instance has.
+// ?scope=local answers with this instance's figures only.
+//
+// The flow lists GET /api/v1/flows and /api/v1/stats/flows are merged page by page
+// (federatedPage): each peer is asked for the same page (the client's ?limit, ?after
+// and filters, with scope=local), and the answer is the first ?limit items, by id,
+// of this instance's and the peers' pages. Every instance orders its flows by the
+// same key and the cursor is that key, so the next page (Link rel="next", sent when
+// items are left here or on a peer that sent a next link of its own) starts right
+// after the last item sent, wherever the items of that page live.
 //
 // Headers of a cluster answer:
 //
@@ -378,4 +387,197 @@ func fetchOne(ctx context.Context, target string) ([]byte, error) {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("%s: %s", target, res.Status)
+}
+
+// fetchPage fetches one page of the list at http://addr/path with the query q: its
+// items, and whether the peer names a next page.
+func fetchPage[T any](ctx context.Context, addr, path string, q url.Values) ([]T, bool, error) {
+	target := "http://" + addr + path + "?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	res, err := peerClient.Do(req)
+	if err != nil {
+		return nil, false, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, false, fmt.Errorf("%s: %s", target, res.Status)
+	}
+	var page []T
+	if err := json.NewDecoder(io.LimitReader(res.Body, 256<<20)).Decode(&page); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", target, err)
+	}
+	return page, nextLink(res.Header.Get("Link")) != "", nil
+}
+
+// setClusterHeaders names the instances whose figures an answer holds and the peers
+// that did not answer.
+func setClusterHeaders(h http.Header, instances, partial []string) {
+	h.Set("X-Cemon-Scope", "cluster")
+	h.Set("X-Cemon-Instances", strings.Join(instances, ","))
+	if len(partial) > 0 {
+		slices.Sort(partial)
+		h.Set("X-Cemon-Partial", strings.Join(partial, ","))
+	}
+}
+
+// federatedPage serves a list of flows (one owner each) for the whole network, page
+// by page: own gives this instance's items that the query's filters keep (answering
+// 400 itself on bad input); the page is merged with each peer's same page.
+func federatedPage[T any](cp ClusterProvider, path string, own func(http.ResponseWriter, *http.Request) ([]T, bool), key func(*T) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		q := req.URL.Query()
+		scope, ok := scopeOf(w, q)
+		if !ok {
+			return
+		}
+		p, err := parsePage(q)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		mine, ok := own(w, req)
+		if !ok {
+			return
+		}
+		st := cp.ClusterStatus()
+		if scope == "local" {
+			w.Header().Set("X-Cemon-Scope", "local")
+			w.Header().Set("X-Cemon-Instances", st.ID)
+			writeList(w, req, mine, key)
+			return
+		}
+		pq := url.Values{}
+		for k, v := range q {
+			pq[k] = slices.Clone(v)
+		}
+		pq.Set("scope", "local")
+		pq.Set("limit", fmt.Sprint(p.limit))
+		peers := clusterPeers(st)
+		type result struct {
+			items []T
+			more  bool
+			err   error
+		}
+		results := make([]result, len(peers))
+		ctx, cancel := context.WithTimeout(req.Context(), PeerTimeout)
+		var wg sync.WaitGroup
+		for i, pr := range peers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				items, more, err := fetchPage[T](ctx, pr.api, path, pq)
+				results[i] = result{items, more, err}
+			}()
+		}
+		wg.Wait()
+		cancel()
+		lists := [][]T{mine}
+		instances, partial := []string{st.ID}, []string(nil)
+		more := false
+		for i, r := range results {
+			if r.err != nil {
+				partial = append(partial, peers[i].id)
+				continue
+			}
+			lists = append(lists, r.items)
+			instances = append(instances, peers[i].id)
+			more = more || r.more
+		}
+		setClusterHeaders(w.Header(), instances, partial)
+		// One owner per flow; a flow handed over between two readings may be listed
+		// twice: the first (this instance's, then the peers' in order) is kept.
+		writeListMore(w, req, mergeBy(lists, key, func(_, _ *T) {}), key, more)
+	}
+}
+
+// federatedSnapshot serves the statistics snapshot of the whole network: this
+// instance's merged with every peer's ?scope=local snapshot (MergeSnapshots).
+func federatedSnapshot(cp ClusterProvider, own func() StatsSnapshot) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		scope, ok := scopeOf(w, req.URL.Query())
+		if !ok {
+			return
+		}
+		st := cp.ClusterStatus()
+		if scope == "local" {
+			w.Header().Set("X-Cemon-Scope", "local")
+			w.Header().Set("X-Cemon-Instances", st.ID)
+			writeJSON(w, http.StatusOK, own())
+			return
+		}
+		peers := clusterPeers(st)
+		snaps := make([]StatsSnapshot, len(peers))
+		errs := make([]error, len(peers))
+		ctx, cancel := context.WithTimeout(req.Context(), PeerTimeout)
+		var wg sync.WaitGroup
+		for i, p := range peers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body, err := fetchOne(ctx, "http://"+p.api+req.URL.Path+"?scope=local")
+				if err == nil && body == nil {
+					err = fmt.Errorf("%s: no snapshot", p.id)
+				}
+				if err == nil {
+					err = json.Unmarshal(body, &snaps[i])
+				}
+				errs[i] = err
+			}()
+		}
+		mine := own()
+		wg.Wait()
+		cancel()
+		all := []StatsSnapshot{mine}
+		instances, partial := []string{st.ID}, []string(nil)
+		for i, err := range errs {
+			if err != nil {
+				partial = append(partial, peers[i].id)
+				continue
+			}
+			all = append(all, snaps[i])
+			instances = append(instances, peers[i].id)
+		}
+		setClusterHeaders(w.Header(), instances, partial)
+		writeJSON(w, http.StatusOK, MergeSnapshots(all...))
+	}
+}
+
+// MergePortStats merges several instances' port rates: a port's counters measure
+// the port itself, whoever reads them, so per (switch, port) the latest reading is
+// kept, not a sum. The result is in key order.
+func MergePortStats(lists ...[]PortStats) []PortStats {
+	return sortPorts(mergeBy(lists, portKey, func(m, x *PortStats) {
+		if x.At.After(m.At) {
+			*m = *x
+		}
+	}))
+}
+
+// MergeSnapshots merges several instances' snapshots: the flows of all (one owner
+// each; the first listing of an id is kept), links, matrix and hosts summed, ports
+// the latest reading, At the latest.
+func MergeSnapshots(snaps ...StatsSnapshot) StatsSnapshot {
+	var out StatsSnapshot
+	var flows [][]FlowStats
+	var links [][]LinkStats
+	var mx [][]MatrixEntry
+	var hosts [][]HostStats
+	var ports [][]PortStats
+	for _, s := range snaps {
+		out.At = laterOf(out.At, s.At)
+		flows = append(flows, s.Flows)
+		links = append(links, s.Links)
+		mx = append(mx, s.Matrix)
+		hosts = append(hosts, s.Hosts)
+		ports = append(ports, s.Ports)
+	}
+	out.Flows = sortFlows(mergeBy(flows, flowStatsKey, func(_, _ *FlowStats) {}))
+	out.Links = MergeLinkStats(links...)
+	out.Matrix = MergeMatrix(mx...)
+	out.Hosts = MergeHostStats(hosts...)
+	out.Ports = MergePortStats(ports...)
+	return out
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -332,6 +333,208 @@ func BenchmarkMergeLinkStats(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if len(MergeLinkStats(lists...)) != 1000 {
+			b.Fatal("merged wrong")
+		}
+	}
+}
+
+// pagedStats is an instance's own flow statistics, ports and snapshot, for the
+// page-by-page merge tests.
+type pagedStats struct {
+	fakeStats
+	flows []FlowStats
+	ports []PortStats
+}
+
+func (s *pagedStats) FlowStats() []FlowStats { return s.flows }
+func (s *pagedStats) PortStats() []PortStats { return s.ports }
+func (s *pagedStats) StatsSnapshot() StatsSnapshot {
+	return StatsSnapshot{At: s.ports[0].At, Flows: s.flows, Ports: s.ports,
+		Links:  []LinkStats{{SrcDPID: "1", SrcPort: 1, DstDPID: "2", DstPort: 1, Bytes: uint64(100 * len(s.flows)), Flows: len(s.flows)}},
+		Matrix: []MatrixEntry{{Src: "10.0.0.1", Dst: "10.0.0.2", Bytes: 10, Flows: 1}}}
+}
+
+// flowsWith returns active flow statistics with the given ids.
+func flowsWith(ids ...uint64) []FlowStats {
+	var out []FlowStats
+	for _, id := range ids {
+		out = append(out, FlowStats{ID: id, Bytes: 100 * id, Active: id != 5})
+	}
+	return out
+}
+
+func TestFederatedFlowListsPortsSnapshot(t *testing.T) {
+	old := PeerTimeout
+	PeerTimeout = time.Second
+	t.Cleanup(func() { PeerTimeout = old })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	ln.Close()
+	t1 := t0.Add(time.Second)
+
+	var members []ClusterMember
+	var mu sync.Mutex
+	list := func() []ClusterMember { mu.Lock(); defer mu.Unlock(); return members }
+	type peerSrv struct {
+		*httptest.Server
+		mu      sync.Mutex
+		queries []string
+	}
+	start := func(id string, st *pagedStats, b *fakeBackend) *peerSrv {
+		h := NewHandler(WithStats(WithCluster(b, func() ClusterStatus { return ClusterStatus{ID: id, Members: list()} }), st), nil)
+		p := &peerSrv{}
+		p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p.mu.Lock()
+			p.queries = append(p.queries, r.URL.Path+"?"+r.URL.RawQuery)
+			p.mu.Unlock()
+			h.ServeHTTP(w, r)
+		}))
+		t.Cleanup(p.Close)
+		return p
+	}
+	// The flows' owners: a 1 4 7, b 2 5 8 9 10 11 (and the tracker's 3 5 7), c 3 6.
+	// Flow 7 is listed by a and by b (handed over between two readings): once.
+	noFlows := testBackend()
+	noFlows.flows = nil
+	b := start("b", &pagedStats{flows: flowsWith(2, 5, 7, 8, 9, 10, 11),
+		ports: []PortStats{{DPID: "0000000000000002", Port: 1, TxBps: 20, At: t1}, {DPID: "0000000000000001", Port: 1, TxBps: 9, At: t0}}}, testBackend())
+	c := start("c", &pagedStats{flows: flowsWith(3, 6),
+		ports: []PortStats{{DPID: "0000000000000003", Port: 2, RxBps: 30, At: t0}}}, noFlows)
+	addr := func(s *peerSrv) string { return strings.TrimPrefix(s.URL, "http://") }
+	mu.Lock()
+	members = []ClusterMember{{ID: "a"}, {ID: "b", API: addr(b)}, {ID: "c", API: addr(c)}, {ID: "d", API: dead}}
+	mu.Unlock()
+	aFlows := flowsWith(1, 4, 7)
+	aFlows[2].Bytes = 7777 // a's reading of 7 is the one kept
+	a := NewHandler(WithStats(WithCluster(noFlows, func() ClusterStatus { return ClusterStatus{ID: "a", Members: list()} }),
+		&pagedStats{flows: aFlows, ports: []PortStats{{DPID: "0000000000000001", Port: 1, TxBps: 10, At: t1}}}), nil)
+
+	// Every page of two: 1..11 once each, in order; the page after 8 has a next link
+	// although the merged page ends with b's page (b has more).
+	var got []uint64
+	target := "/api/v1/stats/flows?limit=2"
+	pages := 0
+	for target != "" && pages < 20 {
+		code, hdr, body := do(t, a, "GET", target)
+		require.Equal(t, 200, code, body)
+		var page []FlowStats
+		require.NoError(t, json.Unmarshal([]byte(body), &page))
+		assert.LessOrEqual(t, len(page), 2)
+		for _, f := range page {
+			got = append(got, f.ID)
+			if f.ID == 7 {
+				assert.Equal(t, uint64(7777), f.Bytes)
+			}
+		}
+		assert.Equal(t, "a,b,c", hdr.Get("X-Cemon-Instances"))
+		assert.Equal(t, "d", hdr.Get("X-Cemon-Partial"))
+		assert.Equal(t, "cluster", hdr.Get("X-Cemon-Scope"))
+		target = nextLink(hdr.Get("Link"))
+		pages++
+	}
+	assert.Equal(t, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, got)
+	assert.Equal(t, 6, pages)
+	// Peers were asked for the same page, their own flows only.
+	b.mu.Lock()
+	assert.Contains(t, b.queries, "/api/v1/stats/flows?after="+base64Key(8)+"&limit=2&scope=local")
+	b.mu.Unlock()
+
+	// Filters go to the peers: active flows only, in one page.
+	code, _, body := do(t, a, "GET", "/api/v1/stats/flows?state=active")
+	require.Equal(t, 200, code, body)
+	var fs []FlowStats
+	require.NoError(t, json.Unmarshal([]byte(body), &fs))
+	assert.Len(t, fs, 10) // all but 5
+	// /api/v1/flows: the tracker's flows of b (3 5 7), through a, with its filters.
+	code, hdr, body := do(t, a, "GET", "/api/v1/flows?state=active,draining&limit=1")
+	require.Equal(t, 200, code, body)
+	var flows []Flow
+	require.NoError(t, json.Unmarshal([]byte(body), &flows))
+	require.Len(t, flows, 1)
+	assert.Equal(t, uint64(3), flows[0].ID)
+	next := nextLink(hdr.Get("Link"))
+	require.NotEmpty(t, next)
+	code, hdr, body = do(t, a, "GET", next)
+	require.Equal(t, 200, code, body)
+	require.NoError(t, json.Unmarshal([]byte(body), &flows))
+	require.Len(t, flows, 1)
+	assert.Equal(t, uint64(5), flows[0].ID)
+	assert.Equal(t, "", nextLink(hdr.Get("Link"))) // 7 is expired
+	code, _, body = do(t, a, "GET", "/api/v1/flows?scope=local")
+	require.Equal(t, 200, code, body)
+	assert.Equal(t, "[]\n", body)
+
+	// Ports: the union, the latest reading of a port read by two instances.
+	code, _, body = do(t, a, "GET", "/api/v1/stats/ports")
+	require.Equal(t, 200, code, body)
+	var ports []PortStats
+	require.NoError(t, json.Unmarshal([]byte(body), &ports))
+	assert.Equal(t, []PortStats{{DPID: "0000000000000001", Port: 1, TxBps: 10, At: t1},
+		{DPID: "0000000000000002", Port: 1, TxBps: 20, At: t1}, {DPID: "0000000000000003", Port: 2, RxBps: 30, At: t0}}, ports)
+
+	// The snapshot: every instance's, merged.
+	code, hdr, body = do(t, a, "GET", "/api/v1/stats/snapshot")
+	require.Equal(t, 200, code, body)
+	var snap StatsSnapshot
+	require.NoError(t, json.Unmarshal([]byte(body), &snap))
+	assert.Equal(t, "a,b,c", hdr.Get("X-Cemon-Instances"))
+	assert.Equal(t, "d", hdr.Get("X-Cemon-Partial"))
+	assert.Len(t, snap.Flows, 11)
+	assert.Len(t, snap.Ports, 3)
+	require.Len(t, snap.Links, 1)
+	assert.Equal(t, 12, snap.Links[0].Flows) // 3 + 7 + 2 as each instance counts its own
+	require.Len(t, snap.Matrix, 1)
+	assert.Equal(t, uint64(30), snap.Matrix[0].Bytes)
+	assert.Equal(t, t1, snap.At)
+	code, hdr, body = do(t, a, "GET", "/api/v1/stats/snapshot?scope=local")
+	require.Equal(t, 200, code, body)
+	require.NoError(t, json.Unmarshal([]byte(body), &snap))
+	assert.Len(t, snap.Flows, 3)
+	assert.Equal(t, "local", hdr.Get("X-Cemon-Scope"))
+
+	// Bad input: 400, nobody asked.
+	c.mu.Lock()
+	asked := len(c.queries)
+	c.mu.Unlock()
+	for _, target := range []string{"/api/v1/stats/flows?state=gone", "/api/v1/flows?dpid=xyz", "/api/v1/flows?scope=all",
+		"/api/v1/stats/flows?after=%25", "/api/v1/stats/snapshot?scope=x", "/api/v1/stats/ports?limit=0"} {
+		code, _, body := do(t, a, "GET", target)
+		assert.Equal(t, 400, code, target)
+		assert.Contains(t, body, `"error"`, target)
+	}
+	c.mu.Lock()
+	assert.Equal(t, asked, len(c.queries))
+	c.mu.Unlock()
+}
+
+func base64Key(id uint64) string { return base64.RawURLEncoding.EncodeToString([]byte(idKey(id))) }
+
+func TestMergeSnapshotsAndPorts(t *testing.T) {
+	t1 := t0.Add(time.Second)
+	assert.Equal(t, []PortStats{}, MergePortStats())
+	assert.Equal(t, []PortStats{{DPID: "1", Port: 1, TxBps: 2, At: t1}},
+		MergePortStats([]PortStats{{DPID: "1", Port: 1, TxBps: 1, At: t0}}, []PortStats{{DPID: "1", Port: 1, TxBps: 2, At: t1}}))
+	s := MergeSnapshots()
+	assert.Equal(t, []FlowStats{}, s.Flows)
+	assert.True(t, s.At.IsZero())
+}
+
+func BenchmarkMergeSnapshots(b *testing.B) {
+	// Three instances, each with 1,000 flows of its own and the same 1,000 links and
+	// 1,000 ports.
+	snaps := make([]StatsSnapshot, 3)
+	for i := range snaps {
+		for l := range 1000 {
+			snaps[i].Flows = append(snaps[i].Flows, FlowStats{ID: uint64(i*1000 + l), Bytes: 1000, Active: true})
+			snaps[i].Links = append(snaps[i].Links, LinkStats{SrcDPID: fmt.Sprintf("%016x", l/4), SrcPort: uint16(l % 4),
+				DstDPID: fmt.Sprintf("%016x", l/4+1), DstPort: 1, RateBps: 1000, Flows: 1, CapacityBps: 1e9})
+			snaps[i].Ports = append(snaps[i].Ports, PortStats{DPID: fmt.Sprintf("%016x", l/4), Port: uint16(l % 4), TxBps: 1, At: t0})
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s := MergeSnapshots(snaps...); len(s.Flows) != 3000 || len(s.Links) != 1000 || len(s.Ports) != 1000 {
 			b.Fatal("merged wrong")
 		}
 	}

@@ -134,9 +134,14 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 	r.get("/api/v1/switches", listOp(Op{Summary: "connected switches, by dpid", Response: []Switch{}}), s.switches)
 	r.get("/api/v1/links", listOp(Op{Summary: "discovered links, one per direction", Query: []Param{dpid}, Response: []Link{}}), s.links)
 	r.get("/api/v1/hosts", listOp(Op{Summary: "located hosts", Query: []Param{dpid}, Response: []Host{}}), s.hosts)
-	r.get("/api/v1/flows", listOp(Op{Summary: "active, draining and recently expired flows, by id", Query: []Param{
-		{Name: "state", Description: "active, draining or expired, or a comma-separated list of them"}, dpid},
-		Response: []Flow{}}), s.flows)
+	flowsQuery := []Param{{Name: "state", Description: "active, draining or expired, or a comma-separated list of them"}, dpid}
+	if cp, ok := capability[ClusterProvider](b); ok { // in a cluster: the whole network's, every instance's pages merged (federate.go)
+		r.get("/api/v1/flows", listOp(Op{Summary: "active, draining and recently expired flows of the whole network, by id, unless scope=local",
+			Query: append(flowsQuery, scopeParam), Response: []Flow{}}), federatedPage(cp, "/api/v1/flows", s.flowList, flowKey))
+	} else {
+		r.get("/api/v1/flows", listOp(Op{Summary: "active, draining and recently expired flows, by id", Query: flowsQuery,
+			Response: []Flow{}}), s.flows)
+	}
 	if cp, ok := capability[ClusterProvider](b); ok { // in a cluster: from the flow's owner (federate.go)
 		r.get("/api/v1/flows/{id}", Op{Summary: "one flow, from the instance that owns it unless scope=local", Query: []Param{flowScopeParam},
 			Response: Flow{}}, fromOwner(cp, func(id uint64) bool { _, ok := b.Flow(id); return ok }, s.flow))
@@ -226,14 +231,24 @@ func (s server) hosts(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s server) flows(w http.ResponseWriter, req *http.Request) {
+	if out, ok := s.flowList(w, req); ok {
+		writeList(w, req, out, flowKey)
+	}
+}
+
+func flowKey(x *Flow) string { return idKey(x.ID) }
+
+// flowList is this instance's flows that the query's filters keep; on bad input it
+// answers 400 and returns false.
+func (s server) flowList(w http.ResponseWriter, req *http.Request) ([]Flow, bool) {
 	q := req.URL.Query()
 	dpid, ok := dpidParam(w, q)
 	if !ok {
-		return
+		return nil, false
 	}
 	if len(q["state"]) > 1 {
 		writeError(w, http.StatusBadRequest, "state: given more than once")
-		return
+		return nil, false
 	}
 	var states []string // nil: every state
 	if v := q.Get("state"); v != "" {
@@ -242,7 +257,7 @@ func (s server) flows(w http.ResponseWriter, req *http.Request) {
 			if !slices.Contains(flowStates, st) {
 				writeError(w, http.StatusBadRequest, fmt.Sprintf("state: %q is not one of %s (or a comma-separated list of them)",
 					st, strings.Join(flowStates, ", ")))
-				return
+				return nil, false
 			}
 		}
 	}
@@ -256,7 +271,7 @@ func (s server) flows(w http.ResponseWriter, req *http.Request) {
 		}
 		out = append(out, normalizeFlow(f))
 	}
-	writeList(w, req, out, func(x *Flow) string { return idKey(x.ID) })
+	return out, true
 }
 
 func (s server) flow(w http.ResponseWriter, req *http.Request) {

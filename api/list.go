@@ -84,6 +84,14 @@ func parsePage(q url.Values) (page, error) {
 // writeList answers a list: items sorted by key (which must be unique and whose
 // order is the list's order), the page the query selects, streamed.
 func writeList[T any](w http.ResponseWriter, req *http.Request, items []T, key func(*T) string) {
+	writeListMore(w, req, items, key, false)
+}
+
+// writeListMore is writeList where items may be only a part of the list past the
+// page: more says that items after the last of them exist elsewhere (a peer's next
+// page), so a full page is followed by a Link to the next even when items end with
+// it.
+func writeListMore[T any](w http.ResponseWriter, req *http.Request, items []T, key func(*T) string, more bool) {
 	p, err := parsePage(req.URL.Query())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -109,7 +117,7 @@ func writeList[T any](w http.ResponseWriter, req *http.Request, items []T, key f
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if end < len(order) {
+	if end < len(order) || (more && end > start) {
 		next := *req.URL
 		q := next.Query()
 		q.Set("limit", strconv.Itoa(p.limit))

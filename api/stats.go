@@ -248,8 +248,14 @@ func mountStats(r *routes, b Backend) {
 	}
 	r.get("/api/v1/polling", Op{Summary: "the live polling scheme, its cost and lower bound, and what polling has cost",
 		Response: Polling{}}, s.polling)
-	r.get("/api/v1/stats/flows", listOp(Op{Summary: "per-flow statistics", Query: []Param{{Name: "state", Description: "active or expired"}},
-		Response: []FlowStats{}}), s.flows)
+	stateParam := Param{Name: "state", Description: "active or expired"}
+	if cp, ok := capability[ClusterProvider](b); ok {
+		r.get("/api/v1/stats/flows", listOp(Op{Summary: "per-flow statistics of the whole network, every instance's pages merged, unless scope=local",
+			Query: []Param{stateParam, scopeParam}, Response: []FlowStats{}}), federatedPage(cp, "/api/v1/stats/flows", s.flowList, flowStatsKey))
+	} else {
+		r.get("/api/v1/stats/flows", listOp(Op{Summary: "per-flow statistics", Query: []Param{stateParam},
+			Response: []FlowStats{}}), s.flows)
+	}
 	if cp, ok := capability[ClusterProvider](b); ok {
 		r.get("/api/v1/stats/flows/{id}", Op{Summary: "one flow's statistics, from the instance that owns it unless scope=local",
 			Query: []Param{flowScopeParam}, Response: FlowStats{}},
@@ -269,13 +275,18 @@ func mountStats(r *routes, b Backend) {
 		r.get("/api/v1/stats/hosts", listOp(Op{Summary: "each host's sent and received traffic, summed over the cluster's instances unless scope=local",
 			Query: []Param{scopeParam}, Response: []HostStats{}}),
 			federated(cp, "/api/v1/stats/hosts", sb.HostStats, MergeHostStats, func(x *HostStats) string { return x.Host }))
+		r.get("/api/v1/stats/ports", listOp(Op{Summary: "each port's transmit and receive rate from port counters, over the cluster's instances unless scope=local",
+			Query: []Param{scopeParam}, Response: []PortStats{}}),
+			federated(cp, "/api/v1/stats/ports", sb.PortStats, MergePortStats, portKey))
+		r.get("/api/v1/stats/snapshot", Op{Summary: "flows, links, matrix, hosts and ports of one instant, merged over the cluster's instances unless scope=local",
+			Query: []Param{scopeParam}, Response: StatsSnapshot{}}, federatedSnapshot(cp, s.snapshotView))
 	} else {
 		r.get("/api/v1/stats/links", listOp(Op{Summary: "each directed link's load", Response: []LinkStats{}}), s.links)
 		r.get("/api/v1/stats/matrix", listOp(Op{Summary: "the host-to-host traffic matrix", Response: []MatrixEntry{}}), s.matrix)
 		r.get("/api/v1/stats/hosts", listOp(Op{Summary: "each host's sent and received traffic", Response: []HostStats{}}), s.hosts)
+		r.get("/api/v1/stats/ports", listOp(Op{Summary: "each port's transmit and receive rate from port counters", Response: []PortStats{}}), s.ports)
+		r.get("/api/v1/stats/snapshot", Op{Summary: "flows, links, matrix, hosts and ports of one instant", Response: StatsSnapshot{}}, s.snapshot)
 	}
-	r.get("/api/v1/stats/ports", listOp(Op{Summary: "each port's transmit and receive rate from port counters", Response: []PortStats{}}), s.ports)
-	r.get("/api/v1/stats/snapshot", Op{Summary: "flows, links, matrix, hosts and ports of one instant", Response: StatsSnapshot{}}, s.snapshot)
 }
 
 type statsServer struct{ sb StatsBackend }
@@ -321,10 +332,20 @@ func (s statsServer) setPolling(w http.ResponseWriter, req *http.Request, ps Pol
 }
 
 func (s statsServer) flows(w http.ResponseWriter, req *http.Request) {
+	if out, ok := s.flowList(w, req); ok {
+		writeList(w, req, out, flowStatsKey)
+	}
+}
+
+func flowStatsKey(x *FlowStats) string { return idKey(x.ID) }
+
+// flowList is this instance's flow statistics that ?state keeps; on bad input it
+// answers 400 and returns false.
+func (s statsServer) flowList(w http.ResponseWriter, req *http.Request) ([]FlowStats, bool) {
 	state := req.URL.Query().Get("state")
 	if state != "" && state != "active" && state != "expired" {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q: want active or expired", state))
-		return
+		return nil, false
 	}
 	var out []FlowStats
 	for _, f := range s.sb.FlowStats() {
@@ -332,7 +353,7 @@ func (s statsServer) flows(w http.ResponseWriter, req *http.Request) {
 			out = append(out, f)
 		}
 	}
-	writeList(w, req, out, func(x *FlowStats) string { return idKey(x.ID) })
+	return out, true
 }
 
 func (s statsServer) flow(w http.ResponseWriter, req *http.Request) {
@@ -361,18 +382,25 @@ func (s statsServer) hosts(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s statsServer) ports(w http.ResponseWriter, req *http.Request) {
-	writeList(w, req, s.sb.PortStats(), func(x *PortStats) string { return fmt.Sprintf("%s/%05d", x.DPID, x.Port) })
+	writeList(w, req, s.sb.PortStats(), portKey)
 }
+
+func portKey(x *PortStats) string { return fmt.Sprintf("%s/%05d", x.DPID, x.Port) }
 
 // snapshot is one instant's figures, whole: a consistent view is not paged.
 func (s statsServer) snapshot(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.snapshotView())
+}
+
+// snapshotView is the backend's snapshot with every list in its order.
+func (s statsServer) snapshotView() StatsSnapshot {
 	snap := s.sb.StatsSnapshot()
 	snap.Flows = sortFlows(snap.Flows)
 	snap.Links = sortLinks(snap.Links)
 	snap.Matrix = sortMatrix(snap.Matrix)
 	snap.Hosts = sortHosts(snap.Hosts)
 	snap.Ports = sortPorts(snap.Ports)
-	writeJSON(w, http.StatusOK, snap)
+	return snap
 }
 
 func sortFlows(in []FlowStats) []FlowStats {

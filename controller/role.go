@@ -99,6 +99,7 @@ func (c *core) roleReply(s *session, m ofproto.Message) bool {
 		c.log.Info("switch role", "dpid", dpidString(s.dpid), "role", m.Role)
 		if m.Role == ofproto.RolePrimary && was != ofproto.RolePrimary {
 			c.adoptOnMaster(s)
+			c.probeOnMaster(s)
 		}
 		return true
 	case *ofproto.ErrorMsg:
@@ -167,6 +168,18 @@ func (c *core) adoptFlows(flows []SavedFlow, now time.Time) int {
 func (c *core) adoptOnMaster(s *session) {
 	if c.adopt != nil && c.adopt.keep && !c.adopt.done && len(c.adopt.flows) > 0 {
 		c.adoptRead(s)
+	}
+}
+
+// probeOnMaster sends link-discovery probes out of every port of a switch this
+// controller has just become master of, as when a switch connects: only a master
+// probes, so the links out of the switch have not been probed since its previous
+// master stopped, and would otherwise wait for the next round.
+func (c *core) probeOnMaster(s *session) {
+	for i, a := range c.apps {
+		if d, ok := a.(*discovery); ok {
+			d.probeSwitch(&c.ctxs[i], Switch{s})
+		}
 	}
 }
 

@@ -65,6 +65,8 @@ func TestRolesStartAsSlaveAndKeepTables(t *testing.T) {
 	// Master of every switch: links are discovered and traffic routed.
 	n.setRoles(ofproto.RolePrimary, 1, 2, 3)
 	assert.Equal(t, uint64(6), n.c.roleStats.Replies)
+	// Probed at the grant, before the next round of probes.
+	assert.Len(t, n.c.topo.Links(), 4, "the links found as soon as the switches are granted")
 	for _, d := range sortedDPIDs(n.sw) {
 		assert.Equal(t, ofproto.RolePrimary, n.c.switches[d].role)
 	}

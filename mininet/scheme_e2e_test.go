@@ -27,9 +27,9 @@ func TestE2EClusterSchemeCost(t *testing.T) {
 	etcd := etcdtest.Start(t, 3)
 	eps := strings.Join(etcd.Endpoints(), ",")
 	ids := []string{"a", "b", "c"}
-	local, localRaw := pollingPhase(t, ctx, bin, ids, eps, "--cluster-scheme", "local")
+	local, localRaw := pollingPhase(t, ctx, bin, linearCost, ids, eps, "--cluster-scheme", "local")
 	etcd2 := etcdtest.Start(t, 3) // a fresh store: no flows nor scheme of the first phase
-	global, globalRaw := pollingPhase(t, ctx, bin, ids, strings.Join(etcd2.Endpoints(), ","), "--cluster-scheme", "global")
+	global, globalRaw := pollingPhase(t, ctx, bin, linearCost, ids, strings.Join(etcd2.Endpoints(), ","), "--cluster-scheme", "global")
 	t.Logf("flow statistics on the wire over 10 s, weighted by hops (unweighted), three instances: own schemes %d B (%d B), global scheme %d B (%d B): %.1f %% less",
 		local, localRaw, global, globalRaw, 100*(1-float64(global)/float64(local)))
 	require.Positive(t, local)

@@ -236,6 +236,10 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		// cluster makes this instance the master of some, and takes the writes for the
 		// others to their masters.
 		cfg.Roles = true
+		// Only a switch's master probes its ports: the probes pause while a master
+		// that stopped is replaced (a lease), and the links they keep alive outlast
+		// that pause.
+		cfg.LinkTimeout = f.lldp*7/2 + f.cluster.lease
 		cfg.Forward = func(dpid uint64, m ofproto.Message) {
 			if nd := fwdNode.Load(); nd != nil {
 				nd.Forward(dpid, m)
