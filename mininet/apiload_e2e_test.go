@@ -254,16 +254,16 @@ func TestE2EListsUnderPacketInStorm(t *testing.T) {
 	require.Positive(t, ok200)
 	require.Less(t, peak.Load(), int64(500<<20), "resident memory under load")
 	require.NotEmpty(t, hs)
-	// The target is every /healthz within 100 ms. It is asserted on a quiet machine
-	// (load average under the core count before the test; the load generators then
-	// run in the idle class), where nine runs stayed under it (slowest 90 ms,
-	// BENCHMARKS.md). On a loaded machine cemon's threads wait for a core whatever
-	// cemon does, so the slowest probe is held to a wide margin and the test says
-	// whether the target was met.
-	const target, margin = 100 * time.Millisecond, 500 * time.Millisecond
-	bound := margin
+	// The target is every /healthz within 100 ms. On a quiet machine (load average
+	// under the core count before the test; the load generators then run in the idle
+	// class) nine runs stayed under it (slowest 30-90 ms, BENCHMARKS.md), so the
+	// slowest probe is held to twice the target there; on a loaded machine cemon's
+	// threads wait for a core whatever cemon does, and it is held to 500 ms. The test
+	// says whether the target itself was met.
+	const target = 100 * time.Millisecond
+	bound := 500 * time.Millisecond
 	if quiet {
-		bound = target
+		bound = 2 * target
 	}
 	t.Logf("load average %.1f on %d cores before the test; slowest /healthz %v: target of %v met: %v (asserted bound %v)",
 		loadBefore, runtime.NumCPU(), hs[len(hs)-1], target, hs[len(hs)-1] < target, bound)
