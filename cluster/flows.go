@@ -3,9 +3,13 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -210,4 +214,138 @@ func (n *Node) instanceFlows(ctx context.Context, cli *clientv3.Client) (map[str
 		out[inst] = append(out[inst], f)
 	}
 	return out, nil
+}
+
+// FlowRecord is one flow as the cluster's record in etcd holds it (see FlowRecords).
+type FlowRecord struct {
+	Owner string // the instance that published it
+	Flow  controller.SavedFlow
+	// Alive is the latest time this instance knows Owner was alive: when its member
+	// key was last read live, less the lease TTL (a live lease was renewed within
+	// the TTL). Zero when this instance never saw Owner as a member.
+	Alive time.Time
+}
+
+// FlowRecords reads the flows etcd records for the instances that hold a slot of flow
+// IDs and are not named in skip (the instances that answered for their own flows):
+// per instance at most limit flows with IDs above after, by ID, in one range get
+// each, MaxTxnOps of them to a transaction. more says that some instance has
+// flows past those returned. It fails at once while this instance is not connected
+// to etcd. The records carry no counters: a flow's record is its identity (ID,
+// cookie, key, path, start), written when the flow starts and deleted when it ends
+// or is adopted.
+func (n *Node) FlowRecords(ctx context.Context, skip []string, after uint64, limit int) (recs []FlowRecord, more bool, err error) {
+	n.mu.Lock()
+	cli, connected := n.cli, n.status.Connected
+	n.mu.Unlock()
+	if cli == nil || !connected {
+		return nil, false, errors.New("cluster: flow records: not connected to etcd")
+	}
+	if limit <= 0 || after == math.MaxUint64 {
+		return nil, false, nil
+	}
+	resp, err := cli.Get(ctx, n.key("slots")+"/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, false, fmt.Errorf("cluster: flow records: slots: %w", err)
+	}
+	var insts []string
+	for _, x := range resp.Kvs {
+		id := string(x.Value)
+		if id != "" && !slices.Contains(skip, id) && !slices.Contains(insts, id) {
+			insts = append(insts, id)
+		}
+	}
+	slices.Sort(insts)
+	for len(insts) > 0 {
+		batch := insts[:min(len(insts), MaxTxnOps)]
+		insts = insts[len(batch):]
+		ops := make([]clientv3.Op, len(batch))
+		for i, inst := range batch {
+			ops[i] = clientv3.OpGet(n.flowKey(inst, after+1), clientv3.WithRange(clientv3.GetPrefixRangeEnd(n.flowPrefix(inst))),
+				clientv3.WithLimit(int64(limit)))
+		}
+		tr, err := cli.Txn(ctx).Then(ops...).Commit()
+		if err != nil {
+			return nil, false, fmt.Errorf("cluster: flow records: %w", err)
+		}
+		n.mu.Lock()
+		for i, r := range tr.Responses {
+			rr := r.GetResponseRange()
+			if rr == nil {
+				continue
+			}
+			more = more || rr.More
+			var alive time.Time
+			if t, ok := n.seen[batch[i]]; ok {
+				alive = t.Add(-n.cfg.LeaseTTL)
+			}
+			for _, x := range rr.Kvs {
+				inst, id, ok := n.parseFlowKey(string(x.Key))
+				if !ok || inst != batch[i] {
+					continue
+				}
+				var f controller.SavedFlow
+				if json.Unmarshal(x.Value, &f) != nil || f.ID != id {
+					continue // (instanceFlows logs bad records)
+				}
+				recs = append(recs, FlowRecord{Owner: inst, Flow: f, Alive: alive})
+			}
+		}
+		n.mu.Unlock()
+	}
+	return recs, more, nil
+}
+
+// moveAdopted moves the records of the flows of instance from that this instance
+// adopted (take, those of them it now tracks) under this instance's key, a put and a
+// delete per flow in the same transaction: a flow's record is never missing, and
+// once its new owner tracks it, it is never read as the departed instance's (the
+// federated lists serve a departed instance's recorded flows until they are
+// adopted). Flows of take the controller did not take stay where they are, for the
+// leader's forget pass.
+func (n *Node) moveAdopted(ctx context.Context, cli *clientv3.Client, from string, take []controller.SavedFlow) error {
+	tracked := map[uint64]bool{}
+	for _, f := range n.ctl.SavedFlows() {
+		tracked[f.ID] = true
+	}
+	var ops []clientv3.Op
+	var moved []uint64
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		rctx, cancel := context.WithTimeout(ctx, n.cfg.DialTimeout)
+		_, err := cli.Txn(rctx).Then(ops...).Commit()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("cluster: move adopted flows' records: %w", err)
+		}
+		n.mu.Lock()
+		if n.pubFlows == nil {
+			n.pubFlows = map[uint64]bool{}
+		}
+		for _, id := range moved {
+			n.pubFlows[id] = true // published: publishFlows puts it no more
+		}
+		n.mu.Unlock()
+		ops, moved = ops[:0], moved[:0]
+		return nil
+	}
+	for _, f := range take {
+		if !tracked[f.ID] {
+			continue
+		}
+		b, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, clientv3.OpPut(n.flowKey(n.cfg.ID, f.ID), string(b)), clientv3.OpDelete(n.flowKey(from, f.ID)))
+		moved = append(moved, f.ID)
+		if len(ops)+2 > MaxTxnOps {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -234,4 +235,103 @@ func BenchmarkPublishFlows(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A killed instance's flows are read from the record (FlowRecords) until their new
+// masters adopt them; each adopter moves the record of what it adopted under its own
+// key in one transaction, so at every moment each flow is either in the departed
+// instance's record or tracked by its adopter, never both for long, never neither.
+func TestFlowRecordsUntilAdopted(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a, b, c := threeInstances(t, etcd.Endpoints())
+	ctx := context.Background()
+	var ids []uint64
+	b.ctl.mu.Lock()
+	for i := range 5 {
+		f := savedFlow(uint64(100+i), uint64(3+i%2), 5) // starting at b's switches 3 and 4
+		f.Start = time.Unix(1, 0)
+		b.ctl.flows = append(b.ctl.flows, f)
+		ids = append(ids, f.ID)
+	}
+	b.ctl.mu.Unlock()
+	recordedIDs := func(recs []FlowRecord) []uint64 {
+		var out []uint64
+		for _, r := range recs {
+			out = append(out, r.Flow.ID)
+		}
+		return out
+	}
+	var recs []FlowRecord
+	require.Eventually(t, func() bool {
+		var err error
+		recs, _, err = a.node.FlowRecords(ctx, []string{"a", "c"}, 0, 10)
+		return err == nil && len(recs) == 5
+	}, 10*time.Second, 20*time.Millisecond, "b's flows recorded")
+	assert.Equal(t, ids, recordedIDs(recs))
+	for _, r := range recs {
+		assert.Equal(t, "b", r.Owner)
+		assert.Equal(t, []uint64{uint64(3 + (r.Flow.ID-100)%2), 5}, []uint64{r.Flow.Path[0].DPID, r.Flow.Path[1].DPID})
+		assert.WithinDuration(t, time.Now().Add(-2*time.Second), r.Alive, time.Second, "seen live less the lease TTL")
+	}
+	// Paging: at most limit per instance, above after; more says there is more.
+	recs, more, err := a.node.FlowRecords(ctx, []string{"a", "c"}, 0, 2)
+	require.NoError(t, err)
+	assert.Equal(t, ids[:2], recordedIDs(recs))
+	assert.True(t, more)
+	recs, more, err = a.node.FlowRecords(ctx, []string{"a", "c"}, 101, 3)
+	require.NoError(t, err)
+	assert.Equal(t, ids[2:], recordedIDs(recs))
+	assert.False(t, more)
+	recs, _, err = a.node.FlowRecords(ctx, []string{"a", "b", "c"}, 0, 10)
+	require.NoError(t, err)
+	assert.Empty(t, recs, "every instance answered")
+
+	// kill -9 of b: its flows stay readable from the record until adopted.
+	b.kill()
+	killed := time.Now()
+	adopted := func() map[uint64]bool {
+		out := map[uint64]bool{}
+		for _, in := range []*instance{a, c} {
+			in.ctl.mu.Lock()
+			for id := range in.ctl.adopted {
+				out[id] = true
+			}
+			in.ctl.mu.Unlock()
+		}
+		return out
+	}
+	samples, fromRecord := 0, 0
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		got, _, err := c.node.FlowRecords(ctx, []string{"a", "c"}, 0, 10)
+		require.NoError(t, err)
+		ad := adopted()
+		samples++
+		inRecord := recordedIDs(got)
+		if len(inRecord) > 0 {
+			fromRecord++
+		}
+		for _, id := range ids {
+			assert.True(t, slices.Contains(inRecord, id) || ad[id], "flow %d neither in b's record nor adopted, %v after the kill",
+				id, time.Since(killed))
+		}
+		if len(inRecord) == 0 && len(ad) == len(ids) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.Len(t, adopted(), len(ids), "every flow adopted")
+	got, _, err := c.node.FlowRecords(ctx, []string{"a", "c"}, 0, 10)
+	require.NoError(t, err)
+	assert.Empty(t, got, "the adopters moved b's records under their own keys")
+	cli := etcdClient(t, etcd.Endpoints())
+	assert.Len(t, append(flowKeys(t, cli, "a"), flowKeys(t, cli, "c")...), 5)
+	t.Logf("b's flows read from the record in %d of %d samples, adopted %v after the kill", fromRecord, samples, time.Since(killed).Round(time.Millisecond))
+	assert.Positive(t, fromRecord)
+
+	// Not connected to etcd: an error at once.
+	n, err := New(Config{Endpoints: etcd.Endpoints(), ID: "x"}, newFakeCtl(), nil)
+	require.NoError(t, err)
+	_, _, err = n.FlowRecords(ctx, nil, 0, 10)
+	assert.Error(t, err)
 }

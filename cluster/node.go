@@ -220,6 +220,8 @@ type Node struct {
 	gone     map[string]time.Time // instances seen leaving (leader only), for ForgetAfter
 	adopted  map[string]bool      // instance -> its flows were adopted for this assignment
 	pubFlows map[uint64]bool      // this instance's flows etcd holds (see publishFlows)
+	seen     map[string]time.Time // instance -> when its member key was last read live (FlowRecords)
+	cli      *clientv3.Client     // Run's etcd client, nil outside Run (FlowRecords)
 
 	// vanish makes Run end as a killed process would: without revoking its lease or
 	// resigning, so that the others notice only when the lease expires (tests).
@@ -254,7 +256,7 @@ func New(cfg Config, ctl Controller, logger *slog.Logger) (*Node, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Node{cfg: cfg, ctl: ctl, log: logger.With("cluster_id", cfg.ID), now: time.Now,
-		hops: maps.Clone(cfg.Hops), gone: map[string]time.Time{}, adopted: map[string]bool{},
+		hops: maps.Clone(cfg.Hops), gone: map[string]time.Time{}, adopted: map[string]bool{}, seen: map[string]time.Time{},
 		forwardAddr: map[string]string{}, peers: map[string]*peer{},
 		status: Status{ID: cfg.ID}}, nil
 }
@@ -329,8 +331,13 @@ func (n *Node) Run(ctx context.Context) error {
 	defer n.wg.Wait()
 	defer cancel()
 	n.mu.Lock()
-	n.runCtx, n.listenAddr = ctx, ln.Addr().String()
+	n.runCtx, n.listenAddr, n.cli = ctx, ln.Addr().String(), cli
 	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.cli = nil
+		n.mu.Unlock()
+	}()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -746,9 +753,11 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 	if err := n.learnTopology(ctx, cli); err != nil {
 		return err
 	}
+	now := n.now()
 	n.mu.Lock()
 	for _, mb := range ms {
 		n.forwardAddr[mb.ID] = mb.Forward
+		n.seen[mb.ID] = now
 	}
 	n.masters = m
 	n.status.Members = ms
@@ -797,6 +806,9 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 		n.status.Adopted += got
 		n.mu.Unlock()
 		n.log.Info("adopting the flows of an instance that left", "instance", id, "flows", len(take), "new", got)
+		if err := n.moveAdopted(ctx, cli, id, take); err != nil {
+			return err
+		}
 	}
 	n.adoptRev = m.Revision // (on an error above, the next round tries again)
 	return nil
