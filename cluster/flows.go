@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/flowtracker"
 )
 
 // Flows in etcd: one key per flow, PREFIX/flows/INSTANCE/ID (the flow ID in 16 hex
@@ -296,18 +297,63 @@ func (n *Node) FlowRecords(ctx context.Context, skip []string, after uint64, lim
 	return recs, more, nil
 }
 
-// moveAdopted moves the records of the flows of instance from that this instance
-// adopted (take, those of them it now tracks) under this instance's key, a put and a
-// delete per flow in the same transaction: a flow's record is never missing, and
-// once its new owner tracks it, it is never read as the departed instance's (the
-// federated lists serve a departed instance's recorded flows until they are
-// adopted). Flows of take the controller did not take stay where they are, for the
-// leader's forget pass.
-func (n *Node) moveAdopted(ctx context.Context, cli *clientv3.Client, from string, take []controller.SavedFlow) error {
+// pendingMove is flows of instance from handed to the controller to adopt.
+type pendingMove struct {
+	from  string
+	flows []controller.SavedFlow
+	until time.Time
+}
+
+// movePending moves the records of the pending adopted flows the controller now
+// tracks (moveAdopted); the others wait for a later round, until their deadline.
+func (n *Node) movePending(ctx context.Context, cli *clientv3.Client) error {
+	if len(n.pendingMoves) == 0 {
+		return nil
+	}
 	tracked := map[uint64]bool{}
+	keys := map[flowtracker.Key]bool{}
 	for _, f := range n.ctl.SavedFlows() {
 		tracked[f.ID] = true
+		keys[f.Key] = true
 	}
+	now := n.now()
+	var keep []pendingMove
+	for _, p := range n.pendingMoves {
+		var take, superseded, wait []controller.SavedFlow
+		for _, f := range p.flows {
+			switch {
+			case tracked[f.ID]:
+				take = append(take, f)
+			case keys[f.Key]:
+				// A packet of the flow reached this instance before its entries were
+				// adopted, and a new flow with the key (a new ID) took them over:
+				// the departed instance's record of it is stale.
+				superseded = append(superseded, f)
+			default:
+				wait = append(wait, f)
+			}
+		}
+		if err := n.moveAdopted(ctx, cli, p.from, take); err != nil {
+			return err // (tried again next round)
+		}
+		if err := n.dropRecords(ctx, cli, p.from, superseded); err != nil {
+			return err
+		}
+		if len(wait) > 0 && now.Before(p.until) {
+			keep = append(keep, pendingMove{from: p.from, flows: wait, until: p.until})
+		}
+	}
+	n.pendingMoves = keep
+	return nil
+}
+
+// moveAdopted moves the records of the flows of instance from that this instance
+// adopted (take: it tracks them now) under this instance's key, a put and a delete
+// per flow in the same transaction: a flow's record is never missing, and once its
+// new owner tracks it, it is never read as the departed instance's (the federated
+// lists serve a departed instance's recorded flows until they are adopted). Flows
+// the controller never takes stay where they are, for the leader's forget pass.
+func (n *Node) moveAdopted(ctx context.Context, cli *clientv3.Client, from string, take []controller.SavedFlow) error {
 	var ops []clientv3.Op
 	var moved []uint64
 	flush := func() error {
@@ -332,9 +378,6 @@ func (n *Node) moveAdopted(ctx context.Context, cli *clientv3.Client, from strin
 		return nil
 	}
 	for _, f := range take {
-		if !tracked[f.ID] {
-			continue
-		}
 		b, err := json.Marshal(f)
 		if err != nil {
 			return err
@@ -348,4 +391,23 @@ func (n *Node) moveAdopted(ctx context.Context, cli *clientv3.Client, from strin
 		}
 	}
 	return flush()
+}
+
+// dropRecords deletes instance from's records of flows, MaxTxnOps to a transaction.
+func (n *Node) dropRecords(ctx context.Context, cli *clientv3.Client, from string, flows []controller.SavedFlow) error {
+	for len(flows) > 0 {
+		k := min(len(flows), MaxTxnOps)
+		ops := make([]clientv3.Op, k)
+		for i, f := range flows[:k] {
+			ops[i] = clientv3.OpDelete(n.flowKey(from, f.ID))
+		}
+		rctx, cancel := context.WithTimeout(ctx, n.cfg.DialTimeout)
+		_, err := cli.Txn(rctx).Then(ops...).Commit()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("cluster: drop superseded flows' records: %w", err)
+		}
+		flows = flows[k:]
+	}
+	return nil
 }

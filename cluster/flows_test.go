@@ -335,3 +335,65 @@ func TestFlowRecordsUntilAdopted(t *testing.T) {
 	_, _, err = n.FlowRecords(ctx, nil, 0, 10)
 	assert.Error(t, err)
 }
+
+// Adoption waits for the switches' tables: the departed instance's records stay
+// readable until the adopter tracks each flow, then move; a flow whose entries a new
+// flow with the same key (a new ID) took over meanwhile loses its stale record.
+func TestFlowRecordsDelayedAdoption(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a, b, c := threeInstances(t, etcd.Endpoints())
+	ctx := context.Background()
+	b.ctl.mu.Lock()
+	for i := range 3 {
+		b.ctl.flows = append(b.ctl.flows, savedFlow(uint64(200+i), 3, 4))
+	}
+	flows := slices.Clone(b.ctl.flows)
+	b.ctl.mu.Unlock()
+	for _, in := range []*instance{a, c} {
+		in.ctl.mu.Lock()
+		in.ctl.hold = true
+		in.ctl.mu.Unlock()
+	}
+	require.Eventually(t, func() bool {
+		recs, _, err := a.node.FlowRecords(ctx, []string{"a", "c"}, 0, 10)
+		return err == nil && len(recs) == 3
+	}, 10*time.Second, 20*time.Millisecond, "b's flows recorded")
+	b.kill()
+	var adopter *instance
+	require.Eventually(t, func() bool {
+		for _, in := range []*instance{a, c} {
+			in.ctl.mu.Lock()
+			n := len(in.ctl.held)
+			in.ctl.mu.Unlock()
+			if n == 3 {
+				adopter = in
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "b's flows handed to the new master of s3")
+	// Adoption pending: the records stay b's.
+	for range 5 {
+		recs, _, err := a.node.FlowRecords(ctx, []string{"a", "c"}, 0, 10)
+		require.NoError(t, err)
+		assert.Len(t, recs, 3)
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The tables read: 200 and 201 adopted; 202's entries taken over by a new flow.
+	adopter.ctl.mu.Lock()
+	adopter.ctl.adopted[200], adopter.ctl.adopted[201] = flows[0], flows[1]
+	fresh := flows[2]
+	fresh.ID, fresh.Cookie = 999, 999
+	adopter.ctl.flows = append(adopter.ctl.flows, fresh)
+	adopter.ctl.mu.Unlock()
+	cli := etcdClient(t, etcd.Endpoints())
+	want := []string{
+		fmt.Sprintf("%sflows/%s/%016x", DefaultPrefix, adopter.id, 200),
+		fmt.Sprintf("%sflows/%s/%016x", DefaultPrefix, adopter.id, 201),
+		fmt.Sprintf("%sflows/%s/%016x", DefaultPrefix, adopter.id, 999),
+	}
+	require.Eventually(t, func() bool {
+		recs, _, err := a.node.FlowRecords(ctx, []string{"a", "c"}, 0, 10)
+		return err == nil && len(recs) == 0 && slices.Equal(flowKeys(t, cli, adopter.id), want)
+	}, 5*time.Second, 20*time.Millisecond, "moved and dropped: b's %v, %s's %v", flowKeys(t, cli, "b"), adopter.id, flowKeys(t, cli, adopter.id))
+}

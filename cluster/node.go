@@ -236,6 +236,11 @@ type Node struct {
 	polling   int64          // the revision PollScheme last gave, 0 for none (under mu)
 	replySink func(dpid uint64, r *ofproto.StatsReply)
 	adoptRev  int64 // the assignment whose departed instances' flows were adopted
+	// pendingMoves are flows handed to the controller to adopt whose records are
+	// still the departed instance's: each is moved once the controller tracks it
+	// (adoption waits for the switches' tables), or dropped at until (session
+	// goroutine only).
+	pendingMoves []pendingMove
 
 	runCtx      context.Context   // Run's, for the peers' senders; nil before Run
 	listenAddr  string            // the forward listener's address
@@ -769,6 +774,9 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 	if err := n.followScheme(ctx, cli, m, ms); err != nil {
 		return err
 	}
+	if err := n.movePending(ctx, cli); err != nil {
+		return err
+	}
 	if m.Revision == n.adoptRev {
 		return nil
 	}
@@ -806,9 +814,7 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 		n.status.Adopted += got
 		n.mu.Unlock()
 		n.log.Info("adopting the flows of an instance that left", "instance", id, "flows", len(take), "new", got)
-		if err := n.moveAdopted(ctx, cli, id, take); err != nil {
-			return err
-		}
+		n.pendingMoves = append(n.pendingMoves, pendingMove{from: id, flows: take, until: n.now().Add(n.cfg.ForgetAfter)})
 	}
 	n.adoptRev = m.Revision // (on an error above, the next round tries again)
 	return nil
