@@ -397,3 +397,50 @@ func TestFlowRecordsDelayedAdoption(t *testing.T) {
 		return err == nil && len(recs) == 0 && slices.Equal(flowKeys(t, cli, adopter.id), want)
 	}, 5*time.Second, 20*time.Millisecond, "moved and dropped: b's %v, %s's %v", flowKeys(t, cli, "b"), adopter.id, flowKeys(t, cli, adopter.id))
 }
+
+// The leader's read of every published flow at each scheme step (instanceFlows), and
+// the federated lists' read of one page of a silent instance's record
+// (FlowRecords), at 10,000 flows over three instances.
+func BenchmarkReadFlows(b *testing.B) {
+	etcd := etcdtest.Start(b, 1)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	require.NoError(b, err)
+	defer cli.Close()
+	ctx := context.Background()
+	for i, id := range []string{"a", "b", "c"} {
+		n, err := New(Config{Endpoints: etcd.Endpoints(), ID: id}, newFakeCtl(1), nil)
+		require.NoError(b, err)
+		var flows []controller.SavedFlow
+		for j := range 3334 {
+			flows = append(flows, savedFlow(uint64(i+1)<<SlotShift+uint64(j)+1, 1, 2, 3))
+		}
+		require.NoError(b, n.publishFlows(ctx, cli, flows))
+		_, err = cli.Put(ctx, fmt.Sprintf("%sslots/%d", DefaultPrefix, i+1), id)
+		require.NoError(b, err)
+	}
+	n, err := New(Config{Endpoints: etcd.Endpoints(), ID: "a"}, newFakeCtl(1), nil)
+	require.NoError(b, err)
+	b.Run("instanceFlows-10002", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			all, err := n.instanceFlows(ctx, cli)
+			if err != nil || len(all) != 3 {
+				b.Fatal(err, len(all))
+			}
+		}
+	})
+	n.mu.Lock()
+	n.cli, n.status.Connected = cli, true
+	n.mu.Unlock()
+	for _, limit := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("FlowRecords-1-silent-page-%d", limit), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				recs, _, err := n.FlowRecords(ctx, []string{"a", "c"}, 0, limit)
+				if err != nil || len(recs) != limit {
+					b.Fatal(err, len(recs))
+				}
+			}
+		})
+	}
+}
