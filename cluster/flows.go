@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -191,11 +192,17 @@ func (n *Node) publishFlows(ctx context.Context, cli *clientv3.Client, flows []c
 
 // instanceFlows reads every published flow, by instance.
 func (n *Node) instanceFlows(ctx context.Context, cli *clientv3.Client) (map[string][]controller.SavedFlow, error) {
+	out, _, err := n.instanceFlowsRev(ctx, cli)
+	return out, err
+}
+
+// instanceFlowsRev is instanceFlows, with the revision read at.
+func (n *Node) instanceFlowsRev(ctx context.Context, cli *clientv3.Client) (map[string][]controller.SavedFlow, int64, error) {
 	rctx, cancel := context.WithTimeout(ctx, n.cfg.DialTimeout)
 	defer cancel()
-	kvs, _, err := rangeAll(rctx, cli, n.flowPrefix(""), false)
+	kvs, rev, err := rangeAll(rctx, cli, n.flowPrefix(""), false)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: flows: %w", err)
+		return nil, 0, fmt.Errorf("cluster: flows: %w", err)
 	}
 	out := map[string][]controller.SavedFlow{}
 	for _, x := range kvs {
@@ -214,7 +221,7 @@ func (n *Node) instanceFlows(ctx context.Context, cli *clientv3.Client) (map[str
 		}
 		out[inst] = append(out[inst], f)
 	}
-	return out, nil
+	return out, rev, nil
 }
 
 // FlowRecord is one flow as the cluster's record in etcd holds it (see FlowRecords).
@@ -410,4 +417,92 @@ func (n *Node) dropRecords(ctx context.Context, cli *clientv3.Client, from strin
 		flows = flows[k:]
 	}
 	return nil
+}
+
+// flowCache is the leader's copy of every published flow for the scheme, kept
+// current by a watch on the flows' prefix from the revision of one full read, so
+// that a scheme step reads what changed rather than every flow again.
+type flowCache struct {
+	ctx    context.Context // the watch's (the session's): done, the cache is read again
+	cancel context.CancelFunc
+	wch    clientv3.WatchChan
+	flows  map[string]map[uint64]controller.SavedFlow // instance -> ID -> flow
+}
+
+// cachedFlows returns every published flow, by instance, in ID order: the cache's
+// after applying the watch's pending events, or a full read (which starts the
+// watch) when there is no cache yet or its watch ended (the session's end, a
+// compaction past it, etcd's error).
+func (n *Node) cachedFlows(ctx context.Context, cli *clientv3.Client) (map[string][]controller.SavedFlow, error) {
+	c := n.fcache
+	if c != nil && c.ctx.Err() == nil {
+	drain:
+		for {
+			select {
+			case wr, ok := <-c.wch:
+				if !ok || wr.Canceled || wr.Err() != nil {
+					c.cancel()
+					c = nil
+					break drain
+				}
+				for _, ev := range wr.Events {
+					inst, id, ok := n.parseFlowKey(string(ev.Kv.Key))
+					if !ok {
+						continue
+					}
+					if ev.Type == clientv3.EventTypeDelete {
+						delete(c.flows[inst], id)
+						continue
+					}
+					var f controller.SavedFlow
+					if err := json.Unmarshal(ev.Kv.Value, &f); err != nil || f.ID != id {
+						n.log.Warn("bad flow record", "key", string(ev.Kv.Key))
+						continue
+					}
+					if c.flows[inst] == nil {
+						c.flows[inst] = map[uint64]controller.SavedFlow{}
+					}
+					c.flows[inst][id] = f
+				}
+			default:
+				break drain
+			}
+		}
+	} else if c != nil {
+		c.cancel()
+		c = nil
+	}
+	if c == nil {
+		n.fcache = nil
+		all, rev, err := n.instanceFlowsRev(ctx, cli)
+		if err != nil {
+			return nil, err
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		c = &flowCache{ctx: wctx, cancel: cancel, flows: map[string]map[uint64]controller.SavedFlow{},
+			wch: cli.Watch(clientv3.WithRequireLeader(wctx), n.flowPrefix(""), clientv3.WithPrefix(), clientv3.WithRev(rev+1))}
+		for inst, fs := range all {
+			m := make(map[uint64]controller.SavedFlow, len(fs))
+			for _, f := range fs {
+				m[f.ID] = f
+			}
+			c.flows[inst] = m
+		}
+		n.fcache = c
+		return all, nil
+	}
+	out := make(map[string][]controller.SavedFlow, len(c.flows))
+	for inst, m := range c.flows {
+		if len(m) == 0 {
+			delete(c.flows, inst)
+			continue
+		}
+		fs := make([]controller.SavedFlow, 0, len(m))
+		for _, f := range m {
+			fs = append(fs, f)
+		}
+		slices.SortFunc(fs, func(a, b controller.SavedFlow) int { return cmp.Compare(a.ID, b.ID) })
+		out[inst] = fs
+	}
+	return out, nil
 }

@@ -429,6 +429,40 @@ func BenchmarkReadFlows(b *testing.B) {
 			}
 		}
 	})
+	// The leader's watched copy, one step after 1 % of the flows changed (50 end, 50
+	// arrive, alternately): the changes are published outside the timer.
+	b.Run("cachedFlows-10002-churn-1pct", func(b *testing.B) {
+		b.ReportAllocs()
+		pub, err := New(Config{Endpoints: etcd.Endpoints(), ID: "d"}, newFakeCtl(1), nil)
+		require.NoError(b, err)
+		var base, alt []controller.SavedFlow
+		for j := range 100 {
+			f := savedFlow(uint64(4)<<SlotShift+uint64(j)+1, 1, 2, 3)
+			base = append(base, f)
+			if j >= 50 {
+				alt = append(alt, f)
+			}
+		}
+		require.NoError(b, pub.publishFlows(ctx, cli, base))
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		_, err = n.cachedFlows(wctx, cli)
+		require.NoError(b, err)
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			cur := base
+			if i%2 == 0 {
+				cur = alt
+			}
+			require.NoError(b, pub.publishFlows(ctx, cli, cur))
+			time.Sleep(5 * time.Millisecond) // the watch's events arrive
+			b.StartTimer()
+			all, err := n.cachedFlows(wctx, cli)
+			if err != nil || len(all) != 4 {
+				b.Fatal(err, len(all))
+			}
+		}
+	})
 	n.mu.Lock()
 	n.cli, n.status.Connected = cli, true
 	n.mu.Unlock()
@@ -443,4 +477,53 @@ func BenchmarkReadFlows(b *testing.B) {
 			}
 		})
 	}
+}
+
+// The leader's watched copy of the flows equals a full read after flows arrive, end
+// and move between instances, and is read again in full once its watch ends.
+func TestCachedFlows(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	cli := etcdClient(t, etcd.Endpoints())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := New(Config{Endpoints: etcd.Endpoints(), ID: "a"}, newFakeCtl(1), nil)
+	require.NoError(t, err)
+	b, err := New(Config{Endpoints: etcd.Endpoints(), ID: "b"}, newFakeCtl(1), nil)
+	require.NoError(t, err)
+	var fa, fb []controller.SavedFlow
+	for i := range 300 {
+		fa = append(fa, savedFlow(uint64(1)<<SlotShift+uint64(i)+1, 1, 2))
+		fb = append(fb, savedFlow(uint64(2)<<SlotShift+uint64(i)+1, 2, 3))
+	}
+	require.NoError(t, a.publishFlows(ctx, cli, fa))
+	require.NoError(t, b.publishFlows(ctx, cli, fb))
+	leader, err := New(Config{Endpoints: etcd.Endpoints(), ID: "c"}, newFakeCtl(1), nil)
+	require.NoError(t, err)
+	same := func() bool {
+		got, err := leader.cachedFlows(ctx, cli)
+		require.NoError(t, err)
+		want, err := leader.instanceFlows(ctx, cli)
+		require.NoError(t, err)
+		return assert.ObjectsAreEqual(want, got)
+	}
+	require.True(t, same(), "the first read is a full one")
+	first := leader.fcache
+	// Churn: a's first 100 end, 50 arrive; b's 300 end (b gone) after 200 of them
+	// moved to a (adopted).
+	fa = append(fa[100:], fb[:200]...)
+	for i := range 50 {
+		fa = append(fa, savedFlow(uint64(1)<<SlotShift+uint64(1000+i), 4))
+	}
+	require.NoError(t, a.publishFlows(ctx, cli, fa))
+	require.NoError(t, b.publishFlows(ctx, cli, nil))
+	require.Eventually(t, same, 5*time.Second, 20*time.Millisecond, "the watch brings the changes")
+	assert.Same(t, first, leader.fcache, "kept by the watch, not read again")
+	got, err := leader.cachedFlows(ctx, cli)
+	require.NoError(t, err)
+	assert.Len(t, got["a"], 450)
+	assert.NotContains(t, got, "b")
+	// The watch's context ends (a new session): read in full again.
+	first.cancel()
+	require.True(t, same())
+	assert.NotSame(t, first, leader.fcache)
 }

@@ -227,8 +227,9 @@ type Node struct {
 	// resigning, so that the others notice only when the lease expires (tests).
 	vanish bool
 
-	ledSince time.Time // when this instance was elected, for the grace period of lead
-	schemer  *schemer  // the leader's global scheme (session goroutine only)
+	ledSince time.Time  // when this instance was elected, for the grace period of lead
+	schemer  *schemer   // the leader's global scheme (session goroutine only)
+	fcache   *flowCache // the leader's watched copy of the published flows (session goroutine only)
 
 	scheme    Scheme         // last read header (under mu)
 	part      *poll.Assigned // this instance's part of it, nil if none (under mu)
