@@ -340,6 +340,9 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 		delete(c.tables, s.dpid)
 		c.table(s.dpid) // read at the next tick
 		c.fx.send(s, &ofproto.SetConfig{SwitchConfig: ofproto.SwitchConfig{MissSendLen: c.cfg.MissSendLen}})
+		if s.dialed != "" && !c.cfg.Roles {
+			c.nudge(s) // (a slave may not write; in a cluster the switch's master does)
+		}
 		if c.adopt != nil && !c.adopt.done && c.adopt.until.IsZero() {
 			c.adopt.until = now.Add(AdoptWindow)
 		}

@@ -191,6 +191,27 @@ func sameHost(a, b string) bool {
 	return ia.Unmap() == ib.Unmap()
 }
 
+// nudgeMatch is the match of the placeholder entry nudge adds and deletes: IEEE
+// 802's local experimental EtherType 1 to a locally administered unicast address.
+var nudgeMatch = ofproto.Match{Wildcards: ofproto.WildAll &^ (ofproto.WildDLType | ofproto.WildDLDst),
+	DLType: 0x88b5, DLDst: ofproto.MAC{0x02, 0, 0, 0, 0xce, 0x01}, NWSrc: netip.IPv4Unspecified(), NWDst: netip.IPv4Unspecified()}
+
+// nudge changes the flow table of a switch that came up on a dialed connection, by
+// adding a placeholder entry and deleting it at once (a 1 s hard timeout removes it
+// should the delete be lost). Open vSwitch keeps the datapath flows it translated
+// while its own connection was down, and until its flow table changes it sent no
+// PACKET_IN on the new (service) connection for packets matching them, which were
+// then dropped: without this, a restarted cemon saw one PACKET_IN per switch in the
+// second before the switches' own connections came back, and none after it. The
+// change makes the switch translate them again. The read of the table for adoption
+// is sent after it, so it never sees the entry.
+func (c *core) nudge(s *session) {
+	c.fx.send(s, &ofproto.FlowMod{Match: nudgeMatch, Command: ofproto.FlowAdd, HardTimeout: 1,
+		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
+	c.fx.send(s, &ofproto.FlowMod{Match: nudgeMatch, Command: ofproto.FlowDeleteStrict,
+		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
+}
+
 // handsOver reports whether s, a connection that announced the datapath id served
 // by old, takes over from it without a contest: old was dialed by the controller and
 // s is the switch's own connection from the same IP.

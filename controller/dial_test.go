@@ -151,6 +151,30 @@ func TestHandoverKeepsSwitch(t *testing.T) {
 	assert.Len(t, n.c.topo.Links(), links)
 }
 
+// TestDialedTableNudged: a switch that comes up on a dialed connection gets a
+// placeholder entry added and deleted at once (so that Open vSwitch translates its
+// datapath flows again), before the table is read for adoption; the entry does not
+// stay, and an accepted connection gets none.
+func TestDialedTableNudged(t *testing.T) {
+	n := newFakeNet(t, Config{})
+	n.linear(2)
+	n.connectFrom(1, switchAddr(1, 6654), dialedTarget(1))
+	n.connectFrom(2, switchAddr(2, 40000), "")
+	var got []string
+	for _, m := range n.sw[1].got {
+		if fm, ok := m.(*ofproto.FlowMod); ok && fm.Match.DLType == 0x88b5 {
+			got = append(got, fm.Command.String())
+		}
+	}
+	assert.Equal(t, []string{ofproto.FlowAdd.String(), ofproto.FlowDeleteStrict.String()}, got)
+	assert.Empty(t, n.dump(n.sw[1]), "the placeholder entry stayed")
+	for _, m := range n.sw[2].got {
+		if fm, ok := m.(*ofproto.FlowMod); ok {
+			assert.NotEqual(t, ofproto.FlowAdd, fm.Command, "an accepted connection was nudged")
+		}
+	}
+}
+
 // TestHandoverOtherAddressContests: a connection for the dialed switch's datapath id
 // from another IP is not a handover: the duplicate contest applies, and the live
 // dialed connection, answering the probe, keeps the switch.
