@@ -50,17 +50,20 @@ func (s sessionState) String() string {
 // session is the deterministic state of one switch connection. The core owns it; the
 // I/O edge keeps the socket and the queues in conn and never touches the fields.
 type session struct {
-	id       uint64 // connection serial number, for logs
-	addr     string // remote address
-	dialed   string // the target the controller dialed (Config.SwitchConnect); "" for an accepted connection
-	claimed  uint64 // the datapath id its FEATURES_REPLY announced, 0 before
-	state    sessionState
-	closing  bool // the edge was asked to close the connection
-	opened   time.Time
-	upSince  time.Time
-	lastRecv time.Time
-	lastEcho time.Time
-	echoOut  int // ECHO_REQUESTs sent since the last message received
+	id      uint64 // connection serial number, for logs
+	addr    string // remote address
+	dialed  string // the target the controller dialed (Config.SwitchConnect); "" for an accepted connection
+	claimed uint64 // the datapath id its FEATURES_REPLY announced, 0 before
+	// nudgeXids are the xids of the placeholder entry's FLOW_MODs on a dialed
+	// connection (dial.go), so that a refusal of them is not taken for a full table.
+	nudgeXids [2]uint32
+	state     sessionState
+	closing   bool // the edge was asked to close the connection
+	opened    time.Time
+	upSince   time.Time
+	lastRecv  time.Time
+	lastEcho  time.Time
+	echoOut   int // ECHO_REQUESTs sent since the last message received
 
 	helloXid    uint32
 	featuresXid uint32
@@ -478,6 +481,9 @@ func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
 			return
 		}
 		if s.xids.deliver(m.Xid, nil, false, &SwitchError{DPID: s.dpid, Msg: m}) {
+			return
+		}
+		if c.nudgeRefused(s, m) {
 			return
 		}
 		if c.flowModFailed(s, m, now) {

@@ -205,11 +205,24 @@ var nudgeMatch = ofproto.Match{Wildcards: ofproto.WildAll &^ (ofproto.WildDLType
 // second before the switches' own connections came back, and none after it. The
 // change makes the switch translate them again. The read of the table for adoption
 // is sent after it, so it never sees the entry.
+//
+// A switch that refuses the entry (a table profile without layer-2 matches, say) only
+// gets a line in the log: the refusal says nothing of its table's room.
 func (c *core) nudge(s *session) {
-	c.fx.send(s, &ofproto.FlowMod{Match: nudgeMatch, Command: ofproto.FlowAdd, HardTimeout: 1,
+	s.nudgeXids = [2]uint32{s.xids.allocate(), s.xids.allocate()}
+	c.fx.send(s, &ofproto.FlowMod{Xid: s.nudgeXids[0], Match: nudgeMatch, Command: ofproto.FlowAdd, HardTimeout: 1,
 		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
-	c.fx.send(s, &ofproto.FlowMod{Match: nudgeMatch, Command: ofproto.FlowDeleteStrict,
+	c.fx.send(s, &ofproto.FlowMod{Xid: s.nudgeXids[1], Match: nudgeMatch, Command: ofproto.FlowDeleteStrict,
 		BufferID: ofproto.BufferNone, OutPort: ofproto.PortNone})
+}
+
+// nudgeRefused reports whether m answers one of nudge's FLOW_MODs, and logs it.
+func (c *core) nudgeRefused(s *session, m *ofproto.ErrorMsg) bool {
+	if m.Xid == 0 || (m.Xid != s.nudgeXids[0] && m.Xid != s.nudgeXids[1]) {
+		return false
+	}
+	c.log.Info("switch refused the placeholder entry of a dialed connection", "dpid", dpidString(s.dpid), "error", m.Error())
+	return true
 }
 
 // handsOver reports whether s, a connection that announced the datapath id served

@@ -168,6 +168,13 @@ func TestDialedTableNudged(t *testing.T) {
 	}
 	assert.Equal(t, []string{ofproto.FlowAdd.String(), ofproto.FlowDeleteStrict.String()}, got)
 	assert.Empty(t, n.dump(n.sw[1]), "the placeholder entry stayed")
+	// A switch that refuses it: no table-full refusal is counted.
+	s1 := n.c.switches[1]
+	n.take(n.c.receive(s1, &ofproto.ErrorMsg{Xid: s1.nudgeXids[0], ErrType: ofproto.ErrTypeFlowModFailed,
+		Code: 0, Data: mustMarshal(t, &ofproto.FlowMod{Match: nudgeMatch, Command: ofproto.FlowAdd})}, n.now))
+	n.run()
+	assert.Zero(t, n.c.stats.FlowModsRefused, "the refused placeholder was counted as a table refusal")
+	assert.False(t, n.c.inFallback(1))
 	for _, m := range n.sw[2].got {
 		if fm, ok := m.(*ofproto.FlowMod); ok {
 			assert.NotEqual(t, ofproto.FlowAdd, fm.Command, "an accepted connection was nudged")

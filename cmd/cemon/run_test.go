@@ -207,6 +207,10 @@ func TestParseSwitchConnect(t *testing.T) {
 			t.Errorf("%q: err %v, want one saying %q", bad, err, want)
 		}
 	}
+	if _, err := parseRunFlags([]string{"-switch-connect", "tcp:127.0.0.1:6654", "-of-tls-cert", "c", "-of-tls-key", "k"}, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "does not go with -of-tls-cert") {
+		t.Errorf("-switch-connect with TLS: err %v", err)
+	}
 	var buf bytes.Buffer
 	if code := runController(t.Context(), []string{"-switch-connect", "tcp:nohost", "-api-listen", ""}, &buf, &buf); code != 2 ||
 		!strings.Contains(buf.String(), `-switch-connect: bad switch target "tcp:nohost"`) {
