@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -477,4 +478,26 @@ func TestDialRogueFromOtherAddress(t *testing.T) {
 	}
 	assert.Zero(t, c.DialStats().Handovers)
 	assert.False(t, strings.Contains(logs.String(), "handed over"))
+}
+
+// FuzzParseSwitchTarget: any string is either refused with ErrBadTarget or accepted
+// as tcp:HOST:PORT with a port from 1 to 65535, and never panics.
+func FuzzParseSwitchTarget(f *testing.F) {
+	for _, s := range []string{"tcp:127.0.0.1:6654", "tcp:[::1]:1", "ssl:a:1", "tcp::", "tcp:a:65536", "tcp:[::1]", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		addr, err := ParseSwitchTarget(s)
+		if err != nil {
+			require.ErrorIs(t, err, ErrBadTarget)
+			return
+		}
+		require.Equal(t, strings.TrimPrefix(s, "tcp:"), addr)
+		host, port, err := net.SplitHostPort(addr)
+		require.NoError(t, err)
+		require.NotEmpty(t, host)
+		p, err := strconv.Atoi(port)
+		require.NoError(t, err)
+		require.True(t, p >= 1 && p <= 65535, "port %d", p)
+	})
 }
