@@ -70,7 +70,11 @@
 // In a cluster ([ClusterProvider], [WithCluster]) /api/v1/flows, /api/v1/stats/flows,
 // /api/v1/stats/links, /matrix, /hosts, /ports and /snapshot answer for the whole
 // network, merged from every instance's ?scope=local figures (the flow lists page by
-// page), and a flow's detail comes from its owner; see federate.go.
+// page), and a flow's detail comes from its owner; see federate.go. With
+// [WithClusterRecords] the flow lists stay whole while an instance does not answer:
+// its flows come from the cluster's record in etcd, each marked "record" (source
+// cluster-record, owner, owner_alive, age_seconds; no counters), and the header
+// X-Cemon-Recorded names it; see record.go.
 //
 // Every statistics figure carries the instant it is valid at ("at"). A flow's rate
 // counts in its links, matrix cell and hosts until its valid_until, three of its own

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +40,13 @@ import (
 //	X-Cemon-Instances  the instances whose figures the answer holds, this one first
 //	X-Cemon-Partial    the peers that did not answer in time or answered badly (absent
 //	                   when every peer answered); the answer holds the others' figures
+//	X-Cemon-Recorded   (flow lists) the instances whose flows are served from the
+//	                   cluster's record because they did not answer: the list is whole,
+//	                   those items stale and marked (record.go); such peers are not
+//	                   named in X-Cemon-Partial
 //
-// A peer that does not answer never fails the request.
+// A peer that does not answer never fails the request. A flow list waits at most
+// PeerTimeout for the peers, then at most RecordTimeout for the record.
 
 // PeerTimeout bounds the wait for the peers' figures.
 var PeerTimeout = time.Second
@@ -57,6 +63,17 @@ var peerClient = &http.Client{}
 // scopeParam is the query parameter of the federated statistics lists.
 var scopeParam = Param{Name: "scope", Description: "cluster (default): the whole network, merged from every instance's own figures; " +
 	"local: this instance's flows only (what peers fetch from each other). Unreachable peers are named in the X-Cemon-Partial header"}
+
+// flowListHeaders are the headers of a cluster's federated flow lists.
+var flowListHeaders = []Param{
+	{Name: "X-Cemon-Scope", Description: "cluster (the whole network) or local (this instance's own flows)"},
+	{Name: "X-Cemon-Instances", Description: "the instances that answered for their own flows, this one first"},
+	{Name: "X-Cemon-Recorded", Description: "the instances whose flows are served from the cluster's record in etcd because they did not " +
+		"answer (killed, lease expired, unreachable) and their flows are not adopted yet: those items carry \"record\" " +
+		"(source cluster-record, owner, owner_alive, age_seconds) and no fresh counters; the list is whole but those items are stale"},
+	{Name: "X-Cemon-Partial", Description: "the peers whose flows are missing from the answer: they did not answer in time and their " +
+		"record could not be read either"},
+}
 
 // peer is another instance of the cluster and its REST API address (host:port).
 type peer struct{ id, api string }
@@ -425,8 +442,13 @@ func setClusterHeaders(h http.Header, instances, partial []string) {
 
 // federatedPage serves a list of flows (one owner each) for the whole network, page
 // by page: own gives this instance's items that the query's filters keep (answering
-// 400 itself on bad input); the page is merged with each peer's same page.
-func federatedPage[T any](cp ClusterProvider, path string, own func(http.ResponseWriter, *http.Request) ([]T, bool), key func(*T) string) http.HandlerFunc {
+// 400 itself on bad input); the page is merged with each peer's same page, and, when
+// the Backend serves the cluster's record (ClusterRecords), with the same page of the
+// recorded flows of every instance that did not answer (fromRecord turns a record
+// into an item, if the query's filters keep it; see record.go).
+func federatedPage[T any](cp ClusterProvider, path string, own func(http.ResponseWriter, *http.Request) ([]T, bool), key func(*T) string,
+	fromRecord func(url.Values, *FlowRecord, time.Time) (T, bool)) http.HandlerFunc {
+	rc, _ := cp.(ClusterRecords)
 	return func(w http.ResponseWriter, req *http.Request) {
 		q := req.URL.Query()
 		scope, ok := scopeOf(w, q)
@@ -486,9 +508,26 @@ func federatedPage[T any](cp ClusterProvider, path string, own func(http.Respons
 			instances = append(instances, peers[i].id)
 			more = more || r.more
 		}
+		var recorded []string
+		if rc != nil && fromRecord != nil {
+			// The flows of every instance that did not answer (peers that failed,
+			// instances gone whose flows are not adopted yet), from the record.
+			items, owners, rmore, err := recordPage(req.Context(), rc, instances, p, q, fromRecord)
+			if err == nil {
+				lists = append(lists, items)
+				more = more || rmore
+				recorded = append(partial, owners...)
+				partial = nil
+			}
+		}
 		setClusterHeaders(w.Header(), instances, partial)
+		if len(recorded) > 0 {
+			slices.Sort(recorded)
+			w.Header().Set("X-Cemon-Recorded", strings.Join(slices.Compact(recorded), ","))
+		}
 		// One owner per flow; a flow handed over between two readings may be listed
-		// twice: the first (this instance's, then the peers' in order) is kept.
+		// twice: the first (this instance's, then the peers' in order, then the
+		// record's) is kept, so a live entry wins over the record's.
 		writeListMore(w, req, mergeBy(lists, key, func(_, _ *T) {}), key, more)
 	}
 }
@@ -580,4 +619,37 @@ func MergeSnapshots(snaps ...StatsSnapshot) StatsSnapshot {
 	out.Hosts = MergeHostStats(hosts...)
 	out.Ports = MergePortStats(ports...)
 	return out
+}
+
+// recordPage reads the page p of the recorded flows of every instance not in
+// answered, within RecordTimeout: the items fromRecord keeps, the instances that
+// recorded any flow of the page, and whether more are recorded past it.
+func recordPage[T any](ctx context.Context, rc ClusterRecords, answered []string, p page, q url.Values,
+	fromRecord func(url.Values, *FlowRecord, time.Time) (T, bool)) ([]T, []string, bool, error) {
+	var after uint64
+	if p.after != "" {
+		a, err := strconv.ParseUint(p.after, 10, 64)
+		if err != nil {
+			return nil, nil, false, err // not a flow list's cursor: nothing is recorded past it
+		}
+		after = a
+	}
+	ctx, cancel := context.WithTimeout(ctx, RecordTimeout)
+	defer cancel()
+	recs, more, err := rc.FlowRecords(ctx, answered, after, p.limit)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	now := time.Now()
+	var items []T
+	var owners []string
+	for i := range recs {
+		if !slices.Contains(owners, recs[i].Owner) {
+			owners = append(owners, recs[i].Owner)
+		}
+		if it, ok := fromRecord(q, &recs[i], now); ok {
+			items = append(items, it)
+		}
+	}
+	return items, owners, more, nil
 }

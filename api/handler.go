@@ -137,7 +137,7 @@ func NewHandler(b Backend, reg prometheus.Gatherer) http.Handler {
 	flowsQuery := []Param{{Name: "state", Description: "active, draining or expired, or a comma-separated list of them"}, dpid}
 	if cp, ok := capability[ClusterProvider](b); ok { // in a cluster: the whole network's, every instance's pages merged (federate.go)
 		r.get("/api/v1/flows", listOp(Op{Summary: "active, draining and recently expired flows of the whole network, by id, unless scope=local",
-			Query: append(flowsQuery, scopeParam), Response: []Flow{}}), federatedPage(cp, "/api/v1/flows", s.flowList, flowKey))
+			Query: append(flowsQuery, scopeParam), Response: []Flow{}, Headers: flowListHeaders}), federatedPage(cp, "/api/v1/flows", s.flowList, flowKey, recordFlow))
 	} else {
 		r.get("/api/v1/flows", listOp(Op{Summary: "active, draining and recently expired flows, by id", Query: flowsQuery,
 			Response: []Flow{}}), s.flows)

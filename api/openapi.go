@@ -30,6 +30,8 @@ type Op struct {
 	ContentType string
 	// Auth says the operation needs the bearer token when one is configured.
 	Auth bool
+	// Headers lists the response headers the operation may set (string values).
+	Headers []Param
 
 	list bool // a paged, streamed, bounded list (see listOp)
 }
@@ -97,6 +99,13 @@ func document(rs []route) map[string]any {
 				sch = g.top(reflect.TypeOf(r.op.Response))
 			}
 			ok["content"] = map[string]any{ct: map[string]any{"schema": sch}}
+		}
+		if len(r.op.Headers) > 0 {
+			hs := map[string]any{}
+			for _, h := range r.op.Headers {
+				hs[h.Name] = map[string]any{"description": h.Description, "schema": map[string]any{"type": "string"}}
+			}
+			ok["headers"] = hs
 		}
 		op := map[string]any{
 			"summary":     r.op.Summary,

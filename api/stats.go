@@ -168,6 +168,10 @@ type FlowStats struct {
 	IntervalSeconds float64    `json:"interval_seconds"`
 	ValidUntil      *time.Time `json:"valid_until"`
 	Stale           bool       `json:"stale"`
+	// Record is set on an item of a cluster's federated list served from the
+	// cluster's record because its owner did not answer (record.go): it carries no
+	// counters.
+	Record *RecordMark `json:"record,omitempty"`
 }
 
 // LinkStats is one directed link's load.
@@ -251,7 +255,7 @@ func mountStats(r *routes, b Backend) {
 	stateParam := Param{Name: "state", Description: "active or expired"}
 	if cp, ok := capability[ClusterProvider](b); ok {
 		r.get("/api/v1/stats/flows", listOp(Op{Summary: "per-flow statistics of the whole network, every instance's pages merged, unless scope=local",
-			Query: []Param{stateParam, scopeParam}, Response: []FlowStats{}}), federatedPage(cp, "/api/v1/stats/flows", s.flowList, flowStatsKey))
+			Query: []Param{stateParam, scopeParam}, Response: []FlowStats{}, Headers: flowListHeaders}), federatedPage(cp, "/api/v1/stats/flows", s.flowList, flowStatsKey, recordFlowStats))
 	} else {
 		r.get("/api/v1/stats/flows", listOp(Op{Summary: "per-flow statistics", Query: []Param{stateParam},
 			Response: []FlowStats{}}), s.flows)

@@ -129,6 +129,9 @@ type Flow struct {
 	// whose match's wildcarded fields read zero).
 	Granularity string `json:"granularity,omitempty"`
 	Measured    string `json:"measured,omitempty"`
+	// Record is set on an item of a cluster's federated list served from the
+	// cluster's record because its owner did not answer (record.go).
+	Record *RecordMark `json:"record,omitempty"`
 }
 
 // Backend supplies the views the API serves. Its methods are called concurrently

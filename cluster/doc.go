@@ -40,8 +40,12 @@
 //     and each new master adopts the flows that start at a switch it now masters
 //     (controller.AdoptFlows): their entries stay on the switches and their counters
 //     go on; an adopted flow keeps its ID, and the adopter goes on issuing IDs from
-//     its own slot. The leader deletes a departed instance's flows after
-//     Config.ForgetAfter. An instance that joins again reserves the IDs of its slot
+//     its own slot. Once the adopter tracks a flow (adoption waits for the
+//     switches' tables) it moves the flow's record under its own key in one
+//     transaction; a record a new flow with the same key superseded is deleted.
+//     Until then FlowRecords reads a silent or departed instance's flows, for the
+//     federated flow lists of the REST API. The leader deletes a departed
+//     instance's remaining flows after Config.ForgetAfter. An instance that joins again reserves the IDs of its slot
 //     that any instance's published flows hold.
 //   - etcd unreachable: an instance keeps the roles it holds (it serves its switches
 //     alone) and joins again, with a new lease, when etcd answers; a newly elected

@@ -220,13 +220,16 @@ type Node struct {
 	gone     map[string]time.Time // instances seen leaving (leader only), for ForgetAfter
 	adopted  map[string]bool      // instance -> its flows were adopted for this assignment
 	pubFlows map[uint64]bool      // this instance's flows etcd holds (see publishFlows)
+	seen     map[string]time.Time // instance -> when its member key was last read live (FlowRecords)
+	cli      *clientv3.Client     // Run's etcd client, nil outside Run (FlowRecords)
 
 	// vanish makes Run end as a killed process would: without revoking its lease or
 	// resigning, so that the others notice only when the lease expires (tests).
 	vanish bool
 
-	ledSince time.Time // when this instance was elected, for the grace period of lead
-	schemer  *schemer  // the leader's global scheme (session goroutine only)
+	ledSince time.Time  // when this instance was elected, for the grace period of lead
+	schemer  *schemer   // the leader's global scheme (session goroutine only)
+	fcache   *flowCache // the leader's watched copy of the published flows (session goroutine only)
 
 	scheme    Scheme         // last read header (under mu)
 	part      *poll.Assigned // this instance's part of it, nil if none (under mu)
@@ -234,6 +237,11 @@ type Node struct {
 	polling   int64          // the revision PollScheme last gave, 0 for none (under mu)
 	replySink func(dpid uint64, r *ofproto.StatsReply)
 	adoptRev  int64 // the assignment whose departed instances' flows were adopted
+	// pendingMoves are flows handed to the controller to adopt whose records are
+	// still the departed instance's: each is moved once the controller tracks it
+	// (adoption waits for the switches' tables), or dropped at until (session
+	// goroutine only).
+	pendingMoves []pendingMove
 
 	runCtx      context.Context   // Run's, for the peers' senders; nil before Run
 	listenAddr  string            // the forward listener's address
@@ -254,7 +262,7 @@ func New(cfg Config, ctl Controller, logger *slog.Logger) (*Node, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Node{cfg: cfg, ctl: ctl, log: logger.With("cluster_id", cfg.ID), now: time.Now,
-		hops: maps.Clone(cfg.Hops), gone: map[string]time.Time{}, adopted: map[string]bool{},
+		hops: maps.Clone(cfg.Hops), gone: map[string]time.Time{}, adopted: map[string]bool{}, seen: map[string]time.Time{},
 		forwardAddr: map[string]string{}, peers: map[string]*peer{},
 		status: Status{ID: cfg.ID}}, nil
 }
@@ -329,8 +337,13 @@ func (n *Node) Run(ctx context.Context) error {
 	defer n.wg.Wait()
 	defer cancel()
 	n.mu.Lock()
-	n.runCtx, n.listenAddr = ctx, ln.Addr().String()
+	n.runCtx, n.listenAddr, n.cli = ctx, ln.Addr().String(), cli
 	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.cli = nil
+		n.mu.Unlock()
+	}()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -746,9 +759,11 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 	if err := n.learnTopology(ctx, cli); err != nil {
 		return err
 	}
+	now := n.now()
 	n.mu.Lock()
 	for _, mb := range ms {
 		n.forwardAddr[mb.ID] = mb.Forward
+		n.seen[mb.ID] = now
 	}
 	n.masters = m
 	n.status.Members = ms
@@ -758,6 +773,9 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 	n.mu.Unlock()
 	n.apply(m)
 	if err := n.followScheme(ctx, cli, m, ms); err != nil {
+		return err
+	}
+	if err := n.movePending(ctx, cli); err != nil {
 		return err
 	}
 	if m.Revision == n.adoptRev {
@@ -797,6 +815,7 @@ func (n *Node) follow(ctx context.Context, cli *clientv3.Client) error {
 		n.status.Adopted += got
 		n.mu.Unlock()
 		n.log.Info("adopting the flows of an instance that left", "instance", id, "flows", len(take), "new", got)
+		n.pendingMoves = append(n.pendingMoves, pendingMove{from: id, flows: take, until: n.now().Add(n.cfg.ForgetAfter)})
 	}
 	n.adoptRev = m.Revision // (on an error above, the next round tries again)
 	return nil

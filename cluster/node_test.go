@@ -35,6 +35,8 @@ type fakeCtl struct {
 	roles    map[uint64]ofproto.Role
 	flows    []controller.SavedFlow
 	adopted  map[uint64]controller.SavedFlow
+	hold     bool                   // AdoptFlows keeps the flows in held (adoption waiting for the tables)
+	held     []controller.SavedFlow // what AdoptFlows got while hold
 	reserved uint64
 	requests int
 }
@@ -81,6 +83,10 @@ func (f *fakeCtl) SavedFlows() []controller.SavedFlow {
 func (f *fakeCtl) AdoptFlows(fs []controller.SavedFlow) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.hold {
+		f.held = append(f.held, fs...)
+		return len(fs)
+	}
 	n := 0
 	for _, s := range fs {
 		if _, ok := f.adopted[s.ID]; !ok {

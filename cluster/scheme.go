@@ -262,7 +262,7 @@ func (n *Node) leadScheme(ctx context.Context, cli *clientv3.Client, ms []Member
 		in.Hops[c.ID] = c.Hops
 		in.Live[c.ID] = true
 	}
-	flows, err := n.instanceFlows(ctx, cli)
+	flows, err := n.cachedFlows(ctx, cli)
 	if err != nil {
 		return err
 	}

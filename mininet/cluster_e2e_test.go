@@ -148,8 +148,9 @@ func TestE2ECluster(t *testing.T) {
 //     transfer moves data in every half second;
 //   - the live instances' API shows the whole network throughout (six switches, ten
 //     directed links, six hosts and a master for every switch, polled every 250 ms);
-//     how long the victim's flows were missing from the federated flow list is
-//     reported;
+//     the victim's UDP and TCP flows never leave the last live instance's federated
+//     flow list (served from the cluster's record, marked, until their new masters
+//     adopt them; how long is reported);
 //   - after the traffic, every active flow's byte total (the federated
 //     /api/v1/stats/flows of a live instance) is within one poll interval's traffic
 //     of its entry's n_bytes on the switch of its last reading (ovs-ofctl
@@ -175,17 +176,30 @@ func killUnderTraffic(t *testing.T, h *Harness, cem map[string]*Cemon, victim st
 	trafficStart := time.Now()
 
 	// The live instances' API, every 250 ms from before the kill to the end of the
-	// traffic: the whole network, and the victim's UDP flow in the federated list.
+	// traffic: the whole network, and the victim's UDP and TCP flows in the federated
+	// list (served live, or from the cluster's record while the victim is silent).
 	udpFlow := func(f api.Flow) bool {
 		return f.State == "active" && f.Match.NwProto == 17 && f.Match.NwSrc == hostIP["h3"] && f.Match.NwDst == hostIP["h6"]
+	}
+	tcpFlow := func(f api.Flow) bool {
+		return f.State == "active" && f.Match.NwProto == 6 && f.Match.NwSrc == hostIP["h4"] && f.Match.NwDst == hostIP["h1"]
 	}
 	type view struct {
 		at      time.Duration
 		id, why string
 	}
+	// flowView is one sample of the federated flow list of the last live instance.
+	type flowView struct {
+		at                time.Duration // since the traffic's start
+		answered          bool
+		udp, tcp          bool // listed
+		udpRec, tcpRec    bool // listed from the cluster's record
+		recorded, partial string
+		maxAge            float64
+	}
 	var bad []view
-	polls, flowMissing := 0, 0
-	var firstMissing, lastMissing time.Duration
+	var flowViews []flowView
+	polls := 0
 	stopPoll := make(chan struct{})
 	pollDone := make(chan struct{})
 	var killedAt time.Time
@@ -223,13 +237,25 @@ func killUnderTraffic(t *testing.T, h *Harness, cem map[string]*Cemon, victim st
 				}
 			}
 			var fs []api.Flow
-			if getWithHeader(t, cem[live[len(live)-1]], "/api/v1/flows?state=active", &fs) != nil && !slices.ContainsFunc(fs, udpFlow) {
-				if flowMissing == 0 {
-					firstMissing = at
-				}
-				flowMissing++
-				lastMissing = at
+			at = time.Since(trafficStart)
+			hdr := getWithHeader(t, cem[live[len(live)-1]], "/api/v1/flows?state=active", &fs)
+			fv := flowView{at: at, answered: hdr != nil}
+			if hdr != nil {
+				fv.recorded, fv.partial = hdr.Get("X-Cemon-Recorded"), hdr.Get("X-Cemon-Partial")
 			}
+			for _, f := range fs {
+				rec := f.Record != nil && f.Record.Source == api.RecordSource && f.Record.Owner == victim
+				if rec && f.Record.AgeSeconds != nil {
+					fv.maxAge = max(fv.maxAge, *f.Record.AgeSeconds)
+				}
+				switch {
+				case udpFlow(f):
+					fv.udp, fv.udpRec = true, fv.udpRec || rec
+				case tcpFlow(f):
+					fv.tcp, fv.tcpRec = true, fv.tcpRec || rec
+				}
+			}
+			flowViews = append(flowViews, fv)
 		}
 	}()
 
@@ -326,10 +352,60 @@ func killUnderTraffic(t *testing.T, h *Harness, cem map[string]*Cemon, victim st
 		len(tcp.Intervals), stalled, tcp.End.SumReceived.Bytes)
 	assert.GreaterOrEqual(t, len(tcp.Intervals), 26)
 
-	t.Logf("live instances' API polled %d times every 250 ms during the traffic: %d answers short of the whole network %v; "+
-		"the UDP flow missing from %s's federated flow list in %d polls (%.2f-%.2f s; the kill at %.2f s)",
-		polls, len(bad), bad, live[len(live)-1], flowMissing, firstMissing.Seconds(), lastMissing.Seconds(), killedAt.Sub(trafficStart).Seconds())
+	t.Logf("live instances' API polled %d times every 250 ms during the traffic: %d answers short of the whole network %v",
+		polls, len(bad), bad)
 	assert.Empty(t, bad, "the live instances show the whole network throughout")
+	// The victim's flows in the last live instance's federated flow list, from the
+	// kill to the end of the traffic: never missing; served from the cluster's
+	// record (marked) until their new masters adopt them.
+	kill := killedAt.Sub(trafficStart)
+	var after, missing, fromRecord int
+	var firstRec, lastRec time.Duration = -1, -1
+	var maxAge float64
+	var recHdr []string
+	var trace strings.Builder // per poll after the kill: U/T live, u/t from the record, - missing
+	for _, fv := range flowViews {
+		if fv.at < kill {
+			continue
+		}
+		after++
+		for _, x := range []struct {
+			listed, rec bool
+			c           string
+		}{{fv.udp, fv.udpRec, "U"}, {fv.tcp, fv.tcpRec, "T"}} {
+			switch {
+			case !x.listed:
+				trace.WriteString("-")
+			case x.rec:
+				trace.WriteString(strings.ToLower(x.c))
+			default:
+				trace.WriteString(x.c)
+			}
+		}
+		trace.WriteString(" ")
+		if !fv.answered || !fv.udp || !fv.tcp {
+			missing++
+			t.Errorf("%.2f s after the kill: %s's federated flow list answered %v, UDP flow listed %v, TCP flow listed %v (X-Cemon-Partial %q)",
+				(fv.at - kill).Seconds(), live[len(live)-1], fv.answered, fv.udp, fv.tcp, fv.partial)
+		}
+		if fv.udpRec || fv.tcpRec {
+			fromRecord++
+			if firstRec < 0 {
+				firstRec = fv.at - kill
+			}
+			lastRec = fv.at - kill
+			maxAge = max(maxAge, fv.maxAge)
+			if fv.recorded != "" && !slices.Contains(recHdr, fv.recorded) {
+				recHdr = append(recHdr, fv.recorded)
+			}
+		}
+	}
+	t.Logf("%s's UDP and TCP flows in %s's federated flow list in %d polls after the kill: missing in %d; served from the cluster's "+
+		"record in %d (%.2f-%.2f s after the kill, record age up to %.2f s, X-Cemon-Recorded %v), live otherwise; "+
+		"by poll (U/T live, u/t from the record, - missing): %s",
+		victim, live[len(live)-1], after, missing, fromRecord, firstRec.Seconds(), lastRec.Seconds(), maxAge, recHdr, trace.String())
+	assert.Positive(t, after)
+	assert.Zero(t, missing, "the victim's flows never disappear from the federated flow list")
 
 	// Byte totals against the switches' counters, after a reading past the traffic.
 	time.Sleep(2500 * time.Millisecond)

@@ -146,15 +146,20 @@ func apiTable(t controller.TableInfo) *api.SwitchTable {
 	return at
 }
 
+// apiMatch is the API view of a flow's key.
+func apiMatch(k flowtracker.Key) api.Match {
+	return api.Match{DlSrc: ofproto.MAC(k.DLSrc).String(), DlDst: ofproto.MAC(k.DLDst).String(),
+		DlVlan: k.DLVLAN, DlVlanPcp: k.DLVLANPCP, DlType: k.DLType, NwTos: k.NWTos, NwProto: k.NWProto,
+		NwSrc: netip.AddrFrom4(k.NWSrc).String(), NwDst: netip.AddrFrom4(k.NWDst).String(),
+		TpSrc: k.TPSrc, TpDst: k.TPDst}
+}
+
 func apiFlow(f *flowtracker.Flow) api.Flow {
 	k := f.Key
 	af := api.Flow{
-		ID:     f.ID,
-		Cookie: api.FormatCookie(f.Cookie),
-		Match: api.Match{DlSrc: ofproto.MAC(k.DLSrc).String(), DlDst: ofproto.MAC(k.DLDst).String(),
-			DlVlan: k.DLVLAN, DlVlanPcp: k.DLVLANPCP, DlType: k.DLType, NwTos: k.NWTos, NwProto: k.NWProto,
-			NwSrc: netip.AddrFrom4(k.NWSrc).String(), NwDst: netip.AddrFrom4(k.NWDst).String(),
-			TpSrc: k.TPSrc, TpDst: k.TPDst},
+		ID:          f.ID,
+		Cookie:      api.FormatCookie(f.Cookie),
+		Match:       apiMatch(k),
 		Path:        make([]string, len(f.Entries)),
 		Entries:     make([]api.FlowEntry, len(f.Entries)),
 		State:       api.StateActive,

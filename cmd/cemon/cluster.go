@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -145,4 +146,35 @@ func clusterStatus(n *cluster.Node, assigned func() (int64, bool), global bool) 
 		}
 		return out
 	}
+}
+
+// flowRecords serves the cluster's flow records to the API (api.ClusterRecords).
+func flowRecords(n *cluster.Node) func(ctx context.Context, skip []string, after uint64, limit int) ([]api.FlowRecord, bool, error) {
+	return func(ctx context.Context, skip []string, after uint64, limit int) ([]api.FlowRecord, bool, error) {
+		recs, more, err := n.FlowRecords(ctx, skip, after, limit)
+		if err != nil {
+			return nil, false, err
+		}
+		out := make([]api.FlowRecord, len(recs))
+		for i := range recs {
+			out[i] = apiFlowRecord(&recs[i])
+		}
+		return out, more, nil
+	}
+}
+
+// apiFlowRecord is the API view of a flow's record: its identity, path and hosts.
+func apiFlowRecord(r *cluster.FlowRecord) api.FlowRecord {
+	f := &r.Flow
+	af := api.Flow{ID: f.ID, Cookie: api.FormatCookie(f.Cookie), Match: apiMatch(f.Key), State: api.StateActive, Start: f.Start,
+		Path: make([]string, len(f.Path)), Entries: make([]api.FlowEntry, len(f.Path))}
+	for i, h := range f.Path {
+		af.Path[i] = api.FormatDPID(h.DPID)
+		af.Entries[i] = api.FlowEntry{DPID: af.Path[i], InPort: h.InPort, OutPort: h.OutPort}
+	}
+	src, dst := ofproto.MAC(f.Key.DLSrc).String(), ofproto.MAC(f.Key.DLDst).String()
+	if f.Key.DLType == 0x0800 {
+		src, dst = netip.AddrFrom4(f.Key.NWSrc).String(), netip.AddrFrom4(f.Key.NWDst).String()
+	}
+	return api.FlowRecord{Owner: r.Owner, Alive: r.Alive, Flow: af, Src: src, Dst: dst}
 }

@@ -409,7 +409,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		node.SetReplySink(func(dpid uint64, r *ofproto.StatsReply) { pl.collector.HandedIn(dpid, r, time.Now()) })
 		fwdNode.Store(node)
-		backend = api.WithCluster(backend, clusterStatus(node, pl.collector.Assigned, f.cluster.scheme == "global"))
+		backend = api.WithClusterRecords(backend, clusterStatus(node, pl.collector.Assigned, f.cluster.scheme == "global"), flowRecords(node))
 	}
 	errc := make(chan error, 2)
 	var apiLn net.Listener
