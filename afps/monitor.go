@@ -256,6 +256,11 @@ func (m *Monitor) OnReading(now time.Time, id uint64, bytes uint64) {
 // polled once (charged to the lowest task id); a poll-all at a switch makes the other
 // tasks' poll-singles and poll-alls there redundant. entries is as for Poller.Due.
 func (m *Monitor) Due(now time.Time, entries func(s int32) int) []Poll {
+	return m.DueBy(now, now, entries)
+}
+
+// DueBy is Due taking the flows due by by, polled at now (Poller.DueBy).
+func (m *Monitor) DueBy(now, by time.Time, entries func(s int32) int) []Poll {
 	ids := make([]uint64, 0, len(m.tasks))
 	for id := range m.tasks {
 		ids = append(ids, id)
@@ -269,7 +274,7 @@ func (m *Monitor) Due(now time.Time, entries func(s int32) int) []Poll {
 	m.polled = m.polled[:0]
 	for _, id := range ids {
 		t := m.tasks[id]
-		plan := t.poller.Due(now, entries)
+		plan := t.poller.DueBy(now, by, entries)
 		for _, q := range plan.Polls {
 			switch {
 			case q.All && allAt[q.Switch]:

@@ -71,11 +71,14 @@ type flowState struct {
 	path    []int32
 	idx     []int32 // position of this flow in onSwitch[path[i]]
 	sampler Sampler
-	last    uint64  // bytes at the last reading
-	lastAt  int64   // unix ns of the last reading (the flow's start before any)
-	rate    float64 // bytes/s between the last two readings
-	reads   int32
-	used    bool
+	last    uint64 // bytes at the last reading
+	lastAt  int64  // unix ns of the last reading (the flow's start before any)
+	// polledAt is the unix ns at which Due last asked for the flow (0: no poll of
+	// this poller outstanding); the next poll is due τ after it, not after the reply.
+	polledAt int64
+	rate     float64 // bytes/s between the last two readings
+	reads    int32
+	used     bool
 }
 
 // Poller is the AFPS scheduler: it keeps one sampler per watched flow and a due-time
@@ -255,7 +258,18 @@ func (p *Poller) OnReading(id uint64, bytes uint64, now time.Time) bool {
 		return true
 	}
 	tau := p.read(f, bytes, n)
-	p.queue.Set(sl, now.Add(tau))
+	// The interval runs from the poll that read the flow, as the samplers define it:
+	// from the reply it would grow by the round trip and the wait for the next tick
+	// (a 1 s fixed interval polled every 1.25 s at 250 ms ticks), and rates over
+	// intervals that are not a multiple of a switch's counter refresh (Open vSwitch:
+	// 500 ms) swing by a refresh's worth. A reading from another poll (an MCPS
+	// poll-all, say) has no such poll: τ from the reading.
+	base := n
+	if f.polledAt > 0 && f.polledAt <= n {
+		base = f.polledAt
+	}
+	f.polledAt = 0
+	p.queue.Set(sl, time.Unix(0, base).Add(tau))
 	return true
 }
 
@@ -265,6 +279,7 @@ func (p *Poller) OnLost(id uint64, now time.Time) {
 	if f == nil {
 		return
 	}
+	f.polledAt = 0
 	p.queue.Set(sl, now.Add(p.sampler.Min))
 }
 
@@ -364,7 +379,19 @@ func (p *Poller) cheapest(f *flowState) int32 {
 // saving is positive, so a lone switch's due flows go to one poll-all exactly when
 // c_all(s) < k·c_one(s).
 func (p *Poller) Due(now time.Time, entries func(s int32) int) Plan {
-	p.ids = p.queue.PopDue(now, p.ids[:0])
+	return p.DueBy(now, now, entries)
+}
+
+// DueBy is Due for a caller that polls on a ticker: it takes every flow due by
+// by (at or after now), polled at now. A caller whose ticks jitter passes the
+// next tick's midpoint, so that a flow due a hair after this tick (its interval
+// counted from the last poll at a tick that came a little late) is not polled a
+// whole tick late.
+func (p *Poller) DueBy(now, by time.Time, entries func(s int32) int) Plan {
+	if by.Before(now) {
+		by = now
+	}
+	p.ids = p.queue.PopDue(by, p.ids[:0])
 	var plan Plan
 	plan.Due = len(p.ids)
 	if len(p.ids) == 0 {
@@ -377,6 +404,7 @@ func (p *Poller) Due(now time.Time, entries func(s int32) int) Plan {
 		// Until its reading comes back the flow waits one more interval: a reply that
 		// never comes (or a poll-all that no longer holds the entry) cannot strand it.
 		p.queue.Set(sl, now.Add(f.sampler.Interval()))
+		f.polledAt = now.UnixNano()
 	}
 	if p.covered == nil {
 		p.covered = map[int32]bool{}
@@ -401,6 +429,13 @@ func (p *Poller) Due(now time.Time, entries func(s int32) int) Plan {
 	off := 0
 	for i := range p.polls {
 		q := &p.polls[i]
+		if q.All {
+			// A poll-all reads every watched flow there, due or not: their next
+			// intervals run from it too.
+			for _, sl := range p.onSwitch[q.Switch] {
+				p.slots[sl].polledAt = now.UnixNano()
+			}
+		}
 		n := q.nDue
 		if !q.All {
 			n = 1

@@ -375,3 +375,57 @@ func TestPollerNoReplyRetried(t *testing.T) {
 	assert.Empty(t, p.Due(now.Add(999*time.Millisecond), nil).Polls)
 	require.Len(t, p.Due(now.Add(time.Second), nil).Polls, 1)
 }
+
+// The interval runs from the poll, not from its reply: a 1 s fixed flow polled at
+// 250 ms ticks whose replies take 40 ms is polled every second, not every 1.25 s.
+func TestPollerIntervalFromThePoll(t *testing.T) {
+	p, err := NewPoller(PollerConfig{Sampler: Config{Kind: Fixed}})
+	require.NoError(t, err)
+	require.NoError(t, p.Watch(7, []int32{0}, t0))
+	const tick, rtt = 250 * time.Millisecond, 40 * time.Millisecond
+	var polls []time.Time
+	bytes := uint64(0)
+	for now := t0; now.Before(t0.Add(10 * time.Second)); now = now.Add(tick) {
+		if len(p.Due(now, nil).Polls) == 1 {
+			polls = append(polls, now)
+			bytes += 1000
+			require.True(t, p.OnReading(7, bytes, now.Add(rtt)))
+		}
+	}
+	require.Len(t, polls, 9) // at 1 s, 2 s, ... 9 s
+	for i := 1; i < len(polls); i++ {
+		assert.Equal(t, time.Second, polls[i].Sub(polls[i-1]), "poll %d", i)
+	}
+	// A reading without a poll of its own (an MCPS poll-all) schedules from itself.
+	at := polls[len(polls)-1].Add(300 * time.Millisecond)
+	require.True(t, p.OnReading(7, bytes+500, at))
+	d, ok := p.DueAt(7)
+	require.True(t, ok)
+	assert.Equal(t, at.Add(time.Second), d)
+	// So does a reply that comes only after the poll's next due time: due at once.
+	require.Len(t, p.Due(d, nil).Polls, 1)
+	late := d.Add(1500 * time.Millisecond)
+	require.True(t, p.OnReading(7, bytes+900, late))
+	d2, _ := p.DueAt(7)
+	assert.Equal(t, d.Add(time.Second), d2)
+	assert.True(t, d2.Before(late), "due again at once")
+}
+
+// DueBy takes a flow due a hair after a late tick at that tick, and its next interval
+// runs from it: the ticker's jitter does not make the flow a whole tick late.
+func TestPollerDueByTickJitter(t *testing.T) {
+	p, err := NewPoller(PollerConfig{Sampler: Config{Kind: Fixed}})
+	require.NoError(t, err)
+	require.NoError(t, p.Watch(7, []int32{0}, t0))
+	// Due at t0+1s; the tick comes 3 ms early.
+	tick := t0.Add(time.Second - 3*time.Millisecond)
+	assert.Empty(t, p.Due(tick, nil).Polls)
+	plan := p.DueBy(tick, tick.Add(125*time.Millisecond), nil)
+	require.Len(t, plan.Polls, 1)
+	require.True(t, p.OnReading(7, 1000, tick.Add(40*time.Millisecond)))
+	d, ok := p.DueAt(7)
+	require.True(t, ok)
+	assert.Equal(t, tick.Add(time.Second), d)
+	// by before now is now.
+	assert.Empty(t, p.DueBy(tick.Add(500*time.Millisecond), tick, nil).Polls)
+}

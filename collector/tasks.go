@@ -190,7 +190,9 @@ func (c *Collector) TaskRound(ctx context.Context) RoundResult {
 			}
 		}
 	}
-	polls := c.tasks.mon.Due(now, func(s int32) int { return load[s] })
+	// Flows due before the next tick's midpoint go now: the ticks jitter, and a flow
+	// whose interval runs from a late tick would otherwise wait a whole tick more.
+	polls := c.tasks.mon.DueBy(now, now.Add(c.cfg.TaskInterval/2), func(s int32) int { return load[s] })
 	due := make([]poll.Request, 0, len(polls))
 	for _, q := range polls {
 		if int(q.Switch) >= len(c.tasks.dpids) || q.Switch == 0 {

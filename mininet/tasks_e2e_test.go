@@ -45,9 +45,13 @@ func TestE2ELinkTask(t *testing.T) {
 	for _, p := range phases {
 		t.Logf("%s: %d statistics requests on the wire, mean relative error %.1f %% over %d load steps", p.sampler, p.requests, 100*p.mre, p.points)
 	}
-	// SWT's mean relative error was 10.9-11.3 % in three runs on 2026-12-04, on code
-	// that had passed this check at 10 % the day before: the bound is a margin over
-	// what is measured (the test logs it), not a target.
+	// Open vSwitch refreshes a rule's counters every 500 ms, so a rate over an interval
+	// sees whole refreshes: when a poll's tick falls on a refresh, the ticker's jitter
+	// decides whether the poll sees it, and that step of the load is off by one refresh
+	// per interval (-25 % over 2 s). Measured with the intervals counted from the polls
+	// on the tick grid: 0.3, 0.4 and 8.5 % (one such step) in three runs; before, with
+	// intervals counted from the replies, 10.3-11.3 % in five. The bound leaves room
+	// for one such step and the rest.
 	require.LessOrEqual(t, phases[0].mre, 0.15, "swt's task value against the port counters")
 	require.Less(t, phases[0].requests, phases[1].requests, "swt sends fewer requests than fixed 1 s polling")
 }
