@@ -7,12 +7,12 @@ import "time"
 // with the samples pushed, up to limit, so that a series read only a few
 // times (most flows are short) holds only those few. Samples are stored
 // compactly (24 bytes: the time in Unix nanoseconds, bytes, rate) and come
-// back out as Sample with the time in UTC.
+// back out as Sample with the time in UTC. Its limit is the store's
+// (Config.FlowHistory), given to push: a series is 32 bytes.
 type series struct {
-	buf   []sample
-	head  int32 // index of the oldest sample
-	n     int32 // samples held
-	limit int32
+	buf  []sample
+	head int32 // index of the oldest sample
+	n    int32 // samples held
 }
 
 // sample is a Sample as a series keeps it.
@@ -26,22 +26,21 @@ func (v sample) Sample() Sample {
 	return Sample{At: time.Unix(0, v.at).UTC(), Bytes: v.bytes, RateBps: v.rate}
 }
 
-func newSeries(limit int) series { return series{limit: int32(limit)} }
-
-func (r *series) push(s Sample) {
+// push appends a sample, keeping at most limit samples.
+func (r *series) push(s Sample, limit int) {
 	v := sample{at: s.At.UnixNano(), bytes: s.Bytes, rate: s.RateBps}
 	switch {
-	case r.limit <= 0:
+	case limit <= 0:
 	case int(r.n) < len(r.buf): // room left by dropBefore
 		r.buf[(int(r.head)+int(r.n))%len(r.buf)] = v
 		r.n++
-	case len(r.buf) < int(r.limit):
+	case len(r.buf) < limit:
 		if r.head != 0 {
 			r.buf, r.head = r.compact(), 0
 		}
 		if len(r.buf) == cap(r.buf) {
 			// Grow by doubling up to the limit, never past it.
-			nb := make([]sample, len(r.buf), min(max(2*cap(r.buf), 2), int(r.limit)))
+			nb := make([]sample, len(r.buf), min(max(2*cap(r.buf), 2), limit))
 			copy(nb, r.buf)
 			r.buf = nb
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Errors returned by the Store.
@@ -133,13 +134,14 @@ func (c Config) withDefaults() Config {
 // hosts it counts in (srcSt, dstSt), not copies.
 type flowState struct {
 	id    uint64
-	path  []Hop // shared with the caller of AddFlow
+	path  *Hop // the path's first hop (hops): shared with the caller of AddFlow
 	start int64
 	// The aggregates the flow counts in, found once when it is added: a
 	// reading updates them without a map lookup. Links are never dropped,
 	// and Prune drops a cell or host only when no active flow counts in it.
-	// (The links themselves follow from path: LinksOf.)
-	linkSt  []*linkState
+	// (The links themselves follow from path: LinksOf.) linkSt points at the
+	// first of linkN (links).
+	linkSt  **linkState
 	pairSt  *pairState
 	srcSt   *hostState
 	dstSt   *hostState
@@ -160,7 +162,8 @@ type flowState struct {
 	markBytes, markPkts uint64
 	readings            int32
 	resets              int32
-	end                 int64 // noTime while active
+	pathN, linkN        uint32 // the path's hops, its links
+	end                 int64  // noTime while active
 	history             series
 	contribute          float64 // rate currently added to the aggregates
 	// given is the polling interval the scheduler gave (Reading.Interval,
@@ -202,8 +205,46 @@ func timeOf(ns int64) time.Time {
 }
 
 func newFlowState(f FlowInfo, src, dst *hostState) *flowState {
-	return &flowState{id: f.ID, path: f.Path, start: nanos(f.Start), srcSt: src, dstSt: dst,
-		lastAt: noTime, end: noTime, validUntil: noTime}
+	fs := &flowState{id: f.ID, start: nanos(f.Start), srcSt: src, dstSt: dst,
+		lastAt: noTime, end: noTime, validUntil: noTime, pathN: uint32(len(f.Path))}
+	if len(f.Path) > 0 {
+		fs.path = &f.Path[0]
+	}
+	return fs
+}
+
+// hops returns the flow's path (shared: not to be changed).
+func (fs *flowState) hops() []Hop {
+	if fs.pathN == 0 {
+		return nil
+	}
+	return unsafe.Slice(fs.path, fs.pathN)
+}
+
+// links returns the states of the links the flow counts in.
+func (fs *flowState) links() []*linkState {
+	if fs.linkN == 0 {
+		return nil
+	}
+	return unsafe.Slice(fs.linkSt, fs.linkN)
+}
+
+// setLinks finds the states of the flow's links (making those not known yet), adding
+// the flow to their counts when count is set.
+func (s *Store) setLinks(fs *flowState, count bool) {
+	links := LinksOf(fs.hops())
+	fs.linkN = uint32(len(links))
+	if len(links) == 0 {
+		return
+	}
+	st := make([]*linkState, len(links))
+	for i, l := range links {
+		st[i] = s.link(l)
+		if count {
+			st[i].flows++
+		}
+	}
+	fs.linkSt = &st[0]
 }
 
 // last returns the flow's last reading (At zero before the first).
@@ -343,17 +384,12 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	s.dirty = true
 	src, dst := s.host(f.Src), s.host(f.Dst)
 	fs := newFlowState(f, src, dst)
-	fs.active, fs.history, fs.gen = true, newSeries(s.cfg.FlowHistory), s.gen
+	fs.active, fs.gen = true, s.gen
 	if cont != nil {
 		fs.bytes, fs.packets, fs.markBytes, fs.markPkts, fs.resets = cont.bytes, cont.packets, cont.markBytes, cont.markPkts, cont.resets
 	}
 	s.flows[f.ID] = fs
-	links := LinksOf(f.Path)
-	fs.linkSt = make([]*linkState, len(links))
-	for i, l := range links {
-		fs.linkSt[i] = s.link(l)
-		fs.linkSt[i].flows++
-	}
+	s.setLinks(fs, true)
 	p := s.cell(src, dst)
 	p.flows++
 	touchNano(&p.touched, nanos(f.Start))
@@ -586,10 +622,10 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	fs.setLast(r)
 	fs.readings++
 	fs.gen = s.gen
-	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}) // FlowHistory applies the window
+	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}, s.cfg.FlowHistory) // FlowHistory applies the window
 
 	if dBytes > 0 {
-		for _, ls := range fs.linkSt {
+		for _, ls := range fs.links() {
 			ls.bytes += dBytes
 			ls.gen = s.gen
 		}
@@ -673,7 +709,7 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 		return
 	}
 	fs.contribute = rate
-	for _, ls := range fs.linkSt {
+	for _, ls := range fs.links() {
 		ls.rate = settle(ls.rate+d, ls.flows)
 	}
 	pr := fs.pairSt
@@ -713,7 +749,7 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	fs.active = false
 	fs.end = nanos(at)
 	fs.gen = s.gen
-	for _, ls := range fs.linkSt {
+	for _, ls := range fs.links() {
 		ls.flows--
 	}
 	pr := fs.pairSt
@@ -726,7 +762,7 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	touch(&dst.touched, at)
 	s.contribute(fs, 0)
 	// contribute skips a zero change; make sure emptied sums are exactly zero.
-	for _, ls := range fs.linkSt {
+	for _, ls := range fs.links() {
 		ls.rate = settle(ls.rate, ls.flows)
 	}
 	pr.rate = settle(pr.rate, pr.flows)
@@ -931,7 +967,7 @@ func (s *Store) Flow(id uint64) (FlowStats, bool) {
 	if !ok {
 		return FlowStats{}, false
 	}
-	return s.flowStats(fs, slices.Clone(fs.path)), true
+	return s.flowStats(fs, slices.Clone(fs.hops())), true
 }
 
 // flowStats returns a flow's statistics with path as its Path (a copy of the
@@ -963,13 +999,13 @@ func (s *Store) flowsLocked() []FlowStats {
 	out := make([]FlowStats, 0, len(s.flows))
 	n := 0
 	for _, fs := range s.flows {
-		n += len(fs.path)
+		n += int(fs.pathN)
 	}
 	hops := make([]Hop, 0, n) // one allocation for every path copied
 	for _, fs := range s.flows {
 		f := s.flowStats(fs, nil)
 		start := len(hops)
-		hops = append(hops, fs.path...)
+		hops = append(hops, fs.hops()...)
 		f.Path = hops[start:len(hops):len(hops)]
 		out = append(out, f)
 	}

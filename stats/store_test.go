@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -441,9 +442,9 @@ func TestSeries(t *testing.T) {
 		{1, 5, []int{4}},
 	}
 	for _, tt := range tests {
-		r := newSeries(tt.cap)
+		var r series
 		for i := 0; i < tt.push; i++ {
-			r.push(Sample{At: at(float64(i)), Bytes: uint64(i)})
+			r.push(Sample{At: at(float64(i)), Bytes: uint64(i)}, tt.cap)
 		}
 		got := r.slice()
 		if len(got) != len(tt.want) {
@@ -473,11 +474,11 @@ func TestSeriesWindow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for round := 0; round < 200; round++ {
 		limit, window := 1+rng.IntN(8), 1+rng.IntN(10)
-		r := newSeries(limit)
+		var r series
 		var ref []int
 		for i := 0; i < 40; i++ {
 			if rng.IntN(4) > 0 { // some seconds have no sample
-				r.push(Sample{At: at(float64(i)), Bytes: uint64(i)})
+				r.push(Sample{At: at(float64(i)), Bytes: uint64(i)}, limit)
 				ref = append(ref, i)
 				if len(ref) > limit {
 					ref = ref[1:]
@@ -941,5 +942,20 @@ func TestForgetPorts(t *testing.T) {
 	ll, _ := s.LinkLoad(Link{SrcDPID: 2, SrcPort: 1, DstDPID: 1, DstPort: 1})
 	if !ll.HasPortRate || ll.PortRateBps != 0 {
 		t.Errorf("link load %+v, want the destination port's rate", ll)
+	}
+}
+
+// TestRecordSizes keeps the per-flow record in its 256-byte size class, a
+// flow's history header at 32 bytes and a traffic-matrix cell in the 80-byte
+// class: a million flows between random host pairs hold one of each.
+func TestRecordSizes(t *testing.T) {
+	if got := unsafe.Sizeof(flowState{}); got > 256 {
+		t.Errorf("flowState is %d bytes, want at most 256", got)
+	}
+	if got := unsafe.Sizeof(series{}); got > 32 {
+		t.Errorf("series is %d bytes, want at most 32", got)
+	}
+	if got := unsafe.Sizeof(pairState{}); got > 80 {
+		t.Errorf("pairState is %d bytes, want at most 80", got)
 	}
 }

@@ -76,7 +76,7 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 		// A flow that counted nothing has nothing to keep (and was never given out).
 		if fs.gen > since && (fs.bytes > 0 || fs.packets > 0) {
 			t.Flows = append(t.Flows, FlowTotal{ID: fs.id, Src: fs.srcSt.id, Dst: fs.dstSt.id,
-				Path: slices.Clone(fs.path), Start: timeOf(fs.start), End: timeOf(fs.end),
+				Path: slices.Clone(fs.hops()), Start: timeOf(fs.start), End: timeOf(fs.end),
 				Bytes: fs.bytes, Packets: fs.packets, MarkBytes: fs.markBytes, MarkPackets: fs.markPkts,
 				Resets: int(fs.resets)})
 		}
@@ -160,14 +160,9 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 		}
 		info := FlowInfo{ID: ft.ID, Src: ft.Src, Dst: ft.Dst, Path: slices.Clone(ft.Path), Start: ft.Start}
 		fs := newFlowState(info, s.host(ft.Src), s.host(ft.Dst))
-		fs.history = newSeries(s.cfg.FlowHistory)
 		fs.bytes, fs.packets, fs.markBytes, fs.markPkts = ft.Bytes, ft.Packets, ft.MarkBytes, ft.MarkPackets
 		fs.resets, fs.end, fs.restored, fs.gen = int32(ft.Resets), nanos(e), true, s.gen
-		links := LinksOf(info.Path)
-		fs.linkSt = make([]*linkState, len(links))
-		for i, l := range links {
-			fs.linkSt[i] = s.link(l)
-		}
+		s.setLinks(fs, false)
 		fs.pairSt = s.cell(fs.srcSt, fs.dstSt)
 		touchNano(&fs.pairSt.touched, nanos(e))
 		touch(&fs.srcSt.touched, e)
