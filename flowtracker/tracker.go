@@ -401,11 +401,12 @@ func (t *Tracker) RemoveSwitch(dpid uint64, now time.Time) int {
 		refs = s.switchRefs(dpid, refs[:0])
 		doomed = doomed[:0]
 		for _, rf := range refs {
-			r, e := rf.r, &rf.r.entries[rf.i]
+			k := rf.at(dpid)
+			r, e := rf.r, &rf.r.entries[k]
 			if e.gone {
 				continue
 			}
-			s.unindex(r, int(rf.i))
+			s.unindex(r, k)
 			e.gone, e.reason = true, ReasonSwitchLeft
 			if r.live == 1 {
 				doomed = append(doomed, r)
