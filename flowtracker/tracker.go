@@ -130,17 +130,28 @@ type shard struct {
 }
 
 type record struct {
-	id      uint64
-	key     Key
-	start   int64 // unix nanoseconds
-	end     int64
-	next    *record // next active flow whose key has the same hash
-	entries []entry
-	finals  *Counters // the entries' final counters, len(entries) of them from here; nil until the first
-	live    uint16    // entries not gone
-	state   State
-	grain   Grain // how finely its entries match (GrainExact unless AddGrain said otherwise)
+	id     uint64
+	key    Key
+	start  int64 // unix nanoseconds
+	end    int64
+	next   *record   // next active flow whose key has the same hash
+	entry0 *entry    // the first of n entries, one per hop (entries)
+	finals *Counters // the entries' final counters, n of them from here; nil until the first
+	n      uint16    // entries
+	live   uint16    // entries not gone
+	state  State
+	grain  Grain // how finely its entries match (GrainExact unless AddGrain said otherwise)
 }
+
+// newRecord returns an active flow's record with hops entries, not yet set. A
+// record is 88 bytes (the 96-byte size class), its entries 24 bytes each.
+func newRecord(id uint64, key Key, start int64, hops int, grain Grain) *record {
+	es := make([]entry, hops)
+	return &record{id: id, key: key, start: start, entry0: unsafe.SliceData(es), n: uint16(hops), live: uint16(hops), state: StateActive, grain: grain}
+}
+
+// entries returns the flow's entries, one per hop.
+func (r *record) entries() []entry { return unsafe.Slice(r.entry0, r.n) }
 
 // entry is one hop's entry of a flow, in 24 bytes: its final counters, which only
 // a gone entry has, are kept apart (record.finals).
@@ -164,16 +175,16 @@ func (r *record) final(i int) Counters {
 	if r.finals == nil {
 		return Counters{}
 	}
-	return unsafe.Slice(r.finals, len(r.entries))[i]
+	return unsafe.Slice(r.finals, len(r.entries()))[i]
 }
 
 // setFinal stores entry i's final counters, making the record's finals (one array of
 // a Counters per entry, in one allocation) on the first.
 func (r *record) setFinal(i int, c Counters) {
 	if r.finals == nil {
-		r.finals = unsafe.SliceData(make([]Counters, len(r.entries)))
+		r.finals = unsafe.SliceData(make([]Counters, len(r.entries())))
 	}
-	unsafe.Slice(r.finals, len(r.entries))[i] = c
+	unsafe.Slice(r.finals, len(r.entries()))[i] = c
 }
 
 // New returns an empty tracker, or an error wrapping ErrConfig naming every bad field.
@@ -260,8 +271,8 @@ func (t *Tracker) AddGrain(key Key, grain Grain, path []Hop, now time.Time) (Han
 		if old.state == StateActive {
 			return Handle{ID: old.id, Cookie: t.Cookie(old.id)}, false, nil
 		}
-		for i := range old.entries {
-			if e := &old.entries[i]; !e.gone {
+		for i := range old.entries() {
+			if e := &old.entries()[i]; !e.gone {
 				s.unindex(old, i)
 				e.gone, e.reason = true, ReasonSuperseded
 			}
@@ -274,9 +285,9 @@ func (t *Tracker) AddGrain(key Key, grain Grain, path []Hop, now time.Time) (Han
 		return Handle{}, false, fmt.Errorf("%w: shard %d issued %d", ErrIDsExhausted, si, s.seq)
 	}
 	s.seq++
-	r := &record{id: id, key: key, start: unixNano(now), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive, grain: grain}
+	r := newRecord(id, key, unixNano(now), len(path), grain)
 	for i, hop := range path {
-		r.entries[i].setHop(hop)
+		r.entries()[i].setHop(hop)
 		s.index(r, i)
 	}
 	s.linkKey(h, r)
@@ -361,8 +372,8 @@ func (t *Tracker) EntryRemoved(dpid, cookie uint64, final Counters, reason Reaso
 		return st, err
 	}
 	defer s.mu.Unlock()
-	for i := range r.entries {
-		e := &r.entries[i]
+	for i := range r.entries() {
+		e := &r.entries()[i]
 		if e.dpid != dpid {
 			continue
 		}
@@ -402,7 +413,7 @@ func (t *Tracker) RemoveSwitch(dpid uint64, now time.Time) int {
 		doomed = doomed[:0]
 		for _, rf := range refs {
 			k := rf.at(dpid)
-			r, e := rf.r, &rf.r.entries[k]
+			r, e := rf.r, &rf.r.entries()[k]
 			if e.gone {
 				continue
 			}
@@ -449,8 +460,8 @@ func (t *Tracker) Remove(id uint64, now time.Time) bool {
 	if r == nil || r.state == StateExpired {
 		return false
 	}
-	for i := range r.entries {
-		if e := &r.entries[i]; !e.gone {
+	for i := range r.entries() {
+		if e := &r.entries()[i]; !e.gone {
 			s.unindex(r, i)
 			e.gone, e.reason = true, ReasonRemoved
 		}
@@ -469,8 +480,8 @@ func fill(f *Flow, r *record, cookie uint64) {
 		f.End = fromNano(r.end)
 	}
 	f.Entries = f.Entries[:0]
-	for i := range r.entries {
-		e := &r.entries[i]
+	for i := range r.entries() {
+		e := &r.entries()[i]
 		f.Entries = append(f.Entries, Entry{Hop: e.hop(), Gone: e.gone, HasCounters: e.hasCounters, Reason: e.reason, Final: r.final(i), Refused: e.refused})
 	}
 }
@@ -685,9 +696,9 @@ func (t *Tracker) adopt(id uint64, key Key, path []Hop, start time.Time, advance
 	if seq := (id-1)/uint64(len(t.shards)) + 1; advance && seq > s.seq {
 		s.seq = seq
 	}
-	r := &record{id: id, key: key, start: unixNano(start), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive}
+	r := newRecord(id, key, unixNano(start), len(path), GrainExact)
 	for i, hop := range path {
-		r.entries[i].setHop(hop)
+		r.entries()[i].setHop(hop)
 		s.index(r, i)
 	}
 	s.linkKey(h, r)
