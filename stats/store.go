@@ -128,10 +128,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// flowState is one flow as the store keeps it: 288 bytes (a size class of
+// flowState is one flow as the store keeps it: 240 bytes (a size class of
 // Go's allocator) plus its history's samples. Times are Unix nanoseconds
 // (noTime for none) and come back out in UTC; the endpoints are those of the
-// hosts it counts in (srcSt, dstSt), not copies.
+// hosts of the matrix cell it counts in (pairSt.src, pairSt.dst), not copies.
 type flowState struct {
 	id    uint64
 	path  *Hop // the path's first hop (hops): shared with the caller of AddFlow
@@ -142,9 +142,7 @@ type flowState struct {
 	// (The links themselves follow from path: LinksOf.) linkSt points at the
 	// first of linkN (links).
 	linkSt  **linkState
-	pairSt  *pairState
-	srcSt   *hostState
-	dstSt   *hostState
+	pairSt  *pairState // its hosts are the flow's endpoints
 	bytes   uint64
 	packets uint64
 	rate    float64
@@ -204,8 +202,8 @@ func timeOf(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-func newFlowState(f FlowInfo, src, dst *hostState) *flowState {
-	fs := &flowState{id: f.ID, start: nanos(f.Start), srcSt: src, dstSt: dst,
+func newFlowState(f FlowInfo, cell *pairState) *flowState {
+	fs := &flowState{id: f.ID, start: nanos(f.Start), pairSt: cell,
 		lastAt: noTime, end: noTime, validUntil: noTime, pathN: uint32(len(f.Path))}
 	if len(f.Path) > 0 {
 		fs.path = &f.Path[0]
@@ -375,7 +373,7 @@ func (s *Store) AddFlow(f FlowInfo) error {
 		if old.active {
 			return fmt.Errorf("%w: id %d", ErrDuplicateFlow, f.ID)
 		}
-		if old.restored && old.srcSt.id == f.Src && old.dstSt.id == f.Dst {
+		if old.restored && old.pairSt.src.id == f.Src && old.pairSt.dst.id == f.Dst {
 			cont = old
 		}
 		delete(s.flows, f.ID)
@@ -383,17 +381,16 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	s.advance(f.Start)
 	s.dirty = true
 	src, dst := s.host(f.Src), s.host(f.Dst)
-	fs := newFlowState(f, src, dst)
+	p := s.cell(src, dst)
+	fs := newFlowState(f, p)
 	fs.active, fs.gen = true, s.gen
 	if cont != nil {
 		fs.bytes, fs.packets, fs.markBytes, fs.markPkts, fs.resets = cont.bytes, cont.packets, cont.markBytes, cont.markPkts, cont.resets
 	}
 	s.flows[f.ID] = fs
 	s.setLinks(fs, true)
-	p := s.cell(src, dst)
 	p.flows++
 	touchNano(&p.touched, nanos(f.Start))
-	fs.pairSt = p
 	src.out++
 	touch(&src.touched, f.Start)
 	dst.in++
@@ -633,7 +630,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 		pr.bytes += dBytes
 		pr.gen = s.gen
 		touchNano(&pr.touched, r.At.UnixNano())
-		src, dst := fs.srcSt, fs.dstSt
+		src, dst := fs.pairSt.src, fs.pairSt.dst
 		src.sentBytes += dBytes
 		src.gen = s.gen
 		touch(&src.touched, r.At)
@@ -714,7 +711,7 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 	}
 	pr := fs.pairSt
 	pr.rate = settle(pr.rate+d, pr.flows)
-	src, dst := fs.srcSt, fs.dstSt
+	src, dst := fs.pairSt.src, fs.pairSt.dst
 	src.sent = settle(src.sent+d, src.out)
 	dst.recv = settle(dst.recv+d, dst.in)
 }
@@ -755,7 +752,7 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	pr := fs.pairSt
 	pr.flows--
 	touchNano(&pr.touched, nanos(at))
-	src, dst := fs.srcSt, fs.dstSt
+	src, dst := fs.pairSt.src, fs.pairSt.dst
 	src.out--
 	touch(&src.touched, at)
 	dst.in--
@@ -974,7 +971,7 @@ func (s *Store) Flow(id uint64) (FlowStats, bool) {
 // flow's, or nil for the caller to fill).
 func (s *Store) flowStats(fs *flowState, path []Hop) FlowStats {
 	return FlowStats{
-		ID: fs.id, Src: fs.srcSt.id, Dst: fs.dstSt.id,
+		ID: fs.id, Src: fs.pairSt.src.id, Dst: fs.pairSt.dst.id,
 		Path:  path,
 		Bytes: fs.bytes, Packets: fs.packets,
 		RateBps: fs.rate, PacketRate: fs.pktRate,
