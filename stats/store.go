@@ -128,12 +128,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// flowState is one flow as the store keeps it: 240 bytes (a size class of
-// Go's allocator) plus its history's samples. Times are Unix nanoseconds
+// flowState is one flow as the store keeps it: 224 bytes (a size class of
+// Go's allocator; its id is the key of Store.flows) plus its history's samples. Times are Unix nanoseconds
 // (noTime for none) and come back out in UTC; the endpoints are those of the
 // hosts of the matrix cell it counts in (pairSt.src, pairSt.dst), not copies.
 type flowState struct {
-	id    uint64
 	path  *Hop // the path's first hop (hops): shared with the caller of AddFlow
 	start int64
 	// The aggregates the flow counts in, found once when it is added: a
@@ -203,7 +202,7 @@ func timeOf(ns int64) time.Time {
 }
 
 func newFlowState(f FlowInfo, cell *pairState) *flowState {
-	fs := &flowState{id: f.ID, start: nanos(f.Start), pairSt: cell,
+	fs := &flowState{start: nanos(f.Start), pairSt: cell,
 		lastAt: noTime, end: noTime, validUntil: noTime, pathN: uint32(len(f.Path))}
 	if len(f.Path) > 0 {
 		fs.path = &f.Path[0]
@@ -245,9 +244,9 @@ func (s *Store) setLinks(fs *flowState, count bool) {
 	fs.linkSt = &st[0]
 }
 
-// last returns the flow's last reading (At zero before the first).
-func (fs *flowState) last() Reading {
-	return Reading{Flow: fs.id, DPID: fs.lastDPID, Bytes: fs.lastBytes, Packets: fs.lastPackets,
+// last returns the last reading of the flow, whose id is id (At zero before the first).
+func (fs *flowState) last(id uint64) Reading {
+	return Reading{Flow: id, DPID: fs.lastDPID, Bytes: fs.lastBytes, Packets: fs.lastPackets,
 		Duration: fs.lastDuration, At: timeOf(fs.lastAt), Source: fs.lastSource, Interval: fs.given}
 }
 
@@ -552,7 +551,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	var interval time.Duration
 	rateKnown := false
 	resets := fs.resets
-	p := fs.last()
+	p := fs.last(r.Flow)
 	if fs.readings > 0 && r.At.After(p.At) {
 		fs.learned = r.At.Sub(p.At)
 	}
@@ -649,7 +648,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 		fs.stale = true
 		s.contribute(fs, 0)
 	}
-	smp := FlowSample{Flow: fs.id, At: r.At, Bytes: fs.bytes, Packets: fs.packets, NewBytes: dBytes,
+	smp := FlowSample{Flow: r.Flow, At: r.At, Bytes: fs.bytes, Packets: fs.packets, NewBytes: dBytes,
 		RateBps: fs.rate, PacketRate: fs.pktRate, NewRate: rateKnown, Reset: fs.resets != resets,
 		Interval: fs.interval(s.cfg.Interval), ValidUntil: timeOf(fs.validUntil)}
 	if rateKnown {
@@ -964,14 +963,14 @@ func (s *Store) Flow(id uint64) (FlowStats, bool) {
 	if !ok {
 		return FlowStats{}, false
 	}
-	return s.flowStats(fs, slices.Clone(fs.hops())), true
+	return s.flowStats(id, fs, slices.Clone(fs.hops())), true
 }
 
 // flowStats returns a flow's statistics with path as its Path (a copy of the
 // flow's, or nil for the caller to fill).
-func (s *Store) flowStats(fs *flowState, path []Hop) FlowStats {
+func (s *Store) flowStats(id uint64, fs *flowState, path []Hop) FlowStats {
 	return FlowStats{
-		ID: fs.id, Src: fs.pairSt.src.id, Dst: fs.pairSt.dst.id,
+		ID: id, Src: fs.pairSt.src.id, Dst: fs.pairSt.dst.id,
 		Path:  path,
 		Bytes: fs.bytes, Packets: fs.packets,
 		RateBps: fs.rate, PacketRate: fs.pktRate,
@@ -999,8 +998,8 @@ func (s *Store) flowsLocked() []FlowStats {
 		n += int(fs.pathN)
 	}
 	hops := make([]Hop, 0, n) // one allocation for every path copied
-	for _, fs := range s.flows {
-		f := s.flowStats(fs, nil)
+	for id, fs := range s.flows {
+		f := s.flowStats(id, fs, nil)
 		start := len(hops)
 		hops = append(hops, fs.hops()...)
 		f.Path = hops[start:len(hops):len(hops)]

@@ -461,8 +461,8 @@ func TestSeries(t *testing.T) {
 		if ok != (len(tt.want) > 0) || ok && last.Bytes != uint64(tt.want[len(tt.want)-1]) {
 			t.Errorf("cap %d push %d: last = %d, %v", tt.cap, tt.push, last.Bytes, ok)
 		}
-		if cap(r.buf) > 2*min(tt.push, tt.cap)+1 {
-			t.Errorf("cap %d push %d: buffer of %d holds more than it needs", tt.cap, tt.push, cap(r.buf))
+		if cap(r.get()) > 2*min(tt.push, tt.cap)+1 {
+			t.Errorf("cap %d push %d: buffer of %d holds more than it needs", tt.cap, tt.push, cap(r.get()))
 		}
 	}
 }
@@ -500,8 +500,8 @@ func TestSeriesWindow(t *testing.T) {
 			if last, ok := r.last(); ok != (len(ref) > 0) || ok && last.Bytes != uint64(ref[len(ref)-1]) {
 				t.Fatalf("limit %d window %d at %d: last %v %v, want %v", limit, window, i, last, ok, ref)
 			}
-			if len(r.buf) > limit {
-				t.Fatalf("buffer of %d samples beyond the limit %d", len(r.buf), limit)
+			if len(r.get()) > limit {
+				t.Fatalf("buffer of %d samples beyond the limit %d", len(r.get()), limit)
 			}
 		}
 	}
@@ -945,15 +945,15 @@ func TestForgetPorts(t *testing.T) {
 	}
 }
 
-// TestRecordSizes keeps the per-flow record in its 240-byte size class, a
-// flow's history header at 32 bytes and a traffic-matrix cell in the 80-byte
+// TestRecordSizes keeps the per-flow record in its 224-byte size class, a
+// flow's history header at 24 bytes and a traffic-matrix cell in the 80-byte
 // class: a million flows between random host pairs hold one of each.
 func TestRecordSizes(t *testing.T) {
-	if got := unsafe.Sizeof(flowState{}); got > 240 {
-		t.Errorf("flowState is %d bytes, want at most 240", got)
+	if got := unsafe.Sizeof(flowState{}); got > 224 {
+		t.Errorf("flowState is %d bytes, want at most 224", got)
 	}
-	if got := unsafe.Sizeof(series{}); got > 32 {
-		t.Errorf("series is %d bytes, want at most 32", got)
+	if got := unsafe.Sizeof(series{}); got > 24 {
+		t.Errorf("series is %d bytes, want at most 24", got)
 	}
 	if got := unsafe.Sizeof(pairState{}); got > 80 {
 		t.Errorf("pairState is %d bytes, want at most 80", got)

@@ -72,10 +72,10 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t := Totals{At: s.now}
-	for _, fs := range s.flows {
+	for id, fs := range s.flows {
 		// A flow that counted nothing has nothing to keep (and was never given out).
 		if fs.gen > since && (fs.bytes > 0 || fs.packets > 0) {
-			t.Flows = append(t.Flows, FlowTotal{ID: fs.id, Src: fs.pairSt.src.id, Dst: fs.pairSt.dst.id,
+			t.Flows = append(t.Flows, FlowTotal{ID: id, Src: fs.pairSt.src.id, Dst: fs.pairSt.dst.id,
 				Path: slices.Clone(fs.hops()), Start: timeOf(fs.start), End: timeOf(fs.end),
 				Bytes: fs.bytes, Packets: fs.packets, MarkBytes: fs.markBytes, MarkPackets: fs.markPkts,
 				Resets: int(fs.resets)})
@@ -113,9 +113,9 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, fs := range s.flows {
+	for id, fs := range s.flows {
 		if fs.active {
-			return fmt.Errorf("stats: restore totals: flow %d is already active", fs.id)
+			return fmt.Errorf("stats: restore totals: flow %d is already active", id)
 		}
 	}
 	cut := now.Add(-s.cfg.Retain)
