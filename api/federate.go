@@ -169,9 +169,8 @@ func nextLink(h string) string {
 func federated[T any](cp ClusterProvider, path string, own func() []T, merge func(...[]T) []T, key func(*T) string) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		q := req.URL.Query()
-		scope := q.Get("scope")
-		if len(q["scope"]) > 1 || (scope != "" && scope != "cluster" && scope != "local") {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("scope %q: want cluster or local", scope))
+		scope, ok := scopeOf(w, q)
+		if !ok {
 			return
 		}
 		if _, err := parsePage(q); err != nil {
@@ -181,8 +180,7 @@ func federated[T any](cp ClusterProvider, path string, own func() []T, merge fun
 		st := cp.ClusterStatus()
 		h := w.Header()
 		if scope == "local" {
-			h.Set("X-Cemon-Scope", "local")
-			h.Set("X-Cemon-Instances", st.ID)
+			setLocalScope(h, st.ID)
 			writeList(w, req, own(), key)
 			return
 		}
@@ -300,6 +298,12 @@ func mergeBy[T any, K comparable](lists [][]T, key func(*T) K, add func(m, x *T)
 		}
 	}
 	return out
+}
+
+// setLocalScope marks an answer with this instance's figures only (?scope=local).
+func setLocalScope(h http.Header, id string) {
+	h.Set("X-Cemon-Scope", "local")
+	h.Set("X-Cemon-Instances", id)
 }
 
 // scopeOf reads ?scope (cluster by default); on a bad value it answers 400 and
@@ -466,8 +470,7 @@ func federatedPage[T any](cp ClusterProvider, path string, own func(http.Respons
 		}
 		st := cp.ClusterStatus()
 		if scope == "local" {
-			w.Header().Set("X-Cemon-Scope", "local")
-			w.Header().Set("X-Cemon-Instances", st.ID)
+			setLocalScope(w.Header(), st.ID)
 			writeList(w, req, mine, key)
 			return
 		}
@@ -542,8 +545,7 @@ func federatedSnapshot(cp ClusterProvider, own func() StatsSnapshot) http.Handle
 		}
 		st := cp.ClusterStatus()
 		if scope == "local" {
-			w.Header().Set("X-Cemon-Scope", "local")
-			w.Header().Set("X-Cemon-Instances", st.ID)
+			setLocalScope(w.Header(), st.ID)
 			writeJSON(w, http.StatusOK, own())
 			return
 		}

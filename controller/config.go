@@ -73,6 +73,13 @@ type Config struct {
 	// SwitchAllowed, when set, admits only the datapath ids it returns true for;
 	// others are refused after FEATURES_REPLY (ErrNotAllowed). Nil admits every switch.
 	SwitchAllowed func(dpid uint64) bool
+	// SwitchConnect are switches listening for controllers (OpenFlow's passive mode;
+	// Open vSwitch's ptcp:PORT target), as "tcp:HOST:PORT": Serve dials each at start
+	// and whenever its connection is gone (DialBackoffMin doubling to DialBackoffMax),
+	// but not while its switch is connected through its own connection. The switch's
+	// own connection, from the dialed IP, takes over from a dialed one without the
+	// switch going down (handover; see dial.go).
+	SwitchConnect []string
 	// BindCertDPID refuses a TLS switch whose certificate does not name its datapath
 	// id (ErrCertificate; see CertNamesDPID for the rule).
 	BindCertDPID bool
@@ -280,6 +287,15 @@ func (c Config) Validate() error {
 	}
 	if d.MaxMessageLen < 8 || d.MaxMessageLen > 65535 {
 		bad("MaxMessageLen", "%d outside 8..65535", d.MaxMessageLen)
+	}
+	targets := map[string]bool{}
+	for _, t := range d.SwitchConnect {
+		if _, err := ParseSwitchTarget(t); err != nil {
+			bad("SwitchConnect", "%v", err)
+		} else if targets[t] {
+			bad("SwitchConnect", "%q listed twice", t)
+		}
+		targets[t] = true
 	}
 	seen := map[App]bool{}
 	for i, a := range d.Apps {

@@ -44,10 +44,17 @@ func dialSwitch(t testing.TB, addr string, dpid uint64, parts int) *wireSwitch {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w := newWireSwitch(t, c, dpid, parts)
+	t.Cleanup(func() { c.Close(); <-w.done })
+	return w
+}
+
+// newWireSwitch runs a fake switch on c: it sends HELLO and answers in a goroutine
+// that ends when c closes (the caller closes it and waits for done).
+func newWireSwitch(t testing.TB, c net.Conn, dpid uint64, parts int) *wireSwitch {
 	w := &wireSwitch{t: t, dpid: dpid, conn: c, parts: parts, got: make(chan ofproto.Message, 1024), done: make(chan struct{})}
 	w.send(&ofproto.Hello{Xid: 1})
 	go w.loop()
-	t.Cleanup(func() { c.Close(); <-w.done })
 	return w
 }
 

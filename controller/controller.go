@@ -38,8 +38,9 @@ type Controller struct {
 	serving bool
 	up      atomic.Bool // serving, readable without mu (health checks)
 
-	hub hub
-	wg  sync.WaitGroup
+	hub    hub
+	wg     sync.WaitGroup
+	dialed dialCounters // Config.SwitchConnect (dial.go)
 
 	// handling is the time from a PACKET_IN read to the FLOW_MODs it caused handed to
 	// the writer (cemon_packet_in_handling_seconds).
@@ -145,6 +146,13 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener) error {
 		<-ctx.Done()
 		ln.Close()
 	}()
+	for _, t := range c.cfg.SwitchConnect {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.dialLoop(ctx, t)
+		}()
+	}
 
 	var serveErr error
 	backoff := 5 * time.Millisecond
@@ -167,7 +175,7 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener) error {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			c.handle(ctx, nc)
+			c.handle(ctx, nc, "")
 		}()
 	}
 	cancel()
@@ -200,9 +208,9 @@ func (c *Controller) ticker(ctx context.Context) {
 	}
 }
 
-// handle runs one connection: it starts the writer, reads until the connection ends,
-// then tears the switch down.
-func (c *Controller) handle(ctx context.Context, nc net.Conn) {
+// handle runs one connection (accepted, or dialed to target): it starts the writer,
+// reads until the connection ends, then tears the switch down.
+func (c *Controller) handle(ctx context.Context, nc net.Conn, target string) connResult {
 	addr := nc.RemoteAddr().String()
 	var names []string
 	var hasCert bool
@@ -215,7 +223,7 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 			if ctx.Err() == nil {
 				c.refuse(addr, "tls", fmt.Errorf("TLS handshake: %w", err))
 			}
-			return
+			return connResult{reason: err}
 		}
 		if pc := tc.ConnectionState().PeerCertificates; len(pc) > 0 {
 			hasCert = true
@@ -227,16 +235,20 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 	if ctx.Err() != nil {
 		c.mu.Unlock()
 		nc.Close()
-		return
+		return connResult{reason: ErrClosed}
 	}
-	s, fx := c.core.open(addr, c.now())
+	s, fx := c.core.open(addr, target, c.now())
 	s.certNames, s.certTLS = names, hasCert
 	s.conn = cn
 	cn.s = s
 	c.conns[cn] = struct{}{}
 	c.apply(fx)
 	c.mu.Unlock()
-	c.log.Debug("connection", "addr", s.addr, "conn", s.id)
+	if target != "" {
+		c.log.Info("connected to switch", "target", target, "addr", s.addr, "conn", s.id)
+	} else {
+		c.log.Debug("connection", "addr", s.addr, "conn", s.id)
+	}
 
 	writerDone := make(chan struct{})
 	go func() {
@@ -251,6 +263,7 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 	delete(c.conns, cn)
 	wasUp := !s.upSince.IsZero()
 	c.apply(c.core.closed(s, cn.reason(), c.now()))
+	res := connResult{up: wasUp, dpid: s.claimed, reason: cn.reason()}
 	c.mu.Unlock()
 	c.finishTeardowns()
 	if !wasUp && ctx.Err() == nil {
@@ -258,8 +271,14 @@ func (c *Controller) handle(ctx context.Context, nc net.Conn) {
 		if reason == nil {
 			reason = errors.New("closed by the peer before the handshake ended")
 		}
-		c.refuse(addr, refusalKind(reason), reason)
+		if errors.Is(reason, ErrAlreadyConnected) {
+			c.log.Info("dialed connection closed: the switch is connected through its own", "target", target,
+				"dpid", dpidString(s.claimed))
+		} else {
+			c.refuse(addr, refusalKind(reason), reason)
+		}
 	}
+	return res
 }
 
 // refuse logs and counts a connection that ended before its switch came up.

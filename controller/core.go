@@ -50,15 +50,20 @@ func (s sessionState) String() string {
 // session is the deterministic state of one switch connection. The core owns it; the
 // I/O edge keeps the socket and the queues in conn and never touches the fields.
 type session struct {
-	id       uint64 // connection serial number, for logs
-	addr     string // remote address
-	state    sessionState
-	closing  bool // the edge was asked to close the connection
-	opened   time.Time
-	upSince  time.Time
-	lastRecv time.Time
-	lastEcho time.Time
-	echoOut  int // ECHO_REQUESTs sent since the last message received
+	id      uint64 // connection serial number, for logs
+	addr    string // remote address
+	dialed  string // the target the controller dialed (Config.SwitchConnect); "" for an accepted connection
+	claimed uint64 // the datapath id its FEATURES_REPLY announced, 0 before
+	// nudgeXids are the xids of the placeholder entry's FLOW_MODs on a dialed
+	// connection (dial.go), so that a refusal of them is not taken for a full table.
+	nudgeXids [2]uint32
+	state     sessionState
+	closing   bool // the edge was asked to close the connection
+	opened    time.Time
+	upSince   time.Time
+	lastRecv  time.Time
+	lastEcho  time.Time
+	echoOut   int // ECHO_REQUESTs sent since the last message received
 
 	helloXid    uint32
 	featuresXid uint32
@@ -166,6 +171,7 @@ type core struct {
 	adopt   *adoption            // state saved by an earlier run, being matched to the switches (Restore)
 
 	roleStats RoleStats // role requests and what slaves sent or were not sent
+	handovers uint64    // dialed connections the switch's own connection took over (dial.go)
 
 	// tables: the flow table occupancy of the connected switches (tables.go).
 	tables map[uint64]*tableState
@@ -220,11 +226,12 @@ func (c *core) frameOf(pi *ofproto.PacketIn) (*frame, error) {
 	return &c.frame, c.frameEr
 }
 
-// open starts a session for a new connection: it sends HELLO.
-func (c *core) open(addr string, now time.Time) (*session, *effects) {
+// open starts a session for a new connection (dialed to a target, or accepted when
+// dialed is ""): it sends HELLO.
+func (c *core) open(addr, dialed string, now time.Time) (*session, *effects) {
 	c.fx.reset()
 	c.nextID++
-	s := &session{id: c.nextID, addr: addr, opened: now, lastRecv: now, xids: newXidTable(), meter: &meter{}}
+	s := &session{id: c.nextID, addr: addr, dialed: dialed, opened: now, lastRecv: now, xids: newXidTable(), meter: &meter{}}
 	c.sessions[s] = struct{}{}
 	s.helloXid = s.xids.allocate()
 	c.fx.send(s, &ofproto.Hello{Xid: s.helloXid})
@@ -292,11 +299,21 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 		if s.contest != nil {
 			return // a repeated FEATURES_REPLY while the live connection is probed
 		}
+		s.claimed = m.DatapathID
 		if err := c.admit(s, m.DatapathID); err != nil {
 			c.fail(s, err)
 			return
 		}
 		if old, ok := c.switches[m.DatapathID]; ok && !old.closing {
+			if handsOver(old, s) {
+				c.handover(old, s, m, now)
+				return
+			}
+			if s.dialed != "" && old.dialed == "" && sameHost(old.addr, s.addr) {
+				// The switch's own connection serves it: the dialed one is not needed.
+				c.fail(s, fmt.Errorf("%w: %s (from %s)", ErrAlreadyConnected, dpidString(m.DatapathID), old.addr))
+				return
+			}
 			if old.challenger != nil {
 				c.fail(s, fmt.Errorf("%w: %s (another connection is already being checked)", ErrDuplicateDPID, dpidString(m.DatapathID)))
 				return
@@ -326,6 +343,9 @@ func (c *core) receiveFeatures(s *session, m ofproto.Message, now time.Time) {
 		delete(c.tables, s.dpid)
 		c.table(s.dpid) // read at the next tick
 		c.fx.send(s, &ofproto.SetConfig{SwitchConfig: ofproto.SwitchConfig{MissSendLen: c.cfg.MissSendLen}})
+		if s.dialed != "" && !c.cfg.Roles {
+			c.nudge(s) // (a slave may not write; in a cluster the switch's master does)
+		}
 		if c.adopt != nil && !c.adopt.done && c.adopt.until.IsZero() {
 			c.adopt.until = now.Add(AdoptWindow)
 		}
@@ -461,6 +481,9 @@ func (c *core) receiveUp(s *session, m ofproto.Message, now time.Time) {
 			return
 		}
 		if s.xids.deliver(m.Xid, nil, false, &SwitchError{DPID: s.dpid, Msg: m}) {
+			return
+		}
+		if c.nudgeRefused(s, m) {
 			return
 		}
 		if c.flowModFailed(s, m, now) {

@@ -356,18 +356,18 @@ func TestSwitchAllowAndCertificate(t *testing.T) {
 		c.receive(s, &ofproto.Hello{}, t0)
 		return c.receive(s, &ofproto.FeaturesReply{Xid: s.featuresXid, DatapathID: dpid}, t0)
 	}
-	s, _ := c.open("a", t0)
+	s, _ := c.open("a", "", t0)
 	fx := handshake(s, 2)
 	require.Len(t, fx.close, 1)
 	require.ErrorIs(t, fx.close[0].err, ErrNotAllowed)
 
-	s, _ = c.open("b", t0)
+	s, _ = c.open("b", "", t0)
 	s.certTLS, s.certNames = true, []string{"0000000000000002 id:1234", "0000000000000002 id:1234"}
 	fx = handshake(s, 1)
 	require.Len(t, fx.close, 1)
 	require.ErrorIs(t, fx.close[0].err, ErrCertificate)
 
-	s, _ = c.open("c", t0)
+	s, _ = c.open("c", "", t0)
 	s.certTLS, s.certNames = true, []string{"0000000000000001 id:1234"}
 	fx = handshake(s, 1)
 	require.Empty(t, fx.close)
@@ -395,7 +395,7 @@ func TestCertNamesDPID(t *testing.T) {
 // TestHandshakeTimeout: a peer that never answers FEATURES_REQUEST is closed.
 func TestHandshakeTimeout(t *testing.T) {
 	c := newCore(Config{}.withDefaults(), discardLogger())
-	s, _ := c.open("peer", t0)
+	s, _ := c.open("peer", "", t0)
 	c.receive(s, &ofproto.Hello{}, t0)
 	if fx := c.tick(t0.Add(DefaultHandshakeTimeout - time.Millisecond)); len(fx.close) != 0 {
 		t.Fatal("closed before the handshake timeout")
@@ -410,12 +410,12 @@ func TestHandshakeTimeout(t *testing.T) {
 // messages racing the handshake are ignored.
 func TestOutOfPlaceMessages(t *testing.T) {
 	c := newCore(Config{}.withDefaults(), discardLogger())
-	s, _ := c.open("peer", t0)
+	s, _ := c.open("peer", "", t0)
 	fx := c.receive(s, &ofproto.FeaturesReply{DatapathID: 1}, t0)
 	if len(fx.close) != 1 || !errors.Is(fx.close[0].err, ErrProtocol) {
 		t.Fatalf("close = %+v, want ErrProtocol", fx.close)
 	}
-	s2, _ := c.open("peer2", t0)
+	s2, _ := c.open("peer2", "", t0)
 	c.receive(s2, &ofproto.Hello{}, t0)
 	fx = c.receive(s2, &ofproto.PacketIn{Data: []byte{1}}, t0)
 	if len(fx.close) != 0 || len(fx.out) != 0 {

@@ -152,7 +152,7 @@ func (n *fakeNet) linear(k int) {
 // connect opens a session for switch dpid and runs until quiet.
 func (n *fakeNet) connect(dpid uint64) {
 	sw := n.sw[dpid]
-	s, fx := n.c.open("fake:"+sw.name, n.now)
+	s, fx := n.c.open("fake:"+sw.name, "", n.now)
 	sw.s = s
 	n.bySess[s] = sw
 	n.names[s] = sw.name

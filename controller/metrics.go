@@ -18,6 +18,7 @@ type Collector struct {
 	evDropped                     *prometheus.Desc
 	hostMoves, refused, budget    *prometheus.Desc
 	restart, arp                  *prometheus.Desc
+	dials, handovers              *prometheus.Desc
 
 	tables tableMetrics // flow table occupancy (tables_metrics.go)
 }
@@ -43,14 +44,16 @@ func NewCollector(c *Controller) *Collector {
 		budget:    prometheus.NewDesc("cemon_packet_in_budget_total", "PACKET_IN budget actions: dropped (PACKET_INs stopped), blocked (drop entries installed), deferred (a heavy source's PACKET_INs handled after the others'), deferred_dropped (dropped, the deferred queue full).", []string{"action"}, nil),
 		restart: prometheus.NewDesc("cemon_restart_adoption_total", "What the controller did with the state of its earlier run: "+
 			"hosts restored, flows adopted or abandoned, switch entries adopted or deleted as unaccounted for.", []string{"what"}, nil),
-		arp: prometheus.NewDesc("cemon_arp_resolves_total", "ARP requests sent for unknown IPv4 destinations.", nil, nil),
+		arp:       prometheus.NewDesc("cemon_arp_resolves_total", "ARP requests sent for unknown IPv4 destinations.", nil, nil),
+		dials:     prometheus.NewDesc("cemon_switch_dials_total", "Connections the controller dialed to switches listening for controllers, by result: connected, failed.", []string{"result"}, nil),
+		handovers: prometheus.NewDesc("cemon_switch_handovers_total", "Dialed switch connections the switch's own connection took over, without the switch going down.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.switches, m.links, m.hosts, m.flows, m.msgs, m.bytes, m.late,
-		m.packetIns, m.installed, m.dropped, m.evDropped, m.hostMoves, m.refused, m.budget, m.restart, m.arp} {
+		m.packetIns, m.installed, m.dropped, m.evDropped, m.hostMoves, m.refused, m.budget, m.restart, m.arp, m.dials, m.handovers} {
 		ch <- d
 	}
 	m.c.handling.Describe(ch)
@@ -128,5 +131,9 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.restart, prometheus.CounterValue, float64(r.n), r.what)
 	}
 	ch <- prometheus.MustNewConstMetric(m.arp, prometheus.CounterValue, float64(st.ARPResolves))
+	ds := c.DialStats()
+	ch <- prometheus.MustNewConstMetric(m.dials, prometheus.CounterValue, float64(ds.Dials), "connected")
+	ch <- prometheus.MustNewConstMetric(m.dials, prometheus.CounterValue, float64(ds.DialFailures), "failed")
+	ch <- prometheus.MustNewConstMetric(m.handovers, prometheus.CounterValue, float64(ds.Handovers))
 	m.tables.collect(ch, c, st)
 }

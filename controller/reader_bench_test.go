@@ -208,7 +208,7 @@ func BenchmarkReader(b *testing.B) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				c.handle(ctx, sc)
+				c.handle(ctx, sc, "")
 			}()
 			select {
 			case <-sc.idle:

@@ -33,6 +33,10 @@ type HarnessOptions struct {
 	Stderr     io.Writer // harness and Mininet messages; default discarded
 	// StartTimeout bounds the wait for the lock and the network; default 5 minutes.
 	StartTimeout time.Duration
+	// Listen gives every switch a listener for controllers on a loopback port of its
+	// own (OpenFlow's passive mode, Open vSwitch's ptcp:PORT:127.0.0.1), besides its
+	// connection to Controller; SwitchInfo.Listen names it (see Info.SwitchTargets).
+	Listen bool
 }
 
 // Info is the ground truth of a running network.
@@ -46,12 +50,28 @@ type Info struct {
 
 // SwitchInfo is one switch of the network.
 type SwitchInfo struct {
-	Name  string `json:"name"`
-	DPID  string `json:"dpid"`
-	Ports []struct {
+	Name string `json:"name"`
+	DPID string `json:"dpid"`
+	// Listen is where the switch listens for controllers (HarnessOptions.Listen),
+	// 127.0.0.1:PORT; empty without.
+	Listen string `json:"listen,omitempty"`
+	Ports  []struct {
 		PortNo uint16 `json:"port_no"`
 		Name   string `json:"name"`
 	} `json:"ports"`
+}
+
+// SwitchTargets returns the switches' listeners (HarnessOptions.Listen) as targets
+// of cemon's --switch-connect, tcp:127.0.0.1:PORT, in switch order; nil when the
+// switches do not listen.
+func (i Info) SwitchTargets() []string {
+	var out []string
+	for _, s := range i.Switches {
+		if s.Listen != "" {
+			out = append(out, "tcp:"+s.Listen)
+		}
+	}
+	return out
 }
 
 // HostInfo is one host: where it is attached and its addresses.
@@ -180,8 +200,12 @@ func StartHarness(ctx context.Context, o HarnessOptions) (*Harness, error) {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 5 * time.Minute
 	}
-	cmd := exec.CommandContext(ctx, o.Python, o.Script, "--topo", o.Topo, "--controller", o.Controller,
-		"--lock-timeout", fmt.Sprint(int(o.StartTimeout.Seconds())))
+	args := []string{o.Script, "--topo", o.Topo, "--controller", o.Controller,
+		"--lock-timeout", fmt.Sprint(int(o.StartTimeout.Seconds()))}
+	if o.Listen {
+		args = append(args, "--listen")
+	}
+	cmd := exec.CommandContext(ctx, o.Python, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = time.Minute // teardown of a large network takes a while
 	cmd.Stderr = o.Stderr

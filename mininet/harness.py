@@ -3,6 +3,12 @@
 
     python3 mininet/harness.py --topo abilene --controller 127.0.0.1:PORT [--script FILE]
     python3 mininet/harness.py --topo abilene --cemon bin/cemon [--cemon-args '--idle-timeout 3s']
+    python3 mininet/harness.py --topo linear,4 --controller 127.0.0.1:PORT --listen
+
+With --listen every switch also listens for controllers on a loopback port of its own
+(OpenFlow's passive mode, an Open vSwitch ptcp:PORT:127.0.0.1 target; consecutive
+ports from a free range), given as "listen" in each switch's info, for
+`cemon run --switch-connect`.
 
 Brings the topology up (Open vSwitch userspace datapath, OpenFlow 1.0, fail-secure,
 remote controller at --controller; or, with --cemon, first starts that cemon binary
@@ -18,7 +24,7 @@ could not start. Mininet's own messages go to standard error.
 
 Commands ({"cmd": NAME, ...arguments}):
 
-    info                      ground truth: switches (name, dpid, ports), links (one
+    info                      ground truth: switches (name, dpid, ports, listen), links (one
                               per direction, switch ports), hosts (name, mac, ip,
                               dpid, port)
     wait_connected  timeout   wait until every switch is connected to its controller
@@ -39,7 +45,8 @@ Commands ({"cmd": NAME, ...arguments}):
                               since snoop_start; result: {name: [{cookie, reason,
                               duration, packets, bytes}, ...]}
     del_controller  switch    ovs-vsctl del-controller SWITCH
-    set_controller  switch    ovs-vsctl set-controller SWITCH tcp:CONTROLLER
+    set_controller  switch    ovs-vsctl set-controller SWITCH tcp:CONTROLLER (and its
+                              loopback listener, with --listen)
     host_cmd        host run  run a shell command in a host; result: its output
     api             path      GET cemon's REST API (with --cemon or --api); result:
                               {"status": N, "body": the decoded JSON}
@@ -214,6 +221,29 @@ def free_port():
         s.close()
 
 
+def _port_free(port):
+    s = socket.socket()
+    try:
+        s.bind(('127.0.0.1', port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_port_range(n, lo=20000, hi=32000):
+    """The first of n consecutive loopback ports that are all free, from a random
+    place in [lo, hi) (below Linux's ephemeral range, so that a connection's local
+    port does not take one between the probe and the listen)."""
+    import random
+    for _ in range(100):
+        base = random.randrange(lo, hi - n)
+        if 6653 not in range(base, base + n) and all(_port_free(p) for p in range(base, base + n)):
+            return base
+    raise HarnessError('no %d consecutive free loopback ports in %d..%d' % (n, lo, hi))
+
+
 def api_get(base, path, timeout=10):
     """GET base+path; returns (status, decoded JSON body or None)."""
     if not isinstance(path, str) or not path.startswith('/'):
@@ -275,8 +305,9 @@ class Cemon(object):
 # ---------------------------------------------------------------- the harness
 
 class Harness(object):
-    def __init__(self, topo_spec, controller, api=None):
+    def __init__(self, topo_spec, controller, api=None, listen=False):
         self.topo_spec = topo_spec
+        self.listen = listen  # each switch listens for controllers on loopback (ptcp)
         self.api = api  # cemon's REST base URL, when known
         host, _, port = controller.rpartition(':')
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -347,13 +378,29 @@ class Harness(object):
 
         class MarkedSwitch(OVSSwitch):
             """Open vSwitch bridges carrying this run's mark from the command that
-            creates them, so a later run can tell its leftovers from others'."""
+            creates them, so a later run can tell its leftovers from others'. Their
+            listener for controllers (listenPort) is on loopback only: Mininet's own
+            (ptcp:PORT) would listen on every interface."""
 
             def bridgeOpts(self):
                 return OVSSwitch.bridgeOpts(self) + ' external_ids:%s=%s' % (OWNER_KEY, mark)
 
+            def start(self, controllers):
+                port, self.listenPort = self.listenPort, None
+                try:
+                    OVSSwitch.start(self, controllers)
+                finally:
+                    self.listenPort = port
+                if port:
+                    self.vsctl('-- --id=@%slisten create Controller target=\\"%s\\" -- add Bridge %s controller @%slisten'
+                               % (self.name, listen_target(port), self.name, self.name))
+
+        listen_base = None
+        if self.listen:
+            listen_base = free_port_range(len(self.topo.switches()))
         self.net = Mininet(topo=self.topo, switch=MarkedSwitch, controller=None, build=False,
-                           autoSetMacs=False, autoStaticArp=False, waitConnected=False)
+                           autoSetMacs=False, autoStaticArp=False, waitConnected=False,
+                           listenPort=listen_base)
         self.net.addController(CemonController('c0', ip=self.ctl_ip, port=self.ctl_port))
         self.net.build()
         self.net.start()
@@ -435,7 +482,10 @@ class Harness(object):
                 if intf.name == 'lo':
                     continue
                 ports.append({'port_no': s.ports[intf], 'name': intf.name})
-            sws.append({'name': s.name, 'dpid': dpid[s.name], 'ports': ports})
+            sw = {'name': s.name, 'dpid': dpid[s.name], 'ports': ports}
+            if self.listen and s.listenPort:
+                sw['listen'] = '127.0.0.1:%d' % s.listenPort
+            sws.append(sw)
         for link in self.net.links:
             a, b = link.intf1, link.intf2
             na, nb = a.node, b.node
@@ -631,8 +681,10 @@ class Harness(object):
 
     def cmd_set_controller(self, args):
         sw = self.node(args.get('switch'), 'switch')
-        run(['ovs-vsctl', '--timeout=10', 'set-controller', sw.name,
-             'tcp:%s:%d' % (self.ctl_ip, self.ctl_port)])
+        targets = ['tcp:%s:%d' % (self.ctl_ip, self.ctl_port)]
+        if self.listen and sw.listenPort:
+            targets.append(listen_target(sw.listenPort))
+        run(['ovs-vsctl', '--timeout=10', 'set-controller', sw.name] + targets)
         return {'switch': sw.name}
 
     def cmd_host_cmd(self, args):
@@ -777,9 +829,15 @@ def _abandoned(sw):
                      check=False).strip().strip('"')
         connected = run(['ovs-vsctl', '--timeout=10', 'get', 'Controller', uuid, 'is_connected'],
                         check=False).strip()
-        if not target.startswith('tcp:127.0.0.1:') or connected != 'false':
+        loopback = target.startswith('tcp:127.0.0.1:') or re.match(r'^ptcp:\d+:127\.0\.0\.1$', target)
+        if not loopback or connected != 'false':
             return ''
     return 'a Mininet bridge on the userspace datapath whose loopback controllers are all gone'
+
+
+def listen_target(port):
+    """The Open vSwitch controller target of a switch listening on loopback port."""
+    return 'ptcp:%d:127.0.0.1' % port
 
 
 def _alive(pid):
@@ -845,6 +903,8 @@ def main(argv):
     ap.add_argument('--cemon', help='start this cemon binary on free loopback ports and use it')
     ap.add_argument('--cemon-args', default='', help='more flags for `cemon run`, e.g. "--idle-timeout 3s"')
     ap.add_argument('--api', help="cemon's REST base URL for the api command (set by --cemon)")
+    ap.add_argument('--listen', action='store_true',
+                    help='every switch also listens for controllers on a loopback port (ptcp), for cemon --switch-connect')
     ap.add_argument('--script', help='file of JSON commands, one a line (default: standard input)')
     ap.add_argument('--lock-timeout', type=float, default=300, help='seconds to wait for the machine-wide lock')
     opts = ap.parse_args(argv)
@@ -874,7 +934,7 @@ def main(argv):
         if opts.cemon:
             cemon = Cemon(opts.cemon, shlex.split(opts.cemon_args))
             controller, api = cemon.of_addr, cemon.api
-        h = Harness(opts.topo, controller, api)
+        h = Harness(opts.topo, controller, api, listen=opts.listen)
         t0 = time.time()
         h.start()
         info = h.cmd_info({})

@@ -187,9 +187,19 @@ loop:
 			mean += v
 		}
 		mean /= float64(len(vs))
+		t.Logf("%s: step from %s: port %.0f bit/s, task %.0f bit/s (mean of %d values), error %+.1f %%",
+			sampler, w.from.Format("15:04:05.000"), truth, mean, len(vs), 100*(mean-truth)/truth)
 		sum += math.Abs(mean-truth) / truth
 		n++
 	}
+	var trace strings.Builder
+	for _, v := range full.Series {
+		fmt.Fprintf(&trace, " %.2f:%.2f", v.At.Sub(start).Seconds(), v.RateBps/1e6)
+	}
+	for _, w := range steps {
+		fmt.Fprintf(&trace, " | step %.2f-%.2f", w.from.Sub(start).Seconds(), w.to.Sub(start).Seconds())
+	}
+	t.Logf("%s: task values (s after the load began: Mbit/s):%s", sampler, trace.String())
 	require.Positive(t, n, "steps with traffic and task values")
 	out, err := exec.Command("tshark", "-r", capFile, "-d", "tcp.port=="+ofPort+",openflow",
 		"-Y", "openflow_1_0.type == 16", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "openflow_1_0.type").Output()

@@ -54,6 +54,7 @@ type runFlags struct {
 	echo        time.Duration
 	layoutGML   string
 	switchAllow string
+	switchConn  string
 	bindDPID    bool
 	budget      float64
 	memLimit    int64         // -memory-limit in bytes, 0: none
@@ -81,6 +82,9 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.DurationVar(&f.echo, "echo-interval", controller.DefaultEchoInterval, "idle time before an ECHO_REQUEST keepalive")
 	fs.StringVar(&f.layoutGML, "layout-gml", "", "Topology Zoo GML `file` whose node coordinates place the switches in the console (the i-th node is the switch with dpid i, as mininet/topos.py numbers them)")
 	fs.StringVar(&f.switchAllow, "switch-allow", "", "admit only these datapath ids: comma-separated hex `dpids`, or @FILE with one a line (# comments)")
+	fs.StringVar(&f.switchConn, "switch-connect", "", "dial switches that listen for controllers (Open vSwitch ptcp:PORT): comma-separated `targets` tcp:HOST:PORT, "+
+		"or @FILE with one a line (# comments); each is dialed at start and whenever its connection is gone, and the switch's own connection "+
+		"from the same IP takes over from a dialed one without the switch going down")
 	fs.BoolVar(&f.bindDPID, "of-tls-bind-dpid", false, "with -of-tls-ca: refuse a switch whose certificate does not name its dpid (first word of the CN or a DNS SAN, in hex, as `ovs-pki req+sign <16-hex-dpid> switch` writes it)")
 	fs.Float64Var(&f.budget, "packet-in-budget", 1000, "PACKET_INs a second per source (switch port and MAC), burst twice that, below which no source is stopped; a source past it and above ten times the median rate of the other sources gets a 5 s drop entry; 0 disables")
 	fs.BoolVar(&f.persist, "persist", true, "keep the host table and the identities of installed flows in the data directory, "+
@@ -103,6 +107,9 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	}
 	if f.tlsCA != "" && f.tlsCert == "" {
 		return f, errors.New("run: -of-tls-ca needs -of-tls-cert and -of-tls-key")
+	}
+	if f.switchConn != "" && f.tlsCert != "" {
+		return f, errors.New("run: -switch-connect dials plain tcp: targets; it does not go with -of-tls-cert")
 	}
 	if f.bindDPID && f.tlsCA == "" {
 		return f, errors.New("run: -of-tls-bind-dpid needs -of-tls-ca (switch certificates)")
@@ -139,6 +146,31 @@ func parseSwitchAllow(v string) (map[uint64]bool, error) {
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no datapath id in %q", v)
+	}
+	return out, nil
+}
+
+// parseSwitchConnect reads the targets of -switch-connect: tcp:HOST:PORT separated
+// by commas, or @FILE with targets separated by commas, blanks or lines, # starting a
+// comment.
+func parseSwitchConnect(v string) ([]string, error) {
+	words, err := listWords(v)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range words {
+		if _, err := controller.ParseSwitchTarget(w); err != nil {
+			return nil, err
+		}
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no target in %q", v)
 	}
 	return out, nil
 }
@@ -242,6 +274,12 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return 2
 		}
 		cfg.SwitchAllowed = func(d uint64) bool { return allow[d] }
+	}
+	if f.switchConn != "" {
+		if cfg.SwitchConnect, err = parseSwitchConnect(f.switchConn); err != nil {
+			fmt.Fprintf(stderr, "run: -switch-connect: %v\n", err)
+			return 2
+		}
 	}
 	var clusterCfg cluster.Config
 	var fwdNode atomic.Pointer[cluster.Node]
@@ -420,7 +458,7 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "cemon: REST API on http://%s/api/v1/ (metrics at /metrics)\n", apiLn.Addr())
 	}
 	logger.Info("controller starting", "of_listen", ln.Addr().String(), "tls", f.tlsCert != "",
-		"idle_timeout", cfg.IdleTimeout, "switch_allow", f.switchAllow != "", "tls_bind_dpid", f.bindDPID,
+		"idle_timeout", cfg.IdleTimeout, "switch_allow", f.switchAllow != "", "switch_connect", len(cfg.SwitchConnect), "tls_bind_dpid", f.bindDPID,
 		"packet_in_budget", f.budget)
 	if f.pprofListen != "" {
 		stopProfiles, err := serveProfiles(ctx, f.pprofListen, logger)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -199,6 +200,36 @@ func TestLayoutFromGML(t *testing.T) {
 	}
 	if _, err := layoutFromGML(filepath.Join(t.TempDir(), "none.gml")); err == nil {
 		t.Error("a missing file is not an error")
+	}
+}
+
+func TestParseSwitchConnect(t *testing.T) {
+	got, err := parseSwitchConnect("tcp:127.0.0.1:6654, tcp:[::1]:6655,tcp:127.0.0.1:6654")
+	if err != nil || !slices.Equal(got, []string{"tcp:127.0.0.1:6654", "tcp:[::1]:6655"}) {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	file := filepath.Join(t.TempDir(), "targets")
+	if err := os.WriteFile(file, []byte("# switches\ntcp:10.0.0.1:6654\ntcp:s2.example.net:6654 # edge\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = parseSwitchConnect("@" + file)
+	if err != nil || !slices.Equal(got, []string{"tcp:10.0.0.1:6654", "tcp:s2.example.net:6654"}) {
+		t.Fatalf("file: got %q, %v", got, err)
+	}
+	for bad, want := range map[string]string{"": "no target", "10.0.0.1:6654": "want tcp:HOST:PORT",
+		"tcp:10.0.0.1:0": "port", "ssl:10.0.0.1:6653": "not supported", "@/nonexistent": "no such file"} {
+		if _, err := parseSwitchConnect(bad); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err %v, want one saying %q", bad, err, want)
+		}
+	}
+	if _, err := parseRunFlags([]string{"-switch-connect", "tcp:127.0.0.1:6654", "-of-tls-cert", "c", "-of-tls-key", "k"}, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "does not go with -of-tls-cert") {
+		t.Errorf("-switch-connect with TLS: err %v", err)
+	}
+	var buf bytes.Buffer
+	if code := runController(t.Context(), []string{"-switch-connect", "tcp:nohost", "-api-listen", ""}, &buf, &buf); code != 2 ||
+		!strings.Contains(buf.String(), `-switch-connect: bad switch target "tcp:nohost"`) {
+		t.Errorf("exit %d, output %q", code, buf.String())
 	}
 }
 
