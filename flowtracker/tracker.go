@@ -118,15 +118,18 @@ type Tracker struct {
 type shard struct {
 	mu    sync.RWMutex
 	byID  map[uint64]*record // active and retained flows
-	byKey map[uint64]*record // key hash -> chain of active flows (next)
-	seq   uint64             // IDs issued by this shard
-	ring  []*record          // retained expired flows; nil slots while filling
-	head  int                // next ring slot to fill
+	byKey map[uint64]*record // key hash -> an active flow of that hash
+	// byKeyMore holds the other active flows of a hash byKey holds one of (keys of
+	// one hash: the same key at two grains, or a 64-bit collision); nil until one.
+	byKeyMore map[uint64][]*record
+	seq       uint64    // IDs issued by this shard
+	ring      []*record // retained expired flows; nil slots while filling
+	head      int       // next ring slot to fill
 	// bySwitch lists the live entries of the shard's active and draining flows by
 	// switch, so that a switch, port or link event visits only the flows through the
 	// switches it concerns (see index.go).
 	bySwitch map[uint64][]ref
-	_        [40]byte // 128 bytes per shard: neighbouring locks on separate cache lines
+	_        [32]byte // 128 bytes per shard: neighbouring locks on separate cache lines
 }
 
 type record struct {
@@ -134,7 +137,6 @@ type record struct {
 	key    Key
 	start  int64 // unix nanoseconds
 	end    int64
-	next   *record   // next active flow whose key has the same hash
 	entry0 *entry    // the first of n entries, one per hop (entries)
 	finals *Counters // the entries' final counters, n of them from here; nil until the first
 	n      uint16    // entries
@@ -144,7 +146,7 @@ type record struct {
 }
 
 // newRecord returns an active flow's record with hops entries, not yet set. A
-// record is 88 bytes (the 96-byte size class), its entries 24 bytes each.
+// record is 80 bytes (a size class of its own), its entries 24 bytes each.
 func newRecord(id uint64, key Key, start int64, hops int, grain Grain) *record {
 	es := make([]entry, hops)
 	return &record{id: id, key: key, start: start, entry0: unsafe.SliceData(es), n: uint16(hops), live: uint16(hops), state: StateActive, grain: grain}
@@ -304,7 +306,14 @@ func (s *shard) findKey(h uint64, k Key) *record { return s.findKeyGrain(h, k, G
 // findKeyGrain returns the active flow of grain g with key k (hash h), or nil. Caller
 // holds s.mu.
 func (s *shard) findKeyGrain(h uint64, k Key, g Grain) *record {
-	for r := s.byKey[h]; r != nil; r = r.next {
+	r := s.byKey[h]
+	if r == nil {
+		return nil
+	}
+	if r.key == k && r.grain == g {
+		return r
+	}
+	for _, r := range s.byKeyMore[h] {
 		if r.key == k && r.grain == g {
 			return r
 		}
@@ -312,29 +321,40 @@ func (s *shard) findKeyGrain(h uint64, k Key, g Grain) *record {
 	return nil
 }
 
-// linkKey adds r to the chain of key hash h. Caller holds s.mu for writing.
+// linkKey adds r to the active flows of key hash h. Caller holds s.mu for writing.
 func (s *shard) linkKey(h uint64, r *record) {
-	r.next = s.byKey[h]
-	s.byKey[h] = r
+	if _, taken := s.byKey[h]; !taken {
+		s.byKey[h] = r
+		return
+	}
+	if s.byKeyMore == nil {
+		s.byKeyMore = map[uint64][]*record{}
+	}
+	s.byKeyMore[h] = append(s.byKeyMore[h], r)
 }
 
-// unlinkKey removes r from the chain of key hash h. Caller holds s.mu for writing.
+// unlinkKey removes r from the active flows of key hash h. Caller holds s.mu for
+// writing.
 func (s *shard) unlinkKey(h uint64, r *record) {
-	var prev *record
-	for c := s.byKey[h]; c != nil; prev, c = c, c.next {
-		if c != r {
-			continue
-		}
-		switch {
-		case prev != nil:
-			prev.next = c.next
-		case c.next != nil:
-			s.byKey[h] = c.next
-		default:
+	more := s.byKeyMore[h]
+	if s.byKey[h] == r {
+		if len(more) == 0 {
 			delete(s.byKey, h)
+			return
 		}
-		r.next = nil
-		return
+		s.byKey[h] = more[0]
+		more = more[1:]
+	} else {
+		i := slices.Index(more, r)
+		if i < 0 {
+			return
+		}
+		more = slices.Delete(more, i, i+1)
+	}
+	if len(more) == 0 {
+		delete(s.byKeyMore, h)
+	} else {
+		s.byKeyMore[h] = more
 	}
 }
 
