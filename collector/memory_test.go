@@ -159,12 +159,12 @@ func buildMemSetup(t testing.TB, n, readings int, sc stats.Config, stage func(na
 // 9,500 bytes (64 samples per flow and per traffic-matrix cell, 40 bytes each, a copy
 // of every flow in the tasks' monitor); about 1,870 before the compact records; about
 // 1,520 before the shared records (a flow's statistics in 224 bytes, the collector's
-// record in 48, the tracker's in 96 with switch index references of 8, a traffic-matrix
-// cell in 80, Planned's paths kept once for the flows that take them); about 1,290 now.
+// record in 48, the tracker's in 80 with switch index references of 8, a traffic-matrix
+// cell in 80, Planned's paths kept once for the flows that take them); about 1,275 now.
 // The target, 1 KB of resident memory per flow for the whole process, is not
 // met: see BENCHMARKS.md.
 const (
-	maxBytesPerFlow = 1330
+	maxBytesPerFlow = 1320
 	memFixedBytes   = 6 << 20
 )
 
