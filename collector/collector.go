@@ -98,10 +98,29 @@ type Scheme struct {
 }
 
 type flowRec struct {
-	key     flowtracker.Key
-	hops    []flowtracker.Hop
+	key     flowtracker.Key   // 32 bytes
+	hop     *flowtracker.Hop  // the path's first hop (hops), shared with the statistics store
+	n       uint16            // the path's hops
 	grain   flowtracker.Grain // a host-pair aggregate's entries wildcard the transport fields
-	refused []uint64          // switches of the path that refused the flow's entry: never polled for it
+	refused bool              // some switch of the path refused the flow's entry: Collector.refused lists them
+}
+
+// hops returns the flow's path.
+func (f *flowRec) hops() []flowtracker.Hop {
+	if f.n == 0 {
+		return nil
+	}
+	return unsafe.Slice(f.hop, f.n)
+}
+
+// newFlowRec makes a flow's record: 48 bytes (with its map entry, the collector keeps
+// about 70 bytes per flow beside the path it shares with the statistics store).
+func newFlowRec(key flowtracker.Key, grain flowtracker.Grain, path []flowtracker.Hop) *flowRec {
+	f := &flowRec{key: key, grain: grain, n: uint16(len(path))}
+	if len(path) > 0 {
+		f.hop = &path[0]
+	}
+	return f
 }
 
 // Collector is the polling edge: it keeps the active flows, feeds their arrivals
@@ -129,9 +148,10 @@ type Collector struct {
 	mu        sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched     poll.Scheduler
 	flows     map[uint64]*flowRec
-	ingest    poll.Ingester // the round's reply matching (under roundMu)
-	idOf      cookieIDs     // the Tracker's cookie decoding, when it has one
-	dropped   uint64        // subscription drops already resynced
+	refused   map[uint64][]uint64 // the switches that refused a flow's entry (flowRec.refused), never polled for it
+	ingest    poll.Ingester       // the round's reply matching (under roundMu)
+	idOf      cookieIDs           // the Tracker's cookie decoding, when it has one
+	dropped   uint64              // subscription drops already resynced
 	last      *Rebuild
 	rebuilds  int
 	rounds    uint64
@@ -181,7 +201,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		d.EventBuffer = 1 << 12
 	}
 	c := &Collector{
-		cfg: cfg, deps: d, store: d.Store, log: d.Logger, flows: make(map[uint64]*flowRec),
+		cfg: cfg, deps: d, store: d.Store, log: d.Logger, flows: make(map[uint64]*flowRec), refused: make(map[uint64][]uint64),
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
 	c.idOf, _ = d.Tracker.(cookieIDs)
@@ -259,7 +279,7 @@ func (c *Collector) SetStrategy(s Strategy) error {
 	}
 	now := c.deps.Clock()
 	for id, f := range c.flows {
-		next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
+		next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(id, f)})
 	}
 	c.sched = next
 	c.log.Info("polling strategy changed", "strategy", s.String())
@@ -284,7 +304,7 @@ func (c *Collector) SetSampler(s Strategy, sampler afps.Config) error {
 		}
 		now := c.deps.Clock()
 		for id, f := range c.flows {
-			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
+			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(id, f)})
 		}
 		c.sched = next
 		c.mu.Unlock()
@@ -303,17 +323,34 @@ func (c *Collector) Strategy() Strategy {
 
 // pollDPIDs lists the switches a flow may be polled at: its path without the switches
 // that refused its entry, in a buffer reused by the next call (c.mu held).
-func (c *Collector) pollDPIDs(f *flowRec) []uint64 {
-	if len(f.refused) == 0 {
-		return c.dpidsOf(f.hops)
+func (c *Collector) pollDPIDs(id uint64, f *flowRec) []uint64 {
+	if !f.refused {
+		return c.dpidsOf(f.hops())
 	}
+	refused := c.refused[id]
 	c.dpidBuf = c.dpidBuf[:0]
-	for _, h := range f.hops {
-		if !slices.Contains(f.refused, h.DPID) {
+	for _, h := range f.hops() {
+		if !slices.Contains(refused, h.DPID) {
 			c.dpidBuf = append(c.dpidBuf, h.DPID)
 		}
 	}
 	return c.dpidBuf
+}
+
+// setRefused records the switches that refused flow id's entry (c.mu held).
+func (c *Collector) setRefused(id uint64, f *flowRec, refused []uint64) {
+	f.refused = len(refused) > 0
+	if f.refused {
+		c.refused[id] = refused
+	} else {
+		delete(c.refused, id)
+	}
+}
+
+// pollable says whether flow id's entry at switch dpid may be polled: the switch is
+// on its path and did not refuse the entry (c.mu held).
+func (c *Collector) pollable(id uint64, f *flowRec, dpid uint64) bool {
+	return !f.refused || !slices.Contains(c.refused[id], dpid)
 }
 
 // refusedOf lists the switches that refused f's entry, nil when none did.
@@ -563,14 +600,15 @@ func (c *Collector) changeFlow(ev flowtracker.Event) {
 	if !ok {
 		return
 	}
-	f.refused = f.refused[:0]
+	var refused []uint64
 	for _, d := range ev.DPIDs {
 		if !slices.Contains(ev.Installed, d) {
-			f.refused = append(f.refused, d)
+			refused = append(refused, d)
 		}
 	}
+	c.setRefused(ev.ID, f, refused)
 	c.sched.OnExpire(ev.Time, ev.ID)
-	if dp := c.pollDPIDs(f); len(dp) > 0 {
+	if dp := c.pollDPIDs(ev.ID, f); len(dp) > 0 {
 		c.sched.OnArrive(ev.Time, poll.Flow{ID: ev.ID, DPIDs: dp})
 	}
 	c.log.Debug("flow lost entries a switch refused", "flow", ev.ID, "installed", ev.Installed)
@@ -627,9 +665,10 @@ func (c *Collector) addFlows(as []arrival) {
 		if _, dup := c.flows[a.id]; dup {
 			continue
 		}
-		f := &flowRec{key: a.key, hops: a.path, grain: a.grain, refused: a.refused}
+		f := newFlowRec(a.key, a.grain, a.path)
+		c.setRefused(a.id, f, a.refused)
 		c.flows[a.id] = f
-		if dp := c.pollDPIDs(f); len(dp) > 0 {
+		if dp := c.pollDPIDs(a.id, f); len(dp) > 0 {
 			c.sched.OnArrive(a.start, poll.Flow{ID: a.id, DPIDs: dp})
 		}
 		c.taskArrive(a.start, a.id, a.key, a.path)
@@ -654,6 +693,7 @@ func (c *Collector) removeFlow(ev flowtracker.Event) {
 		return
 	}
 	delete(c.flows, ev.ID)
+	delete(c.refused, ev.ID)
 	if final && err == nil {
 		c.sched.OnReading(ev.Time, r, stats.FlowSample{})
 	}
@@ -694,7 +734,7 @@ func (c *Collector) resync(now time.Time) {
 	if err == nil {
 		for id, f := range c.flows {
 			if live[id] {
-				next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(f)})
+				next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(id, f)})
 			}
 		}
 		c.sched = next

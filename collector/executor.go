@@ -153,8 +153,8 @@ func (c *Collector) requests(due []poll.Request) []request {
 		if !ok {
 			continue
 		}
-		for _, h := range f.hops {
-			if h.DPID == r.DPID && !slices.Contains(f.refused, h.DPID) {
+		for _, h := range f.hops() {
+			if h.DPID == r.DPID && c.pollable(r.Flow, f, h.DPID) {
 				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: r.Interval,
 					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: flowkey.ToMatchGrain(f.key, f.grain, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
 				break
@@ -431,10 +431,11 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 		}
 		id = h.ID
 	}
-	hop := slices.IndexFunc(f.hops, func(x flowtracker.Hop) bool { return x.DPID == dpid })
+	hops := f.hops()
+	hop := slices.IndexFunc(hops, func(x flowtracker.Hop) bool { return x.DPID == dpid })
 	if hop >= 0 && c.cfg.ReadPoint == mcps.ReadEgress {
 		// poll.Ingest keeps the reading with the lowest hop: count from the egress.
-		hop = len(f.hops) - 1 - hop
+		hop = len(hops) - 1 - hop
 	}
 	return id, hop, hop >= 0
 }

@@ -36,10 +36,12 @@ func TestHandleEventsInOrder(t *testing.T) {
 	e.c.mu.Lock()
 	_, has101 := e.c.flows[101]
 	f103 := e.c.flows[103]
+	refused103 := e.c.refused[103]
 	e.c.mu.Unlock()
 	assert.False(t, has101, "expired in the same batch after its arrival")
 	require.NotNil(t, f103)
-	assert.Equal(t, []uint64{1}, f103.refused, "its change came after its arrival")
+	assert.True(t, f103.refused)
+	assert.Equal(t, []uint64{1}, refused103, "its change came after its arrival")
 	active := map[uint64]bool{}
 	for _, f := range e.store.Flows() {
 		active[f.ID] = f.Active

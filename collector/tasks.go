@@ -107,7 +107,7 @@ func (c *Collector) taskReading(r stats.Reading) {
 func (c *Collector) taskFlows(now time.Time) {
 	c.tasks.n++ // taskArrive feeds the monitor only while a task runs
 	for id, f := range c.flows {
-		c.taskArrive(now, id, f.key, f.hops)
+		c.taskArrive(now, id, f.key, f.hops())
 	}
 	c.tasks.n--
 }
@@ -184,7 +184,7 @@ func (c *Collector) TaskRound(ctx context.Context) RoundResult {
 	}
 	load := make(map[int32]int)
 	for _, f := range c.flows {
-		for _, h := range f.hops {
+		for _, h := range f.hops() {
 			if i, ok := c.tasks.index[h.DPID]; ok {
 				load[i]++
 			}

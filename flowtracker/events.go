@@ -191,24 +191,24 @@ func (t *Tracker) publish(kind EventKind, r *record, now time.Time) {
 		return
 	}
 	ev := Event{Kind: kind, ID: r.id, Cookie: t.Cookie(r.id), Key: r.key, Time: now, Grain: r.grain}
-	ev.DPIDs = make([]uint64, len(r.entries))
-	ev.Path = make([]Hop, len(r.entries))
+	ev.DPIDs = make([]uint64, len(r.entries()))
+	ev.Path = make([]Hop, len(r.entries()))
 	refused := false
-	for i := range r.entries {
-		ev.DPIDs[i] = r.entries[i].dpid
-		ev.Path[i] = r.entries[i].hop()
-		refused = refused || r.entries[i].refused
+	for i := range r.entries() {
+		ev.DPIDs[i] = r.entries()[i].dpid
+		ev.Path[i] = r.entries()[i].hop()
+		refused = refused || r.entries()[i].refused
 	}
 	ev.Installed = ev.DPIDs
 	if refused {
-		ev.Installed = make([]uint64, 0, len(r.entries))
-		for i := range r.entries {
-			if !r.entries[i].refused {
-				ev.Installed = append(ev.Installed, r.entries[i].dpid)
+		ev.Installed = make([]uint64, 0, len(r.entries()))
+		for i := range r.entries() {
+			if !r.entries()[i].refused {
+				ev.Installed = append(ev.Installed, r.entries()[i].dpid)
 			}
 		}
 	}
-	if kind == EventExpired && r.entries[0].hasCounters {
+	if kind == EventExpired && r.entries()[0].hasCounters {
 		ev.Final, ev.HasFinal = r.final(0), true
 	}
 	for _, s := range t.subs {

@@ -66,8 +66,8 @@ func (t *Tracker) EntryRefused(dpid, cookie uint64, now time.Time) (State, error
 		return st, err
 	}
 	defer s.mu.Unlock()
-	for i := range r.entries {
-		e := &r.entries[i]
+	for i := range r.entries() {
+		e := &r.entries()[i]
 		if e.dpid != dpid {
 			continue
 		}

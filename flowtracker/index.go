@@ -13,38 +13,48 @@ import (
 // port: a walk over the flows through one or two switches, never over every flow. An
 // entry leaves the index the moment it is marked gone, so an expired flow is in no list.
 //
-// Cost: 16 bytes per live entry, plus the lists' spare capacity (lists shrink when a
+// Cost: 8 bytes per live entry, plus the lists' spare capacity (lists shrink when a
 // quarter full).
 
-// ref names one entry of a flow: r.entries[i].
+// ref names one entry of a flow in a switch's list: the flow's entry at that switch
+// (a path visits a switch at most once, so the switch names the entry: at).
 type ref struct {
 	r *record
-	i uint16
 }
 
-// index adds r.entries[i] to the switch index. Caller holds s.mu for writing.
+// at returns the index of the flow's entry at switch dpid, whose list holds rf.
+func (rf ref) at(dpid uint64) int {
+	for i := range rf.r.entries() {
+		if rf.r.entries()[i].dpid == dpid {
+			return i
+		}
+	}
+	return -1
+}
+
+// index adds r.entries()[i] to the switch index. Caller holds s.mu for writing.
 func (s *shard) index(r *record, i int) {
-	e := &r.entries[i]
+	e := &r.entries()[i]
 	list := s.bySwitch[e.dpid]
 	e.pos = uint32(len(list))
-	s.bySwitch[e.dpid] = append(list, ref{r, uint16(i)})
+	s.bySwitch[e.dpid] = append(list, ref{r})
 }
 
-// unindex removes r.entries[i], which must be indexed (live), from the switch index,
+// unindex removes r.entries()[i], which must be indexed (live), from the switch index,
 // moving the switch's last reference into its place; the list shrinks when a quarter
 // full. Caller holds s.mu for writing.
 func (s *shard) unindex(r *record, i int) {
-	e := &r.entries[i]
+	e := &r.entries()[i]
 	dpid := e.dpid
 	list := s.bySwitch[dpid]
 	last := len(list) - 1
-	if int(e.pos) > last || list[e.pos] != (ref{r, uint16(i)}) {
+	if int(e.pos) > last || list[e.pos] != (ref{r}) {
 		return // not indexed
 	}
 	if int(e.pos) != last {
 		moved := list[last]
 		list[e.pos] = moved
-		moved.r.entries[moved.i].pos = e.pos
+		moved.r.entries()[moved.at(dpid)].pos = e.pos
 	}
 	list[last] = ref{}
 	list = list[:last]
@@ -67,7 +77,7 @@ func (s *shard) switchRefs(dpid uint64, out []ref) []ref {
 // as in_port or outputting to it). Caller holds s.mu.
 func (s *shard) portRecords(dpid uint64, port uint16, out []*record) []*record {
 	for _, rf := range s.bySwitch[dpid] {
-		if h := rf.r.entries[rf.i].hop(); h.InPort == port || h.OutPort == port {
+		if h := rf.r.entries()[rf.at(dpid)].hop(); h.InPort == port || h.OutPort == port {
 			out = append(out, rf.r)
 		}
 	}
@@ -78,12 +88,12 @@ func (s *shard) portRecords(dpid uint64, port uint16, out []*record) []*record {
 // src or matches in_port dstPort on switch dst, each once. Caller holds s.mu.
 func (s *shard) linkRecords(src uint64, srcPort uint16, dst uint64, dstPort uint16, out []*record) []*record {
 	for _, rf := range s.bySwitch[src] {
-		if rf.r.entries[rf.i].outPort == srcPort {
+		if rf.r.entries()[rf.at(src)].outPort == srcPort {
 			out = append(out, rf.r)
 		}
 	}
 	for _, rf := range s.bySwitch[dst] {
-		if rf.r.entries[rf.i].inPort == dstPort && !rf.r.usesOut(src, srcPort) { // else listed already
+		if rf.r.entries()[rf.at(dst)].inPort == dstPort && !rf.r.usesOut(src, srcPort) { // else listed already
 			out = append(out, rf.r)
 		}
 	}
@@ -92,8 +102,8 @@ func (s *shard) linkRecords(src uint64, srcPort uint16, dst uint64, dstPort uint
 
 // usesOut says whether r has a live entry on switch dpid that outputs to port.
 func (r *record) usesOut(dpid uint64, port uint16) bool {
-	for i := range r.entries {
-		if e := &r.entries[i]; e.dpid == dpid {
+	for i := range r.entries() {
+		if e := &r.entries()[i]; e.dpid == dpid {
 			return !e.gone && e.outPort == port
 		}
 	}
@@ -210,7 +220,8 @@ func (t *Tracker) RemoveSwitchBatch(dpid uint64, max int, now time.Time, fn func
 		buf, entries, doomed = buf[:0], entries[:0], doomed[:0]
 		for j := len(refs) - 1; j >= 0; j-- {
 			rf := refs[j]
-			r, e := rf.r, &rf.r.entries[rf.i]
+			k := rf.at(dpid)
+			r, e := rf.r, &rf.r.entries()[k]
 			if e.gone {
 				continue
 			}
@@ -219,7 +230,7 @@ func (t *Tracker) RemoveSwitchBatch(dpid uint64, max int, now time.Time, fn func
 				entries = append(entries, tmp.Entries...)
 				buf = append(buf, tmp)
 			}
-			s.unindex(r, int(rf.i))
+			s.unindex(r, k)
 			e.gone, e.reason = true, ReasonSwitchLeft
 			if r.live == 1 {
 				doomed = append(doomed, r)
@@ -263,8 +274,8 @@ func (t *Tracker) RemoveSwitchFlow(dpid, id uint64, now time.Time) bool {
 	if r == nil || r.state == StateExpired {
 		return false
 	}
-	for i := range r.entries {
-		if e := &r.entries[i]; e.dpid == dpid && !e.gone {
+	for i := range r.entries() {
+		if e := &r.entries()[i]; e.dpid == dpid && !e.gone {
 			s.unindex(r, i)
 			e.gone, e.reason = true, ReasonSwitchLeft
 			t.entryGone(s, r, now)

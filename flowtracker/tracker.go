@@ -118,29 +118,42 @@ type Tracker struct {
 type shard struct {
 	mu    sync.RWMutex
 	byID  map[uint64]*record // active and retained flows
-	byKey map[uint64]*record // key hash -> chain of active flows (next)
-	seq   uint64             // IDs issued by this shard
-	ring  []*record          // retained expired flows; nil slots while filling
-	head  int                // next ring slot to fill
+	byKey map[uint64]*record // key hash -> an active flow of that hash
+	// byKeyMore holds the other active flows of a hash byKey holds one of (keys of
+	// one hash: the same key at two grains, or a 64-bit collision); nil until one.
+	byKeyMore map[uint64][]*record
+	seq       uint64    // IDs issued by this shard
+	ring      []*record // retained expired flows; nil slots while filling
+	head      int       // next ring slot to fill
 	// bySwitch lists the live entries of the shard's active and draining flows by
 	// switch, so that a switch, port or link event visits only the flows through the
 	// switches it concerns (see index.go).
 	bySwitch map[uint64][]ref
-	_        [40]byte // 128 bytes per shard: neighbouring locks on separate cache lines
+	_        [32]byte // 128 bytes per shard: neighbouring locks on separate cache lines
 }
 
 type record struct {
-	id      uint64
-	key     Key
-	start   int64 // unix nanoseconds
-	end     int64
-	next    *record // next active flow whose key has the same hash
-	entries []entry
-	finals  *Counters // the entries' final counters, len(entries) of them from here; nil until the first
-	live    uint16    // entries not gone
-	state   State
-	grain   Grain // how finely its entries match (GrainExact unless AddGrain said otherwise)
+	id     uint64
+	key    Key
+	start  int64 // unix nanoseconds
+	end    int64
+	entry0 *entry    // the first of n entries, one per hop (entries)
+	finals *Counters // the entries' final counters, n of them from here; nil until the first
+	n      uint16    // entries
+	live   uint16    // entries not gone
+	state  State
+	grain  Grain // how finely its entries match (GrainExact unless AddGrain said otherwise)
 }
+
+// newRecord returns an active flow's record with hops entries, not yet set. A
+// record is 80 bytes (a size class of its own), its entries 24 bytes each.
+func newRecord(id uint64, key Key, start int64, hops int, grain Grain) *record {
+	es := make([]entry, hops)
+	return &record{id: id, key: key, start: start, entry0: unsafe.SliceData(es), n: uint16(hops), live: uint16(hops), state: StateActive, grain: grain}
+}
+
+// entries returns the flow's entries, one per hop.
+func (r *record) entries() []entry { return unsafe.Slice(r.entry0, r.n) }
 
 // entry is one hop's entry of a flow, in 24 bytes: its final counters, which only
 // a gone entry has, are kept apart (record.finals).
@@ -164,16 +177,16 @@ func (r *record) final(i int) Counters {
 	if r.finals == nil {
 		return Counters{}
 	}
-	return unsafe.Slice(r.finals, len(r.entries))[i]
+	return unsafe.Slice(r.finals, len(r.entries()))[i]
 }
 
 // setFinal stores entry i's final counters, making the record's finals (one array of
 // a Counters per entry, in one allocation) on the first.
 func (r *record) setFinal(i int, c Counters) {
 	if r.finals == nil {
-		r.finals = unsafe.SliceData(make([]Counters, len(r.entries)))
+		r.finals = unsafe.SliceData(make([]Counters, len(r.entries())))
 	}
-	unsafe.Slice(r.finals, len(r.entries))[i] = c
+	unsafe.Slice(r.finals, len(r.entries()))[i] = c
 }
 
 // New returns an empty tracker, or an error wrapping ErrConfig naming every bad field.
@@ -260,8 +273,8 @@ func (t *Tracker) AddGrain(key Key, grain Grain, path []Hop, now time.Time) (Han
 		if old.state == StateActive {
 			return Handle{ID: old.id, Cookie: t.Cookie(old.id)}, false, nil
 		}
-		for i := range old.entries {
-			if e := &old.entries[i]; !e.gone {
+		for i := range old.entries() {
+			if e := &old.entries()[i]; !e.gone {
 				s.unindex(old, i)
 				e.gone, e.reason = true, ReasonSuperseded
 			}
@@ -274,9 +287,9 @@ func (t *Tracker) AddGrain(key Key, grain Grain, path []Hop, now time.Time) (Han
 		return Handle{}, false, fmt.Errorf("%w: shard %d issued %d", ErrIDsExhausted, si, s.seq)
 	}
 	s.seq++
-	r := &record{id: id, key: key, start: unixNano(now), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive, grain: grain}
+	r := newRecord(id, key, unixNano(now), len(path), grain)
 	for i, hop := range path {
-		r.entries[i].setHop(hop)
+		r.entries()[i].setHop(hop)
 		s.index(r, i)
 	}
 	s.linkKey(h, r)
@@ -293,7 +306,14 @@ func (s *shard) findKey(h uint64, k Key) *record { return s.findKeyGrain(h, k, G
 // findKeyGrain returns the active flow of grain g with key k (hash h), or nil. Caller
 // holds s.mu.
 func (s *shard) findKeyGrain(h uint64, k Key, g Grain) *record {
-	for r := s.byKey[h]; r != nil; r = r.next {
+	r := s.byKey[h]
+	if r == nil {
+		return nil
+	}
+	if r.key == k && r.grain == g {
+		return r
+	}
+	for _, r := range s.byKeyMore[h] {
 		if r.key == k && r.grain == g {
 			return r
 		}
@@ -301,29 +321,40 @@ func (s *shard) findKeyGrain(h uint64, k Key, g Grain) *record {
 	return nil
 }
 
-// linkKey adds r to the chain of key hash h. Caller holds s.mu for writing.
+// linkKey adds r to the active flows of key hash h. Caller holds s.mu for writing.
 func (s *shard) linkKey(h uint64, r *record) {
-	r.next = s.byKey[h]
-	s.byKey[h] = r
+	if _, taken := s.byKey[h]; !taken {
+		s.byKey[h] = r
+		return
+	}
+	if s.byKeyMore == nil {
+		s.byKeyMore = map[uint64][]*record{}
+	}
+	s.byKeyMore[h] = append(s.byKeyMore[h], r)
 }
 
-// unlinkKey removes r from the chain of key hash h. Caller holds s.mu for writing.
+// unlinkKey removes r from the active flows of key hash h. Caller holds s.mu for
+// writing.
 func (s *shard) unlinkKey(h uint64, r *record) {
-	var prev *record
-	for c := s.byKey[h]; c != nil; prev, c = c, c.next {
-		if c != r {
-			continue
-		}
-		switch {
-		case prev != nil:
-			prev.next = c.next
-		case c.next != nil:
-			s.byKey[h] = c.next
-		default:
+	more := s.byKeyMore[h]
+	if s.byKey[h] == r {
+		if len(more) == 0 {
 			delete(s.byKey, h)
+			return
 		}
-		r.next = nil
-		return
+		s.byKey[h] = more[0]
+		more = more[1:]
+	} else {
+		i := slices.Index(more, r)
+		if i < 0 {
+			return
+		}
+		more = slices.Delete(more, i, i+1)
+	}
+	if len(more) == 0 {
+		delete(s.byKeyMore, h)
+	} else {
+		s.byKeyMore[h] = more
 	}
 }
 
@@ -361,8 +392,8 @@ func (t *Tracker) EntryRemoved(dpid, cookie uint64, final Counters, reason Reaso
 		return st, err
 	}
 	defer s.mu.Unlock()
-	for i := range r.entries {
-		e := &r.entries[i]
+	for i := range r.entries() {
+		e := &r.entries()[i]
 		if e.dpid != dpid {
 			continue
 		}
@@ -401,11 +432,12 @@ func (t *Tracker) RemoveSwitch(dpid uint64, now time.Time) int {
 		refs = s.switchRefs(dpid, refs[:0])
 		doomed = doomed[:0]
 		for _, rf := range refs {
-			r, e := rf.r, &rf.r.entries[rf.i]
+			k := rf.at(dpid)
+			r, e := rf.r, &rf.r.entries()[k]
 			if e.gone {
 				continue
 			}
-			s.unindex(r, int(rf.i))
+			s.unindex(r, k)
 			e.gone, e.reason = true, ReasonSwitchLeft
 			if r.live == 1 {
 				doomed = append(doomed, r)
@@ -448,8 +480,8 @@ func (t *Tracker) Remove(id uint64, now time.Time) bool {
 	if r == nil || r.state == StateExpired {
 		return false
 	}
-	for i := range r.entries {
-		if e := &r.entries[i]; !e.gone {
+	for i := range r.entries() {
+		if e := &r.entries()[i]; !e.gone {
 			s.unindex(r, i)
 			e.gone, e.reason = true, ReasonRemoved
 		}
@@ -468,8 +500,8 @@ func fill(f *Flow, r *record, cookie uint64) {
 		f.End = fromNano(r.end)
 	}
 	f.Entries = f.Entries[:0]
-	for i := range r.entries {
-		e := &r.entries[i]
+	for i := range r.entries() {
+		e := &r.entries()[i]
 		f.Entries = append(f.Entries, Entry{Hop: e.hop(), Gone: e.gone, HasCounters: e.hasCounters, Reason: e.reason, Final: r.final(i), Refused: e.refused})
 	}
 }
@@ -684,9 +716,9 @@ func (t *Tracker) adopt(id uint64, key Key, path []Hop, start time.Time, advance
 	if seq := (id-1)/uint64(len(t.shards)) + 1; advance && seq > s.seq {
 		s.seq = seq
 	}
-	r := &record{id: id, key: key, start: unixNano(start), entries: make([]entry, len(path)), live: uint16(len(path)), state: StateActive}
+	r := newRecord(id, key, unixNano(start), len(path), GrainExact)
 	for i, hop := range path {
-		r.entries[i].setHop(hop)
+		r.entries()[i].setHop(hop)
 		s.index(r, i)
 	}
 	s.linkKey(h, r)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var t0 = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
@@ -419,7 +420,7 @@ func TestKeyChainCollisions(t *testing.T) {
 	r := &record{key: udpKey(1)}
 	s.linkKey(1, r)
 	s.unlinkKey(1, r)
-	if len(s.byKey) != 0 {
+	if len(s.byKey) != 0 || len(s.byKeyMore) != 0 {
 		t.Error("empty chain left in the map")
 	}
 }
@@ -474,6 +475,24 @@ func TestStrings(t *testing.T) {
 	for _, tc := range tests {
 		if tc.got != tc.want {
 			t.Errorf("%q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+// TestRecordSizes keeps a flow's record in the 80-byte size class, its entries at
+// 24 bytes and a switch index reference at 8: a million flows hold one record each
+// and one entry and one reference per hop.
+func TestRecordSizes(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"record", unsafe.Sizeof(record{}), 80},
+		{"entry", unsafe.Sizeof(entry{}), 24},
+		{"ref", unsafe.Sizeof(ref{}), 8},
+	} {
+		if c.got > c.want {
+			t.Errorf("%s is %d bytes, want at most %d", c.name, c.got, c.want)
 		}
 	}
 }

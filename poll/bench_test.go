@@ -3,6 +3,7 @@ package poll
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/cemon-sdn/cemon/ofproto"
@@ -89,4 +90,49 @@ func BenchmarkIngest(b *testing.B) {
 			dst, _ = Ingest(dst[:0], replies, resolve)
 		}
 	})
+}
+
+// BenchmarkArriveExpire measures DAPR's patches on a live MCPS scheme of n flows
+// (1 to 4 hops over 64 switches): each op one flow's expiry and a new flow's arrival.
+// heap-B/flow is the live heap of the Planned (its flows, their paths and the
+// planner) per flow, measured once after the scheme is built.
+func BenchmarkArriveExpire(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("flows=%d", n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(3, 4))
+			before := heapInUse()
+			p, err := NewPlanned(PlannedConfig{Strategy: MCPS, MaxInterval: -1, CostRatio: -1, Theta: 1e-9})
+			if err != nil {
+				b.Fatal(err)
+			}
+			const ns = 64
+			p.SetSwitches(t0, switches(ns))
+			paths := make([][]uint64, 4096)
+			for i := range paths {
+				paths[i] = randomPath(r, ns)
+			}
+			for i := 0; i < n; i++ {
+				p.OnArrive(t0, Flow{ID: uint64(i + 1), DPIDs: randomPath(r, ns)})
+			}
+			if err := Settle(p, t0); err != nil {
+				b.Fatal(err)
+			}
+			heap := float64(heapInUse()-before) / float64(n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p.OnExpire(t0, uint64(i+1))
+				p.OnArrive(t0, Flow{ID: uint64(n + i + 1), DPIDs: paths[i%len(paths)]})
+			}
+			b.ReportMetric(heap, "heap-B/flow")
+			runtime.KeepAlive(p)
+		})
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -42,9 +42,11 @@ type Ingester struct {
 	seen map[uint64]pick
 }
 
+// pick is a flow's reading so far: 8 bytes, so that the table a round of a million
+// entries leaves (cleared, kept for the next round) is 16 bytes a slot.
 type pick struct {
-	at  int // index in dst
-	hop int
+	at  int32 // index in dst
+	hop int32
 }
 
 // Ingest is poll.Ingest, reusing g's memory.
@@ -90,13 +92,13 @@ func (g *Ingester) Ingest(dst []stats.Reading, replies []Reply, resolve Resolver
 					Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
 					At:       rp.At, Source: rp.Source, Interval: rp.Interval}
 				if prev, ok := seen[id]; ok {
-					if prev.hop > hop {
+					if int(prev.hop) > hop {
 						dst[prev.at] = r
-						seen[id] = pick{prev.at, hop}
+						seen[id] = pick{prev.at, int32(hop)}
 					}
 					continue
 				}
-				seen[id] = pick{len(dst), hop}
+				seen[id] = pick{int32(len(dst)), int32(hop)}
 				dst = append(dst, r)
 			}
 		}

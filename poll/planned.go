@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/stats"
@@ -121,7 +122,8 @@ type Plan struct {
 // replayed onto the new scheme as DAPR patches.
 type Planned struct {
 	cfg       PlannedConfig
-	flows     map[uint64][]uint64
+	flows     map[uint64]*pathRef // flow -> its path, shared with the flows of the same path
+	paths     map[string]*pathRef // a path's dpids as bytes (pathKey) -> the path
 	switches  []Switch
 	planner   *mcps.Planner
 	idx       map[uint64]int32 // dpid -> planner switch index
@@ -145,6 +147,40 @@ type Planned struct {
 	refused  int
 	sbuf     []mcps.PlannedSingle
 	abuf     []mcps.AllRequest
+}
+
+// pathRef is a path the planned flows take, kept once for all of them: flows
+// between the same switches mostly take the same path, so a flow costs a map entry
+// and a pointer, not a copy of its path.
+type pathRef struct {
+	dpids []uint64
+	flows int // planned flows on the path
+}
+
+// pathKey is dpids's memory seen as a string: a lookup key that copies nothing.
+func pathKey(dpids []uint64) string {
+	if len(dpids) == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(dpids))), len(dpids)*8)
+}
+
+// addPath returns the shared copy of path, counting one more flow on it.
+func (p *Planned) addPath(path []uint64) *pathRef {
+	if r, ok := p.paths[pathKey(path)]; ok {
+		r.flows++
+		return r
+	}
+	r := &pathRef{dpids: slices.Clone(path), flows: 1}
+	p.paths[pathKey(r.dpids)] = r // the key is the copy's memory, never changed
+	return r
+}
+
+// dropPath counts one flow fewer on r, forgetting it with its last flow.
+func (p *Planned) dropPath(r *pathRef) {
+	if r.flows--; r.flows <= 0 {
+		delete(p.paths, pathKey(r.dpids))
+	}
 }
 
 type change struct {
@@ -187,7 +223,7 @@ func NewPlanned(cfg PlannedConfig) (*Planned, error) {
 	if cfg.Reason == "" {
 		cfg.Reason = "initial"
 	}
-	return &Planned{cfg: cfg, flows: make(map[uint64][]uint64), idx: make(map[uint64]int32), replan: cfg.Reason}, nil
+	return &Planned{cfg: cfg, flows: make(map[uint64]*pathRef), paths: make(map[string]*pathRef), idx: make(map[uint64]int32), replan: cfg.Reason}, nil
 }
 
 // Strategy implements Scheduler.
@@ -267,8 +303,9 @@ func (p *Planned) OnArrive(_ time.Time, f Flow) {
 	if _, dup := p.flows[f.ID]; dup {
 		return
 	}
-	path := slices.Clone(f.DPIDs)
-	p.flows[f.ID] = path
+	r := p.addPath(f.DPIDs)
+	p.flows[f.ID] = r
+	path := r.dpids
 	p.version++
 	if _, ok := p.out.(*RebuildWork); ok {
 		p.log = append(p.log, change{id: f.ID, dpids: path})
@@ -293,10 +330,12 @@ func (p *Planned) plan(id uint64, path []uint64) {
 
 // OnExpire implements Scheduler: DAPR's expiry rule.
 func (p *Planned) OnExpire(_ time.Time, id uint64) {
-	if _, ok := p.flows[id]; !ok {
+	r, ok := p.flows[id]
+	if !ok {
 		return
 	}
 	delete(p.flows, id)
+	p.dropPath(r)
 	p.version++
 	if _, ok := p.out.(*RebuildWork); ok {
 		p.log = append(p.log, change{id: id})
@@ -359,7 +398,10 @@ func (p *Planned) singleAt(id uint64, sw int32) uint64 {
 	if hops <= 0 {
 		return d
 	}
-	path := p.flows[id]
+	var path []uint64
+	if r := p.flows[id]; r != nil {
+		path = r.dpids
+	}
 	for i := range path {
 		x := path[i]
 		if p.cfg.ReadPoint == mcps.ReadEgress {
@@ -386,8 +428,8 @@ func (p *Planned) Work(now time.Time) Work {
 		return nil
 	}
 	w := &BoundWork{nw: p.nw, version: p.version, at: now}
-	for _, path := range p.flows {
-		if ip, ok := p.indexPath(path); ok {
+	for _, r := range p.flows {
+		if ip, ok := p.indexPath(r.dpids); ok {
 			w.paths = append(w.paths, ip)
 		}
 	}
@@ -412,8 +454,8 @@ func (p *Planned) rebuildWork(now time.Time) *RebuildWork {
 	for _, s := range p.switches {
 		set[s.DPID] = true
 	}
-	for _, path := range p.flows {
-		for _, d := range path {
+	for _, r := range p.paths {
+		for _, d := range r.dpids {
 			set[d] = true
 		}
 	}
@@ -456,9 +498,9 @@ func (p *Planned) rebuildWork(now time.Time) *RebuildWork {
 	if ari {
 		w.variance, w.patched, w.ari = p.planner.VarianceRate(), p.planner.Cost(), true
 	}
-	for id, path := range p.flows {
+	for id, r := range p.flows {
 		w.ids = append(w.ids, id)
-		for _, d := range path {
+		for _, d := range r.dpids {
 			w.arena = append(w.arena, idx[d])
 		}
 		w.start = append(w.start, int32(len(w.arena)))

@@ -1,18 +1,40 @@
 package stats
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // series is a bounded history: the last limit samples, oldest first, from
 // which dropBefore removes those older than a time window. Its buffer grows
 // with the samples pushed, up to limit, so that a series read only a few
 // times (most flows are short) holds only those few. Samples are stored
 // compactly (24 bytes: the time in Unix nanoseconds, bytes, rate) and come
-// back out as Sample with the time in UTC.
+// back out as Sample with the time in UTC. Its limit is the store's
+// (Config.FlowHistory), given to push: a series is 24 bytes.
 type series struct {
-	buf   []sample
-	head  int32 // index of the oldest sample
-	n     int32 // samples held
-	limit int32
+	p    *sample // the buffer's first sample (get): ln of cp in use
+	ln   int32
+	cp   int32
+	head int32 // index of the oldest sample
+	n    int32 // samples held
+}
+
+// get returns the series' buffer. The series keeps it as a pointer and two
+// lengths (24 bytes with head and n; a slice header alone is 24).
+func (r *series) get() []sample {
+	if r.cp == 0 {
+		return nil
+	}
+	return unsafe.Slice(r.p, r.cp)[:r.ln]
+}
+
+// set makes buf the series' buffer.
+func (r *series) set(buf []sample) {
+	r.p, r.ln, r.cp = unsafe.SliceData(buf), int32(len(buf)), int32(cap(buf))
+	if r.cp == 0 {
+		r.p = nil
+	}
 }
 
 // sample is a Sample as a series keeps it.
@@ -26,59 +48,63 @@ func (v sample) Sample() Sample {
 	return Sample{At: time.Unix(0, v.at).UTC(), Bytes: v.bytes, RateBps: v.rate}
 }
 
-func newSeries(limit int) series { return series{limit: int32(limit)} }
-
-func (r *series) push(s Sample) {
+// push appends a sample, keeping at most limit samples.
+func (r *series) push(s Sample, limit int) {
 	v := sample{at: s.At.UnixNano(), bytes: s.Bytes, rate: s.RateBps}
+	buf := r.get()
 	switch {
-	case r.limit <= 0:
-	case int(r.n) < len(r.buf): // room left by dropBefore
-		r.buf[(int(r.head)+int(r.n))%len(r.buf)] = v
+	case limit <= 0:
+	case int(r.n) < len(buf): // room left by dropBefore
+		buf[(int(r.head)+int(r.n))%len(buf)] = v
 		r.n++
-	case len(r.buf) < int(r.limit):
+	case len(buf) < limit:
 		if r.head != 0 {
-			r.buf, r.head = r.compact(), 0
+			buf, r.head = r.compact(), 0
 		}
-		if len(r.buf) == cap(r.buf) {
+		if len(buf) == cap(buf) {
 			// Grow by doubling up to the limit, never past it.
-			nb := make([]sample, len(r.buf), min(max(2*cap(r.buf), 2), int(r.limit)))
-			copy(nb, r.buf)
-			r.buf = nb
+			nb := make([]sample, len(buf), min(max(2*cap(buf), 2), limit))
+			copy(nb, buf)
+			buf = nb
 		}
-		r.buf = append(r.buf, v)
+		buf = append(buf, v)
 		r.n++
+		r.set(buf)
 	default: // full: overwrite the oldest
-		r.buf[r.head] = v
-		r.head = int32((int(r.head) + 1) % len(r.buf))
+		buf[r.head] = v
+		r.head = int32((int(r.head) + 1) % len(buf))
 	}
 }
 
 // compact returns the samples held, oldest first, in a fresh buffer of the same
 // capacity.
 func (r *series) compact() []sample {
-	out := make([]sample, r.n, cap(r.buf))
-	k := copy(out, r.buf[r.head:min(int(r.head+r.n), len(r.buf))])
-	copy(out[k:], r.buf[:int(r.n)-k])
+	buf := r.get()
+	out := make([]sample, r.n, cap(buf))
+	k := copy(out, buf[r.head:min(int(r.head+r.n), len(buf))])
+	copy(out[k:], buf[:int(r.n)-k])
 	return out
 }
 
 // dropBefore removes the samples taken before t.
 func (r *series) dropBefore(t time.Time) {
 	cut := t.UnixNano()
-	for r.n > 0 && r.buf[r.head].at < cut {
-		r.head = int32((int(r.head) + 1) % len(r.buf))
+	buf := r.get()
+	for r.n > 0 && buf[r.head].at < cut {
+		r.head = int32((int(r.head) + 1) % len(buf))
 		r.n--
 	}
 	if r.n == 0 {
-		r.buf, r.head = r.buf[:0], 0
+		r.ln, r.head = 0, 0
 	}
 }
 
 // slice returns a copy of the samples, oldest first.
 func (r *series) slice() []Sample {
+	buf := r.get()
 	out := make([]Sample, r.n)
 	for i := range out {
-		out[i] = r.buf[(int(r.head)+i)%len(r.buf)].Sample()
+		out[i] = buf[(int(r.head)+i)%len(buf)].Sample()
 	}
 	return out
 }
@@ -88,5 +114,6 @@ func (r *series) last() (Sample, bool) {
 	if r.n == 0 {
 		return Sample{}, false
 	}
-	return r.buf[(int(r.head)+int(r.n)-1)%len(r.buf)].Sample(), true
+	buf := r.get()
+	return buf[(int(r.head)+int(r.n)-1)%len(buf)].Sample(), true
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Errors returned by the Store.
@@ -127,22 +128,20 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// flowState is one flow as the store keeps it: 288 bytes (a size class of
-// Go's allocator) plus its history's samples. Times are Unix nanoseconds
+// flowState is one flow as the store keeps it: 224 bytes (a size class of
+// Go's allocator; its id is the key of Store.flows) plus its history's samples. Times are Unix nanoseconds
 // (noTime for none) and come back out in UTC; the endpoints are those of the
-// hosts it counts in (srcSt, dstSt), not copies.
+// hosts of the matrix cell it counts in (pairSt.src, pairSt.dst), not copies.
 type flowState struct {
-	id    uint64
-	path  []Hop // shared with the caller of AddFlow
+	path  *Hop // the path's first hop (hops): shared with the caller of AddFlow
 	start int64
 	// The aggregates the flow counts in, found once when it is added: a
 	// reading updates them without a map lookup. Links are never dropped,
 	// and Prune drops a cell or host only when no active flow counts in it.
-	// (The links themselves follow from path: LinksOf.)
-	linkSt  []*linkState
-	pairSt  *pairState
-	srcSt   *hostState
-	dstSt   *hostState
+	// (The links themselves follow from path: LinksOf.) linkSt points at the
+	// first of linkN (links).
+	linkSt  **linkState
+	pairSt  *pairState // its hosts are the flow's endpoints
 	bytes   uint64
 	packets uint64
 	rate    float64
@@ -160,7 +159,8 @@ type flowState struct {
 	markBytes, markPkts uint64
 	readings            int32
 	resets              int32
-	end                 int64 // noTime while active
+	pathN, linkN        uint32 // the path's hops, its links
+	end                 int64  // noTime while active
 	history             series
 	contribute          float64 // rate currently added to the aggregates
 	// given is the polling interval the scheduler gave (Reading.Interval,
@@ -201,14 +201,52 @@ func timeOf(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-func newFlowState(f FlowInfo, src, dst *hostState) *flowState {
-	return &flowState{id: f.ID, path: f.Path, start: nanos(f.Start), srcSt: src, dstSt: dst,
-		lastAt: noTime, end: noTime, validUntil: noTime}
+func newFlowState(f FlowInfo, cell *pairState) *flowState {
+	fs := &flowState{start: nanos(f.Start), pairSt: cell,
+		lastAt: noTime, end: noTime, validUntil: noTime, pathN: uint32(len(f.Path))}
+	if len(f.Path) > 0 {
+		fs.path = &f.Path[0]
+	}
+	return fs
 }
 
-// last returns the flow's last reading (At zero before the first).
-func (fs *flowState) last() Reading {
-	return Reading{Flow: fs.id, DPID: fs.lastDPID, Bytes: fs.lastBytes, Packets: fs.lastPackets,
+// hops returns the flow's path (shared: not to be changed).
+func (fs *flowState) hops() []Hop {
+	if fs.pathN == 0 {
+		return nil
+	}
+	return unsafe.Slice(fs.path, fs.pathN)
+}
+
+// links returns the states of the links the flow counts in.
+func (fs *flowState) links() []*linkState {
+	if fs.linkN == 0 {
+		return nil
+	}
+	return unsafe.Slice(fs.linkSt, fs.linkN)
+}
+
+// setLinks finds the states of the flow's links (making those not known yet), adding
+// the flow to their counts when count is set.
+func (s *Store) setLinks(fs *flowState, count bool) {
+	links := LinksOf(fs.hops())
+	fs.linkN = uint32(len(links))
+	if len(links) == 0 {
+		return
+	}
+	st := make([]*linkState, len(links))
+	for i, l := range links {
+		st[i] = s.link(l)
+		if count {
+			st[i].flows++
+		}
+	}
+	fs.linkSt = &st[0]
+}
+
+// last returns the last reading of the flow, whose id is id (At zero before the first).
+func (fs *flowState) last(id uint64) Reading {
+	return Reading{Flow: id, DPID: fs.lastDPID, Bytes: fs.lastBytes, Packets: fs.lastPackets,
 		Duration: fs.lastDuration, At: timeOf(fs.lastAt), Source: fs.lastSource, Interval: fs.given}
 }
 
@@ -334,7 +372,7 @@ func (s *Store) AddFlow(f FlowInfo) error {
 		if old.active {
 			return fmt.Errorf("%w: id %d", ErrDuplicateFlow, f.ID)
 		}
-		if old.restored && old.srcSt.id == f.Src && old.dstSt.id == f.Dst {
+		if old.restored && old.pairSt.src.id == f.Src && old.pairSt.dst.id == f.Dst {
 			cont = old
 		}
 		delete(s.flows, f.ID)
@@ -342,22 +380,16 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	s.advance(f.Start)
 	s.dirty = true
 	src, dst := s.host(f.Src), s.host(f.Dst)
-	fs := newFlowState(f, src, dst)
-	fs.active, fs.history, fs.gen = true, newSeries(s.cfg.FlowHistory), s.gen
+	p := s.cell(src, dst)
+	fs := newFlowState(f, p)
+	fs.active, fs.gen = true, s.gen
 	if cont != nil {
 		fs.bytes, fs.packets, fs.markBytes, fs.markPkts, fs.resets = cont.bytes, cont.packets, cont.markBytes, cont.markPkts, cont.resets
 	}
 	s.flows[f.ID] = fs
-	links := LinksOf(f.Path)
-	fs.linkSt = make([]*linkState, len(links))
-	for i, l := range links {
-		fs.linkSt[i] = s.link(l)
-		fs.linkSt[i].flows++
-	}
-	p := s.cell(src, dst)
+	s.setLinks(fs, true)
 	p.flows++
 	touchNano(&p.touched, nanos(f.Start))
-	fs.pairSt = p
 	src.out++
 	touch(&src.touched, f.Start)
 	dst.in++
@@ -519,7 +551,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	var interval time.Duration
 	rateKnown := false
 	resets := fs.resets
-	p := fs.last()
+	p := fs.last(r.Flow)
 	if fs.readings > 0 && r.At.After(p.At) {
 		fs.learned = r.At.Sub(p.At)
 	}
@@ -586,10 +618,10 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	fs.setLast(r)
 	fs.readings++
 	fs.gen = s.gen
-	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}) // FlowHistory applies the window
+	fs.history.push(Sample{At: r.At, Bytes: fs.bytes, RateBps: fs.rate}, s.cfg.FlowHistory) // FlowHistory applies the window
 
 	if dBytes > 0 {
-		for _, ls := range fs.linkSt {
+		for _, ls := range fs.links() {
 			ls.bytes += dBytes
 			ls.gen = s.gen
 		}
@@ -597,7 +629,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 		pr.bytes += dBytes
 		pr.gen = s.gen
 		touchNano(&pr.touched, r.At.UnixNano())
-		src, dst := fs.srcSt, fs.dstSt
+		src, dst := fs.pairSt.src, fs.pairSt.dst
 		src.sentBytes += dBytes
 		src.gen = s.gen
 		touch(&src.touched, r.At)
@@ -616,7 +648,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 		fs.stale = true
 		s.contribute(fs, 0)
 	}
-	smp := FlowSample{Flow: fs.id, At: r.At, Bytes: fs.bytes, Packets: fs.packets, NewBytes: dBytes,
+	smp := FlowSample{Flow: r.Flow, At: r.At, Bytes: fs.bytes, Packets: fs.packets, NewBytes: dBytes,
 		RateBps: fs.rate, PacketRate: fs.pktRate, NewRate: rateKnown, Reset: fs.resets != resets,
 		Interval: fs.interval(s.cfg.Interval), ValidUntil: timeOf(fs.validUntil)}
 	if rateKnown {
@@ -673,12 +705,12 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 		return
 	}
 	fs.contribute = rate
-	for _, ls := range fs.linkSt {
+	for _, ls := range fs.links() {
 		ls.rate = settle(ls.rate+d, ls.flows)
 	}
 	pr := fs.pairSt
 	pr.rate = settle(pr.rate+d, pr.flows)
-	src, dst := fs.srcSt, fs.dstSt
+	src, dst := fs.pairSt.src, fs.pairSt.dst
 	src.sent = settle(src.sent+d, src.out)
 	dst.recv = settle(dst.recv+d, dst.in)
 }
@@ -713,20 +745,20 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	fs.active = false
 	fs.end = nanos(at)
 	fs.gen = s.gen
-	for _, ls := range fs.linkSt {
+	for _, ls := range fs.links() {
 		ls.flows--
 	}
 	pr := fs.pairSt
 	pr.flows--
 	touchNano(&pr.touched, nanos(at))
-	src, dst := fs.srcSt, fs.dstSt
+	src, dst := fs.pairSt.src, fs.pairSt.dst
 	src.out--
 	touch(&src.touched, at)
 	dst.in--
 	touch(&dst.touched, at)
 	s.contribute(fs, 0)
 	// contribute skips a zero change; make sure emptied sums are exactly zero.
-	for _, ls := range fs.linkSt {
+	for _, ls := range fs.links() {
 		ls.rate = settle(ls.rate, ls.flows)
 	}
 	pr.rate = settle(pr.rate, pr.flows)
@@ -931,14 +963,14 @@ func (s *Store) Flow(id uint64) (FlowStats, bool) {
 	if !ok {
 		return FlowStats{}, false
 	}
-	return s.flowStats(fs, slices.Clone(fs.path)), true
+	return s.flowStats(id, fs, slices.Clone(fs.hops())), true
 }
 
 // flowStats returns a flow's statistics with path as its Path (a copy of the
 // flow's, or nil for the caller to fill).
-func (s *Store) flowStats(fs *flowState, path []Hop) FlowStats {
+func (s *Store) flowStats(id uint64, fs *flowState, path []Hop) FlowStats {
 	return FlowStats{
-		ID: fs.id, Src: fs.srcSt.id, Dst: fs.dstSt.id,
+		ID: id, Src: fs.pairSt.src.id, Dst: fs.pairSt.dst.id,
 		Path:  path,
 		Bytes: fs.bytes, Packets: fs.packets,
 		RateBps: fs.rate, PacketRate: fs.pktRate,
@@ -963,13 +995,13 @@ func (s *Store) flowsLocked() []FlowStats {
 	out := make([]FlowStats, 0, len(s.flows))
 	n := 0
 	for _, fs := range s.flows {
-		n += len(fs.path)
+		n += int(fs.pathN)
 	}
 	hops := make([]Hop, 0, n) // one allocation for every path copied
-	for _, fs := range s.flows {
-		f := s.flowStats(fs, nil)
+	for id, fs := range s.flows {
+		f := s.flowStats(id, fs, nil)
 		start := len(hops)
-		hops = append(hops, fs.path...)
+		hops = append(hops, fs.hops()...)
 		f.Path = hops[start:len(hops):len(hops)]
 		out = append(out, f)
 	}

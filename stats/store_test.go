@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -441,9 +442,9 @@ func TestSeries(t *testing.T) {
 		{1, 5, []int{4}},
 	}
 	for _, tt := range tests {
-		r := newSeries(tt.cap)
+		var r series
 		for i := 0; i < tt.push; i++ {
-			r.push(Sample{At: at(float64(i)), Bytes: uint64(i)})
+			r.push(Sample{At: at(float64(i)), Bytes: uint64(i)}, tt.cap)
 		}
 		got := r.slice()
 		if len(got) != len(tt.want) {
@@ -460,8 +461,8 @@ func TestSeries(t *testing.T) {
 		if ok != (len(tt.want) > 0) || ok && last.Bytes != uint64(tt.want[len(tt.want)-1]) {
 			t.Errorf("cap %d push %d: last = %d, %v", tt.cap, tt.push, last.Bytes, ok)
 		}
-		if cap(r.buf) > 2*min(tt.push, tt.cap)+1 {
-			t.Errorf("cap %d push %d: buffer of %d holds more than it needs", tt.cap, tt.push, cap(r.buf))
+		if cap(r.get()) > 2*min(tt.push, tt.cap)+1 {
+			t.Errorf("cap %d push %d: buffer of %d holds more than it needs", tt.cap, tt.push, cap(r.get()))
 		}
 	}
 }
@@ -473,11 +474,11 @@ func TestSeriesWindow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for round := 0; round < 200; round++ {
 		limit, window := 1+rng.IntN(8), 1+rng.IntN(10)
-		r := newSeries(limit)
+		var r series
 		var ref []int
 		for i := 0; i < 40; i++ {
 			if rng.IntN(4) > 0 { // some seconds have no sample
-				r.push(Sample{At: at(float64(i)), Bytes: uint64(i)})
+				r.push(Sample{At: at(float64(i)), Bytes: uint64(i)}, limit)
 				ref = append(ref, i)
 				if len(ref) > limit {
 					ref = ref[1:]
@@ -499,8 +500,8 @@ func TestSeriesWindow(t *testing.T) {
 			if last, ok := r.last(); ok != (len(ref) > 0) || ok && last.Bytes != uint64(ref[len(ref)-1]) {
 				t.Fatalf("limit %d window %d at %d: last %v %v, want %v", limit, window, i, last, ok, ref)
 			}
-			if len(r.buf) > limit {
-				t.Fatalf("buffer of %d samples beyond the limit %d", len(r.buf), limit)
+			if len(r.get()) > limit {
+				t.Fatalf("buffer of %d samples beyond the limit %d", len(r.get()), limit)
 			}
 		}
 	}
@@ -941,5 +942,20 @@ func TestForgetPorts(t *testing.T) {
 	ll, _ := s.LinkLoad(Link{SrcDPID: 2, SrcPort: 1, DstDPID: 1, DstPort: 1})
 	if !ll.HasPortRate || ll.PortRateBps != 0 {
 		t.Errorf("link load %+v, want the destination port's rate", ll)
+	}
+}
+
+// TestRecordSizes keeps the per-flow record in its 224-byte size class, a
+// flow's history header at 24 bytes and a traffic-matrix cell in the 80-byte
+// class: a million flows between random host pairs hold one of each.
+func TestRecordSizes(t *testing.T) {
+	if got := unsafe.Sizeof(flowState{}); got > 224 {
+		t.Errorf("flowState is %d bytes, want at most 224", got)
+	}
+	if got := unsafe.Sizeof(series{}); got > 24 {
+		t.Errorf("series is %d bytes, want at most 24", got)
+	}
+	if got := unsafe.Sizeof(pairState{}); got > 80 {
+		t.Errorf("pairState is %d bytes, want at most 80", got)
 	}
 }

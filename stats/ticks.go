@@ -1,5 +1,7 @@
 package stats
 
+import "unsafe"
+
 // The histories of links, matrix cells and hosts take one sample at every Tick of
 // the store, all at the same times: so their samples hold only bytes and rate (16
 // bytes, not 24) and the times are kept once, in the store's tick ring. A matrix
@@ -38,7 +40,9 @@ func (t *tickRing) since(cut int64) int {
 // sample at every tick from its creation on). Its buffer grows with the samples, up
 // to the series' limit, as series' does.
 type tickSeries struct {
-	buf  []tickSample
+	p    *tickSample // the buffer's first sample (get): ln of cp in use
+	ln   int32
+	cp   int32
 	head int32 // index of the oldest sample
 	n    int32 // samples held
 }
@@ -49,50 +53,71 @@ type tickSample struct {
 	rate  float64
 }
 
+// get returns the series' buffer. The series keeps it as a pointer and two
+// lengths (24 bytes with head and n, a slice header alone being 24), which keeps a
+// traffic-matrix cell in the 80-byte size class.
+func (r *tickSeries) get() []tickSample {
+	if r.cp == 0 {
+		return nil
+	}
+	return unsafe.Slice(r.p, r.cp)[:r.ln]
+}
+
+// set makes buf the series' buffer.
+func (r *tickSeries) set(buf []tickSample) {
+	r.p, r.ln, r.cp = unsafe.SliceData(buf), int32(len(buf)), int32(cap(buf))
+	if r.cp == 0 {
+		r.p = nil
+	}
+}
+
 // push appends the sample of the latest tick, keeping at most limit samples.
 func (r *tickSeries) push(v tickSample, limit int) {
+	buf := r.get()
 	switch {
 	case limit <= 0:
-	case int(r.n) < len(r.buf): // room left by keep
-		r.buf[(int(r.head)+int(r.n))%len(r.buf)] = v
+	case int(r.n) < len(buf): // room left by keep
+		buf[(int(r.head)+int(r.n))%len(buf)] = v
 		r.n++
-	case len(r.buf) < limit:
+	case len(buf) < limit:
 		if r.head != 0 {
-			out := make([]tickSample, r.n, cap(r.buf))
-			k := copy(out, r.buf[r.head:min(int(r.head+r.n), len(r.buf))])
-			copy(out[k:], r.buf[:int(r.n)-k])
-			r.buf, r.head = out, 0
+			out := make([]tickSample, r.n, cap(buf))
+			k := copy(out, buf[r.head:min(int(r.head+r.n), len(buf))])
+			copy(out[k:], buf[:int(r.n)-k])
+			buf, r.head = out, 0
 		}
-		if len(r.buf) == cap(r.buf) {
-			nb := make([]tickSample, len(r.buf), min(max(2*cap(r.buf), 2), limit))
-			copy(nb, r.buf)
-			r.buf = nb
+		if len(buf) == cap(buf) {
+			nb := make([]tickSample, len(buf), min(max(2*cap(buf), 2), limit))
+			copy(nb, buf)
+			buf = nb
 		}
-		r.buf = append(r.buf, v)
+		buf = append(buf, v)
 		r.n++
+		r.set(buf)
 	default: // full: overwrite the oldest
-		r.buf[r.head] = v
-		r.head = int32((int(r.head) + 1) % len(r.buf))
+		buf[r.head] = v
+		r.head = int32((int(r.head) + 1) % len(buf))
 	}
 }
 
 // keep drops the oldest samples beyond the newest k.
 func (r *tickSeries) keep(k int) {
 	for int(r.n) > k {
-		r.head = int32((int(r.head) + 1) % len(r.buf))
+		r.head = int32((int(r.head) + 1) % int(r.ln))
 		r.n--
 	}
 	if r.n == 0 {
-		r.buf, r.head = r.buf[:0], 0
+		r.ln, r.head = 0, 0
 	}
 }
 
 // slice returns a copy of the samples, oldest first, stamped with their ticks' times.
 func (r *tickSeries) slice(t *tickRing) []Sample {
+	buf := r.get()
 	out := make([]Sample, r.n)
 	first := t.n - uint64(r.n)
 	for i := range out {
-		v := r.buf[(int(r.head)+i)%len(r.buf)]
+		v := buf[(int(r.head)+i)%len(buf)]
 		out[i] = Sample{At: timeOf(t.time(first + uint64(i))), Bytes: v.bytes, RateBps: v.rate}
 	}
 	return out

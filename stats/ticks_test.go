@@ -28,7 +28,7 @@ func TestTickSeriesAgainstSeries(t *testing.T) {
 		for tick := 0; tick < 60; tick++ {
 			if rng.IntN(3) == 0 { // a new series, from this tick on
 				l := limits[rng.IntN(len(limits))]
-				all = append(all, &pair{ref: newSeries(l), limit: l})
+				all = append(all, &pair{limit: l})
 			}
 			now += 0.25 + rng.Float64()*2
 			at := at(now)
@@ -38,10 +38,10 @@ func TestTickSeriesAgainstSeries(t *testing.T) {
 				v := tickSample{bytes: uint64(tick*100 + i), rate: float64(tick) / 3}
 				p.ts.push(v, p.limit)
 				p.ts.keep(k)
-				p.ref.push(Sample{At: at, Bytes: v.bytes, RateBps: v.rate})
+				p.ref.push(Sample{At: at, Bytes: v.bytes, RateBps: v.rate}, p.limit)
 				p.ref.dropBefore(at.Add(-window))
 				require.Equal(t, p.ref.slice(), p.ts.slice(&ring), "round %d tick %d series %d (limit %d, window %v)", round, tick, i, p.limit, window)
-				require.LessOrEqual(t, len(p.ts.buf), p.limit)
+				require.LessOrEqual(t, len(p.ts.get()), p.limit)
 			}
 		}
 	}

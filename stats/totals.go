@@ -72,11 +72,11 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t := Totals{At: s.now}
-	for _, fs := range s.flows {
+	for id, fs := range s.flows {
 		// A flow that counted nothing has nothing to keep (and was never given out).
 		if fs.gen > since && (fs.bytes > 0 || fs.packets > 0) {
-			t.Flows = append(t.Flows, FlowTotal{ID: fs.id, Src: fs.srcSt.id, Dst: fs.dstSt.id,
-				Path: slices.Clone(fs.path), Start: timeOf(fs.start), End: timeOf(fs.end),
+			t.Flows = append(t.Flows, FlowTotal{ID: id, Src: fs.pairSt.src.id, Dst: fs.pairSt.dst.id,
+				Path: slices.Clone(fs.hops()), Start: timeOf(fs.start), End: timeOf(fs.end),
 				Bytes: fs.bytes, Packets: fs.packets, MarkBytes: fs.markBytes, MarkPackets: fs.markPkts,
 				Resets: int(fs.resets)})
 		}
@@ -113,9 +113,9 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, fs := range s.flows {
+	for id, fs := range s.flows {
 		if fs.active {
-			return fmt.Errorf("stats: restore totals: flow %d is already active", fs.id)
+			return fmt.Errorf("stats: restore totals: flow %d is already active", id)
 		}
 	}
 	cut := now.Add(-s.cfg.Retain)
@@ -159,19 +159,13 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 			continue
 		}
 		info := FlowInfo{ID: ft.ID, Src: ft.Src, Dst: ft.Dst, Path: slices.Clone(ft.Path), Start: ft.Start}
-		fs := newFlowState(info, s.host(ft.Src), s.host(ft.Dst))
-		fs.history = newSeries(s.cfg.FlowHistory)
+		fs := newFlowState(info, s.cell(s.host(ft.Src), s.host(ft.Dst)))
 		fs.bytes, fs.packets, fs.markBytes, fs.markPkts = ft.Bytes, ft.Packets, ft.MarkBytes, ft.MarkPackets
 		fs.resets, fs.end, fs.restored, fs.gen = int32(ft.Resets), nanos(e), true, s.gen
-		links := LinksOf(info.Path)
-		fs.linkSt = make([]*linkState, len(links))
-		for i, l := range links {
-			fs.linkSt[i] = s.link(l)
-		}
-		fs.pairSt = s.cell(fs.srcSt, fs.dstSt)
+		s.setLinks(fs, false)
 		touchNano(&fs.pairSt.touched, nanos(e))
-		touch(&fs.srcSt.touched, e)
-		touch(&fs.dstSt.touched, e)
+		touch(&fs.pairSt.src.touched, e)
+		touch(&fs.pairSt.dst.touched, e)
 		s.flows[ft.ID] = fs
 	}
 	s.advance(now)

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,6 +28,7 @@ import (
 	"github.com/cemon-sdn/cemon/poll"
 	"github.com/cemon-sdn/cemon/store"
 	"github.com/cemon-sdn/cemon/topology"
+	"github.com/cemon-sdn/cemon/units"
 )
 
 func init() {
@@ -54,6 +57,7 @@ type runFlags struct {
 	switchConn  string
 	bindDPID    bool
 	budget      float64
+	memLimit    int64         // -memory-limit in bytes, 0: none
 	persist     bool          // keep hosts and flow identities in the data directory
 	dataDirSet  bool          // -data-dir was given
 	polling     *pollingFlags // statistics collection (polling.go)
@@ -85,6 +89,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.Float64Var(&f.budget, "packet-in-budget", 1000, "PACKET_INs a second per source (switch port and MAC), burst twice that, below which no source is stopped; a source past it and above ten times the median rate of the other sources gets a 5 s drop entry; 0 disables")
 	fs.BoolVar(&f.persist, "persist", true, "keep the host table and the identities of installed flows in the data directory, "+
 		"so that a restarted cemon adopts the entries still on the switches (used when the REST API is on or -data-dir is given)")
+	memLimit := fs.String("memory-limit", "", "soft limit of the Go heap and runtime (`size`, e.g. 300MiB or 2GB): the garbage collector works harder as the process nears it, "+
+		"trading CPU for resident memory (runtime/debug.SetMemoryLimit; see BENCHMARKS.md on memory per flow); empty or 0: none beyond the GOMEMLIMIT environment variable")
 	f.polling = addPollingFlags(fs)
 	f.tables = addTableFlags(fs)
 	f.placing = addPlacingFlags(fs)
@@ -110,6 +116,13 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	}
 	if f.budget < 0 {
 		return f, fmt.Errorf("run: -packet-in-budget %v is negative", f.budget)
+	}
+	if *memLimit != "" {
+		v, err := units.ParseSize(*memLimit)
+		if err != nil || v < 0 || v >= math.MaxInt64 {
+			return f, fmt.Errorf("run: -memory-limit %q is not a size (such as 300MiB or 2GB)", *memLimit)
+		}
+		f.memLimit = int64(v)
 	}
 	return f, nil
 }
@@ -246,6 +259,11 @@ func runController(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	if f.memLimit > 0 {
+		prev := debug.SetMemoryLimit(f.memLimit)
+		defer debug.SetMemoryLimit(prev)
+		logger.Info("soft memory limit", "bytes", f.memLimit)
 	}
 	cfg := controller.Config{IdleTimeout: f.idleTimeout, LLDPInterval: f.lldp, EchoInterval: f.echo,
 		BindCertDPID: f.bindDPID, RequestTimeout: max(controller.DefaultRequestTimeout, f.polling.requestTimeout())}

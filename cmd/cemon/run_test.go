@@ -35,6 +35,9 @@ func TestRunFlagErrors(t *testing.T) {
 		{"ca without cert", []string{"-of-tls-ca", "ca.pem"}, "needs"},
 		{"idle timeout not whole seconds", []string{"-idle-timeout", "1500ms", "-of-listen", "127.0.0.1:0"}, "IdleTimeout"},
 		{"unknown flag", []string{"-nope"}, "nope"},
+		{"memory limit not a size", []string{"-memory-limit", "lots"}, "-memory-limit"},
+		{"memory limit a rate", []string{"-memory-limit", "1GB/s"}, "-memory-limit"},
+		{"memory limit negative", []string{"-memory-limit", "-1GB"}, "-memory-limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +47,18 @@ func TestRunFlagErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errb.String(), tt.want)
 			}
 		})
+	}
+}
+
+func TestRunMemoryLimitFlag(t *testing.T) {
+	for arg, want := range map[string]int64{"": 0, "0": 0, "300MiB": 300 << 20, "2GB": 2e9, "4096": 4096} {
+		f, err := parseRunFlags([]string{"-memory-limit", arg}, io.Discard)
+		if err != nil {
+			t.Fatalf("-memory-limit %q: %v", arg, err)
+		}
+		if f.memLimit != want {
+			t.Errorf("-memory-limit %q: %d bytes, want %d", arg, f.memLimit, want)
+		}
 	}
 }
 
