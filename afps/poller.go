@@ -242,7 +242,8 @@ func (p *Poller) Expire(id uint64, bytes uint64, now time.Time) (float64, error)
 
 // OnReading takes flow id's byte counter read at now by any poll (its own, a batched
 // poll-all, an MCPS poll-all): the flow's rate and sampler are updated and its next
-// poll is scheduled τ later. A second reading at the same instant is ignored, so a flow
+// poll is scheduled τ after the poll of this poller that read it (Due), or τ after now
+// for a reading of another poll. A second reading at the same instant is ignored, so a flow
 // read by one poll this tick is never polled or counted again in it. Unknown ids are
 // ignored (false).
 func (p *Poller) OnReading(id uint64, bytes uint64, now time.Time) bool {
