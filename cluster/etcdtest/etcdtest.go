@@ -5,11 +5,14 @@
 package etcdtest
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,27 +31,58 @@ type Cluster struct {
 	etcds   []*embed.Etcd // nil when stopped
 }
 
-func freePort(t testing.TB) int {
+// freePort returns a loopback port that is free now, below Linux's ephemeral range
+// (32768 and up by default): a port the kernel gave out for a probe listener can be
+// handed to some connection's local end before the member binds it (seen once beside
+// Mininet: "bind: address already in use"), one below that range only to a listener.
+// taken holds the ports already chosen for this cluster.
+func freePort(t testing.TB, taken map[int]bool) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("etcdtest: %v", err)
+	for range 1000 {
+		p := 10000 + rand.IntN(20000-10000)
+		if taken[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		taken[p] = true
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("etcdtest: no free loopback port in 10000-19999")
+	return 0
 }
 
 // Start starts an n-member cluster and waits until it serves (at most 30 s). It is
-// stopped when the test ends.
+// stopped when the test ends. A member that finds its port taken after all (another
+// process bound it in between) makes it start again on other ports, at most three
+// times.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		c, err := start(t, n)
+		if err == nil {
+			t.Cleanup(c.Close)
+			return c
+		}
+		if attempt == 3 || !errors.Is(err, syscall.EADDRINUSE) {
+			t.Fatalf("etcdtest: %v", err)
+		}
+		t.Logf("etcdtest: %v; starting again on other ports", err)
+	}
+}
+
+func start(t testing.TB, n int) (*Cluster, error) {
 	c := &Cluster{t: t}
+	taken := map[int]bool{}
 	var parts []string
 	for i := range n {
 		c.names = append(c.names, fmt.Sprintf("m%d", i))
 		c.dirs = append(c.dirs, t.TempDir())
-		c.peer = append(c.peer, url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort(t))})
-		c.client = append(c.client, url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort(t))})
+		c.peer = append(c.peer, url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort(t, taken))})
+		c.client = append(c.client, url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort(t, taken))})
 		parts = append(parts, c.names[i]+"="+c.peer[i].String())
 	}
 	c.initial = strings.Join(parts, ",")
@@ -57,14 +91,18 @@ func Start(t testing.TB, n int) *Cluster {
 	for i := range n {
 		go func() { errs <- c.start(i, "new") }()
 	}
+	var first error
 	for range n {
-		if err := <-errs; err != nil {
-			c.Close()
-			t.Fatalf("etcdtest: %v", err)
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			c.Close() // the others would wait for it until their timeout
 		}
 	}
-	t.Cleanup(c.Close)
-	return c
+	if first != nil {
+		c.Close()
+		return nil, first
+	}
+	return c, nil
 }
 
 func (c *Cluster) start(i int, state string) error {
@@ -82,17 +120,22 @@ func (c *Cluster) start(i int, state string) error {
 	cfg.LogOutputs = []string{"stderr"}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
+		if !errors.Is(err, syscall.EADDRINUSE) && strings.Contains(err.Error(), "address already in use") {
+			err = fmt.Errorf("%w: %v", syscall.EADDRINUSE, err)
+		}
 		return fmt.Errorf("member %s: %w", c.names[i], err)
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		e.Close()
-		return fmt.Errorf("member %s: not ready after 30s", c.names[i])
 	}
 	c.mu.Lock()
 	c.etcds[i] = e
 	c.mu.Unlock()
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-e.Server.StopNotify():
+		return fmt.Errorf("member %s: stopped before it was ready", c.names[i])
+	case <-time.After(30 * time.Second):
+		c.Stop(i)
+		return fmt.Errorf("member %s: not ready after 30s", c.names[i])
+	}
 	return nil
 }
 
