@@ -13,27 +13,33 @@ import (
 // back out as Sample with the time in UTC. Its limit is the store's
 // (Config.FlowHistory), given to push: a series is 24 bytes.
 type series struct {
-	p    *sample // the buffer's first sample (get): ln of cp in use
-	ln   int32
-	cp   int32
+	packed[sample]
 	head int32 // index of the oldest sample
 	n    int32 // samples held
 }
 
-// get returns the series' buffer. The series keeps it as a pointer and two
-// lengths (24 bytes with head and n; a slice header alone is 24).
-func (r *series) get() []sample {
-	if r.cp == 0 {
-		return nil
-	}
-	return unsafe.Slice(r.p, r.cp)[:r.ln]
+// packed is a buffer kept as a pointer and two lengths: with a series' head and n it
+// takes 24 bytes, as a slice header alone would (a traffic-matrix cell stays in the
+// 80-byte size class).
+type packed[T any] struct {
+	p  *T // the buffer's first element (get): ln of cp in use
+	ln int32
+	cp int32
 }
 
-// set makes buf the series' buffer.
-func (r *series) set(buf []sample) {
-	r.p, r.ln, r.cp = unsafe.SliceData(buf), int32(len(buf)), int32(cap(buf))
-	if r.cp == 0 {
-		r.p = nil
+// get returns the buffer.
+func (c *packed[T]) get() []T {
+	if c.cp == 0 {
+		return nil
+	}
+	return unsafe.Slice(c.p, c.cp)[:c.ln]
+}
+
+// set makes buf the buffer.
+func (c *packed[T]) set(buf []T) {
+	c.p, c.ln, c.cp = unsafe.SliceData(buf), int32(len(buf)), int32(cap(buf))
+	if c.cp == 0 {
+		c.p = nil
 	}
 }
 

@@ -1,7 +1,5 @@
 package stats
 
-import "unsafe"
-
 // The histories of links, matrix cells and hosts take one sample at every Tick of
 // the store, all at the same times: so their samples hold only bytes and rate (16
 // bytes, not 24) and the times are kept once, in the store's tick ring. A matrix
@@ -40,9 +38,7 @@ func (t *tickRing) since(cut int64) int {
 // sample at every tick from its creation on). Its buffer grows with the samples, up
 // to the series' limit, as series' does.
 type tickSeries struct {
-	p    *tickSample // the buffer's first sample (get): ln of cp in use
-	ln   int32
-	cp   int32
+	packed[tickSample]
 	head int32 // index of the oldest sample
 	n    int32 // samples held
 }
@@ -51,24 +47,6 @@ type tickSeries struct {
 type tickSample struct {
 	bytes uint64
 	rate  float64
-}
-
-// get returns the series' buffer. The series keeps it as a pointer and two
-// lengths (24 bytes with head and n, a slice header alone being 24), which keeps a
-// traffic-matrix cell in the 80-byte size class.
-func (r *tickSeries) get() []tickSample {
-	if r.cp == 0 {
-		return nil
-	}
-	return unsafe.Slice(r.p, r.cp)[:r.ln]
-}
-
-// set makes buf the series' buffer.
-func (r *tickSeries) set(buf []tickSample) {
-	r.p, r.ln, r.cp = unsafe.SliceData(buf), int32(len(buf)), int32(cap(buf))
-	if r.cp == 0 {
-		r.p = nil
-	}
 }
 
 // push appends the sample of the latest tick, keeping at most limit samples.
