@@ -505,7 +505,8 @@ func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 
 // observe feeds readings to the Store, and those it took (with their samples, in
 // samples' buffer) to the scheduler and the tasks; it returns the buffer and how many
-// it took. It goes observeChunk readings at a time, so that the samples' buffer stays
+// it took. The readings' array is overwritten (stats.Store.ObserveBatch keeps the
+// taken ones in it). It goes observeChunk readings at a time, so that the samples' buffer stays
 // that small whatever the number of flows (a sample is about 130 bytes: a buffer for
 // every reading of a round would hold that much per active flow between rounds).
 func (c *Collector) observe(now time.Time, readings []stats.Reading, samples []stats.FlowSample) ([]stats.FlowSample, int) {
@@ -513,18 +514,11 @@ func (c *Collector) observe(now time.Time, readings []stats.Reading, samples []s
 	for len(readings) > 0 {
 		chunk := readings[:min(len(readings), observeChunk)]
 		readings = readings[len(chunk):]
-		samples = samples[:0]
-		taken := chunk[:0]
-		for _, r := range chunk {
-			s, err := c.store.Observe(r)
-			if err != nil {
-				continue
-			}
-			taken = append(taken, r)
-			samples = append(samples, s)
-		}
+		m := len(chunk)
+		var taken []stats.Reading
+		taken, samples = c.store.ObserveBatch(chunk, samples[:0])
 		c.mu.Lock()
-		c.rejected += uint64(len(chunk) - len(taken))
+		c.rejected += uint64(m - len(taken))
 		for i, r := range taken {
 			c.sched.OnReading(now, r, samples[i])
 			c.taskReading(r)

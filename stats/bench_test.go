@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -161,3 +162,85 @@ func BenchmarkTotals(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkObserveScattered is BenchmarkObserve with the readings of a round in
+// the order a round's replies bring them (switch by switch, so in no order of the
+// flows' own), among 10,000 hosts on 1,000 switches: every reading then finds
+// its flow, history, cell and hosts out of the processor's caches, as it does
+// in a real round.
+func BenchmarkObserveScattered(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupScattered(b, n)
+			rng := rand.New(rand.NewPCG(3, 4))
+			order := rng.Perm(n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				round := uint64(i/n + 1)
+				r := Reading{Flow: uint64(order[i%n]), DPID: 1, Bytes: round * 1000, Packets: round,
+					Duration: time.Duration(round) * time.Second, At: t0.Add(time.Duration(round) * time.Second), Source: SourcePollSingle}
+				if _, err := s.Observe(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// setupScattered registers n flows over paths of 1 to 5 hops among 10,000
+// hosts on 1,000 switches, each at random.
+func setupScattered(b *testing.B, n int) *Store {
+	b.Helper()
+	s, err := New(Config{History: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < n; i++ {
+		path := make([]Hop, 1+rng.IntN(5))
+		for j := range path {
+			path[j] = Hop{DPID: uint64(rng.IntN(1000)), InPort: uint16(j), OutPort: uint16(j + 1)}
+		}
+		if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: benchHost16(rng.IntN(10_000)), Dst: benchHost16(rng.IntN(10_000)), Path: path, Start: t0}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// benchHost16 is host i of the larger benchmarks: IP 10.0.i/256.i%256.
+func benchHost16(i int) HostID {
+	return HostID{MAC: [6]byte{4: byte(i >> 8), 5: byte(i)}, IP: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})}
+}
+
+// BenchmarkObserveBatch is BenchmarkObserveScattered through ObserveBatch, a
+// round's readings 1,024 at a time as the collector hands them on.
+func BenchmarkObserveBatch(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s := setupScattered(b, n)
+			rng := rand.New(rand.NewPCG(3, 4))
+			order := rng.Perm(n)
+			rs := make([]Reading, 0, observeBatchBench)
+			var out []FlowSample
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				round := uint64(i/n + 1)
+				rs = append(rs, Reading{Flow: uint64(order[i%n]), DPID: 1, Bytes: round * 1000, Packets: round,
+					Duration: time.Duration(round) * time.Second, At: t0.Add(time.Duration(round) * time.Second), Source: SourcePollSingle})
+				if len(rs) == observeBatchBench || i == b.N-1 || (i+1)%n == 0 {
+					var taken []Reading
+					taken, out = s.ObserveBatch(rs, out[:0])
+					if len(taken) != len(rs) {
+						b.Fatalf("took %d of %d", len(taken), len(rs))
+					}
+					rs = rs[:0]
+				}
+			}
+		})
+	}
+}
+
+const observeBatchBench = 1024

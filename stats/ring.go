@@ -82,6 +82,21 @@ func (r *series) push(s Sample, limit int) {
 	}
 }
 
+// slot returns the sample push overwrites or writes beside next (nil for an
+// empty buffer), for a caller that brings it into the cache ahead of the push.
+func (r *series) slot() *sample {
+	buf := r.get()
+	switch {
+	case len(buf) == 0:
+		return nil
+	case int(r.n) < len(buf):
+		return &buf[(int(r.head)+int(r.n))%len(buf)]
+	case int(r.n) == cap(buf):
+		return &buf[r.head]
+	}
+	return &buf[len(buf)-1]
+}
+
 // compact returns the samples held, oldest first, in a fresh buffer of the same
 // capacity.
 func (r *series) compact() []sample {

@@ -330,6 +330,10 @@ type Store struct {
 	ticks    tickRing  // the times of the last ticks (the samples of links, cells, hosts)
 	dirty    bool      // figures changed since the last notification
 	gen      uint64    // the current Totals mark, stamped on every change of a total
+	// batch is ObserveBatch's working memory (a run's flows), kept between
+	// calls and cleared after each; warm is where its loads leave their sum.
+	batch []*flowState
+	warm  uint64
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
@@ -461,6 +465,67 @@ func (s *Store) Observe(r Reading) (FlowSample, error) {
 	return s.apply(fs, r), nil
 }
 
+// ObserveBatch applies a run of readings, in order, as Observe applies each: it
+// keeps in taken (rs's own array, overwritten) the readings it took and appends
+// their samples to samples, taken[i]'s at samples[len(samples before)+i]; a
+// reading Observe would refuse is left out. It is Observe for a round's
+// readings: one hold of the store's lock for the run, and the flows' states
+// looked up and brought in from memory for the whole run before any is
+// updated, so that the memory waits of a thousand readings overlap instead of
+// following one another (a reading of a large store otherwise waits for its
+// flow's state, its history, its links' and its cell's and hosts' sums in
+// turn).
+func (s *Store) ObserveBatch(rs []Reading, samples []FlowSample) (taken []Reading, out []FlowSample) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fss := s.batch[:0]
+	for i := range rs {
+		fss = append(fss, s.flows[rs[i].Flow])
+	}
+	// Each pass's loads are independent of one another, so the processor has
+	// many of them out at once; the next pass follows the pointers the previous
+	// one brought in. The sum only keeps the loads from being left out.
+	var w uint64
+	for _, fs := range fss {
+		if fs != nil {
+			w += uint64(fs.start) + uint64(fs.lastAt) + fs.markBytes + uint64(fs.given) + fs.gen
+		}
+	}
+	for _, fs := range fss {
+		if fs != nil && fs.active {
+			w += fs.pairSt.bytes
+			if v := fs.history.slot(); v != nil {
+				w += v.bytes
+			}
+			if fs.linkN > 0 {
+				w += uint64(uintptr(unsafe.Pointer(*fs.linkSt)))
+			}
+		}
+	}
+	for _, fs := range fss {
+		if fs != nil && fs.active {
+			w += fs.pairSt.src.sentBytes + fs.pairSt.dst.recvBytes
+			for _, ls := range fs.links() {
+				w += ls.bytes
+			}
+		}
+	}
+	s.warm = w
+	taken = rs[:0]
+	for i, r := range rs {
+		fs, err := checkState(fss[i], r)
+		if err != nil {
+			continue
+		}
+		s.advance(r.At)
+		samples = append(samples, s.apply(fs, r))
+		taken = append(taken, r)
+	}
+	clear(fss)
+	s.batch = fss[:0]
+	return taken, samples
+}
+
 // SetInterval tells the store the polling interval a flow's scheduler
 // expects for it from now on (as Reading.Interval does with a reading); 0
 // goes back to the interval learned from its readings.
@@ -529,11 +594,15 @@ func (s *Store) End(id uint64, at time.Time) error {
 }
 
 func (s *Store) check(r Reading) (*flowState, error) {
+	return checkState(s.flows[r.Flow], r)
+}
+
+// checkState is check with the flow's state (nil if it is not known) looked up.
+func checkState(fs *flowState, r Reading) (*flowState, error) {
 	if r.At.IsZero() {
 		return nil, fmt.Errorf("%w: flow %d", ErrNoTime, r.Flow)
 	}
-	fs, ok := s.flows[r.Flow]
-	if !ok {
+	if fs == nil {
 		return nil, fmt.Errorf("%w: id %d", ErrUnknownFlow, r.Flow)
 	}
 	if !fs.active {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -957,5 +958,84 @@ func TestRecordSizes(t *testing.T) {
 	}
 	if got := unsafe.Sizeof(pairState{}); got > 80 {
 		t.Errorf("pairState is %d bytes, want at most 80", got)
+	}
+}
+
+// TestObserveBatchAsObserve feeds the same readings to two stores, one by one
+// through Observe and in runs through ObserveBatch: refusals (unknown, ended,
+// out of order, no time), a flow twice in a run, resets and switches moving
+// along the path, and rates going stale between runs. Every sample, every flow
+// and every aggregate must come out the same.
+func TestObserveBatchAsObserve(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		one, many := newStore(t, Config{History: 4}), newStore(t, Config{History: 4})
+		hosts := []HostID{h("a"), h("b"), h("c"), h("d")}
+		counters := map[uint64]uint64{}
+		now := 0.0
+		var ids []uint64
+		for id := uint64(1); id <= 40; id++ {
+			path := make([]Hop, 1+rng.IntN(4))
+			for i := range path {
+				path[i] = Hop{DPID: uint64(rng.IntN(5)), InPort: uint16(rng.IntN(3)), OutPort: uint16(rng.IntN(3))}
+			}
+			f := FlowInfo{ID: id, Src: hosts[rng.IntN(4)], Dst: hosts[rng.IntN(4)], Path: path, Start: at(now)}
+			must(t, one.AddFlow(f))
+			must(t, many.AddFlow(f))
+			ids = append(ids, id)
+		}
+		var out []FlowSample
+		for run := 0; run < 30; run++ {
+			now += rng.Float64() * 4
+			var rs []Reading
+			for k := rng.IntN(30); k > 0; k-- {
+				id := ids[rng.IntN(len(ids))]
+				switch rng.IntN(20) {
+				case 0:
+					id = 1000 // unknown
+				case 1:
+					counters[id] = 0 // re-installed
+				}
+				counters[id] += uint64(rng.IntN(5000))
+				r := Reading{Flow: id, DPID: uint64(rng.IntN(3)), Bytes: counters[id], Packets: counters[id] / 100,
+					Duration: dur(now), At: at(now - rng.Float64()*0.5), Source: SourcePollAll}
+				if rng.IntN(25) == 0 {
+					r.At = time.Time{}
+				}
+				rs = append(rs, r)
+			}
+			var want []FlowSample
+			var wantTaken []Reading
+			for _, r := range rs {
+				if s, err := one.Observe(r); err == nil {
+					want = append(want, s)
+					wantTaken = append(wantTaken, r)
+				}
+			}
+			prefix := len(out)
+			var taken []Reading
+			taken, out = many.ObserveBatch(slices.Clone(rs), out)
+			if !reflect.DeepEqual(taken, wantTaken) && (len(taken) > 0 || len(wantTaken) > 0) {
+				t.Fatalf("seed %d run %d: took %v, Observe took %v", seed, run, taken, wantTaken)
+			}
+			if got := out[prefix:]; !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+				t.Fatalf("seed %d run %d: samples %v, Observe gave %v", seed, run, got, want)
+			}
+			if run%7 == 3 {
+				id := ids[rng.IntN(len(ids))]
+				err1, err2 := one.End(id, at(now)), many.End(id, at(now))
+				if (err1 == nil) != (err2 == nil) {
+					t.Fatalf("End: %v and %v", err1, err2)
+				}
+			}
+		}
+		if !reflect.DeepEqual(one.Flows(), many.Flows()) {
+			t.Fatalf("seed %d: flows differ", seed)
+		}
+		if !reflect.DeepEqual(one.LinkLoads(), many.LinkLoads()) || !reflect.DeepEqual(one.Matrix(), many.Matrix()) ||
+			!reflect.DeepEqual(one.Hosts(), many.Hosts()) {
+			t.Fatalf("seed %d: aggregates differ", seed)
+		}
+		checkAgainstScan(t, many)
 	}
 }
