@@ -150,6 +150,7 @@ type Collector struct {
 	flows     map[uint64]*flowRec
 	refused   map[uint64][]uint64 // the switches that refused a flow's entry (flowRec.refused), never polled for it
 	ingest    poll.Ingester       // the round's reply matching (under roundMu)
+	warmSum   uint64              // where warm leaves what it loads
 	idOf      cookieIDs           // the Tracker's cookie decoding, when it has one
 	dropped   uint64              // subscription drops already resynced
 	last      *Rebuild
@@ -204,6 +205,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		cfg: cfg, deps: d, store: d.Store, log: d.Logger, flows: make(map[uint64]*flowRec), refused: make(map[uint64][]uint64),
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
+	c.ingest.Warm = c.warm
 	c.idOf, _ = d.Tracker.(cookieIDs)
 	s, err := c.newScheduler(cfg.Strategy, "initial")
 	if err != nil {

@@ -440,6 +440,20 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 	return id, hop, hop >= 0
 }
 
+// warm brings into the cache what resolve will read for reply entry e (c.mu held):
+// the flow's map slot, its record and its path. poll.Ingester calls it for a run
+// of entries before resolving them, so that the memory waits of a run overlap.
+func (c *Collector) warm(_ uint64, e *ofproto.FlowStats) {
+	if c.idOf == nil {
+		return
+	}
+	if id, ok := c.idOf.IDOf(e.Cookie); ok {
+		if f := c.flows[id]; f != nil && f.n > 0 {
+			c.warmSum += f.hop.DPID
+		}
+	}
+}
+
 // yieldEvery is how many reply entries apply matches per hold of c.mu.
 const yieldEvery = 4096
 

@@ -39,8 +39,24 @@ func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []
 // caller that ingests a round of a million entries every second. The zero value is
 // ready; an Ingester is not safe for concurrent use.
 type Ingester struct {
+	// Warm, when set, is called for every entry of a run of warmRun entries
+	// before resolve is called for any of them: a resolver whose lookups miss
+	// the processor's caches (a million flows) brings their memory in there, so
+	// that the waits of a run overlap rather than follow one another, and
+	// resolve then finds it at hand. It must not change what resolve returns.
+	Warm func(dpid uint64, e *ofproto.FlowStats)
 	seen map[uint64]pick
+	run  []pending
 }
+
+// pending is an entry waiting for its run to be warmed and resolved.
+type pending struct {
+	rp *Reply
+	e  *ofproto.FlowStats
+}
+
+// warmRun is how many entries Ingester.Warm takes ahead of resolve.
+const warmRun = 256
 
 // pick is a flow's reading so far: 8 bytes, so that the table a round of a million
 // entries leaves (cleared, kept for the next round) is 16 bytes a slot.
@@ -71,7 +87,38 @@ func (g *Ingester) Ingest(dst []stats.Reading, replies []Reply, resolve Resolver
 	}
 	seen := g.seen
 	defer clear(seen)
-	for _, rp := range replies {
+	take := func(rp *Reply, e *ofproto.FlowStats) {
+		id, hop, ok := resolve(rp.DPID, e)
+		if !ok {
+			unmatched++
+			return
+		}
+		r := stats.Reading{Flow: id, DPID: rp.DPID, Bytes: e.ByteCount, Packets: e.PacketCount,
+			Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
+			At:       rp.At, Source: rp.Source, Interval: rp.Interval}
+		if prev, ok := seen[id]; ok {
+			if int(prev.hop) > hop {
+				dst[prev.at] = r
+				seen[id] = pick{prev.at, int32(hop)}
+			}
+			return
+		}
+		seen[id] = pick{int32(len(dst)), int32(hop)}
+		dst = append(dst, r)
+	}
+	run := g.run[:0]
+	flush := func() {
+		for _, p := range run {
+			g.Warm(p.rp.DPID, p.e)
+		}
+		for _, p := range run {
+			take(p.rp, p.e)
+		}
+		clear(run)
+		run = run[:0]
+	}
+	for k := range replies {
+		rp := &replies[k]
 		for _, m := range rp.Msgs {
 			sr, ok := m.(*ofproto.StatsReply)
 			if !ok {
@@ -83,26 +130,20 @@ func (g *Ingester) Ingest(dst []stats.Reading, replies []Reply, resolve Resolver
 			}
 			for i := range body.Entries {
 				e := &body.Entries[i]
-				id, hop, ok := resolve(rp.DPID, e)
-				if !ok {
-					unmatched++
+				if g.Warm == nil {
+					take(rp, e)
 					continue
 				}
-				r := stats.Reading{Flow: id, DPID: rp.DPID, Bytes: e.ByteCount, Packets: e.PacketCount,
-					Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
-					At:       rp.At, Source: rp.Source, Interval: rp.Interval}
-				if prev, ok := seen[id]; ok {
-					if int(prev.hop) > hop {
-						dst[prev.at] = r
-						seen[id] = pick{prev.at, int32(hop)}
-					}
-					continue
+				if run = append(run, pending{rp, e}); len(run) == warmRun {
+					flush()
 				}
-				seen[id] = pick{int32(len(dst)), int32(hop)}
-				dst = append(dst, r)
 			}
 		}
 	}
+	if len(run) > 0 {
+		flush()
+	}
+	g.run = run
 	return dst, unmatched
 }
 
