@@ -66,6 +66,45 @@ func TestIngest(t *testing.T) {
 	assert.Zero(t, unmatched)
 }
 
+// TestIngestWarm: with Warm set, every entry is warmed before it is resolved, at
+// most one run ahead, and the readings are those of Ingest without it, over
+// several runs and a partial last one.
+func TestIngestWarm(t *testing.T) {
+	var replies []Reply
+	for s := uint64(1); s <= 7; s++ {
+		var es []ofproto.FlowStats
+		for f := s; f <= 2000; f += 3 {
+			es = append(es, ofproto.FlowStats{Cookie: f, ByteCount: f * s})
+		}
+		replies = append(replies, Reply{DPID: s, At: t0, Msgs: []ofproto.Message{flowReply(es[:len(es)/2]...), flowReply(es[len(es)/2:]...)}})
+	}
+	type key struct {
+		dpid uint64
+		e    *ofproto.FlowStats
+	}
+	warmed := map[key]int{}
+	resolved, warms := 0, 0
+	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		w, ok := warmed[key{dpid, e}]
+		require.True(t, ok, "entry resolved before it was warmed")
+		assert.Less(t, resolved-w, warmRun, "warmed more than a run ahead")
+		resolved++
+		return e.Cookie, int((dpid + e.Cookie) % 5), e.Cookie%11 != 0
+	}
+	g := Ingester{Warm: func(dpid uint64, e *ofproto.FlowStats) { warmed[key{dpid, e}] = warms; warms++ }}
+	got, unmatched := g.Ingest(nil, replies, resolve)
+	want, wantUnmatched := Ingest(nil, replies, func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		return e.Cookie, int((dpid + e.Cookie) % 5), e.Cookie%11 != 0
+	})
+	assert.Equal(t, want, got)
+	assert.Equal(t, wantUnmatched, unmatched)
+	assert.Equal(t, warms, resolved)
+	// The working memory is kept, and emptied.
+	got, _ = g.Ingest(got[:0], replies[:1], resolve)
+	assert.NotEmpty(t, got)
+	assert.Empty(t, g.run)
+}
+
 func TestRemoved(t *testing.T) {
 	ev := flowtracker.Event{Kind: flowtracker.EventExpired, ID: 5, DPIDs: []uint64{4, 2}, Time: t0, HasFinal: true,
 		Final: flowtracker.Counters{Bytes: 1000, Packets: 10, DurationSec: 3, DurationNsec: 7}}
