@@ -72,7 +72,7 @@ func (r *addRing) at(i int) *pendingAdd { return &r.buf[(r.head+i)%len(r.buf)] }
 
 func (r *addRing) push(p pendingAdd) {
 	if r.n == len(r.buf) {
-		nb := make([]pendingAdd, max(2*len(r.buf), 64))
+		nb := make([]pendingAdd, max(2*len(r.buf), minAddRing))
 		for i := range r.n {
 			nb[i] = *r.at(i)
 		}
@@ -88,10 +88,24 @@ func (r *addRing) dropBefore(cut int64) {
 		r.head = (r.head + 1) % len(r.buf)
 		r.n--
 	}
-	if r.n == 0 && len(r.buf) > 4096 {
-		r.buf, r.head = nil, 0 // a burst is over: let its buffer go
+	if len(r.buf) > minAddRing && r.n <= len(r.buf)/8 {
+		// A burst is over: keep a buffer for what is left of it (twice as much,
+		// at least minAddRing), so that a thousand switches do not each keep the
+		// buffer of the largest burst they saw.
+		size := minAddRing
+		for size < 2*r.n {
+			size *= 2
+		}
+		nb := make([]pendingAdd, size)
+		for i := range r.n {
+			nb[i] = *r.at(i)
+		}
+		r.buf, r.head = nb, 0
 	}
 }
+
+// minAddRing is the smallest buffer an addRing keeps.
+const minAddRing = 64
 
 // pendingAdd is a FLOW_ADD a refusal may still name by its xid.
 type pendingAdd struct {

@@ -244,11 +244,12 @@ cemon_flow_mods_refused_all_total 3
 // wrap, and only once.
 func TestTakeAdd(t *testing.T) {
 	ts := &tableState{}
-	for i := range 126 { // adds that go: the next ones wrap around the ring
+	for i := range 62 { // adds that go: the next ones wrap around the ring
 		ts.adds.push(pendingAdd{xid: uint32(0xfffffff0 - 200 + i), cookie: 1, at: int64(i)})
 	}
-	ts.adds.dropBefore(125)
-	require.Equal(t, 128, len(ts.adds.buf))
+	ts.adds.dropBefore(61)
+	require.Equal(t, 64, len(ts.adds.buf))
+	require.Equal(t, 62, ts.adds.head)
 	for i, x := range []uint32{0xfffffffe, 0xffffffff, 1, 2} {
 		ts.adds.push(pendingAdd{xid: x, cookie: uint64(10 + i), at: 1000})
 	}
@@ -264,6 +265,27 @@ func TestTakeAdd(t *testing.T) {
 			assert.Equal(t, tc.cookie, p.cookie, "xid %#x", tc.xid)
 		}
 	}
+}
+
+// TestAddRingShrinks: after a burst the ring keeps a buffer for what is left
+// of it, oldest first, and not the burst's.
+func TestAddRingShrinks(t *testing.T) {
+	var r addRing
+	for i := range 10_000 {
+		r.push(pendingAdd{xid: uint32(i + 1), cookie: 1, at: int64(i)})
+	}
+	require.Equal(t, 16384, len(r.buf))
+	r.dropBefore(9_899) // 100 left
+	assert.Equal(t, 100, r.n)
+	assert.Equal(t, 256, len(r.buf))
+	for i := range r.n {
+		assert.Equal(t, uint32(9_901+i), r.at(i).xid)
+	}
+	r.dropBefore(10_000)
+	assert.Equal(t, 0, r.n)
+	assert.Equal(t, minAddRing, len(r.buf))
+	r.push(pendingAdd{xid: 7, cookie: 1, at: 20_000})
+	assert.Equal(t, uint32(7), r.at(0).xid)
 }
 
 // TestRefusedCookie reads the cookie of the FLOW_ADD an error's data copies, and
