@@ -145,25 +145,29 @@ type Collector struct {
 	readings []stats.Reading
 	samples  []stats.FlowSample
 
-	mu        sync.Mutex // guards what follows; never held while solving or waiting for replies
-	sched     poll.Scheduler
-	flows     map[uint64]*flowRec
-	refused   map[uint64][]uint64 // the switches that refused a flow's entry (flowRec.refused), never polled for it
-	ingest    poll.Ingester       // the round's reply matching (under roundMu)
-	warmSum   uint64              // where warm leaves what it loads
-	idOf      cookieIDs           // the Tracker's cookie decoding, when it has one
-	dropped   uint64              // subscription drops already resynced
-	last      *Rebuild
-	rebuilds  int
-	rounds    uint64
-	unmatched uint64
-	rejected  uint64
-	skipped   uint64
-	busy      uint64 // requests not sent: the switch's batch was still out
-	late      uint64 // batches back after their round
-	lateReads uint64 // readings such batches brought
-	due       []poll.Request
-	dpidBuf   []uint64
+	mu      sync.Mutex // guards what follows; never held while solving or waiting for replies
+	sched   poll.Scheduler
+	flows   map[uint64]*flowRec
+	refused map[uint64][]uint64 // the switches that refused a flow's entry (flowRec.refused), never polled for it
+	ingest  poll.Ingester       // the round's reply matching (under roundMu)
+	warmSum uint64              // where warm leaves what it loads
+	solving *solving            // the scheduler's work still running after its round (under roundMu)
+	// solvingRounds counts the rounds that went on without waiting for the end of
+	// the scheduler's work (under mu).
+	solvingRounds uint64
+	idOf          cookieIDs // the Tracker's cookie decoding, when it has one
+	dropped       uint64    // subscription drops already resynced
+	last          *Rebuild
+	rebuilds      int
+	rounds        uint64
+	unmatched     uint64
+	rejected      uint64
+	skipped       uint64
+	busy          uint64 // requests not sent: the switch's batch was still out
+	late          uint64 // batches back after their round
+	lateReads     uint64 // readings such batches brought
+	due           []poll.Request
+	dpidBuf       []uint64
 }
 
 // New returns a Collector subscribed to the tracker's events; call Run to poll and
@@ -809,6 +813,7 @@ type Counters struct {
 	Late         uint64 // batches (one switch's requests of a round) back after their round
 	LateReadings uint64 // readings taken from late batches
 	EventsLost   uint64 // tracker events lost to a full buffer (each triggers a resync)
+	Unsettled    uint64 // rounds that polled by the scheme as it stood while its rebuild was being solved
 	ActiveFlows  int
 	Rebuilds     int
 	SchemeCost   int64
@@ -819,7 +824,7 @@ type Counters struct {
 func (c *Collector) Counters() Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, Busy: c.busy, Late: c.late, LateReadings: c.lateReads, EventsLost: c.sub.Dropped(),
+	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, Busy: c.busy, Late: c.late, LateReadings: c.lateReads, EventsLost: c.sub.Dropped(), Unsettled: c.solvingRounds,
 		ActiveFlows: len(c.flows), Rebuilds: c.rebuilds}
 	p, ok := c.sched.(*poll.Planned)
 	if pub, isPub := c.sched.(*poll.Published); isPub {

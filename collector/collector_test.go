@@ -12,6 +12,7 @@ import (
 	"github.com/cemon-sdn/cemon/flowtracker"
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
+	"github.com/cemon-sdn/cemon/poll"
 	"github.com/cemon-sdn/cemon/stats"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -648,3 +649,83 @@ func TestReadPoint(t *testing.T) {
 // cookieTracker is a Tracker with IDOf, as flowtracker.Tracker and the controller's
 // view of it are.
 var _ cookieIDs = (*flowtracker.Tracker)(nil)
+
+// heldWork is a scheduler's work that runs only once released.
+type heldWork struct {
+	inner   poll.Work
+	release chan struct{}
+}
+
+func (w *heldWork) Run() { <-w.release; w.inner.Run() }
+
+// holdingScheduler hands out its scheduler's work held until release is closed.
+type holdingScheduler struct {
+	poll.Offloader
+	release chan struct{}
+}
+
+func (h *holdingScheduler) Work(now time.Time) poll.Work {
+	w := h.Offloader.Work(now)
+	if w == nil {
+		return nil
+	}
+	return &heldWork{inner: w, release: h.release}
+}
+
+func (h *holdingScheduler) Cost() (int64, int64, bool) { return h.Offloader.(costed).Cost() }
+
+func (h *holdingScheduler) Finish(now time.Time, w poll.Work) error {
+	return h.Offloader.Finish(now, w.(*heldWork).inner)
+}
+
+// TestSettleWait: with SettleWait set, a round whose scheme is being rebuilt waits
+// that long, then polls every flow by the scheme as it stands (kept current by
+// arrivals); the rebuild goes on and the first round after its end swaps it in. The
+// first scheme of all is waited for.
+func TestSettleWait(t *testing.T) {
+	e := newEnv(t, Config{SettleWait: 20 * time.Millisecond})
+	release := make(chan struct{})
+	e.c.mu.Lock()
+	e.c.sched = &holdingScheduler{Offloader: e.c.sched.(poll.Offloader), release: release}
+	e.c.mu.Unlock()
+	inner := e.c.sched.(*holdingScheduler).Offloader.(*poll.Planned)
+	e.loadLine(t)
+
+	// No scheme yet: the first round waits for it, however long it takes.
+	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+	res := e.c.Round(context.Background())
+	require.Equal(t, 7, res.Readings)
+	require.Equal(t, 1, inner.Plan().Rebuilds)
+	require.Zero(t, e.c.Counters().Unsettled)
+
+	// Most flows replaced ask for a rebuild (ARI, variance), held this time: the round
+	// goes on by the patched scheme and reads every flow, the new ones included.
+	release = make(chan struct{})
+	e.c.mu.Lock()
+	e.c.sched.(*holdingScheduler).release = release
+	e.c.mu.Unlock()
+	for _, h := range e.flows[:5] {
+		require.True(t, e.tr.Remove(h.ID, e.now))
+	}
+	for i := 20; i < 25; i++ {
+		e.addFlow(t, i, 1, 3)
+	}
+	e.c.Drain()
+	e.now = e.now.Add(time.Second)
+	start := time.Now()
+	res = e.c.Round(context.Background())
+	require.Equal(t, 7, res.Readings)
+	require.Equal(t, 1, inner.Plan().Rebuilds)
+	require.Equal(t, uint64(1), e.c.Counters().Unsettled)
+	require.Less(t, time.Since(start), 5*time.Second)
+
+	// Released: the next round swaps the rebuild in.
+	close(release)
+	e.now = e.now.Add(time.Second)
+	res = e.c.Round(context.Background())
+	require.Equal(t, 7, res.Readings)
+	require.Equal(t, 2, inner.Plan().Rebuilds)
+	require.Equal(t, mcps.ReasonVariance.String(), inner.Plan().Last.Reason)
+	require.Equal(t, uint64(1), e.c.Counters().Unsettled)
+	e.c.Wait()
+}

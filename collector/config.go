@@ -66,6 +66,15 @@ type Config struct {
 	// smoothed reply time passes half of it is found slow: rounds stop waiting for
 	// it at all. Default Interval.
 	RoundTimeout time.Duration
+	// SettleWait, when positive, bounds how long a round waits for the scheduler's
+	// heavy work (a scheme solved from scratch, a lower bound) once a scheme exists:
+	// the round then polls by the scheme as it stands, which arrivals and expiries
+	// keep current meanwhile (DAPR), and the work goes on, its result swapped in at
+	// the first round after it ends. A solve over a million flows takes seconds;
+	// without the bound the rounds of those seconds would not run. 0 (the default)
+	// waits for the work whatever it takes, as a single-threaded caller would; the
+	// first scheme is always waited for. cemon run sets a quarter of the interval.
+	SettleWait time.Duration
 	// Pipeline is how many of a round's requests may be outstanding at one switch
 	// at a time (a round of many single-flow requests then costs a few round trips
 	// per switch, not one each); default DefaultPipeline. 1 sends them in turn.
@@ -160,6 +169,9 @@ func (c Config) Validate() error {
 	}
 	if c.RoundTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: RoundTimeout %v is negative", ErrBadConfig, c.RoundTimeout))
+	}
+	if c.SettleWait < 0 {
+		errs = append(errs, fmt.Errorf("%w: SettleWait %v is negative", ErrBadConfig, c.SettleWait))
 	}
 	if c.TaskInterval < 0 {
 		errs = append(errs, fmt.Errorf("%w: TaskInterval %v is negative", ErrBadConfig, c.TaskInterval))

@@ -102,42 +102,109 @@ func (c *Collector) switchList() []poll.Switch {
 // snapshot under the lock, solve without it, swap under it. Events keep flowing
 // meanwhile; the scheduler replays them onto the new scheme. At most a few pieces
 // of work run per round, so that heavy churn during a solve (which can call for
-// another rebuild at once) never holds a round back for long.
+// another rebuild at once) never holds a round back for long; and a round waits for
+// a piece at most Config.SettleWait: a longer one goes on without the round, which
+// polls by the scheme as it stands, and is swapped in by the first round after it
+// ends (c.roundMu held).
 func (c *Collector) settle(now time.Time) {
 	for range 3 {
-		c.mu.Lock()
-		o, ok := c.sched.(poll.Offloader)
-		var w poll.Work
-		if ok {
-			w = o.Work(now)
+		if c.solving == nil {
+			c.mu.Lock()
+			o, ok := c.sched.(poll.Offloader)
+			var w poll.Work
+			if ok {
+				w = o.Work(now)
+			}
+			c.mu.Unlock()
+			if w == nil {
+				return
+			}
+			s := &solving{o: o, w: w, done: make(chan struct{})}
+			c.workers.Add(1)
+			go func() {
+				defer c.workers.Done()
+				defer close(s.done)
+				w.Run()
+			}()
+			c.solving = s
 		}
-		c.mu.Unlock()
-		if w == nil {
-			return
-		}
-		w.Run()
-		c.mu.Lock()
-		current := c.sched == poll.Scheduler(o)
-		err := o.Finish(now, w)
-		var rep poll.Rebuild
-		var rebuilt bool
-		if rw, ok := w.(*poll.RebuildWork); ok && current {
-			if rep, rebuilt = rw.Report(); rebuilt {
-				c.rebuilds++
-				c.last = &rep
+		s := c.solving
+		if c.cfg.SettleWait <= 0 || !c.hasScheme() {
+			<-s.done
+		} else {
+			t := time.NewTimer(c.cfg.SettleWait)
+			select {
+			case <-s.done:
+				t.Stop()
+			case <-t.C:
+				c.mu.Lock()
+				c.solvingRounds++
+				c.mu.Unlock()
+				return // the round polls by the scheme as it stands
 			}
 		}
-		c.mu.Unlock()
-		if rebuilt {
-			c.log.Info("polling scheme rebuilt", "reason", rep.Reason, "strategy", rep.Strategy.String(), "flows", rep.Flows,
-				"variance_rate", rep.VarianceRate, "patched_cost_bytes", rep.PatchedCost, "cost_bytes", rep.Cost,
-				"lower_bound_bytes", rep.LowerBound, "poll_all", rep.PollAll, "poll_single", rep.PollSingle)
-		}
-		if err != nil {
-			c.log.Error("polling scheduler", "err", err)
+		c.solving = nil
+		if !c.finish(now, s) {
 			return
 		}
 	}
+}
+
+// hasScheme says whether the scheduler has a scheme to poll by while its work goes
+// on (a scheduler without schemes always has).
+func (c *Collector) hasScheme() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var sch costed
+	switch s := c.sched.(type) {
+	case *poll.Published:
+		sch = s.Local()
+	case costed:
+		sch = s
+	default:
+		return true
+	}
+	_, _, ok := sch.Cost()
+	return ok
+}
+
+// costed is a scheduler with a scheme (poll.Planned): Cost is false until it has one.
+type costed interface {
+	Cost() (cost, bound int64, ok bool)
+}
+
+// solving is a piece of the scheduler's heavy work running outside the rounds.
+type solving struct {
+	o    poll.Offloader
+	w    poll.Work
+	done chan struct{} // closed when w.Run returns
+}
+
+// finish swaps the result of a piece of work in and logs a rebuild; false on an
+// error, which it logs.
+func (c *Collector) finish(now time.Time, s *solving) bool {
+	c.mu.Lock()
+	current := c.sched == poll.Scheduler(s.o)
+	err := s.o.Finish(now, s.w)
+	var rep poll.Rebuild
+	var rebuilt bool
+	if rw, ok := s.w.(*poll.RebuildWork); ok && current {
+		if rep, rebuilt = rw.Report(); rebuilt {
+			c.rebuilds++
+			c.last = &rep
+		}
+	}
+	c.mu.Unlock()
+	if rebuilt {
+		c.log.Info("polling scheme rebuilt", "reason", rep.Reason, "strategy", rep.Strategy.String(), "flows", rep.Flows,
+			"variance_rate", rep.VarianceRate, "patched_cost_bytes", rep.PatchedCost, "cost_bytes", rep.Cost,
+			"lower_bound_bytes", rep.LowerBound, "poll_all", rep.PollAll, "poll_single", rep.PollSingle)
+	}
+	if err != nil {
+		c.log.Error("polling scheduler", "err", err)
+		return false
+	}
+	return true
 }
 
 // requests turns the scheduler's due requests into OpenFlow messages (c.mu held).

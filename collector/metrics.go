@@ -16,6 +16,7 @@ type Metrics struct {
 	requests, replies, entries, timeouts, errs *prometheus.Desc
 	ofBytes, wireBytes                         *prometheus.Desc
 	rounds, rebuilds, unmatched, lost, skipped *prometheus.Desc
+	unsettled                                  *prometheus.Desc
 	cost, bound, schemeReqs, flows             *prometheus.Desc
 	linkBytes, linkUtil, linkPortUtil          *prometheus.Desc
 	hostSent, hostRecv, matrix                 *prometheus.Desc
@@ -38,6 +39,7 @@ func NewMetrics(c *Collector) *Metrics {
 		wireBytes:    prometheus.NewDesc("cemon_polling_wire_bytes_total", "Modelled frame bytes of statistics requests and replies on the control channel.", swDir, nil),
 		rounds:       prometheus.NewDesc("cemon_polling_rounds_total", "Polling rounds run.", nil, nil),
 		rebuilds:     prometheus.NewDesc("cemon_polling_rebuilds_total", "Polling scheme rebuilds.", nil, nil),
+		unsettled:    prometheus.NewDesc("cemon_polling_unsettled_rounds_total", "Rounds that polled by the scheme as it stood while a rebuild or lower bound was still being solved.", nil, nil),
 		unmatched:    prometheus.NewDesc("cemon_polling_unmatched_entries_total", "Reply entries that mapped to no active flow.", nil, nil),
 		lost:         prometheus.NewDesc("cemon_polling_lost_events_total", "Flow tracker events lost to a full buffer.", nil, nil),
 		skipped:      prometheus.NewDesc("cemon_polling_skipped_requests_total", "Planned requests a round had no time left to send.", nil, nil),
@@ -61,7 +63,7 @@ func NewMetrics(c *Collector) *Metrics {
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.requests, m.replies, m.entries, m.timeouts, m.errs, m.ofBytes, m.wireBytes,
-		m.rounds, m.rebuilds, m.unmatched, m.lost, m.skipped, m.cost, m.bound, m.schemeReqs, m.flows,
+		m.rounds, m.rebuilds, m.unsettled, m.unmatched, m.lost, m.skipped, m.cost, m.bound, m.schemeReqs, m.flows,
 		m.linkBytes, m.linkUtil, m.linkPortUtil, m.hostSent, m.hostRecv, m.matrix, m.replySec, m.slow, m.late, m.busy} {
 		ch <- d
 	}
@@ -103,6 +105,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	k := m.c.Counters()
 	counter(m.rounds, float64(k.Rounds))
 	counter(m.rebuilds, float64(k.Rebuilds))
+	counter(m.unsettled, float64(k.Unsettled))
 	counter(m.unmatched, float64(k.Unmatched))
 	counter(m.lost, float64(k.EventsLost))
 	counter(m.skipped, float64(k.Skipped))

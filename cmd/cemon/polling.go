@@ -51,6 +51,7 @@ type pollingFlags struct {
 	controllerAt string
 	readPoint    string
 	logRounds    bool
+	settleWait   time.Duration
 }
 
 // addPollingFlags registers the statistics-collection flags on fs.
@@ -74,6 +75,7 @@ func addPollingFlags(fs *flag.FlagSet) *pollingFlags {
 	fs.IntVar(&p.staleAfter, "stats-stale-after", stats.DefaultStaleAfter, "polling intervals without a reading after which a flow's rate stops counting in links, matrix and hosts")
 	fs.StringVar(&p.readPoint, "read-point", mcps.ReadIngress.String(), "switch a flow seen at several is read from: ingress (offered load) or egress (delivered traffic)")
 	fs.BoolVar(&p.logRounds, "log-rounds", false, "log every polling round's summary at info level (default: debug)")
+	fs.DurationVar(&p.settleWait, "settle-wait", 0, "how long a polling round waits for a scheme being rebuilt before it polls by the scheme as it stands (0: a quarter of -poll-interval; negative: every round waits for the rebuild)")
 	fs.StringVar(&p.controllerAt, "controller-dpid", "", "in-band: `dpid` (hex) of the switch the controller is attached to; default the lowest")
 	return p
 }
@@ -144,8 +146,16 @@ func (p *pollingFlags) config() (collector.Config, stats.Config, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("-read-point: %w", err))
 	}
+	settle := p.settleWait // collector.Config: 0 waits for every rebuild
+	switch {
+	case settle == 0:
+		settle = p.interval / 4
+	case settle < 0:
+		settle = 0
+	}
 	cc := collector.Config{Strategy: strategy, Interval: p.interval, RequestTimeout: p.timeout, Deployment: dep, LinkCapacityBps: capacity,
-		PortStatsInterval: p.portStats, ReadPoint: rp, LogRounds: p.logRounds, Sampler: afps.Config{Kind: kind, Min: p.samplerMin, Max: p.samplerMax}}
+		PortStatsInterval: p.portStats, ReadPoint: rp, LogRounds: p.logRounds, SettleWait: max(settle, 0),
+		Sampler: afps.Config{Kind: kind, Min: p.samplerMin, Max: p.samplerMax}}
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
