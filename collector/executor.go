@@ -268,7 +268,8 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 		}
 		byDPID[r.dpid] = append(byDPID[r.dpid], r)
 	}
-	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{})}
+	// One reply at most per request: the round's replies never grow the slice.
+	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{}), replies: make([]poll.Reply, 0, len(reqs))}
 	sendBy := time.Now().Add(c.cfg.RoundTimeout)
 	waitFor := 0
 	for _, dpid := range dpids {
@@ -408,6 +409,7 @@ func (c *Collector) pipelined(ctx context.Context, p PipelinedRequester, account
 		start time.Time // monotonic
 	}
 	sent := make([]out, 0, len(rs))
+	replies = make([]poll.Reply, 0, len(rs)) // one at most per request
 	next := func() ofproto.Message {
 		k := len(sent)
 		if k >= len(rs) {
