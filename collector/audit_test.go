@@ -26,7 +26,13 @@ func newEnvTracker(t *testing.T, cfg Config, tcfg flowtracker.Config) *env {
 		t.Fatal(err)
 	}
 	e := &env{tr: tr, net: newFakeNet(), store: st, now: t0}
-	e.c, err = New(cfg, Deps{Requester: e.net, Tracker: tr, Store: st,
+	var req Requester = e.net
+	if usePipeNet {
+		p := &pipeNet{fakeNet: e.net, maxOut: map[uint64]int{}}
+		currentPipe.Store(p)
+		req = p
+	}
+	e.c, err = New(cfg, Deps{Requester: req, Tracker: tr, Store: st,
 		Switches: func() []uint64 { return []uint64{1, 2, 3, 4} },
 		Hops:     func() map[uint64]int { return map[uint64]int{1: 1, 2: 2, 3: 3, 4: 4} },
 		Clock:    func() time.Time { return e.now }})

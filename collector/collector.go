@@ -25,6 +25,16 @@ type Requester interface {
 	Request(ctx context.Context, dpid uint64, msg ofproto.Message) ([]ofproto.Message, error)
 }
 
+// PipelinedRequester is what a Requester may offer beyond Request (a round checks
+// for it): a switch's batch of requests sent as a pipeline of depth requests
+// outstanding at most, each answered through done in the calling goroutine, without
+// a goroutine or a context per request. *controller.Controller has it; see its
+// RequestPipelined for the contract. Each request times out after timeout.
+type PipelinedRequester interface {
+	RequestPipelined(ctx context.Context, dpid uint64, depth int, timeout time.Duration,
+		next func() ofproto.Message, done func(i int, msgs []ofproto.Message, err error)) error
+}
+
 // Tracker is the part of *flowtracker.Tracker the collector uses.
 type Tracker interface {
 	Subscribe(buf int) *flowtracker.Subscription

@@ -52,6 +52,13 @@ func (c *Collector) exchange(ctx context.Context, account string, dpid uint64, m
 	defer cancel()
 	reqLen := msg.Len()
 	msgs, err := c.deps.Requester.Request(rctx, dpid, msg)
+	c.charge(account, dpid, reqLen, msgs, err)
+	return msgs, err
+}
+
+// charge accounts one request of reqLen bytes to dpid under account, with its reply
+// parts or its error.
+func (c *Collector) charge(account string, dpid uint64, reqLen int, msgs []ofproto.Message, err error) {
 	u := Usage{Requests: 1, OpenFlowBytesSent: uint64(reqLen),
 		WireBytesSent: uint64(WireBytes(reqLen, c.cfg.MSS, c.cfg.FrameOverhead))}
 	if err != nil {
@@ -80,7 +87,6 @@ func (c *Collector) exchange(ctx context.Context, account string, dpid uint64, m
 	u.OpenFlowBytesRecv = uint64(recv)
 	u.WireBytesRecv = uint64(WireBytes(recv, c.cfg.MSS, c.cfg.FrameOverhead))
 	c.acct.add(UsageKey{Strategy: account, DPID: dpid}, u)
-	return msgs, err
 }
 
 // switchList is the connected switches as the scheduler takes them.
@@ -329,7 +335,8 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 		}
 		byDPID[r.dpid] = append(byDPID[r.dpid], r)
 	}
-	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{})}
+	// One reply at most per request: the round's replies never grow the slice.
+	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{}), replies: make([]poll.Reply, 0, len(reqs))}
 	sendBy := time.Now().Add(c.cfg.RoundTimeout)
 	waitFor := 0
 	for _, dpid := range dpids {
@@ -396,35 +403,39 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 	// that a slow switch's requests all get their turn. The requests are pipelined:
 	// up to Config.Pipeline outstanding.
 	first := c.timing.first(dpid, len(rs))
-	for range min(len(rs), c.cfg.Pipeline) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(rs) {
-					return
-				}
-				if ctx.Err() != nil || !time.Now().Before(sendBy) {
+	if p, ok := c.deps.Requester.(PipelinedRequester); ok {
+		replies, failed, skipped = c.pipelined(ctx, p, account, dpid, rs, first, sendBy)
+	} else {
+		for range min(len(rs), c.cfg.Pipeline) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(rs) {
+						return
+					}
+					if ctx.Err() != nil || !time.Now().Before(sendBy) {
+						mu.Lock()
+						skipped++
+						mu.Unlock()
+						continue
+					}
+					r := rs[(first+i)%len(rs)]
+					msgs, at, err := c.timed(ctx, account, dpid, r.msg)
 					mu.Lock()
-					skipped++
+					if err != nil {
+						failed++
+					}
+					if len(msgs) > 0 {
+						replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: c.timing.spacing(dpid, r.interval, c.cfg.Interval), At: at, Msgs: msgs})
+					}
 					mu.Unlock()
-					continue
 				}
-				r := rs[(first+i)%len(rs)]
-				msgs, at, err := c.timed(ctx, account, dpid, r.msg)
-				mu.Lock()
-				if err != nil {
-					failed++
-				}
-				if len(msgs) > 0 {
-					replies = append(replies, poll.Reply{DPID: dpid, Source: r.source, Interval: c.timing.spacing(dpid, r.interval, c.cfg.Interval), At: at, Msgs: msgs})
-				}
-				mu.Unlock()
-			}
-		}()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	c.timing.advance(dpid, first, len(rs)-skipped, len(rs))
 	sink.mu.Lock()
 	late := sink.closed
@@ -450,6 +461,55 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 	}
 	<-sink.applied
 	c.applyLate(replies, sink.read)
+}
+
+// pipelined sends a switch's batch rs (from first on, round the end) through p, as
+// batch's goroutines would through Request: Config.Pipeline outstanding at most, none
+// started after sendBy or once ctx has ended (those count as skipped), each charged
+// and timed on its own (timing.learn with its reply time; its readings carry the
+// midpoint of its request and reply). It returns the replies, the requests that
+// failed and those skipped.
+func (c *Collector) pipelined(ctx context.Context, p PipelinedRequester, account string, dpid uint64, rs []request, first int, sendBy time.Time) (replies []poll.Reply, failed, skipped int) {
+	type out struct {
+		r     *request
+		sent  time.Time // by Deps.Clock
+		start time.Time // monotonic
+	}
+	sent := make([]out, 0, len(rs))
+	replies = make([]poll.Reply, 0, len(rs)) // one at most per request
+	next := func() ofproto.Message {
+		k := len(sent)
+		if k >= len(rs) {
+			return nil
+		}
+		if ctx.Err() != nil || !time.Now().Before(sendBy) {
+			return nil
+		}
+		r := &rs[(first+k)%len(rs)]
+		sent = append(sent, out{r: r, sent: c.deps.Clock(), start: time.Now()})
+		return r.msg
+	}
+	done := func(i int, msgs []ofproto.Message, err error) {
+		if i < 0 || i >= len(sent) {
+			c.log.Error("pipelined requester answered a request it was not given", "dpid", fmt.Sprintf("%016x", dpid), "ordinal", i)
+			return
+		}
+		o := sent[i]
+		took, got := time.Since(o.start), c.deps.Clock()
+		c.charge(account, dpid, o.r.msg.Len(), msgs, err)
+		if timedOut := c.timedOut(err); err == nil || timedOut {
+			c.timing.learn(dpid, took, timedOut, got, c.cfg.RoundTimeout, time.Now(), c.cfg.RequestTimeout)
+		}
+		if err != nil {
+			failed++
+		}
+		if len(msgs) > 0 {
+			replies = append(replies, poll.Reply{DPID: dpid, Source: o.r.source, Interval: c.timing.spacing(dpid, o.r.interval, c.cfg.Interval),
+				At: o.sent.Add(got.Sub(o.sent) / 2), Msgs: msgs})
+		}
+	}
+	_ = p.RequestPipelined(ctx, dpid, c.cfg.Pipeline, c.cfg.RequestTimeout, next, done) // ctx's end: the rest are skipped
+	return replies, failed, len(rs) - len(sent)
 }
 
 // timed is exchange that learns the switch's reply time (on the monotonic clock)

@@ -143,6 +143,36 @@ func (cn *conn) push(m ofproto.Message, wake bool) error {
 	return nil
 }
 
+// enqueueAll queues ms in order under one hold of the queue's lock and wakes the
+// writer goroutine once, so that they leave in one write. It returns how many it
+// queued: all, or the first n when the connection is closing (ErrDisconnected) or the
+// hard limit is reached (ErrQueueFull, the rest refused).
+func (cn *conn) enqueueAll(ms []ofproto.Message) (int, error) {
+	if cn.isClosed() {
+		return 0, ErrDisconnected
+	}
+	cn.qmu.Lock()
+	if cn.closing {
+		cn.qmu.Unlock()
+		return 0, ErrDisconnected
+	}
+	n := min(len(ms), max(cn.hard-len(cn.q), 0))
+	cn.q = append(cn.q, ms[:n]...)
+	queued := int64(len(cn.q))
+	cn.qmu.Unlock()
+	if queued > cn.maxQueue.Load() {
+		cn.maxQueue.Store(queued) // racy maximum: a statistic
+	}
+	if n > 0 {
+		cn.signal()
+	}
+	if n < len(ms) {
+		cn.refused.Add(uint64(len(ms) - n))
+		return n, ErrQueueFull
+	}
+	return n, nil
+}
+
 func (cn *conn) signal() {
 	select {
 	case cn.wake <- struct{}{}:

@@ -48,13 +48,15 @@ func (e *SwitchError) Unwrap() error { return ErrSwitchError }
 type result struct {
 	msgs []ofproto.Message
 	err  error
+	tag  int // the pending request's tag (addTo)
 }
 
 // pending is one request waiting for its reply.
 type pending struct {
 	deadline time.Time
 	parts    []ofproto.Message
-	done     chan result // capacity 1; written exactly once
+	done     chan<- result // written exactly once, never blocking (see add and addTo)
+	tag      int
 }
 
 // xidTable matches replies to requests by transaction id and reassembles multipart
@@ -86,9 +88,27 @@ func (t *xidTable) allocate() uint32 {
 // add registers a request with the given xid and deadline and returns the channel its
 // result will arrive on.
 func (t *xidTable) add(xid uint32, deadline time.Time) <-chan result {
-	p := &pending{deadline: deadline, done: make(chan result, 1)}
-	t.pending[xid] = p
-	return p.done
+	ch := make(chan result, 1)
+	t.pending[xid] = &pending{deadline: deadline, done: ch}
+	return ch
+}
+
+// addTo registers a request whose result goes to ch, a channel shared by several
+// requests, with tag to tell it apart. ch must have room for the result of every
+// request added to it that is neither answered yet nor taken back (take): the table
+// writes under the controller's lock and must never block.
+func (t *xidTable) addTo(xid uint32, deadline time.Time, ch chan<- result, tag int) {
+	t.pending[xid] = &pending{deadline: deadline, done: ch, tag: tag}
+}
+
+// take forgets a pending request and reports whether it was still pending; false
+// means its result has been written already.
+func (t *xidTable) take(xid uint32) bool {
+	if _, ok := t.pending[xid]; !ok {
+		return false
+	}
+	delete(t.pending, xid)
+	return true
 }
 
 // deliver offers a reply. more says that further parts follow (OFPSF_REPLY_MORE). It
@@ -101,7 +121,7 @@ func (t *xidTable) deliver(xid uint32, m ofproto.Message, more bool, err error) 
 	}
 	if err != nil {
 		delete(t.pending, xid)
-		p.done <- result{err: err}
+		p.done <- result{err: err, tag: p.tag}
 		return true
 	}
 	p.parts = append(p.parts, m)
@@ -109,7 +129,7 @@ func (t *xidTable) deliver(xid uint32, m ofproto.Message, more bool, err error) 
 		return true
 	}
 	delete(t.pending, xid)
-	p.done <- result{msgs: p.parts}
+	p.done <- result{msgs: p.parts, tag: p.tag}
 	return true
 }
 
@@ -124,7 +144,7 @@ func (t *xidTable) expire(now time.Time) int {
 	for xid, p := range t.pending {
 		if !p.deadline.After(now) {
 			delete(t.pending, xid)
-			p.done <- result{err: ErrTimeout}
+			p.done <- result{err: ErrTimeout, tag: p.tag}
 			n++
 		}
 	}
@@ -135,7 +155,7 @@ func (t *xidTable) expire(now time.Time) int {
 func (t *xidTable) failAll(err error) {
 	for xid, p := range t.pending {
 		delete(t.pending, xid)
-		p.done <- result{err: err}
+		p.done <- result{err: err, tag: p.tag}
 	}
 }
 

@@ -222,6 +222,9 @@ var collectorExit = func() {}
 // until ctx ends, with the store's clock (a Tick every -stats-tick) and the ports'
 // advertised speeds kept in step with the switches, and registers the collector's
 // metrics on reg. Call it before ctl.Serve so that no flow event is missed.
+// The controller sends each switch's batch of a round as a pipeline.
+var _ collector.PipelinedRequester = (*controller.Controller)(nil)
+
 func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 	reg prometheus.Registerer, logger *slog.Logger) (*polling, error) {
 	cc, sc, err := p.config()
