@@ -193,7 +193,7 @@ func BenchmarkFramer(b *testing.B) {
 			cpu0 := cpuTime()
 			for b.Loop() {
 				*rd = chunkReader{b: stream, sizes: sizes}
-				*fr = Framer{r: rd, max: fr.max, buf: fr.buf}
+				fr.reset(rd)
 				n := 0
 				for {
 					_, err := fr.Next()

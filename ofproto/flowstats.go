@@ -23,6 +23,20 @@ type FlowStats struct {
 // Len is the encoded length of the entry.
 func (e *FlowStats) Len() int { return FlowStatsLen + ActionsLen(e.Actions) }
 
+// AppendBinary appends the encoding of e (ofp_flow_stats and its actions) to b and
+// returns the extended buffer; with b of enough capacity it does not allocate. On
+// error b is returned unchanged. It lets a switch write the entries of a reply
+// straight into the reply's buffer.
+func (e *FlowStats) AppendBinary(b []byte) ([]byte, error) {
+	n := e.Len()
+	start := len(b)
+	b = grow(b, n)
+	if err := e.marshalInto(b[start : start+n]); err != nil {
+		return b[:start], err
+	}
+	return b, nil
+}
+
 func (e *FlowStats) marshalInto(b []byte) error {
 	n := len(b)
 	if n > 0xffff {

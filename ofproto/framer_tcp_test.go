@@ -235,7 +235,7 @@ func BenchmarkFramerTCP(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				*rd = chunkReader{b: stream, sizes: sizes}
-				*fr = Framer{r: rd, max: fr.max, buf: fr.buf}
+				fr.reset(rd)
 				n := 0
 				for {
 					_, err := fr.Next()

@@ -2,12 +2,14 @@ package ofemu
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -120,7 +122,8 @@ type Switch struct {
 	mu       sync.Mutex
 	conn     net.Conn
 	wmu      sync.Mutex
-	queue    [][]byte // messages waiting for the writer
+	queue    []queued // messages waiting for the writer
+	spare    []queued // the writer's last batch, emptied, for the next one
 	closed   bool
 	wake     chan struct{}
 	bulk     chan []byte
@@ -137,6 +140,7 @@ type Switch struct {
 	// entry is added or removed.
 	order      []*entry
 	orderDirty bool
+	sel        []*entry                // selected's result for an exact match, reused
 	probed     map[ofproto.PortNo]bool // link ports an LLDP frame arrived on
 	priorities map[uint16]int          // entries by priority, to find an exact match without a walk
 
@@ -208,18 +212,42 @@ func (s *Switch) nextXid() uint32 {
 // blocked would otherwise deadlock with us). The writer goroutine sends them, ahead
 // of any bulk load.
 func (s *Switch) send(msgs ...ofproto.Message) error {
-	var out [][]byte
+	out := make([]queued, 0, len(msgs))
 	for _, m := range msgs {
 		b, err := ofproto.AppendMarshal(nil, m)
 		if err != nil {
 			return err
 		}
-		out = append(out, b)
+		out = append(out, queued{b: b})
 	}
+	return s.enqueue(out...)
+}
+
+// queued is what the writer sends: messages, and where their buffer goes back to
+// once written (nil when it is left to the garbage collector).
+type queued struct {
+	b      []byte
+	pooled *[]byte
+}
+
+// replyBufs holds the buffers of flow statistics replies that the writers have
+// sent, for the next replies. It holds *[]byte so that Put does not allocate.
+var replyBufs sync.Pool
+
+// sendReply queues the messages encoded in *p, a buffer from replyBufs, which the
+// writer gives back once it has written them.
+func (s *Switch) sendReply(p *[]byte) error {
+	return s.enqueue(queued{b: *p, pooled: p})
+}
+
+func (s *Switch) enqueue(out ...queued) error {
 	s.wmu.Lock()
 	if s.closed {
 		s.wmu.Unlock()
 		return net.ErrClosed
+	}
+	if s.queue == nil {
+		s.queue, s.spare = s.spare, nil
 	}
 	s.queue = append(s.queue, out...)
 	s.wmu.Unlock()
@@ -265,12 +293,22 @@ func (s *Switch) writer(conn net.Conn) {
 		q := s.queue
 		s.queue = nil
 		s.wmu.Unlock()
-		for _, b := range q {
-			if _, err := w.Write(b); err != nil {
+		for i, m := range q {
+			_, err := w.Write(m.b)
+			if m.pooled != nil {
+				// Written or copied into w: the buffer is free again.
+				*m.pooled = m.b[:0]
+				replyBufs.Put(m.pooled)
+			}
+			q[i] = queued{}
+			if err != nil {
 				return
 			}
 		}
 		if len(q) > 0 {
+			s.wmu.Lock()
+			s.spare = q[:0]
+			s.wmu.Unlock()
 			if w.Flush() != nil {
 				return
 			}
@@ -675,7 +713,30 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 		bodies = []ofproto.StatsBody{&ofproto.DescStats{MfrDesc: "cemon", HWDesc: "ofemu", SWDesc: "ofemu",
 			SerialNum: "None", DPDesc: fmt.Sprintf("emulated switch %016x", s.DPID)}}
 	case *ofproto.FlowStatsRequest:
-		bodies = s.flowStats(b, now)
+		p, _ := replyBufs.Get().(*[]byte)
+		if p == nil {
+			p = new([]byte)
+		}
+		r, err := s.appendFlowStats((*p)[:0], m.Xid, b, now)
+		s.mu.Unlock()
+		*p = r
+		if err != nil {
+			replyBufs.Put(p)
+			return err
+		}
+		delay := s.statsDelay()
+		if delay <= 0 {
+			return s.sendReply(p)
+		}
+		go func() {
+			select {
+			case <-ctx.Done():
+				replyBufs.Put(p)
+			case <-time.After(delay):
+				_ = s.sendReply(p)
+			}
+		}()
+		return nil
 	case *ofproto.AggregateStatsRequest:
 		var r ofproto.AggregateStatsReply
 		for _, e := range s.sorted() {
@@ -734,10 +795,7 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 		}
 		msgs[i] = r
 	}
-	var delay time.Duration
-	if f := s.net.cfg.StatsDelay; f != nil {
-		delay = f(s.DPID)
-	}
+	delay := s.statsDelay()
 	if delay <= 0 {
 		return s.send(msgs...)
 	}
@@ -749,6 +807,14 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 		}
 	}()
 	return nil
+}
+
+// statsDelay is how long the switch waits before it answers a statistics request.
+func (s *Switch) statsDelay() time.Duration {
+	if f := s.net.cfg.StatsDelay; f != nil {
+		return f(s.DPID)
+	}
+	return 0
 }
 
 // sorted returns the entries in a stable order (priority, then match bytes), as a
@@ -780,29 +846,31 @@ func (s *Switch) sorted() []*entry {
 
 // selected returns the entries a statistics request for match m may list, in reply
 // order: for an exact match (one flow's entry, as a controller reads a single flow)
-// the entries with that match at each priority in use, found without a walk.
+// the entries with that match at each priority in use, found without a walk. The
+// result is the switch's own and valid until the next call (under s.mu).
 func (s *Switch) selected(m *ofproto.Match) []*entry {
 	if m.Wildcards&ofproto.WildAll != 0 || len(s.priorities) > 8 {
 		return s.sorted()
 	}
-	var out []*entry
+	out := s.sel[:0]
 	for p := range s.priorities {
 		if e, ok := s.entries[keyOf(m, p)]; ok {
 			out = append(out, e)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].priority > out[j].priority })
+	slices.SortFunc(out, func(a, b *entry) int { return cmp.Compare(b.priority, a.priority) })
+	s.sel = out
 	return out
 }
 
-// flowStats builds the reply bodies of a flow statistics request, each message
-// within MaxReplyLen.
-func (s *Switch) flowStats(req *ofproto.FlowStatsRequest, now time.Time) []ofproto.StatsBody {
-	const header = 12 // ofp_header + ofp_stats_reply type and flags
+// appendFlowStats appends the reply to a flow statistics request to dst: one or
+// more OFPT_STATS_REPLY messages, each within MaxReplyLen, the entries encoded
+// straight into them.
+func (s *Switch) appendFlowStats(dst []byte, xid uint32, req *ofproto.FlowStatsRequest, now time.Time) ([]byte, error) {
 	limit := s.net.cfg.MaxReplyLen
-	cur := &ofproto.FlowStatsReply{}
-	out := []ofproto.StatsBody{cur}
-	size := header
+	start := len(dst) // of the message being written
+	dst = appendStatsReplyHeader(dst, xid)
+	entries := 0
 	for _, e := range s.selected(&req.Match) {
 		if !covers(&req.Match, &e.match) || !hasOutput(e, req.OutPort) {
 			continue
@@ -813,14 +881,37 @@ func (s *Switch) flowStats(req *ofproto.FlowStatsRequest, now time.Time) []ofpro
 		fs := ofproto.FlowStats{TableID: 0, Match: e.match, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
 			Priority: e.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
 			PacketCount: p, ByteCount: b, Actions: e.actions}
-		n := fs.Len()
-		if size+n > limit && len(cur.Entries) > 0 {
-			cur = &ofproto.FlowStatsReply{}
-			out = append(out, cur)
-			size = header
+		if len(dst)-start+fs.Len() > limit && entries > 0 {
+			if err := finishStatsReply(dst[start:], ofproto.StatsReplyMore); err != nil {
+				return dst, err
+			}
+			start = len(dst)
+			dst = appendStatsReplyHeader(dst, xid)
+			entries = 0
 		}
-		cur.Entries = append(cur.Entries, fs)
-		size += n
+		var err error
+		if dst, err = fs.AppendBinary(dst); err != nil {
+			return dst, err
+		}
+		entries++
 	}
-	return out
+	return dst, finishStatsReply(dst[start:], 0)
+}
+
+// appendStatsReplyHeader appends the header of an OFPST_FLOW reply, its length
+// left for finishStatsReply.
+func appendStatsReplyHeader(b []byte, xid uint32) []byte {
+	return append(b, ofproto.Version, byte(ofproto.TypeStatsReply), 0, 0,
+		byte(xid>>24), byte(xid>>16), byte(xid>>8), byte(xid),
+		byte(ofproto.StatsFlow>>8), byte(ofproto.StatsFlow), 0, 0)
+}
+
+// finishStatsReply writes the length and flags of msg, one whole OFPST_FLOW reply.
+func finishStatsReply(msg []byte, flags uint16) error {
+	if len(msg) > ofproto.MaxMessageLen {
+		return fmt.Errorf("ofemu: flow statistics reply of %d bytes: %w", len(msg), ofproto.ErrTooLong)
+	}
+	binary.BigEndian.PutUint16(msg[2:], uint16(len(msg)))
+	binary.BigEndian.PutUint16(msg[10:], flags)
+	return nil
 }
