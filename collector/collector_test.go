@@ -173,8 +173,9 @@ func TestMCPSCheapest(t *testing.T) {
 		u := e.c.Total(s.String())
 		cost[s] = u.WireBytesSent + u.WireBytesRecv
 		// The linear model predicts the measured bytes exactly when every reply fits
-		// one segment.
-		if sch := e.c.Scheme(); int64(cost[s]) != sch.Cost {
+		// one segment and every request has its own. A switch's requests sent as a
+		// pipeline share frames: they cost less than the model says.
+		if sch := e.c.Scheme(); !usePipeNet && int64(cost[s]) != sch.Cost || usePipeNet && int64(cost[s]) > sch.Cost {
 			t.Errorf("%s: accounted %d B, scheme cost %d B", s, cost[s], sch.Cost)
 		}
 	}

@@ -52,15 +52,14 @@ func (c *Collector) exchange(ctx context.Context, account string, dpid uint64, m
 	defer cancel()
 	reqLen := msg.Len()
 	msgs, err := c.deps.Requester.Request(rctx, dpid, msg)
-	c.charge(account, dpid, reqLen, msgs, err)
+	c.charge(account, dpid, reqLen, WireBytes(reqLen, c.cfg.MSS, c.cfg.FrameOverhead), msgs, err)
 	return msgs, err
 }
 
-// charge accounts one request of reqLen bytes to dpid under account, with its reply
-// parts or its error.
-func (c *Collector) charge(account string, dpid uint64, reqLen int, msgs []ofproto.Message, err error) {
-	u := Usage{Requests: 1, OpenFlowBytesSent: uint64(reqLen),
-		WireBytesSent: uint64(WireBytes(reqLen, c.cfg.MSS, c.cfg.FrameOverhead))}
+// charge accounts one request of reqLen bytes (reqWire on the wire) to dpid under
+// account, with its reply parts or its error.
+func (c *Collector) charge(account string, dpid uint64, reqLen int, reqWire int64, msgs []ofproto.Message, err error) {
+	u := Usage{Requests: 1, OpenFlowBytesSent: uint64(reqLen), WireBytesSent: uint64(reqWire)}
 	if err != nil {
 		if c.timedOut(err) {
 			u.Timeouts = 1
@@ -474,9 +473,15 @@ func (c *Collector) pipelined(ctx context.Context, p PipelinedRequester, account
 		r     *request
 		sent  time.Time // by Deps.Clock
 		start time.Time // monotonic
+		wire  int64     // its bytes on the wire: its own and the frames it adds to its fill's
 	}
 	sent := make([]out, 0, len(rs))
 	replies = make([]poll.Reply, 0, len(rs)) // one at most per request
+	// The requests p takes between two answers fill the pipeline together and leave
+	// in one write: they share frames, and each is charged the frames it adds to the
+	// fill (the first one's headers, then one more per MSS), so that the accounting
+	// follows the wire.
+	fill, newFill := 0, true
 	next := func() ofproto.Message {
 		k := len(sent)
 		if k >= len(rs) {
@@ -486,17 +491,24 @@ func (c *Collector) pipelined(ctx context.Context, p PipelinedRequester, account
 			return nil
 		}
 		r := &rs[(first+k)%len(rs)]
-		sent = append(sent, out{r: r, sent: c.deps.Clock(), start: time.Now()})
+		if newFill {
+			fill, newFill = 0, false
+		}
+		before := WireBytes(fill, c.cfg.MSS, c.cfg.FrameOverhead)
+		fill += r.msg.Len()
+		sent = append(sent, out{r: r, sent: c.deps.Clock(), start: time.Now(),
+			wire: WireBytes(fill, c.cfg.MSS, c.cfg.FrameOverhead) - before})
 		return r.msg
 	}
 	done := func(i int, msgs []ofproto.Message, err error) {
+		newFill = true
 		if i < 0 || i >= len(sent) {
 			c.log.Error("pipelined requester answered a request it was not given", "dpid", fmt.Sprintf("%016x", dpid), "ordinal", i)
 			return
 		}
 		o := sent[i]
 		took, got := time.Since(o.start), c.deps.Clock()
-		c.charge(account, dpid, o.r.msg.Len(), msgs, err)
+		c.charge(account, dpid, o.r.msg.Len(), o.wire, msgs, err)
 		if timedOut := c.timedOut(err); err == nil || timedOut {
 			c.timing.learn(dpid, took, timedOut, got, c.cfg.RoundTimeout, time.Now(), c.cfg.RequestTimeout)
 		}

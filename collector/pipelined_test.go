@@ -197,3 +197,29 @@ func (f *failFrom) RequestPipelined(ctx context.Context, dpid uint64, depth int,
 
 // currentPipe is the pipeNet of the latest env built with usePipeNet.
 var currentPipe atomic.Value
+
+// TestPipelinedFillFrames: the requests a pipeline takes together leave in one write
+// and share its frames: five single-flow requests to one switch are charged their
+// own bytes and one frame's headers between them; with a pipeline of one, each has
+// its own frame.
+func TestPipelinedFillFrames(t *testing.T) {
+	usePipeNet = true
+	defer func() { usePipeNet = false }()
+	for _, tc := range []struct {
+		depth, frames int
+	}{{16, 1}, {1, 5}} {
+		e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Pipeline: tc.depth})
+		for i := range 5 {
+			e.addFlow(t, i, 2, 2)
+		}
+		e.c.Drain()
+		e.now = t0.Add(time.Second)
+		res := e.c.Round(context.Background())
+		require.Equal(t, 5, res.Requests)
+		u := e.c.Total(StrategyPerFlowMin.String())
+		reqLen := (&ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{}}).Len()
+		assert.Equal(t, uint64(5), u.Requests)
+		assert.Equal(t, uint64(5*reqLen), u.OpenFlowBytesSent)
+		assert.Equal(t, uint64(5*reqLen+tc.frames*DefaultFrameOverhead), u.WireBytesSent, "depth %d", tc.depth)
+	}
+}
