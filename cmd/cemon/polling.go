@@ -218,13 +218,13 @@ func (pl *polling) statsBackend() api.StatsBackend {
 // that cemon run waits for it.
 var collectorExit = func() {}
 
+// The controller sends each switch's batch of a round as a pipeline.
+var _ collector.PipelinedRequester = (*controller.Controller)(nil)
+
 // start validates the flags, builds the store and starts the collector on ctl
 // until ctx ends, with the store's clock (a Tick every -stats-tick) and the ports'
 // advertised speeds kept in step with the switches, and registers the collector's
 // metrics on reg. Call it before ctl.Serve so that no flow event is missed.
-// The controller sends each switch's batch of a round as a pipeline.
-var _ collector.PipelinedRequester = (*controller.Controller)(nil)
-
 func (p *pollingFlags) start(ctx context.Context, ctl *controller.Controller,
 	reg prometheus.Registerer, logger *slog.Logger) (*polling, error) {
 	cc, sc, err := p.config()
