@@ -171,16 +171,11 @@ func BenchmarkTotals(b *testing.B) {
 func BenchmarkObserveScattered(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
-			s := setupScattered(b, n)
-			rng := rand.New(rand.NewPCG(3, 4))
-			order := rng.Perm(n)
+			s, order := setupScattered(b, n)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				round := uint64(i/n + 1)
-				r := Reading{Flow: uint64(order[i%n]), DPID: 1, Bytes: round * 1000, Packets: round,
-					Duration: time.Duration(round) * time.Second, At: t0.Add(time.Duration(round) * time.Second), Source: SourcePollSingle}
-				if _, err := s.Observe(r); err != nil {
+				if _, err := s.Observe(scatteredReading(order, i)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -188,9 +183,19 @@ func BenchmarkObserveScattered(b *testing.B) {
 	}
 }
 
+// scatteredReading is reading i of the scattered benchmarks: round i/n+1's
+// reading of flow order[i%n], each round's counters 1,000 bytes on.
+func scatteredReading(order []int, i int) Reading {
+	n := len(order)
+	round := uint64(i/n + 1)
+	return Reading{Flow: uint64(order[i%n]), DPID: 1, Bytes: round * 1000, Packets: round,
+		Duration: time.Duration(round) * time.Second, At: t0.Add(time.Duration(round) * time.Second), Source: SourcePollSingle}
+}
+
 // setupScattered registers n flows over paths of 1 to 5 hops among 10,000
-// hosts on 1,000 switches, each at random.
-func setupScattered(b *testing.B, n int) *Store {
+// hosts on 1,000 switches, each at random, and returns them in a random order
+// of reading.
+func setupScattered(b *testing.B, n int) (*Store, []int) {
 	b.Helper()
 	s, err := New(Config{History: 8})
 	if err != nil {
@@ -206,7 +211,7 @@ func setupScattered(b *testing.B, n int) *Store {
 			b.Fatal(err)
 		}
 	}
-	return s
+	return s, rand.New(rand.NewPCG(3, 4)).Perm(n)
 }
 
 // benchHost16 is host i of the larger benchmarks: IP 10.0.i/256.i%256.
@@ -219,17 +224,13 @@ func benchHost16(i int) HostID {
 func BenchmarkObserveBatch(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
-			s := setupScattered(b, n)
-			rng := rand.New(rand.NewPCG(3, 4))
-			order := rng.Perm(n)
+			s, order := setupScattered(b, n)
 			rs := make([]Reading, 0, observeBatchBench)
 			var out []FlowSample
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				round := uint64(i/n + 1)
-				rs = append(rs, Reading{Flow: uint64(order[i%n]), DPID: 1, Bytes: round * 1000, Packets: round,
-					Duration: time.Duration(round) * time.Second, At: t0.Add(time.Duration(round) * time.Second), Source: SourcePollSingle})
+				rs = append(rs, scatteredReading(order, i))
 				if len(rs) == observeBatchBench || i == b.N-1 || (i+1)%n == 0 {
 					var taken []Reading
 					taken, out = s.ObserveBatch(rs, out[:0])
