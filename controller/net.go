@@ -43,6 +43,10 @@ type NetStats struct {
 	// FlowsEvicted counts exact flows deleted from a full table to make room for an
 	// aggregate: their host pair's aggregate carries their packets on.
 	FlowsEvicted uint64
+	// FlowsMidPath counts active flows deleted because a packet of theirs came in at
+	// the real ingress while they started further on (installed from a packet in
+	// flight): the next packet installs them over the whole path.
+	FlowsMidPath uint64
 }
 
 // floodGuard remembers the frames Routing sent out itself (flooded or delivered to a

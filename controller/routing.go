@@ -390,8 +390,13 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 			grain, fkey = flowtracker.GrainHostPair, hostPairKey(key)
 		}
 	}
-	if grain == flowtracker.GrainHostPair {
-		if pf, ok := n.c.tracker.ByKeyGrain(fkey, grain); ok {
+	// A packet of the host pair's aggregate is handled by it where the aggregate
+	// has an entry at this switch and port: where the fallback holds, and also for a
+	// packet that came from another switch with no exact flow of its own, which the
+	// aggregate carried upstream (it raced the aggregate's FLOW_MOD here, which an
+	// exact flow installed from here would make it counted twice).
+	if grain == flowtracker.GrainHostPair || (!exists && n.c.topo.IsTrunk(s.dpid, uint16(pi.InPort))) {
+		if pf, ok := n.c.tracker.ByKeyGrain(hostPairKey(key), flowtracker.GrainHostPair); ok {
 			for i, e := range pf.Entries {
 				if e.DPID != s.dpid || e.InPort != uint16(pi.InPort) {
 					continue
@@ -432,7 +437,18 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 	}
 	if !created {
 		// An active flow with this key takes another path (the host moved, say): send
-		// the packet straight to its destination and leave the flow alone.
+		// the packet straight to its destination and leave the flow alone, unless the
+		// flow starts in the middle of this packet's path.
+		if cur, ok := n.c.tracker.ByKeyGrain(fkey, grain); ok && n.startsMidPath(&cur, s.dpid, uint16(pi.InPort)) {
+			// It was installed from a switch that a packet in flight reached after
+			// its predecessor's entries went (a full table's refusal, an eviction):
+			// nothing upstream carries it, so every packet from the real ingress
+			// would come here and go uncounted until it idles out. It goes (its
+			// FLOW_REMOVEDs bring its counters) and the pair's next packet installs
+			// it over the whole path.
+			n.c.stats.FlowsMidPath++
+			n.tearDownOnce(x, &cur, now)
+		}
 		n.deliver(x, pi, dst, now)
 		return
 	}
@@ -484,6 +500,21 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 	if !release {
 		n.packetOut(x, s, pi, ofproto.PortNo(hops[0].OutPort))
 	}
+}
+
+// startsMidPath reports whether flow f's first entry takes its packets from another
+// switch (a switch-to-switch port) while a packet of the same key came in at switch
+// dpid's port in, an edge port that f's path does not hold: f was installed from the
+// middle of the path that packet takes.
+func (n *routing) startsMidPath(f *flowtracker.Flow, dpid uint64, in uint16) bool {
+	if len(f.Entries) == 0 || n.c.topo.IsTrunk(dpid, in) {
+		return false
+	}
+	first := f.Entries[0]
+	if !n.c.topo.IsTrunk(first.DPID, first.InPort) {
+		return false // it starts at an edge port: the host moved, say
+	}
+	return !slices.ContainsFunc(f.Entries, func(e flowtracker.Entry) bool { return e.DPID == dpid && e.InPort == in })
 }
 
 // entryRefused handles an exact flow that lost an entry to a refusal while it keeps

@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type tableMetrics struct {
 	entries, limit, active, max, fallback, refused *prometheus.Desc
 	refusedAll, pairs, fullDelivered, evicted      *prometheus.Desc
+	midPath                                        *prometheus.Desc
 }
 
 func newTableMetrics() tableMetrics {
@@ -24,11 +25,12 @@ func newTableMetrics() tableMetrics {
 		pairs:         d("cemon_host_pair_flows_installed_total", "Host-pair aggregates installed for flows that found a full or nearly full table."),
 		fullDelivered: d("cemon_table_full_deliveries_total", "Packets delivered straight to their host because a switch of their path had a full table."),
 		evicted:       d("cemon_flows_evicted_total", "Exact flows deleted from a full table to make room for an aggregate; their host pair's aggregate carries them on."),
+		midPath:       d("cemon_flows_mid_path_total", "Active flows deleted because they started past their packets' real ingress (installed from a packet in flight); the next packet installs them over the whole path."),
 	}
 }
 
 func (t tableMetrics) describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{t.entries, t.limit, t.active, t.max, t.fallback, t.refused, t.refusedAll, t.pairs, t.fullDelivered, t.evicted} {
+	for _, d := range []*prometheus.Desc{t.entries, t.limit, t.active, t.max, t.fallback, t.refused, t.refusedAll, t.pairs, t.fullDelivered, t.evicted, t.midPath} {
 		ch <- d
 	}
 }
@@ -53,4 +55,5 @@ func (t tableMetrics) collect(ch chan<- prometheus.Metric, c *Controller, st Net
 	ch <- prometheus.MustNewConstMetric(t.pairs, prometheus.CounterValue, float64(st.HostPairFlows))
 	ch <- prometheus.MustNewConstMetric(t.fullDelivered, prometheus.CounterValue, float64(st.TableFullDelivered))
 	ch <- prometheus.MustNewConstMetric(t.evicted, prometheus.CounterValue, float64(st.FlowsEvicted))
+	ch <- prometheus.MustNewConstMetric(t.midPath, prometheus.CounterValue, float64(st.FlowsMidPath))
 }

@@ -533,3 +533,41 @@ func TestTableReadingKeepsLaterAdds(t *testing.T) {
 		{TableID: 0, ActiveCount: uint32(before), MaxEntries: 60}}}}, n.now)
 	assert.Equal(t, before+3, ts.info.Estimate, "the adds sent after the request are kept")
 }
+
+// TestTrunkPacketOfAggregate: a packet the host pair's aggregate carried upstream
+// that reaches a switch before the aggregate's entry there (its FLOW_MOD raced the
+// packet) goes on along the aggregate's entry; no exact flow is installed from that
+// switch, which would count the packets the aggregate counts at the ingress a second
+// time.
+func TestTrunkPacketOfAggregate(t *testing.T) {
+	n := tableNet(t, Config{IdleTimeout: 5 * time.Second}, 0, 0)
+	n.c.table(2).info.Fallback = true // no limit known: it stays on
+	sendUDP(n, 2000, 1)               // the pair's aggregate, over s1..s3
+	pk := flowtracker.HostPairKey(keyOf(n, 2000))
+	pf, ok := n.c.tracker.ByKeyGrain(pk, flowtracker.GrainHostPair)
+	require.True(t, ok)
+	require.Equal(t, []uint64{1, 2, 3}, pf.DPIDs())
+
+	// s3 has not installed the aggregate's entry yet when a packet of a new flow,
+	// which the aggregate took at s1 and s2, comes in from s2.
+	s3 := n.sw[3]
+	var held *fakeEntry
+	for i, fe := range s3.table {
+		if fe.cookie == pf.Cookie {
+			held = fe
+			s3.table = slices.Delete(s3.table, i, i+1)
+			break
+		}
+	}
+	require.NotNil(t, held)
+	h1, h3 := n.hosts["h1"], n.hosts["h3"]
+	installed, got := n.c.stats.FlowsInstalled, len(h3.got)
+	n.frames = append(n.frames, frameAt{udpFrame(h1.mac, h3.mac, h1.ip, h3.ip, 2001, 5001, 0, 100), PortRef{3, 2}})
+	n.run()
+	assert.Equal(t, got+1, len(h3.got), "the packet went on")
+	assert.Equal(t, installed, n.c.stats.FlowsInstalled, "nothing installed from s3")
+	_, ok = n.c.tracker.ByKey(keyOf(n, 2001))
+	assert.False(t, ok, "no exact flow from mid-path")
+	s3.table = append(s3.table, held)
+	checkTables(t, n)
+}

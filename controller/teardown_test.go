@@ -150,3 +150,58 @@ func TestSwitchBackDuringTeardown(t *testing.T) {
 	assert.False(t, n.c.tearingDown())
 	assert.Zero(t, n.c.tracker.OnSwitch(2))
 }
+
+// TestMidPathFlowGives: a packet in flight that reaches a switch after its flow's
+// entries went installs the flow from there (the tracker has no flow of its key).
+// When the next packet comes in at the real ingress, that flow goes, with its counters
+// from its first switch, and the packet after installs the flow over the whole path:
+// the ingress's packets are not delivered uncounted until the mid-path flow idles out.
+func TestMidPathFlowGives(t *testing.T) {
+	n := newFakeNet(t, Config{IdleTimeout: 5 * time.Second})
+	n.linear(3)
+	for _, d := range sortedDPIDs(n.sw) {
+		n.connect(d)
+	}
+	n.advance(2 * time.Second)
+	h1, h3 := n.hosts["h1"], n.hosts["h3"]
+	require.Contains(t, n.ping(h1, h3), "ok")
+	n.advance(6 * time.Second) // the ping's flows go
+	require.Zero(t, n.c.tracker.Len())
+
+	// Each frame of the flow its own size: the flood guard drops a frame it sent
+	// itself seen again.
+	size := 100
+	frame := func() []byte { size++; return udpFrame(h1.mac, h3.mac, h1.ip, h3.ip, 4000, 5001, 0, size) }
+	n.frames = append(n.frames, frameAt{frame(), PortRef{2, 2}}) // in flight from s1
+	n.run()
+	key := flowkey.FromMatch(ptr(mustMatch(t, frame())))
+	mid, ok := n.c.tracker.ByKey(key)
+	require.True(t, ok, "the packet in flight installed a flow")
+	require.Equal(t, []uint64{2, 3}, mid.DPIDs(), "from s2, where it came in")
+	n.frames = append(n.frames, frameAt{frame(), PortRef{2, 2}}) // the last one in flight
+	n.run()
+
+	before := len(h3.got)
+	n.hostSend(h1, frame())
+	n.run()
+	assert.Equal(t, before+1, len(h3.got), "the packet from the ingress was delivered")
+	assert.Equal(t, uint64(1), n.c.stats.FlowsMidPath)
+	got, ok := n.c.tracker.Get(mid.ID)
+	require.True(t, ok)
+	assert.Equal(t, flowtracker.StateExpired, got.State, "the mid-path flow went")
+	fin, ok := got.Final()
+	require.True(t, ok, "with its first switch's final counters")
+	assert.Equal(t, uint64(1), fin.Packets)
+
+	n.hostSend(h1, frame())
+	n.run()
+	f, ok := n.c.tracker.ByKey(key)
+	require.True(t, ok)
+	assert.Equal(t, []uint64{1, 2, 3}, f.DPIDs(), "the next packet installs the whole path")
+	assert.Equal(t, before+2, len(h3.got))
+	n.hostSend(h1, frame()) // and the one after goes by the entries
+	pins := n.c.stats.PacketIns
+	n.run()
+	assert.Equal(t, pins, n.c.stats.PacketIns)
+	assert.Equal(t, before+3, len(h3.got))
+}

@@ -190,9 +190,11 @@ func TestE2ETableLimits(t *testing.T) {
 		t.Logf("after the transfers: %s", why)
 	}
 	after := matrixBytes(t, c)
-	t.Logf("FLOW_MODs refused %.0f, host-pair aggregates installed %.0f, exact flows evicted for them %.0f, packets delivered past full tables %.0f",
+	t.Logf("FLOW_MODs refused %.0f, host-pair aggregates installed %.0f, exact flows evicted for them %.0f, packets delivered past full tables %.0f, "+
+		"flows installed mid-path and replaced %.0f",
 		metricValue(t, c, "cemon_flow_mods_refused_all_total"), metricValue(t, c, "cemon_host_pair_flows_installed_total"),
-		metricValue(t, c, "cemon_flows_evicted_total"), metricValue(t, c, "cemon_table_full_deliveries_total"))
+		metricValue(t, c, "cemon_flows_evicted_total"), metricValue(t, c, "cemon_table_full_deliveries_total"),
+		metricValue(t, c, "cemon_flows_mid_path_total"))
 	ip := map[string]string{}
 	for _, hi := range info.Hosts {
 		ip[hi.Name] = hi.IP
