@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/gopacket/layers"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cemon-sdn/cemon/ofproto"
@@ -261,4 +262,43 @@ func TestBackpressureBurstingSwitchNeverDropped(t *testing.T) {
 	// read first.
 	require.Eventually(t, func() bool { return c.NetStats().FlowsInstalled == uint64(flows) }, 5*time.Second, 10*time.Millisecond,
 		"flows installed: %d, want %d", c.NetStats().FlowsInstalled, flows)
+}
+
+// countConn is a net.Conn that counts what is written to it.
+type countConn struct {
+	net.Conn
+	n int
+}
+
+func (c *countConn) Write(p []byte) (int, error)    { c.n += len(p); return len(p), nil }
+func (*countConn) SetWriteDeadline(time.Time) error { return nil }
+func (*countConn) Close() error                     { return nil }
+
+// TestConnBuffersShrink: after a burst of 20,000 messages a connection's queue slices
+// and encoding buffer go back to small ones once batches are small again, and every
+// byte of every message is written.
+func TestConnBuffersShrink(t *testing.T) {
+	nc := &countConn{}
+	cn := newConn(nc, Config{SendQueue: 1 << 20, StallTimeout: time.Minute}, discardLogger())
+	m := newOutputFlowMod(2)
+	one, err := m.MarshalBinary()
+	require.NoError(t, err)
+	for range 20_000 {
+		require.NoError(t, cn.push(m, false))
+	}
+	_, err = cn.flush(nil)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, max(cap(cn.q), cap(cn.spare)), 20_000, "the burst's slice is kept while bursts last")
+	assert.Greater(t, cap(cn.buf), keepBuf)
+	for range 3 { // the two slices take turns as the queue
+		for range 3 {
+			require.NoError(t, cn.push(m, false))
+		}
+		_, err = cn.flush(nil)
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, cap(cn.spare), keepQueue)
+	assert.LessOrEqual(t, cap(cn.q), keepQueue)
+	assert.LessOrEqual(t, cap(cn.buf), keepBuf)
+	assert.Equal(t, 20_009*len(one), nc.n)
 }

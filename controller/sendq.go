@@ -25,6 +25,25 @@ const hardQueueFactor = 8
 // writeChunk is the size at which a batch is written out before encoding more.
 const writeChunk = 64 << 10
 
+// A connection's queue slices and encoding buffer grow to the largest burst it sees (a
+// path's worth of FLOW_MODs for thousands of flows, say) and go back to at most
+// keepQueue messages and keepBuf bytes once a batch uses less than an eighth of them:
+// a thousand switches, idle between polling rounds, do not each hold their largest
+// burst's memory.
+const (
+	keepQueue = 256
+	keepBuf   = 8 << 10
+)
+
+// shrunk returns s, or nil when it is larger than keep and used was less than an
+// eighth of it.
+func shrunk[T any](s []T, used, keep int) []T {
+	if cap(s) > keep && used < cap(s)/8 {
+		return nil
+	}
+	return s
+}
+
 // conn is the I/O edge of one switch connection: the socket, the send queue and the
 // writer. The core's session holds the protocol state.
 //
@@ -215,7 +234,7 @@ func (cn *conn) flush(meter *meter) (closing bool, err error) {
 		}
 		err := cn.writeBatch(batch, meter)
 		clear(batch)
-		cn.spare = batch[:0]
+		cn.spare = shrunk(batch[:0], len(batch), keepQueue)
 		if err != nil {
 			return closing, err
 		}
@@ -226,6 +245,7 @@ func (cn *conn) flush(meter *meter) (closing bool, err error) {
 // caller holds wmu.
 func (cn *conn) writeBatch(batch []ofproto.Message, meter *meter) error {
 	buf := cn.buf[:0]
+	most := 0 // the longest write of the batch
 	for i, m := range batch {
 		start := len(buf)
 		var err error
@@ -239,6 +259,7 @@ func (cn *conn) writeBatch(batch []ofproto.Message, meter *meter) error {
 			meter.count(Sent, buf[start:])
 		}
 		if len(buf) >= writeChunk || i == len(batch)-1 {
+			most = max(most, len(buf))
 			if err := cn.write(buf); err != nil {
 				cn.buf = buf[:0]
 				return err
@@ -249,7 +270,7 @@ func (cn *conn) writeBatch(batch []ofproto.Message, meter *meter) error {
 	if cap(buf) > 4*writeChunk {
 		buf = nil // one huge message batch: do not keep its buffer
 	}
-	cn.buf = buf
+	cn.buf = shrunk(buf, most, keepBuf)
 	return nil
 }
 
