@@ -172,3 +172,20 @@ func BenchmarkLinkChurn(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNetworkAllTrees measures the path search's cache at data-centre size: an op
+// searches from every switch of a 1,000-switch Erdős–Rényi network (the cache emptied
+// first) and asks one path from each; B/op is what the cache keeps for all sources.
+func BenchmarkNetworkAllTrees(b *testing.B) {
+	const n = 1000
+	l := newLab(b, ErdosRenyi(n, 0.006, seeded(3)))
+	l.discover(b, t0)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		clear(l.net.bfs)
+		for s := range n {
+			l.net.Path(uint64(1+s), uint64(1+(s*7+1)%n))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/source")
+}

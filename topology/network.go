@@ -118,13 +118,16 @@ type Network struct {
 	slot  map[uint64]int32
 	free  []int32
 	nslot int32
+	// dpidAt is the switch in each slot (the last one to hold it, for a free slot).
+	dpidAt []uint64
 	// adj holds the links out of each slot, sorted by (DstDPID, SrcPort, DstPort),
 	// without self loops; kept up to date link by link.
 	adj [][]arc
 	// bfs caches the BFS from each source asked for by Path. A link change drops only
 	// the trees it can change (see addLinkLocked and removeLinkLocked), so discovery
 	// and flapping links elsewhere leave the other sources' answers in place.
-	bfs map[uint64]*bfsTree
+	bfs      map[uint64]*bfsTree
+	bfsQueue []int32 // the search's queue, reused
 
 	derived *derived // flooding tree for version, built on demand
 }
@@ -137,10 +140,18 @@ type arc struct {
 
 // bfsTree is the BFS from one source, by slot: the hop count of every switch (-1 when
 // unreachable; slots made after the search are unreachable) and the link used to reach
-// it (zero for the source).
+// it (zero for the source). 12 bytes a switch: a thousand trees of a thousand switches
+// take 12 MB.
 type bfsTree struct {
 	dist []int32
-	via  []Link
+	via  []step
+}
+
+// step is the link a BFS reached a switch by: the slot of its source switch and its
+// ports (the destination is the switch itself).
+type step struct {
+	from             int32
+	srcPort, dstPort uint16
 }
 
 func (t *bfsTree) distOf(s int32) int32 {
@@ -309,8 +320,10 @@ func (n *Network) takeSlotLocked(dpid uint64) {
 		s = n.nslot
 		n.nslot++
 		n.adj = append(n.adj, nil)
+		n.dpidAt = append(n.dpidAt, 0)
 	}
 	n.slot[dpid] = s
+	n.dpidAt[s] = dpid
 }
 
 // removeLinkLocked forgets a link (if known) and drops the cached BFS trees that used
@@ -334,7 +347,7 @@ func (n *Network) removeLinkLocked(l Link) {
 		n.adj[u] = slices.Delete(n.adj[u], i, i+1)
 	}
 	for src, t := range n.bfs {
-		if t.distOf(v) > 0 && t.via[v] == l {
+		if t.distOf(v) > 0 && t.via[v] == (step{u, l.SrcPort, l.DstPort}) {
 			delete(n.bfs, src)
 		}
 	}
@@ -753,18 +766,19 @@ func (n *Network) pathLocked(src, dst uint64) ([]Hop, bool) {
 		return []Hop{{DPID: src}}, true
 	}
 	t := n.bfsLocked(src)
-	d := t.distOf(n.slot[dst])
+	cur := n.slot[dst]
+	d := t.distOf(cur)
 	if d < 0 {
 		return nil, false
 	}
 	hops := make([]Hop, d+1)
-	for i, cur := int(d), dst; i >= 0; i-- {
-		hops[i].DPID = cur
+	for i := int(d); i >= 0; i-- {
+		hops[i].DPID = n.dpidAt[cur]
 		if i > 0 {
-			via := t.via[n.slot[cur]]
-			hops[i].InPort = via.DstPort
-			hops[i-1].OutPort = via.SrcPort
-			cur = via.SrcDPID
+			via := t.via[cur]
+			hops[i].InPort = via.dstPort
+			hops[i-1].OutPort = via.srcPort
+			cur = via.from
 		}
 	}
 	return hops, true
@@ -776,14 +790,13 @@ func (n *Network) bfsLocked(src uint64) *bfsTree {
 	if t := n.bfs[src]; t != nil {
 		return t
 	}
-	t := &bfsTree{dist: make([]int32, n.nslot), via: make([]Link, n.nslot)}
+	t := &bfsTree{dist: make([]int32, n.nslot), via: make([]step, n.nslot)}
 	for i := range t.dist {
 		t.dist[i] = -1
 	}
 	s := n.slot[src]
 	t.dist[s] = 0
-	queue := make([]int32, 1, len(n.switches))
-	queue[0] = s
+	queue := append(n.bfsQueue[:0], s)
 	for h := 0; h < len(queue); h++ {
 		u := queue[h]
 		du := t.dist[u]
@@ -792,11 +805,11 @@ func (n *Network) bfsLocked(src uint64) *bfsTree {
 				continue
 			}
 			t.dist[a.to] = du + 1
-			t.via[a.to] = a.l
+			t.via[a.to] = step{u, a.l.SrcPort, a.l.DstPort}
 			queue = append(queue, a.to)
 		}
 	}
-	n.bfs[src] = t
+	n.bfs[src], n.bfsQueue = t, queue
 	return t
 }
 

@@ -435,3 +435,34 @@ func TestLearnString(t *testing.T) {
 		t.Errorf("Link.String = %q", s)
 	}
 }
+
+// TestPathParallelLinks: of two links between the same switches the path takes the
+// lower ports; when that link goes, the cached search is dropped and the path takes
+// the other; when a switch's slot is reused the paths name the new switch.
+func TestPathParallelLinks(t *testing.T) {
+	n := NewNetwork()
+	n.AddSwitch(1, []uint16{1, 2, 3})
+	n.AddSwitch(2, []uint16{1, 2, 3})
+	n.AddSwitch(3, []uint16{1})
+	for _, l := range []Link{{1, 1, 2, 1}, {1, 2, 2, 2}, {2, 3, 3, 1}} {
+		_, err := n.AddLink(l, t0)
+		require.NoError(t, err)
+	}
+	p, ok := n.Path(1, 3)
+	require.True(t, ok)
+	assert.Equal(t, []Hop{{DPID: 1, OutPort: 1}, {DPID: 2, InPort: 1, OutPort: 3}, {DPID: 3, InPort: 1}}, p)
+	n.PortDown(1, 1)
+	p, ok = n.Path(1, 3)
+	require.True(t, ok)
+	assert.Equal(t, []Hop{{DPID: 1, OutPort: 2}, {DPID: 2, InPort: 2, OutPort: 3}, {DPID: 3, InPort: 1}}, p)
+
+	n.RemoveSwitch(3) // its slot is free, and taken by the next switch
+	n.AddSwitch(9, []uint16{1})
+	_, err := n.AddLink(Link{2, 3, 9, 1}, t0)
+	require.NoError(t, err)
+	p, ok = n.Path(1, 9)
+	require.True(t, ok)
+	assert.Equal(t, []Hop{{DPID: 1, OutPort: 2}, {DPID: 2, InPort: 2, OutPort: 3}, {DPID: 9, InPort: 1}}, p)
+	_, ok = n.Path(1, 3)
+	assert.False(t, ok)
+}
