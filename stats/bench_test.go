@@ -245,3 +245,49 @@ func BenchmarkObserveBatch(b *testing.B) {
 }
 
 const observeBatchBench = 1024
+
+// BenchmarkRoundTick is BenchmarkObserveBatch with the store's clock ticking once
+// a round, as cemon's does once a second: an op is one reading and its share of
+// the round's Tick. The 10,000 hosts make nearly every flow a matrix cell of its
+// own, as at data-centre scale; the paths run along a ring of 1,000 switches, so
+// that the links are a few thousand, as in a real network.
+func BenchmarkRoundTick(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
+			s, err := New(Config{History: 8})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := 0; i < n; i++ {
+				path := make([]Hop, 1+rng.IntN(5))
+				first := rng.IntN(1000)
+				for j := range path {
+					path[j] = Hop{DPID: uint64((first + j) % 1000), InPort: 1, OutPort: 2}
+				}
+				if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: benchHost16(rng.IntN(10_000)), Dst: benchHost16(rng.IntN(10_000)), Path: path, Start: t0}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			order := rand.New(rand.NewPCG(3, 4)).Perm(n)
+			rs := make([]Reading, 0, observeBatchBench)
+			var out []FlowSample
+			var tick time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				rs = append(rs, scatteredReading(order, i))
+				if len(rs) == observeBatchBench || i == b.N-1 || (i+1)%n == 0 {
+					_, out = s.ObserveBatch(rs, out[:0])
+					rs = rs[:0]
+				}
+				if (i+1)%n == 0 {
+					t := time.Now()
+					s.Tick(t0.Add(time.Duration(i/n+1)*time.Second + time.Second/2))
+					tick += time.Since(t)
+				}
+			}
+			b.ReportMetric(float64(tick.Nanoseconds())/float64(b.N), "tick-ns/op")
+		})
+	}
+}

@@ -277,9 +277,15 @@ type linkState struct {
 // pairState is a traffic-matrix cell. Cells are keyed by their hosts' states
 // (cellKey: 16 bytes, not the 64 of a Pair), which know their HostIDs.
 type pairState struct {
-	rate     float64
-	bytes    uint64
-	flows    int
+	rate  float64
+	bytes uint64
+	flows int32
+	// synced is the store's tick count (tickRing.n, its low 32 bits) up to which
+	// history holds the cell's samples. A cell changes only when a reading or a
+	// flow's end reaches it, so the ticks since are the cell's present bytes and
+	// rate: syncCell writes them in before the cell changes, and a Tick does not
+	// walk the cells (one per flow where hosts talk in many pairs).
+	synced   uint32
 	touched  int64 // Unix nanoseconds, noTime for never
 	gen      uint64
 	src, dst *hostState
@@ -292,6 +298,27 @@ type pairState struct {
 type cellKey struct{ src, dst *hostState }
 
 func (ps *pairState) pair() Pair { return Pair{ps.src.id, ps.dst.id} }
+
+// pending returns the number of ticks since the cell's history was synced.
+func (ps *pairState) pending(t *tickRing) int { return int(uint32(t.n) - ps.synced) }
+
+// syncCell writes the samples of the ticks since the cell last changed into its
+// history (its bytes and rate, unchanged since), before the cell changes, as a Tick
+// that walked every cell would have; the history keeps FlowHistory samples, those
+// of the window. Caller holds s.mu for writing.
+func (s *Store) syncCell(ps *pairState) {
+	n := ps.pending(&s.ticks)
+	if n == 0 {
+		return
+	}
+	ps.synced = uint32(s.ticks.n)
+	limit := s.cfg.FlowHistory
+	v := tickSample{ps.bytes, ps.rate}
+	for range min(n, limit) {
+		ps.history.push(v, limit)
+	}
+	ps.history.keep(s.tickKeep)
+}
 
 type hostState struct {
 	id                   HostID
@@ -328,6 +355,7 @@ type Store struct {
 	due      deadlines // flows by the time their rate goes stale
 	lastTick time.Time // the newest history sample of links, cells, hosts
 	ticks    tickRing  // the times of the last ticks (the samples of links, cells, hosts)
+	tickKeep int       // the samples of the window at the last tick (tickRing.since)
 	dirty    bool      // figures changed since the last notification
 	gen      uint64    // the current Totals mark, stamped on every change of a total
 	// batch is ObserveBatch's working memory (a run's flows), kept between
@@ -426,7 +454,7 @@ func (s *Store) cell(src, dst *hostState) *pairState {
 	k := cellKey{src, dst}
 	ps, ok := s.pairs[k]
 	if !ok {
-		ps = &pairState{touched: noTime, src: src, dst: dst}
+		ps = &pairState{touched: noTime, src: src, dst: dst, synced: uint32(s.ticks.n)}
 		s.pairs[k] = ps
 		src.cells++
 		dst.cells++
@@ -695,6 +723,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 			ls.gen = s.gen
 		}
 		pr := fs.pairSt
+		s.syncCell(pr)
 		pr.bytes += dBytes
 		pr.gen = s.gen
 		touchNano(&pr.touched, r.At.UnixNano())
@@ -778,7 +807,8 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 		ls.rate = settle(ls.rate+d, ls.flows)
 	}
 	pr := fs.pairSt
-	pr.rate = settle(pr.rate+d, pr.flows)
+	s.syncCell(pr)
+	pr.rate = settle(pr.rate+d, int(pr.flows))
 	src, dst := fs.pairSt.src, fs.pairSt.dst
 	src.sent = settle(src.sent+d, src.out)
 	dst.recv = settle(dst.recv+d, dst.in)
@@ -818,6 +848,7 @@ func (s *Store) end(fs *flowState, at time.Time) {
 		ls.flows--
 	}
 	pr := fs.pairSt
+	s.syncCell(pr)
 	pr.flows--
 	touchNano(&pr.touched, nanos(at))
 	src, dst := fs.pairSt.src, fs.pairSt.dst
@@ -830,7 +861,7 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	for _, ls := range fs.links() {
 		ls.rate = settle(ls.rate, ls.flows)
 	}
-	pr.rate = settle(pr.rate, pr.flows)
+	pr.rate = settle(pr.rate, int(pr.flows))
 	src.sent = settle(src.sent, src.out)
 	dst.recv = settle(dst.recv, dst.in)
 }
@@ -933,15 +964,13 @@ func (s *Store) Tick(now time.Time) {
 		s.lastTick = at
 		s.ticks.push(at.UnixNano())
 		k := s.ticks.since(at.Add(-s.cfg.Window).UnixNano())
-		hist, flowHist := s.cfg.History, s.cfg.FlowHistory
+		s.tickKeep = k
+		hist := s.cfg.History
 		for _, ls := range s.links {
 			ls.history.push(tickSample{ls.bytes, ls.rate}, hist)
 			ls.history.keep(k)
 		}
-		for _, ps := range s.pairs {
-			ps.history.push(tickSample{ps.bytes, ps.rate}, flowHist)
-			ps.history.keep(k)
-		}
+		// Matrix cells take their samples when they change (syncCell) or are read.
 		for _, hs := range s.hosts {
 			hs.history.push(tickSample{hs.sentBytes, hs.sent}, hist)
 			hs.history.keep(k)
@@ -1244,7 +1273,7 @@ func (s *Store) Matrix() []MatrixEntry {
 func (s *Store) matrixLocked() []MatrixEntry {
 	out := make([]MatrixEntry, 0, len(s.pairs))
 	for _, ps := range s.pairs {
-		out = append(out, MatrixEntry{Src: ps.src.id, Dst: ps.dst.id, At: s.now, RateBps: ps.rate, Bytes: ps.bytes, Flows: ps.flows})
+		out = append(out, MatrixEntry{Src: ps.src.id, Dst: ps.dst.id, At: s.now, RateBps: ps.rate, Bytes: ps.bytes, Flows: int(ps.flows)})
 	}
 	return out
 }
@@ -1254,7 +1283,7 @@ func (s *Store) MatrixHistory(p Pair) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if ps := s.findCell(p); ps != nil {
-		return ps.history.slice(&s.ticks)
+		return ps.history.sliceLagging(&s.ticks, ps.pending(&s.ticks), tickSample{ps.bytes, ps.rate}, s.cfg.FlowHistory, s.tickKeep)
 	}
 	return nil
 }

@@ -1039,3 +1039,78 @@ func TestObserveBatchAsObserve(t *testing.T) {
 		checkAgainstScan(t, many)
 	}
 }
+
+// TestMatrixHistoryAtTicks: a matrix cell's history holds, for each tick since the
+// cell was made, its bytes and rate at that tick (what Matrix said right after it),
+// at most FlowHistory of them and only those of the window, although the cells take
+// their samples only when they change or are read.
+func TestMatrixHistoryAtTicks(t *testing.T) {
+	type tick struct {
+		at    time.Time
+		bytes uint64
+		rate  float64
+	}
+	for seed := uint64(1); seed <= 30; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		limit := 1 + rng.IntN(8)
+		window := time.Duration(2+rng.IntN(12)) * time.Second
+		s := newStore(t, Config{FlowHistory: limit, Window: window})
+		hosts := []HostID{h("a"), h("b"), h("c")}
+		ref := map[Pair][]tick{}
+		active := map[uint64]bool{}
+		counters := map[uint64]uint64{}
+		next, now, lastTick := uint64(1), 0.0, time.Time{}
+		check := func(step int) {
+			t.Helper()
+			for p, want := range ref {
+				var keep []tick
+				for _, w := range want {
+					if !w.at.Before(lastTick.Add(-window)) {
+						keep = append(keep, w)
+					}
+				}
+				if len(keep) > limit {
+					keep = keep[len(keep)-limit:]
+				}
+				got := s.MatrixHistory(p)
+				if len(got) != len(keep) {
+					t.Fatalf("seed %d step %d %v: %d samples, want %d", seed, step, p, len(got), len(keep))
+				}
+				for i := range got {
+					if !got[i].At.Equal(keep[i].at) || got[i].Bytes != keep[i].bytes || got[i].RateBps != keep[i].rate {
+						t.Fatalf("seed %d step %d %v sample %d: %+v, want %+v", seed, step, p, i, got[i], keep[i])
+					}
+				}
+			}
+		}
+		for step := 0; step < 300; step++ {
+			now += rng.Float64() * 1.5
+			switch op := rng.IntN(12); {
+			case op < 2 || len(active) == 0:
+				must(t, s.AddFlow(FlowInfo{ID: next, Src: hosts[rng.IntN(3)], Dst: hosts[rng.IntN(3)],
+					Path: []Hop{{DPID: 1, InPort: 1, OutPort: 2}}, Start: at(now)}))
+				active[next] = true
+				next++
+			case op < 3:
+				id := pick(rng, active)
+				counters[id] += uint64(rng.IntN(5000))
+				must(t, s.Remove(Reading{Flow: id, DPID: 1, Bytes: counters[id], At: at(now)}))
+				delete(active, id)
+			case op < 6:
+				s.Tick(at(now))
+				lastTick = at(now)
+				for _, m := range s.Matrix() {
+					p := Pair{m.Src, m.Dst}
+					ref[p] = append(ref[p], tick{lastTick, m.Bytes, m.RateBps})
+				}
+			case op < 7:
+				check(step)
+			default:
+				id := pick(rng, active)
+				counters[id] += uint64(rng.IntN(5000))
+				must(t, obs(s, Reading{Flow: id, DPID: 1, Bytes: counters[id], Duration: dur(now), At: at(now)}))
+			}
+		}
+		check(-1)
+	}
+}

@@ -89,6 +89,33 @@ func (r *tickSeries) keep(k int) {
 	}
 }
 
+// sliceLagging is slice for a series whose last pending ticks are not written in yet:
+// each of them is v. The samples are those a series kept in step would hold: at most
+// limit, and only the newest keep.
+func (r *tickSeries) sliceLagging(t *tickRing, pending int, v tickSample, limit, keep int) []Sample {
+	if pending == 0 {
+		return r.slice(t)
+	}
+	have := int(r.n)
+	total := min(have+pending, limit, keep)
+	if total <= 0 {
+		return []Sample{}
+	}
+	out := make([]Sample, total)
+	buf := r.get()
+	first := t.n - uint64(total)   // the tick of out[0]
+	skip := have + pending - total // the oldest, dropped
+	for i := range out {
+		j := skip + i
+		w := v
+		if j < have {
+			w = buf[(int(r.head)+j)%len(buf)]
+		}
+		out[i] = Sample{At: timeOf(t.time(first + uint64(i))), Bytes: w.bytes, RateBps: w.rate}
+	}
+	return out
+}
+
 // slice returns a copy of the samples, oldest first, stamped with their ticks' times.
 func (r *tickSeries) slice(t *tickRing) []Sample {
 	buf := r.get()
