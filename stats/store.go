@@ -955,7 +955,9 @@ func (s *Store) SetPortSpeeds(speeds map[PortKey]float64) error {
 // readings when read), and notifies the subscribers when any figure
 // changed since the last notification. The owner calls it at a steady pace
 // (once a second, say); a Tick at or before the last one's time adds no
-// sample.
+// sample. The Tick's work does not grow with the flows: a matrix cell (one per
+// flow where hosts talk in many pairs) writes its samples of the ticks since it
+// last changed when it next changes or is read, which gives the same history.
 func (s *Store) Tick(now time.Time) {
 	s.mu.Lock()
 	s.advance(now)

@@ -4,7 +4,9 @@ package stats
 // the store, all at the same times: so their samples hold only bytes and rate (16
 // bytes, not 24) and the times are kept once, in the store's tick ring. A matrix
 // cell is one per active flow when hosts talk in many pairs, so this is 64 bytes
-// per flow at the default FlowHistory.
+// per flow at the default FlowHistory. A cell's samples of the ticks since it last
+// changed are its present figures, so a cell writes them in when it changes next or
+// is read (Store.syncCell, tickSeries.sliceLagging) and no Tick walks the cells.
 
 // tickRing holds the times of the store's last ticks, in Unix nanoseconds.
 type tickRing struct {
