@@ -291,15 +291,16 @@ func (n *routing) FlowRemoved(_ *Context, sw Switch, m *ofproto.FlowRemoved, now
 const retearAfter = time.Second
 
 // tearDownOnce deletes the live entries of a draining flow whose path broke, unless
-// it did so less than retearAfter ago.
-func (n *routing) tearDownOnce(x *Context, f *flowtracker.Flow, now time.Time) {
+// it did so less than retearAfter ago. It reports whether it deleted them.
+func (n *routing) tearDownOnce(x *Context, f *flowtracker.Flow, now time.Time) bool {
 	if t, ok := n.torn[f.ID]; ok && now.Sub(t) < retearAfter {
-		return
+		return false
 	}
 	n.torn[f.ID] = now
 	n.c.stats.FlowsTornDown++
 	n.c.log.Debug("draining flow's path broke; deleting its entries", "flow", f.ID, "cookie", f.Cookie)
 	n.deleteLive(x, f)
+	return true
 }
 
 // route installs a shortest path for an IPv4 flow towards a known host (one exact
@@ -446,8 +447,9 @@ func (n *routing) route(x *Context, s *session, pi *ofproto.PacketIn, f *frame, 
 			// would come here and go uncounted until it idles out. It goes (its
 			// FLOW_REMOVEDs bring its counters) and the pair's next packet installs
 			// it over the whole path.
-			n.c.stats.FlowsMidPath++
-			n.tearDownOnce(x, &cur, now)
+			if n.tearDownOnce(x, &cur, now) {
+				n.c.stats.FlowsMidPath++
+			}
 		}
 		n.deliver(x, pi, dst, now)
 		return

@@ -133,6 +133,7 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 			continue
 		}
 		ps := s.cell(s.host(pt.Pair.Src), s.host(pt.Pair.Dst))
+		s.syncCell(ps)
 		ps.bytes += pt.Bytes
 		touchNano(&ps.touched, nanos(pt.Touched))
 		ps.gen = s.gen
