@@ -194,6 +194,14 @@
 // on; when there is none, packets that would need an entry there are delivered
 // straight to their host.
 //
+// Flows are installed from the switch where their packet came in from a host. A packet
+// that reaches a later switch with no entry of its own (in flight while entries were
+// refused, evicted or installed) goes on along its pair's aggregate where that has an
+// entry there; only otherwise is a flow installed from that switch, and such a flow
+// goes as soon as a packet of its key comes in at the real ingress (its counters come
+// with its FLOW_REMOVEDs; cemon_flows_mid_path_total), so that no packet is counted
+// twice or by no entry for longer than the deletes take.
+//
 // # Restarts
 //
 // Controller.Persist writes the host table and every active flow's identity (ID,
