@@ -196,6 +196,18 @@ func scatteredReading(order []int, i int) Reading {
 // hosts on 1,000 switches, each at random, and returns them in a random order
 // of reading.
 func setupScattered(b *testing.B, n int) (*Store, []int) {
+	return setupPaths(b, n, func(rng *rand.Rand) []Hop {
+		path := make([]Hop, 1+rng.IntN(5))
+		for j := range path {
+			path[j] = Hop{DPID: uint64(rng.IntN(1000)), InPort: uint16(j), OutPort: uint16(j + 1)}
+		}
+		return path
+	})
+}
+
+// setupPaths registers n flows, each over a path newPath draws and between two of
+// 10,000 hosts at random, and returns them in a random order of reading.
+func setupPaths(b *testing.B, n int, newPath func(rng *rand.Rand) []Hop) (*Store, []int) {
 	b.Helper()
 	s, err := New(Config{History: 8})
 	if err != nil {
@@ -203,10 +215,7 @@ func setupScattered(b *testing.B, n int) (*Store, []int) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < n; i++ {
-		path := make([]Hop, 1+rng.IntN(5))
-		for j := range path {
-			path[j] = Hop{DPID: uint64(rng.IntN(1000)), InPort: uint16(j), OutPort: uint16(j + 1)}
-		}
+		path := newPath(rng)
 		if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: benchHost16(rng.IntN(10_000)), Dst: benchHost16(rng.IntN(10_000)), Path: path, Start: t0}); err != nil {
 			b.Fatal(err)
 		}
@@ -254,22 +263,14 @@ const observeBatchBench = 1024
 func BenchmarkRoundTick(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprint("flows=", n), func(b *testing.B) {
-			s, err := New(Config{History: 8})
-			if err != nil {
-				b.Fatal(err)
-			}
-			rng := rand.New(rand.NewPCG(1, 2))
-			for i := 0; i < n; i++ {
+			s, order := setupPaths(b, n, func(rng *rand.Rand) []Hop {
 				path := make([]Hop, 1+rng.IntN(5))
 				first := rng.IntN(1000)
 				for j := range path {
 					path[j] = Hop{DPID: uint64((first + j) % 1000), InPort: 1, OutPort: 2}
 				}
-				if err := s.AddFlow(FlowInfo{ID: uint64(i), Src: benchHost16(rng.IntN(10_000)), Dst: benchHost16(rng.IntN(10_000)), Path: path, Start: t0}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			order := rand.New(rand.NewPCG(3, 4)).Perm(n)
+				return path
+			})
 			rs := make([]Reading, 0, observeBatchBench)
 			var out []FlowSample
 			var tick time.Duration
