@@ -148,8 +148,8 @@ func validationRuns(t *testing.T, out string, limit time.Duration) []migRun {
 						runs = append(runs, r)
 						line, _ := json.Marshal(r)
 						fmt.Fprintln(f, string(line))
-						t.Logf("%s: %s in %.1f s (predicted %.1f s), %.1f MB, downtime %.3f s; D %.2f MB/s, R %.2f MB/s; flow payload %+.3f %%; destination verified %v; load %.1f/%.1f; CPU cores QEMU %.2f/%.2f, machine %.2f/%.2f (before/during)",
-							name, r.Status, r.Record.TotalTimeS, r.PredictedS, r.Record.TrafficMB, r.Record.DowntimeS, r.DirtyMBs, r.RateMBs,
+						t.Logf("%s: %s in %.1f s (predicted %.1f s), %.1f MB, downtime %.3f s (guest %.3f s, %.2f MB while stopped); D %.2f MB/s, R %.2f MB/s; flow payload %+.3f %%; destination verified %v; load %.1f/%.1f; CPU cores QEMU %.2f/%.2f, machine %.2f/%.2f (before/during)",
+							name, r.Status, r.Record.TotalTimeS, r.PredictedS, r.Record.TrafficMB, r.Record.DowntimeS, r.GuestDowntimeS, r.DowntimeMB, r.DirtyMBs, r.RateMBs,
 							100*(float64(r.FlowPayload)/(r.Record.TrafficMB*1e6)-1), r.DestVerified, r.Load1, r.Load1End,
 							r.SrcCPUBefore, r.SrcCPUMove, r.HostCPUBefore, r.HostCPUMove)
 					}

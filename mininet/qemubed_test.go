@@ -193,6 +193,9 @@ type migRun struct {
 	QEMUDirtyBeforeMBs float64 `json:"qemu_dirty_before_mb_s,omitempty"`
 	// DowntimeMB is what QEMU says it sent while the guest was stopped.
 	DowntimeMB float64 `json:"downtime_mb,omitempty"`
+	// GuestDowntimeS is how long the guest ran nowhere: from the source's
+	// STOP event to the destination's RESUME (qmp.Pause), 0 if not seen.
+	GuestDowntimeS float64 `json:"guest_downtime_s,omitempty"`
 	// Load1 is the machine's one-minute load average when the run started.
 	Load1 float64 `json:"load1,omitempty"`
 	// Load1End is the one-minute load average when the move ended.
@@ -389,6 +392,7 @@ func (b *qemuBed) migrate(ctx context.Context, name string, memMiB int, dirty, c
 		run.QEMUDirtyMBs = float64(final.RAM.DirtyPagesRate*max(final.RAM.PageSize, migration.PageBytes)) / 1e6
 	}
 	run.NormalMB = float64(normal) / 1e6
+	run.GuestDowntimeS = rounds.Pause().Duration().Seconds()
 	if run.Status == "completed" {
 		// The destination runs on and verifies its memory: two more full passes.
 		before, _ := qemu.ReadStatus(dst.Console)

@@ -21,6 +21,35 @@ type Rounds struct {
 	last      Info
 	lastAt    time.Time
 	done      []span
+	pause     Pause
+}
+
+// Pause is when a migrated guest stopped at the source (QEMU's STOP event) and
+// ran again at the destination (its RESUME event), by QEMU's own timestamps
+// (both QEMUs read the same host clock when they run on one machine).
+type Pause struct {
+	Stopped, Resumed time.Time
+}
+
+// Duration is how long the guest ran nowhere: from its stop at the source to
+// its resume at the destination; 0 when either is unknown. QEMU's own
+// downtime (query-migrate's) ends when the source has written its last byte
+// into the socket, so it leaves out what the socket and the network still
+// held then, and how long the destination took to load it and resume.
+func (p Pause) Duration() time.Duration {
+	if p.Stopped.IsZero() || p.Resumed.IsZero() || p.Resumed.Before(p.Stopped) {
+		return 0
+	}
+	return p.Resumed.Sub(p.Stopped)
+}
+
+// Pause returns the guest's pause as Move.Run saw it (the zero Pause when the
+// migration did not complete or the events were not seen).
+func (r *Rounds) Pause() Pause {
+	if r == nil {
+		return Pause{}
+	}
+	return r.pause
 }
 
 // span is one finished round as measured: how long it took and what it sent.
@@ -172,5 +201,48 @@ func (m Move) Run(ctx context.Context) (Info, *Rounds, error) {
 			m.Samples(now, i)
 		}
 	})
+	if err == nil && final.Status == "completed" {
+		rounds.pause = pauseOf(ctx, sc, dc)
+	}
 	return final, rounds, err
 }
+
+// pauseOf finds the source's last STOP event and the destination's first
+// RESUME event after it, asking the destination's state (which also reads
+// the events QEMU has written) for up to pauseWait until it runs.
+func pauseOf(ctx context.Context, sc, dc *Client) Pause {
+	var p Pause
+	_ = sc.Execute(ctx, "query-status", nil, nil) // reads any event still unread
+	for _, e := range sc.Events() {
+		if e.Name == "STOP" {
+			p.Stopped = e.At
+		}
+	}
+	if p.Stopped.IsZero() {
+		return Pause{}
+	}
+	deadline := time.Now().Add(pauseWait)
+	for {
+		var st struct {
+			Running bool `json:"running"`
+		}
+		err := dc.Execute(ctx, "query-status", nil, &st)
+		for _, e := range dc.Events() {
+			if e.Name == "RESUME" && !e.At.Before(p.Stopped) && p.Resumed.IsZero() {
+				p.Resumed = e.At
+			}
+		}
+		if !p.Resumed.IsZero() || err != nil || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Pause{Stopped: p.Stopped}
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return p
+}
+
+// pauseWait bounds how long Move.Run waits for the destination to resume.
+const pauseWait = 10 * time.Second

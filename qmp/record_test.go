@@ -19,6 +19,9 @@ func TestMoveRunCompletes(t *testing.T) {
 		qmptest.Active(1e6, 1), qmptest.Active(50e6, 1), qmptest.Active(100e6, 2), qmptest.Active(110e6, 3),
 		qmptest.Completed(4000, 120, 112e6, 4))
 	dst := qmptest.New(t, "dst")
+	stop := time.Date(2026, 12, 4, 12, 0, 0, 123456000, time.UTC)
+	src.StopAt(stop)
+	dst.ResumeAt(stop.Add(187654 * time.Microsecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	mv := qmp.Move{Source: src.Path, Dest: dst.Path, URI: "tcp:10.0.0.2:4444", Period: time.Millisecond,
@@ -38,6 +41,11 @@ func TestMoveRunCompletes(t *testing.T) {
 	}
 	assert.Equal(t, []string{"qmp_capabilities", "migrate-set-parameters", "migrate", "query-migrate"}, names[:4])
 	assert.Equal(t, "migrate-incoming", dst.Commands()[1].Execute)
+	// The guest's pause: from the source's STOP to the destination's RESUME,
+	// by QEMU's timestamps (microseconds).
+	p := rounds.Pause()
+	assert.True(t, p.Stopped.Equal(stop), "stopped %v", p.Stopped)
+	assert.Equal(t, 187654*time.Microsecond, p.Duration())
 
 	trace := rounds.Trace(final, 10)
 	// Rounds end at the samples where the dirty-sync count grew: 100 MB, 10 MB,
@@ -71,6 +79,7 @@ func TestMoveRunCancelledAtTimeout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "cancelled", final.Status)
 	require.NotNil(t, final.RAM, "the figures of the last state before the cancel")
+	assert.Zero(t, rounds.Pause().Duration(), "no pause: the guest never stopped")
 	rec := qmp.Record("vm1", final, rounds.Trace(final, 0), migration.Input{MemMB: 134, RateMBs: 8})
 	require.NoError(t, rec.Validate())
 	assert.Zero(t, rec.DowntimeS, "no downtime: the guest never stopped")

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Fake is one fake QMP socket.
@@ -24,6 +25,33 @@ type Fake struct {
 	wg       sync.WaitGroup
 	// dirtyQueries counts query-dirty-rate since the last calc-dirty-rate.
 	dirtyQueries int
+	// stopAt and resumeAt time the STOP and RESUME events (zero: none);
+	// stopSent and resumeSent say whether they went out.
+	stopAt, resumeAt     time.Time
+	stopSent, resumeSent bool
+}
+
+// StopAt makes the fake send QEMU's STOP event, timestamped at, before its
+// first answer of a completed query-migrate state (the guest stopped for the
+// stop-and-copy).
+func (f *Fake) StopAt(at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopAt = at
+}
+
+// ResumeAt makes the fake send QEMU's RESUME event, timestamped at, before its
+// first answer to query-status (the destination's guest running again).
+func (f *Fake) ResumeAt(at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resumeAt = at
+}
+
+// event is a QMP event as QEMU writes it.
+func event(name string, at time.Time) map[string]any {
+	return map[string]any{"event": name, "timestamp": map[string]int64{
+		"seconds": at.Unix(), "microseconds": int64(at.Nanosecond() / 1000)}}
 }
 
 // Command is one command the fake received.
@@ -84,11 +112,26 @@ func (f *Fake) conn(c net.Conn) {
 		f.mu.Lock()
 		f.commands = append(f.commands, cmd)
 		var ret any = map[string]any{}
+		var events []map[string]any
 		switch cmd.Execute {
 		case "query-migrate":
 			if len(f.states) > 0 {
-				ret = f.states[min(f.next, len(f.states)-1)]
+				st := f.states[min(f.next, len(f.states)-1)]
+				ret = st
 				f.next++
+				if st["status"] == "completed" && !f.stopAt.IsZero() && !f.stopSent {
+					f.stopSent = true
+					events = append(events, event("STOP", f.stopAt))
+				}
+			}
+		case "query-status":
+			ret = map[string]any{"status": "inmigrate", "running": false}
+			if !f.resumeAt.IsZero() {
+				if !f.resumeSent {
+					f.resumeSent = true
+					events = append(events, event("RESUME", f.resumeAt))
+				}
+				ret = map[string]any{"status": "running", "running": true}
 			}
 		case "query-dirty-rate":
 			// A measurement of 3 MiB/s, taking one query to finish.
@@ -108,6 +151,9 @@ func (f *Fake) conn(c net.Conn) {
 			continue
 		}
 		f.mu.Unlock()
+		for _, e := range events {
+			_ = enc.Encode(e)
+		}
 		_ = enc.Encode(map[string]any{"return": ret})
 	}
 }
