@@ -44,13 +44,16 @@
 //     page dirtied during pre-copy is sent once more, so
 //     V_mig = V_mem + D'·Σ T_i. QEMU never skips hot pages (γ = 0) and has no
 //     no-progress rule: with D' ≥ R' it never converges.
-//   - The stop-and-copy has a fixed cost: QEMU paused TCG guests 0.09–0.36 s
-//     with next to nothing left to send (device state, stopping the vCPU, the
-//     last bitmap sync, resuming), against the paper's T_resume of 20 ms:
-//     T_down = T_stop + σ·(V_n − ℓ)/R': what was dirtied in the last pre-copy
-//     round; the leftover ℓ of the last pass is already in the socket's and
-//     the link's queues when QEMU measures its downtime (idle guests sent
-//     2–5 MB in 1–180 ms of downtime).
+//   - The stop-and-copy is the whole of what is left, ℓ included, and it
+//     leaves at the rate pre-copy had: T_down = T_stop + σ·V_n/R', with σ = 1
+//     and a small T_stop (the vCPU's stop, the last bitmap sync, the device
+//     state). With the link limited, QEMU's downtime was the bytes it sent
+//     while the guest was stopped over R' to within a few tens of
+//     milliseconds: the socket is full when the guest stops, and QEMU's
+//     downtime ends when its last byte is in it. A stop-and-copy of about
+//     θ·V_thd makes the pause about θ times the downtime limit, whatever the
+//     rate; the paper's T_resume of 20 ms alone is far below what QEMU
+//     pauses.
 //   - The rate pre-copy reaches is R' = η·R: the protocol's overhead and, on a
 //     busy machine, a migration thread that cannot keep up with R.
 //   - Pages become dirty during the move at D' = κ·D, D being measured before
@@ -59,9 +62,10 @@
 //
 // A round never dirties more than the whole memory (min(D'·T_i, V_mem)).
 // V_mem is the guest's non-zero memory: QEMU sends a zero page as a few bytes.
-// η, κ, T_stop and σ are learned from records by least squares
-// (FitCalibration), each from the figures that determine it; θ is a constant
-// measured once. With η = κ = σ = 1, θ → 0 and T_stop = T_resume the
+// η, κ, T_stop and σ are learned from records (FitCalibration: medians of
+// per-record ratios for η and κ, least squares for T_stop and σ where the
+// stop-and-copies differ enough to show a slope), each from the figures that
+// determine it; θ is a constant measured once. With η = κ = σ = 1, θ → 0 and T_stop = T_resume the
 // model is section 6's base model with QEMU's stop rule, except that T_mig
 // includes the pause (QEMU's total time does).
 //

@@ -18,13 +18,18 @@ import (
 const Precopy Kind = "precopy"
 
 // Defaults of the Calibration, measured on QEMU 10 under TCG on cemon's
-// testbed (docs/migration/qemu_validation.jsonl, first set of runs).
+// testbed (docs/migration/qemu_validation_priority.md).
 const (
-	// DefaultStopS is the stop-and-copy's fixed cost: QEMU paused the guest
-	// 0.09–0.36 s (mean 0.21 s) even when next to nothing was left to send
-	// (device state, stopping the TCG vCPU, the last dirty-bitmap sync,
-	// resuming at the destination).
-	DefaultStopS = 0.20
+	// DefaultStopS is T_stop, what the stop-and-copy costs beyond sending
+	// what is left: stopping the vCPU, the last dirty-bitmap sync and the
+	// device state. With the link limited, QEMU's downtime was the bytes it
+	// sent while the guest was stopped over R' to within a few tens of
+	// milliseconds either way (residuals averaging about zero), so the
+	// default is small.
+	DefaultStopS = 0.01
+	// DefaultStopShare is σ: the stop-and-copy leaves at R', as pre-copy did
+	// (the link is full when the guest stops).
+	DefaultStopShare = 1
 	// DefaultLeftover is θ: QEMU syncs the dirty bitmap once what is left of
 	// the current pass falls below the threshold; the last rounds of idle
 	// guests carried 0.59–0.87 of the threshold.
@@ -33,7 +38,7 @@ const (
 
 // Calibration holds the constants of the pre-copy model that the paper's
 // model does not have. The zero value of a field means its default: 1 for
-// RateFactor and DirtyFactor, DefaultStopS, 0 for StopPerS, DefaultLeftover.
+// RateFactor, DirtyFactor and StopShare, DefaultStopS, DefaultLeftover.
 // Fit them from records with FitCalibration.
 type Calibration struct {
 	// RateFactor is η: pre-copy moves η·R MB/s of guest memory when R is the
@@ -46,19 +51,21 @@ type Calibration struct {
 	DirtyFactor float64 `json:"dirty_factor,omitempty"`
 	// StopS is T_stop, the stop-and-copy's fixed cost in seconds.
 	StopS float64 `json:"stop_s,omitempty"`
-	// StopPerS is σ: the downtime is T_stop + σ·(V_n − ℓ)/R', V_n − ℓ being
-	// what the guest dirtied during the last pre-copy round. The leftover ℓ
-	// of the last pass is left out: QEMU's downtime ends when its last byte
-	// is in the socket, and the socket and the link's queue hold megabytes
-	// (idle guests sent 2–5 MB in 1–180 ms of downtime).
-	StopPerS float64 `json:"stop_per_s,omitempty"`
+	// StopShare is σ: the downtime is T_stop + σ·V_n/R', V_n being the whole
+	// stop-and-copy (the leftover ℓ of the last pass and what the guest
+	// dirtied during the last pre-copy round). QEMU's downtime ends when its
+	// last byte is in the socket: with the link the bottleneck the socket is
+	// full when the guest stops, and the stop-and-copy enters it as fast as
+	// the link drains it (σ = 1); a socket with room takes part of it at once
+	// (σ < 1).
+	StopShare float64 `json:"stop_share,omitempty"`
 	// Leftover is θ (0..1): the share of the threshold that is still unsent
 	// when QEMU syncs the dirty bitmap and tests for convergence.
 	Leftover float64 `json:"leftover,omitempty"`
 }
 
 // DefaultCalibration is the Calibration with every default filled in.
-var DefaultCalibration = Calibration{RateFactor: 1, DirtyFactor: 1, StopS: DefaultStopS, Leftover: DefaultLeftover}
+var DefaultCalibration = Calibration{RateFactor: 1, DirtyFactor: 1, StopS: DefaultStopS, StopShare: DefaultStopShare, Leftover: DefaultLeftover}
 
 // DecodeCalibration reads a Calibration from JSON (an object with its fields
 // and nothing else) and validates it.
@@ -89,6 +96,9 @@ func (c Calibration) orDefault() Calibration {
 	if c.StopS == 0 {
 		c.StopS = DefaultStopS
 	}
+	if c.StopShare == 0 {
+		c.StopShare = DefaultStopShare
+	}
 	if c.Leftover == 0 {
 		c.Leftover = DefaultLeftover
 	}
@@ -108,8 +118,8 @@ func (c Calibration) Validate() error {
 	if bad(c.StopS) || c.StopS > 60 {
 		errs = append(errs, fmt.Errorf("%w: stop cost %v s (0..60)", ErrInput, c.StopS))
 	}
-	if bad(c.StopPerS) || c.StopPerS > 10 {
-		errs = append(errs, fmt.Errorf("%w: stop per second %v (0..10)", ErrInput, c.StopPerS))
+	if bad(c.StopShare) || c.StopShare > 10 {
+		errs = append(errs, fmt.Errorf("%w: stop share %v (0 < σ ≤ 10)", ErrInput, c.StopShare))
 	}
 	if bad(c.Leftover) || c.Leftover >= 1 {
 		errs = append(errs, fmt.Errorf("%w: leftover %v (0 ≤ θ < 1)", ErrInput, c.Leftover))
@@ -125,7 +135,7 @@ func (c Calibration) Validate() error {
 //	V_i when V_i ≤ ℓ); then QEMU syncs: V_{i+1} = ℓ + min(D'·T_i, V_mem)
 //	(a round cannot dirty more than the whole memory);
 //	stop-and-copy once V_{i+1} ≤ V_thd: it sends V_{i+1} and the guest is
-//	paused T_down = T_stop + σ·(V_{i+1} − ℓ)/R';
+//	paused T_down = T_stop + σ·V_{i+1}/R';
 //	T_mig = Σ T_i + T_down, V_mig = Σ (V_i − ℓ) + V_{n}.
 //
 // QEMU has no no-progress rule: a guest that dirties as fast as it is sent
@@ -165,7 +175,7 @@ func precopy(in Input, p Profile, c Calibration) Result {
 			stop = StopTraffic
 		}
 		if stop != "" {
-			down := c.StopS + c.StopPerS*max(next-left, 0)/rate
+			down := c.StopS + c.StopShare*next/rate
 			trace = append(trace, Round{DurationS: down, SentMB: next})
 			return Result{
 				Rounds:     i + 1,
@@ -195,9 +205,10 @@ func precopy(in Input, p Profile, c Calibration) Result {
 //     (cancelled runs are left out: a guest that dirties its whole working
 //     set each round sends no more).
 //   - T_stop and σ: least squares over the completed records of
-//     T_down = T_stop + σ·x, x = max(V_last/R' − θ·limit, 0), the limit being
-//     QEMU's default (records do not carry it); with fewer than three records
-//     or no two distinct x, T_stop alone as the mean (σ kept).
+//     T_down = T_stop + σ·x, x = V_last/R'; with fewer than three records,
+//     or x too alike to tell a slope from noise (the largest below 1.5 times
+//     the smallest: the stop-and-copy of most guests is close to θ·V_thd),
+//     T_stop alone as the median of T_down − σ·x (σ kept).
 //
 // Medians, not least squares, for η and κ: on a shared machine a record can
 // be slowed several times over by other work, and one such record would
@@ -248,7 +259,7 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 			kappas = append(kappas, (r.TrafficMB-r.RAMMB)/(r.DirtyMBs*pre))
 		}
 		if completed {
-			downs = append(downs, down{x: last / r.RateMBs, y: r.DowntimeS}) // made V_last/R' − θ·limit below, once η is known
+			downs = append(downs, down{x: last / r.RateMBs, y: r.DowntimeS}) // made V_last/R' below, once η is known
 			done = append(done, r)
 		}
 	}
@@ -265,17 +276,15 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 	if trainError(done, fit, false) <= trainError(done, c, false) {
 		c.RateFactor, c.DirtyFactor = fit.RateFactor, fit.DirtyFactor
 	}
+	lo, hi := math.Inf(1), 0.0
 	for i := range downs {
-		downs[i].x = max(downs[i].x/c.RateFactor-c.Leftover*DefaultDowntimeLimit, 0)
+		downs[i].x /= c.RateFactor
+		lo, hi = min(lo, downs[i].x), max(hi, downs[i].x)
 	}
 	if len(downs) > 0 {
 		fit := c
-		distinct := false
-		for _, x := range downs[1:] {
-			distinct = distinct || math.Abs(x.x-downs[0].x) > 1e-9
-		}
 		fitted := false
-		if len(downs) >= 3 && distinct {
+		if len(downs) >= 3 && hi >= 1.5*lo {
 			a := mat.NewDense(len(downs), 2, nil)
 			y := make([]float64, len(downs))
 			for i, x := range downs {
@@ -283,17 +292,18 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 				a.Set(i, 1, x.x)
 				y[i] = x.y
 			}
-			if s, err := leastSquares(a, y); err == nil && s[0] > 0 && s[1] >= 0 && s[1] <= 10 {
-				fit.StopS, fit.StopPerS, fitted = s[0], s[1], true
+			if s, err := leastSquares(a, y); err == nil && s[0] > 0 && s[1] > 0 && s[1] <= 10 {
+				fit.StopS, fit.StopShare, fitted = s[0], s[1], true
 			}
 		}
 		if !fitted {
-			// T_stop alone: the mean of T_down − σ·x.
-			var sum float64
-			for _, x := range downs {
-				sum += x.y - c.StopPerS*x.x
+			// T_stop alone: the median of T_down − σ·x (a run whose socket
+			// took the stop-and-copy at once must not pull every other's).
+			res := make([]float64, len(downs))
+			for i, x := range downs {
+				res[i] = x.y - c.StopShare*x.x
 			}
-			if m := sum / float64(len(downs)); m > 0 {
+			if m, ok := median(res); ok && m > 0 {
 				fit.StopS = m
 			}
 		}

@@ -17,9 +17,9 @@ func predictPrecopy(t *testing.T, in Input, c *Calibration) Result {
 }
 
 // An idle guest: round 0 sends all but ℓ = θ·limit·R', the stop-and-copy the
-// rest; the downtime is T_stop alone (nothing was dirtied).
+// rest; the downtime is T_stop + σ·ℓ/R' (nothing was dirtied).
 func TestPrecopyIdleByHand(t *testing.T) {
-	c := Calibration{RateFactor: 0.9, DirtyFactor: 1.2, StopS: 0.15, StopPerS: 0.5, Leftover: 0.8}
+	c := Calibration{RateFactor: 0.9, DirtyFactor: 1.2, StopS: 0.15, StopShare: 0.5, Leftover: 0.8}
 	r := predictPrecopy(t, Input{MemMB: 200, RateMBs: 10}, &c)
 	rate := 9.0
 	left := 0.8 * 0.3 * rate
@@ -27,7 +27,7 @@ func TestPrecopyIdleByHand(t *testing.T) {
 	assert.True(t, r.Converged)
 	assert.Equal(t, StopThreshold, r.Stop)
 	assert.InDelta(t, 200, r.TrafficMB, 1e-9)
-	assert.InDelta(t, 0.15, r.DowntimeS, 1e-12)
+	assert.InDelta(t, 0.15+0.5*left/rate, r.DowntimeS, 1e-12)
 	assert.InDelta(t, (200-left)/rate+r.DowntimeS, r.TotalTimeS, 1e-9)
 	require.Len(t, r.Trace, 2)
 	assert.InDelta(t, left, r.Trace[1].SentMB, 1e-12)
@@ -39,7 +39,7 @@ func TestPrecopyIdleByHand(t *testing.T) {
 func TestPrecopyTrafficIdentityAndMonotone(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 2000 {
-		c := Calibration{RateFactor: 0.5 + rng.Float64(), DirtyFactor: 0.5 + rng.Float64(), StopS: rng.Float64(), StopPerS: rng.Float64(), Leftover: 0.9 * rng.Float64()}
+		c := Calibration{RateFactor: 0.5 + rng.Float64(), DirtyFactor: 0.5 + rng.Float64(), StopS: rng.Float64(), StopShare: rng.Float64(), Leftover: 0.9 * rng.Float64()}
 		in := Input{MemMB: 10 + 1000*rng.Float64(), RateMBs: 1 + 100*rng.Float64()}
 		in.DirtyMBs = 0.9 * rng.Float64() * in.RateMBs * c.RateFactor / c.DirtyFactor
 		r := predictPrecopy(t, in, &c)
@@ -80,9 +80,10 @@ func TestPrecopyNonConverging(t *testing.T) {
 }
 
 // The constants fitted to records the model itself produced are the
-// constants it produced them with.
+// constants it produced them with. (θ 0.3: stop-and-copies from 0.3 to 1
+// times the threshold, spread enough for σ's slope.)
 func TestFitCalibrationRecovers(t *testing.T) {
-	want := Calibration{RateFactor: 0.92, DirtyFactor: 1.15, StopS: 0.12, StopPerS: 0.4, Leftover: DefaultLeftover}
+	want := Calibration{RateFactor: 0.92, DirtyFactor: 1.15, StopS: 0.12, StopShare: 0.4, Leftover: 0.3}
 	rng := rand.New(rand.NewPCG(5, 6))
 	var recs []Record
 	for i := range 12 {
@@ -97,18 +98,18 @@ func TestFitCalibrationRecovers(t *testing.T) {
 	recs = append(recs, Record{VM: "nc", Profile: "qemu", RAMMB: 200, DirtyMBs: 30, RateMBs: 10, TotalTimeS: 60, TrafficMB: 60 * 10 * want.RateFactor})
 	// Another profile's record is ignored.
 	recs = append(recs, Record{VM: "x", Profile: "xen", RAMMB: 1, RateMBs: 1, TotalTimeS: 1000, TrafficMB: 1})
-	got, n, err := FitCalibration(recs, Calibration{})
+	got, n, err := FitCalibration(recs, Calibration{Leftover: want.Leftover})
 	require.NoError(t, err)
 	assert.Equal(t, 13, n)
 	assert.InDelta(t, want.RateFactor, got.RateFactor, 1e-6)
 	assert.InDelta(t, want.DirtyFactor, got.DirtyFactor, 1e-6)
 	assert.InDelta(t, want.StopS, got.StopS, 1e-6)
-	assert.InDelta(t, want.StopPerS, got.StopPerS, 1e-6)
-	assert.Equal(t, DefaultLeftover, got.Leftover)
+	assert.InDelta(t, want.StopShare, got.StopShare, 1e-6)
+	assert.Equal(t, want.Leftover, got.Leftover)
 
 	// Idle runs alone: no κ, and one downtime figure: T_stop alone.
 	one := []Record{recs[0]}
-	got, _, err = FitCalibration(one, Calibration{})
+	got, _, err = FitCalibration(one, Calibration{Leftover: want.Leftover})
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, got.DirtyFactor)
 	assert.InDelta(t, want.RateFactor, got.RateFactor, 1e-6)
@@ -142,7 +143,7 @@ func BenchmarkPredictPrecopy(b *testing.B) {
 // paper's base model under QEMU's stop rule (but for T_resume in the total
 // time).
 func TestPrecopyLimitIsBaseModel(t *testing.T) {
-	c := Calibration{RateFactor: 1, DirtyFactor: 1, StopS: DefaultResume, StopPerS: 1, Leftover: 1e-12}
+	c := Calibration{RateFactor: 1, DirtyFactor: 1, StopS: DefaultResume, StopShare: 1, Leftover: 1e-12}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for range 1000 {
 		in := Input{MemMB: 10 + 2000*rng.Float64(), RateMBs: 1 + 200*rng.Float64()}
@@ -165,7 +166,7 @@ func TestPrecopyLimitIsBaseModel(t *testing.T) {
 func TestFitCalibrationNeverWorseInSample(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for trial := range 50 {
-		truth := Calibration{RateFactor: 0.8 + 0.2*rng.Float64(), DirtyFactor: 0.8 + 0.4*rng.Float64(), StopS: 0.05 + 0.2*rng.Float64(), StopPerS: rng.Float64(), Leftover: DefaultLeftover}
+		truth := Calibration{RateFactor: 0.8 + 0.2*rng.Float64(), DirtyFactor: 0.8 + 0.4*rng.Float64(), StopS: 0.05 + 0.2*rng.Float64(), StopShare: rng.Float64(), Leftover: DefaultLeftover}
 		var recs []Record
 		for range 8 {
 			in := Input{MemMB: 150 + 200*rng.Float64(), RateMBs: 8 + 12*rng.Float64(), DirtyMBs: 4 * rng.Float64()}
@@ -194,7 +195,7 @@ func TestFitCalibrationNeverWorseInSample(t *testing.T) {
 }
 
 func FuzzDecodeCalibration(f *testing.F) {
-	f.Add([]byte(`{"rate_factor":0.9,"dirty_factor":1.1,"stop_s":0.2,"stop_per_s":0.5,"leftover":0.75}`))
+	f.Add([]byte(`{"rate_factor":0.9,"dirty_factor":1.1,"stop_s":0.2,"stop_share":0.5,"leftover":0.75}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"leftover":1}`))
 	f.Add([]byte(`{"rate_factor":1e308} {}`))

@@ -397,8 +397,8 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 	var b strings.Builder
 	models := validationModels(runs, limit)
 	all := fitExcept(runs, func(int) bool { return true })
-	fmt.Fprintf(&b, "Pre-copy constants fitted on all %d runs: η %.3f, κ %.3f, T_stop %.3f s, σ %.3f (defaults: η 1, κ 1, T_stop %.2f s, σ 0; θ %.2f is not fitted).\n\n",
-		len(runs), all.RateFactor, all.DirtyFactor, all.StopS, all.StopPerS, migration.DefaultStopS, migration.DefaultLeftover)
+	fmt.Fprintf(&b, "Pre-copy constants fitted on all %d runs: η %.3f, κ %.3f, T_stop %.3f s, σ %.3f (defaults: η 1, κ 1, T_stop %.2f s, σ %g; θ %.2f is not fitted).\n\n",
+		len(runs), all.RateFactor, all.DirtyFactor, all.StopS, all.StopShare, migration.DefaultStopS, float64(migration.DefaultStopShare), migration.DefaultLeftover)
 	fmt.Fprintln(&b, "Columns: D is the guest's dirty rate as set / as the guest counted it before the move (the model's input) / as QEMU sampled it before the move; load is the one-minute load average at the run's start and its end (0: not recorded); QEMU cores is the CPU the source QEMU used over the 4 s before the move and over the move (- : not recorded); a prediction of a run predicted not to converge (within the time limit) is shown as -; R reached is the rate QEMU's pre-copy actually reached over R, (traffic − stop-and-copy) / (R × pre-copy time), after the fact (- where the rounds missed the stop-and-copy); predictions are paper / pre-copy default / pre-copy refined leave-one-out.")
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, "| run | MiB | link Mbit/s | D MB/s set / guest / QEMU | R MB/s | R reached | V_mem MB | load start / end | QEMU cores before / during | outcome | converges? paper / default / refined | time s paper / default / refined / measured | downtime s default / refined / measured | traffic MB paper / default / refined / measured | flow payload vs QEMU | memory verified |")
