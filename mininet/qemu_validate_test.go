@@ -401,12 +401,13 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 		len(runs), all.RateFactor, all.DirtyFactor, all.StopS, all.StopShare, migration.DefaultStopS, float64(migration.DefaultStopShare), migration.DefaultLeftover)
 	fmt.Fprintln(&b, "Columns: D is the guest's dirty rate as set / as the guest counted it before the move (the model's input) / as QEMU sampled it before the move; load is the one-minute load average at the run's start and its end (0: not recorded); QEMU cores is the CPU the source QEMU used over the 4 s before the move and over the move (- : not recorded); a prediction of a run predicted not to converge (within the time limit) is shown as -; R reached is the rate QEMU's pre-copy actually reached over R, (traffic − stop-and-copy) / (R × pre-copy time), after the fact (- where the rounds missed the stop-and-copy); predictions are paper / pre-copy default / pre-copy refined leave-one-out.")
 	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "| run | MiB | link Mbit/s | D MB/s set / guest / QEMU | R MB/s | R reached | V_mem MB | load start / end | QEMU cores before / during | outcome | converges? paper / default / refined | time s paper / default / refined / measured | downtime s default / refined / measured | traffic MB paper / default / refined / measured | flow payload vs QEMU | memory verified |")
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|")
+	fmt.Fprintln(&b, "| run | MiB | link Mbit/s | D MB/s set / guest / QEMU | R MB/s | R reached | V_mem MB | load start / end | QEMU cores before / during | outcome | converges? paper / default / refined | time s paper / default / refined / measured | downtime s default / refined / measured (QEMU) / guest's pause | MB sent stopped | traffic MB paper / default / refined / measured | flow payload vs QEMU | memory verified |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|")
 	sums := make([]vsummary, len(models))
 	sumsQ := make([]vsummary, len(models))
 	type series struct{ x, y, xd, yd []float64 }
 	pts := make([]series, len(models))
+	var gaps []pauseGap
 	for i, r := range runs {
 		ps := make([]predicted, len(models))
 		for k, m := range models {
@@ -457,15 +458,23 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 				reached = fmt.Sprintf("%.2f", (meas.TrafficMB-last)/(pre*r.RateMBs))
 			}
 		}
+		pause, stopped := "-", "-"
+		if conv && r.GuestDowntimeS > 0 {
+			pause = fmt.Sprintf("%.3f", r.GuestDowntimeS)
+			gaps = append(gaps, pauseGap{link: r.LinkMbit, gap: r.GuestDowntimeS - meas.DowntimeS, rate: r.RateMBs})
+		}
+		if conv && r.DowntimeMB > 0 {
+			stopped = fmt.Sprintf("%.2f", r.DowntimeMB)
+		}
 		cores := "-"
 		if r.SrcCPUMove > 0 {
 			cores = fmt.Sprintf("%.2f / %.2f", r.SrcCPUBefore, r.SrcCPUMove)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %g | %g / %.2f / %.1f | %.2f | %s | %.1f | %.1f / %.1f | %s | %s (%d syncs) | %s / %s / %s | %s / %s / %s / %.1f | %s / %s / %s | %s / %s / %s / %.1f | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | %g | %g / %.2f / %.1f | %.2f | %s | %.1f | %.1f / %.1f | %s | %s (%d syncs) | %s / %s / %s | %s / %s / %s / %.1f | %s / %s / %s / %s | %s | %s / %s / %s / %.1f | %s | %s |\n",
 			meas.VM, r.MemMiB, r.LinkMbit, r.SetDirtyMBs, r.DirtyMBs, r.QEMUDirtyBeforeMBs, r.RateMBs, reached, meas.RAMMB, r.Load1, r.Load1End, cores, r.Status, r.DirtySync,
 			word(pp.conv), word(pd.conv), word(pr.conv),
 			f(pp, pp.res.TotalTimeS, 1), f(pd, pd.res.TotalTimeS, 1), f(pr, pr.res.TotalTimeS, 1), meas.TotalTimeS,
-			f(pd, pd.res.DowntimeS, 3), f(pr, pr.res.DowntimeS, 3), mf(meas.DowntimeS, 3),
+			f(pd, pd.res.DowntimeS, 3), f(pr, pr.res.DowntimeS, 3), mf(meas.DowntimeS, 3), pause, stopped,
 			f(pp, pp.res.TrafficMB, 1), f(pd, pd.res.TrafficMB, 1), f(pr, pr.res.TrafficMB, 1), meas.TrafficMB, flow, ver)
 		quiet := r.Load1 > 0 && max(r.Load1, r.Load1End) <= quietLoad // 0: not recorded
 		for k, p := range ps {
@@ -500,6 +509,7 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 				100*a.t/n, 100*a.tmax, 100*a.tr/n, 100*a.trmax, a.within10, a.n, 100*a.dt/n, 100*a.dtmax, a.within30, a.n, a.medianAbsDown(), a.wrongConv, a.okNon, a.nNon)
 		}
 	}
+	writePauseGaps(&b, gaps)
 	if png != "" {
 		var ss []plotSeries
 		var sd []plotSeries
@@ -517,6 +527,43 @@ func validationReport(runs []migRun, limit time.Duration, png string) (string, e
 		}
 	}
 	return b.String(), nil
+}
+
+// pauseGap is how much longer the guest's pause (the source's STOP to the
+// destination's RESUME) was than QEMU's downtime, in one run.
+type pauseGap struct{ link, gap, rate float64 }
+
+// writePauseGaps summarises the gaps by link rate: what the network still
+// held when QEMU's downtime ended, and the destination's load and resume.
+func writePauseGaps(b *strings.Builder, gaps []pauseGap) {
+	if len(gaps) == 0 {
+		return
+	}
+	by := map[float64][]pauseGap{}
+	var links []float64
+	for _, g := range gaps {
+		if _, ok := by[g.link]; !ok {
+			links = append(links, g.link)
+		}
+		by[g.link] = append(by[g.link], g)
+	}
+	sort.Float64s(links)
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "The guest's pause (the source's STOP event to the destination's RESUME, by QEMU's timestamps) against QEMU's downtime, converging runs:")
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "| link Mbit/s | runs | pause − downtime, s: min / median / max | the same at R, MB: median |")
+	fmt.Fprintln(b, "|---:|---:|---:|---:|")
+	for _, l := range links {
+		g := by[l]
+		v := make([]float64, len(g))
+		mb := make([]float64, len(g))
+		for i, x := range g {
+			v[i], mb[i] = x.gap, x.gap*x.rate
+		}
+		sort.Float64s(v)
+		sort.Float64s(mb)
+		fmt.Fprintf(b, "| %g | %d | %.3f / %.3f / %.3f | %.2f |\n", l, len(g), v[0], v[len(v)/2], v[len(v)-1], mb[len(mb)/2])
+	}
 }
 
 var plotShapes = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{}, draw.SquareGlyph{}}
