@@ -54,7 +54,12 @@ type RunOutcome struct {
 	Status    string                `json:"status"` // completed, cancelled, failed
 	Record    migration.Record      `json:"record"`
 	DirtySync int64                 `json:"dirty_sync_count"`
-	Error     string                `json:"error,omitempty"`
+	// PauseS is how long the guest ran nowhere: from its stop at the source
+	// to its resume at the destination (QEMU's STOP and RESUME events). It
+	// is longer than the record's downtime, which QEMU ends once its last
+	// byte is in the socket, by what the network still held then.
+	PauseS float64 `json:"pause_s,omitempty"`
+	Error  string  `json:"error,omitempty"`
 }
 
 // runTimeout is how long a move may run before it is cancelled (and counts as
@@ -172,6 +177,7 @@ func runMigrationRun(ctx context.Context, args []string, stdout, stderr io.Write
 		var trace []migration.Round
 		if rounds != nil {
 			trace = rounds.Trace(final, m.DirtyMBs)
+			o.PauseS = rounds.Pause().Duration().Seconds()
 		}
 		o.Record = qmp.Record(m.VM, final, trace, in)
 		if err != nil {
@@ -191,15 +197,15 @@ func runMigrationRun(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	if !*asJSON {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "VM\tfrom\tto\tR MB/s\tstatus\ttime s pred/meas\tdowntime s pred/meas\ttraffic MB pred/meas\tsyncs\terror")
+		fmt.Fprintln(tw, "VM\tfrom\tto\tR MB/s\tstatus\ttime s pred/meas\tdowntime s pred/meas\tguest paused s\ttraffic MB pred/meas\tsyncs\terror")
 		for _, o := range outs {
 			m, r := o.Move, o.Record
 			pc := "converges"
 			if !m.Converged {
 				pc = "does not converge"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s (predicted: %s)\t%.2f / %.2f\t%.3f / %.3f\t%.1f / %.1f\t%d\t%s\n", m.VM, m.From, m.To,
-				m.RateMBs, o.Status, pc, m.TotalTimeS, r.TotalTimeS, m.DowntimeS, r.DowntimeS, m.TrafficMB, r.TrafficMB, o.DirtySync, o.Error)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s (predicted: %s)\t%.2f / %.2f\t%.3f / %.3f\t%.3f\t%.1f / %.1f\t%d\t%s\n", m.VM, m.From, m.To,
+				m.RateMBs, o.Status, pc, m.TotalTimeS, r.TotalTimeS, m.DowntimeS, r.DowntimeS, o.PauseS, m.TrafficMB, r.TrafficMB, o.DirtySync, o.Error)
 		}
 		tw.Flush()
 	}

@@ -30,6 +30,9 @@ func writeJSONFile(t *testing.T, name string, v any) string {
 func TestMigrationRun(t *testing.T) {
 	src := qmptest.New(t, "src", qmptest.Active(1e6, 1), qmptest.Active(134e6, 2), qmptest.Completed(6000, 150, 140e6, 3))
 	dst := qmptest.New(t, "dst")
+	stopped := time.Now()
+	src.StopAt(stopped)
+	dst.ResumeAt(stopped.Add(310 * time.Millisecond))
 	inv := map[string]any{
 		"servers": []map[string]any{
 			{"id": "srv1", "dpid": "2", "port": 2, "cpu_cores": 8, "ram_mb": 16000, "nic_bps": 1e9},
@@ -60,6 +63,7 @@ func TestMigrationRun(t *testing.T) {
 	assert.Equal(t, "completed", o.Status)
 	assert.Equal(t, 6.0, o.Record.TotalTimeS)
 	assert.Equal(t, 0.15, o.Record.DowntimeS)
+	assert.InDelta(t, 0.31, o.PauseS, 2e-6, "the guest's pause, STOP to RESUME")
 	assert.Equal(t, 140.0, o.Record.TrafficMB)
 	assert.Equal(t, int64(3), o.DirtySync)
 	require.Len(t, posted, 1)
