@@ -18,7 +18,8 @@ import (
 const Precopy Kind = "precopy"
 
 // Defaults of the Calibration, measured on QEMU 10 under TCG on cemon's
-// testbed (docs/migration/qemu_validation_priority.md).
+// testbed (docs/migration/qemu_validation_priority.md) and checked on a
+// fresh set of runs (docs/migration/qemu_validation_quiet.md).
 const (
 	// DefaultStopS is T_stop, what the stop-and-copy costs beyond sending
 	// what is left: stopping the vCPU, the last dirty-bitmap sync and the
@@ -206,9 +207,10 @@ func precopy(in Input, p Profile, c Calibration) Result {
 //     set each round sends no more).
 //   - T_stop and σ: least squares over the completed records of
 //     T_down = T_stop + σ·x, x = V_last/R'; with fewer than three records,
-//     or x too alike to tell a slope from noise (the largest below 1.5 times
-//     the smallest: the stop-and-copy of most guests is close to θ·V_thd),
-//     T_stop alone as the median of T_down − σ·x (σ kept).
+//     or x too alike to tell a slope from noise (the largest below twice the
+//     smallest: under one downtime limit every stop-and-copy lies between
+//     θ·V_thd and V_thd, 1/θ apart), T_stop alone as the median of
+//     T_down − σ·x (σ kept).
 //
 // Medians, not least squares, for η and κ: on a shared machine a record can
 // be slowed several times over by other work, and one such record would
@@ -284,7 +286,7 @@ func FitCalibration(records []Record, prior Calibration) (Calibration, int, erro
 	if len(downs) > 0 {
 		fit := c
 		fitted := false
-		if len(downs) >= 3 && hi >= 1.5*lo {
+		if len(downs) >= 3 && hi >= 2*lo {
 			a := mat.NewDense(len(downs), 2, nil)
 			y := make([]float64, len(downs))
 			for i, x := range downs {
