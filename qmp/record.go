@@ -209,7 +209,8 @@ func (m Move) Run(ctx context.Context) (Info, *Rounds, error) {
 
 // pauseOf finds the source's last STOP event and the destination's first
 // RESUME event after it, asking the destination's state (which also reads
-// the events QEMU has written) for up to pauseWait until it runs.
+// the events QEMU has written) for up to pauseWait until it runs, or until
+// it says it has finished its incoming migration and stays paused.
 func pauseOf(ctx context.Context, sc, dc *Client) Pause {
 	var p Pause
 	_ = sc.Execute(ctx, "query-status", nil, nil) // reads any event still unread
@@ -224,7 +225,8 @@ func pauseOf(ctx context.Context, sc, dc *Client) Pause {
 	deadline := time.Now().Add(pauseWait)
 	for {
 		var st struct {
-			Running bool `json:"running"`
+			Status  string `json:"status"`
+			Running bool   `json:"running"`
 		}
 		err := dc.Execute(ctx, "query-status", nil, &st)
 		for _, e := range dc.Events() {
@@ -232,7 +234,10 @@ func pauseOf(ctx context.Context, sc, dc *Client) Pause {
 				p.Resumed = e.At
 			}
 		}
-		if !p.Resumed.IsZero() || err != nil || time.Now().After(deadline) {
+		// A destination that has taken the whole stream and stays paused
+		// (started with -S) will not resume on its own: no pause to wait for.
+		done := err != nil || (st.Status != "" && st.Status != "inmigrate" && !st.Running)
+		if !p.Resumed.IsZero() || done || time.Now().After(deadline) {
 			break
 		}
 		select {

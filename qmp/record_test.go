@@ -69,6 +69,24 @@ func TestMoveRunCompletes(t *testing.T) {
 	require.NoError(t, err, "the API's decoder accepts the record")
 }
 
+// A destination that stays paused after the move (QEMU's -S) never resumes:
+// the move ends at once with the stop known and no pause.
+func TestMoveRunDestinationStaysPaused(t *testing.T) {
+	src := qmptest.New(t, "src", qmptest.Active(1e6, 1), qmptest.Completed(1000, 90, 2e6, 2))
+	dst := qmptest.New(t, "dst")
+	src.StopAt(time.Now())
+	dst.StayPaused()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	final, rounds, err := qmp.Move{Source: src.Path, Dest: dst.Path, URI: "tcp:10.0.0.2:4444", Period: time.Millisecond}.Run(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "completed", final.Status)
+	assert.Less(t, time.Since(start), 5*time.Second, "no wait for a resume that does not come")
+	assert.False(t, rounds.Pause().Stopped.IsZero())
+	assert.Zero(t, rounds.Pause().Duration())
+}
+
 func TestMoveRunCancelledAtTimeout(t *testing.T) {
 	src := qmptest.New(t, "src", qmptest.Active(1e6, 1), qmptest.Active(40e6, 2), qmptest.Active(80e6, 5))
 	dst := qmptest.New(t, "dst")

@@ -29,6 +29,15 @@ type Fake struct {
 	// stopSent and resumeSent say whether they went out.
 	stopAt, resumeAt     time.Time
 	stopSent, resumeSent bool
+	stayPaused           bool
+}
+
+// StayPaused makes the fake answer query-status as a destination that has
+// finished its incoming migration and stays paused (QEMU started with -S).
+func (f *Fake) StayPaused() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stayPaused = true
 }
 
 // StopAt makes the fake send QEMU's STOP event, timestamped at, before its
@@ -126,6 +135,9 @@ func (f *Fake) conn(c net.Conn) {
 			}
 		case "query-status":
 			ret = map[string]any{"status": "inmigrate", "running": false}
+			if f.stayPaused {
+				ret = map[string]any{"status": "paused", "running": false}
+			}
 			if !f.resumeAt.IsZero() {
 				if !f.resumeSent {
 					f.resumeSent = true
