@@ -42,6 +42,12 @@ func TestE2EQEMUMigration(t *testing.T) {
 	assert.Greater(t, conv.LinkPeakBps, conv.LinkIdleBps+0.5*conv.RateMBs*8e6,
 		"the uplink's load rose by at least half of R while the stream ran")
 
+	// The guest's pause, the source's STOP to the destination's RESUME, is
+	// seen, and lasts at least QEMU's downtime (which ends when the source
+	// has written its last byte, before the destination has it).
+	assert.Positive(t, conv.GuestDowntimeS, "the guest's pause was seen (STOP and RESUME events)")
+	assert.GreaterOrEqual(t, conv.GuestDowntimeS, conv.Record.DowntimeS-0.005, "the pause covers QEMU's downtime")
+
 	// The pre-copy model, fed what was measured before the move, predicts
 	// that it converges; with the whole RAM as V_mem (no calibration of the
 	// non-zero memory here) it bounds the traffic from above.
