@@ -776,18 +776,21 @@ func (s *Store) advance(t time.Time) {
 		s.now, s.nowNano = t, n
 	}
 	for len(s.due) > 0 && s.due[0].at <= s.nowNano {
-		e := s.due.pop()
+		e := s.due[0]
 		fs := e.fs
 		if !fs.inQueue || fs.queued != e.at {
+			s.due.pop()
 			continue // superseded by an earlier entry of the same flow
 		}
-		fs.inQueue = false
-		if !fs.active || fs.stale {
+		if v := fs.validUntil; fs.active && !fs.stale && v > s.nowNano {
+			// Read again since it was queued: back in at its new deadline.
+			s.due.replaceTop(deadline{at: v, fs: fs})
+			fs.queued = v
 			continue
 		}
-		if v := fs.validUntil; v > s.nowNano {
-			s.due.push(deadline{at: v, fs: fs})
-			fs.queued, fs.inQueue = v, true
+		s.due.pop()
+		fs.inQueue = false
+		if !fs.active || fs.stale {
 			continue
 		}
 		fs.stale = true
