@@ -159,6 +159,13 @@ func getCalibration(tx *bolt.Tx) (FittedCalibration, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return FittedCalibration{}, nil
 	}
+	if err == nil && c.Seq > 0 && c.StopShare == 0 {
+		// Kept by a build whose stop cost went with σ over the last round's
+		// dirty pages alone (stop_per_s, no longer read): its T_stop does not
+		// fit today's downtime, which counts the whole stop-and-copy. The
+		// defaults stand until the next record refits them.
+		c.StopS = 0
+	}
 	return c, err
 }
 

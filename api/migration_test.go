@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/cemon-sdn/cemon/migration"
 	"github.com/cemon-sdn/cemon/placement"
@@ -189,6 +190,26 @@ func TestMigrationRecordWithManyRounds(t *testing.T) {
 	require.Greater(t, len(b), 8<<10)
 	code, body := send(t, h, "POST", "/api/v1/migration/records", string(b))
 	assert.Equal(t, 201, code, body)
+}
+
+// Constants kept by an earlier build (σ over the last round's dirty pages,
+// stop_per_s) keep their rate and dirty factors; their stop cost, which
+// meant something else, gives way to the default.
+func TestMigrationModelFromEarlierBuild(t *testing.T) {
+	h, st := migrationHandlerStore(t)
+	old := map[string]any{"rate_factor": 0.95, "dirty_factor": 1.06, "stop_s": 0.15, "stop_per_s": 1.8,
+		"leftover": migration.DefaultLeftover, "fitted_to_seq": 7, "records_used": 7}
+	require.NoError(t, st.Update(func(tx *bolt.Tx) error {
+		return store.PutTx(tx, BucketMigrationModel, keyCalibration, old)
+	}))
+	got, err := StoreRecords{Store: st}.FittedCalibration()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(7), got.Seq)
+	assert.Equal(t, 0.95, got.RateFactor)
+	assert.Equal(t, 1.06, got.DirtyFactor)
+	assert.Zero(t, got.StopS, "the old stop cost is not used")
+	code, body := send(t, h, "GET", "/api/v1/migration/model", "")
+	require.Equal(t, 200, code, body)
 }
 
 // POST /api/v1/migration/records refits the pre-copy model's constants to the

@@ -120,7 +120,7 @@ func (c Calibration) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: stop cost %v s (0..60)", ErrInput, c.StopS))
 	}
 	if bad(c.StopShare) || c.StopShare > 10 {
-		errs = append(errs, fmt.Errorf("%w: stop share %v (0 < σ ≤ 10)", ErrInput, c.StopShare))
+		errs = append(errs, fmt.Errorf("%w: stop share %v (0..10, 0 for the default)", ErrInput, c.StopShare))
 	}
 	if bad(c.Leftover) || c.Leftover >= 1 {
 		errs = append(errs, fmt.Errorf("%w: leftover %v (0 ≤ θ < 1)", ErrInput, c.Leftover))
