@@ -42,17 +42,15 @@ func (h *deadlines) pop() deadline {
 	q = q[:n]
 	*h = q
 	if n > 0 {
-		q.down(last)
+		q.replaceTop(last)
 	}
 	return top
 }
 
-// replaceTop puts d in the earliest entry's place: a pop and a push in one
-// pass down the heap (a flow whose deadline moved on goes back in).
-func (h *deadlines) replaceTop(d deadline) { (*h).down(d) }
-
-// down places d at the root and sifts it down.
-func (q deadlines) down(d deadline) {
+// replaceTop puts d in the earliest entry's place and sifts it down: a pop
+// and a push in one pass down the heap (a flow whose deadline moved on goes
+// back in; pop puts the last entry there).
+func (q deadlines) replaceTop(d deadline) {
 	n := len(q)
 	i := 0
 	for {
