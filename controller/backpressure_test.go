@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -145,16 +146,25 @@ func connOf(c *Controller, dpid uint64) *conn {
 // controller stops reading from it (its PACKET_IN count stops growing and the switch's
 // own writes block) without closing the connection, even past the echo keepalive
 // that would close a silent switch; it is dropped with ErrStalled once it has read
-// nothing for StallTimeout (5 s).
+// nothing for StallTimeout.
 func TestBackpressureStalledSwitchSlowedThenDropped(t *testing.T) {
 	// The echo keepalive must leave the socket buffers time to fill both ways before
 	// the switch, which answers no echo, is held back: on a loaded machine (the race
-	// detector, other packages' tests) that took more than the 200 ms that one missed
-	// 100 ms echo allowed, and once, beside two Mininet runs, more than the 1 s that
-	// two missed 500 ms echoes allowed. Held back, it outlives several intervals.
-	const stall = 8 * time.Second
+	// detector, other packages' tests) the controller has gone seconds without a
+	// PACKET_IN before its reader was held back (one missed 100 ms echo, then two of
+	// 500 ms, then three of 1 s, were each outlasted once). So the keepalive allows
+	// 7 s of silence (six missed 1 s echoes) and the held-back switch is watched for
+	// longer than that. StallTimeout runs from the first write that
+	// blocked, which can come seconds before the reader is held back: it is twice
+	// the keepalive.
+	const (
+		echo   = time.Second
+		missed = 6
+		stall  = 14 * time.Second
+	)
+	keepalive := echo * (missed + 1)
 	c, sw, sub := startBackpressure(t, Config{SendQueue: 16, StallTimeout: stall,
-		EchoInterval: time.Second, EchoMissed: 3, TickInterval: 20 * time.Millisecond}, 4096)
+		EchoInterval: echo, EchoMissed: missed, TickInterval: 20 * time.Millisecond}, 4096)
 	// The switch sends new flows as fast as TCP takes them and never reads.
 	var written atomic.Int64
 	go func() {
@@ -168,6 +178,7 @@ func TestBackpressureStalledSwitchSlowedThenDropped(t *testing.T) {
 	}()
 	// Once the socket buffers are full both ways, the controller's reader is held
 	// back for good and the switch's writes stop.
+	start := time.Now()
 	last, still := int64(-1), 0
 	var dropped atomic.Bool
 	require.Eventually(t, func() bool {
@@ -186,18 +197,20 @@ func TestBackpressureStalledSwitchSlowedThenDropped(t *testing.T) {
 		return still >= 3
 	}, 20*time.Second, 100*time.Millisecond, "the controller never held its reader back for good")
 	if dropped.Load() {
+		why := fmt.Sprintf("after %v, the switch having written %d PACKET_INs and the controller read %d",
+			time.Since(start).Round(time.Millisecond), written.Load(), c.NetStats().PacketIns)
 		select {
 		case ev := <-sub.C:
-			t.Fatalf("switch dropped before it was seen held back: %v (%v)", ev.Kind, ev.Err)
+			t.Fatalf("switch dropped before it was seen held back, %s: %v (%v)", why, ev.Kind, ev.Err)
 		case <-time.After(time.Second):
-			t.Fatal("switch dropped before it was seen held back")
+			t.Fatalf("switch dropped before it was seen held back, %s", why)
 		}
 	}
 	paused := time.Now()
 	// While held back, the controller reads nothing more, the switch's writes are
-	// blocked, and the connection stays past many echo intervals.
+	// blocked, and the connection outlives the keepalive that would drop a silent one.
 	n0, w0 := c.NetStats().PacketIns, written.Load()
-	time.Sleep(stall / 3)
+	time.Sleep(keepalive + echo/2)
 	require.Equal(t, n0, c.NetStats().PacketIns, "the controller went on reading from a stalled switch")
 	require.Equal(t, w0, written.Load(), "the switch was not slowed down")
 	require.NotNil(t, connOf(c, 1), "switch dropped before StallTimeout")
