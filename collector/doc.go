@@ -49,7 +49,11 @@
 // scheme reads flows elsewhere where that costs the same. A flow returned by several
 // switches in one round keeps the reading
 // of the switch nearest its ingress (offered load), or nearest its egress (delivered
-// traffic) with Config.ReadPoint = mcps.ReadEgress. Each reading carries the flow's
+// traffic) with Config.ReadPoint = mcps.ReadEgress. A switch's replies are matched to
+// flows as soon as its batch is back (poll.Ingester.Add), while the round waits for
+// the others, and its decoded replies are let go of then: a round never holds every
+// switch's replies at once; the readings go to the Store when the round's batches are
+// in. Each reading carries the flow's
 // polling interval, in which the Store counts its staleness. The Store's histories advance on its own
 // clock tick, not per round: its owner calls Store.Tick (or Run does, every
 // Config.StoreTick).

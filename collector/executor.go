@@ -303,19 +303,26 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // roundSink gathers the replies of a round's batches (one batch per switch: its
-// requests in turn). Batches back before the round ends are ingested together, so
-// that poll.Ingest keeps one reading per flow; a batch back later (a slow switch) is
-// applied on its own when it arrives, but for the flows the round already read.
+// requests in turn). A batch back before the round ends is ingested as it arrives
+// into the round's readings (the collector's poll.Ingester, begun by send), which keep
+// one reading per flow across the batches, and its decoded replies are let go of; the
+// round feeds the readings to the Store once every such batch is in. A batch back
+// later (a slow switch) is applied on its own when it arrives, but for the flows the
+// round already read.
 type roundSink struct {
 	mu      sync.Mutex
 	closed  bool // the round has ended: later batches are late
-	replies []poll.Reply
 	failed  int
 	skipped int
 	out     int             // batches not yet back
 	back    chan struct{}   // a batch the round waits for is back
 	read    map[uint64]bool // flows the round read; set before applied is closed, only if batches were late
 	applied chan struct{}   // closed once the round has applied its replies
+
+	ingesting sync.WaitGroup // batches back in time whose replies are being ingested
+	ingMu     sync.Mutex     // held while a batch is ingested (c.mu is taken inside); guards the fields below
+	unmatched int
+	foreign   []foreignEntries // entries of other instances' flows, handed over once the round is in
 }
 
 // send sends the requests, switch by switch (switches in parallel, each switch's
@@ -324,7 +331,9 @@ type roundSink struct {
 // after Config.RoundTimeout; a request out then goes on until its reply or
 // Config.RequestTimeout. The round waits for its batches until Config.RoundTimeout,
 // and not at all for switches found slow; what comes back later is applied on
-// arrival. The caller applies sink.replies with apply, which closes sink.applied.
+// arrival. The batches back in time are ingested as they come (c.ingest); the caller
+// then feeds the readings to the Store with apply, which closes sink.applied
+// (c.roundMu held).
 func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) *roundSink {
 	byDPID := make(map[uint64][]request)
 	var dpids []uint64
@@ -335,7 +344,8 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 		byDPID[r.dpid] = append(byDPID[r.dpid], r)
 	}
 	// One reply at most per request: the round's replies never grow the slice.
-	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{}), replies: make([]poll.Reply, 0, len(reqs))}
+	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{})}
+	c.ingest.Begin(c.readings[:0])
 	sendBy := time.Now().Add(c.cfg.RoundTimeout)
 	waitFor := 0
 	for _, dpid := range dpids {
@@ -440,13 +450,15 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 	late := sink.closed
 	sink.out--
 	if !late {
-		sink.replies = append(sink.replies, replies...)
 		sink.failed += failed
 		sink.skipped += skipped
+		sink.ingesting.Add(1)
 	}
 	sink.mu.Unlock()
 	c.timing.release(dpid, late)
 	if !late {
+		c.take(sink, replies)
+		sink.ingesting.Done()
 		if waited {
 			sink.back <- struct{}{}
 		}
@@ -593,17 +605,20 @@ func (c *Collector) warm(_ uint64, e *ofproto.FlowStats) {
 	}
 }
 
-// yieldEvery is how many reply entries apply matches per hold of c.mu.
+// yieldEvery is how many reply entries are matched per hold of c.mu.
 const yieldEvery = 4096
 
-// apply ingests a round's replies into readings and feeds them to the Store, and
-// those it took to the scheduler; then it lets the round's late batches apply theirs.
-func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
-	defer close(sink.applied)
-	// Matching a round's entries takes c.mu; it is let go every few thousand entries,
-	// so that the arrivals of a burst of installs (HandleEvents) are not held up for a
-	// whole round's matching. Ingest's own state is the round's; a flow that leaves
-	// meanwhile is unmatched, as it would be a moment later.
+// take ingests the replies of a batch back in time into the round's readings. Matching
+// takes c.mu; it is let go every few thousand entries, so that the arrivals of a
+// burst of installs (HandleEvents) are not held up for a whole switch's matching. The
+// Ingester's state is the round's; a flow that leaves meanwhile is unmatched, as it
+// would be a moment later.
+func (c *Collector) take(sink *roundSink, replies []poll.Reply) {
+	if len(replies) == 0 {
+		return
+	}
+	sink.ingMu.Lock()
+	defer sink.ingMu.Unlock()
 	n := 0
 	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
 		if n++; n%yieldEvery == 0 {
@@ -613,17 +628,30 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 		return c.resolve(dpid, e)
 	}
 	c.mu.Lock()
-	readings, unmatched := c.ingest.Ingest(c.readings[:0], sink.replies, resolve)
-	c.readings = readings
-	c.unmatched += uint64(unmatched)
-	var foreign []foreignEntries
+	unmatched := c.ingest.Add(replies, resolve)
 	if unmatched > 0 && c.deps.HandOver != nil {
-		foreign = c.foreign(sink.replies)
+		sink.foreign = append(sink.foreign, c.foreign(replies)...)
 	}
 	c.mu.Unlock()
-	for _, f := range foreign {
+	sink.unmatched += unmatched
+}
+
+// apply feeds the round's readings, once every batch back in time is ingested, to
+// the Store, and those it took to the scheduler; then it lets the round's late
+// batches apply theirs.
+func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
+	defer close(sink.applied)
+	sink.ingesting.Wait()
+	readings := c.ingest.End()
+	c.readings = readings
+	unmatched := sink.unmatched
+	c.mu.Lock()
+	c.unmatched += uint64(unmatched)
+	c.mu.Unlock()
+	for _, f := range sink.foreign {
 		c.deps.HandOver(f.dpid, f.entries, f.ids)
 	}
+	sink.foreign = nil
 	res.Unmatched = unmatched
 	if res.Late > 0 {
 		sink.read = make(map[uint64]bool, len(readings))

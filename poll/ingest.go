@@ -36,7 +36,9 @@ func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []
 }
 
 // Ingester is Ingest with its working memory kept from one call to the next, for a
-// caller that ingests a round of a million entries every second. The zero value is
+// caller that ingests a round of a million entries every second. It also takes a
+// round's replies as they come (Begin, then Add for each switch's, then End), so that
+// a caller need not hold every decoded reply of the round at once. The zero value is
 // ready; an Ingester is not safe for concurrent use.
 type Ingester struct {
 	// Warm, when set, is called for every entry of a run of warmRun entries
@@ -46,7 +48,9 @@ type Ingester struct {
 	// resolve then finds it at hand. It must not change what resolve returns.
 	Warm func(dpid uint64, e *ofproto.FlowStats)
 	seen map[uint64]pick
+	most int // the most flows seen has held since it was made
 	run  []pending
+	dst  []stats.Reading // the readings of the round begun
 }
 
 // pending is an entry waiting for its run to be warmed and resolved.
@@ -65,8 +69,20 @@ type pick struct {
 	hop int32
 }
 
-// Ingest is poll.Ingest, reusing g's memory.
+// Ingest is poll.Ingest, reusing g's memory: Begin, Add and End in one call.
 func (g *Ingester) Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []stats.Reading, unmatched int) {
+	g.Begin(dst)
+	unmatched = g.Add(replies, resolve)
+	return g.End(), unmatched
+}
+
+// Begin starts a round whose readings are appended to dst.
+func (g *Ingester) Begin(dst []stats.Reading) { g.dst = dst }
+
+// Add ingests some of the round's replies (a switch's, as they arrive): each flow
+// keeps the reading of the switch nearest its ingress among all the replies added
+// since Begin. It returns the entries resolve rejected.
+func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
 	n := 0
 	for _, rp := range replies {
 		for _, m := range rp.Msgs {
@@ -78,15 +94,13 @@ func (g *Ingester) Ingest(dst []stats.Reading, replies []Reply, resolve Resolver
 		}
 	}
 	if n == 0 {
-		return dst, 0
+		return 0
 	}
-	dst = slices.Grow(dst, n)
-	if g.seen == nil || len(g.seen) > 4*n+1024 {
-		// A much larger table than this round needs is let go of rather than cleared.
+	dst := slices.Grow(g.dst, n)
+	if g.seen == nil {
 		g.seen = make(map[uint64]pick, n)
 	}
 	seen := g.seen
-	defer clear(seen)
 	take := func(rp *Reply, e *ofproto.FlowStats) {
 		id, hop, ok := resolve(rp.DPID, e)
 		if !ok {
@@ -144,7 +158,24 @@ func (g *Ingester) Ingest(dst []stats.Reading, replies []Reply, resolve Resolver
 		flush()
 	}
 	g.run = run
-	return dst, unmatched
+	g.dst = dst
+	return unmatched
+}
+
+// End ends the round and returns its readings: dst as given to Begin, with one
+// reading appended per flow, in the order the flows first appeared.
+func (g *Ingester) End() []stats.Reading {
+	dst := g.dst
+	g.dst = nil
+	n := len(g.seen)
+	g.most = max(g.most, n)
+	if 4*n+1024 < g.most {
+		// A much larger table than this round needed is let go of rather than cleared.
+		g.seen, g.most = nil, 0
+	} else {
+		clear(g.seen)
+	}
+	return dst
 }
 
 // Removed is the pure step from a flow's expiry to its final reading: the ingress

@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -103,6 +104,60 @@ func TestIngestWarm(t *testing.T) {
 	got, _ = g.Ingest(got[:0], replies[:1], resolve)
 	assert.NotEmpty(t, got)
 	assert.Empty(t, g.run)
+}
+
+// TestIngesterAddInParts: a round's replies added a switch at a time, in any
+// grouping, give the readings and unmatched count of Ingest over all of them at
+// once; a later, much smaller round lets go of the table the large one grew.
+func TestIngesterAddInParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		return e.Cookie, int((dpid*7 + e.Cookie) % 4), e.Cookie%13 != 0
+	}
+	for trial := range 20 {
+		var replies []Reply
+		for s := uint64(1); s <= uint64(2+rng.IntN(10)); s++ {
+			var es []ofproto.FlowStats
+			for range rng.IntN(300) {
+				f := 1 + rng.Uint64N(500)
+				es = append(es, ofproto.FlowStats{Cookie: f, ByteCount: f*100 + s, PacketCount: s})
+			}
+			replies = append(replies, Reply{DPID: s, At: t0.Add(time.Duration(s) * time.Millisecond), Msgs: []ofproto.Message{flowReply(es...)}})
+		}
+		want, wantUnmatched := Ingest([]stats.Reading{{Flow: 1}}, replies, resolve)
+		var g Ingester
+		if trial%2 == 1 {
+			g.Warm = func(uint64, *ofproto.FlowStats) {}
+		}
+		g.Begin([]stats.Reading{{Flow: 1}})
+		unmatched := 0
+		for rest := replies; len(rest) > 0; {
+			k := 1 + rng.IntN(min(len(rest), 3))
+			unmatched += g.Add(rest[:k], resolve)
+			rest = rest[k:]
+		}
+		got := g.End()
+		require.Equal(t, want, got, "trial %d", trial)
+		require.Equal(t, wantUnmatched, unmatched, "trial %d", trial)
+		require.Empty(t, g.seen, "the table is emptied for the next round")
+	}
+
+	// A round of 10,000 flows, then one of 10: the table is let go of.
+	var g Ingester
+	var es []ofproto.FlowStats
+	for f := uint64(1); f <= 10_000; f++ {
+		es = append(es, ofproto.FlowStats{Cookie: f})
+	}
+	big := []Reply{{DPID: 1, Msgs: []ofproto.Message{flowReply(es...)}}}
+	small := []Reply{{DPID: 1, Msgs: []ofproto.Message{flowReply(es[:10]...)}}}
+	got, _ := g.Ingest(nil, big, resolve)
+	require.Len(t, got, 10_000-10_000/13)
+	require.NotNil(t, g.seen, "kept for the next round")
+	_, _ = g.Ingest(nil, big, resolve)
+	require.NotNil(t, g.seen, "a round of the same size keeps it")
+	got, _ = g.Ingest(nil, small, resolve)
+	require.Len(t, got, 10)
+	require.Nil(t, g.seen, "a round far smaller lets it go")
 }
 
 func TestRemoved(t *testing.T) {
