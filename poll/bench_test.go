@@ -90,6 +90,31 @@ func BenchmarkIngest(b *testing.B) {
 			dst, _ = Ingest(dst[:0], replies, resolve)
 		}
 	})
+	// As a round takes them: one Add per switch, as its batch comes back.
+	var bySwitch [][]Reply
+	for i := 0; i < len(replies); {
+		j := i
+		for j < len(replies) && replies[j].DPID == replies[i].DPID {
+			j++
+		}
+		bySwitch = append(bySwitch, replies[i:j])
+		i = j
+	}
+	b.Run("by-switch", func(b *testing.B) {
+		var g Ingester
+		var dst []stats.Reading
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			g.Begin(dst[:0])
+			for _, rs := range bySwitch {
+				g.Add(rs, resolve)
+			}
+			dst = g.End()
+		}
+		if len(dst) != flows {
+			b.Fatalf("%d readings, want %d", len(dst), flows)
+		}
+	})
 }
 
 // BenchmarkArriveExpire measures DAPR's patches on a live MCPS scheme of n flows
