@@ -343,7 +343,6 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 		}
 		byDPID[r.dpid] = append(byDPID[r.dpid], r)
 	}
-	// One reply at most per request: the round's replies never grow the slice.
 	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{})}
 	c.ingest.Begin(c.readings[:0])
 	sendBy := time.Now().Add(c.cfg.RoundTimeout)
