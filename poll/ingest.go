@@ -58,9 +58,7 @@ type Ingester struct {
 // of the flow and handed over by a MarkResolver: an Ingester given marks keeps no
 // table of its own, and finds a flow's pick where the resolver's lookup has just
 // brought the record into the cache. The zero value is no pick. A mark is told from
-// one of an earlier round by the round's number, which wraps after 2^32 rounds. Each
-// flow has one mark: a record made anew for a flow in the middle of a round would
-// give that flow a second reading.
+// one of an earlier round by the round's number, which wraps after 2^32 rounds.
 type Mark struct {
 	round uint32
 	at    int32 // index in the round's readings
