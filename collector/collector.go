@@ -113,7 +113,6 @@ type flowRec struct {
 	n       uint16            // the path's hops
 	grain   flowtracker.Grain // a host-pair aggregate's entries wildcard the transport fields
 	refused bool              // some switch of the path refused the flow's entry: Collector.refused lists them
-	mark    poll.Mark         // the flow's reading so far in the round being ingested (c.ingest)
 }
 
 // hops returns the flow's path.
@@ -124,10 +123,8 @@ func (f *flowRec) hops() []flowtracker.Hop {
 	return unsafe.Slice(f.hop, f.n)
 }
 
-// newFlowRec makes a flow's record: 56 bytes (a 64-byte allocation), 12 of them the
-// round's pick, so that the round's matching needs no table of its own (with its map
-// entry, the collector keeps about 90 bytes per flow beside the path it shares with the
-// statistics store).
+// newFlowRec makes a flow's record: 48 bytes (with its map entry, the collector keeps
+// about 70 bytes per flow beside the path it shares with the statistics store).
 func newFlowRec(key flowtracker.Key, grain flowtracker.Grain, path []flowtracker.Hop) *flowRec {
 	f := &flowRec{key: key, grain: grain, n: uint16(len(path))}
 	if len(path) > 0 {

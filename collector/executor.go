@@ -562,22 +562,6 @@ func (c *Collector) droppedSeen() uint64 {
 // resolve maps a reply entry to an active flow and the switch's place on its path
 // (c.mu held).
 func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
-	id, _, hop, ok := c.match(dpid, e)
-	return id, hop, ok
-}
-
-// resolveMarked is resolve with the flow's Mark, for the round's Ingester (c.mu held).
-func (c *Collector) resolveMarked(dpid uint64, e *ofproto.FlowStats) (uint64, int, *poll.Mark, bool) {
-	id, f, hop, ok := c.match(dpid, e)
-	if !ok {
-		return 0, 0, nil, false
-	}
-	return id, hop, &f.mark, true
-}
-
-// match maps a reply entry to an active flow, its record and the switch's place on
-// its path (c.mu held).
-func (c *Collector) match(dpid uint64, e *ofproto.FlowStats) (uint64, *flowRec, int, bool) {
 	// The cookie names the flow (every entry of a flow carries it): one lookup among
 	// the flows being polled. Only an entry without one of ours is looked up by match.
 	var id uint64
@@ -590,10 +574,10 @@ func (c *Collector) match(dpid uint64, e *ofproto.FlowStats) (uint64, *flowRec, 
 	if !ok || !known {
 		h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
 		if !ok {
-			return 0, nil, 0, false
+			return 0, 0, false
 		}
 		if f, ok = c.flows[h.ID]; !ok {
-			return 0, nil, 0, false
+			return 0, 0, false
 		}
 		id = h.ID
 	}
@@ -603,7 +587,7 @@ func (c *Collector) match(dpid uint64, e *ofproto.FlowStats) (uint64, *flowRec, 
 		// poll.Ingest keeps the reading with the lowest hop: count from the egress.
 		hop = len(hops) - 1 - hop
 	}
-	return id, f, hop, hop >= 0
+	return id, hop, hop >= 0
 }
 
 // warm brings into the cache what resolve will read for reply entry e (c.mu held):
@@ -635,15 +619,15 @@ func (c *Collector) take(sink *roundSink, replies []poll.Reply) {
 	sink.ingMu.Lock()
 	defer sink.ingMu.Unlock()
 	n := 0
-	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, *poll.Mark, bool) {
+	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
 		if n++; n%yieldEvery == 0 {
 			c.mu.Unlock()
 			c.mu.Lock()
 		}
-		return c.resolveMarked(dpid, e)
+		return c.resolve(dpid, e)
 	}
 	c.mu.Lock()
-	unmatched := c.ingest.AddMarked(replies, resolve)
+	unmatched := c.ingest.Add(replies, resolve)
 	if unmatched > 0 && c.deps.HandOver != nil {
 		sink.foreign = append(sink.foreign, c.foreign(replies)...)
 	}

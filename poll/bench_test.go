@@ -115,28 +115,6 @@ func BenchmarkIngest(b *testing.B) {
 			b.Fatalf("%d readings, want %d", len(dst), flows)
 		}
 	})
-	// The same with the picks in marks the caller keeps beside its records of the
-	// flows (a slice here; the collector's records in its own map), as the
-	// collector's rounds now take them.
-	marks := make([]Mark, flows+1)
-	marked := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, *Mark, bool) {
-		return e.Cookie, int(dpid % 3), &marks[e.Cookie], true
-	}
-	b.Run("by-switch-marked", func(b *testing.B) {
-		var g Ingester
-		var dst []stats.Reading
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			g.Begin(dst[:0])
-			for _, rs := range bySwitch {
-				g.AddMarked(rs, marked)
-			}
-			dst = g.End()
-		}
-		if len(dst) != flows {
-			b.Fatalf("%d readings, want %d", len(dst), flows)
-		}
-	})
 }
 
 // BenchmarkArriveExpire measures DAPR's patches on a live MCPS scheme of n flows

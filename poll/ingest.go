@@ -37,36 +37,21 @@ func Ingest(dst []stats.Reading, replies []Reply, resolve Resolver) (readings []
 
 // Ingester is Ingest with its working memory kept from one call to the next, for a
 // caller that ingests a round of a million entries every second. It also takes a
-// round's replies as they come (Begin, then Add or AddMarked for each switch's, then
-// End), so that a caller need not hold every decoded reply of the round at once. The
-// zero value is ready; an Ingester is not safe for concurrent use.
+// round's replies as they come (Begin, then Add for each switch's, then End), so that
+// a caller need not hold every decoded reply of the round at once. The zero value is
+// ready; an Ingester is not safe for concurrent use.
 type Ingester struct {
 	// Warm, when set, is called for every entry of a run of warmRun entries
 	// before resolve is called for any of them: a resolver whose lookups miss
 	// the processor's caches (a million flows) brings their memory in there, so
 	// that the waits of a run overlap rather than follow one another, and
 	// resolve then finds it at hand. It must not change what resolve returns.
-	Warm  func(dpid uint64, e *ofproto.FlowStats)
-	seen  map[uint64]pick
-	most  int // the most flows seen has held since it was made
-	run   []pending
-	dst   []stats.Reading // the readings of the round begun
-	round uint32          // the round begun, as Marks carry it (never 0)
+	Warm func(dpid uint64, e *ofproto.FlowStats)
+	seen map[uint64]pick
+	most int // the most flows seen has held since it was made
+	run  []pending
+	dst  []stats.Reading // the readings of the round begun
 }
-
-// Mark is a flow's pick in the round under way, kept by the caller in its own record
-// of the flow and handed over by a MarkResolver: an Ingester given marks keeps no
-// table of its own, and finds a flow's pick where the resolver's lookup has just
-// brought the record into the cache. The zero value is no pick. A mark is told from
-// one of an earlier round by the round's number, which wraps after 2^32 rounds.
-type Mark struct {
-	round uint32
-	at    int32 // index in the round's readings
-	hop   int32
-}
-
-// MarkResolver is a Resolver that also returns the Mark of the entry's flow.
-type MarkResolver func(dpid uint64, e *ofproto.FlowStats) (flow uint64, hop int, mark *Mark, ok bool)
 
 // pending is an entry waiting for its run to be warmed and resolved.
 type pending struct {
@@ -92,65 +77,12 @@ func (g *Ingester) Ingest(dst []stats.Reading, replies []Reply, resolve Resolver
 }
 
 // Begin starts a round whose readings are appended to dst.
-func (g *Ingester) Begin(dst []stats.Reading) {
-	g.dst = dst
-	if g.round++; g.round == 0 {
-		g.round = 1
-	}
-}
+func (g *Ingester) Begin(dst []stats.Reading) { g.dst = dst }
 
 // Add ingests some of the round's replies (a switch's, as they arrive): each flow
 // keeps the reading of the switch nearest its ingress among all the replies added
-// since Begin. It returns the entries resolve rejected. A round takes its replies
-// through Add or through AddMarked, not both.
+// since Begin. It returns the entries resolve rejected.
 func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
-	if g.seen == nil {
-		g.seen = make(map[uint64]pick, entries(replies))
-	}
-	seen := g.seen
-	g.each(replies, func(rp *Reply, e *ofproto.FlowStats) {
-		id, hop, ok := resolve(rp.DPID, e)
-		if !ok {
-			unmatched++
-			return
-		}
-		if prev, ok := seen[id]; ok {
-			if int(prev.hop) > hop {
-				g.dst[prev.at] = reading(id, rp, e)
-				seen[id] = pick{prev.at, int32(hop)}
-			}
-			return
-		}
-		seen[id] = pick{int32(len(g.dst)), int32(hop)}
-		g.dst = append(g.dst, reading(id, rp, e))
-	})
-	return unmatched
-}
-
-// AddMarked is Add with the flows' picks kept in the marks resolve returns (it
-// writes them) instead of in the Ingester's table.
-func (g *Ingester) AddMarked(replies []Reply, resolve MarkResolver) (unmatched int) {
-	g.each(replies, func(rp *Reply, e *ofproto.FlowStats) {
-		id, hop, m, ok := resolve(rp.DPID, e)
-		if !ok {
-			unmatched++
-			return
-		}
-		if m.round == g.round {
-			if int(m.hop) > hop {
-				g.dst[m.at] = reading(id, rp, e)
-				m.hop = int32(hop)
-			}
-			return
-		}
-		*m = Mark{round: g.round, at: int32(len(g.dst)), hop: int32(hop)}
-		g.dst = append(g.dst, reading(id, rp, e))
-	})
-	return unmatched
-}
-
-// entries counts the flow statistics entries of replies.
-func entries(replies []Reply) int {
 	n := 0
 	for _, rp := range replies {
 		for _, m := range rp.Msgs {
@@ -161,24 +93,33 @@ func entries(replies []Reply) int {
 			}
 		}
 	}
-	return n
-}
-
-// reading is the reading entry e of reply rp gives flow id.
-func reading(id uint64, rp *Reply, e *ofproto.FlowStats) stats.Reading {
-	return stats.Reading{Flow: id, DPID: rp.DPID, Bytes: e.ByteCount, Packets: e.PacketCount,
-		Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
-		At:       rp.At, Source: rp.Source, Interval: rp.Interval}
-}
-
-// each calls take for every flow statistics entry of replies, in order; with Warm
-// set, a run of entries is warmed before any of them is taken.
-func (g *Ingester) each(replies []Reply, take func(rp *Reply, e *ofproto.FlowStats)) {
-	n := entries(replies)
 	if n == 0 {
-		return
+		return 0
 	}
-	g.dst = slices.Grow(g.dst, n)
+	dst := slices.Grow(g.dst, n)
+	if g.seen == nil {
+		g.seen = make(map[uint64]pick, n)
+	}
+	seen := g.seen
+	take := func(rp *Reply, e *ofproto.FlowStats) {
+		id, hop, ok := resolve(rp.DPID, e)
+		if !ok {
+			unmatched++
+			return
+		}
+		r := stats.Reading{Flow: id, DPID: rp.DPID, Bytes: e.ByteCount, Packets: e.PacketCount,
+			Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
+			At:       rp.At, Source: rp.Source, Interval: rp.Interval}
+		if prev, ok := seen[id]; ok {
+			if int(prev.hop) > hop {
+				dst[prev.at] = r
+				seen[id] = pick{prev.at, int32(hop)}
+			}
+			return
+		}
+		seen[id] = pick{int32(len(dst)), int32(hop)}
+		dst = append(dst, r)
+	}
 	run := g.run[:0]
 	flush := func() {
 		for _, p := range run {
@@ -217,6 +158,8 @@ func (g *Ingester) each(replies []Reply, take func(rp *Reply, e *ofproto.FlowSta
 		flush()
 	}
 	g.run = run
+	g.dst = dst
+	return unmatched
 }
 
 // End ends the round and returns its readings: dst as given to Begin, with one

@@ -114,19 +114,6 @@ func TestIngesterAddInParts(t *testing.T) {
 	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
 		return e.Cookie, int((dpid*7 + e.Cookie) % 4), e.Cookie%13 != 0
 	}
-	// The caller's records of the flows, each with its Mark, kept across the rounds
-	// of one Ingester as a collector keeps them.
-	marks := map[uint64]*Mark{}
-	resolveMarked := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, *Mark, bool) {
-		id, hop, ok := resolve(dpid, e)
-		m := marks[id]
-		if m == nil {
-			m = &Mark{}
-			marks[id] = m
-		}
-		return id, hop, m, ok
-	}
-	var marked Ingester
 	for trial := range 20 {
 		var replies []Reply
 		for s := uint64(1); s <= uint64(2+rng.IntN(10)); s++ {
@@ -153,18 +140,6 @@ func TestIngesterAddInParts(t *testing.T) {
 		require.Equal(t, want, got, "trial %d", trial)
 		require.Equal(t, wantUnmatched, unmatched, "trial %d", trial)
 		require.Empty(t, g.seen, "the table is emptied for the next round")
-
-		// The same with the picks in the marks: the marks of the rounds before do
-		// not count.
-		marked.Begin([]stats.Reading{{Flow: 1}})
-		unmatched = 0
-		for rest := replies; len(rest) > 0; {
-			k := 1 + rng.IntN(min(len(rest), 3))
-			unmatched += marked.AddMarked(rest[:k], resolveMarked)
-			rest = rest[k:]
-		}
-		require.Equal(t, want, marked.End(), "trial %d, marked", trial)
-		require.Equal(t, wantUnmatched, unmatched, "trial %d, marked", trial)
 	}
 
 	// A round of 10,000 flows, then one of 10: the table is let go of.
