@@ -3,6 +3,7 @@ package mcps
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -376,6 +377,64 @@ func (p *Planner) AddFlow(id uint64, path []int32) error {
 		p.cost += p.tmpl.mult[best] * cm.PollSingle()
 	}
 	return nil
+}
+
+// Grow makes room for flows more flows with hops switches of path between them, so
+// that adding a number of flows known beforehand (a rebuild's snapshot) does not
+// grow the planner's tables step by step.
+func (p *Planner) Grow(flows, hops int) {
+	if flows <= 0 {
+		return
+	}
+	if len(p.ids) == 0 {
+		p.ids = make(map[uint64]int32, flows)
+	}
+	p.recs = slices.Grow(p.recs, flows)
+	p.arena = slices.Grow(p.arena, max(hops, 0))
+}
+
+// AppendFlows appends the active flows, in the order of the planner's records, to a
+// snapshot of a flow set held in three slices: the k-th flow appended is ids[k] (k
+// counted from the slice's length on entry) and its path is arena[starts[k]:starts[k+1]],
+// so starts has one element more than ids (a snapshot begins with ids empty and
+// starts = [0]). Each switch index s of a path is written as remap[s], or as s when
+// remap is nil; a rebuild over a new switch order passes the old index's new one.
+// It reads the planner's dense records rather than looking each flow up: a snapshot
+// of a million flows is a walk over two arrays. ok is false, and the slices come
+// back as they were given, if remap is too short or sends a switch of an active
+// flow's path to a negative index.
+func (p *Planner) AppendFlows(ids []uint64, starts, arena, remap []int32) (_ []uint64, _, _ []int32, ok bool) {
+	if len(starts) != len(ids)+1 {
+		return ids, starts, arena, false
+	}
+	if remap != nil && len(remap) < len(p.load) {
+		return ids, starts, arena, false
+	}
+	n0, s0, a0 := len(ids), len(starts), len(arena)
+	ids = slices.Grow(ids, p.active)
+	starts = slices.Grow(starts, p.active)
+	arena = slices.Grow(arena, len(p.arena)-p.garbage)
+	for i := range p.recs {
+		r := &p.recs[i]
+		if !r.active {
+			continue
+		}
+		path := p.arena[r.off : r.off+r.n]
+		if remap == nil {
+			arena = append(arena, path...)
+		} else {
+			for _, s := range path {
+				t := remap[s]
+				if t < 0 {
+					return ids[:n0], starts[:s0], arena[:a0], false
+				}
+				arena = append(arena, t)
+			}
+		}
+		ids = append(ids, r.id)
+		starts = append(starts, int32(len(arena)))
+	}
+	return ids, starts, arena, true
 }
 
 // RemoveFlow is DAPR's expiry rule: a poll-single of the flow is withdrawn; a flow

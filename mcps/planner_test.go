@@ -451,3 +451,67 @@ func TestBaselineCosts(t *testing.T) {
 		t.Errorf("per-flow cost after an expiry %d", one2)
 	}
 }
+
+// TestPlannerAppendFlows checks the snapshot a planner gives of its active flows:
+// every active flow once, with its path (remapped when asked), expired ones left out,
+// the slices handed back unchanged when the remap or the starts are wrong.
+func TestPlannerAppendFlows(t *testing.T) {
+	const ns = 8
+	pl, err := NewPlanner(PlannerConfig{Network: Network{Switches: ns}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl.Grow(1000, 3000)
+	r := rand.New(rand.NewPCG(1, 4))
+	want := map[uint64][]int32{}
+	for id := uint64(1); id <= 1000; id++ {
+		path := []int32{int32(r.IntN(ns))}
+		if s := int32(r.IntN(ns)); s != path[0] {
+			path = append(path, s)
+		}
+		if err := pl.AddFlow(id, path); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = path
+		if id%3 == 0 {
+			if err := pl.RemoveFlow(id / 3); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, id/3)
+		}
+	}
+	remap := make([]int32, ns)
+	for i := range remap {
+		remap[i] = ns - 1 - int32(i)
+	}
+	for _, m := range [][]int32{nil, remap} {
+		ids, starts, arena, ok := pl.AppendFlows([]uint64{99}, []int32{0, 1}, []int32{7}, m)
+		if !ok || len(ids) != len(want)+1 || len(starts) != len(ids)+1 {
+			t.Fatalf("remap %v: ok %v, %d ids, %d starts, want %d flows", m, ok, len(ids), len(starts), len(want))
+		}
+		if ids[0] != 99 || starts[1] != 1 || arena[0] != 7 {
+			t.Fatal("the snapshot's first flow was overwritten")
+		}
+		for k := 1; k < len(ids); k++ {
+			path := slices.Clone(arena[starts[k]:starts[k+1]])
+			if m != nil {
+				for i, s := range path {
+					path[i] = ns - 1 - s
+				}
+			}
+			if w, in := want[ids[k]]; !in || !slices.Equal(w, path) {
+				t.Fatalf("flow %d: path %v, want %v (active %v)", ids[k], path, w, in)
+			}
+		}
+	}
+	bad := slices.Clone(remap)
+	bad[3] = -1
+	for _, c := range []struct {
+		starts, remap []int32
+	}{{[]int32{0}, bad}, {[]int32{0}, remap[:ns-1]}, {nil, nil}} {
+		ids, starts, arena, ok := pl.AppendFlows(nil, c.starts, nil, c.remap)
+		if ok || len(ids) != 0 || !slices.Equal(starts, c.starts) || len(arena) != 0 {
+			t.Fatalf("starts %v remap %v: ok %v, %d ids, starts %v, %d arena", c.starts, c.remap, ok, len(ids), starts, len(arena))
+		}
+	}
+}

@@ -124,6 +124,7 @@ type Planned struct {
 	cfg       PlannedConfig
 	flows     map[uint64]*pathRef // flow -> its path, shared with the flows of the same path
 	paths     map[string]*pathRef // a path's dpids as bytes (pathKey) -> the path
+	onPaths   map[uint64]int32    // dpid -> the paths that take the switch (none: absent)
 	switches  []Switch
 	planner   *mcps.Planner
 	idx       map[uint64]int32 // dpid -> planner switch index
@@ -133,7 +134,11 @@ type Planned struct {
 	replyAt   time.Time      // when the last reply-time rebuild was asked for
 	slow      map[uint64]int // nil: no switch is slow; else a slow switch's hops, minus a fast one's
 	replan    string         // non-empty: rebuild from scratch at the next Work or Due, for this reason
-	version   uint64         // bumped by every change of the planned flow set
+	// exact says the planner holds every planned flow with its path and no other:
+	// a snapshot can then be read from the planner's records (Planner.AppendFlows)
+	// instead of flow by flow from the maps.
+	exact   bool
+	version uint64 // bumped by every change of the planned flow set
 
 	bound        int64
 	boundFlows   int
@@ -147,6 +152,7 @@ type Planned struct {
 	refused  int
 	sbuf     []mcps.PlannedSingle
 	abuf     []mcps.AllRequest
+	ibuf     []int32 // a path's planner indices, copied by the planner
 }
 
 // pathRef is a path the planned flows take, kept once for all of them: flows
@@ -173,6 +179,9 @@ func (p *Planned) addPath(path []uint64) *pathRef {
 	}
 	r := &pathRef{dpids: slices.Clone(path), flows: 1}
 	p.paths[pathKey(r.dpids)] = r // the key is the copy's memory, never changed
+	for _, d := range r.dpids {
+		p.onPaths[d]++
+	}
 	return r
 }
 
@@ -180,6 +189,11 @@ func (p *Planned) addPath(path []uint64) *pathRef {
 func (p *Planned) dropPath(r *pathRef) {
 	if r.flows--; r.flows <= 0 {
 		delete(p.paths, pathKey(r.dpids))
+		for _, d := range r.dpids {
+			if p.onPaths[d]--; p.onPaths[d] <= 0 {
+				delete(p.onPaths, d)
+			}
+		}
 	}
 }
 
@@ -223,7 +237,7 @@ func NewPlanned(cfg PlannedConfig) (*Planned, error) {
 	if cfg.Reason == "" {
 		cfg.Reason = "initial"
 	}
-	return &Planned{cfg: cfg, flows: make(map[uint64]*pathRef), paths: make(map[string]*pathRef), idx: make(map[uint64]int32), replan: cfg.Reason}, nil
+	return &Planned{cfg: cfg, flows: make(map[uint64]*pathRef), paths: make(map[string]*pathRef), onPaths: make(map[uint64]int32), idx: make(map[uint64]int32), replan: cfg.Reason}, nil
 }
 
 // Strategy implements Scheduler.
@@ -310,21 +324,25 @@ func (p *Planned) OnArrive(_ time.Time, f Flow) {
 	if _, ok := p.out.(*RebuildWork); ok {
 		p.log = append(p.log, change{id: f.ID, dpids: path})
 	}
-	if p.planner == nil || p.replan != "" {
-		return // the next rebuild takes it
+	if p.planner == nil {
+		return // the first rebuild takes it
 	}
+	// Planned even when a rebuild is asked for: the scheme polls it until the
+	// rebuild is swapped in, and the planner keeps every flow for the snapshot.
 	p.plan(f.ID, path)
 }
 
 // plan adds a flow to the live planner.
 func (p *Planned) plan(id uint64, path []uint64) {
-	ipath, ok := p.indexPath(path)
+	var ok bool
+	p.ibuf, ok = p.appendIndexPath(p.ibuf[:0], path)
 	if !ok {
-		p.replan = "switches"
+		p.replan, p.exact = "switches", false
 		return
 	}
-	if err := p.planner.AddFlow(id, ipath); err != nil {
+	if err := p.planner.AddFlow(id, p.ibuf); err != nil {
 		p.refused++
+		p.exact = false
 	}
 }
 
@@ -340,7 +358,7 @@ func (p *Planned) OnExpire(_ time.Time, id uint64) {
 	if _, ok := p.out.(*RebuildWork); ok {
 		p.log = append(p.log, change{id: id})
 	}
-	if p.planner == nil || p.replan != "" {
+	if p.planner == nil {
 		return
 	}
 	_ = p.planner.RemoveFlow(id) // unknown: refused on arrival
@@ -349,17 +367,17 @@ func (p *Planned) OnExpire(_ time.Time, id uint64) {
 // OnReading implements Scheduler; a scheme does not depend on the counters.
 func (p *Planned) OnReading(time.Time, stats.Reading, stats.FlowSample) {}
 
-// indexPath maps a path's switches to planner indices; false if one is unknown.
-func (p *Planned) indexPath(path []uint64) ([]int32, bool) {
-	out := make([]int32, len(path))
-	for i, d := range path {
+// appendIndexPath appends a path's switches as planner indices to dst; false if one
+// is unknown.
+func (p *Planned) appendIndexPath(dst []int32, path []uint64) ([]int32, bool) {
+	for _, d := range path {
 		s, ok := p.idx[d]
 		if !ok {
-			return nil, false
+			return dst, false
 		}
-		out[i] = s
+		dst = append(dst, s)
 	}
-	return out, true
+	return dst, true
 }
 
 // Due implements Scheduler: the whole scheme, after the rebuild it needs if no
@@ -427,10 +445,20 @@ func (p *Planned) Work(now time.Time) Work {
 	if p.planner == nil || p.version == p.boundVersion || now.Sub(p.boundAt) < p.cfg.BoundInterval {
 		return nil
 	}
-	w := &BoundWork{nw: p.nw, version: p.version, at: now}
-	for _, r := range p.flows {
-		if ip, ok := p.indexPath(r.dpids); ok {
-			w.paths = append(w.paths, ip)
+	w := &BoundWork{nw: p.nw, version: p.version, at: now, starts: []int32{0}}
+	ok := false
+	if p.exact && p.planner.Flows() == len(p.flows) {
+		w.ids, w.starts, w.arena, ok = p.planner.AppendFlows(w.ids, w.starts, w.arena, nil)
+	}
+	if !ok {
+		for id, r := range p.flows {
+			var in bool
+			if w.arena, in = p.appendIndexPath(w.arena, r.dpids); in {
+				w.ids = append(w.ids, id)
+				w.starts = append(w.starts, int32(len(w.arena)))
+			} else {
+				w.arena = w.arena[:w.starts[len(w.starts)-1]]
+			}
 		}
 	}
 	p.out = w
@@ -454,10 +482,8 @@ func (p *Planned) rebuildWork(now time.Time) *RebuildWork {
 	for _, s := range p.switches {
 		set[s.DPID] = true
 	}
-	for _, r := range p.paths {
-		for _, d := range r.dpids {
-			set[d] = true
-		}
+	for d := range p.onPaths {
+		set[d] = true
 	}
 	dpids := make([]uint64, 0, len(set))
 	for d := range set {
@@ -493,20 +519,49 @@ func (p *Planned) rebuildWork(now time.Time) *RebuildWork {
 		cfg: mcps.PlannerConfig{Network: nw, Strategy: p.cfg.Strategy.solver(), Options: mcps.Options{Rand: p.cfg.Rand},
 			Theta: p.cfg.Theta, CostRatio: p.cfg.CostRatio, MaxInterval: p.cfg.MaxInterval, ReadPoint: p.cfg.ReadPoint, Variance: p.cfg.Variance},
 		strategy: p.cfg.Strategy, reason: reason, at: now, idx: idx, dpids: dpids, version: p.version,
-		ids: make([]uint64, 0, len(p.flows)), start: make([]int32, 1, len(p.flows)+1),
+		start: []int32{0},
 	}
 	if ari {
 		w.variance, w.patched, w.ari = p.planner.VarianceRate(), p.planner.Cost(), true
 	}
-	for id, r := range p.flows {
-		w.ids = append(w.ids, id)
-		for _, d := range r.dpids {
-			w.arena = append(w.arena, idx[d])
-		}
-		w.start = append(w.start, int32(len(w.arena)))
+	if !p.snapshotPlanner(w) {
+		p.snapshotFlows(w)
 	}
 	p.out, p.log = w, p.log[:0]
 	return w
+}
+
+// snapshotPlanner fills w's flow set from the live planner's records, its switch
+// indices carried over to w's switch order; false (w untouched) if the planner does
+// not hold exactly the planned flows.
+func (p *Planned) snapshotPlanner(w *RebuildWork) bool {
+	if p.planner == nil || !p.exact || p.planner.Flows() != len(p.flows) {
+		return false
+	}
+	remap := make([]int32, len(p.dpids))
+	for i, d := range p.dpids {
+		remap[i] = -1
+		if s, ok := w.idx[d]; ok {
+			remap[i] = s
+		}
+	}
+	var ok bool
+	w.ids, w.start, w.arena, ok = p.planner.AppendFlows(w.ids, w.start, w.arena, remap)
+	return ok
+}
+
+// snapshotFlows fills w's flow set flow by flow from the planned flows' paths.
+func (p *Planned) snapshotFlows(w *RebuildWork) {
+	w.ids = slices.Grow(w.ids[:0], len(p.flows))
+	w.start = slices.Grow(w.start[:1], len(p.flows))
+	w.arena = w.arena[:0]
+	for id, r := range p.flows {
+		w.ids = append(w.ids, id)
+		for _, d := range r.dpids {
+			w.arena = append(w.arena, w.idx[d])
+		}
+		w.start = append(w.start, int32(len(w.arena)))
+	}
 }
 
 // RebuildWork solves a scheme from scratch over a snapshot of the flow set.
@@ -579,6 +634,7 @@ func (w *RebuildWork) solve(cfg mcps.PlannerConfig, arena []int32) (pl *mcps.Pla
 	if err != nil {
 		return nil, rep, false, 0, fmt.Errorf("poll: planner: %w", err)
 	}
+	pl.Grow(len(w.ids), len(arena))
 	order := make([]int32, len(w.ids))
 	for i := range order {
 		order[i] = int32(i)
@@ -619,7 +675,9 @@ type BoundWork struct {
 	nw      mcps.Network
 	version uint64
 	at      time.Time
-	paths   [][]int32
+	ids     []uint64 // the flows: flow k's path is arena[starts[k]:starts[k+1]]
+	starts  []int32
+	arena   []int32
 	bound   int64
 	err     error
 }
@@ -631,8 +689,8 @@ func (w *BoundWork) Run() {
 		w.err = fmt.Errorf("poll: lower bound: %w", err)
 		return
 	}
-	for _, p := range w.paths {
-		if _, err := in.AddFlow(p); err != nil {
+	for k := range w.ids {
+		if _, err := in.AddFlow(w.arena[w.starts[k]:w.starts[k+1]]); err != nil {
 			w.err = fmt.Errorf("poll: lower bound: %w", err)
 			return
 		}
@@ -668,8 +726,10 @@ func (p *Planned) Finish(_ time.Time, w Work) error {
 		p.planner, p.idx, p.dpids, p.nw = w.planner, w.idx, w.dpids, w.cfg.Network
 		p.slowBuilt = !slices.IsSorted(w.dpids)
 		p.version++
+		p.exact = w.refused == 0
 		for _, ch := range log {
 			if p.replan != "" {
+				p.exact = false // the rest of the log waits for the next rebuild
 				break
 			}
 			if ch.dpids == nil {
@@ -694,7 +754,7 @@ func (p *Planned) Finish(_ time.Time, w Work) error {
 			return w.err
 		}
 		if p.planner != nil && p.nw.Switches == w.nw.Switches {
-			p.bound, p.boundFlows, p.boundAt, p.boundVersion = w.bound, len(w.paths), w.at, w.version
+			p.bound, p.boundFlows, p.boundAt, p.boundVersion = w.bound, len(w.ids), w.at, w.version
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -82,7 +83,7 @@ func checkDue(t *testing.T, p *Planned, due []Request, flows map[uint64][]uint64
 	slices.Sort(ids)
 	row := map[uint64]int32{}
 	for _, id := range ids {
-		ip, ok := p.indexPath(flows[id])
+		ip, ok := p.appendIndexPath(nil, flows[id])
 		require.True(t, ok)
 		f, err := in.AddFlow(ip)
 		require.NoError(t, err)
@@ -141,7 +142,7 @@ func TestPlannedSameAsPlanner(t *testing.T) {
 			}
 			slices.Sort(ids)
 			for _, id := range ids {
-				ip, _ := p.indexPath(flows[id])
+				ip, _ := p.appendIndexPath(nil, flows[id])
 				require.NoError(t, pl.AddFlow(id, ip))
 			}
 			rep, err := pl.Rebuild(t0, mcps.ReasonForced)
@@ -358,4 +359,105 @@ func FuzzParseStrategy(f *testing.F) {
 		require.True(t, s.Valid())
 		require.Equal(t, name, s.String())
 	})
+}
+
+// snapshotSet reads a snapshot's flows as dpid paths.
+func snapshotSet(t *testing.T, ids []uint64, starts, arena []int32, dpids []uint64) map[uint64][]uint64 {
+	t.Helper()
+	require.Len(t, starts, len(ids)+1)
+	out := make(map[uint64][]uint64, len(ids))
+	for k, id := range ids {
+		_, dup := out[id]
+		require.False(t, dup, "flow %d twice", id)
+		var path []uint64
+		for _, s := range arena[starts[k]:starts[k+1]] {
+			path = append(path, dpids[s])
+		}
+		out[id] = path
+	}
+	return out
+}
+
+// TestSnapshotFromPlanner drives random arrivals, expiries, changes of the switch
+// set and of the slow switches, with rebuilds handed out and finished while flows
+// keep coming: every rebuild's and lower bound's snapshot read from the planner's
+// records holds the same flows with the same paths as one read flow by flow.
+func TestSnapshotFromPlanner(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 27))
+	p, err := NewPlanned(PlannedConfig{Strategy: MCPS, Offloaded: true, ReplyTimeEvery: -1, BoundInterval: time.Nanosecond})
+	require.NoError(t, err)
+	ns := 12
+	sw := switches(ns)
+	p.SetSwitches(t0, sw)
+	live := map[uint64]bool{}
+	next := uint64(1)
+	var out Work
+	fromPlanner, rebuilds, bounds := 0, 0, 0
+	for step := range 2500 {
+		now := t0.Add(time.Duration(step) * time.Millisecond)
+		switch k := r.IntN(100); {
+		case k < 55:
+			p.OnArrive(now, Flow{ID: next, DPIDs: randomPath(r, ns)})
+			live[next] = true
+			next++
+		case k < 80 && len(live) > 0:
+			for id := range live {
+				p.OnExpire(now, id)
+				delete(live, id)
+				break
+			}
+		case k < 84:
+			i := r.IntN(len(sw))
+			sw[i].Slow = !sw[i].Slow
+			p.SetSwitches(now, sw)
+		case k < 85 && ns < 40:
+			ns++ // a new switch; paths may take it before the switch set names it
+			if r.IntN(2) == 0 {
+				sw = switches(ns)
+				p.SetSwitches(now, sw)
+			}
+		case k < 95:
+			if out != nil {
+				out.Run()
+				require.NoError(t, p.Finish(now, out))
+				out = nil
+				continue
+			}
+			exact := p.exact && p.planner != nil && p.planner.Flows() == len(p.flows)
+			out = p.Work(now)
+			switch w := out.(type) {
+			case *RebuildWork:
+				rebuilds++
+				if exact {
+					fromPlanner++
+				}
+				want := map[uint64]bool{}
+				for _, s := range sw {
+					want[s.DPID] = true
+				}
+				for _, pr := range p.flows {
+					for _, d := range pr.dpids {
+						want[d] = true
+					}
+				}
+				require.ElementsMatch(t, slices.Collect(maps.Keys(want)), w.dpids, "step %d", step)
+				ref := &RebuildWork{idx: w.idx, start: []int32{0}}
+				p.snapshotFlows(ref)
+				require.Equal(t, snapshotSet(t, ref.ids, ref.start, ref.arena, w.dpids),
+					snapshotSet(t, w.ids, w.start, w.arena, w.dpids), "step %d", step)
+			case *BoundWork:
+				bounds++
+				want := map[uint64][]uint64{}
+				for id, pr := range p.flows {
+					if _, known := p.appendIndexPath(nil, pr.dpids); known {
+						want[id] = pr.dpids
+					}
+				}
+				require.Equal(t, want, snapshotSet(t, w.ids, w.starts, w.arena, p.dpids), "step %d", step)
+			}
+		}
+	}
+	t.Logf("%d rebuilds (%d from the planner), %d bounds", rebuilds, fromPlanner, bounds)
+	require.Greater(t, fromPlanner, rebuilds/4)
+	require.Positive(t, bounds)
 }
