@@ -3,13 +3,14 @@ package stats
 // deadline is one entry of the queue of flows by the time their rate goes
 // stale.
 type deadline struct {
-	at int64 // Unix nanoseconds
-	fs *flowState
+	at   int64  // Unix nanoseconds
+	slot uint32 // the flow's slot in the store (Store.slots)
 }
 
 // deadlines is a 4-ary min-heap by time. A flow has at most one live entry
 // (flowState.queued); entries superseded by an earlier one are skipped when
-// they come out. Four children a node: half the levels of a binary heap, and
+// they come out. Entries hold no pointer, so the garbage collector never scans
+// the heap nor follows its moves. Four children a node: half the levels of a binary heap, and
 // a node's children side by side in memory (64 bytes), so that with a
 // million flows a pop waits on about half as many cache misses.
 type deadlines []deadline

@@ -170,7 +170,7 @@ type flowState struct {
 	// stale is set once the store's clock has reached it.
 	validUntil int64
 	// queued is the deadline of the flow's newest entry in the store's
-	// deadline queue; inQueue says there is one.
+	// deadline queue, noTime if it has none.
 	queued int64
 	// gen is the Totals mark of the flow's last change of totals; restored
 	// says the flow was put back by RestoreTotals and not added since.
@@ -178,8 +178,10 @@ type flowState struct {
 	lastSource Source
 	active     bool
 	stale      bool
-	inQueue    bool
 	restored   bool
+	// slot is the flow's place in the store's slots, by which the deadline
+	// queue names it (0: none yet).
+	slot uint32
 }
 
 // noTime is the Unix-nanosecond stand-in for the zero time.Time.
@@ -203,7 +205,7 @@ func timeOf(ns int64) time.Time {
 
 func newFlowState(f FlowInfo, cell *pairState) *flowState {
 	fs := &flowState{start: nanos(f.Start), pairSt: cell,
-		lastAt: noTime, end: noTime, validUntil: noTime, pathN: uint32(len(f.Path))}
+		lastAt: noTime, end: noTime, validUntil: noTime, queued: noTime, pathN: uint32(len(f.Path))}
 	if len(f.Path) > 0 {
 		fs.path = &f.Path[0]
 	}
@@ -350,14 +352,16 @@ type Store struct {
 	// now is the store's clock: the latest time any input carried. Every
 	// aggregate is valid at now: the rates of flows whose readings went
 	// stale by now no longer count.
-	now      time.Time
-	nowNano  int64     // now in Unix nanoseconds
-	due      deadlines // flows by the time their rate goes stale
-	lastTick time.Time // the newest history sample of links, cells, hosts
-	ticks    tickRing  // the times of the last ticks (the samples of links, cells, hosts)
-	tickKeep int       // the samples of the window at the last tick (tickRing.since)
-	dirty    bool      // figures changed since the last notification
-	gen      uint64    // the current Totals mark, stamped on every change of a total
+	now       time.Time
+	nowNano   int64        // now in Unix nanoseconds
+	due       deadlines    // flows by the time their rate goes stale
+	slots     []*flowState // slot -> flow, as the deadline queue names them; 0 unused
+	freeSlots []uint32
+	lastTick  time.Time // the newest history sample of links, cells, hosts
+	ticks     tickRing  // the times of the last ticks (the samples of links, cells, hosts)
+	tickKeep  int       // the samples of the window at the last tick (tickRing.since)
+	dirty     bool      // figures changed since the last notification
+	gen       uint64    // the current Totals mark, stamped on every change of a total
 	// batch is ObserveBatch's working memory (a run's flows), kept between
 	// calls and cleared after each; warm is where its loads leave their sum.
 	batch []*flowState
@@ -407,7 +411,7 @@ func (s *Store) AddFlow(f FlowInfo) error {
 		if old.restored && old.pairSt.src.id == f.Src && old.pairSt.dst.id == f.Dst {
 			cont = old
 		}
-		delete(s.flows, f.ID)
+		s.dropFlow(f.ID, old)
 	}
 	s.advance(f.Start)
 	s.dirty = true
@@ -761,9 +765,45 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 // due, so a reading costs no queue operation most of the time).
 func (s *Store) schedule(fs *flowState) {
 	fs.validUntil = fs.lastAt + int64(time.Duration(s.cfg.StaleAfter)*fs.interval(s.cfg.Interval))
-	if v := fs.validUntil; !fs.inQueue || v < fs.queued {
-		s.due.push(deadline{at: v, fs: fs})
-		fs.queued, fs.inQueue = v, true
+	if v := fs.validUntil; fs.queued == noTime || v < fs.queued {
+		s.due.push(deadline{at: v, slot: s.slotOf(fs)})
+		fs.queued = v
+	}
+}
+
+// slotOf returns flow fs's slot, giving it one if it has none. The deadline
+// queue names flows by slot rather than by pointer: a million entries
+// without pointers are memory the garbage collector neither scans nor has to
+// be told about (a write barrier) at each move of an entry.
+func (s *Store) slotOf(fs *flowState) uint32 {
+	if fs.slot != 0 {
+		return fs.slot
+	}
+	if n := len(s.freeSlots); n > 0 {
+		fs.slot = s.freeSlots[n-1]
+		s.freeSlots = s.freeSlots[:n-1]
+	} else {
+		if len(s.slots) == 0 {
+			s.slots = append(s.slots, nil) // slot 0 is "none"
+		}
+		fs.slot = uint32(len(s.slots))
+		s.slots = append(s.slots, nil)
+	}
+	s.slots[fs.slot] = fs
+	return fs.slot
+}
+
+// dropFlow forgets flow id, whose record is fs, and frees its slot. An entry
+// of the queue that still names the slot is skipped when it comes out, or, if
+// the slot has gone to another flow by then, taken for that flow's only when
+// it is that flow's own deadline (an entry names a slot and a time, and a flow
+// is due at its queued time whichever entry says so).
+func (s *Store) dropFlow(id uint64, fs *flowState) {
+	delete(s.flows, id)
+	if fs.slot != 0 {
+		s.slots[fs.slot] = nil
+		s.freeSlots = append(s.freeSlots, fs.slot)
+		fs.slot = 0
 	}
 }
 
@@ -777,19 +817,19 @@ func (s *Store) advance(t time.Time) {
 	}
 	for len(s.due) > 0 && s.due[0].at <= s.nowNano {
 		e := s.due[0]
-		fs := e.fs
-		if !fs.inQueue || fs.queued != e.at {
+		fs := s.slots[e.slot]
+		if fs == nil || fs.queued != e.at {
 			s.due.pop()
-			continue // superseded by an earlier entry of the same flow
+			continue // superseded by an earlier entry of the same flow, or dropped
 		}
 		if v := fs.validUntil; fs.active && !fs.stale && v > s.nowNano {
 			// Read again since it was queued: back in at its new deadline.
-			s.due.replaceTop(deadline{at: v, fs: fs})
+			s.due.replaceTop(deadline{at: v, slot: e.slot})
 			fs.queued = v
 			continue
 		}
 		s.due.pop()
-		fs.inQueue = false
+		fs.queued = noTime
 		if !fs.active || fs.stale {
 			continue
 		}
@@ -1036,7 +1076,7 @@ func (s *Store) Prune(now time.Time) int {
 	n := 0
 	for id, fs := range s.flows {
 		if !fs.active && fs.end < cut.UnixNano() {
-			delete(s.flows, id)
+			s.dropFlow(id, fs)
 			n++
 		}
 	}
