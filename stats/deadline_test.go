@@ -94,7 +94,9 @@ func BenchmarkDeadlineRequeue(b *testing.B) {
 }
 
 // benchEntry is flow i's entry in the queue at time at.
-func benchEntry(_ []*flowState, i int, at int64) deadline { return deadline{at: at, slot: uint32(i + 1)} }
+func benchEntry(_ []*flowState, i int, at int64) deadline {
+	return deadline{at: at, slot: uint32(i + 1)}
+}
 
 // TestStalenessWithSlotReuse drives flows through readings, ends, prunes and new
 // flows (which take the slots of pruned ones while the queue still names them) on
