@@ -35,6 +35,13 @@ type PipelinedRequester interface {
 		next func() ofproto.Message, done func(i int, msgs []ofproto.Message, err error)) error
 }
 
+// Recycler is what a Requester may offer beyond Request: it takes back the replies
+// a round is done with (everything it needs copied out), to decode later replies
+// into their memory (*controller.Controller does).
+type Recycler interface {
+	Recycle(msgs []ofproto.Message)
+}
+
 // Tracker is the part of *flowtracker.Tracker the collector uses.
 type Tracker interface {
 	Subscribe(buf int) *flowtracker.Subscription

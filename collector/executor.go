@@ -457,6 +457,7 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 	c.timing.release(dpid, late)
 	if !late {
 		c.take(sink, replies)
+		c.recycle(replies)
 		sink.ingesting.Done()
 		if waited {
 			sink.back <- struct{}{}
@@ -635,6 +636,19 @@ func (c *Collector) take(sink *roundSink, replies []poll.Reply) {
 	sink.unmatched += unmatched
 }
 
+// recycle gives the replies of a batch, matched and copied out, back to the
+// Requester if it takes them (Recycler).
+func (c *Collector) recycle(replies []poll.Reply) {
+	r, ok := c.deps.Requester.(Recycler)
+	if !ok {
+		return
+	}
+	for i := range replies {
+		r.Recycle(replies[i].Msgs)
+		replies[i].Msgs = nil
+	}
+}
+
 // apply feeds the round's readings, once every batch back in time is ingested, to
 // the Store, and those it took to the scheduler; then it lets the round's late
 // batches apply theirs.
@@ -671,6 +685,7 @@ func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 	readings, unmatched := poll.Ingest(nil, replies, c.resolve)
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()
+	c.recycle(replies)
 	keep := readings[:0]
 	for _, r := range readings {
 		if !skip[r.Flow] {

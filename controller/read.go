@@ -88,9 +88,7 @@ func (d *decoder) flowStats(b []byte) (*ofproto.StatsReply, bool) {
 		return nil, false
 	}
 	body := &ofproto.FlowStatsReply{}
-	if entries > 0 {
-		body.Entries = make([]ofproto.FlowStats, 0, entries)
-	}
+	body.Entries = getEntries(entries) // a recycled array if one is at hand
 	var acts []ofproto.Action
 	var outs []ofproto.OutputAction
 	if actions > 0 {

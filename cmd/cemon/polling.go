@@ -218,8 +218,12 @@ func (pl *polling) statsBackend() api.StatsBackend {
 // that cemon run waits for it.
 var collectorExit = func() {}
 
-// The controller sends each switch's batch of a round as a pipeline.
-var _ collector.PipelinedRequester = (*controller.Controller)(nil)
+// The controller sends each switch's batch of a round as a pipeline, and takes
+// back the replies the collector is done with.
+var (
+	_ collector.PipelinedRequester = (*controller.Controller)(nil)
+	_ collector.Recycler           = (*controller.Controller)(nil)
+)
 
 // start validates the flags, builds the store and starts the collector on ctl
 // until ctx ends, with the store's clock (a Tick every -stats-tick) and the ports'
