@@ -167,7 +167,6 @@ type Collector struct {
 	flows   map[uint64]*flowRec
 	refused map[uint64][]uint64 // the switches that refused a flow's entry (flowRec.refused), never polled for it
 	ingest  poll.Ingester       // the round's reply matching (under roundMu)
-	lates   sync.Pool           // *lateWork: the matching and buffers late batches borrow
 	warmSum uint64              // where warm leaves what it loads
 	solving *solving            // the scheduler's work still running after its round (under roundMu)
 	// solvingRounds counts the rounds that went on without waiting for the end of

@@ -681,13 +681,8 @@ func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 	if len(replies) == 0 {
 		return
 	}
-	lw, _ := c.lates.Get().(*lateWork)
-	if lw == nil {
-		lw = new(lateWork)
-	}
-	defer c.lates.Put(lw)
 	c.mu.Lock()
-	readings, unmatched := lw.match.Ingest(lw.readings[:0], replies, c.resolve)
+	readings, unmatched := poll.Ingest(nil, replies, c.resolve)
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()
 	c.recycle(replies)
@@ -697,22 +692,10 @@ func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 			keep = append(keep, r)
 		}
 	}
-	var n int
-	lw.samples, n = c.observe(c.deps.Clock(), keep, lw.samples[:0])
-	lw.readings = readings[:0]
+	_, n := c.observe(c.deps.Clock(), keep, nil)
 	c.mu.Lock()
 	c.lateReads += uint64(n)
 	c.mu.Unlock()
-}
-
-// lateWork is what applyLate matches a late batch with: an Ingester whose table
-// and the buffers of readings and samples outlive the batch, so that the late
-// batches of a slow round (a batch each, at a million flows) do not each build
-// them anew.
-type lateWork struct {
-	match    poll.Ingester
-	readings []stats.Reading
-	samples  []stats.FlowSample
 }
 
 // observe feeds readings to the Store, and those it took (with their samples, in

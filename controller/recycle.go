@@ -2,7 +2,6 @@ package controller
 
 import (
 	"math/bits"
-	"sync"
 
 	"github.com/cemon-sdn/cemon/ofproto"
 )
@@ -12,12 +11,25 @@ import (
 // entries or more, below 1<<(k+1). The reader decodes later replies into them: a
 // polling round over a million flows decodes a million entries or more, and
 // without reuse that memory is most of what the process allocates while polling,
-// which sets how often the garbage collector runs over the whole heap.
-var entryPools [maxEntryClass + 1]sync.Pool
+// which sets how often the garbage collector runs over the whole heap. Each class
+// keeps at most pooledEntries entries' worth of arrays: what comes back beyond that
+// is left to the garbage collector, so that the pools never hold a round's worth of
+// replies.
+var entryPools = func() (p [maxEntryClass + 1]chan []ofproto.FlowStats) {
+	for k := range p {
+		p[k] = make(chan []ofproto.FlowStats, max(1, pooledEntries>>k))
+	}
+	return p
+}()
 
-// maxEntryClass is the largest class pooled (65,536 entries, far more than one
-// reply message holds).
-const maxEntryClass = 16
+const (
+	// maxEntryClass is the largest class pooled (65,536 entries, far more than one
+	// reply message holds).
+	maxEntryClass = 16
+	// pooledEntries bounds each class's arrays, in entries (about 4 MB at 136
+	// bytes an entry).
+	pooledEntries = 1 << 15
+)
 
 // getEntries returns an empty entry array with room for n entries, a recycled one
 // if the pool has one.
@@ -29,14 +41,16 @@ func getEntries(n int) []ofproto.FlowStats {
 	if k > maxEntryClass {
 		return make([]ofproto.FlowStats, 0, n)
 	}
-	if p, _ := entryPools[k].Get().(*[]ofproto.FlowStats); p != nil {
-		return (*p)[:0]
+	select {
+	case s := <-entryPools[k]:
+		return s
+	default:
+		return make([]ofproto.FlowStats, 0, 1<<k)
 	}
-	return make([]ofproto.FlowStats, 0, 1<<k)
 }
 
 // putEntries clears s (the entries' actions are not kept alive) and pools its
-// array.
+// array if its class has room.
 func putEntries(s []ofproto.FlowStats) {
 	c := cap(s)
 	if c == 0 {
@@ -47,8 +61,10 @@ func putEntries(s []ofproto.FlowStats) {
 		return
 	}
 	clear(s)
-	s = s[:0]
-	entryPools[k].Put(&s)
+	select {
+	case entryPools[k] <- s[:0]:
+	default:
+	}
 }
 
 // Recycle gives back the memory of flow statistics replies that Request or

@@ -28,7 +28,7 @@ func flowStatsReply(t testing.TB, n int, base uint64) []byte {
 func TestRecycleReusesEntries(t *testing.T) {
 	var d decoder
 	c := New(Config{}, nil)
-	for range 20 { // sync.Pool may drop an array now and then; one reuse in 20 will do
+	for range 20 { // other tests share the pools: one reuse in 20 will do
 		m, _, err := d.decode(flowStatsReply(t, 100, 1))
 		require.NoError(t, err)
 		first := m.(*ofproto.StatsReply).Body.(*ofproto.FlowStatsReply)
