@@ -300,3 +300,28 @@ func benchRoundTick(b *testing.B, n int, gc bool) {
 	}
 	b.ReportMetric(float64(tick.Nanoseconds())/float64(b.N), "tick-ns/op")
 }
+
+// BenchmarkObserveBatchRefused feeds batches of readings older than the flows'
+// last (a late batch after the round read the same flows elsewhere), all of which
+// the store refuses: an op is one reading.
+func BenchmarkObserveBatchRefused(b *testing.B) {
+	const n = 100_000
+	s, order := setupScattered(b, n)
+	rs := make([]Reading, 0, n)
+	for i := range n {
+		rs = append(rs, scatteredReading(order, n+i)) // round 2
+	}
+	s.ObserveBatch(rs, nil)
+	old := make([]Reading, 0, observeBatchBench)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		old = append(old, scatteredReading(order, i%n)) // round 1
+		if len(old) == observeBatchBench || i == b.N-1 {
+			if taken, _ := s.ObserveBatch(old, nil); len(taken) != 0 {
+				b.Fatalf("%d old readings taken", len(taken))
+			}
+			old = old[:0]
+		}
+	}
+}
