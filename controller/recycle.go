@@ -1,31 +1,43 @@
 package controller
 
 import (
-	"math/bits"
+	"slices"
 
 	"github.com/cemon-sdn/cemon/ofproto"
 )
 
 // entryPools hold the entry arrays of decoded flow statistics replies that their
-// consumer gave back (Recycle), by size class: class k holds arrays of 1<<k
-// entries or more, below 1<<(k+1). The reader decodes later replies into them: a
-// polling round over a million flows decodes a million entries or more, and
-// without reuse that memory is most of what the process allocates while polling,
-// which sets how often the garbage collector runs over the whole heap. Each class
-// keeps at most pooledEntries entries' worth of arrays: what comes back beyond that
-// is left to the garbage collector, so that the pools never hold a round's worth of
-// replies.
-var entryPools = func() (p [maxEntryClass + 1]chan []ofproto.FlowStats) {
-	for k := range p {
-		p[k] = make(chan []ofproto.FlowStats, max(1, pooledEntries>>k))
+// consumer gave back (Recycle), by size class (entryClasses): the reader decodes
+// later replies into them. A polling round over a million flows decodes a million
+// entries or more, and without reuse that memory is most of what the process
+// allocates while polling, which sets how often the garbage collector runs over the
+// whole heap. Each class keeps at most pooledEntries entries' worth of arrays: what
+// comes back beyond that is left to the garbage collector, so that the pools never
+// hold a round's worth of replies.
+var entryPools = func() (p [len(entryClasses)]chan []ofproto.FlowStats) {
+	for k, size := range entryClasses {
+		p[k] = make(chan []ofproto.FlowStats, max(1, pooledEntries/size))
 	}
 	return p
 }()
 
+// entryClasses are the capacities pooled arrays have, each at most a quarter
+// more than the one before: a reply decoded into a class's array wastes at most
+// a fifth of it (a reply's entries wait in memory until the collector takes them,
+// many at once when it falls behind).
+var entryClasses = func() (c [maxEntryClasses]int) {
+	size := 1
+	for k := range c {
+		c[k] = size
+		size = max(size+1, (size*5+3)/4)
+	}
+	return c
+}()
+
 const (
-	// maxEntryClass is the largest class pooled (65,536 entries, far more than one
-	// reply message holds).
-	maxEntryClass = 16
+	// maxEntryClasses makes the largest class 77,118 entries, far more than one
+	// reply message holds.
+	maxEntryClasses = 47
 	// pooledEntries bounds each class's arrays, in entries (about 4 MB at 136
 	// bytes an entry).
 	pooledEntries = 1 << 15
@@ -37,15 +49,15 @@ func getEntries(n int) []ofproto.FlowStats {
 	if n <= 0 {
 		return nil
 	}
-	k := bits.Len(uint(n - 1)) // the smallest class whose arrays all hold n
-	if k > maxEntryClass {
+	k, _ := slices.BinarySearch(entryClasses[:], n) // the smallest class holding n
+	if k == len(entryClasses) {
 		return make([]ofproto.FlowStats, 0, n)
 	}
 	select {
 	case s := <-entryPools[k]:
 		return s
 	default:
-		return make([]ofproto.FlowStats, 0, 1<<k)
+		return make([]ofproto.FlowStats, 0, entryClasses[k])
 	}
 }
 
@@ -53,11 +65,11 @@ func getEntries(n int) []ofproto.FlowStats {
 // array if its class has room.
 func putEntries(s []ofproto.FlowStats) {
 	c := cap(s)
-	if c == 0 {
-		return
+	k, exact := slices.BinarySearch(entryClasses[:], c)
+	if !exact {
+		k-- // the largest class the array can serve
 	}
-	k := bits.Len(uint(c)) - 1 // the largest class s's array can serve
-	if k > maxEntryClass {
+	if k < 0 || k >= len(entryClasses) {
 		return
 	}
 	clear(s)

@@ -38,10 +38,10 @@ func TestRecycleReusesEntries(t *testing.T) {
 		require.Nil(t, first.Entries, "the recycled reply still names its entries")
 		require.Nil(t, kept[0].Actions, "a pooled entry keeps its actions alive")
 
-		m2, _, err := d.decode(flowStatsReply(t, 90, 1000)) // the same size class (65 to 128)
+		m2, _, err := d.decode(flowStatsReply(t, 95, 1000)) // the same size class (95 to 118)
 		require.NoError(t, err)
 		got := m2.(*ofproto.StatsReply).Body.(*ofproto.FlowStatsReply).Entries
-		require.Len(t, got, 90)
+		require.Len(t, got, 95)
 		for i, e := range got {
 			require.Equal(t, uint64(1000+i), e.Cookie)
 			require.Equal(t, 100*uint64(1000+i), e.ByteCount)
