@@ -9,10 +9,10 @@ type deadline struct {
 
 // deadlines is a 4-ary min-heap by time. A flow has at most one live entry
 // (flowState.queued); entries superseded by an earlier one are skipped when
-// they come out. Entries hold no pointer, so the garbage collector never scans
-// the heap nor follows its moves. Four children a node: half the levels of a binary heap, and
-// a node's children side by side in memory (64 bytes), so that with a
-// million flows a pop waits on about half as many cache misses.
+// they come out. Entries hold no pointer, so the garbage collector never
+// scans the heap nor follows its moves. Four children a node: half the levels
+// of a binary heap, and a node's children side by side in memory (64 bytes),
+// so that with a million flows a pop waits on about half as many cache misses.
 type deadlines []deadline
 
 // arity is the heap's number of children a node.

@@ -803,7 +803,7 @@ func (s *Store) slotOf(fs *flowState) uint32 {
 
 // dropFlow forgets flow id, whose record is fs, and frees its slot. An entry
 // of the queue that still names the slot is skipped when it comes out, or, if
-// the slot has gone to another flow by then, taken for that flow's only when
+// the slot has gone to another flow by then, taken for that flow only when
 // it is that flow's own deadline (an entry names a slot and a time, and a flow
 // is due at its queued time whichever entry says so).
 func (s *Store) dropFlow(id uint64, fs *flowState) {
