@@ -4,9 +4,11 @@
 set -euo pipefail
 
 need_pkgs=(openvswitch-switch openvswitch-common mininet tshark iperf3 iputils-ping
-  ethtool netcat-openbsd coinor-cbc iproute2 prometheus curl chromium fonts-dejavu-core hping3)
+  ethtool netcat-openbsd coinor-cbc iproute2 prometheus curl chromium fonts-dejavu-core hping3
+  openvswitch-testcontroller)
 # Commands that prove the packages are there; checked before touching apt.
-need_cmds=(ovs-vsctl ovs-ofctl mn tshark iperf3 ping ethtool nc cbc ip promtool curl chromium hping3)
+need_cmds=(ovs-vsctl ovs-ofctl mn tshark iperf3 ping ethtool nc cbc ip promtool curl chromium hping3
+  ovs-testcontroller)
 
 if ! command -v go >/dev/null 2>&1; then
   echo "setup: Go 1.26 or newer is needed on PATH (cemon is built from source)" >&2
@@ -34,6 +36,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# Debian's openvswitch-testcontroller package is also a boot service listening on
+# 6653 (cemon's port). `cemon cbench --vs-ovs` starts its own ovs-testcontroller
+# as the reference to compare with, so the service stays off.
+if [ "$(id -u)" -eq 0 ] && [ -x /etc/init.d/openvswitch-testcontroller ]; then
+  update-rc.d openvswitch-testcontroller disable >/dev/null 2>&1 || true
+  if pgrep -f 'ovs-testcontroller.*pssl:' >/dev/null 2>&1; then
+    /etc/init.d/openvswitch-testcontroller stop >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
