@@ -2,6 +2,7 @@ package controller
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/cemon-sdn/cemon/ofproto"
 )
@@ -13,13 +14,15 @@ import (
 // allocates while polling, which sets how often the garbage collector runs over the
 // whole heap. Each class keeps at most pooledEntries entries' worth of arrays: what
 // comes back beyond that is left to the garbage collector, so that the pools never
-// hold a round's worth of replies.
-var entryPools = func() (p [len(entryClasses)]chan []ofproto.FlowStats) {
+// hold a round's worth of replies. They are made when the first reply is decoded,
+// not in every process that links the controller in.
+var entryPools = sync.OnceValue(func() *[len(entryClasses)]chan []ofproto.FlowStats {
+	var p [len(entryClasses)]chan []ofproto.FlowStats
 	for k, size := range entryClasses {
 		p[k] = make(chan []ofproto.FlowStats, max(1, pooledEntries/size))
 	}
-	return p
-}()
+	return &p
+})
 
 // entryClasses are the capacities pooled arrays have, each at most a quarter
 // more than the one before: a reply decoded into a class's array wastes at most
@@ -54,7 +57,7 @@ func getEntries(n int) []ofproto.FlowStats {
 		return make([]ofproto.FlowStats, 0, n)
 	}
 	select {
-	case s := <-entryPools[k]:
+	case s := <-entryPools()[k]:
 		return s
 	default:
 		return make([]ofproto.FlowStats, 0, entryClasses[k])
@@ -74,7 +77,7 @@ func putEntries(s []ofproto.FlowStats) {
 	}
 	clear(s)
 	select {
-	case entryPools[k] <- s[:0]:
+	case entryPools()[k] <- s[:0]:
 	default:
 	}
 }

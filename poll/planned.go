@@ -447,7 +447,7 @@ func (p *Planned) Work(now time.Time) Work {
 	}
 	w := &BoundWork{nw: p.nw, version: p.version, at: now, starts: []int32{0}}
 	ok := false
-	if p.exact && p.planner.Flows() == len(p.flows) {
+	if p.plannerHoldsAll() {
 		w.ids, w.starts, w.arena, ok = p.planner.AppendFlows(w.ids, w.starts, w.arena, nil)
 	}
 	if !ok {
@@ -535,7 +535,7 @@ func (p *Planned) rebuildWork(now time.Time) *RebuildWork {
 // indices carried over to w's switch order; false (w untouched) if the planner does
 // not hold exactly the planned flows.
 func (p *Planned) snapshotPlanner(w *RebuildWork) bool {
-	if p.planner == nil || !p.exact || p.planner.Flows() != len(p.flows) {
+	if !p.plannerHoldsAll() {
 		return false
 	}
 	remap := make([]int32, len(p.dpids))
@@ -548,6 +548,12 @@ func (p *Planned) snapshotPlanner(w *RebuildWork) bool {
 	var ok bool
 	w.ids, w.start, w.arena, ok = p.planner.AppendFlows(w.ids, w.start, w.arena, remap)
 	return ok
+}
+
+// plannerHoldsAll says whether the live planner holds exactly the planned flows,
+// so that a snapshot can be read from its records.
+func (p *Planned) plannerHoldsAll() bool {
+	return p.planner != nil && p.exact && p.planner.Flows() == len(p.flows)
 }
 
 // snapshotFlows fills w's flow set flow by flow from the planned flows' paths.

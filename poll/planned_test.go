@@ -423,7 +423,7 @@ func TestSnapshotFromPlanner(t *testing.T) {
 				out = nil
 				continue
 			}
-			exact := p.exact && p.planner != nil && p.planner.Flows() == len(p.flows)
+			exact := p.plannerHoldsAll()
 			out = p.Work(now)
 			switch w := out.(type) {
 			case *RebuildWork:
