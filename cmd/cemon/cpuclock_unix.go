@@ -23,3 +23,12 @@ func cpuClock() (func() time.Time, string) {
 		return time.Unix(0, ru.Utime.Nano()+ru.Stime.Nano())
 	}, "the process's CPU time (user + system; the solvers run on one goroutine, the garbage collector's work counts too)"
 }
+
+// processCPU runs fn and returns the process's CPU time meanwhile (by the clock of
+// cpuClock).
+func processCPU(fn func()) time.Duration {
+	clock, _ := cpuClock()
+	t0 := clock()
+	fn()
+	return clock().Sub(t0)
+}
