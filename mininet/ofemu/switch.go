@@ -867,7 +867,7 @@ func (s *Switch) selected(m *ofproto.Match) []*entry {
 // more OFPT_STATS_REPLY messages, each within MaxReplyLen, the entries encoded
 // straight into them.
 func (s *Switch) appendFlowStats(dst []byte, xid uint32, req *ofproto.FlowStatsRequest, now time.Time) ([]byte, error) {
-	limit := s.net.cfg.MaxReplyLen
+	limit, listed := s.net.cfg.MaxReplyLen, s.net.cfg.Listed
 	start := len(dst) // of the message being written
 	dst = appendStatsReplyHeader(dst, xid)
 	entries := 0
@@ -877,6 +877,9 @@ func (s *Switch) appendFlowStats(dst []byte, xid uint32, req *ofproto.FlowStatsR
 		}
 		d := now.Sub(e.created)
 		e.reads++
+		if listed != nil {
+			listed(e.cookie)
+		}
 		p, b := e.counts(now)
 		fs := ofproto.FlowStats{TableID: 0, Match: e.match, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
 			Priority: e.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
