@@ -117,12 +117,23 @@ func (d *decoder) flowStats(b []byte) (*ofproto.StatsReply, bool) {
 		if len(acts) > first {
 			ea = acts[first:len(acts):len(acts)]
 		}
-		// Field by field: the iterator's entry carries decoding state of its own that
-		// must not be shared with the copy.
-		body.Entries = append(body.Entries, ofproto.FlowStats{TableID: e.TableID, Match: e.Match,
-			DurationSec: e.DurationSec, DurationNsec: e.DurationNsec, Priority: e.Priority,
-			IdleTimeout: e.IdleTimeout, HardTimeout: e.HardTimeout, Cookie: e.Cookie,
-			PacketCount: e.PacketCount, ByteCount: e.ByteCount, Actions: ea})
+		// Field by field, into the array's own element: the iterator's entry carries
+		// decoding state of its own that must not be shared with the copy, and a copy
+		// of the whole struct (it holds pointers) would go through the collector's
+		// bulk write barrier whenever it is marking, which cost 5 % of cemon's CPU
+		// while polling a million flows. The array has room: the entries were counted.
+		n := len(body.Entries)
+		if n == cap(body.Entries) {
+			body.Entries = append(body.Entries, ofproto.FlowStats{})
+		} else {
+			body.Entries = body.Entries[:n+1]
+		}
+		x := &body.Entries[n]
+		x.TableID, x.DurationSec, x.DurationNsec = e.TableID, e.DurationSec, e.DurationNsec
+		x.Priority, x.IdleTimeout, x.HardTimeout = e.Priority, e.IdleTimeout, e.HardTimeout
+		x.Cookie, x.PacketCount, x.ByteCount = e.Cookie, e.PacketCount, e.ByteCount
+		copyMatch(&x.Match, &e.Match)
+		x.Actions = ea
 	}
 	return &ofproto.StatsReply{Xid: it.XID(), Flags: it.Flags(), Body: body}, true
 }
@@ -205,4 +216,14 @@ func overlaps(x, y []byte) bool {
 
 func sameSlice(x, y []byte) bool {
 	return len(x) == len(y) && (len(x) == 0 || unsafe.SliceData(x) == unsafe.SliceData(y))
+}
+
+// copyMatch copies *src to *dst field by field: each of the two addresses is one
+// pointer write, where a copy of the whole struct is a bulk barrier while the
+// collector marks.
+func copyMatch(dst, src *ofproto.Match) {
+	dst.Wildcards, dst.InPort, dst.DLSrc, dst.DLDst = src.Wildcards, src.InPort, src.DLSrc, src.DLDst
+	dst.DLVLAN, dst.DLVLANPCP, dst.DLType, dst.NWTOS, dst.NWProto = src.DLVLAN, src.DLVLANPCP, src.DLType, src.NWTOS, src.NWProto
+	dst.NWSrc, dst.NWDst = src.NWSrc, src.NWDst
+	dst.TPSrc, dst.TPDst = src.TPSrc, src.TPDst
 }
