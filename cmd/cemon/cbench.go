@@ -48,6 +48,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.DurationVar(&pc.LoadTimeout, "load-timeout", 30*time.Minute, "-mode poll: longest time to install the flows")
 	fs.BoolVar(&pc.Down, "down", true, "-mode poll: then take a link and a switch down and time the clean-up")
 	fs.StringVar(&cemonFlags, "cemon-flags", "", "-mode poll: more flags for the cemon it starts, space-separated")
+	fs.StringVar(&pc.CPUProfile, "emulator-cpuprofile", "", "-mode poll: write this process's CPU profile (the emulated switches; the harness's own checks are a few milliseconds a round) over the measured rounds to `file` (pprof)")
 	var c ofemu.CbenchConfig
 	var mode, ovsPath, cemonProfile, cemonPath, vsCemon string
 	var asJSON, startCemon, vsOVS bool

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ type pollBenchConfig struct {
 	LoadTimeout time.Duration
 	Down        bool     // measure a link and a switch going down
 	CemonArgs   []string // more flags for the cemon that is started
+	CPUProfile  string   // file for this process's CPU profile over the polling rounds
 }
 
 // roundLine is a "polling round" log record of cemon.
@@ -350,6 +352,13 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 	t0 := n.Traffic()
 	w0 := time.Now()
 	reads.check(n.ReadCounts)
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return res, err
+		}
+		defer stop()
+	}
 	res.AllRead, res.AllInInterval = true, true
 	warm := 2                   // the first rounds after the load still take in the last flows
 	var lastCheck time.Duration // the harness's check after the round before (its CPU within this round's window)
@@ -632,4 +641,20 @@ func (r *flowReads) check(counts func(fn func(cookie uint64, reads uint32))) int
 	}
 	r.last, r.now = r.now, r.last
 	return read
+}
+
+// startCPUProfile starts this process's CPU profile into file; stop ends it.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("emulator CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("emulator CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

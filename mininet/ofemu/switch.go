@@ -50,6 +50,12 @@ type entry struct {
 	bytesPerSec float64
 	packetSize  int
 	reads       uint32 // flow statistics replies that listed the entry
+	actLen      uint16 // the actions' encoded length (setActions)
+}
+
+// setActions makes acts the entry's actions.
+func (e *entry) setActions(acts []ofproto.Action) {
+	e.actions, e.outPorts, e.actLen = acts, outputs(acts), uint16(min(ofproto.ActionsLen(acts), 0xffff))
 }
 
 // counts returns the entry's packet and byte counters at now. They follow from the
@@ -497,7 +503,7 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 		found := false
 		for k, e := range s.entries {
 			if s.selects(e, k, m, m.Command == ofproto.FlowModifyStrict) {
-				e.actions, e.outPorts = m.Actions, outputs(m.Actions)
+				e.setActions(m.Actions)
 				found = true
 			}
 		}
@@ -584,7 +590,8 @@ func (s *Switch) countPorts(counters map[ofproto.PortNo]*portCounters, e *entry,
 
 func (s *Switch) newEntry(m *ofproto.FlowMod, now time.Time) *entry {
 	e := &entry{match: m.Match, cookie: m.Cookie, priority: m.Priority, idle: m.IdleTimeout, hard: m.HardTimeout,
-		flags: m.Flags, actions: m.Actions, created: now, outPorts: outputs(m.Actions)}
+		flags: m.Flags, created: now}
+	e.setActions(m.Actions)
 	if tm := s.net.cfg.Traffic; tm != nil {
 		e.bytesPerSec, e.packetSize = tm(s.DPID, &e.match, e.cookie)
 		if e.packetSize <= 0 {
@@ -869,9 +876,14 @@ func (s *Switch) selected(m *ofproto.Match) []*entry {
 func (s *Switch) appendFlowStats(dst []byte, xid uint32, req *ofproto.FlowStatsRequest, now time.Time) ([]byte, error) {
 	limit, listed := s.net.cfg.MaxReplyLen, s.net.cfg.Listed
 	start := len(dst) // of the message being written
+	sel := s.selected(&req.Match)
+	// Room for the whole reply at once (entries with one output action; a message
+	// header every 680 of them), rather than growing it entry by entry: a poll-all
+	// of a few thousand entries went through a dozen copies of what it had so far.
+	dst = slices.Grow(dst, len(sel)*(ofproto.FlowStatsLen+8)+(len(sel)/680+1)*12)
 	dst = appendStatsReplyHeader(dst, xid)
 	entries := 0
-	for _, e := range s.selected(&req.Match) {
+	for _, e := range sel {
 		if !covers(&req.Match, &e.match) || !hasOutput(e, req.OutPort) {
 			continue
 		}
@@ -884,7 +896,7 @@ func (s *Switch) appendFlowStats(dst []byte, xid uint32, req *ofproto.FlowStatsR
 		fs := ofproto.FlowStats{TableID: 0, Match: e.match, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
 			Priority: e.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
 			PacketCount: p, ByteCount: b, Actions: e.actions}
-		if len(dst)-start+fs.Len() > limit && entries > 0 {
+		if len(dst)-start+ofproto.FlowStatsLen+int(e.actLen) > limit && entries > 0 {
 			if err := finishStatsReply(dst[start:], ofproto.StatsReplyMore); err != nil {
 				return dst, err
 			}
