@@ -184,6 +184,7 @@ type Collector struct {
 	late          uint64 // batches back after their round
 	lateReads     uint64 // readings such batches brought
 	due           []poll.Request
+	recs          []*flowRec // the due requests' flows, looked up ahead (requests)
 	dpidBuf       []uint64
 }
 

@@ -111,9 +111,10 @@ func (c *Collector) switchList() []poll.Switch {
 // a piece at most Config.SettleWait: a longer one goes on without the round, which
 // polls by the scheme as it stands, and is swapped in by the first round after it
 // ends (c.roundMu held).
-func (c *Collector) settle(now time.Time) {
+func (c *Collector) settle(now time.Time) (st settleTimes) {
 	for range 3 {
 		if c.solving == nil {
+			t := time.Now()
 			c.mu.Lock()
 			o, ok := c.sched.(poll.Offloader)
 			var w poll.Work
@@ -121,8 +122,9 @@ func (c *Collector) settle(now time.Time) {
 				w = o.Work(now)
 			}
 			c.mu.Unlock()
+			st.snapshot += time.Since(t)
 			if w == nil {
-				return
+				return st
 			}
 			s := &solving{o: o, w: w, done: make(chan struct{})}
 			c.workers.Add(1)
@@ -134,6 +136,7 @@ func (c *Collector) settle(now time.Time) {
 			c.solving = s
 		}
 		s := c.solving
+		t0 := time.Now()
 		if c.cfg.SettleWait <= 0 || !c.hasScheme() {
 			<-s.done
 		} else {
@@ -145,14 +148,27 @@ func (c *Collector) settle(now time.Time) {
 				c.mu.Lock()
 				c.solvingRounds++
 				c.mu.Unlock()
-				return // the round polls by the scheme as it stands
+				st.wait += time.Since(t0)
+				return st // the round polls by the scheme as it stands
 			}
 		}
+		t1 := time.Now()
+		st.wait += t1.Sub(t0)
 		c.solving = nil
-		if !c.finish(now, s) {
-			return
+		ok := c.finish(now, s)
+		st.swap += time.Since(t1)
+		if !ok {
+			return st
 		}
 	}
+	return st
+}
+
+// settleTimes is where a round's settle phase went: taking snapshots for the
+// scheduler's work (c.mu's wait included), waiting for the work, and swapping its
+// results in.
+type settleTimes struct {
+	snapshot, wait, swap time.Duration
 }
 
 // hasScheme says whether the scheduler has a scheme to poll by while its work goes
@@ -213,26 +229,52 @@ func (c *Collector) finish(now time.Time, s *solving) bool {
 }
 
 // requests turns the scheduler's due requests into OpenFlow messages (c.mu held).
+// A round at a million flows has about 150,000 of them: the flows' records are looked
+// up in one pass and their paths read in the next, so that the memory waits of a
+// pass overlap, and the messages are carved from two arrays rather than allocated
+// one by one.
 func (c *Collector) requests(due []poll.Request) []request {
 	reqs := make([]request, 0, len(due))
+	recs := c.recs[:0]
 	for _, r := range due {
+		var f *flowRec
+		if r.Source != stats.SourcePollAll {
+			f = c.flows[r.Flow]
+		}
+		recs = append(recs, f)
+	}
+	var w uint64
+	for _, f := range recs {
+		if f != nil && f.n > 0 {
+			w += f.hop.DPID
+		}
+	}
+	c.warmSum += w
+	msgs := make([]ofproto.StatsRequest, len(due))
+	bodies := make([]ofproto.FlowStatsRequest, len(due))
+	for i, r := range due {
+		m, b := &msgs[i], &bodies[i]
 		if r.Source == stats.SourcePollAll {
-			reqs = append(reqs, request{dpid: r.DPID, source: stats.SourcePollAll, interval: r.Interval,
-				msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: ofproto.MatchAll(), TableID: 0xff, OutPort: ofproto.PortNone}}})
+			b.Match, b.TableID, b.OutPort = ofproto.MatchAll(), 0xff, ofproto.PortNone
+			m.Body = b
+			reqs = append(reqs, request{dpid: r.DPID, source: stats.SourcePollAll, interval: r.Interval, msg: m})
 			continue
 		}
-		f, ok := c.flows[r.Flow]
-		if !ok {
+		f := recs[i]
+		if f == nil {
 			continue
 		}
 		for _, h := range f.hops() {
 			if h.DPID == r.DPID && c.pollable(r.Flow, f, h.DPID) {
-				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: r.Interval,
-					msg: &ofproto.StatsRequest{Body: &ofproto.FlowStatsRequest{Match: flowkey.ToMatchGrain(f.key, f.grain, ofproto.PortNo(h.InPort)), TableID: 0xff, OutPort: ofproto.PortNone}}})
+				b.Match, b.TableID, b.OutPort = flowkey.ToMatchGrain(f.key, f.grain, ofproto.PortNo(h.InPort)), 0xff, ofproto.PortNone
+				m.Body = b
+				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: r.Interval, msg: m})
 				break
 			}
 		}
 	}
+	clear(recs)
+	c.recs = recs[:0]
 	return reqs
 }
 
@@ -264,7 +306,8 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 		p.SetScheme(now, assigned)
 	}
 	c.mu.Unlock()
-	c.settle(now)
+	tSwitches := c.deps.Clock()
+	st := c.settle(now)
 	tSettled := c.deps.Clock()
 	c.mu.Lock()
 	c.due = c.sched.Due(now, c.due[:0])
@@ -295,7 +338,9 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	}
 	c.log.Log(ctx, level, "polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
 		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
-		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)), "plan_ms", ms(tPlanned.Sub(tSettled)),
+		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)),
+		"switches_ms", ms(tSwitches.Sub(now)), "snapshot_ms", ms(st.snapshot), "solve_wait_ms", ms(st.wait), "swap_ms", ms(st.swap),
+		"plan_ms", ms(tPlanned.Sub(tSettled)),
 		"send_ms", ms(tSent.Sub(tPlanned)), "apply_ms", ms(tApplied.Sub(tSent)))
 	return res
 }

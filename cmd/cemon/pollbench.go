@@ -55,9 +55,15 @@ type roundLine struct {
 	Unmatched int     `json:"unmatched"`
 	Flows     int     `json:"flows"`
 	SettleMS  float64 `json:"settle_ms"`
-	PlanMS    float64 `json:"plan_ms"`
-	SendMS    float64 `json:"send_ms"`
-	ApplyMS   float64 `json:"apply_ms"`
+	// the settle phase's parts: the round's switch list (the collector's lock
+	// included), the snapshots, waiting for the scheme's work, swapping it in
+	SwitchesMS  float64 `json:"switches_ms"`
+	SnapshotMS  float64 `json:"snapshot_ms"`
+	SolveWaitMS float64 `json:"solve_wait_ms"`
+	SwapMS      float64 `json:"swap_ms"`
+	PlanMS      float64 `json:"plan_ms"`
+	SendMS      float64 `json:"send_ms"`
+	ApplyMS     float64 `json:"apply_ms"`
 }
 
 // controllerProc is the cemon under test: its OpenFlow address, its process id
@@ -386,9 +392,9 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 			CemonCPU: (cpu1 - cpu0).Seconds(), EmuCPU: e1.Sub(e0).Seconds(), CheckCPU: lastCheck.Seconds(), CemonRSS: rss}
 		cpu0, e0, t0, w0 = cpu1, e1.Add(check), t1, w1
 		lastCheck = check
-		fmt.Fprintf(log, "round: %.0f ms (settle %.0f, plan %.0f, send %.0f, apply %.0f), %d requests, %d readings of %d flows (cemon), %d of %d flows listed (switches), "+
+		fmt.Fprintf(log, "round: %.0f ms (settle %.0f [switches %.0f, snapshots %.0f, solve %.0f, swap %.0f], plan %.0f, send %.0f, apply %.0f), %d requests, %d readings of %d flows (cemon), %d of %d flows listed (switches), "+
 			"%.1f MB to / %.1f MB from the switches in %.2f s, CPU cemon %.2f s emulator %.2f s (harness's check %.2f s), cemon RSS %.0f MB\n",
-			r.TookMS, rl.SettleMS, rl.PlanMS, rl.SendMS, rl.ApplyMS, r.Requests, r.Readings, r.CemonFlows, r.FlowsRead, r.FlowsOnSwitch, float64(r.BytesToSw)/1e6,
+			r.TookMS, rl.SettleMS, rl.SwitchesMS, rl.SnapshotMS, rl.SolveWaitMS, rl.SwapMS, rl.PlanMS, rl.SendMS, rl.ApplyMS, r.Requests, r.Readings, r.CemonFlows, r.FlowsRead, r.FlowsOnSwitch, float64(r.BytesToSw)/1e6,
 			float64(r.BytesFromSw)/1e6, r.Seconds, r.CemonCPU, r.EmuCPU, r.CheckCPU, float64(rss)/(1<<20))
 		if warm > 0 {
 			warm--
