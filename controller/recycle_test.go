@@ -2,12 +2,11 @@ package controller
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cemon-sdn/cemon/internal/gcload"
 	"github.com/cemon-sdn/cemon/ofproto"
 )
 
@@ -74,7 +73,7 @@ func BenchmarkDecodeFlowStats(b *testing.B) {
 			})
 		}
 		b.Run(fmt.Sprintf("entries=%d/recycle=true,gc", n), func(b *testing.B) {
-			defer marking()()
+			defer gcload.MarkThroughout(1 << 20)() // a million small objects to mark
 			decodeFlowStats(b, n, true)
 		})
 	}
@@ -95,32 +94,5 @@ func decodeFlowStats(b *testing.B, n int, recycle bool) {
 			msgs[0] = m
 			c.Recycle(msgs)
 		}
-	}
-}
-
-// marking keeps the garbage collector marking, one collection after another over a
-// heap of a million small objects, until the function it returns is called: the
-// state a decoder of a million-flow controller is in for much of a round.
-func marking() (stop func()) {
-	heap := make([]*[8]uint64, 1<<20)
-	for i := range heap {
-		heap[i] = new([8]uint64)
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			default:
-				runtime.GC()
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
-		runtime.KeepAlive(heap)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/cemon-sdn/cemon/internal/gcload"
 )
 
 // setupBench registers n flows over 4-hop paths among 64 hosts on 32 switches.
@@ -282,7 +284,7 @@ func benchRoundTick(b *testing.B, n int, gc bool) {
 	var out []FlowSample
 	var tick time.Duration
 	if gc {
-		defer markThroughout()()
+		defer gcload.MarkThroughout(0)()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

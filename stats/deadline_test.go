@@ -6,9 +6,10 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cemon-sdn/cemon/internal/gcload"
 )
 
 // The heap gives its entries back in time order whatever mix of pushes,
@@ -67,7 +68,7 @@ func BenchmarkDeadlineRequeue(b *testing.B) {
 					fss[i] = &flowState{}
 				}
 				if how == "replace,gc" {
-					defer markThroughout()()
+					defer gcload.MarkThroughout(0)()
 				}
 				const period = int64(3e9)
 				rng := rand.New(rand.NewPCG(3, 4))
@@ -174,25 +175,4 @@ func TestStalenessWithSlotReuse(t *testing.T) {
 			t.Fatalf("seed %d: %d slots for %d flows", seed, len(s.slots), next)
 		}
 	}
-}
-
-// markThroughout keeps the garbage collector marking (one collection after
-// another) until the function it returns is called, as it does much of the
-// time in a process holding a million flows.
-func markThroughout() (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			default:
-				runtime.GC()
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
 }
