@@ -499,8 +499,8 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 		sink.ingesting.Add(1)
 	}
 	sink.mu.Unlock()
-	c.timing.release(dpid, late)
 	if !late {
+		c.timing.release(dpid, false)
 		c.take(sink, replies)
 		c.recycle(replies)
 		sink.ingesting.Done()
@@ -515,8 +515,13 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 		c.mu.Unlock()
 		c.log.Warn("slow switch: requests left unsent", "dpid", fmt.Sprintf("%016x", dpid), "strategy", account, "skipped", skipped)
 	}
+	// The switch's batch stays out until its replies are matched: a round meanwhile
+	// counts it busy rather than sending it more requests whose replies would wait
+	// behind these.
+	readings := c.matchLate(replies)
+	c.timing.release(dpid, true)
 	<-sink.applied
-	c.applyLate(replies, sink.read)
+	c.observeLate(readings, sink.read)
 }
 
 // pipelined sends a switch's batch rs (from first on, round the end) through p, as
@@ -656,29 +661,35 @@ const yieldEvery = 4096
 // take ingests the replies of a batch back in time into the round's readings. Matching
 // takes c.mu; it is let go every few thousand entries, so that the arrivals of a
 // burst of installs (HandleEvents) are not held up for a whole switch's matching. The
-// Ingester's state is the round's; a flow that leaves meanwhile is unmatched, as it
-// would be a moment later.
+// Ingester's state is the round's (sink.ingMu); a flow that leaves meanwhile is
+// unmatched, as it would be a moment later.
 func (c *Collector) take(sink *roundSink, replies []poll.Reply) {
 	if len(replies) == 0 {
 		return
 	}
 	sink.ingMu.Lock()
 	defer sink.ingMu.Unlock()
-	n := 0
-	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
-		if n++; n%yieldEvery == 0 {
-			c.mu.Unlock()
-			c.mu.Lock()
-		}
-		return c.resolve(dpid, e)
-	}
 	c.mu.Lock()
-	unmatched := c.ingest.Add(replies, resolve)
+	unmatched := c.ingest.Add(replies, c.yielding(c.resolve))
 	if unmatched > 0 && c.deps.HandOver != nil {
 		sink.foreign = append(sink.foreign, c.foreign(replies)...)
 	}
 	c.mu.Unlock()
 	sink.unmatched += unmatched
+}
+
+// yielding wraps resolve, called with c.mu held, so that it lets c.mu go and takes
+// it again every yieldEvery entries: others waiting for it (a round's plan, a burst
+// of arrivals) get their turn.
+func (c *Collector) yielding(resolve poll.Resolver) poll.Resolver {
+	n := 0
+	return func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		if n++; n%yieldEvery == 0 {
+			c.mu.Unlock()
+			c.mu.Lock()
+		}
+		return resolve(dpid, e)
+	}
 }
 
 // recycle gives the replies of a batch, matched and copied out, back to the
@@ -723,14 +734,34 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 // applyLate applies the replies of a batch that came back after its round, but for
 // the flows in skip (which the round read from other switches).
 func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
+	c.observeLate(c.matchLate(replies), skip)
+}
+
+// matchLate matches the replies of a batch that came back after its round to their
+// flows, one late batch at a time (c.lateMu), and gives the replies back (recycle):
+// a late batch waiting for its round to be applied holds its readings (80 bytes a
+// flow), not its decoded replies (an entry for every flow the switch has, whichever
+// it was asked for).
+func (c *Collector) matchLate(replies []poll.Reply) []stats.Reading {
 	if len(replies) == 0 {
-		return
+		return nil
 	}
+	c.lateMu.Lock()
 	c.mu.Lock()
-	readings, unmatched := poll.Ingest(nil, replies, c.resolve)
+	readings, unmatched := poll.Ingest(nil, replies, c.yielding(c.resolve))
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()
+	c.lateMu.Unlock()
 	c.recycle(replies)
+	return readings
+}
+
+// observeLate feeds a late batch's readings (matchLate) to the Store, but for the
+// flows in skip; a flow gone since its reply was matched is refused there.
+func (c *Collector) observeLate(readings []stats.Reading, skip map[uint64]bool) {
+	if len(readings) == 0 {
+		return
+	}
 	keep := readings[:0]
 	for _, r := range readings {
 		if !skip[r.Flow] {

@@ -313,3 +313,48 @@ func TestRepliesRecycledAfterUse(t *testing.T) {
 	assert.Equal(t, 5, read) // four in the round, one late (s2's other requests left unsent)
 	assert.Zero(t, e.c.Counters().Unmatched)
 }
+
+// TestLateBatchOutUntilMatched: a batch back after its round stays out (InFlight,
+// so that no round asks its switch for more) until its replies are matched, which
+// late batches do one at a time; then its reading is applied.
+func TestLateBatchOutUntilMatched(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 100 * time.Millisecond, RequestTimeout: 2 * time.Second, Pipeline: 1})
+	e.c.deps.Clock = time.Now
+	e.net.delay[2] = 200 * time.Millisecond
+	e.loadLine(t)
+	for _, h := range e.flows {
+		e.net.count(h.Cookie, 1000, 10, 1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); e.c.Wait() }()
+	inFlight := func(dpid uint64) bool {
+		for _, r := range e.c.ReplyTimes() {
+			if r.DPID == dpid {
+				return r.InFlight
+			}
+		}
+		t.Fatalf("no reply times for switch %d", dpid)
+		return false
+	}
+
+	e.c.lateMu.Lock() // another late batch is being matched
+	res := e.c.Round(ctx)
+	require.Equal(t, 1, res.Late)
+	// s2's reply comes 200 ms after its request; its batch waits to be matched.
+	require.Eventually(t, func() bool {
+		for _, r := range e.c.ReplyTimes() {
+			if r.DPID == 2 && !r.LastReply.IsZero() {
+				return true
+			}
+		}
+		return false
+	}, 2*time.Second, 10*time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	assert.True(t, inFlight(2), "a late batch waiting to be matched is out")
+	assert.Zero(t, e.c.Counters().LateReadings)
+
+	e.c.lateMu.Unlock()
+	e.c.Wait()
+	assert.False(t, inFlight(2))
+	assert.Equal(t, uint64(1), e.c.Counters().LateReadings)
+}
