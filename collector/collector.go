@@ -164,6 +164,7 @@ type Collector struct {
 	// arrivals waits for c.mu behind one late batch's few thousand entries at
 	// most, not behind every slow switch's.
 	lateMu   sync.Mutex
+	lateIng  poll.Ingester // late batches' matching (under lateMu)
 	readings []stats.Reading
 	samples  []stats.FlowSample
 
@@ -233,6 +234,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
 	c.ingest.Warm = c.warm
+	c.lateIng.Warm = c.warm
 	c.idOf, _ = d.Tracker.(cookieIDs)
 	s, err := c.newScheduler(cfg.Strategy, "initial")
 	if err != nil {

@@ -748,11 +748,17 @@ func (c *Collector) matchLate(replies []poll.Reply) []stats.Reading {
 	}
 	c.lateMu.Lock()
 	c.mu.Lock()
-	readings, unmatched := poll.Ingest(nil, replies, c.yielding(c.resolve))
+	readings, unmatched := c.lateIng.Ingest(nil, replies, c.yielding(c.resolve))
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()
 	c.lateMu.Unlock()
 	c.recycle(replies)
+	if len(readings) < cap(readings)/2 {
+		// Room was made for every entry of the replies (a poll-all lists the
+		// switch's every flow); the readings kept until the round is applied take
+		// only what they use.
+		readings = slices.Clone(readings)
+	}
 	return readings
 }
 
