@@ -155,15 +155,11 @@ type Collector struct {
 	timing  timings        // each switch's reply times and batch out
 	workers sync.WaitGroup // batches of requests out
 
-	tasks    *tasks     // monitoring tasks over any strategy (guarded by mu)
-	intakeMu sync.Mutex // one HandleEvents at a time; guards intake
-	intake   []arrival  // a run of arrivals being added
-	roundMu  sync.Mutex // one Round at a time; guards the round's buffers
-	// lateMu lets one late batch at a time match its replies (matchLate): the
-	// others wait for it, not in c.mu's queue, so that a round or a burst of
-	// arrivals waits for c.mu behind one late batch's few thousand entries at
-	// most, not behind every slow switch's.
-	lateMu   sync.Mutex
+	tasks    *tasks        // monitoring tasks over any strategy (guarded by mu)
+	intakeMu sync.Mutex    // one HandleEvents at a time; guards intake
+	intake   []arrival     // a run of arrivals being added
+	roundMu  sync.Mutex    // one Round at a time; guards the round's buffers
+	lateMu   sync.Mutex    // one late batch matching at a time (applyLate)
 	lateIng  poll.Ingester // late batches' matching (under lateMu)
 	readings []stats.Reading
 	samples  []stats.FlowSample

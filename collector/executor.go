@@ -499,8 +499,8 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 		sink.ingesting.Add(1)
 	}
 	sink.mu.Unlock()
+	c.timing.release(dpid, late)
 	if !late {
-		c.timing.release(dpid, false)
 		c.take(sink, replies)
 		c.recycle(replies)
 		sink.ingesting.Done()
@@ -515,13 +515,8 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 		c.mu.Unlock()
 		c.log.Warn("slow switch: requests left unsent", "dpid", fmt.Sprintf("%016x", dpid), "strategy", account, "skipped", skipped)
 	}
-	// The switch's batch stays out until its replies are matched: a round meanwhile
-	// counts it busy rather than sending it more requests whose replies would wait
-	// behind these.
-	readings := c.matchLate(replies)
-	c.timing.release(dpid, true)
 	<-sink.applied
-	c.observeLate(readings, sink.read)
+	c.applyLate(replies, sink.read)
 }
 
 // pipelined sends a switch's batch rs (from first on, round the end) through p, as
@@ -732,19 +727,14 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 }
 
 // applyLate applies the replies of a batch that came back after its round, but for
-// the flows in skip (which the round read from other switches).
+// the flows in skip (which the round read from other switches). Late batches match
+// their replies one at a time (c.lateMu): the others wait for it there, not in
+// c.mu's queue, so that a round or a burst of arrivals waits for c.mu behind one
+// late batch's few thousand entries at most (yieldEvery), not behind every slow
+// switch's whole batch.
 func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
-	c.observeLate(c.matchLate(replies), skip)
-}
-
-// matchLate matches the replies of a batch that came back after its round to their
-// flows, one late batch at a time (c.lateMu), and gives the replies back (recycle):
-// a late batch waiting for its round to be applied holds its readings (80 bytes a
-// flow), not its decoded replies (an entry for every flow the switch has, whichever
-// it was asked for).
-func (c *Collector) matchLate(replies []poll.Reply) []stats.Reading {
 	if len(replies) == 0 {
-		return nil
+		return
 	}
 	c.lateMu.Lock()
 	c.mu.Lock()
@@ -753,21 +743,6 @@ func (c *Collector) matchLate(replies []poll.Reply) []stats.Reading {
 	c.mu.Unlock()
 	c.lateMu.Unlock()
 	c.recycle(replies)
-	if len(readings) < cap(readings)/2 {
-		// Room was made for every entry of the replies (a poll-all lists the
-		// switch's every flow); the readings kept until the round is applied take
-		// only what they use.
-		readings = slices.Clone(readings)
-	}
-	return readings
-}
-
-// observeLate feeds a late batch's readings (matchLate) to the Store, but for the
-// flows in skip; a flow gone since its reply was matched is refused there.
-func (c *Collector) observeLate(readings []stats.Reading, skip map[uint64]bool) {
-	if len(readings) == 0 {
-		return
-	}
 	keep := readings[:0]
 	for _, r := range readings {
 		if !skip[r.Flow] {

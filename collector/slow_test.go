@@ -314,10 +314,11 @@ func TestRepliesRecycledAfterUse(t *testing.T) {
 	assert.Zero(t, e.c.Counters().Unmatched)
 }
 
-// TestLateBatchOutUntilMatched: a batch back after its round stays out (InFlight,
-// so that no round asks its switch for more) until its replies are matched, which
-// late batches do one at a time; then its reading is applied.
-func TestLateBatchOutUntilMatched(t *testing.T) {
+// TestLateBatchesMatchOneAtATime: a late batch whose matching waits for another's
+// waits on the late batches' own lock, leaving the collector's free for rounds and
+// arrivals (it fails if the late batches queue on c.mu); once it gets its turn its
+// reading is applied.
+func TestLateBatchesMatchOneAtATime(t *testing.T) {
 	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 100 * time.Millisecond, RequestTimeout: 2 * time.Second, Pipeline: 1})
 	e.c.deps.Clock = time.Now
 	e.net.delay[2] = 200 * time.Millisecond
@@ -327,34 +328,27 @@ func TestLateBatchOutUntilMatched(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); e.c.Wait() }()
-	inFlight := func(dpid uint64) bool {
-		for _, r := range e.c.ReplyTimes() {
-			if r.DPID == dpid {
-				return r.InFlight
-			}
-		}
-		t.Fatalf("no reply times for switch %d", dpid)
-		return false
-	}
 
 	e.c.lateMu.Lock() // another late batch is being matched
+	unlock := sync.OnceFunc(e.c.lateMu.Unlock)
+	defer unlock()
 	res := e.c.Round(ctx)
 	require.Equal(t, 1, res.Late)
-	// s2's reply comes 200 ms after its request; its batch waits to be matched.
+	// s2's reply comes 200 ms after its request, then waits for its turn.
 	require.Eventually(t, func() bool {
 		for _, r := range e.c.ReplyTimes() {
-			if r.DPID == 2 && !r.LastReply.IsZero() {
+			if r.DPID == 2 && !r.LastReply.IsZero() && !r.InFlight {
 				return true
 			}
 		}
 		return false
 	}, 2*time.Second, 10*time.Millisecond)
 	time.Sleep(20 * time.Millisecond)
-	assert.True(t, inFlight(2), "a late batch waiting to be matched is out")
+	require.True(t, e.c.mu.TryLock(), "a late batch waiting for its turn holds the collector's lock")
+	e.c.mu.Unlock()
 	assert.Zero(t, e.c.Counters().LateReadings)
 
-	e.c.lateMu.Unlock()
+	unlock()
 	e.c.Wait()
-	assert.False(t, inFlight(2))
 	assert.Equal(t, uint64(1), e.c.Counters().LateReadings)
 }

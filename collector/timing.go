@@ -27,9 +27,7 @@ type ReplyTime struct {
 	// passed half the round's time limit (Config.RoundTimeout); it becomes fast
 	// again below a quarter. Schemes prefer other switches at equal cost.
 	Slow bool
-	// InFlight says a batch of requests to the switch is out, or back after its
-	// round and waiting to be matched to its flows: the switch is asked nothing
-	// more meanwhile.
+	// InFlight says a batch of requests to the switch is out.
 	InFlight bool
 	// Timeouts counts requests whose reply never came in time (every account).
 	Timeouts uint64
