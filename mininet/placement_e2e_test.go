@@ -180,6 +180,12 @@ func TestE2EPlacement(t *testing.T) {
 	}
 	p2, t2 := readPorts(), time.Now()
 	secs := t2.Sub(t1).Seconds()
+	// Open vSwitch refreshes a rule's counters every 500 ms, in whole steps (see
+	// TestE2ELinkTask): when the polls fall on the refreshes, the rates the window
+	// sees can miss or gain one of them, for every flow alike (one run: 6.907
+	// against 8.273 Mbit/s, 16.5 % apart, on every server). The bound leaves room for
+	// one refresh over the window and 5 % besides.
+	tol := 0.05 + 0.5/secs
 	for _, s := range servers {
 		for _, d := range []struct {
 			dir        string
@@ -195,9 +201,9 @@ func TestE2EPlacement(t *testing.T) {
 				}
 				continue
 			}
-			if rel := math.Abs(d.ours-d.port) / d.port; rel > 0.05 {
-				t.Errorf("%s NIC %s: cemon %.0f bit/s, uplink port %.0f bit/s: %.1f%% apart (want within 5%%)",
-					s.id, d.dir, d.ours, d.port, 100*rel)
+			if rel := math.Abs(d.ours-d.port) / d.port; rel > tol {
+				t.Errorf("%s NIC %s: cemon %.0f bit/s, uplink port %.0f bit/s: %.1f%% apart (want within %.1f%%)",
+					s.id, d.dir, d.ours, d.port, 100*rel, 100*tol)
 			}
 		}
 	}
