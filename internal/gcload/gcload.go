@@ -9,8 +9,7 @@ import (
 )
 
 // MarkThroughout runs one collection after another until the function it returns
-// is called, over the caller's heap and, of its own, objects more objects of 64
-// bytes.
+// is called, over the caller's heap and objects more 64-byte objects of its own.
 func MarkThroughout(objects int) (stop func()) {
 	heap := make([]*[8]uint64, objects)
 	for i := range heap {
