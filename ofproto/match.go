@@ -3,6 +3,7 @@ package ofproto
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -211,6 +212,17 @@ func (m *Match) MarshalBinary() ([]byte, error) {
 	b := make([]byte, MatchLen)
 	if err := m.marshalInto(b); err != nil {
 		return nil, err
+	}
+	return b, nil
+}
+
+// AppendBinary appends the 40-byte ofp_match to b and returns the extended buffer;
+// with b of enough capacity it does not allocate. On error b is returned unchanged.
+func (m *Match) AppendBinary(b []byte) ([]byte, error) {
+	start := len(b)
+	b = slices.Grow(b, MatchLen)[:start+MatchLen]
+	if err := m.marshalInto(b[start:]); err != nil {
+		return b[:start], err
 	}
 	return b, nil
 }

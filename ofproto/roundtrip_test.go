@@ -188,3 +188,27 @@ func TestDecodeTruncated(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchAppendBinary: AppendBinary writes what MarshalBinary returns after what
+// the buffer holds, without allocating when it has room, and leaves the buffer as it
+// was on error.
+func TestMatchAppendBinary(t *testing.T) {
+	m := testMatch()
+	want, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3, 64)
+	got, err := m.AppendBinary(buf)
+	if err != nil || !bytes.Equal(got[3:], want) || len(got) != 3+MatchLen {
+		t.Fatalf("AppendBinary = %x, %v; want %x after 3 bytes", got, err, want)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = m.AppendBinary(buf[:3]) }); allocs != 0 {
+		t.Errorf("AppendBinary into a buffer with room: %v allocations", allocs)
+	}
+	bad := m
+	bad.NWSrc = netip.MustParseAddr("2001:db8::1")
+	if out, err := bad.AppendBinary(buf[:3]); err == nil || len(out) != 3 {
+		t.Errorf("IPv6 nw_src: %d bytes, %v; want an error and the buffer unchanged", len(out), err)
+	}
+}

@@ -20,16 +20,18 @@ func refFlowStats(s *Switch, xid uint32, req *ofproto.FlowStatsRequest, now time
 	cur := &ofproto.FlowStatsReply{}
 	bodies := []*ofproto.FlowStatsReply{cur}
 	size := header
-	for _, e := range s.selected(&req.Match) {
-		if !covers(&req.Match, &e.match) || !hasOutput(e, req.OutPort) {
+	for _, i := range s.selected(&req.Match) {
+		e := &s.rows[i]
+		m := e.match()
+		if !covers(&req.Match, &m) || !s.hasOutput(e, req.OutPort) {
 			continue
 		}
-		d := now.Sub(e.created)
+		d := s.age(e, now)
 		e.reads++
-		p, b := e.counts(now)
-		fs := ofproto.FlowStats{TableID: 0, Match: e.match, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
-			Priority: e.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
-			PacketCount: p, ByteCount: b, Actions: e.actions}
+		p, b := s.counts(e, now)
+		fs := ofproto.FlowStats{TableID: 0, Match: m, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
+			Priority: e.key.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
+			PacketCount: p, ByteCount: b, Actions: s.actions(e)}
 		n := fs.Len()
 		if size+n > limit && len(cur.Entries) > 0 {
 			cur = &ofproto.FlowStatsReply{}

@@ -435,8 +435,8 @@ func (s *Switch) Peer(p ofproto.PortNo) (*Switch, ofproto.PortNo, bool) {
 func (n *Network) ReadCounts(fn func(cookie uint64, reads uint32)) {
 	for _, s := range n.switches {
 		s.mu.Lock()
-		for _, e := range s.entries {
-			fn(e.cookie, e.reads)
+		for i := range s.rows {
+			fn(s.rows[i].cookie, s.rows[i].reads)
 		}
 		s.mu.Unlock()
 	}
@@ -446,8 +446,8 @@ func (n *Network) ReadCounts(fn func(cookie uint64, reads uint32)) {
 func (n *Network) Cookies(fn func(dpid, cookie uint64)) {
 	for _, s := range n.switches {
 		s.mu.Lock()
-		for _, e := range s.entries {
-			fn(s.DPID, e.cookie)
+		for i := range s.rows {
+			fn(s.DPID, s.rows[i].cookie)
 		}
 		s.mu.Unlock()
 	}

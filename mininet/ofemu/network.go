@@ -97,6 +97,7 @@ type Network struct {
 	cfg      Config
 	switches []*Switch
 	byDPID   map[uint64]*Switch
+	epoch    time.Time // the entries' creation times count from it (entry.created)
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	errMu    sync.Mutex
@@ -116,14 +117,14 @@ func New(cfg Config) (*Network, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	n := &Network{cfg: cfg, byDPID: map[uint64]*Switch{}}
+	n := &Network{cfg: cfg, byDPID: map[uint64]*Switch{}, epoch: time.Now()}
 	count := cfg.Switches
 	if cfg.Graph != nil {
 		count = cfg.Graph.NumNodes()
 	}
 	for i := 0; i < count; i++ {
 		s := &Switch{DPID: cfg.FirstDPID + uint64(i), net: n, peers: map[ofproto.PortNo]peer{},
-			entries: map[entryKey]*entry{}, counters: map[ofproto.PortNo]*portCounters{}, done: make(chan struct{}),
+			index: map[entryKey]int32{}, counters: map[ofproto.PortNo]*portCounters{}, done: make(chan struct{}),
 			wake: make(chan struct{}, 1), bulk: make(chan []byte), stop: make(chan struct{})}
 		for p := 1; p <= cfg.HostPorts; p++ {
 			s.addPort(ofproto.PortNo(p))

@@ -2,7 +2,6 @@ package ofemu
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"net"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,107 +34,6 @@ const DefaultMaxReplyLen = 65535
 // UnlimitedEntries is the max_entries an unlimited table reports (Open vSwitch's
 // default flow limit).
 const UnlimitedEntries = 1000000
-
-// entry is one flow table entry.
-type entry struct {
-	match       ofproto.Match
-	cookie      uint64
-	priority    uint16
-	idle, hard  uint16
-	flags       ofproto.FlowModFlags
-	actions     []ofproto.Action
-	created     time.Time
-	outPorts    []ofproto.PortNo
-	bytesPerSec float64
-	packetSize  int
-	reads       uint32 // flow statistics replies that listed the entry
-	actLen      uint16 // the actions' encoded length (setActions)
-	// actEnc holds the actions encoded when they fit (actInline): a reply copies
-	// them from the entry, whose memory it has in the cache already, rather than
-	// encoding them from objects of their own (a cache miss or two per entry of a
-	// five-million-entry network).
-	actEnc    [16]byte
-	actInline bool
-}
-
-// setActions makes acts the entry's actions.
-func (e *entry) setActions(acts []ofproto.Action) {
-	e.actions, e.outPorts, e.actLen = acts, outputs(acts), uint16(min(ofproto.ActionsLen(acts), 0xffff))
-	e.actInline = false
-	if n := int(e.actLen); n <= len(e.actEnc) {
-		fs := ofproto.FlowStats{Actions: acts}
-		if b, err := fs.AppendBinary(nil); err == nil && len(b) == ofproto.FlowStatsLen+n {
-			copy(e.actEnc[:], b[ofproto.FlowStatsLen:])
-			e.actInline = true
-		}
-	}
-}
-
-// appendEntry appends fs, an entry's statistics with its actions, as a reply lists
-// it: the actions copied from e.actEnc when they are there.
-func (e *entry) appendEntry(dst []byte, fs *ofproto.FlowStats) ([]byte, error) {
-	if !e.actInline {
-		return fs.AppendBinary(dst)
-	}
-	start := len(dst)
-	fs.Actions = nil
-	dst, err := fs.AppendBinary(dst)
-	if err != nil {
-		return dst, err
-	}
-	dst = append(dst, e.actEnc[:e.actLen]...)
-	binary.BigEndian.PutUint16(dst[start:], uint16(ofproto.FlowStatsLen+int(e.actLen)))
-	return dst, nil
-}
-
-// counts returns the entry's packet and byte counters at now. They follow from the
-// traffic model (whole packets at the entry's rate since it was added), computed
-// when read, so that a table of a million entries costs nothing between reads.
-func (e *entry) counts(now time.Time) (packets, bytes uint64) {
-	if e.bytesPerSec <= 0 || e.packetSize <= 0 {
-		return 0, 0
-	}
-	d := now.Sub(e.created).Seconds()
-	if d <= 0 {
-		return 0, 0
-	}
-	n := uint64(e.bytesPerSec*d) / uint64(e.packetSize)
-	return n, n * uint64(e.packetSize)
-}
-
-// lastUsed is when the entry last counted a packet (its creation when none yet).
-func (e *entry) lastUsed(now time.Time) time.Time {
-	n, _ := e.counts(now)
-	if n == 0 {
-		return e.created
-	}
-	return e.created.Add(time.Duration(float64(n*uint64(e.packetSize)) / e.bytesPerSec * float64(time.Second)))
-}
-
-// expirable reports whether the entry can ever time out: a hard timeout, or an idle
-// timeout longer than the gap between its packets.
-func (e *entry) expirable() bool {
-	if e.hard > 0 {
-		return true
-	}
-	if e.idle == 0 {
-		return false
-	}
-	return e.bytesPerSec <= 0 || float64(e.packetSize)/e.bytesPerSec >= float64(e.idle)
-}
-
-type entryKey struct {
-	match    [ofproto.MatchLen]byte
-	priority uint16
-}
-
-func keyOf(m *ofproto.Match, prio uint16) entryKey {
-	var k entryKey
-	b, _ := m.MarshalBinary()
-	copy(k.match[:], b)
-	k.priority = prio
-	return k
-}
 
 // portCounters are one port's statistics.
 type portCounters struct {
@@ -165,7 +62,10 @@ type Switch struct {
 	wake     chan struct{}
 	bulk     chan []byte
 	stop     chan struct{}
-	entries  map[entryKey]*entry
+	index    map[entryKey]int32 // the entries' places in rows
+	rows     []entry
+	long     map[uint64][]ofproto.Action // actions that do not fit an entry, by entry.serial
+	serials  uint64
 	counters map[ofproto.PortNo]*portCounters // frames sent out by PACKET_OUT and removed entries' counts
 	lookups  uint64                           // packets of removed entries (live ones are added when read)
 	matched  uint64
@@ -175,9 +75,9 @@ type Switch struct {
 	expiring int
 	// order is the table in the order statistics replies list it, rebuilt after an
 	// entry is added or removed.
-	order      []*entry
+	order      []int32
 	orderDirty bool
-	sel        []*entry                // selected's result for an exact match, reused
+	sel        []int32                 // selected's result for an exact match, reused
 	probed     map[ofproto.PortNo]bool // link ports an LLDP frame arrived on
 	priorities map[uint16]int          // entries by priority, to find an exact match without a walk
 
@@ -208,7 +108,7 @@ type Stats struct {
 // Stats returns the counts of what the switch has seen.
 func (s *Switch) Stats() Stats {
 	s.mu.Lock()
-	n := len(s.entries)
+	n := len(s.rows)
 	s.mu.Unlock()
 	return Stats{FlowMods: s.flowMods.Load(), Refused: s.refused.Load(), FlowRemoved: s.flowRemoved.Load(),
 		StatsRequests: s.statsRequests.Load(), PacketOuts: s.packetOuts.Load(), BuffersReleased: s.released.Load(),
@@ -229,12 +129,13 @@ type Entry struct {
 func (s *Switch) Entries() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Entry, 0, len(s.entries))
+	out := make([]Entry, 0, len(s.rows))
 	now := time.Now()
-	for _, e := range s.entries {
-		p, b := e.counts(now)
-		out = append(out, Entry{Match: e.match, Cookie: e.cookie, Priority: e.priority, IdleTimeout: e.idle,
-			PacketCount: p, ByteCount: b, Actions: e.actions})
+	for i := range s.rows {
+		e := &s.rows[i]
+		p, b := s.counts(e, now)
+		out = append(out, Entry{Match: e.match(), Cookie: e.cookie, Priority: e.key.priority, IdleTimeout: e.idle,
+			PacketCount: p, ByteCount: b, Actions: s.actions(e)})
 	}
 	return out
 }
@@ -490,17 +391,6 @@ func outputs(actions []ofproto.Action) []ofproto.PortNo {
 	return out
 }
 
-func hasOutput(e *entry, port ofproto.PortNo) bool {
-	if port == ofproto.PortNone {
-		return true
-	}
-	for _, p := range e.outPorts {
-		if p == port {
-			return true
-		}
-	}
-	return false
-}
 
 func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 	s.flowMods.Add(1)
@@ -512,48 +402,48 @@ func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 	switch m.Command {
 	case ofproto.FlowAdd:
 		k := keyOf(&m.Match, m.Priority)
-		if old, ok := s.entries[k]; ok {
+		if i, ok := s.index[k]; ok {
 			// Same match and priority: the new entry replaces it, counters reset.
+			old := &s.rows[i]
 			s.retire(old, now)
-			*old = *s.newEntry(m, now)
+			delete(s.long, old.serial)
+			*old = s.newEntry(m, now)
 			s.admit(old)
 			break
 		}
-		if limit := s.net.cfg.MaxEntries; limit > 0 && len(s.entries) >= limit {
+		if limit := s.net.cfg.MaxEntries; limit > 0 && len(s.rows) >= limit {
 			s.mu.Unlock()
 			s.refused.Add(1)
 			data, _ := m.MarshalBinary()
 			return s.send(&ofproto.ErrorMsg{Xid: m.Xid, ErrType: ofproto.ErrTypeFlowModFailed,
 				Code: ofproto.FlowModAllTablesFull, Data: data[:min(len(data), 64)]})
 		}
-		e := s.newEntry(m, now)
-		s.entries[k] = e
-		s.admit(e)
-		s.orderDirty = true
+		s.insert(s.newEntry(m, now))
 	case ofproto.FlowModify, ofproto.FlowModifyStrict:
 		found := false
-		for k, e := range s.entries {
-			if s.selects(e, k, m, m.Command == ofproto.FlowModifyStrict) {
-				e.setActions(m.Actions)
+		mk := keyOf(&m.Match, m.Priority)
+		for i := range s.rows {
+			if e := &s.rows[i]; s.selects(e, &mk, m, m.Command == ofproto.FlowModifyStrict) {
+				s.setActions(e, m.Actions)
 				found = true
 			}
 		}
 		if !found {
-			e := s.newEntry(m, now)
-			s.entries[keyOf(&m.Match, m.Priority)] = e
-			s.admit(e)
-			s.orderDirty = true
+			s.insert(s.newEntry(m, now))
 		}
 	case ofproto.FlowDelete, ofproto.FlowDeleteStrict:
 		s.net.deletes.Add(1)
 		s.net.lastDelete.Store(now.UnixNano())
-		for k, e := range s.entries {
-			if s.selects(e, k, m, m.Command == ofproto.FlowDeleteStrict) && hasOutput(e, m.OutPort) {
-				delete(s.entries, k)
+		mk := keyOf(&m.Match, m.Priority)
+		// From the end: a removed entry's place takes the last one, already seen.
+		for i := len(s.rows) - 1; i >= 0; i-- {
+			e := &s.rows[i]
+			if s.selects(e, &mk, m, m.Command == ofproto.FlowDeleteStrict) && s.hasOutput(e, m.OutPort) {
 				s.retire(e, now)
 				if e.flags&ofproto.FlagSendFlowRem != 0 {
 					removed = append(removed, s.removedMsg(e, ofproto.RemovedDelete, now))
 				}
+				s.remove(i)
 			}
 		}
 	}
@@ -580,7 +470,7 @@ func (s *Switch) admit(e *entry) {
 	if s.priorities == nil {
 		s.priorities = map[uint16]int{}
 	}
-	s.priorities[e.priority]++
+	s.priorities[e.key.priority]++
 }
 
 // retire folds the counters of an entry leaving the table into the port and table
@@ -589,11 +479,11 @@ func (s *Switch) retire(e *entry, now time.Time) {
 	if e.expirable() {
 		s.expiring--
 	}
-	if s.priorities[e.priority]--; s.priorities[e.priority] <= 0 {
-		delete(s.priorities, e.priority)
+	if s.priorities[e.key.priority]--; s.priorities[e.key.priority] <= 0 {
+		delete(s.priorities, e.key.priority)
 	}
 	s.orderDirty = true
-	n, b := e.counts(now)
+	n, b := s.counts(e, now)
 	s.lookups += n
 	s.matched += n
 	s.countPorts(s.counters, e, n, b)
@@ -605,13 +495,13 @@ func (s *Switch) countPorts(counters map[ofproto.PortNo]*portCounters, e *entry,
 	if n == 0 {
 		return
 	}
-	if e.match.Wildcards&ofproto.WildInPort == 0 {
-		if c := counters[e.match.InPort]; c != nil {
+	if e.wildcards()&ofproto.WildInPort == 0 {
+		if c := counters[e.inPort()]; c != nil {
 			c.rxPackets += n
 			c.rxBytes += b
 		}
 	}
-	for _, p := range e.outPorts {
+	for _, p := range s.outPorts(e) {
 		if c := counters[p]; c != nil {
 			c.txPackets += n
 			c.txBytes += b
@@ -619,32 +509,21 @@ func (s *Switch) countPorts(counters map[ofproto.PortNo]*portCounters, e *entry,
 	}
 }
 
-func (s *Switch) newEntry(m *ofproto.FlowMod, now time.Time) *entry {
-	e := &entry{match: m.Match, cookie: m.Cookie, priority: m.Priority, idle: m.IdleTimeout, hard: m.HardTimeout,
-		flags: m.Flags, created: now}
-	e.setActions(m.Actions)
-	if tm := s.net.cfg.Traffic; tm != nil {
-		e.bytesPerSec, e.packetSize = tm(s.DPID, &e.match, e.cookie)
-		if e.packetSize <= 0 {
-			e.packetSize = 1500
-		}
-	}
-	return e
-}
 
 // selects says whether a modify or delete request m applies to entry e: strictly,
 // the same match and priority; otherwise every entry m's match covers.
-func (s *Switch) selects(e *entry, k entryKey, m *ofproto.FlowMod, strict bool) bool {
+// mk is m's key.
+func (s *Switch) selects(e *entry, mk *entryKey, m *ofproto.FlowMod, strict bool) bool {
 	if strict {
-		return k == keyOf(&m.Match, m.Priority)
+		return e.key == *mk
 	}
-	return covers(&m.Match, &e.match)
+	return s.covers(&m.Match, mk, e)
 }
 
 func (s *Switch) removedMsg(e *entry, reason ofproto.FlowRemovedReason, now time.Time) *ofproto.FlowRemoved {
-	d := now.Sub(e.created)
-	p, b := e.counts(now)
-	return &ofproto.FlowRemoved{Xid: s.nextXid(), Match: e.match, Cookie: e.cookie, Priority: e.priority, Reason: reason,
+	d := s.age(e, now)
+	p, b := s.counts(e, now)
+	return &ofproto.FlowRemoved{Xid: s.nextXid(), Match: e.match(), Cookie: e.cookie, Priority: e.key.priority, Reason: reason,
 		DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second), IdleTimeout: e.idle,
 		PacketCount: p, ByteCount: b}
 }
@@ -714,24 +593,26 @@ func (s *Switch) advance(now time.Time, _ time.Duration) {
 		s.mu.Unlock()
 		return
 	}
-	for k, e := range s.entries {
+	// From the end: a removed entry's place takes the last one, already seen.
+	for i := len(s.rows) - 1; i >= 0; i-- {
+		e := &s.rows[i]
 		if !e.expirable() {
 			continue
 		}
 		var reason ofproto.FlowRemovedReason
 		switch {
-		case e.hard > 0 && now.Sub(e.created) >= time.Duration(e.hard)*time.Second:
+		case e.hard > 0 && s.age(e, now) >= time.Duration(e.hard)*time.Second:
 			reason = ofproto.RemovedHardTimeout
-		case e.idle > 0 && now.Sub(e.lastUsed(now)) >= time.Duration(e.idle)*time.Second:
+		case e.idle > 0 && s.idleFor(e, now) >= time.Duration(e.idle)*time.Second:
 			reason = ofproto.RemovedIdleTimeout
 		default:
 			continue
 		}
-		delete(s.entries, k)
 		s.retire(e, now)
 		if e.flags&ofproto.FlagSendFlowRem != 0 {
 			removed = append(removed, s.removedMsg(e, reason, now))
 		}
+		s.remove(i)
 	}
 	s.mu.Unlock()
 	for _, r := range removed {
@@ -777,9 +658,10 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 		return nil
 	case *ofproto.AggregateStatsRequest:
 		var r ofproto.AggregateStatsReply
-		for _, e := range s.sorted() {
-			if covers(&b.Match, &e.match) && hasOutput(e, b.OutPort) {
-				p, n := e.counts(now)
+		mk := keyOf(&b.Match, 0)
+		for _, i := range s.sorted() {
+			if e := &s.rows[i]; s.covers(&b.Match, &mk, e) && s.hasOutput(e, b.OutPort) {
+				p, n := s.counts(e, now)
 				r.PacketCount += p
 				r.ByteCount += n
 				r.FlowCount++
@@ -792,13 +674,13 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 			max = uint32(s.net.cfg.MaxEntries)
 		}
 		lookups, matched := s.lookups, s.matched
-		for _, e := range s.entries {
-			n, _ := e.counts(now)
+		for i := range s.rows {
+			n, _ := s.counts(&s.rows[i], now)
 			lookups += n
 			matched += n
 		}
 		bodies = []ofproto.StatsBody{&ofproto.TableStatsReply{Entries: []ofproto.TableStats{{TableID: 0, Name: "classifier",
-			Wildcards: ofproto.WildAll, MaxEntries: max, ActiveCount: uint32(len(s.entries)),
+			Wildcards: ofproto.WildAll, MaxEntries: max, ActiveCount: uint32(len(s.rows)),
 			LookupCount: lookups, MatchedCount: matched}}}}
 	case *ofproto.PortStatsRequest:
 		var r ofproto.PortStatsReply
@@ -807,8 +689,9 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 			cc := *c
 			counters[p] = &cc
 		}
-		for _, e := range s.entries {
-			n, by := e.counts(now)
+		for i := range s.rows {
+			e := &s.rows[i]
+			n, by := s.counts(e, now)
 			s.countPorts(counters, e, n, by)
 		}
 		for _, p := range s.ports {
@@ -855,52 +738,6 @@ func (s *Switch) statsDelay() time.Duration {
 	return 0
 }
 
-// sorted returns the entries in a stable order (priority, then match bytes), as a
-// switch walks its classifier; the order is kept until an entry comes or goes.
-func (s *Switch) sorted() []*entry {
-	if !s.orderDirty && len(s.order) == len(s.entries) {
-		return s.order
-	}
-	keys := make([]entryKey, 0, len(s.entries))
-	for k := range s.entries {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].priority != keys[j].priority {
-			return keys[i].priority > keys[j].priority
-		}
-		return string(keys[i].match[:]) < string(keys[j].match[:])
-	})
-	out := s.order[:0]
-	if cap(out) < len(keys) || cap(out) > 2*len(keys)+64 {
-		out = make([]*entry, 0, len(keys))
-	}
-	for _, k := range keys {
-		out = append(out, s.entries[k])
-	}
-	s.order, s.orderDirty = out, false
-	return out
-}
-
-// selected returns the entries a statistics request for match m may list, in reply
-// order: for an exact match (one flow's entry, as a controller reads a single flow)
-// the entries with that match at each priority in use, found without a walk. The
-// result is the switch's own and valid until the next call (under s.mu).
-func (s *Switch) selected(m *ofproto.Match) []*entry {
-	if m.Wildcards&ofproto.WildAll != 0 || len(s.priorities) > 8 {
-		return s.sorted()
-	}
-	out := s.sel[:0]
-	for p := range s.priorities {
-		if e, ok := s.entries[keyOf(m, p)]; ok {
-			out = append(out, e)
-		}
-	}
-	slices.SortFunc(out, func(a, b *entry) int { return cmp.Compare(b.priority, a.priority) })
-	s.sel = out
-	return out
-}
-
 // appendFlowStats appends the reply to a flow statistics request to dst: one or
 // more OFPT_STATS_REPLY messages, each within MaxReplyLen, the entries encoded
 // straight into them.
@@ -914,19 +751,16 @@ func (s *Switch) appendFlowStats(dst []byte, xid uint32, req *ofproto.FlowStatsR
 	dst = slices.Grow(dst, len(sel)*(ofproto.FlowStatsLen+8)+(len(sel)/680+1)*12)
 	dst = appendStatsReplyHeader(dst, xid)
 	entries := 0
-	for _, e := range sel {
-		if !covers(&req.Match, &e.match) || !hasOutput(e, req.OutPort) {
+	mk := keyOf(&req.Match, 0)
+	for _, i := range sel {
+		e := &s.rows[i]
+		if !s.covers(&req.Match, &mk, e) || !s.hasOutput(e, req.OutPort) {
 			continue
 		}
-		d := now.Sub(e.created)
 		e.reads++
 		if listed != nil {
 			listed(e.cookie)
 		}
-		p, b := e.counts(now)
-		fs := ofproto.FlowStats{TableID: 0, Match: e.match, DurationSec: uint32(d / time.Second), DurationNsec: uint32(d % time.Second),
-			Priority: e.priority, IdleTimeout: e.idle, HardTimeout: e.hard, Cookie: e.cookie,
-			PacketCount: p, ByteCount: b, Actions: e.actions}
 		if len(dst)-start+ofproto.FlowStatsLen+int(e.actLen) > limit && entries > 0 {
 			if err := finishStatsReply(dst[start:], ofproto.StatsReplyMore); err != nil {
 				return dst, err
@@ -936,7 +770,7 @@ func (s *Switch) appendFlowStats(dst []byte, xid uint32, req *ofproto.FlowStatsR
 			entries = 0
 		}
 		var err error
-		if dst, err = e.appendEntry(dst, &fs); err != nil {
+		if dst, err = s.appendEntry(dst, e, now); err != nil {
 			return dst, err
 		}
 		entries++
