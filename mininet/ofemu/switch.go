@@ -391,7 +391,6 @@ func outputs(actions []ofproto.Action) []ofproto.PortNo {
 	return out
 }
 
-
 func (s *Switch) flowMod(m *ofproto.FlowMod, now time.Time) error {
 	s.flowMods.Add(1)
 	if s.bench != nil && m.Command == ofproto.FlowAdd {
@@ -509,10 +508,9 @@ func (s *Switch) countPorts(counters map[ofproto.PortNo]*portCounters, e *entry,
 	}
 }
 
-
-// selects says whether a modify or delete request m applies to entry e: strictly,
-// the same match and priority; otherwise every entry m's match covers.
-// mk is m's key.
+// selects says whether a modify or delete request m (whose key is mk) applies to
+// entry e: strictly, the same match and priority; otherwise every entry m's match
+// covers.
 func (s *Switch) selects(e *entry, mk *entryKey, m *ofproto.FlowMod, strict bool) bool {
 	if strict {
 		return e.key == *mk
