@@ -161,8 +161,14 @@ type Collector struct {
 	roundMu  sync.Mutex    // one Round at a time; guards the round's buffers
 	lateMu   sync.Mutex    // one late batch matching at a time (applyLate)
 	lateIng  poll.Ingester // late batches' matching (under lateMu)
-	readings []stats.Reading
-	samples  []stats.FlowSample
+	// lateBufs are the readings' and samples' buffers of late batches, kept for
+	// the next ones (lateBufMu; at most maxLateBufs): at a million flows with
+	// every switch late, buffers made per batch were a third of a gigabyte a
+	// round for the garbage collector.
+	lateBufMu sync.Mutex
+	lateBufs  []*lateBuf
+	readings  []stats.Reading
+	samples   []stats.FlowSample
 
 	mu      sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched   poll.Scheduler

@@ -737,8 +737,10 @@ func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 		return
 	}
 	c.lateMu.Lock()
+	buf := c.getLateBuf() // in turn: the batches waiting for lateMu hold none
+	defer c.putLateBuf(buf)
 	c.mu.Lock()
-	readings, unmatched := c.lateIng.Ingest(nil, replies, c.yielding(c.resolve))
+	readings, unmatched := c.lateIng.Ingest(buf.readings[:0], replies, c.yielding(c.resolve))
 	c.unmatched += uint64(unmatched)
 	c.mu.Unlock()
 	c.lateMu.Unlock()
@@ -749,10 +751,50 @@ func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 			keep = append(keep, r)
 		}
 	}
-	_, n := c.observe(c.deps.Clock(), keep, nil)
+	var n int
+	buf.samples, n = c.observe(c.deps.Clock(), keep, buf.samples[:0])
+	buf.readings = readings[:0]
 	c.mu.Lock()
 	c.lateReads += uint64(n)
 	c.mu.Unlock()
+}
+
+// lateBuf is the working memory of one late batch's applyLate.
+type lateBuf struct {
+	readings []stats.Reading
+	samples  []stats.FlowSample
+}
+
+const (
+	// maxLateBufs is how many late batches' buffers are kept: one batch matches
+	// at a time (lateMu) while one or two others feed the Store.
+	maxLateBufs = 4
+	// maxLateBufReadings bounds the readings' buffer kept (5 MB): a larger one,
+	// from a switch of more entries, is left to the garbage collector.
+	maxLateBufReadings = 1 << 16
+)
+
+// getLateBuf returns a kept late batch's buffers, or new ones.
+func (c *Collector) getLateBuf() *lateBuf {
+	c.lateBufMu.Lock()
+	defer c.lateBufMu.Unlock()
+	if n := len(c.lateBufs); n > 0 {
+		b := c.lateBufs[n-1]
+		c.lateBufs[n-1] = nil
+		c.lateBufs = c.lateBufs[:n-1]
+		return b
+	}
+	return new(lateBuf)
+}
+
+// putLateBuf keeps b for the next late batch, unless maxLateBufs are kept or its
+// readings' buffer has grown past maxLateBufReadings.
+func (c *Collector) putLateBuf(b *lateBuf) {
+	c.lateBufMu.Lock()
+	defer c.lateBufMu.Unlock()
+	if len(c.lateBufs) < maxLateBufs && cap(b.readings) <= maxLateBufReadings {
+		c.lateBufs = append(c.lateBufs, b)
+	}
 }
 
 // observe feeds readings to the Store, and those it took (with their samples, in
