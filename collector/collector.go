@@ -162,9 +162,8 @@ type Collector struct {
 	lateMu   sync.Mutex    // one late batch matching at a time (applyLate)
 	lateIng  poll.Ingester // late batches' matching (under lateMu)
 	// lateBufs are the readings' and samples' buffers of late batches, kept for
-	// the next ones (lateBufMu; at most maxLateBufs): at a million flows with
-	// every switch late, buffers made per batch were a third of a gigabyte a
-	// round for the garbage collector.
+	// the next ones (lateBufMu; at most maxLateBufs): buffers made per batch were
+	// about half a megabyte for 3,000 entries, for the garbage collector.
 	lateBufMu sync.Mutex
 	lateBufs  []*lateBuf
 	readings  []stats.Reading

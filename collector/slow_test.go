@@ -365,8 +365,8 @@ func TestLateBatchesMatchOneAtATime(t *testing.T) {
 
 // TestLateBatchBuffersReused: a late batch's readings and samples go into buffers
 // kept from the batches before it, so that applying one allocates next to nothing
-// whatever its size (at a million flows with every switch late, buffers made per
-// batch were a third of a gigabyte a round).
+// whatever its size (buffers made per batch were about half a megabyte for 3,000
+// entries).
 func TestLateBatchBuffersReused(t *testing.T) {
 	e := newEnv(t, Config{Strategy: StrategyPerFlowMin, Interval: 100 * time.Millisecond})
 	const n = 3000 // three chunks of observe
