@@ -117,6 +117,18 @@ func startPeer(t *testing.T, id string, st *instanceStats, delay time.Duration, 
 	return p
 }
 
+// closedAddr returns the address of a loopback port nothing listens on: a peer whose
+// process is gone. A test calls it once its live servers listen, so that none of them
+// is given the port afterwards (a run had a live peer answer as the dead one).
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
 func TestFederatedStats(t *testing.T) {
 	old := PeerTimeout
 	PeerTimeout = 1500 * time.Millisecond
@@ -128,12 +140,6 @@ func TestFederatedStats(t *testing.T) {
 		return LinkStats{SrcDPID: "0000000000000001", SrcPort: 2, DstDPID: "0000000000000002", DstPort: 1,
 			RateBps: rate, Flows: flows, CapacityBps: 1e9, CapacitySource: "default"}
 	}
-	// A closed port: a peer whose process is gone.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	ln.Close()
-
 	var members []ClusterMember
 	var mu sync.Mutex
 	list := func() []ClusterMember { mu.Lock(); defer mu.Unlock(); return members }
@@ -148,6 +154,7 @@ func TestFederatedStats(t *testing.T) {
 	c := startPeer(t, "c", &instanceStats{links: []LinkStats{link(3000, 1)}}, 0, list)
 	slow := startPeer(t, "s", &instanceStats{links: []LinkStats{link(1e6, 1)}}, 5*time.Second, list)
 	addr := func(s *peerServer) string { return strings.TrimPrefix(s.URL, "http://") }
+	dead := closedAddr(t)
 	mu.Lock()
 	members = []ClusterMember{{ID: "a", API: "127.0.0.1:1"}, {ID: "b", API: addr(b)}, {ID: "c", API: addr(c)},
 		{ID: "d", API: dead}, {ID: "s", API: addr(slow)}, {ID: "e"}} // e publishes no API: not asked
@@ -251,10 +258,6 @@ func TestFlowFromOwner(t *testing.T) {
 	old := PeerTimeout
 	PeerTimeout = time.Second
 	t.Cleanup(func() { PeerTimeout = old })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	ln.Close()
 
 	var members []ClusterMember
 	list := func() []ClusterMember { return members }
@@ -270,6 +273,7 @@ func TestFlowFromOwner(t *testing.T) {
 		peerH.ServeHTTP(w, r)
 	}))
 	t.Cleanup(b.Close)
+	dead := closedAddr(t)
 	members = []ClusterMember{{ID: "a"}, {ID: "b", API: strings.TrimPrefix(b.URL, "http://")}, {ID: "d", API: dead}}
 
 	// a owns flow 41 and no flow of the tracker.
@@ -367,10 +371,6 @@ func TestFederatedFlowListsPortsSnapshot(t *testing.T) {
 	old := PeerTimeout
 	PeerTimeout = time.Second
 	t.Cleanup(func() { PeerTimeout = old })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	ln.Close()
 	t1 := t0.Add(time.Second)
 
 	var members []ClusterMember
@@ -402,6 +402,7 @@ func TestFederatedFlowListsPortsSnapshot(t *testing.T) {
 	c := start("c", &pagedStats{flows: flowsWith(3, 6),
 		ports: []PortStats{{DPID: "0000000000000003", Port: 2, RxBps: 30, At: t0}}}, noFlows)
 	addr := func(s *peerSrv) string { return strings.TrimPrefix(s.URL, "http://") }
+	dead := closedAddr(t)
 	mu.Lock()
 	members = []ClusterMember{{ID: "a"}, {ID: "b", API: addr(b)}, {ID: "c", API: addr(c)}, {ID: "d", API: dead}}
 	mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -83,10 +82,6 @@ func TestFederatedFlowsFromRecord(t *testing.T) {
 	old, oldRec := PeerTimeout, RecordTimeout
 	PeerTimeout, RecordTimeout = time.Second, time.Second
 	t.Cleanup(func() { PeerTimeout, RecordTimeout = old, oldRec })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	ln.Close()
 
 	var members []ClusterMember
 	var mu sync.Mutex
@@ -98,6 +93,7 @@ func TestFederatedFlowsFromRecord(t *testing.T) {
 		&pagedStats{flows: flowsWith(2, 8, 10), ports: []PortStats{{At: t0}}}), nil)
 	b := httptest.NewServer(bh)
 	t.Cleanup(b.Close)
+	dead := closedAddr(t)
 	mu.Lock()
 	members = []ClusterMember{{ID: "a"}, {ID: "b", API: strings.TrimPrefix(b.URL, "http://")}, {ID: "d", API: dead}}
 	mu.Unlock()
