@@ -767,7 +767,10 @@ type lateBuf struct {
 
 const (
 	// maxLateBufs is how many late batches' buffers are kept: one batch matches
-	// at a time (lateMu) while one or two others feed the Store.
+	// at a time (lateMu) while others feed the Store. When most switches are late
+	// (a million flows on two cores) dozens pile up in that second step and most
+	// of them make buffers of their own; a slow switch or two among many find
+	// theirs here.
 	maxLateBufs = 4
 	// maxLateBufReadings bounds the readings' buffer kept (5 MB): a larger one,
 	// from a switch of more entries, is left to the garbage collector.
