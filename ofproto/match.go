@@ -209,8 +209,8 @@ func (m *Match) marshalInto(b []byte) error {
 
 // MarshalBinary encodes the 40-byte ofp_match.
 func (m *Match) MarshalBinary() ([]byte, error) {
-	b := make([]byte, MatchLen)
-	if err := m.marshalInto(b); err != nil {
+	b, err := m.AppendBinary(make([]byte, 0, MatchLen))
+	if err != nil {
 		return nil, err
 	}
 	return b, nil

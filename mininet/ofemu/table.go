@@ -87,12 +87,16 @@ func (s *Switch) setActions(e *entry, acts []ofproto.Action) {
 		s.long[e.serial] = acts
 	}
 	e.nOut, e.outs = 0, [2]ofproto.PortNo{}
-	for _, p := range outputs(acts) {
+	for _, a := range acts {
+		o, ok := a.(*ofproto.OutputAction)
+		if !ok {
+			continue
+		}
 		if int(e.nOut) >= len(e.outs) {
 			e.nOut = manyOutputs
 			break
 		}
-		e.outs[e.nOut] = p
+		e.outs[e.nOut] = o.Port
 		e.nOut++
 	}
 }
@@ -292,10 +296,10 @@ func (s *Switch) selected(m *ofproto.Match) []int32 {
 	return out
 }
 
-// covers says whether request match m selects the entry (non-strict): at once when
-// m is the entry's own match, otherwise field by field.
+// covers says whether request match m (whose key is mk) selects the entry
+// (non-strict): at once when m is the entry's own match, otherwise field by field.
 func (s *Switch) covers(m *ofproto.Match, mk *entryKey, e *entry) bool {
-	if mk != nil && mk.match == e.key.match {
+	if mk.match == e.key.match {
 		return true
 	}
 	if m.Wildcards&ofproto.WildAll == ofproto.WildAll {
