@@ -189,25 +189,27 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			// round's switches down.
 			cc.FirstDPID = 1 + uint64(r*c.Switches)
 			// CPU times over the counted window only.
-			var cpu0, cpu1, self0, self1 time.Duration
+			var cpu0, cpu1 procCPU
+			var self0, self1, selfSys0, selfSys1 time.Duration
 			var cpuOK0, cpuOK1 bool
 			cc.Counting = func(start bool) {
 				if start {
 					cpu0, cpuOK0 = t.cpu()
-					self0 = selfCPU()
+					self0, selfSys0 = selfCPU(), selfSysCPU()
 					return
 				}
 				cpu1, cpuOK1 = t.cpu()
-				self1 = selfCPU()
+				self1, selfSys1 = selfCPU(), selfSysCPU()
 			}
 			res, err := ofemu.Cbench(ctx, cc)
 			if err != nil {
 				fmt.Fprintf(stderr, "cbench: %s: %v\n", t.name, err)
 				return 1
 			}
-			round := cbenchRound{Result: res, EmulatorCPU: (self1 - self0).Seconds()}
+			round := cbenchRound{Result: res, EmulatorCPU: (self1 - self0).Seconds(), EmulatorSysCPU: (selfSys1 - selfSys0).Seconds()}
 			if cpuOK0 && cpuOK1 {
-				round.ControllerCPU = (cpu1 - cpu0).Seconds()
+				round.ControllerCPU = (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys).Seconds()
+				round.ControllerSysCPU = (cpu1.sys - cpu0.sys).Seconds()
 			}
 			t.rounds = append(t.rounds, round)
 			if !asJSON && (rounds > 1 || len(targets) > 1) {
@@ -224,10 +226,11 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		for _, t := range targets {
 			last := t.rounds[len(t.rounds)-1].Result
 			cs = append(cs, map[string]any{"name": t.name, "address": t.addr,
-				"responses_per_second":  t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }),
-				"cpu_us_per_response":   t.median(cbenchRound.cpuPerResponse),
-				"packet_ins_per_second": t.median(cbenchRound.packetInRate),
-				"answered_per_second":   t.median(cbenchRound.answeredRate), "buffered": !c.Unbuffered,
+				"responses_per_second":       t.median(func(r cbenchRound) float64 { return r.Result.PerSecond }),
+				"cpu_us_per_response":        t.median(cbenchRound.cpuPerResponse),
+				"kernel_cpu_us_per_response": t.median(cbenchRound.kernelPerResponse),
+				"packet_ins_per_second":      t.median(cbenchRound.packetInRate),
+				"answered_per_second":        t.median(cbenchRound.answeredRate), "buffered": !c.Unbuffered,
 				"disconnected": t.disconnected(), "per_round": t.rounds,
 				// the last round's detail, as a single run reports it
 				"responses": last.Responses, "packet_ins": last.PacketIns, "seconds": last.Seconds,
@@ -259,7 +262,7 @@ func runCbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		fmt.Fprintf(stdout, ") over %d rounds, %d switches disconnected in all", len(t.rounds), t.disconnected())
 		if v := t.median(cbenchRound.cpuPerResponse); v > 0 {
-			fmt.Fprintf(stdout, ", %.1f controller CPU-µs per response", v)
+			fmt.Fprintf(stdout, ", %.1f controller CPU-µs per response (%.1f in the kernel)", v, t.median(cbenchRound.kernelPerResponse))
 		}
 		fmt.Fprintln(stdout)
 	}
@@ -287,9 +290,11 @@ type cbenchTarget struct {
 
 // cbenchRound is one round against one controller.
 type cbenchRound struct {
-	Result        ofemu.CbenchResult
-	ControllerCPU float64 // seconds of CPU the controller process used (0: unknown)
-	EmulatorCPU   float64 // seconds of CPU this process (the emulator) used
+	Result           ofemu.CbenchResult
+	ControllerCPU    float64 // seconds of CPU the controller process used (0: unknown)
+	ControllerSysCPU float64 // the part of ControllerCPU spent in the kernel (system time)
+	EmulatorCPU      float64 // seconds of CPU this process (the emulator) used
+	EmulatorSysCPU   float64 // the part of EmulatorCPU spent in the kernel (0: unknown)
 }
 
 func (r cbenchRound) packetInRate() float64 {
@@ -314,12 +319,27 @@ func (r cbenchRound) cpuPerResponse() float64 {
 	return r.ControllerCPU * 1e6 / float64(r.Result.Responses)
 }
 
-func (r cbenchRound) cpuText() string {
-	if r.ControllerCPU <= 0 {
-		return fmt.Sprintf(", emulator %.2f CPU-s", r.EmulatorCPU)
+// kernelPerResponse is the controller's system time per response in µs: the part of
+// cpuPerResponse spent in the kernel (the socket reads and writes, the loopback's
+// delivery to the other side, the waits and wake-ups), which no controller's own code
+// removes.
+func (r cbenchRound) kernelPerResponse() float64 {
+	if r.ControllerCPU <= 0 || r.Result.Responses == 0 {
+		return 0
 	}
-	return fmt.Sprintf(", controller %.2f CPU-s (%.1f µs per response), emulator %.2f CPU-s", r.ControllerCPU,
-		r.cpuPerResponse(), r.EmulatorCPU)
+	return r.ControllerSysCPU * 1e6 / float64(r.Result.Responses)
+}
+
+func (r cbenchRound) cpuText() string {
+	emu := fmt.Sprintf("emulator %.2f CPU-s", r.EmulatorCPU)
+	if r.EmulatorSysCPU > 0 {
+		emu += fmt.Sprintf(" (%.2f in the kernel)", r.EmulatorSysCPU)
+	}
+	if r.ControllerCPU <= 0 {
+		return ", " + emu
+	}
+	return fmt.Sprintf(", controller %.2f CPU-s (%.1f µs per response, %.1f of them in the kernel), %s", r.ControllerCPU,
+		r.cpuPerResponse(), r.kernelPerResponse(), emu)
 }
 
 func (t *cbenchTarget) median(f func(cbenchRound) float64) float64 {
@@ -417,32 +437,35 @@ func (t *cbenchTarget) stop() {
 	t.cmd = nil
 }
 
-// cpu returns the CPU time (user + system) the started controller used so far, from
-// /proc (Linux); false when unknown.
-func (t *cbenchTarget) cpu() (time.Duration, bool) {
+// procCPU is a process's CPU time so far, in user space and in the kernel.
+type procCPU struct{ user, sys time.Duration }
+
+// cpu returns the CPU time the started controller used so far, from /proc (Linux);
+// false when unknown.
+func (t *cbenchTarget) cpu() (procCPU, bool) {
 	if t.cmd == nil || t.cmd.Process == nil {
-		return 0, false
+		return procCPU{}, false
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", t.cmd.Process.Pid))
 	if err != nil {
-		return 0, false
+		return procCPU{}, false
 	}
 	// Fields after the command name (which may hold spaces) start after the last ')'.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return 0, false
+		return procCPU{}, false
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
-		return 0, false
+		return procCPU{}, false
 	}
 	ut, err1 := strconv.ParseUint(f[11], 10, 64)
 	st, err2 := strconv.ParseUint(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, false
+		return procCPU{}, false
 	}
 	const userHZ = 100 // clock ticks per second of /proc/<pid>/stat on Linux
-	return time.Duration(ut+st) * time.Second / userHZ, true
+	return procCPU{user: time.Duration(ut) * time.Second / userHZ, sys: time.Duration(st) * time.Second / userHZ}, true
 }
 
 // selfCPU is this process's CPU time, or 0 when unknown.

@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
+	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cemon-sdn/cemon/controller"
+	"github.com/cemon-sdn/cemon/mininet/ofemu"
 )
 
 // serveController runs an in-process controller on a loopback port until the test ends.
@@ -81,4 +85,47 @@ func TestCbenchMedian(t *testing.T) {
 	assert.Equal(t, 4.0, tg.median(func(r cbenchRound) float64 { return r.ControllerCPU }))
 	tg.rounds = tg.rounds[:3]
 	assert.Equal(t, 3.0, tg.median(func(r cbenchRound) float64 { return r.ControllerCPU }))
+}
+
+// The controller's CPU time is split into user space and kernel as /proc counts them:
+// a process that only copies through the kernel (dd from /dev/zero to /dev/null) has
+// most of its time in the kernel, one that only spins in the shell most in user space.
+func TestCbenchControllerCPUSplit(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	for _, c := range []struct {
+		name   string
+		argv   []string
+		kernel bool
+	}{
+		{"copy", []string{"dd", "if=/dev/zero", "of=/dev/null", "bs=4k"}, true},
+		{"spin", []string{"sh", "-c", "while :; do :; done"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(c.argv[0], c.argv[1:]...)
+			require.NoError(t, cmd.Start())
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			tg := &cbenchTarget{cmd: cmd}
+			var got procCPU
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				var ok bool
+				got, ok = tg.cpu()
+				require.True(t, ok)
+				if got.user+got.sys >= 300*time.Millisecond {
+					break
+				}
+			}
+			require.GreaterOrEqual(t, got.user+got.sys, 300*time.Millisecond, "the process did not run")
+			if c.kernel {
+				assert.Greater(t, got.sys, got.user, "%+v", got)
+			} else {
+				assert.Greater(t, got.user, got.sys, "%+v", got)
+			}
+		})
+	}
+	r := cbenchRound{Result: ofemu.CbenchResult{Responses: 1000}, ControllerCPU: 0.02, ControllerSysCPU: 0.015, EmulatorCPU: 0.03, EmulatorSysCPU: 0.01}
+	assert.InDelta(t, 20.0, r.cpuPerResponse(), 1e-9)
+	assert.InDelta(t, 15.0, r.kernelPerResponse(), 1e-9)
+	assert.Equal(t, ", controller 0.02 CPU-s (20.0 µs per response, 15.0 of them in the kernel), emulator 0.03 CPU-s (0.01 in the kernel)", r.cpuText())
 }

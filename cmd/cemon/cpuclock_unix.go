@@ -32,3 +32,13 @@ func processCPU(fn func()) time.Duration {
 	fn()
 	return clock().Sub(t0)
 }
+
+// selfSysCPU is the CPU time this process spent in the kernel so far (system time),
+// or 0 when unknown.
+func selfSysCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Stime.Nano())
+}
