@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/internal/idmap"
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/poll"
@@ -171,7 +172,7 @@ type Collector struct {
 
 	mu      sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched   poll.Scheduler
-	flows   map[uint64]*flowRec
+	flows   idmap.Map[*flowRec]
 	refused map[uint64][]uint64 // the switches that refused a flow's entry (flowRec.refused), never polled for it
 	ingest  poll.Ingester       // the round's reply matching (under roundMu)
 	warmSum uint64              // where warm leaves what it loads
@@ -231,7 +232,7 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		d.EventBuffer = 1 << 12
 	}
 	c := &Collector{
-		cfg: cfg, deps: d, store: d.Store, log: d.Logger, flows: make(map[uint64]*flowRec), refused: make(map[uint64][]uint64),
+		cfg: cfg, deps: d, store: d.Store, log: d.Logger, refused: make(map[uint64][]uint64),
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
 	c.ingest.Warm = c.warm
@@ -310,7 +311,7 @@ func (c *Collector) SetStrategy(s Strategy) error {
 		return err
 	}
 	now := c.deps.Clock()
-	for id, f := range c.flows {
+	for id, f := range c.flows.All() {
 		next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(id, f)})
 	}
 	c.sched = next
@@ -335,7 +336,7 @@ func (c *Collector) SetSampler(s Strategy, sampler afps.Config) error {
 			return err
 		}
 		now := c.deps.Clock()
-		for id, f := range c.flows {
+		for id, f := range c.flows.All() {
 			next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(id, f)})
 		}
 		c.sched = next
@@ -628,7 +629,7 @@ func (c *Collector) arrivalOf(ev *flowtracker.Event) arrival {
 func (c *Collector) changeFlow(ev flowtracker.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	f, ok := c.flows[ev.ID]
+	f, ok := c.flows.Get(ev.ID)
 	if !ok {
 		return
 	}
@@ -694,12 +695,12 @@ func (c *Collector) addFlows(as []arrival) {
 	defer c.mu.Unlock()
 	for i := range as {
 		a := &as[i]
-		if _, dup := c.flows[a.id]; dup {
+		if _, dup := c.flows.Get(a.id); dup {
 			continue
 		}
 		f := newFlowRec(a.key, a.grain, a.path)
 		c.setRefused(a.id, f, a.refused)
-		c.flows[a.id] = f
+		c.flows.Put(a.id, f)
 		if dp := c.pollDPIDs(a.id, f); len(dp) > 0 {
 			c.sched.OnArrive(a.start, poll.Flow{ID: a.id, DPIDs: dp})
 		}
@@ -721,10 +722,10 @@ func (c *Collector) removeFlow(ev flowtracker.Event) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.flows[ev.ID]; !ok {
+	if _, ok := c.flows.Get(ev.ID); !ok {
 		return
 	}
-	delete(c.flows, ev.ID)
+	c.flows.Delete(ev.ID)
 	delete(c.refused, ev.ID)
 	if final && err == nil {
 		c.sched.OnReading(ev.Time, r, stats.FlowSample{})
@@ -752,19 +753,19 @@ func (c *Collector) resync(now time.Time) {
 			continue
 		}
 		live[f.ID] = true
-		if _, ok := c.flows[f.ID]; !ok {
+		if _, ok := c.flows.Get(f.ID); !ok {
 			added = append(added, f)
 		}
 	}
 	var gone []uint64
-	for id := range c.flows {
+	for id := range c.flows.All() {
 		if !live[id] {
 			gone = append(gone, id)
 		}
 	}
 	next, err := c.newScheduler(c.sched.Strategy(), "resync")
 	if err == nil {
-		for id, f := range c.flows {
+		for id, f := range c.flows.All() {
 			if live[id] {
 				next.OnArrive(now, poll.Flow{ID: id, DPIDs: c.pollDPIDs(id, f)})
 			}
@@ -801,7 +802,7 @@ func (c *Collector) Scheme() Scheme {
 		s.Assigned, s.Global = p.Active()
 		s.Rescued = p.Rescued()
 	} else {
-		s.Plan = poll.Plan{Strategy: c.sched.Strategy(), Deployment: c.cfg.Deployment.String(), Model: c.costModel().Name(), Flows: len(c.flows)}
+		s.Plan = poll.Plan{Strategy: c.sched.Strategy(), Deployment: c.cfg.Deployment.String(), Model: c.costModel().Name(), Flows: c.flows.Len()}
 	}
 	s.Rebuilds, s.Last = c.rebuilds, nil
 	if c.last != nil {
@@ -851,7 +852,7 @@ func (c *Collector) Counters() Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := Counters{Rounds: c.rounds, Unmatched: c.unmatched, Rejected: c.rejected, Skipped: c.skipped, Busy: c.busy, Late: c.late, LateReadings: c.lateReads, EventsLost: c.sub.Dropped(), Unsettled: c.solvingRounds,
-		ActiveFlows: len(c.flows), Rebuilds: c.rebuilds}
+		ActiveFlows: c.flows.Len(), Rebuilds: c.rebuilds}
 	p, ok := c.sched.(*poll.Planned)
 	if pub, isPub := c.sched.(*poll.Published); isPub {
 		p, ok = pub.Local(), true

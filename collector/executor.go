@@ -239,7 +239,7 @@ func (c *Collector) requests(due []poll.Request) []request {
 	for _, r := range due {
 		var f *flowRec
 		if r.Source != stats.SourcePollAll {
-			f = c.flows[r.Flow]
+			f, _ = c.flows.Get(r.Flow)
 		}
 		recs = append(recs, f)
 	}
@@ -329,7 +329,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 		c.store.Prune(now)
 	}
 	c.mu.Lock()
-	res.Flows = len(c.flows)
+	res.Flows = c.flows.Len()
 	c.mu.Unlock()
 	res.Took = c.deps.Clock().Sub(now)
 	level := slog.LevelDebug
@@ -615,14 +615,14 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 	var f *flowRec
 	if c.idOf != nil {
 		id, ok = c.idOf.IDOf(e.Cookie)
-		f, known = c.flows[id]
+		f, known = c.flows.Get(id)
 	}
 	if !ok || !known {
 		h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
 		if !ok {
 			return 0, 0, false
 		}
-		if f, ok = c.flows[h.ID]; !ok {
+		if f, ok = c.flows.Get(h.ID); !ok {
 			return 0, 0, false
 		}
 		id = h.ID
@@ -644,7 +644,7 @@ func (c *Collector) warm(_ uint64, e *ofproto.FlowStats) {
 		return
 	}
 	if id, ok := c.idOf.IDOf(e.Cookie); ok {
-		if f := c.flows[id]; f != nil && f.n > 0 {
+		if f, _ := c.flows.Get(id); f != nil && f.n > 0 {
 			c.warmSum += f.hop.DPID
 		}
 	}
@@ -924,7 +924,7 @@ func (c *Collector) foreign(replies []poll.Reply) []foreignEntries {
 				if !ok {
 					continue
 				}
-				if _, mine := c.flows[id]; mine {
+				if _, mine := c.flows.Get(id); mine {
 					continue
 				}
 				fe.entries = append(fe.entries, body.Entries[i])

@@ -34,8 +34,8 @@ func TestHandleEventsInOrder(t *testing.T) {
 	k := e.c.Counters()
 	assert.Equal(t, 2, k.ActiveFlows)
 	e.c.mu.Lock()
-	_, has101 := e.c.flows[101]
-	f103 := e.c.flows[103]
+	_, has101 := e.c.flows.Get(101)
+	f103, _ := e.c.flows.Get(103)
 	refused103 := e.c.refused[103]
 	e.c.mu.Unlock()
 	assert.False(t, has101, "expired in the same batch after its arrival")

@@ -106,7 +106,7 @@ func (c *Collector) taskReading(r stats.Reading) {
 // about to start.
 func (c *Collector) taskFlows(now time.Time) {
 	c.tasks.n++ // taskArrive feeds the monitor only while a task runs
-	for id, f := range c.flows {
+	for id, f := range c.flows.All() {
 		c.taskArrive(now, id, f.key, f.hops())
 	}
 	c.tasks.n--
@@ -114,7 +114,7 @@ func (c *Collector) taskFlows(now time.Time) {
 
 // taskForget empties the monitor of flows (c.mu held): no task runs any more.
 func (c *Collector) taskForget(now time.Time) {
-	for id := range c.flows {
+	for id := range c.flows.All() {
 		c.tasks.mon.OnExpire(now, id, 0)
 	}
 }
@@ -183,7 +183,7 @@ func (c *Collector) TaskRound(ctx context.Context) RoundResult {
 		return res
 	}
 	load := make(map[int32]int)
-	for _, f := range c.flows {
+	for _, f := range c.flows.All() {
 		for _, h := range f.hops() {
 			if i, ok := c.tasks.index[h.DPID]; ok {
 				load[i]++

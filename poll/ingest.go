@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/internal/idmap"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/stats"
 )
@@ -47,16 +48,21 @@ type Ingester struct {
 	// that the waits of a run overlap rather than follow one another, and
 	// resolve then finds it at hand. It must not change what resolve returns.
 	Warm func(dpid uint64, e *ofproto.FlowStats)
-	seen map[uint64]pick
-	most int // the most flows seen has held since it was made
+	seen idmap.Map[pick] // the round's picks: a miss per entry at a million flows, the slots of a run brought in ahead
+	most int             // the most flows seen has held since it was made
 	run  []pending
 	dst  []stats.Reading // the readings of the round begun
+	warm uint64          // what the loads ahead of a run read (kept so that they are made)
 }
 
-// pending is an entry waiting for its run to be warmed and resolved.
+// pending is an entry waiting for its run to be warmed and resolved, then what
+// resolve said of it.
 type pending struct {
-	rp *Reply
-	e  *ofproto.FlowStats
+	rp   *Reply
+	e    *ofproto.FlowStats
+	flow uint64
+	hop  int32
+	ok   bool
 }
 
 // warmRun is how many entries Ingester.Warm takes ahead of resolve.
@@ -97,12 +103,9 @@ func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
 		return 0
 	}
 	dst := slices.Grow(g.dst, n)
-	if g.seen == nil {
-		g.seen = make(map[uint64]pick, n)
-	}
-	seen := g.seen
-	take := func(rp *Reply, e *ofproto.FlowStats) {
-		id, hop, ok := resolve(rp.DPID, e)
+	g.seen.Reserve(n)
+	seen := &g.seen
+	take := func(rp *Reply, e *ofproto.FlowStats, id uint64, hop int, ok bool) {
 		if !ok {
 			unmatched++
 			return
@@ -110,23 +113,37 @@ func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
 		r := stats.Reading{Flow: id, DPID: rp.DPID, Bytes: e.ByteCount, Packets: e.PacketCount,
 			Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
 			At:       rp.At, Source: rp.Source, Interval: rp.Interval}
-		if prev, ok := seen[id]; ok {
+		if prev, ok := seen.Get(id); ok {
 			if int(prev.hop) > hop {
 				dst[prev.at] = r
-				seen[id] = pick{prev.at, int32(hop)}
+				seen.Put(id, pick{prev.at, int32(hop)})
 			}
 			return
 		}
-		seen[id] = pick{int32(len(dst)), int32(hop)}
+		seen.Put(id, pick{int32(len(dst)), int32(hop)})
 		dst = append(dst, r)
 	}
 	run := g.run[:0]
+	// A run is taken in passes, each over all its entries: warm them (the
+	// resolver's memory), resolve them, bring in their slots of the round's table,
+	// then take them. Each pass's loads are independent of one another, so their
+	// waits overlap.
 	flush := func() {
 		for _, p := range run {
 			g.Warm(p.rp.DPID, p.e)
 		}
+		var w uint64
+		for i := range run {
+			p := &run[i]
+			id, hop, ok := resolve(p.rp.DPID, p.e)
+			p.flow, p.hop, p.ok = id, int32(hop), ok
+			if ok {
+				w += seen.Touch(id)
+			}
+		}
+		g.warm += w
 		for _, p := range run {
-			take(p.rp, p.e)
+			take(p.rp, p.e, p.flow, int(p.hop), p.ok)
 		}
 		clear(run)
 		run = run[:0]
@@ -145,10 +162,11 @@ func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
 			for i := range body.Entries {
 				e := &body.Entries[i]
 				if g.Warm == nil {
-					take(rp, e)
+					id, hop, ok := resolve(rp.DPID, e)
+					take(rp, e, id, hop, ok)
 					continue
 				}
-				if run = append(run, pending{rp, e}); len(run) == warmRun {
+				if run = append(run, pending{rp: rp, e: e}); len(run) == warmRun {
 					flush()
 				}
 			}
@@ -167,13 +185,14 @@ func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
 func (g *Ingester) End() []stats.Reading {
 	dst := g.dst
 	g.dst = nil
-	n := len(g.seen)
+	n := g.seen.Len()
 	g.most = max(g.most, n)
 	if 4*n+1024 < g.most {
 		// A much larger table than this round needed is let go of rather than cleared.
-		g.seen, g.most = nil, 0
+		g.seen.Release()
+		g.most = 0
 	} else {
-		clear(g.seen)
+		g.seen.Clear()
 	}
 	return dst
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/cemon-sdn/cemon/internal/idmap"
 )
 
 // Errors returned by the Store.
@@ -343,7 +345,7 @@ type portState struct {
 type Store struct {
 	cfg    Config
 	mu     sync.RWMutex
-	flows  map[uint64]*flowState
+	flows  idmap.Map[*flowState]
 	links  map[Link]*linkState
 	pairs  map[cellKey]*pairState
 	hosts  map[HostID]*hostState
@@ -380,7 +382,6 @@ func New(cfg Config) (*Store, error) {
 	return &Store{
 		cfg:     cfg,
 		ticks:   newTickRing(max(cfg.History, cfg.FlowHistory)),
-		flows:   make(map[uint64]*flowState),
 		links:   make(map[Link]*linkState),
 		pairs:   make(map[cellKey]*pairState),
 		hosts:   make(map[HostID]*hostState),
@@ -404,7 +405,7 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var cont *flowState
-	if old, ok := s.flows[f.ID]; ok {
+	if old, ok := s.flows.Get(f.ID); ok {
 		if old.active {
 			return fmt.Errorf("%w: id %d", ErrDuplicateFlow, f.ID)
 		}
@@ -422,7 +423,7 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	if cont != nil {
 		fs.bytes, fs.packets, fs.markBytes, fs.markPkts, fs.resets = cont.bytes, cont.packets, cont.markBytes, cont.markPkts, cont.resets
 	}
-	s.flows[f.ID] = fs
+	s.flows.Put(f.ID, fs)
 	s.setLinks(fs, true)
 	p.flows++
 	touchNano(&p.touched, nanos(f.Start))
@@ -512,7 +513,8 @@ func (s *Store) ObserveBatch(rs []Reading, samples []FlowSample) (taken []Readin
 	defer s.mu.Unlock()
 	fss := s.batch[:0]
 	for i := range rs {
-		fss = append(fss, s.flows[rs[i].Flow])
+		fs, _ := s.flows.Get(rs[i].Flow)
+		fss = append(fss, fs)
 	}
 	// Each pass's loads are independent of one another, so the processor has
 	// many of them out at once; the next pass follows the pointers the previous
@@ -567,7 +569,7 @@ func (s *Store) SetInterval(id uint64, d time.Duration) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fs, ok := s.flows[id]
+	fs, ok := s.flows.Get(id)
 	if !ok {
 		return fmt.Errorf("%w: id %d", ErrUnknownFlow, id)
 	}
@@ -590,7 +592,7 @@ func (s *Store) Remove(r Reading) error {
 	defer s.mu.Unlock()
 	r.Source = SourceFlowRemoved
 	end := r.At
-	if fs, ok := s.flows[r.Flow]; ok && fs.active && fs.readings > 0 && r.At.UnixNano() < fs.lastAt {
+	if fs, ok := s.flows.Get(r.Flow); ok && fs.active && fs.readings > 0 && r.At.UnixNano() < fs.lastAt {
 		// The final counters were stamped before a poll reply that was applied
 		// first (events and replies travel separately). They are still the
 		// entry's last word, and the flow must end whatever its order: take
@@ -613,7 +615,7 @@ func (s *Store) Remove(r Reading) error {
 func (s *Store) End(id uint64, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fs, ok := s.flows[id]
+	fs, ok := s.flows.Get(id)
 	if !ok {
 		return fmt.Errorf("%w: id %d", ErrUnknownFlow, id)
 	}
@@ -626,7 +628,8 @@ func (s *Store) End(id uint64, at time.Time) error {
 }
 
 func (s *Store) check(r Reading) (*flowState, error) {
-	return checkState(s.flows[r.Flow], r)
+	fs, _ := s.flows.Get(r.Flow)
+	return checkState(fs, r)
 }
 
 // usable says whether reading r can be applied to fs: checkState without its
@@ -807,7 +810,7 @@ func (s *Store) slotOf(fs *flowState) uint32 {
 // it is that flow's own deadline (an entry names a slot and a time, and a flow
 // is due at its queued time whichever entry says so).
 func (s *Store) dropFlow(id uint64, fs *flowState) {
-	delete(s.flows, id)
+	s.flows.Delete(id)
 	if fs.slot != 0 {
 		s.slots[fs.slot] = nil
 		s.freeSlots = append(s.freeSlots, fs.slot)
@@ -1082,7 +1085,7 @@ func (s *Store) Prune(now time.Time) int {
 	defer s.mu.Unlock()
 	cut := now.Add(-s.cfg.Retain)
 	n := 0
-	for id, fs := range s.flows {
+	for id, fs := range s.flows.All() {
 		if !fs.active && fs.end < cut.UnixNano() {
 			s.dropFlow(id, fs)
 			n++
@@ -1110,7 +1113,7 @@ func (s *Store) Prune(now time.Time) int {
 func (s *Store) Flow(id uint64) (FlowStats, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	fs, ok := s.flows[id]
+	fs, ok := s.flows.Get(id)
 	if !ok {
 		return FlowStats{}, false
 	}
@@ -1143,13 +1146,13 @@ func (s *Store) Flows() []FlowStats {
 }
 
 func (s *Store) flowsLocked() []FlowStats {
-	out := make([]FlowStats, 0, len(s.flows))
+	out := make([]FlowStats, 0, s.flows.Len())
 	n := 0
-	for _, fs := range s.flows {
+	for _, fs := range s.flows.All() {
 		n += int(fs.pathN)
 	}
 	hops := make([]Hop, 0, n) // one allocation for every path copied
-	for id, fs := range s.flows {
+	for id, fs := range s.flows.All() {
 		f := s.flowStats(id, fs, nil)
 		start := len(hops)
 		hops = append(hops, fs.hops()...)
@@ -1164,12 +1167,12 @@ func (s *Store) flowsLocked() []FlowStats {
 func (s *Store) FlowCounts() (active, expired int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, fs := range s.flows {
+	for _, fs := range s.flows.All() {
 		if fs.active {
 			active++
 		}
 	}
-	return active, len(s.flows) - active
+	return active, s.flows.Len() - active
 }
 
 // FlowRate returns a flow's current rate in bits per second; 0 once it has
@@ -1177,7 +1180,7 @@ func (s *Store) FlowCounts() (active, expired int) {
 func (s *Store) FlowRate(id uint64) (float64, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	fs, ok := s.flows[id]
+	fs, ok := s.flows.Get(id)
 	if !ok {
 		return 0, false
 	}
@@ -1192,7 +1195,7 @@ func (s *Store) FlowRate(id uint64) (float64, bool) {
 func (s *Store) FlowHistory(id uint64) []Sample {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if fs, ok := s.flows[id]; ok {
+	if fs, ok := s.flows.Get(id); ok {
 		// A flow's history is bounded by Config.History as it grows; the
 		// window applies here, so that no Tick has to visit every flow.
 		h := fs.history.slice()

@@ -72,7 +72,7 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t := Totals{At: s.now}
-	for id, fs := range s.flows {
+	for id, fs := range s.flows.All() {
 		// A flow that counted nothing has nothing to keep (and was never given out).
 		if fs.gen > since && (fs.bytes > 0 || fs.packets > 0) {
 			t.Flows = append(t.Flows, FlowTotal{ID: id, Src: fs.pairSt.src.id, Dst: fs.pairSt.dst.id,
@@ -113,7 +113,7 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, fs := range s.flows {
+	for id, fs := range s.flows.All() {
 		if fs.active {
 			return fmt.Errorf("stats: restore totals: flow %d is already active", id)
 		}
@@ -156,7 +156,7 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 		if e.Before(cut) {
 			continue
 		}
-		if _, ok := s.flows[ft.ID]; ok {
+		if _, ok := s.flows.Get(ft.ID); ok {
 			continue
 		}
 		info := FlowInfo{ID: ft.ID, Src: ft.Src, Dst: ft.Dst, Path: slices.Clone(ft.Path), Start: ft.Start}
@@ -167,7 +167,7 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 		touchNano(&fs.pairSt.touched, nanos(e))
 		touch(&fs.pairSt.src.touched, e)
 		touch(&fs.pairSt.dst.touched, e)
-		s.flows[ft.ID] = fs
+		s.flows.Put(ft.ID, fs)
 	}
 	s.advance(now)
 	s.dirty = true
