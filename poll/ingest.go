@@ -103,7 +103,6 @@ func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
 		return 0
 	}
 	dst := slices.Grow(g.dst, n)
-	g.seen.Reserve(n)
 	seen := &g.seen
 	take := func(rp *Reply, e *ofproto.FlowStats, id uint64, hop int, ok bool) {
 		if !ok {
