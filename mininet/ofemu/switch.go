@@ -169,8 +169,39 @@ type queued struct {
 }
 
 // replyBufs holds the buffers of flow statistics replies that the writers have
-// sent, for the next replies. It holds *[]byte so that Put does not allocate.
-var replyBufs sync.Pool
+// sent, for the next replies, in two sizes: a poll-all of a switch's table takes
+// hundreds of kilobytes and a single flow's reply a hundred bytes, and a switch
+// answering a poll-all with a small buffer from a common pool has to make and clear
+// a large one, which a round of mostly single-flow requests makes the usual case.
+// They hold *[]byte so that Put does not allocate.
+var replyBufs [2]sync.Pool
+
+// largeReply is the capacity from which a reply buffer goes back to the pool of
+// large ones.
+const largeReply = 16 << 10
+
+// getReplyBuf returns a reply buffer from the pool of large ones when the reply is
+// expected to list a whole table (every field wildcarded), else from the small ones.
+func getReplyBuf(req *ofproto.FlowStatsRequest) *[]byte {
+	class := 0
+	if req.Match.Wildcards&ofproto.WildAll == ofproto.WildAll {
+		class = 1
+	}
+	if p, _ := replyBufs[class].Get().(*[]byte); p != nil {
+		return p
+	}
+	return new([]byte)
+}
+
+// putReplyBuf gives a reply buffer back to the pool of its size.
+func putReplyBuf(p *[]byte) {
+	*p = (*p)[:0]
+	if cap(*p) >= largeReply {
+		replyBufs[1].Put(p)
+	} else {
+		replyBufs[0].Put(p)
+	}
+}
 
 // sendReply queues the messages encoded in *p, a buffer from replyBufs, which the
 // writer gives back once it has written them.
@@ -235,8 +266,8 @@ func (s *Switch) writer(conn net.Conn) {
 			_, err := w.Write(m.b)
 			if m.pooled != nil {
 				// Written or copied into w: the buffer is free again.
-				*m.pooled = m.b[:0]
-				replyBufs.Put(m.pooled)
+				*m.pooled = m.b
+				putReplyBuf(m.pooled)
 			}
 			q[i] = queued{}
 			if err != nil {
@@ -630,15 +661,12 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 		bodies = []ofproto.StatsBody{&ofproto.DescStats{MfrDesc: "cemon", HWDesc: "ofemu", SWDesc: "ofemu",
 			SerialNum: "None", DPDesc: fmt.Sprintf("emulated switch %016x", s.DPID)}}
 	case *ofproto.FlowStatsRequest:
-		p, _ := replyBufs.Get().(*[]byte)
-		if p == nil {
-			p = new([]byte)
-		}
+		p := getReplyBuf(b)
 		r, err := s.appendFlowStats((*p)[:0], m.Xid, b, now)
 		s.mu.Unlock()
 		*p = r
 		if err != nil {
-			replyBufs.Put(p)
+			putReplyBuf(p)
 			return err
 		}
 		delay := s.statsDelay()
@@ -648,7 +676,7 @@ func (s *Switch) stats(ctx context.Context, m *ofproto.StatsRequest, now time.Ti
 		go func() {
 			select {
 			case <-ctx.Done():
-				replyBufs.Put(p)
+				putReplyBuf(p)
 			case <-time.After(delay):
 				_ = s.sendReply(p)
 			}
