@@ -321,8 +321,7 @@ func (r cbenchRound) cpuPerResponse() float64 {
 
 // kernelPerResponse is the controller's system time per response in µs: the part of
 // cpuPerResponse spent in the kernel (the socket reads and writes, the loopback's
-// delivery to the other side, the waits and wake-ups), which no controller's own code
-// removes.
+// delivery to the other side, the waits and wake-ups).
 func (r cbenchRound) kernelPerResponse() float64 {
 	if r.ControllerCPU <= 0 || r.Result.Responses == 0 {
 		return 0
