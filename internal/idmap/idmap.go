@@ -9,7 +9,9 @@
 // overlap instead of following one another. Go's map follows a group's control word
 // to the slot and cannot be told ahead.
 //
-// A Map is not safe for concurrent use. It is a pure data structure: no I/O.
+// Reads (Get, Touch, Len, Slots, All) change nothing and may run side by side, as
+// under a readers-writer lock; anything else needs the Map to itself. It is a pure
+// data structure: no I/O.
 package idmap
 
 import (
