@@ -312,22 +312,21 @@ func (r cbenchRound) answeredRate() float64 {
 	return float64(r.Result.Answered) / r.Result.Seconds
 }
 
-func (r cbenchRound) cpuPerResponse() float64 {
+func (r cbenchRound) cpuPerResponse() float64 { return r.perResponse(r.ControllerCPU) }
+
+// perResponse is sec seconds of the controller's CPU per response, in µs (0 where the
+// controller's CPU is unknown).
+func (r cbenchRound) perResponse(sec float64) float64 {
 	if r.ControllerCPU <= 0 || r.Result.Responses == 0 {
 		return 0
 	}
-	return r.ControllerCPU * 1e6 / float64(r.Result.Responses)
+	return sec * 1e6 / float64(r.Result.Responses)
 }
 
 // kernelPerResponse is the controller's system time per response in µs: the part of
 // cpuPerResponse spent in the kernel (the socket reads and writes, the loopback's
 // delivery to the other side, the waits and wake-ups).
-func (r cbenchRound) kernelPerResponse() float64 {
-	if r.ControllerCPU <= 0 || r.Result.Responses == 0 {
-		return 0
-	}
-	return r.ControllerSysCPU * 1e6 / float64(r.Result.Responses)
-}
+func (r cbenchRound) kernelPerResponse() float64 { return r.perResponse(r.ControllerSysCPU) }
 
 func (r cbenchRound) cpuText() string {
 	emu := fmt.Sprintf("emulator %.2f CPU-s", r.EmulatorCPU)

@@ -48,13 +48,6 @@ func (m *Map[V]) Len() int {
 // 2⁶⁴/φ, its top bits), which spreads consecutive IDs over the table.
 func (m *Map[V]) place(key uint64) uint64 { return (key * 0x9E3779B97F4A7C15) >> m.shift }
 
-// Reserve makes room for n more entries without growing while they are added.
-func (m *Map[V]) Reserve(n int) {
-	if need := m.n + n; 4*need > 3*len(m.slots) {
-		m.resize(need)
-	}
-}
-
 // resize moves the entries to a table for need entries at most half full.
 func (m *Map[V]) resize(need int) {
 	size := max(minSlots, 1<<bits.Len(uint(2*need-1)))
