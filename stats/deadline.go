@@ -8,7 +8,7 @@ type deadline struct {
 }
 
 // deadlines is a 4-ary min-heap by time. A flow has at most one live entry
-// (flowState.queued); entries superseded by an earlier one are skipped when
+// (slotState.queued); entries superseded by an earlier one are skipped when
 // they come out. Entries hold no pointer, so the garbage collector never
 // scans the heap nor follows its moves. Four children a node: half the levels
 // of a binary heap, and a node's children side by side in memory (64 bytes),

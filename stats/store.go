@@ -130,7 +130,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// flowState is one flow as the store keeps it: 224 bytes (a size class of
+// flowState is one flow as the store keeps it: 208 bytes (a size class of
 // Go's allocator; its id is the key of Store.flows) plus its history's samples. Times are Unix nanoseconds
 // (noTime for none) and come back out in UTC; the endpoints are those of the
 // hosts of the matrix cell it counts in (pairSt.src, pairSt.dst), not copies.
@@ -168,22 +168,34 @@ type flowState struct {
 	// given is the polling interval the scheduler gave (Reading.Interval,
 	// SetInterval), learned the spacing of the last two readings.
 	given, learned time.Duration
-	// validUntil is when the rate stops counting without a new reading;
-	// stale is set once the store's clock has reached it.
-	validUntil int64
-	// queued is the deadline of the flow's newest entry in the store's
-	// deadline queue, noTime if it has none.
-	queued int64
 	// gen is the Totals mark of the flow's last change of totals; restored
 	// says the flow was put back by RestoreTotals and not added since.
 	gen        uint64
 	lastSource Source
 	active     bool
-	stale      bool
-	restored   bool
+	// stale is set once the store's clock has reached the time the flow's
+	// rate stops counting without a new reading (its slot's validUntil).
+	stale    bool
+	restored bool
 	// slot is the flow's place in the store's slots, by which the deadline
-	// queue names it (0: none yet).
+	// queue names it and where its deadlines are kept (0: none yet, before
+	// its first reading).
 	slot uint32
+}
+
+// slotState is a flow's place in the store's slots: the flow and the two times
+// the deadline queue works with, kept side by side in one array so that an entry
+// of the queue that falls due for a flow read since (the common case: each flow
+// once every few intervals) is put back in without a look at the flow's record,
+// a cache miss at a million flows.
+type slotState struct {
+	fs *flowState
+	// validUntil is when the flow's rate stops counting without a new reading
+	// (noTime before its first).
+	validUntil int64
+	// queued is the deadline of the flow's newest entry in the queue, noTime
+	// if it has none.
+	queued int64
 }
 
 // noTime is the Unix-nanosecond stand-in for the zero time.Time.
@@ -207,7 +219,7 @@ func timeOf(ns int64) time.Time {
 
 func newFlowState(f FlowInfo, cell *pairState) *flowState {
 	fs := &flowState{start: nanos(f.Start), pairSt: cell,
-		lastAt: noTime, end: noTime, validUntil: noTime, queued: noTime, pathN: uint32(len(f.Path))}
+		lastAt: noTime, end: noTime, pathN: uint32(len(f.Path))}
 	if len(f.Path) > 0 {
 		fs.path = &f.Path[0]
 	}
@@ -330,7 +342,7 @@ type hostState struct {
 	sent, recv           float64
 	sentBytes, recvBytes uint64
 	out, in              int
-	touched              time.Time
+	touched              int64 // Unix nanoseconds, noTime for never
 	gen                  uint64
 	history              tickSeries // Bytes: sent; RateBps: sent
 }
@@ -355,9 +367,9 @@ type Store struct {
 	// aggregate is valid at now: the rates of flows whose readings went
 	// stale by now no longer count.
 	now       time.Time
-	nowNano   int64        // now in Unix nanoseconds
-	due       deadlines    // flows by the time their rate goes stale
-	slots     []*flowState // slot -> flow, as the deadline queue names them; 0 unused
+	nowNano   int64       // now in Unix nanoseconds
+	due       deadlines   // flows by the time their rate goes stale
+	slots     []slotState // by slot, as the deadline queue names flows; 0 unused
 	freeSlots []uint32
 	lastTick  time.Time // the newest history sample of links, cells, hosts
 	ticks     tickRing  // the times of the last ticks (the samples of links, cells, hosts)
@@ -428,9 +440,9 @@ func (s *Store) AddFlow(f FlowInfo) error {
 	p.flows++
 	touchNano(&p.touched, nanos(f.Start))
 	src.out++
-	touch(&src.touched, f.Start)
+	touchNano(&src.touched, nanos(f.Start))
 	dst.in++
-	touch(&dst.touched, f.Start)
+	touchNano(&dst.touched, nanos(f.Start))
 	return nil
 }
 
@@ -479,7 +491,7 @@ func (s *Store) findCell(p Pair) *pairState {
 func (s *Store) host(h HostID) *hostState {
 	hs, ok := s.hosts[h]
 	if !ok {
-		hs = &hostState{id: h}
+		hs = &hostState{id: h, touched: noTime}
 		s.hosts[h] = hs
 	}
 	return hs
@@ -741,19 +753,20 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 		s.syncCell(pr)
 		pr.bytes += dBytes
 		pr.gen = s.gen
-		touchNano(&pr.touched, r.At.UnixNano())
+		at := r.At.UnixNano()
+		touchNano(&pr.touched, at)
 		src, dst := fs.pairSt.src, fs.pairSt.dst
 		src.sentBytes += dBytes
 		src.gen = s.gen
-		touch(&src.touched, r.At)
+		touchNano(&src.touched, at)
 		dst.recvBytes += dBytes
 		dst.gen = s.gen
-		touch(&dst.touched, r.At)
+		touchNano(&dst.touched, at)
 	}
 	s.dirty = true
 	fs.stale = false
-	s.schedule(fs)
-	if fs.validUntil > s.nowNano {
+	valid := s.schedule(fs)
+	if valid > s.nowNano {
 		s.contribute(fs, fs.rate)
 	} else {
 		// Stale on arrival (a reply that took longer than the flow's
@@ -763,7 +776,7 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 	}
 	smp := FlowSample{Flow: r.Flow, At: r.At, Bytes: fs.bytes, Packets: fs.packets, NewBytes: dBytes,
 		RateBps: fs.rate, PacketRate: fs.pktRate, NewRate: rateKnown, Reset: fs.resets != resets,
-		Interval: fs.interval(s.cfg.Interval), ValidUntil: timeOf(fs.validUntil)}
+		Interval: fs.interval(s.cfg.Interval), ValidUntil: timeOf(valid)}
 	if rateKnown {
 		smp.Span = interval
 	}
@@ -773,13 +786,26 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 // schedule sets the time flow fs's rate goes stale, from its last reading
 // and its interval, and queues it unless an earlier entry of it is queued
 // (advance re-queues a flow whose deadline moved on when that entry falls
-// due, so a reading costs no queue operation most of the time).
-func (s *Store) schedule(fs *flowState) {
-	fs.validUntil = fs.lastAt + int64(time.Duration(s.cfg.StaleAfter)*fs.interval(s.cfg.Interval))
-	if v := fs.validUntil; fs.queued == noTime || v < fs.queued {
-		s.due.push(deadline{at: v, slot: s.slotOf(fs)})
-		fs.queued = v
+// due, so a reading costs no queue operation most of the time). It returns
+// that time.
+func (s *Store) schedule(fs *flowState) int64 {
+	v := fs.lastAt + int64(time.Duration(s.cfg.StaleAfter)*fs.interval(s.cfg.Interval))
+	st := &s.slots[s.slotOf(fs)]
+	st.validUntil = v
+	if st.queued == noTime || v < st.queued {
+		s.due.push(deadline{at: v, slot: fs.slot})
+		st.queued = v
 	}
+	return v
+}
+
+// validUntil is when flow fs's rate stops counting without a new reading
+// (noTime before its first).
+func (s *Store) validUntil(fs *flowState) int64 {
+	if fs.slot == 0 {
+		return noTime
+	}
+	return s.slots[fs.slot].validUntil
 }
 
 // slotOf returns flow fs's slot, giving it one if it has none. The deadline
@@ -795,12 +821,12 @@ func (s *Store) slotOf(fs *flowState) uint32 {
 		s.freeSlots = s.freeSlots[:n-1]
 	} else {
 		if len(s.slots) == 0 {
-			s.slots = append(s.slots, nil) // slot 0 is "none"
+			s.slots = append(s.slots, slotState{}) // slot 0 is "none"
 		}
 		fs.slot = uint32(len(s.slots))
-		s.slots = append(s.slots, nil)
+		s.slots = append(s.slots, slotState{})
 	}
-	s.slots[fs.slot] = fs
+	s.slots[fs.slot] = slotState{fs: fs, validUntil: noTime, queued: noTime}
 	return fs.slot
 }
 
@@ -812,7 +838,7 @@ func (s *Store) slotOf(fs *flowState) uint32 {
 func (s *Store) dropFlow(id uint64, fs *flowState) {
 	s.flows.Delete(id)
 	if fs.slot != 0 {
-		s.slots[fs.slot] = nil
+		s.slots[fs.slot] = slotState{}
 		s.freeSlots = append(s.freeSlots, fs.slot)
 		fs.slot = 0
 	}
@@ -828,19 +854,22 @@ func (s *Store) advance(t time.Time) {
 	}
 	for len(s.due) > 0 && s.due[0].at <= s.nowNano {
 		e := s.due[0]
-		fs := s.slots[e.slot]
-		if fs == nil || fs.queued != e.at {
+		st := &s.slots[e.slot]
+		if st.fs == nil || st.queued != e.at {
 			s.due.pop()
 			continue // superseded by an earlier entry of the same flow, or dropped
 		}
-		if v := fs.validUntil; fs.active && !fs.stale && v > s.nowNano {
-			// Read again since it was queued: back in at its new deadline.
+		if v := st.validUntil; v > s.nowNano {
+			// Read again since it was queued (or, for a flow that has ended or
+			// gone stale, given a longer interval since): back in at its new
+			// deadline, where the flow itself is looked at.
 			s.due.replaceTop(deadline{at: v, slot: e.slot})
-			fs.queued = v
+			st.queued = v
 			continue
 		}
 		s.due.pop()
-		fs.queued = noTime
+		st.queued = noTime
+		fs := st.fs
 		if !fs.active || fs.stale {
 			continue
 		}
@@ -868,18 +897,12 @@ func (s *Store) contribute(fs *flowState, rate float64) {
 	dst.recv = settle(dst.recv+d, dst.in)
 }
 
-// touchNano is touch for a time in Unix nanoseconds.
+// touchNano moves a last-touched time (Unix nanoseconds) forward, never back:
+// events reach the store a little out of order (final counters stamped before
+// the last poll), and a cell or host must stay as long as the latest flow that
+// touched it.
 func touchNano(t *int64, at int64) {
 	if at > *t {
-		*t = at
-	}
-}
-
-// touch moves a last-touched time forward, never back: events reach the
-// store a little out of order (final counters stamped before the last poll),
-// and a cell or host must stay as long as the latest flow that touched it.
-func touch(t *time.Time, at time.Time) {
-	if at.After(*t) {
 		*t = at
 	}
 }
@@ -907,9 +930,9 @@ func (s *Store) end(fs *flowState, at time.Time) {
 	touchNano(&pr.touched, nanos(at))
 	src, dst := fs.pairSt.src, fs.pairSt.dst
 	src.out--
-	touch(&src.touched, at)
+	touchNano(&src.touched, nanos(at))
 	dst.in--
-	touch(&dst.touched, at)
+	touchNano(&dst.touched, nanos(at))
 	s.contribute(fs, 0)
 	// contribute skips a zero change; make sure emptied sums are exactly zero.
 	for _, ls := range fs.links() {
@@ -1102,7 +1125,7 @@ func (s *Store) Prune(now time.Time) int {
 		}
 	}
 	for h, hs := range s.hosts {
-		if hs.out == 0 && hs.in == 0 && hs.cells == 0 && hs.touched.Before(cut) {
+		if hs.out == 0 && hs.in == 0 && hs.cells == 0 && hs.touched < cut.UnixNano() {
 			delete(s.hosts, h)
 		}
 	}
@@ -1128,7 +1151,7 @@ func (s *Store) flowStats(id uint64, fs *flowState, path []Hop) FlowStats {
 		Path:  path,
 		Bytes: fs.bytes, Packets: fs.packets,
 		RateBps: fs.rate, PacketRate: fs.pktRate,
-		Interval: fs.interval(s.cfg.Interval), ValidUntil: timeOf(fs.validUntil), Stale: fs.stale,
+		Interval: fs.interval(s.cfg.Interval), ValidUntil: timeOf(s.validUntil(fs)), Stale: fs.stale,
 		LastPolled: timeOf(fs.lastAt), Source: fs.lastSource, DPID: fs.lastDPID,
 		Readings: int(fs.readings), Resets: int(fs.resets),
 		Active: fs.active, Start: timeOf(fs.start), End: timeOf(fs.end),

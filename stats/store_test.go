@@ -946,12 +946,12 @@ func TestForgetPorts(t *testing.T) {
 	}
 }
 
-// TestRecordSizes keeps the per-flow record in its 224-byte size class, a
+// TestRecordSizes keeps the per-flow record in its 208-byte size class, a
 // flow's history header at 24 bytes and a traffic-matrix cell in the 80-byte
 // class: a million flows between random host pairs hold one of each.
 func TestRecordSizes(t *testing.T) {
-	if got := unsafe.Sizeof(flowState{}); got > 224 {
-		t.Errorf("flowState is %d bytes, want at most 224", got)
+	if got := unsafe.Sizeof(flowState{}); got > 208 {
+		t.Errorf("flowState is %d bytes, want at most 208", got)
 	}
 	if got := unsafe.Sizeof(series{}); got > 24 {
 		t.Errorf("series is %d bytes, want at most 24", got)

@@ -93,7 +93,7 @@ func (s *Store) Totals(since uint64) (Totals, uint64) {
 	}
 	for h, hs := range s.hosts {
 		if hs.gen > since {
-			t.Hosts = append(t.Hosts, HostTotal{Host: h, SentBytes: hs.sentBytes, ReceivedBytes: hs.recvBytes, Touched: hs.touched})
+			t.Hosts = append(t.Hosts, HostTotal{Host: h, SentBytes: hs.sentBytes, ReceivedBytes: hs.recvBytes, Touched: timeOf(hs.touched)})
 		}
 	}
 	mark := atomic.AddUint64(&s.gen, 1) - 1
@@ -145,7 +145,7 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 		hs := s.host(ht.Host)
 		hs.sentBytes += ht.SentBytes
 		hs.recvBytes += ht.ReceivedBytes
-		touch(&hs.touched, ht.Touched)
+		touchNano(&hs.touched, nanos(ht.Touched))
 		hs.gen = s.gen
 	}
 	for _, ft := range t.Flows {
@@ -165,8 +165,8 @@ func (s *Store) RestoreTotals(t Totals, now time.Time) error {
 		fs.resets, fs.end, fs.restored, fs.gen = int32(ft.Resets), nanos(e), true, s.gen
 		s.setLinks(fs, false)
 		touchNano(&fs.pairSt.touched, nanos(e))
-		touch(&fs.pairSt.src.touched, e)
-		touch(&fs.pairSt.dst.touched, e)
+		touchNano(&fs.pairSt.src.touched, nanos(e))
+		touchNano(&fs.pairSt.dst.touched, nanos(e))
 		s.flows.Put(ft.ID, fs)
 	}
 	s.advance(now)
