@@ -235,8 +235,8 @@ func New(cfg Config, d Deps) (*Collector, error) {
 		cfg: cfg, deps: d, store: d.Store, log: d.Logger, refused: make(map[uint64][]uint64),
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
-	c.ingest.Warm = c.warm
-	c.lateIng.Warm = c.warm
+	c.ingest.Warm, c.ingest.WarmPasses = c.warm, warmPasses
+	c.lateIng.Warm, c.lateIng.WarmPasses = c.warm, warmPasses
 	c.idOf, _ = d.Tracker.(cookieIDs)
 	s, err := c.newScheduler(cfg.Strategy, "initial")
 	if err != nil {

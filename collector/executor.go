@@ -636,19 +636,34 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 	return id, hop, hop >= 0
 }
 
-// warm brings into the cache what resolve will read for reply entry e (c.mu held):
-// the flow's map slot, its record and its path. poll.Ingester calls it for a run
-// of entries before resolving them, so that the memory waits of a run overlap.
-func (c *Collector) warm(_ uint64, e *ofproto.FlowStats) {
+// warm brings into the cache what resolve will read for reply entry e (c.mu held),
+// a level a pass (warmPasses): the flow's slot of c.flows, then its record, then
+// its path. poll.Ingester calls it for a run of entries before resolving them, each
+// pass over the whole run, so that the memory waits of a pass overlap.
+func (c *Collector) warm(pass int, _ uint64, e *ofproto.FlowStats) {
 	if c.idOf == nil {
 		return
 	}
-	if id, ok := c.idOf.IDOf(e.Cookie); ok {
+	id, ok := c.idOf.IDOf(e.Cookie)
+	if !ok {
+		return
+	}
+	switch pass {
+	case 0:
+		c.warmSum += c.flows.Touch(id)
+	case 1:
+		if f, _ := c.flows.Get(id); f != nil {
+			c.warmSum += uint64(f.n)
+		}
+	default:
 		if f, _ := c.flows.Get(id); f != nil && f.n > 0 {
 			c.warmSum += f.hop.DPID
 		}
 	}
 }
+
+// warmPasses is how many passes warm makes over a run.
+const warmPasses = 3
 
 // yieldEvery is how many reply entries are matched per hold of c.mu.
 const yieldEvery = 4096

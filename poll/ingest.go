@@ -46,8 +46,14 @@ type Ingester struct {
 	// before resolve is called for any of them: a resolver whose lookups miss
 	// the processor's caches (a million flows) brings their memory in there, so
 	// that the waits of a run overlap rather than follow one another, and
-	// resolve then finds it at hand. It must not change what resolve returns.
-	Warm func(dpid uint64, e *ofproto.FlowStats)
+	// resolve then finds it at hand. It is called WarmPasses times an entry
+	// (once if that is 0), pass 0 for every entry of the run, then pass 1, and
+	// so on: a resolver that follows pointers (a table's slot, then the record
+	// it names, then the path the record names) brings in one level a pass, so
+	// that the loads of a pass do not wait on one another. It must not change
+	// what resolve returns.
+	Warm       func(pass int, dpid uint64, e *ofproto.FlowStats)
+	WarmPasses int
 	seen idmap.Map[pick] // the round's picks: a miss per entry at a million flows, the slots of a run brought in ahead
 	most int             // the most flows seen has held since it was made
 	run  []pending
@@ -128,8 +134,10 @@ func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
 	// then take them. Each pass's loads are independent of one another, so their
 	// waits overlap.
 	flush := func() {
-		for _, p := range run {
-			g.Warm(p.rp.DPID, p.e)
+		for pass := range max(g.WarmPasses, 1) {
+			for _, p := range run {
+				g.Warm(pass, p.rp.DPID, p.e)
+			}
 		}
 		var w uint64
 		for i := range run {

@@ -2,6 +2,7 @@ package poll
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,8 +69,9 @@ func TestIngest(t *testing.T) {
 }
 
 // TestIngestWarm: with Warm set, every entry is warmed before it is resolved, at
-// most one run ahead, and the readings are those of Ingest without it, over
-// several runs and a partial last one.
+// most one run ahead, once a pass and each pass over the whole run before the
+// next, and the readings are those of Ingest without it, over several runs and a
+// partial last one.
 func TestIngestWarm(t *testing.T) {
 	var replies []Reply
 	for s := uint64(1); s <= 7; s++ {
@@ -83,16 +85,28 @@ func TestIngestWarm(t *testing.T) {
 		dpid uint64
 		e    *ofproto.FlowStats
 	}
-	warmed := map[key]int{}
+	const passes = 3
+	warmed := map[key]int{}     // the entry's first warm, in order of first warms
+	passesOf := map[key][]int{} // the passes each entry was warmed in
+	var seq []int               // the pass of every warm, in order
 	resolved, warms := 0, 0
 	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
 		w, ok := warmed[key{dpid, e}]
 		require.True(t, ok, "entry resolved before it was warmed")
+		require.Equal(t, []int{0, 1, 2}, passesOf[key{dpid, e}], "passes before resolve")
 		assert.Less(t, resolved-w, warmRun, "warmed more than a run ahead")
 		resolved++
 		return e.Cookie, int((dpid + e.Cookie) % 5), e.Cookie%11 != 0
 	}
-	g := Ingester{Warm: func(dpid uint64, e *ofproto.FlowStats) { warmed[key{dpid, e}] = warms; warms++ }}
+	g := Ingester{WarmPasses: passes, Warm: func(pass int, dpid uint64, e *ofproto.FlowStats) {
+		k := key{dpid, e}
+		if pass == 0 {
+			warmed[k] = warms
+			warms++
+		}
+		passesOf[k] = append(passesOf[k], pass)
+		seq = append(seq, pass)
+	}}
 	got, unmatched := g.Ingest(nil, replies, resolve)
 	want, wantUnmatched := Ingest(nil, replies, func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
 		return e.Cookie, int((dpid + e.Cookie) % 5), e.Cookie%11 != 0
@@ -100,7 +114,22 @@ func TestIngestWarm(t *testing.T) {
 	assert.Equal(t, want, got)
 	assert.Equal(t, wantUnmatched, unmatched)
 	assert.Equal(t, warms, resolved)
+	// The warms come run by run: n of pass 0, then n of pass 1, n of pass 2.
+	for rest := seq; len(rest) > 0; {
+		n := slices.Index(rest, 1)
+		require.Positive(t, n)
+		require.LessOrEqual(t, n, warmRun)
+		for p := range passes {
+			for _, got := range rest[p*n : (p+1)*n] {
+				require.Equal(t, p, got)
+			}
+		}
+		rest = rest[passes*n:]
+	}
 	// The working memory is kept, and emptied.
+	clear(warmed)
+	clear(passesOf)
+	resolved, warms = 0, 0
 	got, _ = g.Ingest(got[:0], replies[:1], resolve)
 	assert.NotEmpty(t, got)
 	assert.Empty(t, g.run)
@@ -127,7 +156,7 @@ func TestIngesterAddInParts(t *testing.T) {
 		want, wantUnmatched := Ingest([]stats.Reading{{Flow: 1}}, replies, resolve)
 		var g Ingester
 		if trial%2 == 1 {
-			g.Warm = func(uint64, *ofproto.FlowStats) {}
+			g.Warm = func(int, uint64, *ofproto.FlowStats) {}
 		}
 		g.Begin([]stats.Reading{{Flow: 1}})
 		unmatched := 0
