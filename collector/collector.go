@@ -162,12 +162,13 @@ type Collector struct {
 	roundMu  sync.Mutex    // one Round at a time; guards the round's buffers
 	lateMu   sync.Mutex    // one late batch matching at a time (applyLate)
 	lateIng  poll.Ingester // late batches' matching (under lateMu)
-	// lateBufs are the readings' and samples' buffers of late batches, lateStages
-	// of them, taken and given back by applyLate: buffers made per batch were
+	// lateBufs are the readings' and samples' buffers of late batches, kept for
+	// the next ones (lateBufMu; at most maxLateBufs): buffers made per batch were
 	// about half a megabyte for 3,000 entries, for the garbage collector.
-	lateBufs chan *lateBuf
-	readings []stats.Reading
-	samples  []stats.FlowSample
+	lateBufMu sync.Mutex
+	lateBufs  []*lateBuf
+	readings  []stats.Reading
+	samples   []stats.FlowSample
 
 	mu      sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched   poll.Scheduler
@@ -236,7 +237,6 @@ func New(cfg Config, d Deps) (*Collector, error) {
 	}
 	c.ingest.Warm, c.ingest.WarmPasses = c.warm, warmPasses
 	c.lateIng.Warm, c.lateIng.WarmPasses = c.warm, warmPasses
-	c.lateBufs = newLateBufs()
 	c.idOf, _ = d.Tracker.(cookieIDs)
 	s, err := c.newScheduler(cfg.Strategy, "initial")
 	if err != nil {

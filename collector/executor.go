@@ -746,18 +746,14 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 // their replies one at a time (c.lateMu): the others wait for it there, not in
 // c.mu's queue, so that a round or a burst of arrivals waits for c.mu behind one
 // late batch's few thousand entries at most (yieldEvery), not behind every slow
-// switch's whole batch. At most lateStages late batches are between taking a
-// buffer and giving it back (one matching while another feeds the Store, which
-// takes one at a time anyway): the rest wait for a buffer first, holding none.
-// When most switches are late (a million flows on two cores) hundreds of batches
-// a round go this way, and a buffer each was most of what a round allocated.
+// switch's whole batch.
 func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 	if len(replies) == 0 {
 		return
 	}
-	buf := <-c.lateBufs
-	defer c.putLateBuf(buf)
 	c.lateMu.Lock()
+	buf := c.getLateBuf() // in turn: the batches waiting for lateMu hold none
+	defer c.putLateBuf(buf)
 	c.mu.Lock()
 	readings, unmatched := c.lateIng.Ingest(buf.readings[:0], replies, c.yielding(c.resolve))
 	c.unmatched += uint64(unmatched)
@@ -785,29 +781,38 @@ type lateBuf struct {
 }
 
 const (
-	// lateStages is how many late batches hold a buffer at once (applyLate).
-	lateStages = 2
+	// maxLateBufs is how many late batches' buffers are kept: one batch matches
+	// at a time (lateMu) while others feed the Store. When most switches are late
+	// (a million flows on two cores) dozens pile up in that second step and most
+	// of them make buffers of their own; a slow switch or two among many find
+	// theirs here.
+	maxLateBufs = 4
 	// maxLateBufReadings bounds the readings' buffer kept (5 MB): a larger one,
-	// from a switch of more entries, is let go of for a new one.
+	// from a switch of more entries, is left to the garbage collector.
 	maxLateBufReadings = 1 << 16
 )
 
-// newLateBufs returns the late batches' buffers, lateStages of them.
-func newLateBufs() chan *lateBuf {
-	ch := make(chan *lateBuf, lateStages)
-	for range lateStages {
-		ch <- new(lateBuf)
+// getLateBuf returns a kept late batch's buffers, or new ones.
+func (c *Collector) getLateBuf() *lateBuf {
+	c.lateBufMu.Lock()
+	defer c.lateBufMu.Unlock()
+	if n := len(c.lateBufs); n > 0 {
+		b := c.lateBufs[n-1]
+		c.lateBufs[n-1] = nil
+		c.lateBufs = c.lateBufs[:n-1]
+		return b
 	}
-	return ch
+	return new(lateBuf)
 }
 
-// putLateBuf gives b back for the next late batch, or a new one in its place if
-// its readings' buffer has grown past maxLateBufReadings.
+// putLateBuf keeps b for the next late batch, unless maxLateBufs are kept or its
+// readings' buffer has grown past maxLateBufReadings.
 func (c *Collector) putLateBuf(b *lateBuf) {
-	if cap(b.readings) > maxLateBufReadings {
-		b = new(lateBuf)
+	c.lateBufMu.Lock()
+	defer c.lateBufMu.Unlock()
+	if len(c.lateBufs) < maxLateBufs && cap(b.readings) <= maxLateBufReadings {
+		c.lateBufs = append(c.lateBufs, b)
 	}
-	c.lateBufs <- b
 }
 
 // observe feeds readings to the Store, and those it took (with their samples, in
