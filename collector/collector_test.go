@@ -730,3 +730,45 @@ func TestSettleWait(t *testing.T) {
 	require.Equal(t, uint64(1), e.c.Counters().Unsettled)
 	e.c.Wait()
 }
+
+// TestLateRoundsPace: rounds that begin more than an interval apart (a controller
+// behind its flows) give their readings the time between round starts as their
+// interval, so that a flow read every round still counts between two rounds; the
+// first round, with no pace known, and rounds that keep time leave the scheduler's
+// interval alone, and a flow not read for three of those goes stale as before.
+func TestLateRoundsPace(t *testing.T) {
+	e := newEnv(t, Config{Interval: time.Second})
+	e.loadLine(t)
+	ctx := context.Background()
+	check := func(k int, stale bool, interval time.Duration) {
+		t.Helper()
+		for _, h := range e.flows {
+			f, ok := e.store.Flow(h.ID)
+			require.True(t, ok)
+			assert.Equal(t, stale, f.Stale, "round %d, flow %d", k, h.ID)
+			assert.Equal(t, interval, f.Interval, "round %d, flow %d", k, h.ID)
+		}
+	}
+	for k := range 4 {
+		e.now = t0.Add(time.Duration(k) * 4 * time.Second)
+		e.c.Round(ctx)
+		// 3.5 s on, before the next round begins: more than three 1-s intervals.
+		e.store.Tick(e.now.Add(3500 * time.Millisecond))
+		if k == 0 {
+			check(k, true, time.Second)
+		} else {
+			check(k, false, 4*time.Second)
+		}
+	}
+	for k := 4; k < 7; k++ { // rounds on time again
+		e.now = e.now.Add(time.Second)
+		e.c.Round(ctx)
+	}
+	e.store.Tick(e.now.Add(3500 * time.Millisecond))
+	check(7, true, time.Second)
+
+	assert.Equal(t, time.Second, paced(time.Second, 1250*time.Millisecond, time.Second))
+	assert.Equal(t, 1300*time.Millisecond, paced(time.Second, 1300*time.Millisecond, time.Second))
+	assert.Equal(t, 5*time.Second, paced(5*time.Second, 2*time.Second, time.Second))
+	assert.Equal(t, time.Duration(0), paced(0, 4*time.Second, time.Second))
+}

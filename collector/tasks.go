@@ -204,7 +204,7 @@ func (c *Collector) TaskRound(ctx context.Context) RoundResult {
 		}
 		due = append(due, r)
 	}
-	reqs := c.requests(due)
+	reqs := c.requests(due, 0)
 	c.mu.Unlock()
 	res.Requests = len(reqs)
 	sink := c.send(ctx, TaskAccount, reqs, &res)
