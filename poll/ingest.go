@@ -54,11 +54,11 @@ type Ingester struct {
 	// what resolve returns.
 	Warm       func(pass int, dpid uint64, e *ofproto.FlowStats)
 	WarmPasses int
-	seen idmap.Map[pick] // the round's picks: a miss per entry at a million flows, the slots of a run brought in ahead
-	most int             // the most flows seen has held since it was made
-	run  []pending
-	dst  []stats.Reading // the readings of the round begun
-	warm uint64          // what the loads ahead of a run read (kept so that they are made)
+	seen       idmap.Map[pick] // the round's picks: a miss per entry at a million flows, the slots of a run brought in ahead
+	most       int             // the most flows seen has held since it was made
+	run        []pending
+	dst        []stats.Reading // the readings of the round begun
+	warm       uint64          // what the loads ahead of a run read (kept so that they are made)
 }
 
 // pending is an entry waiting for its run to be warmed and resolved, then what
