@@ -790,10 +790,11 @@ func (s *Store) apply(fs *flowState, r Reading) FlowSample {
 // that time.
 func (s *Store) schedule(fs *flowState) int64 {
 	v := fs.lastAt + int64(time.Duration(s.cfg.StaleAfter)*fs.interval(s.cfg.Interval))
-	st := &s.slots[s.slotOf(fs)]
+	slot := s.slotOf(fs) // may grow s.slots: before s.slots is read
+	st := &s.slots[slot]
 	st.validUntil = v
 	if st.queued == noTime || v < st.queued {
-		s.due.push(deadline{at: v, slot: fs.slot})
+		s.due.push(deadline{at: v, slot: slot})
 		st.queued = v
 	}
 	return v
