@@ -156,16 +156,13 @@ type Collector struct {
 	timing  timings        // each switch's reply times and batch out
 	workers sync.WaitGroup // batches of requests out
 
-	tasks    *tasks     // monitoring tasks over any strategy (guarded by mu)
-	intakeMu sync.Mutex // one HandleEvents at a time; guards intake
-	intake   []arrival  // a run of arrivals being added
-	roundMu  sync.Mutex // one Round at a time; guards the round's buffers and the two below
-	// roundAt is when the last Round began (Deps.Clock), pace the time between the
-	// last two Rounds' beginnings: more than the interval when rounds run late.
-	roundAt time.Time
-	pace    time.Duration
-	lateMu  sync.Mutex    // one late batch matching at a time (applyLate)
-	lateIng poll.Ingester // late batches' matching (under lateMu)
+	tasks    *tasks        // monitoring tasks over any strategy (guarded by mu)
+	intakeMu sync.Mutex    // one HandleEvents at a time; guards intake
+	intake   []arrival     // a run of arrivals being added
+	roundMu  sync.Mutex    // one Round at a time; guards the round's buffers and roundAt
+	roundAt  time.Time     // when the last Round began (Deps.Clock)
+	lateMu   sync.Mutex    // one late batch matching at a time (applyLate)
+	lateIng  poll.Ingester // late batches' matching (under lateMu)
 	// lateBufs are the readings' and samples' buffers of late batches, kept for
 	// the next ones (lateBufMu; at most maxLateBufs): buffers made per batch were
 	// about half a megabyte for 3,000 entries, for the garbage collector.

@@ -304,8 +304,9 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	c.roundMu.Lock()
 	defer c.roundMu.Unlock()
 	now := c.deps.Clock()
+	var pace time.Duration // since the last Round began: more than the interval when rounds run late
 	if !c.roundAt.IsZero() {
-		c.pace = now.Sub(c.roundAt)
+		pace = now.Sub(c.roundAt)
 	}
 	c.roundAt = now
 	if d := c.sub.Dropped(); d != c.droppedSeen() {
@@ -331,7 +332,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	tSettled := c.deps.Clock()
 	c.mu.Lock()
 	c.due = c.sched.Due(now, c.due[:0])
-	reqs := c.requests(c.due, c.pace)
+	reqs := c.requests(c.due, pace)
 	strategy := c.sched.Strategy()
 	c.rounds++
 	c.mu.Unlock()
