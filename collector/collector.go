@@ -7,6 +7,7 @@ import (
 	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"time"
@@ -121,6 +122,10 @@ type flowRec struct {
 	n       uint16            // the path's hops
 	grain   flowtracker.Grain // a host-pair aggregate's entries wildcard the transport fields
 	refused bool              // some switch of the path refused the flow's entry: Collector.refused lists them
+	// read is the latest round (Collector.readRound) whose batches back in time
+	// read the flow: that round's late batches leave it alone. It fits in the
+	// record's padding.
+	read uint32
 }
 
 // hops returns the flow's path.
@@ -156,18 +161,32 @@ type Collector struct {
 	timing  timings        // each switch's reply times and batch out
 	workers sync.WaitGroup // batches of requests out
 
-	tasks    *tasks        // monitoring tasks over any strategy (guarded by mu)
-	intakeMu sync.Mutex    // one HandleEvents at a time; guards intake
-	intake   []arrival     // a run of arrivals being added
-	roundMu  sync.Mutex    // one Round at a time; guards the round's buffers and roundAt
-	roundAt  time.Time     // when the last Round began (Deps.Clock)
-	lateMu   sync.Mutex    // one late batch matching at a time (applyLate)
-	lateIng  poll.Ingester // late batches' matching (under lateMu)
+	tasks    *tasks     // monitoring tasks over any strategy (guarded by mu)
+	intakeMu sync.Mutex // one HandleEvents at a time; guards intake
+	intake   []arrival  // a run of arrivals being added
+	roundMu  sync.Mutex // one Round at a time; guards the round's buffers and roundAt
+	roundAt  time.Time  // when the last Round began (Deps.Clock)
+	// readRound numbers the rounds and task rounds sent (under roundMu), for
+	// flowRec.read: 1 on, wrapping round past 0.
+	readRound uint32
+	// groups, groupDPIDs and groupEnds are send's working memory (under roundMu):
+	// a switch's group, the switches in order, where each group ends.
+	groups     map[uint64]int32
+	groupDPIDs []uint64
+	groupEnds  []int
+	// heapAlloc and heapGCs are the process's heap allocation and garbage
+	// collections at the last round's log (heapSinceLast; under roundMu).
+	heapAlloc, heapGCs uint64
+	heapSamples        [2]metrics.Sample
+	lateMu             sync.Mutex    // one late batch matching at a time (applyLate)
+	lateIng            poll.Ingester // late batches' matching (under lateMu)
 	// lateBufs are the readings' and samples' buffers of late batches, kept for
-	// the next ones (lateBufMu; at most maxLateBufs): buffers made per batch were
-	// about half a megabyte for 3,000 entries, for the garbage collector.
+	// the next ones (lateBufMu; at most maxLateBufs, their readings' capacity
+	// lateKept at most maxLateBufReadings): buffers made per batch were about
+	// half a megabyte for 3,000 entries, for the garbage collector.
 	lateBufMu sync.Mutex
 	lateBufs  []*lateBuf
+	lateKept  int
 	readings  []stats.Reading
 	samples   []stats.FlowSample
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -357,13 +358,33 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	if c.cfg.LogRounds {
 		level = slog.LevelInfo
 	}
+	allocMB, gcs := c.heapSinceLast()
 	c.log.Log(ctx, level, "polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
 		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
 		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)),
 		"switches_ms", ms(tSwitches.Sub(now)), "snapshot_ms", ms(st.snapshot), "solve_wait_ms", ms(st.wait), "swap_ms", ms(st.swap),
 		"plan_ms", ms(tPlanned.Sub(tSettled)),
-		"send_ms", ms(tSent.Sub(tPlanned)), "apply_ms", ms(tApplied.Sub(tSent)))
+		"send_ms", ms(tSent.Sub(tPlanned)), "apply_ms", ms(tApplied.Sub(tSent)),
+		"alloc_mb", allocMB, "gc_cycles", gcs)
 	return res
+}
+
+// heapSinceLast returns what the process allocated on the heap (MB) and the garbage
+// collections it completed since the last call (the last round's log; since the
+// start at the first), under roundMu. They are the whole process's (another
+// poller's, the controller's), which a round's polling dominates at scale: the
+// allocation sets how often the collector marks the heap.
+func (c *Collector) heapSinceLast() (allocMB float64, gcs uint64) {
+	s := c.heapSamples[:]
+	s[0].Name, s[1].Name = "/gc/heap/allocs:bytes", "/gc/cycles/total:gc-cycles"
+	metrics.Read(s)
+	var alloc, total uint64
+	if s[0].Value.Kind() == metrics.KindUint64 && s[1].Value.Kind() == metrics.KindUint64 {
+		alloc, total = s[0].Value.Uint64(), s[1].Value.Uint64()
+	}
+	allocMB, gcs = float64(alloc-c.heapAlloc)/1e6, total-c.heapGCs
+	c.heapAlloc, c.heapGCs = alloc, total
+	return allocMB, gcs
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -380,10 +401,10 @@ type roundSink struct {
 	closed  bool // the round has ended: later batches are late
 	failed  int
 	skipped int
-	out     int             // batches not yet back
-	back    chan struct{}   // a batch the round waits for is back
-	read    map[uint64]bool // flows the round read; set before applied is closed, only if batches were late
-	applied chan struct{}   // closed once the round has applied its replies
+	out     int           // batches not yet back
+	back    chan struct{} // a batch the round waits for is back
+	round   uint32        // the round's number (Collector.readRound): flowRec.read
+	applied chan struct{} // closed once the round has applied its replies
 
 	ingesting sync.WaitGroup // batches back in time whose replies are being ingested
 	ingMu     sync.Mutex     // held while a batch is ingested (c.mu is taken inside); guards the fields below
@@ -401,20 +422,18 @@ type roundSink struct {
 // then feeds the readings to the Store with apply, which closes sink.applied
 // (c.roundMu held).
 func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) *roundSink {
-	byDPID := make(map[uint64][]request)
-	var dpids []uint64
-	for _, r := range reqs {
-		if _, ok := byDPID[r.dpid]; !ok {
-			dpids = append(dpids, r.dpid)
-		}
-		byDPID[r.dpid] = append(byDPID[r.dpid], r)
+	grouped, dpids, ends := c.group(reqs)
+	if c.readRound++; c.readRound == 0 {
+		c.readRound = 1 // 0 is "never read" (after 4 billion rounds)
 	}
-	sink := &roundSink{back: make(chan struct{}, len(dpids)), applied: make(chan struct{})}
+	sink := &roundSink{back: make(chan struct{}, len(dpids)), round: c.readRound, applied: make(chan struct{})}
 	c.ingest.Begin(c.readings[:0])
 	sendBy := time.Now().Add(c.cfg.RoundTimeout)
 	waitFor := 0
-	for _, dpid := range dpids {
-		rs := byDPID[dpid]
+	start := 0
+	for g, dpid := range dpids {
+		rs := grouped[start:ends[g]:ends[g]]
+		start = ends[g]
 		if !c.timing.acquire(dpid, len(rs), time.Now()) {
 			res.Busy += len(rs)
 			continue
@@ -459,6 +478,42 @@ func (c *Collector) send(ctx context.Context, account string, reqs []request, re
 		c.log.Warn("polling round ran out of time", "strategy", account, "skipped", res.Skipped, "requests", res.Requests)
 	}
 	return sink
+}
+
+// group returns reqs switch by switch (each switch's in the scheduler's order, the
+// switches in the order they first appear), the switches, and where each one's
+// requests end: one array for the round's batches, without the per-switch slices
+// (and their growth) a map of them made (under roundMu: its working memory is the
+// collector's).
+func (c *Collector) group(reqs []request) (grouped []request, dpids []uint64, ends []int) {
+	if c.groups == nil {
+		c.groups = make(map[uint64]int32)
+	}
+	clear(c.groups)
+	dpids, ends = c.groupDPIDs[:0], c.groupEnds[:0]
+	for _, r := range reqs {
+		g, ok := c.groups[r.dpid]
+		if !ok {
+			g = int32(len(dpids))
+			c.groups[r.dpid] = g
+			dpids, ends = append(dpids, r.dpid), append(ends, 0)
+		}
+		ends[g]++
+	}
+	at := 0
+	for g := range ends {
+		n := ends[g]
+		ends[g] = at // where the switch's requests start; its end once they are placed
+		at += n
+	}
+	grouped = make([]request, len(reqs))
+	for _, r := range reqs {
+		g := c.groups[r.dpid]
+		grouped[ends[g]] = r
+		ends[g]++
+	}
+	c.groupDPIDs, c.groupEnds = dpids, ends
+	return grouped, dpids, ends
 }
 
 // batch sends one switch's requests of a round (Config.Pipeline at a time) and hands
@@ -524,6 +579,7 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 	if !late {
 		c.take(sink, replies)
 		c.recycle(replies)
+		putReplies(replies)
 		sink.ingesting.Done()
 		if waited {
 			sink.back <- struct{}{}
@@ -537,7 +593,8 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 		c.log.Warn("slow switch: requests left unsent", "dpid", fmt.Sprintf("%016x", dpid), "strategy", account, "skipped", skipped)
 	}
 	<-sink.applied
-	c.applyLate(replies, sink.read)
+	c.applyLate(replies, sink.round)
+	putReplies(replies)
 }
 
 // pipelined sends a switch's batch rs (from first on, round the end) through p, as
@@ -547,14 +604,18 @@ func (c *Collector) batch(ctx context.Context, account string, dpid uint64, rs [
 // midpoint of its request and reply). It returns the replies, the requests that
 // failed and those skipped.
 func (c *Collector) pipelined(ctx context.Context, p PipelinedRequester, account string, dpid uint64, rs []request, first int, sendBy time.Time) (replies []poll.Reply, failed, skipped int) {
-	type out struct {
-		r     *request
-		sent  time.Time // by Deps.Clock
-		start time.Time // monotonic
-		wire  int64     // its bytes on the wire: its own and the frames it adds to its fill's
+	var sent []sentReq
+	if sp, ok := sentPool.Get().(*[]sentReq); ok && cap(*sp) >= len(rs) {
+		sent = (*sp)[:0]
+	} else {
+		sent = make([]sentReq, 0, len(rs))
 	}
-	sent := make([]out, 0, len(rs))
-	replies = make([]poll.Reply, 0, len(rs)) // one at most per request
+	defer func() {
+		clear(sent)
+		sent = sent[:0]
+		sentPool.Put(&sent)
+	}()
+	replies = getReplies(len(rs)) // one at most per request
 	// The requests p takes between two answers fill the pipeline together and leave
 	// in one write: they share frames, and each is charged the frames it adds to the
 	// fill (the first one's headers, then one more per MSS), so that the accounting
@@ -574,7 +635,7 @@ func (c *Collector) pipelined(ctx context.Context, p PipelinedRequester, account
 		}
 		before := WireBytes(fill, c.cfg.MSS, c.cfg.FrameOverhead)
 		fill += r.msg.Len()
-		sent = append(sent, out{r: r, sent: c.deps.Clock(), start: time.Now(),
+		sent = append(sent, sentReq{r: r, sent: c.deps.Clock(), start: time.Now(),
 			wire: WireBytes(fill, c.cfg.MSS, c.cfg.FrameOverhead) - before})
 		return r.msg
 	}
@@ -600,6 +661,40 @@ func (c *Collector) pipelined(ctx context.Context, p PipelinedRequester, account
 	}
 	_ = p.RequestPipelined(ctx, dpid, c.cfg.Pipeline, c.cfg.RequestTimeout, next, done) // ctx's end: the rest are skipped
 	return replies, failed, len(rs) - len(sent)
+}
+
+// sentReq is a request pipelined sends, while it is out.
+type sentReq struct {
+	r     *request
+	sent  time.Time // by Deps.Clock
+	start time.Time // monotonic
+	wire  int64     // its bytes on the wire: its own and the frames it adds to its fill's
+}
+
+// sentPool and replyPool keep the working memory of switches' batches (pipelined's
+// requests out, a batch's replies) for the next batches: at a million flows a
+// round's batches send 150,000 requests, and made per batch these arrays were a
+// tenth of what the process allocated while polling.
+var sentPool, replyPool sync.Pool // *[]sentReq, *[]poll.Reply
+
+// getReplies returns an empty replies' array with room for n, from replyPool if
+// it has one that large.
+func getReplies(n int) []poll.Reply {
+	if p, ok := replyPool.Get().(*[]poll.Reply); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]poll.Reply, 0, n)
+}
+
+// putReplies gives a batch's replies array back to replyPool once its replies
+// are taken and recycled, letting go of them.
+func putReplies(r []poll.Reply) {
+	if cap(r) == 0 {
+		return
+	}
+	clear(r)
+	r = r[:0]
+	replyPool.Put(&r)
 }
 
 // timed is exchange that learns the switch's reply time (on the monotonic clock)
@@ -629,6 +724,12 @@ func (c *Collector) droppedSeen() uint64 {
 // resolve maps a reply entry to an active flow and the switch's place on its path
 // (c.mu held).
 func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+	id, _, hop, ok := c.resolveRec(dpid, e)
+	return id, hop, ok
+}
+
+// resolveRec is resolve that also returns the flow's record.
+func (c *Collector) resolveRec(dpid uint64, e *ofproto.FlowStats) (uint64, *flowRec, int, bool) {
 	// The cookie names the flow (every entry of a flow carries it): one lookup among
 	// the flows being polled. Only an entry without one of ours is looked up by match.
 	var id uint64
@@ -641,10 +742,10 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 	if !ok || !known {
 		h, ok := c.deps.Tracker.Resolve(e.Cookie, flowkey.FromMatch(&e.Match))
 		if !ok {
-			return 0, 0, false
+			return 0, nil, 0, false
 		}
 		if f, ok = c.flows.Get(h.ID); !ok {
-			return 0, 0, false
+			return 0, nil, 0, false
 		}
 		id = h.ID
 	}
@@ -654,7 +755,36 @@ func (c *Collector) resolve(dpid uint64, e *ofproto.FlowStats) (uint64, int, boo
 		// poll.Ingest keeps the reading with the lowest hop: count from the egress.
 		hop = len(hops) - 1 - hop
 	}
-	return id, hop, hop >= 0
+	return id, f, hop, hop >= 0
+}
+
+// resolveRead is resolve for the batches of round that are back in time: a flow
+// it finds is marked read in that round (flowRec.read), which its late batches
+// look at (resolveLate). The mark costs no load of its own: resolve has the
+// record at hand.
+func (c *Collector) resolveRead(round uint32) poll.Resolver {
+	return func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		id, f, hop, ok := c.resolveRec(dpid, e)
+		if ok {
+			f.read = round
+		}
+		return id, hop, ok
+	}
+}
+
+// resolveLate is resolve for a late batch of round: a flow read in that round or
+// a later one (flowRec.read, from other switches' batches back in time) is left
+// out, as resolve leaves out an entry of no flow, and counted in *read rather than
+// as unmatched. Round 0 leaves nothing out.
+func (c *Collector) resolveLate(round uint32, read *int) poll.Resolver {
+	return func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		id, f, hop, ok := c.resolveRec(dpid, e)
+		if ok && round != 0 && f.read != 0 && int32(f.read-round) >= 0 { // in serial order, across the wrap
+			*read++
+			return 0, 0, false
+		}
+		return id, hop, ok
+	}
 }
 
 // warm brings into the cache what resolve will read for reply entry e (c.mu held),
@@ -701,7 +831,7 @@ func (c *Collector) take(sink *roundSink, replies []poll.Reply) {
 	sink.ingMu.Lock()
 	defer sink.ingMu.Unlock()
 	c.mu.Lock()
-	unmatched := c.ingest.Add(replies, c.yielding(c.resolve))
+	unmatched := c.ingest.Add(replies, c.yielding(c.resolveRead(sink.round)))
 	if unmatched > 0 && c.deps.HandOver != nil {
 		sink.foreign = append(sink.foreign, c.foreign(replies)...)
 	}
@@ -753,22 +883,17 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	}
 	sink.foreign = nil
 	res.Unmatched = unmatched
-	if res.Late > 0 {
-		sink.read = make(map[uint64]bool, len(readings))
-		for _, r := range readings {
-			sink.read[r.Flow] = true
-		}
-	}
 	c.samples, res.Readings = c.observe(now, readings, c.samples[:0])
 }
 
-// applyLate applies the replies of a batch that came back after its round, but for
-// the flows in skip (which the round read from other switches). Late batches match
-// their replies one at a time (c.lateMu): the others wait for it there, not in
-// c.mu's queue, so that a round or a burst of arrivals waits for c.mu behind one
-// late batch's few thousand entries at most (yieldEvery), not behind every slow
-// switch's whole batch.
-func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
+// applyLate applies the replies of a batch of round that came back after it, but
+// for the flows that round or a later one read from other switches in time
+// (flowRec.read; round 0 applies them all). Late batches match their replies one
+// at a time (c.lateMu): the others wait for it there, not in c.mu's queue, so
+// that a round or a burst of arrivals waits for c.mu behind one late batch's few
+// thousand entries at most (yieldEvery), not behind every slow switch's whole
+// batch.
+func (c *Collector) applyLate(replies []poll.Reply, round uint32) {
 	if len(replies) == 0 {
 		return
 	}
@@ -776,19 +901,14 @@ func (c *Collector) applyLate(replies []poll.Reply, skip map[uint64]bool) {
 	buf := c.getLateBuf() // in turn: the batches waiting for lateMu hold none
 	defer c.putLateBuf(buf)
 	c.mu.Lock()
-	readings, unmatched := c.lateIng.Ingest(buf.readings[:0], replies, c.yielding(c.resolve))
-	c.unmatched += uint64(unmatched)
+	read := 0
+	readings, unmatched := c.lateIng.Ingest(buf.readings[:0], replies, c.yielding(c.resolveLate(round, &read)))
+	c.unmatched += uint64(unmatched - read)
 	c.mu.Unlock()
 	c.lateMu.Unlock()
 	c.recycle(replies)
-	keep := readings[:0]
-	for _, r := range readings {
-		if !skip[r.Flow] {
-			keep = append(keep, r)
-		}
-	}
 	var n int
-	buf.samples, n = c.observe(c.deps.Clock(), keep, buf.samples[:0])
+	buf.samples, n = c.observe(c.deps.Clock(), readings, buf.samples[:0])
 	buf.readings = readings[:0]
 	c.mu.Lock()
 	c.lateReads += uint64(n)
@@ -804,13 +924,15 @@ type lateBuf struct {
 const (
 	// maxLateBufs is how many late batches' buffers are kept: one batch matches
 	// at a time (lateMu) while others feed the Store. When most switches are late
-	// (a million flows on two cores) dozens pile up in that second step and most
-	// of them make buffers of their own; a slow switch or two among many find
-	// theirs here.
-	maxLateBufs = 4
-	// maxLateBufReadings bounds the readings' buffer kept (5 MB): a larger one,
-	// from a switch of more entries, is left to the garbage collector.
-	maxLateBufReadings = 1 << 16
+	// (a million flows on two cores) dozens pile up in that second step, each
+	// with its buffers; kept, they serve the next round's late batches instead
+	// of being made again (at a million flows, made per batch, they were a sixth
+	// of what the process allocated while polling).
+	maxLateBufs = 64
+	// maxLateBufReadings bounds the readings' buffers kept, together (42 MB at
+	// 80 bytes a reading): a buffer beyond it, from a switch of more entries or
+	// one batch too many, is left to the garbage collector.
+	maxLateBufReadings = 1 << 19
 )
 
 // getLateBuf returns a kept late batch's buffers, or new ones.
@@ -821,18 +943,20 @@ func (c *Collector) getLateBuf() *lateBuf {
 		b := c.lateBufs[n-1]
 		c.lateBufs[n-1] = nil
 		c.lateBufs = c.lateBufs[:n-1]
+		c.lateKept -= cap(b.readings)
 		return b
 	}
 	return new(lateBuf)
 }
 
-// putLateBuf keeps b for the next late batch, unless maxLateBufs are kept or its
-// readings' buffer has grown past maxLateBufReadings.
+// putLateBuf keeps b for the next late batch, unless maxLateBufs are kept or the
+// readings' buffers kept would pass maxLateBufReadings.
 func (c *Collector) putLateBuf(b *lateBuf) {
 	c.lateBufMu.Lock()
 	defer c.lateBufMu.Unlock()
-	if len(c.lateBufs) < maxLateBufs && cap(b.readings) <= maxLateBufReadings {
+	if len(c.lateBufs) < maxLateBufs && c.lateKept+cap(b.readings) <= maxLateBufReadings {
 		c.lateBufs = append(c.lateBufs, b)
+		c.lateKept += cap(b.readings)
 	}
 }
 
@@ -982,5 +1106,5 @@ func (c *Collector) HandedIn(dpid uint64, r *ofproto.StatsReply, at time.Time) {
 	if r == nil {
 		return
 	}
-	c.applyLate([]poll.Reply{{DPID: dpid, Source: stats.SourcePollAll, Interval: c.cfg.Interval, At: at, Msgs: []ofproto.Message{r}}}, nil)
+	c.applyLate([]poll.Reply{{DPID: dpid, Source: stats.SourcePollAll, Interval: c.cfg.Interval, At: at, Msgs: []ofproto.Message{r}}}, 0)
 }

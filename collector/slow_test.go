@@ -104,6 +104,7 @@ func TestLateReadingOfAFlowReadInTime(t *testing.T) {
 	assert.Equal(t, 7, res.Readings) // every flow crosses s1, s2 or s4
 	e.c.Wait()
 	assert.Equal(t, uint64(0), e.c.Counters().LateReadings)
+	assert.Equal(t, uint64(0), e.c.Counters().Unmatched, "a reading left out is not an entry of no flow")
 	for _, h := range e.flows {
 		f, ok := e.store.Flow(h.ID)
 		require.True(t, ok)
@@ -387,7 +388,7 @@ func TestLateBatchBuffersReused(t *testing.T) {
 			entries[i].PacketCount++
 		}
 		msgs := []ofproto.Message{&ofproto.StatsReply{Body: &ofproto.FlowStatsReply{Entries: entries}}}
-		e.c.applyLate([]poll.Reply{{DPID: 1, Source: stats.SourcePollSingle, Interval: time.Second, At: at, Msgs: msgs}}, nil)
+		e.c.applyLate([]poll.Reply{{DPID: 1, Source: stats.SourcePollSingle, Interval: time.Second, At: at, Msgs: msgs}}, 0)
 	}
 	// The flows' histories fill up first (they grow to their limit, 8 readings).
 	for range 9 {

@@ -3,6 +3,7 @@ package controller
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cemon-sdn/cemon/ofproto"
 )
@@ -12,17 +13,30 @@ import (
 // later replies into them. A polling round over a million flows decodes a million
 // entries or more, and without reuse that memory is most of what the process
 // allocates while polling, which sets how often the garbage collector runs over the
-// whole heap. Each class keeps at most pooledEntries entries' worth of arrays: what
-// comes back beyond that is left to the garbage collector, so that the pools never
-// hold a round's worth of replies. They are made when the first reply is decoded,
-// not in every process that links the controller in.
+// whole heap. The pools together keep at most pooledEntries entries' worth of
+// arrays (pooled counts them), a class at most maxPooledArrays arrays: what comes
+// back beyond that is left to the garbage collector. They are made when the first
+// reply is decoded, not in every process that links the controller in.
 var entryPools = sync.OnceValue(func() *[len(entryClasses)]chan []ofproto.FlowStats {
 	var p [len(entryClasses)]chan []ofproto.FlowStats
 	for k, size := range entryClasses {
-		p[k] = make(chan []ofproto.FlowStats, max(1, pooledEntries/size))
+		p[k] = make(chan []ofproto.FlowStats, min(maxPooledArrays, max(1, pooledEntries/size)))
 	}
 	return &p
 })
+
+var (
+	pooled     atomic.Int64 // the entries' worth of arrays the pools hold
+	poolBudget atomic.Int64 // what they may hold when set (tests); else pooledEntries
+)
+
+// entryBudget is what the pools may hold, in entries.
+func entryBudget() int64 {
+	if b := poolBudget.Load(); b > 0 {
+		return b
+	}
+	return pooledEntries
+}
 
 // entryClasses are the capacities pooled arrays have, each at most a quarter
 // more than the one before: a reply decoded into a class's array wastes at most
@@ -41,9 +55,11 @@ const (
 	// maxEntryClasses makes the largest class 77,118 entries, far more than one
 	// reply message holds.
 	maxEntryClasses = 47
-	// pooledEntries bounds each class's arrays, in entries (about 4 MB at 136
+	// pooledEntries bounds the pools' arrays together, in entries (136 MB at 136
 	// bytes an entry).
-	pooledEntries = 1 << 15
+	pooledEntries = 1 << 20
+	// maxPooledArrays bounds each class's arrays.
+	maxPooledArrays = 1 << 14
 )
 
 // getEntries returns an empty entry array with room for n entries, a recycled one
@@ -58,6 +74,7 @@ func getEntries(n int) []ofproto.FlowStats {
 	}
 	select {
 	case s := <-entryPools()[k]:
+		pooled.Add(-int64(cap(s)))
 		return s
 	default:
 		return make([]ofproto.FlowStats, 0, entryClasses[k])
@@ -75,10 +92,15 @@ func putEntries(s []ofproto.FlowStats) {
 	if k < 0 || k >= len(entryClasses) {
 		return
 	}
+	if pooled.Add(int64(c)) > entryBudget() {
+		pooled.Add(-int64(c))
+		return
+	}
 	clear(s)
 	select {
 	case entryPools()[k] <- s[:0]:
 	default:
+		pooled.Add(-int64(c))
 	}
 }
 

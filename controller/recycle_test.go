@@ -55,6 +55,31 @@ func TestRecycleReusesEntries(t *testing.T) {
 	t.Fatal("no decoded reply reused a recycled array in 20 tries")
 }
 
+// The pools together keep at most their budget of entries' worth of arrays,
+// however many come back, and what they keep is handed out again.
+func TestRecyclePoolsBounded(t *testing.T) {
+	k := len(entryClasses) - 20 // a class of hundreds of entries: no other test's replies
+	size := entryClasses[k]
+	before := pooled.Load()
+	budget := before + int64(5*size+size/2) // room for five more arrays of the class
+	poolBudget.Store(budget)
+	defer poolBudget.Store(0)
+	for range 8 {
+		a := make([]ofproto.FlowStats, 3, size)
+		a[0].Cookie = 1
+		putEntries(a)
+		require.LessOrEqual(t, pooled.Load(), budget)
+	}
+	require.Equal(t, before+int64(5*size), pooled.Load(), "five arrays kept")
+	for range 5 {
+		a := getEntries(size - 1) // the same class
+		require.Empty(t, a)
+		require.Equal(t, size, cap(a))
+		require.Zero(t, a[:3][0].Cookie, "a pooled array is cleared")
+	}
+	require.Equal(t, before, pooled.Load())
+}
+
 func TestRecycleLeavesOtherMessages(t *testing.T) {
 	ports := &ofproto.PortStatsReply{Entries: []ofproto.PortStats{{PortNo: 1}}}
 	msgs := []ofproto.Message{&ofproto.StatsReply{Body: ports}, nil}

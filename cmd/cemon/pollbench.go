@@ -64,6 +64,10 @@ type roundLine struct {
 	PlanMS      float64 `json:"plan_ms"`
 	SendMS      float64 `json:"send_ms"`
 	ApplyMS     float64 `json:"apply_ms"`
+	// what cemon's process allocated on the heap, and the garbage collections it
+	// completed, since the round before's log
+	AllocMB  float64 `json:"alloc_mb"`
+	GCCycles uint64  `json:"gc_cycles"`
 }
 
 // controllerProc is the cemon under test: its OpenFlow address, its process id
@@ -242,6 +246,8 @@ type pollRound struct {
 	EmuCPU        float64 `json:"emulator_cpu_seconds"`
 	CheckCPU      float64 `json:"harness_check_cpu_seconds"` // the harness's count of flows listed after the round before, in this round's window
 	CemonRSS      uint64  `json:"cemon_rss_bytes"`
+	CemonAllocMB  float64 `json:"cemon_alloc_mb"` // heap allocated by cemon since the round before's end, by its own count
+	CemonGCs      uint64  `json:"cemon_gc_cycles"`
 }
 
 type downResult struct {
@@ -389,13 +395,14 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 		r := pollRound{TookMS: rl.TookMS, Requests: rl.Requests, Skipped: rl.Skipped, Readings: rl.Readings,
 			CemonFlows: rl.Flows, FlowsRead: onSwitch, FlowsOnSwitch: reads.flows,
 			BytesToSw: t1.BytesIn - t0.BytesIn, BytesFromSw: t1.BytesOut - t0.BytesOut, Seconds: w1.Sub(w0).Seconds(),
-			CemonCPU: (cpu1 - cpu0).Seconds(), EmuCPU: e1.Sub(e0).Seconds(), CheckCPU: lastCheck.Seconds(), CemonRSS: rss}
+			CemonCPU: (cpu1 - cpu0).Seconds(), EmuCPU: e1.Sub(e0).Seconds(), CheckCPU: lastCheck.Seconds(), CemonRSS: rss,
+			CemonAllocMB: rl.AllocMB, CemonGCs: rl.GCCycles}
 		cpu0, e0, t0, w0 = cpu1, e1.Add(check), t1, w1
 		lastCheck = check
 		fmt.Fprintf(log, "round: %.0f ms (settle %.0f [switches %.0f, snapshots %.0f, solve %.0f, swap %.0f], plan %.0f, send %.0f, apply %.0f), %d requests, %d readings of %d flows (cemon), %d of %d flows listed (switches), "+
-			"%.1f MB to / %.1f MB from the switches in %.2f s, CPU cemon %.2f s emulator %.2f s (harness's check %.2f s), cemon RSS %.0f MB\n",
+			"%.1f MB to / %.1f MB from the switches in %.2f s, CPU cemon %.2f s emulator %.2f s (harness's check %.2f s), cemon RSS %.0f MB, allocated %.0f MB, %d GCs\n",
 			r.TookMS, rl.SettleMS, rl.SwitchesMS, rl.SnapshotMS, rl.SolveWaitMS, rl.SwapMS, rl.PlanMS, rl.SendMS, rl.ApplyMS, r.Requests, r.Readings, r.CemonFlows, r.FlowsRead, r.FlowsOnSwitch, float64(r.BytesToSw)/1e6,
-			float64(r.BytesFromSw)/1e6, r.Seconds, r.CemonCPU, r.EmuCPU, r.CheckCPU, float64(rss)/(1<<20))
+			float64(r.BytesFromSw)/1e6, r.Seconds, r.CemonCPU, r.EmuCPU, r.CheckCPU, float64(rss)/(1<<20), r.CemonAllocMB, r.CemonGCs)
 		if warm > 0 {
 			warm--
 			continue
@@ -523,8 +530,11 @@ func printPollSummary(w io.Writer, c pollBenchConfig, res pollBenchResult, asJSO
 	}
 	var took, cpuC, cpuE, secs float64
 	var maxTook float64
-	var to, from uint64
+	var to, from, gcs uint64
+	var alloc float64
 	for _, r := range res.Rounds {
+		alloc += r.CemonAllocMB
+		gcs += r.CemonGCs
 		took += r.TookMS
 		maxTook = max(maxTook, r.TookMS)
 		cpuC += r.CemonCPU
@@ -537,10 +547,11 @@ func printPollSummary(w io.Writer, c pollBenchConfig, res pollBenchResult, asJSO
 	fmt.Fprintf(w, "summary: %d switches, %d links, %d hosts, %d flows (%d entries), %s every %v, %d rounds: "+
 		"round %.0f ms mean, %.0f ms max; every flow read every round: %v; every round within the interval: %v; "+
 		"control channel %.1f MB/s to the switches, %.1f MB/s from them; CPU cemon %.0f %%, emulator %.0f %% (of one core); "+
-		"cemon RSS %.0f MB = %.0f B per flow\n",
+		"cemon RSS %.0f MB = %.0f B per flow, allocated %.0f MB and %.1f GCs a round\n",
 		res.Switches, res.Links, res.Hosts, res.Flows, res.Entries, "mcps", c.Interval, len(res.Rounds),
 		took/k, maxTook, res.AllRead, res.AllInInterval, float64(to)/secs/1e6, float64(from)/secs/1e6,
-		100*cpuC/secs, 100*cpuE/secs, float64(res.CemonRSS)/(1<<20), float64(res.CemonRSS)/float64(max(res.Flows, 1)))
+		100*cpuC/secs, 100*cpuE/secs, float64(res.CemonRSS)/(1<<20), float64(res.CemonRSS)/float64(max(res.Flows, 1)),
+		alloc/k, float64(gcs)/k)
 	for _, d := range res.Down {
 		fmt.Fprintf(w, "%s: %d deletions, last %.1f ms after the event\n", d.What, d.Deletes, d.LastMS)
 	}
