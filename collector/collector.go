@@ -7,7 +7,6 @@ import (
 	"github.com/cemon-sdn/cemon/afps"
 	"log/slog"
 	"math/rand/v2"
-	"runtime/metrics"
 	"slices"
 	"sync"
 	"time"
@@ -177,7 +176,6 @@ type Collector struct {
 	// heapAlloc and heapGCs are the process's heap allocation and garbage
 	// collections at the last round's log (heapSinceLast; under roundMu).
 	heapAlloc, heapGCs uint64
-	heapSamples        [2]metrics.Sample
 	lateMu             sync.Mutex    // one late batch matching at a time (applyLate)
 	lateIng            poll.Ingester // late batches' matching (under lateMu)
 	// lateBufs are the readings' and samples' buffers of late batches, kept for
