@@ -29,6 +29,10 @@ type request struct {
 	msg      *ofproto.StatsRequest
 	source   stats.Source
 	interval time.Duration
+	// flow and hop are a poll-single's flow and the switch's place on its path,
+	// counted as Resolver counts it (from the egress with ReadEgress).
+	flow uint64
+	hop  int32
 }
 
 // RoundResult summarises one polling round.
@@ -266,11 +270,16 @@ func (c *Collector) requests(due []poll.Request, pace time.Duration) []request {
 		if f == nil {
 			continue
 		}
-		for _, h := range f.hops() {
+		hops := f.hops()
+		for i, h := range hops {
 			if h.DPID == r.DPID && c.pollable(r.Flow, f, h.DPID) {
 				b.Match, b.TableID, b.OutPort = flowkey.ToMatchGrain(f.key, f.grain, ofproto.PortNo(h.InPort)), 0xff, ofproto.PortNone
 				m.Body = b
-				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: paced(r.Interval, pace, c.cfg.Interval), msg: m})
+				if c.cfg.ReadPoint == mcps.ReadEgress {
+					i = len(hops) - 1 - i
+				}
+				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: paced(r.Interval, pace, c.cfg.Interval), msg: m,
+					flow: r.Flow, hop: int32(i)})
 				break
 			}
 		}
@@ -340,7 +349,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	account := strategy.String()
 	res := RoundResult{At: now, Strategy: strategy, Requests: len(reqs)}
 	tPlanned := c.deps.Clock()
-	sink := c.send(ctx, account, reqs, &res)
+	sink := c.send(ctx, now, account, reqs, &res)
 	tSent := c.deps.Clock()
 	c.apply(now, sink, &res)
 	tApplied := c.deps.Clock()
@@ -391,10 +400,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // roundSink gathers the replies of a round's batches (one batch per switch: its
 // requests in turn). A batch back before the round ends is ingested as it arrives
 // into the round's readings (the collector's poll.Ingester, begun by send), which keep
-// one reading per flow across the batches, and its decoded replies are let go of; the
-// round feeds the readings to the Store once every such batch is in. A batch back
-// later (a slow switch) is applied on its own when it arrives, but for the flows the
-// round already read.
+// one reading per flow across the batches, the one nearest the flow's ingress, and
+// its decoded replies are let go of. A reading no other switch of the round can
+// better (final: at the ingress, or with no switch before it on the flow's path
+// polled in the round) goes to the Store at once, while other switches' replies are
+// still out; the round feeds the others to the Store once every batch back in time
+// is in. A batch back later (a slow switch) is applied on its own when it arrives,
+// but for the flows the round already read.
 type roundSink struct {
 	mu      sync.Mutex
 	closed  bool // the round has ended: later batches are late
@@ -404,6 +416,13 @@ type roundSink struct {
 	back    chan struct{} // a batch the round waits for is back
 	round   uint32        // the round's number (Collector.readRound): flowRec.read
 	applied chan struct{} // closed once the round has applied its replies
+	now     time.Time     // the round's start, the time the scheduler is told its readings at
+	// all and singles are what the round polls (Collector.roundAll, roundSingles):
+	// the switches asked for all their flows, and the flows asked for by a
+	// poll-single with the lowest hop of one. final reads them.
+	all     map[uint64]struct{}
+	singles map[uint64]int32
+	taken   atomic.Int64 // final readings the Store took
 
 	ingesting sync.WaitGroup // batches back in time whose replies are being ingested
 	ingMu     sync.Mutex     // held while a batch is ingested (c.mu is taken inside); guards the fields below
@@ -420,12 +439,25 @@ type roundSink struct {
 // arrival. The batches back in time are ingested as they come (c.ingest); the caller
 // then feeds the readings to the Store with apply, which closes sink.applied
 // (c.roundMu held).
-func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) *roundSink {
+func (c *Collector) send(ctx context.Context, now time.Time, account string, reqs []request, res *RoundResult) *roundSink {
 	grouped, dpids, ends := c.group(reqs)
 	if c.readRound++; c.readRound == 0 {
 		c.readRound = 1 // 0 is "never read" (after 4 billion rounds)
 	}
-	sink := &roundSink{back: make(chan struct{}, len(dpids)), round: c.readRound, applied: make(chan struct{})}
+	if c.roundAll == nil {
+		c.roundAll, c.roundSingles = make(map[uint64]struct{}), make(map[uint64]int32)
+	}
+	clear(c.roundAll)
+	clear(c.roundSingles)
+	for _, r := range grouped {
+		if r.source == stats.SourcePollAll {
+			c.roundAll[r.dpid] = struct{}{}
+		} else if h, ok := c.roundSingles[r.flow]; !ok || r.hop < h {
+			c.roundSingles[r.flow] = r.hop
+		}
+	}
+	sink := &roundSink{back: make(chan struct{}, len(dpids)), round: c.readRound, applied: make(chan struct{}),
+		now: now, all: c.roundAll, singles: c.roundSingles}
 	c.ingest.Begin(c.readings[:0])
 	sendBy := time.Now().Add(c.cfg.RoundTimeout)
 	waitFor := 0
@@ -808,24 +840,71 @@ const warmPasses = 3
 // yieldEvery is how many reply entries are matched per hold of c.mu.
 const yieldEvery = 4096
 
-// take ingests the replies of a batch back in time into the round's readings. Matching
-// takes c.mu; it is let go every few thousand entries, so that the arrivals of a
-// burst of installs (HandleEvents) are not held up for a whole switch's matching. The
-// Ingester's state is the round's (sink.ingMu); a flow that leaves meanwhile is
-// unmatched, as it would be a moment later.
+// take ingests the replies of a batch back in time into the round's readings, and
+// feeds the final ones to the Store (sink.final), outside the round's matching, so
+// that the next batch is matched meanwhile. Matching takes c.mu; it is let go every
+// few thousand entries, so that the arrivals of a burst of installs (HandleEvents)
+// are not held up for a whole switch's matching. The Ingester's state is the round's
+// (sink.ingMu); a flow that leaves meanwhile is unmatched, as it would be a moment
+// later.
 func (c *Collector) take(sink *roundSink, replies []poll.Reply) {
 	if len(replies) == 0 {
 		return
 	}
+	buf := c.getBatchBuf()
+	defer c.putBatchBuf(buf)
 	sink.ingMu.Lock()
-	defer sink.ingMu.Unlock()
 	c.mu.Lock()
-	unmatched := c.ingest.Add(replies, c.yielding(c.resolveRead(sink.round)))
+	finals, unmatched := c.ingest.AddFinal(replies, c.yielding(c.resolveRead(sink.round)), c.final(sink), buf.readings[:0])
 	if unmatched > 0 && c.deps.HandOver != nil {
 		sink.foreign = append(sink.foreign, c.foreign(replies)...)
 	}
 	c.mu.Unlock()
 	sink.unmatched += unmatched
+	sink.ingMu.Unlock()
+	var n int
+	buf.samples, n = c.observe(sink.now, finals, buf.samples[:0])
+	buf.readings = finals[:0]
+	sink.taken.Add(int64(n))
+}
+
+// final returns the poll.Final of a round's batches back in time (called with c.mu
+// held, as resolve is): a flow's reading at its ingress (its egress with
+// ReadEgress) is final, and so is one further along its path when the round polls
+// none of the switches before it there, neither for all their flows nor for this
+// one. A switch of the round whose batch was not sent (busy) still counts: its
+// entries wait for the round's end, as all of them did.
+func (c *Collector) final(sink *roundSink) poll.Final {
+	return func(flow uint64, hop int) bool {
+		if hop == 0 {
+			return true
+		}
+		if h, ok := sink.singles[flow]; ok && int(h) < hop {
+			return false
+		}
+		if len(sink.all) == 0 {
+			return true
+		}
+		f, ok := c.flows.Get(flow)
+		if !ok {
+			return false
+		}
+		hops := f.hops()
+		if hop >= len(hops) {
+			return false
+		}
+		if c.cfg.ReadPoint == mcps.ReadEgress {
+			hops = hops[len(hops)-hop:]
+		} else {
+			hops = hops[:hop]
+		}
+		for _, h := range hops {
+			if _, ok := sink.all[h.DPID]; ok {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // yielding wraps resolve, called with c.mu held, so that it lets c.mu go and takes
@@ -855,9 +934,9 @@ func (c *Collector) recycle(replies []poll.Reply) {
 	}
 }
 
-// apply feeds the round's readings, once every batch back in time is ingested, to
-// the Store, and those it took to the scheduler; then it lets the round's late
-// batches apply theirs.
+// apply feeds the round's readings that were not final, once every batch back in
+// time is ingested (and its final readings applied), to the Store, and those it took
+// to the scheduler; then it lets the round's late batches apply theirs.
 func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	defer close(sink.applied)
 	sink.ingesting.Wait()
@@ -873,6 +952,7 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	sink.foreign = nil
 	res.Unmatched = unmatched
 	c.samples, res.Readings = c.observe(now, readings, c.samples[:0])
+	res.Readings += int(sink.taken.Load())
 }
 
 // applyLate applies the replies of a batch of round that came back after it, but
@@ -887,8 +967,8 @@ func (c *Collector) applyLate(replies []poll.Reply, round uint32) {
 		return
 	}
 	c.lateMu.Lock()
-	buf := c.getLateBuf() // in turn: the batches waiting for lateMu hold none
-	defer c.putLateBuf(buf)
+	buf := c.getBatchBuf() // in turn: the batches waiting for lateMu hold none
+	defer c.putBatchBuf(buf)
 	c.mu.Lock()
 	read := 0
 	readings, unmatched := c.lateIng.Ingest(buf.readings[:0], replies, c.yielding(c.resolveLate(round, &read)))
@@ -904,48 +984,48 @@ func (c *Collector) applyLate(replies []poll.Reply, round uint32) {
 	c.mu.Unlock()
 }
 
-// lateBuf is the working memory of one late batch's applyLate.
-type lateBuf struct {
+// batchBuf is the working memory of one batch's take or applyLate.
+type batchBuf struct {
 	readings []stats.Reading
 	samples  []stats.FlowSample
 }
 
 const (
-	// maxLateBufs is how many late batches' buffers are kept: one batch matches
-	// at a time (lateMu) while others feed the Store. When most switches are late
-	// (a million flows on two cores) dozens pile up in that second step, each
-	// with its buffers; kept, they serve the next round's late batches instead
-	// of being made again (at a million flows, made per batch, they were a sixth
-	// of what the process allocated while polling).
-	maxLateBufs = 64
-	// maxLateBufReadings bounds the readings' buffers kept, together (42 MB at
+	// maxBatchBufs is how many batches' buffers are kept: one batch matches at a
+	// time (the round's ingMu, or lateMu) while others feed the Store. When most
+	// switches are late (a million flows on two cores) dozens pile up in that
+	// second step, each with its buffers; kept, they serve the next batches
+	// instead of being made again (at a million flows, made per batch, they were
+	// a sixth of what the process allocated while polling).
+	maxBatchBufs = 64
+	// maxBatchBufReadings bounds the readings' buffers kept, together (42 MB at
 	// 80 bytes a reading): a buffer beyond it, from a switch of more entries or
 	// one batch too many, is left to the garbage collector.
-	maxLateBufReadings = 1 << 19
+	maxBatchBufReadings = 1 << 19
 )
 
-// getLateBuf returns a kept late batch's buffers, or new ones.
-func (c *Collector) getLateBuf() *lateBuf {
-	c.lateBufMu.Lock()
-	defer c.lateBufMu.Unlock()
-	if n := len(c.lateBufs); n > 0 {
-		b := c.lateBufs[n-1]
-		c.lateBufs[n-1] = nil
-		c.lateBufs = c.lateBufs[:n-1]
-		c.lateKept -= cap(b.readings)
+// getBatchBuf returns a kept batch's buffers, or new ones.
+func (c *Collector) getBatchBuf() *batchBuf {
+	c.bufMu.Lock()
+	defer c.bufMu.Unlock()
+	if n := len(c.bufs); n > 0 {
+		b := c.bufs[n-1]
+		c.bufs[n-1] = nil
+		c.bufs = c.bufs[:n-1]
+		c.bufKept -= cap(b.readings)
 		return b
 	}
-	return new(lateBuf)
+	return new(batchBuf)
 }
 
-// putLateBuf keeps b for the next late batch, unless maxLateBufs are kept or the
-// readings' buffers kept would pass maxLateBufReadings.
-func (c *Collector) putLateBuf(b *lateBuf) {
-	c.lateBufMu.Lock()
-	defer c.lateBufMu.Unlock()
-	if len(c.lateBufs) < maxLateBufs && c.lateKept+cap(b.readings) <= maxLateBufReadings {
-		c.lateBufs = append(c.lateBufs, b)
-		c.lateKept += cap(b.readings)
+// putBatchBuf keeps b for the next batch, unless maxBatchBufs are kept or the
+// readings' buffers kept would pass maxBatchBufReadings.
+func (c *Collector) putBatchBuf(b *batchBuf) {
+	c.bufMu.Lock()
+	defer c.bufMu.Unlock()
+	if len(c.bufs) < maxBatchBufs && c.bufKept+cap(b.readings) <= maxBatchBufReadings {
+		c.bufs = append(c.bufs, b)
+		c.bufKept += cap(b.readings)
 	}
 }
 

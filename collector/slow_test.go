@@ -409,3 +409,68 @@ func TestLateBatchBuffersReused(t *testing.T) {
 	assert.Less(t, perBatch, float64(16*n), "bytes allocated per late batch of %d entries", n)
 	assert.Equal(t, uint64(14*n), e.c.Counters().LateReadings, "every reading applied")
 }
+
+// TestFinalReadingsAppliedOnArrival: with every switch polled for all its flows, a
+// flow's reading at its ingress is final (no switch can better it), so it reaches
+// the Store while the round still waits for other switches. s3 and s4 answer 400 ms
+// late, within the round: flows 0-5 (ingress s1 and s2) are read before s4 is back;
+// flow 6 (s4 alone) only once it is; and each flow's reading is its ingress
+// switch's, as a round that applied everything at its end kept.
+func TestFinalReadingsAppliedOnArrival(t *testing.T) {
+	e := newEnv(t, Config{Strategy: StrategyPollAll, RoundTimeout: 5 * time.Second, RequestTimeout: 5 * time.Second})
+	e.c.deps.Clock = time.Now
+	e.net.delay[3] = 400 * time.Millisecond
+	e.net.delay[4] = 400 * time.Millisecond
+	e.loadLine(t)
+	for i, h := range e.flows {
+		e.net.count(h.Cookie, uint64(1000*(i+1)), uint64(i+1), 1)
+	}
+	// Each switch downstream of a flow's ingress counts 10 bytes less of it.
+	e.net.mu.Lock()
+	for dpid, es := range e.net.entries {
+		for k := range es {
+			for i, h := range e.flows {
+				if h.Cookie == es[k].Cookie {
+					first := map[bool]uint64{true: 1, false: 2}[i < 3]
+					if i == 6 {
+						first = 4
+					}
+					es[k].ByteCount -= 10 * (dpid - first)
+				}
+			}
+		}
+	}
+	e.net.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); e.c.Wait() }()
+
+	done := make(chan RoundResult, 1)
+	go func() { done <- e.c.Round(ctx) }()
+	read := func(i int) bool {
+		f, ok := e.store.Flow(e.flows[i].ID)
+		return ok && f.Readings > 0
+	}
+	early := false
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if read(0) && read(1) && read(2) && read(3) && read(4) && read(5) {
+			early = true
+			break
+		}
+	}
+	require.True(t, early, "the ingress readings of flows 0-5 are in the Store before s3 and s4 answer")
+	assert.False(t, read(6), "flow 6 waits for s4")
+	var res RoundResult
+	select {
+	case res = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the round did not end")
+	}
+	assert.Equal(t, 7, res.Readings)
+	assert.Zero(t, res.Late)
+	for i, h := range e.flows {
+		f, ok := e.store.Flow(h.ID)
+		require.True(t, ok)
+		assert.Equal(t, uint64(1000*(i+1)), f.Bytes, "flow %d: its ingress switch's count", i)
+		assert.Equal(t, 1, f.Readings, "flow %d: one reading a round", i)
+	}
+}

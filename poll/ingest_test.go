@@ -189,6 +189,89 @@ func TestIngesterAddInParts(t *testing.T) {
 	require.Zero(t, g.seen.Slots(), "a round far smaller lets it go")
 }
 
+// TestIngesterAddFinal: readings handed out as final at once and those kept for End
+// are, together, what Ingest keeps, whichever order the switches' replies come in,
+// when final says true only where no nearer switch will answer (here: at the lowest
+// hop any reply of the round has the flow at, or at the ingress); a kept reading a
+// final one betters is left out of End, and nothing follows a final reading.
+func TestIngesterAddFinal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	resolve := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) {
+		return e.Cookie, int((dpid*7 + e.Cookie) % 4), e.Cookie%13 != 0
+	}
+	for trial := range 40 {
+		var replies []Reply
+		for s := uint64(1); s <= uint64(2+rng.IntN(10)); s++ {
+			var es []ofproto.FlowStats
+			for range rng.IntN(300) {
+				f := 1 + rng.Uint64N(500)
+				es = append(es, ofproto.FlowStats{Cookie: f, ByteCount: f*100 + s, PacketCount: s})
+			}
+			replies = append(replies, Reply{DPID: s, At: t0.Add(time.Duration(s) * time.Millisecond), Msgs: []ofproto.Message{flowReply(es...)}})
+		}
+		lowest := map[uint64]int{}
+		for _, rp := range replies {
+			for _, e := range rp.Msgs[0].(*ofproto.StatsReply).Body.(*ofproto.FlowStatsReply).Entries {
+				if id, hop, ok := resolve(rp.DPID, &e); ok {
+					if h, seen := lowest[id]; !seen || hop < h {
+						lowest[id] = hop
+					}
+				}
+			}
+		}
+		final := func(flow uint64, hop int) bool { return hop == 0 || trial%2 == 0 && hop == lowest[flow] }
+		rng.Shuffle(len(replies), func(i, j int) { replies[i], replies[j] = replies[j], replies[i] })
+		// Ingest keeps the first of a tie: in the order the replies come, as here.
+		want, wantUnmatched := Ingest(nil, replies, resolve)
+		var g Ingester
+		if trial%3 == 1 {
+			g.Warm = func(int, uint64, *ofproto.FlowStats) {}
+		}
+		g.Begin(nil)
+		var finals []stats.Reading
+		unmatched := 0
+		for rest := replies; len(rest) > 0; {
+			k := 1 + rng.IntN(min(len(rest), 3))
+			var u int
+			finals, u = g.AddFinal(rest[:k], resolve, final, finals)
+			unmatched += u
+			rest = rest[k:]
+		}
+		kept := g.End()
+		require.Equal(t, wantUnmatched, unmatched, "trial %d", trial)
+		got := map[uint64]stats.Reading{}
+		for _, r := range append(slices.Clone(finals), kept...) {
+			require.NotContains(t, got, r.Flow, "trial %d: flow %d read twice", trial, r.Flow)
+			got[r.Flow] = r
+		}
+		require.Len(t, got, len(want), "trial %d", trial)
+		for _, r := range want {
+			require.Equal(t, r, got[r.Flow], "trial %d flow %d", trial, r.Flow)
+		}
+		for _, r := range finals {
+			require.True(t, final(r.Flow, int((r.DPID*7+r.Flow)%4)), "trial %d: flow %d handed out but not final", trial, r.Flow)
+		}
+		require.Zero(t, g.seen.Len(), "the table is emptied for the next round")
+		require.Zero(t, g.dropped)
+	}
+
+	// A flow read at hop 2, then at its ingress: the kept reading is dropped.
+	hopOf := map[uint64]int{1: 2, 2: 0, 3: 1}
+	res := func(dpid uint64, e *ofproto.FlowStats) (uint64, int, bool) { return e.Cookie, hopOf[dpid], true }
+	var g Ingester
+	g.Begin(nil)
+	at := func(s uint64) Reply {
+		return Reply{DPID: s, At: t0.Add(time.Duration(s) * time.Second), Msgs: []ofproto.Message{flowReply(ofproto.FlowStats{Cookie: 9, ByteCount: s})}}
+	}
+	first := func(_ uint64, hop int) bool { return hop == 0 }
+	finals, _ := g.AddFinal([]Reply{at(1)}, res, first, nil)
+	require.Empty(t, finals)
+	finals, _ = g.AddFinal([]Reply{at(2), at(3)}, res, first, finals)
+	require.Len(t, finals, 1)
+	require.Equal(t, uint64(2), finals[0].DPID)
+	require.Empty(t, g.End(), "the reading at hop 2 is dropped, and hop 1 came after the final one")
+}
+
 func TestRemoved(t *testing.T) {
 	ev := flowtracker.Event{Kind: flowtracker.EventExpired, ID: 5, DPIDs: []uint64{4, 2}, Time: t0, HasFinal: true,
 		Final: flowtracker.Counters{Bytes: 1000, Packets: 10, DurationSec: 3, DurationNsec: 7}}
