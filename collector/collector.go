@@ -185,12 +185,11 @@ type Collector struct {
 	bufMu   sync.Mutex
 	bufs    []*batchBuf
 	bufKept int
-	// roundAll and roundSingles are send's sets of what the round polls (under
-	// roundMu; the round's batches read them through its sink).
-	roundAll     map[uint64]struct{}
-	roundSingles map[uint64]int32
-	readings     []stats.Reading
-	samples      []stats.FlowSample
+	// polls is what the round polls, set by send (under roundMu; the round's
+	// batches read it through its sink).
+	polls    roundPolls
+	readings []stats.Reading
+	samples  []stats.FlowSample
 
 	mu      sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched   poll.Scheduler

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	mathbits "math/bits"
 	"runtime/metrics"
 	"slices"
 	"sync"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
+	"github.com/cemon-sdn/cemon/internal/idmap"
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/poll"
@@ -45,6 +48,7 @@ type RoundResult struct {
 	Late      int // switches whose batch was still out when the round ended (applied on arrival)
 	Failed    int // requests that failed before the round ended
 	Readings  int // readings the Store took
+	Final     int // of them, those final on arrival: taken while the round waited for other switches
 	Unmatched int // entries that mapped to no active flow
 	Flows     int // flows the collector tracked when the round ended
 	Took      time.Duration
@@ -369,7 +373,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	}
 	allocMB, gcs := c.heapSinceLast()
 	c.log.Log(ctx, level, "polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
-		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
+		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings, "final", res.Final,
 		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)),
 		"switches_ms", ms(tSwitches.Sub(now)), "snapshot_ms", ms(st.snapshot), "solve_wait_ms", ms(st.wait), "swap_ms", ms(st.swap),
 		"plan_ms", ms(tPlanned.Sub(tSettled)),
@@ -417,12 +421,8 @@ type roundSink struct {
 	round   uint32        // the round's number (Collector.readRound): flowRec.read
 	applied chan struct{} // closed once the round has applied its replies
 	now     time.Time     // the round's start, the time the scheduler is told its readings at
-	// all and singles are what the round polls (Collector.roundAll, roundSingles):
-	// the switches asked for all their flows, and the flows asked for by a
-	// poll-single with the lowest hop of one. final reads them.
-	all     map[uint64]struct{}
-	singles map[uint64]int32
-	taken   atomic.Int64 // final readings the Store took
+	polls   *roundPolls   // what the round polls (Collector.polls), for final
+	taken   atomic.Int64  // final readings the Store took
 
 	ingesting sync.WaitGroup // batches back in time whose replies are being ingested
 	ingMu     sync.Mutex     // held while a batch is ingested (c.mu is taken inside); guards the fields below
@@ -444,20 +444,9 @@ func (c *Collector) send(ctx context.Context, now time.Time, account string, req
 	if c.readRound++; c.readRound == 0 {
 		c.readRound = 1 // 0 is "never read" (after 4 billion rounds)
 	}
-	if c.roundAll == nil {
-		c.roundAll, c.roundSingles = make(map[uint64]struct{}), make(map[uint64]int32)
-	}
-	clear(c.roundAll)
-	clear(c.roundSingles)
-	for _, r := range grouped {
-		if r.source == stats.SourcePollAll {
-			c.roundAll[r.dpid] = struct{}{}
-		} else if h, ok := c.roundSingles[r.flow]; !ok || r.hop < h {
-			c.roundSingles[r.flow] = r.hop
-		}
-	}
+	c.polls.set(grouped)
 	sink := &roundSink{back: make(chan struct{}, len(dpids)), round: c.readRound, applied: make(chan struct{}),
-		now: now, all: c.roundAll, singles: c.roundSingles}
+		now: now, polls: &c.polls}
 	c.ingest.Begin(c.readings[:0])
 	sendBy := time.Now().Add(c.cfg.RoundTimeout)
 	waitFor := 0
@@ -875,36 +864,97 @@ func (c *Collector) take(sink *roundSink, replies []poll.Reply) {
 // one. A switch of the round whose batch was not sent (busy) still counts: its
 // entries wait for the round's end, as all of them did.
 func (c *Collector) final(sink *roundSink) poll.Final {
+	rp := sink.polls
 	return func(flow uint64, hop int) bool {
 		if hop == 0 {
 			return true
 		}
-		if h, ok := sink.singles[flow]; ok && int(h) < hop {
-			return false
-		}
-		if len(sink.all) == 0 {
-			return true
-		}
-		f, ok := c.flows.Get(flow)
-		if !ok {
-			return false
-		}
-		hops := f.hops()
-		if hop >= len(hops) {
-			return false
-		}
-		if c.cfg.ReadPoint == mcps.ReadEgress {
-			hops = hops[len(hops)-hop:]
-		} else {
-			hops = hops[:hop]
-		}
-		for _, h := range hops {
-			if _, ok := sink.all[h.DPID]; ok {
+		if rp.all.Len() > 0 {
+			f, ok := c.flows.Get(flow)
+			if !ok {
 				return false
 			}
+			hops := f.hops()
+			if hop >= len(hops) {
+				return false
+			}
+			if c.cfg.ReadPoint == mcps.ReadEgress {
+				hops = hops[len(hops)-hop:]
+			} else {
+				hops = hops[:hop]
+			}
+			for _, h := range hops {
+				if _, ok := rp.all.Get(h.DPID); ok {
+					return false
+				}
+			}
 		}
-		return true
+		return rp.singleAt(flow) >= int32(hop)
 	}
+}
+
+// roundPolls is what a round polls, as final asks it: the switches asked for all
+// their flows, and the flows asked for by a poll-single, each with the lowest hop of
+// one (counted as Resolver counts it). A filter of the singles' flows answers most
+// of final's questions, for flows polled by none, from 32 KB or so rather than a
+// table of a hundred thousand flows.
+type roundPolls struct {
+	all     idmap.Map[struct{}]
+	singles idmap.Map[int32]
+	filter  []uint64 // bit place(flow) is set for every flow of singles
+	shift   uint     // place's
+}
+
+// set makes p the polls of a round's requests.
+func (p *roundPolls) set(reqs []request) {
+	p.all.Clear()
+	p.singles.Clear()
+	n := 0
+	for _, r := range reqs {
+		if r.source == stats.SourcePollAll {
+			p.all.Put(r.dpid, struct{}{})
+		} else {
+			n++
+		}
+	}
+	bits := 64 // about 16 bits a single: about one flow in 16 of none looks further
+	for bits < 16*n {
+		bits <<= 1
+	}
+	p.shift = uint(64 - mathbits.TrailingZeros(uint(bits)))
+	if cap(p.filter) >= bits/64 {
+		p.filter = p.filter[:bits/64]
+		clear(p.filter)
+	} else {
+		p.filter = make([]uint64, bits/64)
+	}
+	for _, r := range reqs {
+		if r.source == stats.SourcePollAll {
+			continue
+		}
+		if h, ok := p.singles.Get(r.flow); !ok || r.hop < h {
+			p.singles.Put(r.flow, r.hop)
+		}
+		b := p.place(r.flow)
+		p.filter[b/64] |= 1 << (b % 64)
+	}
+}
+
+func (p *roundPolls) place(flow uint64) uint64 { return (flow * 0x9E3779B97F4A7C15) >> p.shift }
+
+// singleAt returns the lowest hop of flow's poll-singles in the round, MaxInt32 if
+// it has none.
+func (p *roundPolls) singleAt(flow uint64) int32 {
+	if p.singles.Len() == 0 {
+		return math.MaxInt32
+	}
+	if b := p.place(flow); p.filter[b/64]&(1<<(b%64)) == 0 {
+		return math.MaxInt32
+	}
+	if h, ok := p.singles.Get(flow); ok {
+		return h
+	}
+	return math.MaxInt32
 }
 
 // yielding wraps resolve, called with c.mu held, so that it lets c.mu go and takes
@@ -952,7 +1002,8 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	sink.foreign = nil
 	res.Unmatched = unmatched
 	c.samples, res.Readings = c.observe(now, readings, c.samples[:0])
-	res.Readings += int(sink.taken.Load())
+	res.Final = int(sink.taken.Load())
+	res.Readings += res.Final
 }
 
 // applyLate applies the replies of a batch of round that came back after it, but

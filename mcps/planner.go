@@ -391,6 +391,12 @@ func (p *Planner) Grow(flows, hops int) {
 	}
 	p.recs = slices.Grow(p.recs, flows)
 	p.arena = slices.Grow(p.arena, max(hops, 0))
+	if !slices.Contains(p.polled, true) {
+		// No switch is polled for all its flows (a planner not yet rebuilt): each
+		// flow added is a poll-single.
+		p.singles = slices.Grow(p.singles, flows)
+		p.sRec = slices.Grow(p.sRec, flows)
+	}
 }
 
 // AppendFlows appends the active flows, in the order of the planner's records, to a

@@ -130,6 +130,8 @@ func (g *Ingester) AddFinal(replies []Reply, resolve Resolver, final Final, out 
 	dst := g.dst
 	if final == nil {
 		dst = slices.Grow(dst, n)
+	} else {
+		out = slices.Grow(out, n)
 	}
 	seen := &g.seen
 	take := func(rp *Reply, e *ofproto.FlowStats, id uint64, hop int, ok bool) {
