@@ -178,18 +178,15 @@ type Collector struct {
 	heapAlloc, heapGCs uint64
 	lateMu             sync.Mutex    // one late batch matching at a time (applyLate)
 	lateIng            poll.Ingester // late batches' matching (under lateMu)
-	// bufs are the readings' and samples' buffers of batches, kept for the next
-	// ones (bufMu; at most maxBatchBufs, their readings' capacity bufKept at most
-	// maxBatchBufReadings): buffers made per batch were about half a megabyte for
-	// 3,000 entries, for the garbage collector.
-	bufMu   sync.Mutex
-	bufs    []*batchBuf
-	bufKept int
-	// polls is what the round polls, set by send (under roundMu; the round's
-	// batches read it through its sink).
-	polls    roundPolls
-	readings []stats.Reading
-	samples  []stats.FlowSample
+	// lateBufs are the readings' and samples' buffers of late batches, kept for
+	// the next ones (lateBufMu; at most maxLateBufs, their readings' capacity
+	// lateKept at most maxLateBufReadings): buffers made per batch were about
+	// half a megabyte for 3,000 entries, for the garbage collector.
+	lateBufMu sync.Mutex
+	lateBufs  []*lateBuf
+	lateKept  int
+	readings  []stats.Reading
+	samples   []stats.FlowSample
 
 	mu      sync.Mutex // guards what follows; never held while solving or waiting for replies
 	sched   poll.Scheduler

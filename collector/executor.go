@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	mathbits "math/bits"
 	"runtime/metrics"
 	"slices"
 	"sync"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/cemon-sdn/cemon/flowkey"
 	"github.com/cemon-sdn/cemon/flowtracker"
-	"github.com/cemon-sdn/cemon/internal/idmap"
 	"github.com/cemon-sdn/cemon/mcps"
 	"github.com/cemon-sdn/cemon/ofproto"
 	"github.com/cemon-sdn/cemon/poll"
@@ -32,10 +29,6 @@ type request struct {
 	msg      *ofproto.StatsRequest
 	source   stats.Source
 	interval time.Duration
-	// flow and hop are a poll-single's flow and the switch's place on its path,
-	// counted as Resolver counts it (from the egress with ReadEgress).
-	flow uint64
-	hop  int32
 }
 
 // RoundResult summarises one polling round.
@@ -48,7 +41,6 @@ type RoundResult struct {
 	Late      int // switches whose batch was still out when the round ended (applied on arrival)
 	Failed    int // requests that failed before the round ended
 	Readings  int // readings the Store took
-	Final     int // of them, those final on arrival: taken while the round waited for other switches
 	Unmatched int // entries that mapped to no active flow
 	Flows     int // flows the collector tracked when the round ended
 	Took      time.Duration
@@ -274,16 +266,11 @@ func (c *Collector) requests(due []poll.Request, pace time.Duration) []request {
 		if f == nil {
 			continue
 		}
-		hops := f.hops()
-		for i, h := range hops {
+		for _, h := range f.hops() {
 			if h.DPID == r.DPID && c.pollable(r.Flow, f, h.DPID) {
 				b.Match, b.TableID, b.OutPort = flowkey.ToMatchGrain(f.key, f.grain, ofproto.PortNo(h.InPort)), 0xff, ofproto.PortNone
 				m.Body = b
-				if c.cfg.ReadPoint == mcps.ReadEgress {
-					i = len(hops) - 1 - i
-				}
-				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: paced(r.Interval, pace, c.cfg.Interval), msg: m,
-					flow: r.Flow, hop: int32(i)})
+				reqs = append(reqs, request{dpid: r.DPID, source: r.Source, interval: paced(r.Interval, pace, c.cfg.Interval), msg: m})
 				break
 			}
 		}
@@ -353,7 +340,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	account := strategy.String()
 	res := RoundResult{At: now, Strategy: strategy, Requests: len(reqs)}
 	tPlanned := c.deps.Clock()
-	sink := c.send(ctx, now, account, reqs, &res)
+	sink := c.send(ctx, account, reqs, &res)
 	tSent := c.deps.Clock()
 	c.apply(now, sink, &res)
 	tApplied := c.deps.Clock()
@@ -373,7 +360,7 @@ func (c *Collector) Round(ctx context.Context) RoundResult {
 	}
 	allocMB, gcs := c.heapSinceLast()
 	c.log.Log(ctx, level, "polling round", "strategy", account, "took_ms", float64(res.Took.Microseconds())/1000,
-		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings, "final", res.Final,
+		"requests", res.Requests, "skipped", res.Skipped, "failed", res.Failed, "readings", res.Readings,
 		"unmatched", res.Unmatched, "flows", res.Flows, "settle_ms", ms(tSettled.Sub(now)),
 		"switches_ms", ms(tSwitches.Sub(now)), "snapshot_ms", ms(st.snapshot), "solve_wait_ms", ms(st.wait), "swap_ms", ms(st.swap),
 		"plan_ms", ms(tPlanned.Sub(tSettled)),
@@ -404,13 +391,10 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // roundSink gathers the replies of a round's batches (one batch per switch: its
 // requests in turn). A batch back before the round ends is ingested as it arrives
 // into the round's readings (the collector's poll.Ingester, begun by send), which keep
-// one reading per flow across the batches, the one nearest the flow's ingress, and
-// its decoded replies are let go of. A reading no other switch of the round can
-// better (final: at the ingress, or with no switch before it on the flow's path
-// polled in the round) goes to the Store at once, while other switches' replies are
-// still out; the round feeds the others to the Store once every batch back in time
-// is in. A batch back later (a slow switch) is applied on its own when it arrives,
-// but for the flows the round already read.
+// one reading per flow across the batches, and its decoded replies are let go of; the
+// round feeds the readings to the Store once every such batch is in. A batch back
+// later (a slow switch) is applied on its own when it arrives, but for the flows the
+// round already read.
 type roundSink struct {
 	mu      sync.Mutex
 	closed  bool // the round has ended: later batches are late
@@ -420,9 +404,6 @@ type roundSink struct {
 	back    chan struct{} // a batch the round waits for is back
 	round   uint32        // the round's number (Collector.readRound): flowRec.read
 	applied chan struct{} // closed once the round has applied its replies
-	now     time.Time     // the round's start, the time the scheduler is told its readings at
-	polls   *roundPolls   // what the round polls (Collector.polls), for final
-	taken   atomic.Int64  // final readings the Store took
 
 	ingesting sync.WaitGroup // batches back in time whose replies are being ingested
 	ingMu     sync.Mutex     // held while a batch is ingested (c.mu is taken inside); guards the fields below
@@ -439,14 +420,12 @@ type roundSink struct {
 // arrival. The batches back in time are ingested as they come (c.ingest); the caller
 // then feeds the readings to the Store with apply, which closes sink.applied
 // (c.roundMu held).
-func (c *Collector) send(ctx context.Context, now time.Time, account string, reqs []request, res *RoundResult) *roundSink {
+func (c *Collector) send(ctx context.Context, account string, reqs []request, res *RoundResult) *roundSink {
 	grouped, dpids, ends := c.group(reqs)
 	if c.readRound++; c.readRound == 0 {
 		c.readRound = 1 // 0 is "never read" (after 4 billion rounds)
 	}
-	c.polls.set(grouped)
-	sink := &roundSink{back: make(chan struct{}, len(dpids)), round: c.readRound, applied: make(chan struct{}),
-		now: now, polls: &c.polls}
+	sink := &roundSink{back: make(chan struct{}, len(dpids)), round: c.readRound, applied: make(chan struct{})}
 	c.ingest.Begin(c.readings[:0])
 	sendBy := time.Now().Add(c.cfg.RoundTimeout)
 	waitFor := 0
@@ -829,132 +808,24 @@ const warmPasses = 3
 // yieldEvery is how many reply entries are matched per hold of c.mu.
 const yieldEvery = 4096
 
-// take ingests the replies of a batch back in time into the round's readings, and
-// feeds the final ones to the Store (sink.final), outside the round's matching, so
-// that the next batch is matched meanwhile. Matching takes c.mu; it is let go every
-// few thousand entries, so that the arrivals of a burst of installs (HandleEvents)
-// are not held up for a whole switch's matching. The Ingester's state is the round's
-// (sink.ingMu); a flow that leaves meanwhile is unmatched, as it would be a moment
-// later.
+// take ingests the replies of a batch back in time into the round's readings. Matching
+// takes c.mu; it is let go every few thousand entries, so that the arrivals of a
+// burst of installs (HandleEvents) are not held up for a whole switch's matching. The
+// Ingester's state is the round's (sink.ingMu); a flow that leaves meanwhile is
+// unmatched, as it would be a moment later.
 func (c *Collector) take(sink *roundSink, replies []poll.Reply) {
 	if len(replies) == 0 {
 		return
 	}
-	buf := c.getBatchBuf()
-	defer c.putBatchBuf(buf)
 	sink.ingMu.Lock()
+	defer sink.ingMu.Unlock()
 	c.mu.Lock()
-	finals, unmatched := c.ingest.AddFinal(replies, c.yielding(c.resolveRead(sink.round)), c.final(sink), buf.readings[:0])
+	unmatched := c.ingest.Add(replies, c.yielding(c.resolveRead(sink.round)))
 	if unmatched > 0 && c.deps.HandOver != nil {
 		sink.foreign = append(sink.foreign, c.foreign(replies)...)
 	}
 	c.mu.Unlock()
 	sink.unmatched += unmatched
-	sink.ingMu.Unlock()
-	var n int
-	buf.samples, n = c.observe(sink.now, finals, buf.samples[:0])
-	buf.readings = finals[:0]
-	sink.taken.Add(int64(n))
-}
-
-// final returns the poll.Final of a round's batches back in time (called with c.mu
-// held, as resolve is): a flow's reading at its ingress (its egress with
-// ReadEgress) is final, and so is one further along its path when the round polls
-// none of the switches before it there, neither for all their flows nor for this
-// one. A switch of the round whose batch was not sent (busy) still counts: its
-// entries wait for the round's end, as all of them did.
-func (c *Collector) final(sink *roundSink) poll.Final {
-	rp := sink.polls
-	return func(flow uint64, hop int) bool {
-		if hop == 0 {
-			return true
-		}
-		if rp.all.Len() > 0 {
-			f, ok := c.flows.Get(flow)
-			if !ok {
-				return false
-			}
-			hops := f.hops()
-			if hop >= len(hops) {
-				return false
-			}
-			if c.cfg.ReadPoint == mcps.ReadEgress {
-				hops = hops[len(hops)-hop:]
-			} else {
-				hops = hops[:hop]
-			}
-			for _, h := range hops {
-				if _, ok := rp.all.Get(h.DPID); ok {
-					return false
-				}
-			}
-		}
-		return rp.singleAt(flow) >= int32(hop)
-	}
-}
-
-// roundPolls is what a round polls, as final asks it: the switches asked for all
-// their flows, and the flows asked for by a poll-single, each with the lowest hop of
-// one (counted as Resolver counts it). A filter of the singles' flows answers most
-// of final's questions, for flows polled by none, from 32 KB or so rather than a
-// table of a hundred thousand flows.
-type roundPolls struct {
-	all     idmap.Map[struct{}]
-	singles idmap.Map[int32]
-	filter  []uint64 // bit place(flow) is set for every flow of singles
-	shift   uint     // place's
-}
-
-// set makes p the polls of a round's requests.
-func (p *roundPolls) set(reqs []request) {
-	p.all.Clear()
-	p.singles.Clear()
-	n := 0
-	for _, r := range reqs {
-		if r.source == stats.SourcePollAll {
-			p.all.Put(r.dpid, struct{}{})
-		} else {
-			n++
-		}
-	}
-	bits := 64 // about 16 bits a single: about one flow in 16 of none looks further
-	for bits < 16*n {
-		bits <<= 1
-	}
-	p.shift = uint(64 - mathbits.TrailingZeros(uint(bits)))
-	if cap(p.filter) >= bits/64 {
-		p.filter = p.filter[:bits/64]
-		clear(p.filter)
-	} else {
-		p.filter = make([]uint64, bits/64)
-	}
-	for _, r := range reqs {
-		if r.source == stats.SourcePollAll {
-			continue
-		}
-		if h, ok := p.singles.Get(r.flow); !ok || r.hop < h {
-			p.singles.Put(r.flow, r.hop)
-		}
-		b := p.place(r.flow)
-		p.filter[b/64] |= 1 << (b % 64)
-	}
-}
-
-func (p *roundPolls) place(flow uint64) uint64 { return (flow * 0x9E3779B97F4A7C15) >> p.shift }
-
-// singleAt returns the lowest hop of flow's poll-singles in the round, MaxInt32 if
-// it has none.
-func (p *roundPolls) singleAt(flow uint64) int32 {
-	if p.singles.Len() == 0 {
-		return math.MaxInt32
-	}
-	if b := p.place(flow); p.filter[b/64]&(1<<(b%64)) == 0 {
-		return math.MaxInt32
-	}
-	if h, ok := p.singles.Get(flow); ok {
-		return h
-	}
-	return math.MaxInt32
 }
 
 // yielding wraps resolve, called with c.mu held, so that it lets c.mu go and takes
@@ -984,9 +855,9 @@ func (c *Collector) recycle(replies []poll.Reply) {
 	}
 }
 
-// apply feeds the round's readings that were not final, once every batch back in
-// time is ingested (and its final readings applied), to the Store, and those it took
-// to the scheduler; then it lets the round's late batches apply theirs.
+// apply feeds the round's readings, once every batch back in time is ingested, to
+// the Store, and those it took to the scheduler; then it lets the round's late
+// batches apply theirs.
 func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	defer close(sink.applied)
 	sink.ingesting.Wait()
@@ -1002,8 +873,6 @@ func (c *Collector) apply(now time.Time, sink *roundSink, res *RoundResult) {
 	sink.foreign = nil
 	res.Unmatched = unmatched
 	c.samples, res.Readings = c.observe(now, readings, c.samples[:0])
-	res.Final = int(sink.taken.Load())
-	res.Readings += res.Final
 }
 
 // applyLate applies the replies of a batch of round that came back after it, but
@@ -1018,8 +887,8 @@ func (c *Collector) applyLate(replies []poll.Reply, round uint32) {
 		return
 	}
 	c.lateMu.Lock()
-	buf := c.getBatchBuf() // in turn: the batches waiting for lateMu hold none
-	defer c.putBatchBuf(buf)
+	buf := c.getLateBuf() // in turn: the batches waiting for lateMu hold none
+	defer c.putLateBuf(buf)
 	c.mu.Lock()
 	read := 0
 	readings, unmatched := c.lateIng.Ingest(buf.readings[:0], replies, c.yielding(c.resolveLate(round, &read)))
@@ -1035,48 +904,48 @@ func (c *Collector) applyLate(replies []poll.Reply, round uint32) {
 	c.mu.Unlock()
 }
 
-// batchBuf is the working memory of one batch's take or applyLate.
-type batchBuf struct {
+// lateBuf is the working memory of one late batch's applyLate.
+type lateBuf struct {
 	readings []stats.Reading
 	samples  []stats.FlowSample
 }
 
 const (
-	// maxBatchBufs is how many batches' buffers are kept: one batch matches at a
-	// time (the round's ingMu, or lateMu) while others feed the Store. When most
-	// switches are late (a million flows on two cores) dozens pile up in that
-	// second step, each with its buffers; kept, they serve the next batches
-	// instead of being made again (at a million flows, made per batch, they were
-	// a sixth of what the process allocated while polling).
-	maxBatchBufs = 64
-	// maxBatchBufReadings bounds the readings' buffers kept, together (42 MB at
+	// maxLateBufs is how many late batches' buffers are kept: one batch matches
+	// at a time (lateMu) while others feed the Store. When most switches are late
+	// (a million flows on two cores) dozens pile up in that second step, each
+	// with its buffers; kept, they serve the next round's late batches instead
+	// of being made again (at a million flows, made per batch, they were a sixth
+	// of what the process allocated while polling).
+	maxLateBufs = 64
+	// maxLateBufReadings bounds the readings' buffers kept, together (42 MB at
 	// 80 bytes a reading): a buffer beyond it, from a switch of more entries or
 	// one batch too many, is left to the garbage collector.
-	maxBatchBufReadings = 1 << 19
+	maxLateBufReadings = 1 << 19
 )
 
-// getBatchBuf returns a kept batch's buffers, or new ones.
-func (c *Collector) getBatchBuf() *batchBuf {
-	c.bufMu.Lock()
-	defer c.bufMu.Unlock()
-	if n := len(c.bufs); n > 0 {
-		b := c.bufs[n-1]
-		c.bufs[n-1] = nil
-		c.bufs = c.bufs[:n-1]
-		c.bufKept -= cap(b.readings)
+// getLateBuf returns a kept late batch's buffers, or new ones.
+func (c *Collector) getLateBuf() *lateBuf {
+	c.lateBufMu.Lock()
+	defer c.lateBufMu.Unlock()
+	if n := len(c.lateBufs); n > 0 {
+		b := c.lateBufs[n-1]
+		c.lateBufs[n-1] = nil
+		c.lateBufs = c.lateBufs[:n-1]
+		c.lateKept -= cap(b.readings)
 		return b
 	}
-	return new(batchBuf)
+	return new(lateBuf)
 }
 
-// putBatchBuf keeps b for the next batch, unless maxBatchBufs are kept or the
-// readings' buffers kept would pass maxBatchBufReadings.
-func (c *Collector) putBatchBuf(b *batchBuf) {
-	c.bufMu.Lock()
-	defer c.bufMu.Unlock()
-	if len(c.bufs) < maxBatchBufs && c.bufKept+cap(b.readings) <= maxBatchBufReadings {
-		c.bufs = append(c.bufs, b)
-		c.bufKept += cap(b.readings)
+// putLateBuf keeps b for the next late batch, unless maxLateBufs are kept or the
+// readings' buffers kept would pass maxLateBufReadings.
+func (c *Collector) putLateBuf(b *lateBuf) {
+	c.lateBufMu.Lock()
+	defer c.lateBufMu.Unlock()
+	if len(c.lateBufs) < maxLateBufs && c.lateKept+cap(b.readings) <= maxLateBufReadings {
+		c.lateBufs = append(c.lateBufs, b)
+		c.lateKept += cap(b.readings)
 	}
 }
 

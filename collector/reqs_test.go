@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,44 +33,4 @@ func TestGroupRequests(t *testing.T) {
 	require.Empty(t, grouped)
 	require.Empty(t, dpids)
 	require.Empty(t, ends)
-}
-
-// TestRoundPolls: the polls of a round's requests: every switch polled for all its
-// flows, and each flow's lowest poll-single hop, none missed by the filter in front
-// of them; a round after keeps nothing of the one before.
-func TestRoundPolls(t *testing.T) {
-	var p roundPolls
-	var reqs []request
-	for f := uint64(1); f <= 5000; f++ {
-		reqs = append(reqs, request{dpid: f % 7, source: stats.SourcePollSingle, flow: f * 3, hop: int32(f % 5)})
-		if f%10 == 0 {
-			reqs = append(reqs, request{dpid: 9, source: stats.SourcePollSingle, flow: f * 3, hop: 0})
-		}
-	}
-	reqs = append(reqs, request{dpid: 100, source: stats.SourcePollAll}, request{dpid: 101, source: stats.SourcePollAll})
-	p.set(reqs)
-	for f := uint64(1); f <= 5000; f++ {
-		want := int32(f % 5)
-		if f%10 == 0 {
-			want = 0
-		}
-		require.Equal(t, want, p.singleAt(f*3), "flow %d", f*3)
-	}
-	none := 0
-	for f := uint64(1); f <= 5000; f++ {
-		if p.singleAt(f*3+1) == math.MaxInt32 {
-			none++
-		}
-	}
-	require.Equal(t, 5000, none)
-	_, ok := p.all.Get(100)
-	require.True(t, ok)
-	_, ok = p.all.Get(3)
-	require.False(t, ok, "a switch of poll-singles only")
-
-	p.set([]request{{dpid: 3, source: stats.SourcePollAll}})
-	require.Equal(t, int32(math.MaxInt32), p.singleAt(30))
-	_, ok = p.all.Get(100)
-	require.False(t, ok)
-	require.Equal(t, 1, p.all.Len())
 }

@@ -207,7 +207,7 @@ func (c *Collector) TaskRound(ctx context.Context) RoundResult {
 	reqs := c.requests(due, 0)
 	c.mu.Unlock()
 	res.Requests = len(reqs)
-	sink := c.send(ctx, now, TaskAccount, reqs, &res)
+	sink := c.send(ctx, TaskAccount, reqs, &res)
 	c.apply(now, sink, &res)
 	c.mu.Lock()
 	c.tasks.mon.Evaluate(c.deps.Clock())

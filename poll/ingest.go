@@ -58,19 +58,8 @@ type Ingester struct {
 	most       int             // the most flows seen has held since it was made
 	run        []pending
 	dst        []stats.Reading // the readings of the round begun
-	dropped    int             // readings of dst a final reading replaced (At zero), left out by End
 	warm       uint64          // what the loads ahead of a run read (kept so that they are made)
 }
-
-// Final says whether a flow's reading at hop (Resolver's) is final in the round: no
-// switch nearer the flow's ingress will answer for the flow in it. AddFinal hands such
-// a reading out at once, for the caller to apply while the round's other replies are
-// still out.
-type Final func(flow uint64, hop int) bool
-
-// finalHop is the hop of a pick whose reading was final: no other reading of the
-// flow is taken in the round.
-const finalHop = -1
 
 // pending is an entry waiting for its run to be warmed and resolved, then what
 // resolve said of it.
@@ -106,14 +95,6 @@ func (g *Ingester) Begin(dst []stats.Reading) { g.dst = dst }
 // keeps the reading of the switch nearest its ingress among all the replies added
 // since Begin. It returns the entries resolve rejected.
 func (g *Ingester) Add(replies []Reply, resolve Resolver) (unmatched int) {
-	_, unmatched = g.AddFinal(replies, resolve, nil, nil)
-	return unmatched
-}
-
-// AddFinal is Add that appends the readings final says are final to out rather than
-// keeping them for End: such a flow takes no other reading in the round, and a
-// reading of it kept from an earlier Add is dropped. nil final is Add.
-func (g *Ingester) AddFinal(replies []Reply, resolve Resolver, final Final, out []stats.Reading) (finals []stats.Reading, unmatched int) {
 	n := 0
 	for _, rp := range replies {
 		for _, m := range rp.Msgs {
@@ -125,14 +106,9 @@ func (g *Ingester) AddFinal(replies []Reply, resolve Resolver, final Final, out 
 		}
 	}
 	if n == 0 {
-		return out, 0
+		return 0
 	}
-	dst := g.dst
-	if final == nil {
-		dst = slices.Grow(dst, n)
-	} else {
-		out = slices.Grow(out, n)
-	}
+	dst := slices.Grow(g.dst, n)
 	seen := &g.seen
 	take := func(rp *Reply, e *ofproto.FlowStats, id uint64, hop int, ok bool) {
 		if !ok {
@@ -142,28 +118,15 @@ func (g *Ingester) AddFinal(replies []Reply, resolve Resolver, final Final, out 
 		r := stats.Reading{Flow: id, DPID: rp.DPID, Bytes: e.ByteCount, Packets: e.PacketCount,
 			Duration: time.Duration(e.DurationSec)*time.Second + time.Duration(e.DurationNsec),
 			At:       rp.At, Source: rp.Source, Interval: rp.Interval}
-		prev, seenBefore := seen.Get(id)
-		switch {
-		case seenBefore && prev.hop == finalHop:
-			// The flow's final reading is taken.
-		case final != nil && final(id, hop):
-			at := int32(-1)
-			if seenBefore {
-				dst[prev.at].At = time.Time{} // End leaves it out
-				g.dropped++
-				at = prev.at
-			}
-			seen.Put(id, pick{at, finalHop})
-			out = append(out, r)
-		case seenBefore:
+		if prev, ok := seen.Get(id); ok {
 			if int(prev.hop) > hop {
 				dst[prev.at] = r
 				seen.Put(id, pick{prev.at, int32(hop)})
 			}
-		default:
-			seen.Put(id, pick{int32(len(dst)), int32(hop)})
-			dst = append(dst, r)
+			return
 		}
+		seen.Put(id, pick{int32(len(dst)), int32(hop)})
+		dst = append(dst, r)
 	}
 	run := g.run[:0]
 	// A run is taken in passes, each over all its entries: warm them (the
@@ -221,20 +184,14 @@ func (g *Ingester) AddFinal(replies []Reply, resolve Resolver, final Final, out 
 	}
 	g.run = run
 	g.dst = dst
-	return out, unmatched
+	return unmatched
 }
 
 // End ends the round and returns its readings: dst as given to Begin, with one
-// reading appended per flow AddFinal handed out no final reading of, in the order the
-// flows first appeared. (A reading a final one replaced is marked by a zero time,
-// which a reading without one, refused by the Store anyway, shares.)
+// reading appended per flow, in the order the flows first appeared.
 func (g *Ingester) End() []stats.Reading {
 	dst := g.dst
 	g.dst = nil
-	if g.dropped > 0 {
-		dst = slices.DeleteFunc(dst, func(r stats.Reading) bool { return r.At.IsZero() })
-		g.dropped = 0
-	}
 	n := g.seen.Len()
 	g.most = max(g.most, n)
 	if 4*n+1024 < g.most {

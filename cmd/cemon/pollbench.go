@@ -52,7 +52,6 @@ type roundLine struct {
 	Skipped   int     `json:"skipped"`
 	Failed    int     `json:"failed"`
 	Readings  int     `json:"readings"`
-	Final     int     `json:"final"` // of the readings, those taken on arrival
 	Unmatched int     `json:"unmatched"`
 	Flows     int     `json:"flows"`
 	SettleMS  float64 `json:"settle_ms"`
@@ -237,7 +236,6 @@ type pollRound struct {
 	Requests      int     `json:"requests"`
 	Skipped       int     `json:"skipped"`
 	Readings      int     `json:"readings"`
-	Final         int     `json:"final_readings"` // of them, taken on arrival, while the round waited for other switches
 	CemonFlows    int     `json:"cemon_flows"`
 	FlowsRead     int     `json:"flows_read"` // by the emulator's account: flows with an entry listed in the round's replies
 	FlowsOnSwitch int     `json:"flows_on_switches"`
@@ -394,16 +392,16 @@ func pollBench(ctx context.Context, c pollBenchConfig, ctl *controllerProc, log 
 		// switches go on answering meanwhile, and their CPU counts).
 		var onSwitch int
 		check := threadCPU(func() { onSwitch = reads.check(n.ReadCounts) })
-		r := pollRound{TookMS: rl.TookMS, Requests: rl.Requests, Skipped: rl.Skipped, Readings: rl.Readings, Final: rl.Final,
+		r := pollRound{TookMS: rl.TookMS, Requests: rl.Requests, Skipped: rl.Skipped, Readings: rl.Readings,
 			CemonFlows: rl.Flows, FlowsRead: onSwitch, FlowsOnSwitch: reads.flows,
 			BytesToSw: t1.BytesIn - t0.BytesIn, BytesFromSw: t1.BytesOut - t0.BytesOut, Seconds: w1.Sub(w0).Seconds(),
 			CemonCPU: (cpu1 - cpu0).Seconds(), EmuCPU: e1.Sub(e0).Seconds(), CheckCPU: lastCheck.Seconds(), CemonRSS: rss,
 			CemonAllocMB: rl.AllocMB, CemonGCs: rl.GCCycles}
 		cpu0, e0, t0, w0 = cpu1, e1.Add(check), t1, w1
 		lastCheck = check
-		fmt.Fprintf(log, "round: %.0f ms (settle %.0f [switches %.0f, snapshots %.0f, solve %.0f, swap %.0f], plan %.0f, send %.0f, apply %.0f), %d requests, %d readings (%d final) of %d flows (cemon), %d of %d flows listed (switches), "+
+		fmt.Fprintf(log, "round: %.0f ms (settle %.0f [switches %.0f, snapshots %.0f, solve %.0f, swap %.0f], plan %.0f, send %.0f, apply %.0f), %d requests, %d readings of %d flows (cemon), %d of %d flows listed (switches), "+
 			"%.1f MB to / %.1f MB from the switches in %.2f s, CPU cemon %.2f s emulator %.2f s (harness's check %.2f s), cemon RSS %.0f MB, allocated %.0f MB, %d GCs\n",
-			r.TookMS, rl.SettleMS, rl.SwitchesMS, rl.SnapshotMS, rl.SolveWaitMS, rl.SwapMS, rl.PlanMS, rl.SendMS, rl.ApplyMS, r.Requests, r.Readings, r.Final, r.CemonFlows, r.FlowsRead, r.FlowsOnSwitch, float64(r.BytesToSw)/1e6,
+			r.TookMS, rl.SettleMS, rl.SwitchesMS, rl.SnapshotMS, rl.SolveWaitMS, rl.SwapMS, rl.PlanMS, rl.SendMS, rl.ApplyMS, r.Requests, r.Readings, r.CemonFlows, r.FlowsRead, r.FlowsOnSwitch, float64(r.BytesToSw)/1e6,
 			float64(r.BytesFromSw)/1e6, r.Seconds, r.CemonCPU, r.EmuCPU, r.CheckCPU, float64(rss)/(1<<20), r.CemonAllocMB, r.CemonGCs)
 		if warm > 0 {
 			warm--
