@@ -196,6 +196,23 @@ func BenchmarkSnapshot(b *testing.B) {
 				p.out, p.log = nil, p.log[:0]
 			}
 		})
+		// The rebuild's own work, outside the lock: a planner made from the
+		// snapshot and solved (twice when slow switches come last in its order).
+		b.Run(fmt.Sprintf("rebuild-solve/flows=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				p.replan = "bench"
+				w, ok := p.Work(t0).(*RebuildWork)
+				if !ok {
+					b.Fatal("no rebuild")
+				}
+				w.Run()
+				if w.err != nil || !w.built {
+					b.Fatalf("rebuild: built %v, %v", w.built, w.err)
+				}
+				p.out, p.log = nil, p.log[:0]
+			}
+		})
 		b.Run(fmt.Sprintf("bound/flows=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
