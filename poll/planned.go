@@ -49,6 +49,13 @@ type PlannedConfig struct {
 	// ReplyTimeFlows is the scheme size from which ReplyTimeEvery applies; default
 	// 10,000 flows.
 	ReplyTimeFlows int
+	// ReplyTimeScale is the scheme size ReplyTimeEvery is meant for: a larger one
+	// waits longer in proportion (ReplyTimeEvery × flows / ReplyTimeScale), as its
+	// solve takes longer in proportion. Default 250,000 flows: a million-flow
+	// scheme, whose rebuild took 3–5 CPU-seconds on a loaded 2-core machine,
+	// waits 2 minutes, so that moving ties off slow switches costs under 5 % of a
+	// core.
+	ReplyTimeScale int
 	// Rand draws per-flow-random's switches; default a fixed seed.
 	Rand *rand.Rand
 	// Offloaded says the caller runs Work (with its lock released): Due then never
@@ -231,6 +238,9 @@ func NewPlanned(cfg PlannedConfig) (*Planned, error) {
 	if cfg.ReplyTimeFlows <= 0 {
 		cfg.ReplyTimeFlows = 10_000
 	}
+	if cfg.ReplyTimeScale <= 0 {
+		cfg.ReplyTimeScale = 250_000
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(1, 1))
 	}
@@ -277,6 +287,9 @@ func (p *Planned) SetSwitches(now time.Time, sw []Switch) {
 	}
 	anySlow := p.slow != nil
 	every := p.cfg.ReplyTimeEvery
+	if n := len(p.flows); n > p.cfg.ReplyTimeScale {
+		every = time.Duration(float64(every) * float64(n) / float64(p.cfg.ReplyTimeScale))
+	}
 	if every >= 0 && len(p.flows) >= p.cfg.ReplyTimeFlows && !p.replyAt.IsZero() && now.Sub(p.replyAt) < every {
 		return // too soon after the last one: singleAt steers the singles meanwhile
 	}

@@ -243,3 +243,34 @@ func TestReplyTimeRebuildsSpaced(t *testing.T) {
 	}
 	assert.Equal(t, base+5, p.Plan().Rebuilds)
 }
+
+// TestReplyTimeRebuildsScaled: a scheme larger than ReplyTimeScale waits longer in
+// proportion between two reply-time rebuilds: 40 flows at a scale of 20, twice
+// ReplyTimeEvery (30 s).
+func TestReplyTimeRebuildsScaled(t *testing.T) {
+	p, err := NewPlanned(PlannedConfig{Strategy: MCPS, ReplyTimeFlows: 10, ReplyTimeScale: 20})
+	require.NoError(t, err)
+	p.SetSwitches(t0, switches(3))
+	flows := map[uint64][]uint64{}
+	for i := range 40 {
+		p.OnArrive(t0, Flow{ID: uint64(i + 1), DPIDs: []uint64{1, 2, 3}})
+		flows[uint64(i+1)] = []uint64{1, 2, 3}
+	}
+	checkDue(t, p, p.Due(t0, nil), flows)
+	base := p.Plan().Rebuilds
+	at := t0.Add(time.Second)
+	p.SetSwitches(at, withSlow(3, 1))
+	checkDue(t, p, p.Due(at, nil), flows)
+	require.Equal(t, base+1, p.Plan().Rebuilds, "the first change rebuilds at once")
+	for s := 2; s < 61; s++ {
+		at = t0.Add(time.Duration(s) * time.Second)
+		p.SetSwitches(at, withSlow(3, uint64(1+s%2)))
+		checkDue(t, p, p.Due(at, nil), flows)
+	}
+	require.Equal(t, base+1, p.Plan().Rebuilds, "no rebuild within 60 s of the last")
+	at = t0.Add(61 * time.Second)
+	p.SetSwitches(at, withSlow(3, 2))
+	checkDue(t, p, p.Due(at, nil), flows)
+	require.Equal(t, base+2, p.Plan().Rebuilds)
+	assert.Equal(t, "reply-time", p.Plan().Last.Reason)
+}
