@@ -213,22 +213,16 @@ func TestReplyTimeRebuildsSpaced(t *testing.T) {
 	checkDue(t, p, p.Due(t0, nil), flows)
 	base := p.Plan().Rebuilds
 
-	at := t0.Add(time.Second)
-	p.SetSwitches(at, withSlow(3, 1))
-	checkDue(t, p, p.Due(at, nil), flows)
+	slowAt(t, p, flows, 1, 1)
 	require.Equal(t, base+1, p.Plan().Rebuilds, "the first change rebuilds at once")
 	require.Equal(t, []uint64{2}, p.Plan().PollAll)
 
 	for s := 2; s < 31; s++ { // the slow set flips every round for 30 s
-		at = t0.Add(time.Duration(s) * time.Second)
-		p.SetSwitches(at, withSlow(3, uint64(1+s%2)))
-		checkDue(t, p, p.Due(at, nil), flows)
+		slowAt(t, p, flows, s, uint64(1+s%2))
 	}
 	require.Equal(t, base+1, p.Plan().Rebuilds, "no rebuild within 30 s of the last")
 
-	at = t0.Add(31 * time.Second)
-	p.SetSwitches(at, withSlow(3, 2))
-	checkDue(t, p, p.Due(at, nil), flows)
+	at := slowAt(t, p, flows, 31, 2)
 	require.Equal(t, base+2, p.Plan().Rebuilds)
 	assert.Equal(t, []uint64{1}, p.Plan().PollAll)
 	assert.Equal(t, "reply-time", p.Plan().Last.Reason)
@@ -237,9 +231,7 @@ func TestReplyTimeRebuildsSpaced(t *testing.T) {
 	p.OnExpire(at, 40)
 	delete(flows, 40)
 	for s := 32; s < 35; s++ {
-		at = t0.Add(time.Duration(s) * time.Second)
-		p.SetSwitches(at, withSlow(3, uint64(1+s%2)))
-		checkDue(t, p, p.Due(at, nil), flows)
+		slowAt(t, p, flows, s, uint64(1+s%2))
 	}
 	assert.Equal(t, base+5, p.Plan().Rebuilds)
 }
@@ -258,19 +250,23 @@ func TestReplyTimeRebuildsScaled(t *testing.T) {
 	}
 	checkDue(t, p, p.Due(t0, nil), flows)
 	base := p.Plan().Rebuilds
-	at := t0.Add(time.Second)
-	p.SetSwitches(at, withSlow(3, 1))
-	checkDue(t, p, p.Due(at, nil), flows)
+	slowAt(t, p, flows, 1, 1)
 	require.Equal(t, base+1, p.Plan().Rebuilds, "the first change rebuilds at once")
 	for s := 2; s < 61; s++ {
-		at = t0.Add(time.Duration(s) * time.Second)
-		p.SetSwitches(at, withSlow(3, uint64(1+s%2)))
-		checkDue(t, p, p.Due(at, nil), flows)
+		slowAt(t, p, flows, s, uint64(1+s%2))
 	}
 	require.Equal(t, base+1, p.Plan().Rebuilds, "no rebuild within 60 s of the last")
-	at = t0.Add(61 * time.Second)
-	p.SetSwitches(at, withSlow(3, 2))
-	checkDue(t, p, p.Due(at, nil), flows)
+	slowAt(t, p, flows, 61, 2)
 	require.Equal(t, base+2, p.Plan().Rebuilds)
 	assert.Equal(t, "reply-time", p.Plan().Last.Reason)
+}
+
+// slowAt makes switch slow the slow one of three at t0 + sec seconds and checks that
+// round's requests; it returns the time.
+func slowAt(t *testing.T, p *Planned, flows map[uint64][]uint64, sec int, slow uint64) time.Time {
+	t.Helper()
+	at := t0.Add(time.Duration(sec) * time.Second)
+	p.SetSwitches(at, withSlow(3, slow))
+	checkDue(t, p, p.Due(at, nil), flows)
+	return at
 }
